@@ -1,0 +1,8 @@
+// Package nurture holds the domain of the Nurture lifecycle email engine:
+// contacts, events, messages, the error type shared by every layer, and the
+// small interfaces (such as Clock) that the adapters are written against.
+//
+// It imports nothing of ours and no infrastructure: no gin, asynq, pgx or
+// go-mail. Adapters live in their own packages (postgres, mailer, api,
+// worker, jobs, templates) and depend on this one, never the reverse.
+package nurture

@@ -1,0 +1,390 @@
+// Package config reads Nurture's settings from NURTURE_* environment
+// variables and their command-line flag twins, and validates them before
+// anything starts. Every setting is declared once, in the table below, so
+// help texts, the docker-compose check and the README cannot drift apart.
+//
+// It knows nothing of the packages that use the settings.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every setting. The zero value is not useful: build one with
+// Load, which applies the defaults.
+type Config struct {
+	DatabaseURL     string
+	RedisURL        string
+	SMTPURL         string
+	SMTPPool        int
+	PublicURL       string
+	Listen          string
+	Secret          string
+	From            string
+	Dev             bool
+	LogFormat       string
+	LogLevel        string
+	Concurrency     int
+	TrustedProxies  []string
+	ShutdownTimeout time.Duration
+	HealthURL       string
+	APIURL          string
+
+	// SecretGenerated is true when --dev made up a secret because none was set.
+	SecretGenerated bool
+}
+
+// Setting is one configuration value: its flag, its environment variable,
+// its default and how to store it in a Config.
+type Setting struct {
+	Flag    string
+	Env     string
+	Default string
+	Usage   string
+	Bool    bool // a switch: --flag alone means true
+	set     func(c *Config, v string) error
+}
+
+// flagValue records a flag's text; for switches it lets --flag stand alone.
+type flagValue struct {
+	text   string
+	isBool bool
+}
+
+func (f *flagValue) String() string     { return f.text }
+func (f *flagValue) Set(v string) error { f.text = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+
+// Settings lists every setting the binary reads, in help order.
+var Settings = []Setting{
+	{Flag: "database-url", Env: "NURTURE_DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
+		Usage: "PostgreSQL connection URL", set: setDatabaseURL},
+	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
+		Usage: "Redis URL for the task queues", set: setRedisURL},
+	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
+		Usage: "SMTP relay: smtp://[user:pass@]host:port[?tls=none|opportunistic|starttls] or smtps://...", set: setSMTPURL},
+	{Flag: "smtp-pool", Env: "NURTURE_SMTP_POOL", Default: "4",
+		Usage: "persistent SMTP connections per worker process", set: positiveInt("smtp-pool", func(c *Config, n int) { c.SMTPPool = n })},
+	{Flag: "public-url", Env: "NURTURE_PUBLIC_URL", Default: "http://localhost:8080",
+		Usage: "base URL of every link in an email (tracking, unsubscribe)", set: setPublicURL},
+	{Flag: "listen", Env: "NURTURE_LISTEN", Default: ":8080",
+		Usage: "address the HTTP API listens on", set: setListen},
+	{Flag: "secret", Env: "NURTURE_SECRET", Default: "",
+		Usage: "key that signs recipient links, at least 32 characters (required unless --dev)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
+	{Flag: "from", Env: "NURTURE_FROM", Default: "Nurture <hello@nurture.localhost>",
+		Usage: "From address of outgoing email", set: setFrom},
+	{Flag: "dev", Env: "NURTURE_DEV", Default: "false", Bool: true,
+		Usage: "development mode: generate a secret when none is set, verbose errors", set: setBool(func(c *Config, b bool) { c.Dev = b })},
+	{Flag: "log-format", Env: "NURTURE_LOG_FORMAT", Default: "text",
+		Usage: "log format: text or json", set: oneOf("text", "json")(func(c *Config, v string) { c.LogFormat = v })},
+	{Flag: "log-level", Env: "NURTURE_LOG_LEVEL", Default: "info",
+		Usage: "log level: debug, info, warn or error", set: oneOf("debug", "info", "warn", "error")(func(c *Config, v string) { c.LogLevel = v })},
+	{Flag: "concurrency", Env: "NURTURE_CONCURRENCY", Default: "10",
+		Usage: "tasks a worker process runs at once", set: positiveInt("concurrency", func(c *Config, n int) { c.Concurrency = n })},
+	{Flag: "trusted-proxies", Env: "NURTURE_TRUSTED_PROXIES", Default: "",
+		Usage: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (none by default)", set: setTrustedProxies},
+	{Flag: "shutdown-timeout", Env: "NURTURE_SHUTDOWN_TIMEOUT", Default: "20s",
+		Usage: "how long a stop waits for requests and tasks in flight", set: setDuration(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+	{Flag: "url", Env: "NURTURE_HEALTH_URL", Default: "http://127.0.0.1:8080/healthz",
+		Usage: "URL the healthcheck command probes", set: setHTTPURL(func(c *Config, v string) { c.HealthURL = v })},
+	{Flag: "api-url", Env: "NURTURE_API_URL", Default: "http://127.0.0.1:8080",
+		Usage: "base URL of the Nurture API the demo command reports sign-ups to", set: setHTTPURL(func(c *Config, v string) { c.APIURL = strings.TrimRight(v, "/") })},
+}
+
+// Command is a subcommand of the binary and the settings it reads.
+type Command struct {
+	Name     string
+	Summary  string
+	Settings []string // flag names
+}
+
+var (
+	common = []string{"log-format", "log-level"}
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "dev", "trusted-proxies", "shutdown-timeout"}
+	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "public-url", "secret", "from", "dev", "concurrency", "shutdown-timeout"}
+)
+
+// Commands lists the subcommands, in help order.
+var Commands = []Command{
+	{Name: "api", Summary: "serve the HTTP API (ingestion, admin, recipient links)", Settings: join(apiSet, common)},
+	{Name: "worker", Summary: "run the task worker (sending, sequences, enrichment)", Settings: join(wrkSet, common)},
+	{Name: "all", Summary: "migrate, then run the API and the worker in one process", Settings: join(apiSet, wrkSet, common)},
+	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
+	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
+	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
+	{Name: "version", Summary: "print the version and exit"},
+}
+
+func join(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, s := range l {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// LookupCommand returns the subcommand called name.
+func LookupCommand(name string) (Command, bool) {
+	for _, c := range Commands {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// Setting returns the setting with the given flag name.
+func lookupSetting(flagName string) Setting {
+	for _, s := range Settings {
+		if s.Flag == flagName {
+			return s
+		}
+	}
+	panic("config: unknown setting " + flagName)
+}
+
+// EnvNames returns the environment variables that cmd reads, sorted.
+func (cmd Command) EnvNames() []string {
+	var names []string
+	for _, f := range cmd.Settings {
+		names = append(names, lookupSetting(f).Env)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Load parses args (the arguments after the subcommand's name) and the
+// environment for cmd's settings. Flags win over environment variables,
+// which win over defaults. The error names the variable and what is wrong,
+// in one line.
+func Load(cmd Command, args []string, getenv func(string) string, usageOut io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet("nurture "+cmd.Name, flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	values := make(map[string]*flagValue, len(cmd.Settings))
+	for _, name := range cmd.Settings {
+		s := lookupSetting(name)
+		values[name] = &flagValue{isBool: s.Bool}
+		fs.Var(values[name], s.Flag, s.Usage)
+	}
+	fs.Usage = func() { PrintUsage(usageOut, cmd) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("nurture %s: unexpected argument %q", cmd.Name, fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	c := &Config{}
+	for _, name := range cmd.Settings {
+		s := lookupSetting(name)
+		v, origin := s.Default, "default of "+s.Env
+		if ev := getenv(s.Env); ev != "" {
+			v, origin = ev, s.Env
+		}
+		if given[name] {
+			v, origin = values[name].text, "--"+s.Flag
+		}
+		if err := s.set(c, strings.TrimSpace(v)); err != nil {
+			return nil, fmt.Errorf("invalid %s: %w", origin, err)
+		}
+	}
+	if slices.Contains(cmd.Settings, "secret") {
+		if err := c.checkSecret(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// MinSecretLength is the shortest NURTURE_SECRET accepted.
+const MinSecretLength = 32
+
+func (c *Config) checkSecret() error {
+	switch {
+	case c.Secret == "" && c.Dev:
+		buf := make([]byte, 32)
+		_, _ = rand.Read(buf)
+		c.Secret, c.SecretGenerated = hex.EncodeToString(buf), true
+		return nil
+	case c.Secret == "":
+		return errors.New("NURTURE_SECRET is required (at least 32 characters; or run with --dev to generate one)")
+	case len(c.Secret) < MinSecretLength:
+		return fmt.Errorf("invalid NURTURE_SECRET: is %d characters, needs at least %d", len(c.Secret), MinSecretLength)
+	}
+	return nil
+}
+
+// PrintUsage writes the help of cmd: its flags with their variables and defaults.
+func PrintUsage(w io.Writer, cmd Command) {
+	fmt.Fprintf(w, "Usage: nurture %s [flags]\n\n%s.\n", cmd.Name, cmd.Summary)
+	if len(cmd.Settings) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFlags (each can also be set by the environment variable shown):\n")
+	for _, name := range cmd.Settings {
+		s := lookupSetting(name)
+		def := ""
+		if s.Default != "" {
+			def = fmt.Sprintf(" (default %q)", s.Default)
+		}
+		fmt.Fprintf(w, "  --%s, $%s\n      %s%s\n", s.Flag, s.Env, s.Usage, def)
+	}
+}
+
+func setDatabaseURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("want a URL like postgres://user@host:5432/dbname")
+	}
+	c.DatabaseURL = v
+	return nil
+}
+
+func setRedisURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return errors.New("want a URL like redis://host:6379/0")
+	}
+	c.RedisURL = v
+	return nil
+}
+
+func setSMTPURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return errors.New("want a URL like smtp://user:pass@host:587?tls=starttls or smtps://host:465")
+	}
+	if u.Port() != "" {
+		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("port %q is not a number from 1 to 65535", u.Port())
+		}
+	}
+	if t := u.Query().Get("tls"); t != "" && !slices.Contains([]string{"none", "opportunistic", "starttls"}, t) {
+		return fmt.Errorf("tls=%q: want none, opportunistic or starttls", t)
+	}
+	c.SMTPURL = v
+	return nil
+}
+
+func setPublicURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want an http(s) base URL like https://links.example.com")
+	}
+	c.PublicURL = strings.TrimRight(v, "/")
+	return nil
+}
+
+func setHTTPURL(store func(*Config, string)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("want an http(s) URL")
+		}
+		store(c, v)
+		return nil
+	}
+}
+
+func setListen(c *Config, v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return errors.New("want host:port or :port, such as :8080")
+	}
+	c.Listen = v
+	return nil
+}
+
+func setFrom(c *Config, v string) error {
+	a, err := mail.ParseAddress(v)
+	if err != nil {
+		return errors.New(`want an address like "Acme <hello@acme.com>"`)
+	}
+	c.From = a.String()
+	return nil
+}
+
+func setTrustedProxies(c *Config, v string) error {
+	c.TrustedProxies = nil
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fmt.Errorf("%q is neither an IP address nor a CIDR", p)
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	return nil
+}
+
+func positiveInt(name string, store func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a whole number of at least 1", v)
+		}
+		store(c, n)
+		return nil
+	}
+}
+
+func setBool(store func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		store(c, b)
+		return nil
+	}
+}
+
+func setDuration(store func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration such as 20s", v)
+		}
+		store(c, d)
+		return nil
+	}
+}
+
+func oneOf(allowed ...string) func(store func(*Config, string)) func(*Config, string) error {
+	return func(store func(*Config, string)) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			if !slices.Contains(allowed, v) {
+				return fmt.Errorf("%q: want one of %s", v, strings.Join(allowed, ", "))
+			}
+			store(c, v)
+			return nil
+		}
+	}
+}
+
+// Environ adapts os.Getenv for Load.
+func Environ(name string) string { return os.Getenv(name) }

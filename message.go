@@ -1,0 +1,61 @@
+package nurture
+
+import (
+	"fmt"
+	"time"
+)
+
+// MessageStatus is where a message is in its life.
+type MessageStatus string
+
+// A message moves queued -> sending -> sent, or to deferred (a temporary
+// failure that will be retried), bounced (the relay refused it for good),
+// skipped (a last-moment check said no) or failed (it could not be built).
+const (
+	StatusQueued   MessageStatus = "queued"
+	StatusSending  MessageStatus = "sending"
+	StatusSent     MessageStatus = "sent"
+	StatusDeferred MessageStatus = "deferred"
+	StatusBounced  MessageStatus = "bounced"
+	StatusSkipped  MessageStatus = "skipped"
+	StatusFailed   MessageStatus = "failed"
+)
+
+// Final reports whether no more delivery attempts will be made.
+func (s MessageStatus) Final() bool {
+	switch s {
+	case StatusSent, StatusBounced, StatusSkipped, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Message is one email to one contact for one reason. Its DedupeKey is
+// unique: whatever retries, crashes or repeated calls happen, there is at
+// most one message, and so at most one email, per key.
+type Message struct {
+	ID        int64
+	DedupeKey string
+	ContactID int64
+	Template  string
+	Queue     string
+	Status    MessageStatus
+	Attempts  int
+	SendAt    time.Time
+	SentAt    time.Time // zero until sent
+	LastError string
+	CreatedAt time.Time
+}
+
+// WelcomeDedupeKey is the key of the welcome email: one per contact, however
+// many times the product reports the sign-up.
+func WelcomeDedupeKey(contactID int64) string {
+	return fmt.Sprintf("welcome:%d", contactID)
+}
+
+// StatusChange is one step of a message's status history.
+type StatusChange struct {
+	Status MessageStatus
+	Detail string
+	At     time.Time
+}
