@@ -42,9 +42,13 @@ type Message struct {
 	Status    MessageStatus
 	Attempts  int
 	SendAt    time.Time
-	SentAt    time.Time // zero until sent
-	LastError string
-	CreatedAt time.Time
+	// EnqueuedAt is when the message was last handed to the task queue;
+	// zero when never. A creator that enqueues at once sets it, so that the
+	// reconciler leaves the message alone unless that enqueue was lost.
+	EnqueuedAt time.Time
+	SentAt     time.Time // zero until sent
+	LastError  string
+	CreatedAt  time.Time
 }
 
 // WelcomeDedupeKey is the key of the welcome email: one per contact, however

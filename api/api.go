@@ -1,0 +1,186 @@
+// Package api is Nurture's HTTP interface, on Gin: ingestion of profiles
+// and events, health checks, and (as they land) the admin REST API and the
+// recipient endpoints.
+//
+// Handlers translate HTTP to calls on small interfaces declared here and
+// implemented elsewhere (the store, the task enqueuer); they hold no
+// business state. Errors leave as {"error":{"code","message","field"}} with
+// the status chosen in exactly one table, statusOf.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Store is what the API needs of the store.
+type Store interface {
+	UpsertContact(ctx context.Context, p *nurture.Contact) (*nurture.Contact, bool, error)
+	ContactByExternalID(ctx context.Context, externalID string) (*nurture.Contact, error)
+	RecordEvent(ctx context.Context, ev *nurture.Event, drafts []nurture.Message) (bool, []nurture.Message, error)
+	Ping(ctx context.Context) error
+}
+
+// Enqueuer hands messages to the task queue.
+type Enqueuer interface {
+	EnqueueSend(ctx context.Context, m *nurture.Message) error
+}
+
+// Pinger is a dependency /readyz checks.
+type Pinger func(ctx context.Context) error
+
+// Config holds what the API needs. Zero values of the optional fields are
+// sensible defaults.
+type Config struct {
+	Store    Store
+	Enqueuer Enqueuer
+	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
+	Ready map[string]Pinger
+
+	Logger         *slog.Logger
+	Clock          nurture.Clock
+	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
+	MaxBodyBytes   int64    // largest request body; default 512 KiB
+}
+
+// API serves HTTP.
+type API struct {
+	cfg    Config
+	engine *gin.Engine
+}
+
+// New builds the API and its routes.
+func New(cfg Config) (*API, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = nurture.SystemClock{}
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 512 << 10
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// Gin trusts every proxy unless told otherwise, which would let any
+	// client forge its address through X-Forwarded-For.
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	e.HandleMethodNotAllowed = true
+	e.Use(recovery(cfg.Logger), requestLog(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+	e.NoRoute(func(c *gin.Context) { fail(c, nurture.Errorf(nurture.CodeNotFound, "no such endpoint")) })
+	e.NoMethod(func(c *gin.Context) {
+		fail(c, &nurture.Error{Code: "method_not_allowed", Message: "method not allowed on this endpoint"})
+	})
+
+	a := &API{cfg: cfg, engine: e}
+	e.GET("/healthz", a.healthz)
+	e.GET("/readyz", a.readyz)
+	v1 := e.Group("/v1")
+	v1.POST("/identify", a.identify)
+	v1.POST("/track", a.track)
+	return a, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.engine.ServeHTTP(w, r) }
+
+// statusOf is the one table from error codes to HTTP statuses.
+func statusOf(code nurture.ErrorCode) int {
+	switch code {
+	case nurture.CodeInvalid:
+		return http.StatusBadRequest
+	case nurture.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case nurture.CodeForbidden:
+		return http.StatusForbidden
+	case nurture.CodeNotFound:
+		return http.StatusNotFound
+	case "method_not_allowed":
+		return http.StatusMethodNotAllowed
+	case nurture.CodeConflict:
+		return http.StatusConflict
+	case nurture.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case nurture.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case nurture.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    nurture.ErrorCode `json:"code"`
+	Message string            `json:"message"`
+	Field   string            `json:"field,omitempty"`
+}
+
+// fail answers with err. Errors that are not domain errors are logged and
+// reported without their details, which may reveal internals.
+func fail(c *gin.Context, err error) {
+	var de *nurture.Error
+	if !errors.As(err, &de) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			de = nurture.Errorf(nurture.CodeTooLarge, "request body is larger than %d bytes", tooBig.Limit)
+		} else {
+			_ = c.Error(err)
+			de = &nurture.Error{Code: nurture.CodeInternal, Message: "internal error"}
+		}
+	}
+	c.AbortWithStatusJSON(statusOf(de.Code), errorBody{Error: errorDetail{Code: de.Code, Message: de.Message, Field: de.Field}})
+}
+
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				log.Error("panic in handler", "panic", r, "path", c.Request.URL.Path)
+				fail(c, &nurture.Error{Code: nurture.CodeInternal, Message: "internal error"})
+			}
+		}()
+		c.Next()
+	}
+}
+
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		level := slog.LevelDebug
+		if c.Writer.Status() >= 500 || len(c.Errors) > 0 {
+			level = slog.LevelError
+		}
+		log.Log(c.Request.Context(), level, "request",
+			"method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(),
+			"took", time.Since(start), "client", c.ClientIP(), "errors", c.Errors.String())
+	}
+}
+
+// limitBody caps every request body: a client cannot make us read more.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			fail(c, nurture.Errorf(nurture.CodeTooLarge, "request body is larger than %d bytes", n))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/internal/config"
+	"github.com/nurture-email/nurture/jobs"
+	"github.com/nurture-email/nurture/mailer"
+	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/templates"
+	"github.com/nurture-email/nurture/worker"
+)
+
+// service is a part of the engine a command runs.
+type service int
+
+const (
+	serviceMigrate service = 1 << iota
+	serviceAPI
+	serviceWorker
+)
+
+// runServices connects to what the services need, runs them until ctx ends,
+// and shuts them down gracefully.
+func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, which service) error {
+	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	pool, err := postgres.Connect(connectCtx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+	}
+	defer pool.Close()
+	if which&serviceMigrate != 0 {
+		if err := postgres.Migrate(ctx, pool, logger); err != nil {
+			return err
+		}
+		logger.Info("database is up to date")
+	}
+	if which&(serviceAPI|serviceWorker) == 0 {
+		return nil
+	}
+
+	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
+	}
+	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	defer rdb.Close()
+	if err := rdb.Ping(connectCtx).Err(); err != nil {
+		return fmt.Errorf("NURTURE_REDIS_URL: reach redis: %w", err)
+	}
+	queue := asynq.NewClientFromRedisClient(rdb)
+	enqueuer := jobs.NewEnqueuer(queue)
+	store := postgres.New(pool)
+
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				mu.Unlock()
+			}
+			stop() // one part ending ends the others
+		}()
+	}
+	if which&serviceAPI != 0 {
+		handler, err := newAPI(cfg, logger, store, enqueuer, pool, rdb)
+		if err != nil {
+			return err
+		}
+		start("api", func(ctx context.Context) error { return serveHTTP(ctx, cfg, logger, handler) })
+	}
+	if which&serviceWorker != 0 {
+		w, closeMailer, err := newWorker(cfg, logger, store, redisOpt)
+		if err != nil {
+			return err
+		}
+		defer closeMailer()
+		start("worker", w.Run)
+		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Logger: logger}
+		start("reconciler", rec.Run)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (http.Handler, error) {
+	return api.New(api.Config{
+		Store:    store,
+		Enqueuer: enq,
+		Ready: map[string]api.Pinger{
+			"postgres": pool.Ping,
+			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		},
+		Logger:         logger,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+}
+
+func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redisOpt asynq.RedisConnOpt) (*worker.Server, func(), error) {
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
+	}
+	sender, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, PoolSize: cfg.SMTPPool, Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("NURTURE_SMTP_URL: %w", err)
+	}
+	tmpl, err := templates.Default()
+	if err != nil {
+		_ = sender.Close()
+		return nil, nil, fmt.Errorf("templates: %w", err)
+	}
+	send := jobs.NewSendHandler(jobs.SendConfig{
+		Store:    store,
+		Renderer: tmpl,
+		Sender:   sender,
+		From:     *from,
+		Product:  templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
+		Logger:   logger,
+	})
+	w := worker.New(worker.Config{
+		Redis:           redisOpt,
+		Concurrency:     cfg.Concurrency,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          logger,
+		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send},
+	})
+	return w, func() { _ = sender.Close() }, nil
+}
+
+// serveHTTP serves until ctx ends, then stops accepting connections and
+// gives requests in flight the shutdown timeout to finish.
+func serveHTTP(ctx context.Context, cfg *config.Config, logger *slog.Logger, h http.Handler) error {
+	srv := &http.Server{
+		Addr:              cfg.Listen,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("NURTURE_LISTEN: %w", err)
+	}
+	logger.Info("api listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("api stopped")
+	return nil
+}

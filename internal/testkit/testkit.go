@@ -1,0 +1,218 @@
+// Package testkit gives every test what it needs to run against the real
+// services in isolation: a fresh PostgreSQL schema with the migrations
+// applied, a Redis database index of its own, and a clock it controls.
+//
+// Tests of many packages run at once, so nothing here is shared between
+// tests: each schema and each Redis index belongs to one test until it ends.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nurture-email/nurture/postgres"
+)
+
+// DatabaseURL is the test database: NURTURE_TEST_DATABASE_URL, or the local default.
+func DatabaseURL() string {
+	if u := os.Getenv("NURTURE_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable"
+}
+
+// RedisAddr is the test Redis server: NURTURE_TEST_REDIS_URL's host, or the local default.
+func RedisAddr() string {
+	if u := os.Getenv("NURTURE_TEST_REDIS_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err == nil {
+			return opt.Addr
+		}
+	}
+	return "127.0.0.1:6379"
+}
+
+var createDatabaseOnce sync.Once
+
+// ensureDatabase creates the test database when it is missing, so that a
+// plain `go test ./...` works as well as `make test`.
+func ensureDatabase(t testing.TB, url string) {
+	createDatabaseOnce.Do(func() {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			t.Fatalf("testkit: parse %s: %v", url, err)
+		}
+		name := cfg.Database
+		cfg.Database = "postgres"
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return // the real connection below reports the problem
+		}
+		defer conn.Close(ctx)
+		var exists bool
+		_ = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists)
+		if !exists {
+			_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+			if err != nil && !strings.Contains(err.Error(), "already exists") {
+				t.Logf("testkit: create database %s: %v", name, err)
+			}
+		}
+	})
+}
+
+// DB returns a pool whose connections use a new schema of the test database
+// with every migration applied. The schema is dropped when the test ends.
+func DB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	url := DatabaseURL()
+	ensureDatabase(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	schema := "test_" + randomHex(6)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("testkit: PostgreSQL at %s does not answer (run `make test`, which starts it): %v", url, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("testkit: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, url); err == nil {
+			_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			_ = conn.Close(ctx)
+		}
+	})
+
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("testkit: open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	if err := postgres.Migrate(ctx, pool, nil); err != nil {
+		t.Fatalf("testkit: migrate: %v", err)
+	}
+	return pool
+}
+
+// DatabaseURLFor returns a connection URL for the schema that pool uses, for
+// code under test that opens its own pool from a URL.
+func DatabaseURLFor(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	schema := pool.Config().ConnConfig.RuntimeParams["search_path"]
+	sep := "?"
+	if strings.Contains(DatabaseURL(), "?") {
+		sep = "&"
+	}
+	return DatabaseURL() + sep + "search_path=" + schema
+}
+
+// redisDBs is how many database indexes a default Redis server has. Index 0
+// holds the leases and is never handed out.
+const redisDBs = 16
+
+// RedisURL leases a Redis database index for the test, empties it and
+// returns its URL. The lease ends with the test. When every index is taken
+// by other tests, it waits.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: 0})
+	defer admin.Close()
+	if err := admin.Ping(ctx).Err(); err != nil {
+		t.Fatalf("testkit: Redis at %s does not answer (run `make test`, which starts it): %v", RedisAddr(), err)
+	}
+	owner := randomHex(8)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		for db := 1; db < redisDBs; db++ {
+			key := fmt.Sprintf("nurture:testkit:lease:%d", db)
+			ok, err := admin.SetNX(ctx, key, owner, 10*time.Minute).Result()
+			if err != nil {
+				t.Fatalf("testkit: lease Redis db: %v", err)
+			}
+			if !ok {
+				continue
+			}
+			client := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: db})
+			err = client.FlushDB(ctx).Err()
+			_ = client.Close()
+			if err != nil {
+				t.Fatalf("testkit: flush Redis db %d: %v", db, err)
+			}
+			t.Cleanup(func() {
+				c := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: db})
+				_ = c.FlushDB(context.Background()).Err()
+				_ = c.Close()
+				a := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: 0})
+				if v, _ := a.Get(context.Background(), key).Result(); v == owner {
+					a.Del(context.Background(), key)
+				}
+				_ = a.Close()
+			})
+			return fmt.Sprintf("redis://%s/%d", RedisAddr(), db)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testkit: no free Redis database index in 2 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Clock is a clock the test moves by hand. It is safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock standing at start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}

@@ -1,0 +1,120 @@
+// Package jobs defines Nurture's background tasks: their type names,
+// payloads, how they are enqueued, and the logic of their handlers.
+//
+// Payloads carry ids, never whole records: the handler reads the truth from
+// the store when it runs. Task ids are derived from the work's own key, so
+// enqueueing the same work twice is harmless. This package knows asynq and
+// the domain; it knows nothing of HTTP, SQL or SMTP libraries.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Task types, named area:verb.
+const (
+	TypeEmailSend = "email:send"
+)
+
+// Queues, from most to least urgent. Transactional mail must not wait behind
+// a campaign.
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// QueuePriorities are the weights the worker gives each queue.
+var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+
+// SendMaxRetry bounds the retries of one email. With RetryDelay this spans
+// about a day, after which a message that still cannot be delivered fails.
+const SendMaxRetry = 12
+
+// SendPayload is the payload of an email:send task.
+type SendPayload struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// SendTaskID is the task id of the email:send task for message id: at most
+// one such task exists at a time, however often it is enqueued.
+func SendTaskID(messageID int64) string {
+	return "msg:" + strconv.FormatInt(messageID, 10)
+}
+
+// NewSendTask returns the email:send task for m.
+func NewSendTask(m *nurture.Message) (*asynq.Task, error) {
+	payload, err := json.Marshal(SendPayload{MessageID: m.ID})
+	if err != nil {
+		return nil, err
+	}
+	queue := m.Queue
+	if queue == "" {
+		queue = QueueDefault
+	}
+	return asynq.NewTask(TypeEmailSend, payload,
+		asynq.TaskID(SendTaskID(m.ID)),
+		asynq.Queue(queue),
+		asynq.MaxRetry(SendMaxRetry),
+		asynq.Timeout(2*time.Minute),
+	), nil
+}
+
+// Enqueuer hands work to the task queue.
+type Enqueuer struct {
+	client *asynq.Client
+}
+
+// NewEnqueuer returns an Enqueuer using client. The caller closes the client.
+func NewEnqueuer(client *asynq.Client) *Enqueuer { return &Enqueuer{client: client} }
+
+// EnqueueSend queues the delivery of m, at m.SendAt when that is in the
+// future. A task for m that is already queued is not an error.
+func (e *Enqueuer) EnqueueSend(ctx context.Context, m *nurture.Message) error {
+	task, err := NewSendTask(m)
+	if err != nil {
+		return err
+	}
+	var opts []asynq.Option
+	if m.SendAt.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(m.SendAt))
+	}
+	_, err = e.client.EnqueueContext(ctx, task, opts...)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s for message %d: %w", TypeEmailSend, m.ID, err)
+	}
+	return nil
+}
+
+// RetryDelay is the back-off between attempts: exponential from 30 seconds,
+// capped at 4 hours, with up to 25% jitter so that a relay outage does not
+// end in a thundering herd.
+func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	d := 30 * time.Second << min(n, 10)
+	d = min(d, 4*time.Hour)
+	jitter := time.Duration(uint64(time.Now().UnixNano()) % uint64(d/4+1))
+	return d + jitter
+}
+
+// permanent wraps err so that asynq does not retry it.
+func permanent(err error) error {
+	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+}
+
+// decode reads a task's JSON payload; a payload that does not parse is a
+// permanent failure.
+func decode(t *asynq.Task, v any) error {
+	if err := json.Unmarshal(t.Payload(), v); err != nil {
+		return permanent(fmt.Errorf("%s: bad payload: %w", t.Type(), err))
+	}
+	return nil
+}

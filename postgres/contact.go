@@ -1,0 +1,175 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nurture-email/nurture"
+)
+
+// profileColumns are the typed profile columns, in the order of profileValues.
+var profileColumns = []string{
+	"first_name", "last_name", "company", "industry", "title", "role",
+	"department", "team_size", "region", "country", "time_zone", "locale", "phone",
+}
+
+func profileValues(c *nurture.Contact) []any {
+	return []any{
+		c.FirstName, c.LastName, c.Company, c.Industry, c.Title, c.Role,
+		c.Department, c.TeamSize, c.Region, c.Country, c.TimeZone, c.Locale, c.Phone,
+	}
+}
+
+func profileTargets(c *nurture.Contact) []any {
+	return []any{
+		&c.FirstName, &c.LastName, &c.Company, &c.Industry, &c.Title, &c.Role,
+		&c.Department, &c.TeamSize, &c.Region, &c.Country, &c.TimeZone, &c.Locale, &c.Phone,
+	}
+}
+
+var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), " +
+	strings.Join(profileColumns, ", ") + ", attributes, created_at, updated_at FROM contacts"
+
+func scanContact(row pgx.Row) (*nurture.Contact, error) {
+	c := &nurture.Contact{}
+	targets := append([]any{&c.ID, &c.ExternalID, &c.Email}, profileTargets(c)...)
+	targets = append(targets, &c.Attributes, &c.CreatedAt, &c.UpdatedAt)
+	if err := row.Scan(targets...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Contact returns the contact with the given id. Erased contacts are not found.
+func (db *DB) Contact(ctx context.Context, id int64) (*nurture.Contact, error) {
+	c, err := scanContact(db.pool.QueryRow(ctx, contactSelect+" WHERE id = $1 AND erased_at IS NULL", id))
+	if err != nil {
+		return nil, notFound(err, "contact")
+	}
+	return c, nil
+}
+
+// ContactByExternalID returns the contact the product knows as externalID.
+func (db *DB) ContactByExternalID(ctx context.Context, externalID string) (*nurture.Contact, error) {
+	c, err := scanContact(db.pool.QueryRow(ctx, contactSelect+" WHERE external_id = $1 AND erased_at IS NULL", externalID))
+	if err != nil {
+		return nil, notFound(err, "contact")
+	}
+	return c, nil
+}
+
+// UpsertContact finds the contact by external id, else by email, and merges
+// p into it: non-empty profile fields replace the stored ones, attributes are
+// merged key by key. A contact is created when none matches. An email that
+// already belongs to a contact with another external id is a conflict: two
+// different users never merge by accident.
+func (db *DB) UpsertContact(ctx context.Context, p *nurture.Contact) (c *nurture.Contact, created bool, err error) {
+	if p.ExternalID == "" && p.Email == "" {
+		return nil, false, nurture.FieldError("userId", "or an email trait is required")
+	}
+	// A concurrent insert of the same person loses the unique race once; the
+	// second pass then finds and updates the winner's row.
+	for attempt := 0; ; attempt++ {
+		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			c, created, err = upsertContact(ctx, tx, p)
+			return err
+		})
+		if err != nil && isUniqueViolation(err) && attempt == 0 {
+			continue
+		}
+		return c, created, err
+	}
+}
+
+func upsertContact(ctx context.Context, tx pgx.Tx, p *nurture.Contact) (*nurture.Contact, bool, error) {
+	existing, err := findForUpdate(ctx, tx, p)
+	if err != nil {
+		return nil, false, err
+	}
+	attrs := p.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	if existing == nil {
+		cols := append([]string{"external_id", "email"}, profileColumns...)
+		cols = append(cols, "attributes")
+		args := append([]any{nullable(p.ExternalID), nullable(p.Email)}, profileValues(p)...)
+		args = append(args, attrs)
+		sql := fmt.Sprintf("INSERT INTO contacts (%s) VALUES (%s) RETURNING id",
+			strings.Join(cols, ", "), placeholders(1, len(cols)))
+		var id int64
+		if err := tx.QueryRow(ctx, sql, args...).Scan(&id); err != nil {
+			return nil, false, fmt.Errorf("insert contact: %w", err)
+		}
+		c, err := scanContact(tx.QueryRow(ctx, contactSelect+" WHERE id = $1", id))
+		return c, true, err
+	}
+
+	sets := []string{
+		"external_id = coalesce(external_id, $2)",
+		"email = coalesce($3, email)",
+	}
+	for i, col := range profileColumns {
+		sets = append(sets, fmt.Sprintf("%s = coalesce(nullif($%d, ''), %s)", col, i+4, col))
+	}
+	sets = append(sets, fmt.Sprintf("attributes = attributes || $%d", len(profileColumns)+4), "updated_at = now()")
+	args := append([]any{existing.ID, nullable(p.ExternalID), nullable(p.Email)}, profileValues(p)...)
+	args = append(args, attrs)
+	sql := "UPDATE contacts SET " + strings.Join(sets, ", ") + " WHERE id = $1"
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		if isUniqueViolation(err) {
+			return nil, false, &nurture.Error{Code: nurture.CodeConflict, Field: "email",
+				Message: "belongs to another contact"}
+		}
+		return nil, false, fmt.Errorf("update contact: %w", err)
+	}
+	c, err := scanContact(tx.QueryRow(ctx, contactSelect+" WHERE id = $1", existing.ID))
+	return c, false, err
+}
+
+// findForUpdate locks the contact that p refers to, or returns nil.
+func findForUpdate(ctx context.Context, tx pgx.Tx, p *nurture.Contact) (*nurture.Contact, error) {
+	if p.ExternalID != "" {
+		c, err := scanContact(tx.QueryRow(ctx, contactSelect+" WHERE external_id = $1 AND erased_at IS NULL FOR UPDATE", p.ExternalID))
+		if err == nil {
+			return c, nil
+		}
+		if err != pgx.ErrNoRows {
+			return nil, fmt.Errorf("find contact: %w", err)
+		}
+	}
+	if p.Email == "" {
+		return nil, nil
+	}
+	c, err := scanContact(tx.QueryRow(ctx, contactSelect+" WHERE lower(email) = lower($1) AND erased_at IS NULL FOR UPDATE", p.Email))
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find contact: %w", err)
+	}
+	if p.ExternalID != "" && c.ExternalID != "" && c.ExternalID != p.ExternalID {
+		return nil, &nurture.Error{Code: nurture.CodeConflict, Field: "email",
+			Message: "belongs to another user"}
+	}
+	return c, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// placeholders returns "$from, ..., $(from+n-1)".
+func placeholders(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(ps, ", ")
+}

@@ -1,0 +1,25 @@
+package nurture
+
+import (
+	"crypto/sha256"
+	"strings"
+)
+
+// SuppressionReason says why an address must not be mailed.
+type SuppressionReason string
+
+// The reasons an address is suppressed.
+const (
+	SuppressHardBounce  SuppressionReason = "hard_bounce"
+	SuppressComplaint   SuppressionReason = "complaint"
+	SuppressUnsubscribe SuppressionReason = "unsubscribe"
+	SuppressErasure     SuppressionReason = "erasure"
+	SuppressManual      SuppressionReason = "manual"
+)
+
+// EmailHash is the key of a suppression: SHA-256 of the lower-cased address.
+// It lets an erased person stay suppressed without us keeping the address.
+func EmailHash(email string) []byte {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return sum[:]
+}

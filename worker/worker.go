@@ -1,0 +1,114 @@
+// Package worker runs Nurture's background work: the asynq server with its
+// queues, priorities and middleware, and the reconciler that moves due work
+// from PostgreSQL into the task queue.
+//
+// It wires handlers from package jobs to task types; the handlers' logic
+// lives in jobs. It knows nothing of HTTP or SQL.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/nurture-email/nurture/jobs"
+)
+
+// Config holds what the worker needs.
+type Config struct {
+	Redis       asynq.RedisConnOpt
+	Concurrency int           // tasks run at once; default 10
+	Queues      map[string]int // queue priorities; default jobs.QueuePriorities
+	// ShutdownTimeout is how long a stop waits for running tasks before it
+	// hands them back to the queue. Default 20s.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	// Handlers maps task types to their handlers.
+	Handlers map[string]asynq.Handler
+}
+
+// Server processes tasks until its context ends.
+type Server struct {
+	cfg Config
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// New returns a worker server for cfg.
+func New(cfg Config) *Server {
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 10
+	}
+	if cfg.Queues == nil {
+		cfg.Queues = jobs.QueuePriorities
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 20 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger
+	srv := asynq.NewServer(cfg.Redis, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          cfg.Queues,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		RetryDelayFunc:  jobs.RetryDelay,
+		Logger:          asynqLogger{log},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			log.Warn("task failed", "type", t.Type(), "task_id", id, "retried", retried, "err", err)
+		}),
+	})
+	mux := asynq.NewServeMux()
+	mux.Use(recoverPanics(log))
+	for typ, h := range cfg.Handlers {
+		mux.Handle(typ, h)
+	}
+	return &Server{cfg: cfg, srv: srv, mux: mux}
+}
+
+// Run processes tasks until ctx is cancelled, then stops taking work, gives
+// running tasks ShutdownTimeout to finish, hands back the rest, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.srv.Start(s.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	s.cfg.Logger.Info("worker started", "concurrency", s.cfg.Concurrency, "queues", s.cfg.Queues)
+	<-ctx.Done()
+	s.srv.Stop() // stop taking new tasks
+	s.srv.Shutdown()
+	s.cfg.Logger.Info("worker stopped")
+	return nil
+}
+
+// recoverPanics turns a handler's panic into an error, so that the task is
+// retried and the worker keeps running.
+func recoverPanics(log *slog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("panic in task handler", "type", t.Type(), "panic", r)
+					err = errors.New("panic in task handler")
+				}
+			}()
+			return next.ProcessTask(ctx, t)
+		})
+	}
+}
+
+// asynqLogger routes asynq's own logs into slog.
+type asynqLogger struct{ log *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
