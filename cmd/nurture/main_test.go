@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/smtptest"
+	"github.com/nurture-email/nurture/internal/testkit"
+)
+
+// engine is the real binary's run function, started in process against a
+// fresh schema, a leased Redis database and an in-process SMTP server.
+type engine struct {
+	t      *testing.T
+	env    map[string]string
+	pool   *pgxpool.Pool
+	smtp   *smtptest.Server
+	apiURL string
+}
+
+func setup(t *testing.T) *engine {
+	t.Helper()
+	pool := testkit.DB(t)
+	smtp := smtptest.Start(t)
+	addr := freeAddr(t)
+	return &engine{
+		t:    t,
+		pool: pool,
+		smtp: smtp,
+		env: map[string]string{
+			"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool),
+			"NURTURE_REDIS_URL":    testkit.RedisURL(t),
+			"NURTURE_SMTP_URL":     smtp.URL(),
+			"NURTURE_LISTEN":       addr,
+			"NURTURE_SECRET":       strings.Repeat("s", 32),
+			"NURTURE_FROM":         "Acme Cloud <hello@acme.example>",
+			"NURTURE_PRODUCT_NAME": "Acme Cloud",
+			"NURTURE_LOG_LEVEL":    "warn",
+		},
+		apiURL: "http://" + addr,
+	}
+}
+
+// start runs `nurture <command>` until the returned stop is called; stop
+// returns the exit code. The logs go to the test's output.
+func (e *engine) start(command string) (stop func() int) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	logs := &testLog{t: e.t}
+	go func() {
+		done <- run(ctx, []string{command}, func(k string) string { return e.env[k] }, io.Discard, logs)
+	}()
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				e.t.Errorf("nurture %s did not stop within 30s", command)
+			}
+			logs.close()
+		})
+		return code
+	}
+	e.t.Cleanup(func() { stop() })
+	return stop
+}
+
+func (e *engine) waitReady() {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(e.apiURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("API at %s not ready: %v", e.apiURL, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// post sends a JSON call and returns the status and body.
+func (e *engine) post(path string, body any) (int, string) {
+	e.t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(e.t, err)
+	resp, err := http.Post(e.apiURL+path, "application/json", bytes.NewReader(data))
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func (e *engine) mustPost(path string, body any) {
+	e.t.Helper()
+	status, out := e.post(path, body)
+	require.Equal(e.t, http.StatusOK, status, out)
+	require.JSONEq(e.t, `{"success":true}`, out)
+}
+
+// messageStatus returns the status of the only message of template for the contact with userID.
+func (e *engine) messages(userID string) []string {
+	e.t.Helper()
+	rows, err := e.pool.Query(context.Background(), `
+		SELECT m.status FROM messages m JOIN contacts c ON c.id = m.contact_id
+		WHERE c.external_id = $1 ORDER BY m.id`, userID)
+	require.NoError(e.t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(e.t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	return out
+}
+
+func (e *engine) waitStatus(userID, want string) {
+	e.t.Helper()
+	require.Eventually(e.t, func() bool {
+		ms := e.messages(userID)
+		return len(ms) == 1 && ms[0] == want
+	}, 20*time.Second, 20*time.Millisecond, "message of %s never became %s: %v", userID, want, e.messages(userID))
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// testLog forwards the engine's logs to the test until the engine stops.
+type testLog struct {
+	mu     sync.Mutex
+	t      *testing.T
+	closed bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+}
+
+func TestSignUpSendsPersonalisedWelcome(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	stop := e.start("all")
+	e.waitReady()
+
+	e.mustPost("/v1/identify", map[string]any{
+		"userId":    "u-ada",
+		"messageId": "identify-1",
+		"traits":    map[string]any{"email": "ada@analytical.example", "firstName": "Ada", "lastName": "Lovelace", "company": "Analytical Engines"},
+	})
+	e.mustPost("/v1/track", map[string]any{"userId": "u-ada", "event": "signed_up", "messageId": "signup-1"})
+
+	msgs := e.smtp.WaitForMessages(t, 1, 20*time.Second)
+	m := msgs[0]
+	require.Equal(t, []string{"ada@analytical.example"}, m.To)
+	require.Equal(t, "hello@acme.example", m.From)
+	require.Contains(t, m.Header("To"), "ada@analytical.example")
+	require.Contains(t, m.Header("To"), "Ada Lovelace")
+	require.Contains(t, m.Header("From"), "Acme Cloud")
+	require.Contains(t, m.Header("Subject"), "Ada")
+	text, html := m.Part("text/plain"), m.Part("text/html")
+	require.NotEmpty(t, text)
+	require.NotEmpty(t, html)
+	require.Contains(t, text, "Analytical Engines")
+	require.Contains(t, html, "Analytical Engines")
+	require.Contains(t, text, "Ada")
+
+	e.waitStatus("u-ada", "sent")
+	require.Equal(t, 0, stop(), "a stop by signal exits 0")
+}
+
+func TestWelcomeFallsBackWhenProfileIsUnknown(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("all")
+	e.waitReady()
+
+	e.mustPost("/v1/identify", map[string]any{"userId": "u-anon", "traits": map[string]any{"email": "someone@example.com"}})
+	e.mustPost("/v1/track", map[string]any{"userId": "u-anon", "event": "signed_up"})
+
+	m := e.smtp.WaitForMessages(t, 1, 20*time.Second)[0]
+	subject := m.Header("Subject")
+	require.NotContains(t, subject, "<no value>")
+	require.NotContains(t, subject, ", ,")
+	text := m.Part("text/plain")
+	require.Contains(t, text, "Hi there")
+	require.NotContains(t, text, "<no value>")
+}
+
+func TestSameSignUpTwiceSendsOneEmail(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("all")
+	e.waitReady()
+
+	e.mustPost("/v1/identify", map[string]any{"userId": "u-grace", "traits": map[string]any{"email": "grace@example.com", "firstName": "Grace"}})
+	signUp := map[string]any{"userId": "u-grace", "event": "signed_up", "messageId": "signup-grace"}
+	e.mustPost("/v1/track", signUp)
+	e.mustPost("/v1/track", signUp) // a retried call
+	e.waitStatus("u-grace", "sent")
+	e.mustPost("/v1/track", signUp) // replayed after delivery
+
+	var events int
+	require.NoError(t, e.pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM events WHERE message_id = 'signup-grace'`).Scan(&events))
+	require.Equal(t, 1, events)
+	require.Equal(t, []string{"sent"}, e.messages("u-grace"), "one message row, hence one task id")
+	require.Len(t, e.smtp.Messages(), 1)
+}
+
+func TestBadDatabaseURLStopsWithOneLine(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	env := map[string]string{"NURTURE_DATABASE_URL": "nonsense", "NURTURE_SECRET": strings.Repeat("s", 32)}
+	for _, cmd := range []string{"api", "worker", "all", "migrate"} {
+		stderr.Reset()
+		code := run(context.Background(), []string{cmd}, func(k string) string { return env[k] }, io.Discard, &stderr)
+		require.NotEqual(t, 0, code, cmd)
+		out := strings.TrimRight(stderr.String(), "\n")
+		require.NotContains(t, out, "\n", "one line for %s: %q", cmd, out)
+		require.Contains(t, out, "NURTURE_DATABASE_URL", cmd)
+	}
+}
+
+func TestUnreachableDatabaseNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	env := map[string]string{
+		"NURTURE_DATABASE_URL": "postgres://postgres@" + freeAddr(t) + "/nurture?sslmode=disable&connect_timeout=2",
+	}
+	code := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr.String(), "NURTURE_DATABASE_URL")
+}
+
+func TestHelpListsCommandsAndVariables(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard))
+	for _, c := range []string{"api", "worker", "all", "migrate", "version"} {
+		require.Contains(t, out.String(), "  "+c)
+	}
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"worker", "--help"}, func(string) string { return "" }, io.Discard, &out))
+	require.Contains(t, out.String(), "--smtp-url, $NURTURE_SMTP_URL")
+	require.Equal(t, 2, run(context.Background(), []string{"bogus"}, func(string) string { return "" }, io.Discard, io.Discard))
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard))
+	require.Equal(t, fmt.Sprintf("nurture %s\n", version), out.String())
+}
