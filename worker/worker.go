@@ -21,7 +21,7 @@ import (
 // Config holds what the worker needs.
 type Config struct {
 	Redis       asynq.RedisConnOpt
-	Concurrency int           // tasks run at once; default 10
+	Concurrency int            // tasks run at once; default 10
 	Queues      map[string]int // queue priorities; default jobs.QueuePriorities
 	// ShutdownTimeout is how long a stop waits for running tasks before it
 	// hands them back to the queue. Default 20s.

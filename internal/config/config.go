@@ -36,6 +36,9 @@ type Config struct {
 	Listen          string
 	Secret          string
 	From            string
+	ProductName     string
+	ProductURL      string
+	PostalAddress   string
 	Dev             bool
 	LogFormat       string
 	LogLevel        string
@@ -88,6 +91,12 @@ var Settings = []Setting{
 		Usage: "key that signs recipient links, at least 32 characters (required unless --dev)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
 	{Flag: "from", Env: "NURTURE_FROM", Default: "Nurture <hello@nurture.localhost>",
 		Usage: "From address of outgoing email", set: setFrom},
+	{Flag: "product-name", Env: "NURTURE_PRODUCT_NAME", Default: "Acme Cloud",
+		Usage: "name of the product the emails speak for", set: func(c *Config, v string) error { c.ProductName = v; return nil }},
+	{Flag: "product-url", Env: "NURTURE_PRODUCT_URL", Default: "https://app.example.com",
+		Usage: "where the emails' calls to action lead (the product's app)", set: setHTTPURL(func(c *Config, v string) { c.ProductURL = v })},
+	{Flag: "postal-address", Env: "NURTURE_POSTAL_ADDRESS", Default: "Acme Inc., 1 Example Street, Springfield",
+		Usage: "sender's postal address for the email footer (required by CAN-SPAM)", set: func(c *Config, v string) error { c.PostalAddress = v; return nil }},
 	{Flag: "dev", Env: "NURTURE_DEV", Default: "false", Bool: true,
 		Usage: "development mode: generate a secret when none is set, verbose errors", set: setBool(func(c *Config, b bool) { c.Dev = b })},
 	{Flag: "log-format", Env: "NURTURE_LOG_FORMAT", Default: "text",
@@ -116,7 +125,8 @@ type Command struct {
 var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "dev", "trusted-proxies", "shutdown-timeout"}
-	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "public-url", "secret", "from", "dev", "concurrency", "shutdown-timeout"}
+	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "public-url", "secret", "from",
+		"product-name", "product-url", "postal-address", "dev", "concurrency", "shutdown-timeout"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -126,7 +136,7 @@ var Commands = []Command{
 	{Name: "all", Summary: "migrate, then run the API and the worker in one process", Settings: join(apiSet, wrkSet, common)},
 	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
-	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
+	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
 }
 
@@ -152,7 +162,7 @@ func LookupCommand(name string) (Command, bool) {
 	return Command{}, false
 }
 
-// Setting returns the setting with the given flag name.
+// lookupSetting returns the setting with the given flag name.
 func lookupSetting(flagName string) Setting {
 	for _, s := range Settings {
 		if s.Flag == flagName {
@@ -196,6 +206,7 @@ func Load(cmd Command, args []string, getenv func(string) string, usageOut io.Wr
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
 	c := &Config{}
+	origins := make(map[string]string, len(cmd.Settings))
 	for _, name := range cmd.Settings {
 		s := lookupSetting(name)
 		v, origin := s.Default, "default of "+s.Env
@@ -205,12 +216,13 @@ func Load(cmd Command, args []string, getenv func(string) string, usageOut io.Wr
 		if given[name] {
 			v, origin = values[name].text, "--"+s.Flag
 		}
+		origins[name] = origin
 		if err := s.set(c, strings.TrimSpace(v)); err != nil {
 			return nil, fmt.Errorf("invalid %s: %w", origin, err)
 		}
 	}
 	if slices.Contains(cmd.Settings, "secret") {
-		if err := c.checkSecret(); err != nil {
+		if err := c.checkSecret(origins["secret"]); err != nil {
 			return nil, err
 		}
 	}
@@ -220,7 +232,9 @@ func Load(cmd Command, args []string, getenv func(string) string, usageOut io.Wr
 // MinSecretLength is the shortest NURTURE_SECRET accepted.
 const MinSecretLength = 32
 
-func (c *Config) checkSecret() error {
+// checkSecret enforces the secret's length; origin names where it came from
+// (the variable or the flag) for the error.
+func (c *Config) checkSecret(origin string) error {
 	switch {
 	case c.Secret == "" && c.Dev:
 		buf := make([]byte, 32)
@@ -230,7 +244,7 @@ func (c *Config) checkSecret() error {
 	case c.Secret == "":
 		return errors.New("NURTURE_SECRET is required (at least 32 characters; or run with --dev to generate one)")
 	case len(c.Secret) < MinSecretLength:
-		return fmt.Errorf("invalid NURTURE_SECRET: is %d characters, needs at least %d", len(c.Secret), MinSecretLength)
+		return fmt.Errorf("invalid %s: is %d characters, needs at least %d", origin, len(c.Secret), MinSecretLength)
 	}
 	return nil
 }
@@ -254,8 +268,11 @@ func PrintUsage(w io.Writer, cmd Command) {
 
 func setDatabaseURL(c *Config, v string) error {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Hostname() == "" {
 		return errors.New("want a URL like postgres://user@host:5432/dbname")
+	}
+	if err := checkPort(u.Port()); err != nil {
+		return err
 	}
 	c.DatabaseURL = v
 	return nil
@@ -263,8 +280,16 @@ func setDatabaseURL(c *Config, v string) error {
 
 func setRedisURL(c *Config, v string) error {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
 		return errors.New("want a URL like redis://host:6379/0")
+	}
+	if err := checkPort(u.Port()); err != nil {
+		return err
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return fmt.Errorf("database %q is not a number such as 0", db)
+		}
 	}
 	c.RedisURL = v
 	return nil
@@ -275,10 +300,8 @@ func setSMTPURL(c *Config, v string) error {
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 		return errors.New("want a URL like smtp://user:pass@host:587?tls=starttls or smtps://host:465")
 	}
-	if u.Port() != "" {
-		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
-			return fmt.Errorf("port %q is not a number from 1 to 65535", u.Port())
-		}
+	if err := checkPort(u.Port()); err != nil {
+		return err
 	}
 	if t := u.Query().Get("tls"); t != "" && !slices.Contains([]string{"none", "opportunistic", "starttls"}, t) {
 		return fmt.Errorf("tls=%q: want none, opportunistic or starttls", t)
@@ -308,10 +331,26 @@ func setHTTPURL(store func(*Config, string)) func(*Config, string) error {
 }
 
 func setListen(c *Config, v string) error {
-	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil || port == "" {
 		return errors.New("want host:port or :port, such as :8080")
 	}
+	// Port 0 asks the system for a free port (handy in tests).
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
 	c.Listen = v
+	return nil
+}
+
+// checkPort accepts an empty port (the scheme's default) or 1 to 65535.
+func checkPort(port string) error {
+	if port == "" {
+		return nil
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
 	return nil
 }
 

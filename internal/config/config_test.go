@@ -1,0 +1,450 @@
+package config_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/config"
+)
+
+// testSecret is long enough for every command that reads NURTURE_SECRET.
+const testSecret = "0123456789abcdef0123456789abcdef"
+
+func command(t *testing.T, name string) config.Command {
+	t.Helper()
+	cmd, ok := config.LookupCommand(name)
+	require.True(t, ok, "no command %q", name)
+	return cmd
+}
+
+// env returns a getenv that knows only vars.
+func env(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+func TestSettingsTable(t *testing.T) {
+	t.Parallel()
+
+	flags, envs := map[string]bool{}, map[string]bool{}
+	for _, s := range config.Settings {
+		require.False(t, flags[s.Flag], "flag --%s declared twice", s.Flag)
+		require.False(t, envs[s.Env], "variable %s declared twice", s.Env)
+		flags[s.Flag], envs[s.Env] = true, true
+		require.True(t, strings.HasPrefix(s.Env, "NURTURE_"), "%s lacks the NURTURE_ prefix", s.Env)
+		require.NotEmpty(t, s.Usage, "--%s has no usage text", s.Flag)
+	}
+	read := map[string]bool{}
+	for _, cmd := range config.Commands {
+		for _, f := range cmd.Settings {
+			require.True(t, flags[f], "command %s reads --%s, which is not in Settings", cmd.Name, f)
+			read[f] = true
+		}
+	}
+	for _, s := range config.Settings {
+		require.True(t, read[s.Flag], "no command reads --%s", s.Flag)
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+
+	c, err := config.Load(command(t, "all"), nil, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, &config.Config{
+		DatabaseURL:     "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
+		RedisURL:        "redis://127.0.0.1:6379/0",
+		SMTPURL:         "smtp://127.0.0.1:1025",
+		SMTPPool:        4,
+		PublicURL:       "http://localhost:8080",
+		Listen:          ":8080",
+		Secret:          testSecret,
+		From:            `"Nurture" <hello@nurture.localhost>`,
+		ProductName:     "Acme Cloud",
+		ProductURL:      "https://app.example.com",
+		PostalAddress:   "Acme Inc., 1 Example Street, Springfield",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		Concurrency:     10,
+		ShutdownTimeout: 20 * time.Second,
+	}, c)
+
+	c, err = config.Load(command(t, "healthcheck"), nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8080/healthz", c.HealthURL)
+
+	c, err = config.Load(command(t, "demo"), nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8080", c.APIURL)
+}
+
+// Every command starts on its defaults alone (plus a secret where one is
+// required): a default that fails its own validation would be a trap.
+func TestLoadDefaultsAreValid(t *testing.T) {
+	t.Parallel()
+
+	for _, cmd := range config.Commands {
+		t.Run(cmd.Name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(cmd, nil, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name  string
+		cmd   string
+		env   map[string]string
+		args  []string
+		check func(t *testing.T, c *config.Config)
+	}{
+		{
+			name: "env overrides default",
+			cmd:  "api",
+			env:  map[string]string{"NURTURE_LISTEN": "127.0.0.1:9090", "NURTURE_LOG_LEVEL": "debug", "NURTURE_SECRET": testSecret},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "127.0.0.1:9090", c.Listen)
+				require.Equal(t, "debug", c.LogLevel)
+			},
+		},
+		{
+			name: "flag overrides env",
+			cmd:  "worker",
+			env:  map[string]string{"NURTURE_CONCURRENCY": "3", "NURTURE_SMTP_URL": "smtp://relay:25", "NURTURE_SECRET": testSecret},
+			args: []string{"--concurrency", "7", "--smtp-url=smtps://relay.example.com:465"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, 7, c.Concurrency)
+				require.Equal(t, "smtps://relay.example.com:465", c.SMTPURL)
+			},
+		},
+		{
+			name: "flag overrides default",
+			cmd:  "demo",
+			args: []string{"-api-url", "http://api:8080/"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "http://api:8080", c.APIURL)
+			},
+		},
+		{
+			name: "dev switch alone",
+			cmd:  "api",
+			args: []string{"--dev"},
+			check: func(t *testing.T, c *config.Config) {
+				require.True(t, c.Dev)
+			},
+		},
+		{
+			name: "dev switch followed by other flags",
+			cmd:  "all",
+			args: []string{"--dev", "--listen", ":9091"},
+			check: func(t *testing.T, c *config.Config) {
+				require.True(t, c.Dev)
+				require.Equal(t, ":9091", c.Listen)
+			},
+		},
+		{
+			name: "dev flag false overrides env true",
+			cmd:  "api",
+			env:  map[string]string{"NURTURE_DEV": "true", "NURTURE_SECRET": testSecret},
+			args: []string{"--dev=false"},
+			check: func(t *testing.T, c *config.Config) {
+				require.False(t, c.Dev)
+			},
+		},
+		{
+			name: "dev from env",
+			cmd:  "worker",
+			env:  map[string]string{"NURTURE_DEV": "1"},
+			check: func(t *testing.T, c *config.Config) {
+				require.True(t, c.Dev)
+			},
+		},
+		{
+			name: "values are trimmed and normalised",
+			cmd:  "all",
+			env: map[string]string{
+				"NURTURE_SECRET":          testSecret,
+				"NURTURE_PUBLIC_URL":      " https://links.example.com/ ",
+				"NURTURE_FROM":            "hello@acme.com",
+				"NURTURE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,",
+				"NURTURE_LISTEN":          ":0",
+			},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "https://links.example.com", c.PublicURL)
+				require.Equal(t, "<hello@acme.com>", c.From)
+				require.Equal(t, []string{"10.0.0.0/8", "192.168.1.1"}, c.TrustedProxies)
+				require.Equal(t, ":0", c.Listen)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(command(t, tt.cmd), tt.args, env(tt.env), io.Discard)
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name  string
+		cmd   string
+		env   map[string]string
+		args  []string
+		names string // the variable or flag the error must name
+	}{
+		{"database url nonsense", "migrate", map[string]string{"NURTURE_DATABASE_URL": "nonsense"}, nil, "NURTURE_DATABASE_URL"},
+		{"database url wrong scheme", "migrate", map[string]string{"NURTURE_DATABASE_URL": "mysql://u:p@db/nurture"}, nil, "NURTURE_DATABASE_URL"},
+		{"database url bad port", "api", map[string]string{"NURTURE_DATABASE_URL": "postgres://db:99999/nurture"}, nil, "NURTURE_DATABASE_URL"},
+		{"database url by flag", "migrate", nil, []string{"--database-url", "nonsense"}, "--database-url"},
+		{"redis url without scheme", "worker", map[string]string{"NURTURE_REDIS_URL": "localhost:6379"}, nil, "NURTURE_REDIS_URL"},
+		{"redis url bad database", "worker", map[string]string{"NURTURE_REDIS_URL": "redis://redis:6379/zero"}, nil, "NURTURE_REDIS_URL"},
+		{"redis url bad port", "api", map[string]string{"NURTURE_REDIS_URL": "redis://redis:0"}, nil, "NURTURE_REDIS_URL"},
+		{"smtp url tls bogus", "worker", map[string]string{"NURTURE_SMTP_URL": "smtp://mailpit:1025?tls=bogus"}, nil, "NURTURE_SMTP_URL"},
+		{"smtp url bad port", "worker", map[string]string{"NURTURE_SMTP_URL": "smtp://relay:70000"}, nil, "NURTURE_SMTP_URL"},
+		{"smtp url wrong scheme", "worker", map[string]string{"NURTURE_SMTP_URL": "http://relay:25"}, nil, "NURTURE_SMTP_URL"},
+		{"smtp url by flag", "all", nil, []string{"--smtp-url=smtp://relay:25?tls=bogus"}, "--smtp-url"},
+		{"smtp pool zero", "worker", map[string]string{"NURTURE_SMTP_POOL": "0"}, nil, "NURTURE_SMTP_POOL"},
+		{"public url without scheme", "api", map[string]string{"NURTURE_PUBLIC_URL": "links.example.com"}, nil, "NURTURE_PUBLIC_URL"},
+		{"public url with query", "api", map[string]string{"NURTURE_PUBLIC_URL": "https://links.example.com/?a=b"}, nil, "NURTURE_PUBLIC_URL"},
+		{"listen without port", "api", map[string]string{"NURTURE_LISTEN": "8080"}, nil, "NURTURE_LISTEN"},
+		{"listen bad port", "api", map[string]string{"NURTURE_LISTEN": ":80800"}, nil, "NURTURE_LISTEN"},
+		{"listen port not a number", "api", map[string]string{"NURTURE_LISTEN": ":web"}, nil, "NURTURE_LISTEN"},
+		{"listen by flag", "all", nil, []string{"--listen", "localhost"}, "--listen"},
+		{"from not an address", "worker", map[string]string{"NURTURE_FROM": "Acme hello at acme.com"}, nil, "NURTURE_FROM"},
+		{"from with a newline", "worker", map[string]string{"NURTURE_FROM": "a@b.c\nBcc: x@y.z"}, nil, "NURTURE_FROM"},
+		{"duration without unit", "api", map[string]string{"NURTURE_SHUTDOWN_TIMEOUT": "20"}, nil, "NURTURE_SHUTDOWN_TIMEOUT"},
+		{"duration negative", "worker", map[string]string{"NURTURE_SHUTDOWN_TIMEOUT": "-5s"}, nil, "NURTURE_SHUTDOWN_TIMEOUT"},
+		{"duration by flag", "api", nil, []string{"--shutdown-timeout=soon"}, "--shutdown-timeout"},
+		{"concurrency zero", "worker", map[string]string{"NURTURE_CONCURRENCY": "0"}, nil, "NURTURE_CONCURRENCY"},
+		{"concurrency with a newline", "worker", map[string]string{"NURTURE_CONCURRENCY": "1\n2"}, nil, "NURTURE_CONCURRENCY"},
+		{"concurrency by flag", "worker", nil, []string{"--concurrency", "0"}, "--concurrency"},
+		{"trusted proxy bad CIDR", "api", map[string]string{"NURTURE_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "NURTURE_TRUSTED_PROXIES"},
+		{"trusted proxy host name", "api", map[string]string{"NURTURE_TRUSTED_PROXIES": "10.0.0.1,proxy.example.com"}, nil, "NURTURE_TRUSTED_PROXIES"},
+		{"log format", "migrate", map[string]string{"NURTURE_LOG_FORMAT": "xml"}, nil, "NURTURE_LOG_FORMAT"},
+		{"log level", "migrate", map[string]string{"NURTURE_LOG_LEVEL": "loud"}, nil, "NURTURE_LOG_LEVEL"},
+		{"dev not a boolean", "api", map[string]string{"NURTURE_DEV": "maybe"}, nil, "NURTURE_DEV"},
+		{"dev flag not a boolean", "api", nil, []string{"--dev=maybe"}, "--dev"},
+		{"health url", "healthcheck", map[string]string{"NURTURE_HEALTH_URL": "127.0.0.1:8080/healthz"}, nil, "NURTURE_HEALTH_URL"},
+		{"api url", "demo", map[string]string{"NURTURE_API_URL": "ftp://api"}, nil, "NURTURE_API_URL"},
+		{"unknown flag", "api", nil, []string{"--typo=1"}, "typo"},
+		{"flag of another command", "migrate", nil, []string{"--smtp-url", "smtp://relay:25"}, "smtp-url"},
+		{"stray argument", "worker", nil, []string{"now"}, `"now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"NURTURE_SECRET": testSecret}
+			for k, v := range tt.env {
+				vars[k] = v
+			}
+			_, err := config.Load(command(t, tt.cmd), tt.args, env(vars), io.Discard)
+			require.Error(t, err)
+			msg := err.Error()
+			require.NotContains(t, msg, "\n", "the error must be one line")
+			require.Contains(t, msg, tt.names, "the error must name where the value came from")
+			if strings.HasPrefix(tt.names, "NURTURE_") {
+				require.NotContains(t, msg, "--", "a value from the environment must not be blamed on a flag")
+			}
+		})
+	}
+}
+
+// Errors say what is wrong without repeating values that may hold passwords.
+func TestLoadErrorsHidePasswords(t *testing.T) {
+	t.Parallel()
+
+	for _, v := range []string{"mysql://nurture:hunter2@db/nurture", "postgres://nurture:hunter2@db:5432x/nurture"} {
+		_, err := config.Load(command(t, "migrate"), nil, env(map[string]string{"NURTURE_DATABASE_URL": v}), io.Discard)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "hunter2")
+	}
+	_, err := config.Load(command(t, "worker"), nil, env(map[string]string{
+		"NURTURE_SECRET": testSecret, "NURTURE_SMTP_URL": "smtp://user:hunter2@relay?tls=bogus",
+	}), io.Discard)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestSecret(t *testing.T) {
+	t.Parallel()
+
+	t.Run("required outside dev", func(t *testing.T) {
+		t.Parallel()
+		for _, name := range []string{"api", "worker", "all"} {
+			_, err := config.Load(command(t, name), nil, env(nil), io.Discard)
+			require.Error(t, err, name)
+			require.Contains(t, err.Error(), "NURTURE_SECRET")
+			require.NotContains(t, err.Error(), "\n")
+		}
+	})
+	t.Run("too short from env", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": "tooshort-abcdefghijklmnopqrstuv"}), io.Discard)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "NURTURE_SECRET")
+		require.Contains(t, err.Error(), "32")
+		require.NotContains(t, err.Error(), "tooshort", "the error must not print the secret")
+	})
+	t.Run("too short from flag", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(command(t, "worker"), []string{"--secret", "tooshort"}, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "--secret")
+		require.NotContains(t, err.Error(), "NURTURE_SECRET")
+	})
+	t.Run("too short even in dev", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(command(t, "api"), []string{"--dev"}, env(map[string]string{"NURTURE_SECRET": "short"}), io.Discard)
+		require.Error(t, err)
+	})
+	t.Run("32 characters are enough", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, testSecret, c.Secret)
+		require.False(t, c.SecretGenerated)
+	})
+	t.Run("generated in dev", func(t *testing.T) {
+		t.Parallel()
+		a, err := config.Load(command(t, "all"), []string{"--dev"}, env(nil), io.Discard)
+		require.NoError(t, err)
+		require.True(t, a.SecretGenerated)
+		require.GreaterOrEqual(t, len(a.Secret), config.MinSecretLength)
+		b, err := config.Load(command(t, "all"), []string{"--dev"}, env(nil), io.Discard)
+		require.NoError(t, err)
+		require.NotEqual(t, a.Secret, b.Secret, "each start makes up a new secret")
+	})
+	t.Run("kept in dev when set", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(command(t, "api"), []string{"--dev"}, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, testSecret, c.Secret)
+		require.False(t, c.SecretGenerated)
+	})
+	t.Run("not asked of commands that do not sign", func(t *testing.T) {
+		t.Parallel()
+		for _, name := range []string{"migrate", "healthcheck", "demo", "version"} {
+			_, err := config.Load(command(t, name), nil, env(nil), io.Discard)
+			require.NoError(t, err, name)
+		}
+	})
+}
+
+func TestPrintUsage(t *testing.T) {
+	t.Parallel()
+
+	for _, cmd := range config.Commands {
+		t.Run(cmd.Name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			config.PrintUsage(&buf, cmd)
+			out := buf.String()
+			require.Contains(t, out, "Usage: nurture "+cmd.Name)
+			for _, s := range config.Settings {
+				line := "--" + s.Flag + ", $" + s.Env
+				if slices.Contains(cmd.Settings, s.Flag) {
+					require.Contains(t, out, line)
+					if s.Default != "" {
+						require.Contains(t, out, s.Default)
+					}
+				} else {
+					require.NotContains(t, out, line, "%s does not read --%s", cmd.Name, s.Flag)
+				}
+			}
+			if len(cmd.Settings) == 0 {
+				require.NotContains(t, out, "Flags")
+			}
+		})
+	}
+}
+
+func TestHelpFlag(t *testing.T) {
+	t.Parallel()
+
+	var buf bytes.Buffer
+	_, err := config.Load(command(t, "worker"), []string{"-h"}, env(nil), &buf)
+	require.True(t, errors.Is(err, flag.ErrHelp), "got %v", err)
+	require.Contains(t, buf.String(), "Usage: nurture worker")
+	require.Contains(t, buf.String(), "--smtp-url, $NURTURE_SMTP_URL")
+}
+
+// The README's table of environment variables lists exactly config.Settings,
+// with the same flags and defaults, so what a newcomer reads stays true.
+func TestREADMEListsEverySetting(t *testing.T) {
+	t.Parallel()
+
+	f, err := os.Open(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	defer f.Close()
+
+	type row struct{ flag, def string }
+	rows := map[string]row{}
+	var order []string
+	inTable := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "|") {
+			inTable = false
+			continue
+		}
+		// A pipe inside a cell is written \|.
+		cells := strings.Split(strings.Trim(strings.ReplaceAll(line, `\|`, "\x00"), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.Trim(strings.TrimSpace(strings.ReplaceAll(cells[i], "\x00", "|")), "`")
+		}
+		if len(cells) >= 3 && cells[0] == "Variable" && cells[1] == "Flag" && cells[2] == "Default" {
+			inTable = true
+			continue
+		}
+		if !inTable || strings.HasPrefix(cells[0], "---") || strings.HasPrefix(cells[0], ":--") {
+			continue
+		}
+		require.Len(t, cells, 4, "README row %q: want | Variable | Flag | Default | Meaning |", line)
+		require.NotContains(t, rows, cells[0], "README lists %s twice", cells[0])
+		def := cells[2]
+		if def == "—" || def == "-" {
+			def = ""
+		}
+		rows[cells[0]] = row{flag: cells[1], def: def}
+		order = append(order, cells[0])
+	}
+	require.NoError(t, sc.Err())
+	require.NotEmpty(t, rows, "README.md has no table headed | Variable | Flag | Default | Meaning |")
+
+	var want []string
+	for _, s := range config.Settings {
+		want = append(want, s.Env)
+		r, ok := rows[s.Env]
+		if !ok {
+			t.Errorf("README.md does not list %s", s.Env)
+			continue
+		}
+		require.Equal(t, "--"+s.Flag, r.flag, "README: flag of %s", s.Env)
+		require.Equal(t, s.Default, r.def, "README: default of %s (write — for none)", s.Env)
+	}
+	for _, name := range order {
+		if !slices.Contains(want, name) {
+			t.Errorf("README.md lists %s, which the binary does not read", name)
+		}
+	}
+}

@@ -1,0 +1,444 @@
+package templates
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/nurture-email/nurture"
+)
+
+func TestRenderWelcomePersonalisation(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+
+	tests := []struct {
+		name         string
+		edit         func(d *Data)
+		subject      string
+		preheader    string
+		inBoth       []string // in the HTML (escaped) and in the text
+		notInBoth    []string
+		textContains []string
+	}{
+		{
+			name:      "known contact",
+			edit:      func(d *Data) {},
+			subject:   "Welcome to Acme Cloud, Ada",
+			preheader: "Three quick steps to get Analytical Engines up and running.",
+			inBoth:    []string{"Hi Ada,", "set up for the Analytical Engines team", "Bring the rest of the Analytical Engines team in", "Thanks for signing up for Acme Cloud.", "The Acme Cloud team", "Acme Inc., 500 Market St, San Francisco, CA 94105, USA"},
+			notInBoth: []string{"Hi there,", "ready to go"},
+			textContains: []string{
+				"Get started (https://app.acme.test/start)",
+				"Unsubscribe (https://links.acme.test/u/tok123)",
+				"Email preferences (https://links.acme.test/u/tok123?view=preferences&x=1)",
+				"View in browser (https://links.acme.test/v/tok123)",
+			},
+		},
+		{
+			name:      "nothing known",
+			edit:      func(d *Data) { d.Contact = nurture.Contact{Email: "x@example.com"} },
+			subject:   "Welcome to Acme Cloud",
+			preheader: "Three quick steps to get your team up and running.",
+			inBoth:    []string{"Hi there,", "Your account is ready to go.", "Bring the people you work with in"},
+			notInBoth: []string{"set up for the", "Hi ,", "<no value>"},
+		},
+		{
+			name:      "blank names count as unknown",
+			edit:      func(d *Data) { d.Contact.FirstName, d.Contact.Company = " \t ", "\n" },
+			subject:   "Welcome to Acme Cloud",
+			preheader: "Three quick steps to get your team up and running.",
+			inBoth:    []string{"Hi there,", "Your account is ready to go."},
+			notInBoth: []string{"set up for the"},
+		},
+		{
+			name:      "first name is trimmed and kept on one line",
+			edit:      func(d *Data) { d.Contact.FirstName = "  Mary \n Ann " },
+			subject:   "Welcome to Acme Cloud, Mary Ann",
+			preheader: "Three quick steps to get Analytical Engines up and running.",
+			inBoth:    []string{"Hi Mary Ann,"},
+		},
+		{
+			name:      "first name without company",
+			edit:      func(d *Data) { d.Contact.Company = "" },
+			subject:   "Welcome to Acme Cloud, Ada",
+			preheader: "Three quick steps to get your team up and running.",
+			inBoth:    []string{"Hi Ada,", "Your account is ready to go."},
+		},
+		{
+			name:      "company without first name",
+			edit:      func(d *Data) { d.Contact.FirstName = "" },
+			subject:   "Welcome to Acme Cloud",
+			preheader: "Three quick steps to get Analytical Engines up and running.",
+			inBoth:    []string{"Hi there,", "set up for the Analytical Engines team"},
+		},
+		{
+			name:      "ampersand and apostrophe stay plain in subject and preheader",
+			edit:      func(d *Data) { d.Product.Name = "Ben & Jerry's"; d.Contact.Company = "Ben & Jerry's" },
+			subject:   "Welcome to Ben & Jerry's, Ada",
+			preheader: "Three quick steps to get Ben & Jerry's up and running.",
+			inBoth:    []string{"set up for the Ben & Jerry's team"},
+		},
+		{
+			name:      "no product name, links or address",
+			edit:      func(d *Data) { d.Product = Product{}; d.Links = Links{} },
+			subject:   "Welcome aboard, Ada",
+			preheader: "Three quick steps to get Analytical Engines up and running.",
+			inBoth:    []string{"Thanks for signing up.", "The team"},
+			notInBoth: []string{"Unsubscribe", "preferences", "View in browser", "Get started", "because you signed up for"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := data(ada())
+			tt.edit(&d)
+			r, err := s.Render("welcome", d)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			if r.Subject != tt.subject {
+				t.Errorf("subject = %q, want %q", r.Subject, tt.subject)
+			}
+			if r.Preheader != tt.preheader {
+				t.Errorf("preheader = %q, want %q", r.Preheader, tt.preheader)
+			}
+			if r.Topic != TopicOnboarding {
+				t.Errorf("topic = %q, want %q", r.Topic, TopicOnboarding)
+			}
+			for _, want := range tt.inBoth {
+				if !strings.Contains(r.HTML, html.EscapeString(want)) {
+					t.Errorf("HTML lacks %q", html.EscapeString(want))
+				}
+				if !strings.Contains(unwrap(r.Text), want) {
+					t.Errorf("text lacks %q:\n%s", want, r.Text)
+				}
+			}
+			for _, unwanted := range tt.notInBoth {
+				if strings.Contains(r.HTML, html.EscapeString(unwanted)) {
+					t.Errorf("HTML has %q", unwanted)
+				}
+				if strings.Contains(unwrap(r.Text), unwanted) {
+					t.Errorf("text has %q:\n%s", unwanted, r.Text)
+				}
+			}
+			for _, want := range tt.textContains {
+				if !strings.Contains(unwrap(r.Text), want) {
+					t.Errorf("text lacks %q:\n%s", want, r.Text)
+				}
+			}
+			if !strings.Contains(r.HTML, "<title>"+html.EscapeString(tt.subject)+"</title>") {
+				t.Errorf("HTML title is not the subject %q", tt.subject)
+			}
+			if !strings.HasSuffix(r.Text, "\n") || strings.HasSuffix(r.Text, "\n\n") {
+				t.Errorf("text does not end with exactly one newline: %q", r.Text[max(0, len(r.Text)-20):])
+			}
+		})
+	}
+}
+
+// unwrap undoes the wrapping of generated text, so tests can look for
+// phrases wherever the lines were broken.
+func unwrap(text string) string {
+	return strings.Join(strings.Fields(text), " ")
+}
+
+// hostile are values a contact could send as their name or company.
+var hostile = []string{
+	`<script>alert(1)</script>`,
+	`" onmouseover="x`,
+	`' onmouseover='x`,
+	`"><img src=x onerror=alert(1)>`,
+	`javascript:alert(1)`,
+	`</title><script>alert(1)</script>`,
+	`{{.Links.Unsubscribe}}`,
+}
+
+// attrProbe puts contact data in every context an author might: text,
+// quoted and unquoted attributes, URLs and a query string.
+const attrProbe = `{{define "subject"}}Hello {{.Contact.FirstName}} at {{.Contact.Company}}{{end}}
+{{define "topic"}}product{{end}}
+{{define "body"}}
+<p title="{{.Contact.FirstName}}" data-company='{{.Contact.Company}}' class={{.Contact.FirstName}}>{{.Contact.FirstName}}</p>
+<a href="https://app.acme.test/?name={{.Contact.FirstName}}&company={{.Contact.Company}}">profile</a>
+<a href="{{.Contact.Company}}">site</a>
+<img alt="{{.Contact.FirstName}}" src="https://cdn.acme.test/x.png">
+{{end}}`
+
+func TestRenderEscapesContactData(t *testing.T) {
+	t.Parallel()
+	probe, err := Load(fsWith(t, map[string]string{"mail/probe.html": attrProbe}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, name := range []string{"welcome", "probe"} {
+		for _, v := range hostile {
+			t.Run(name+"/"+v, func(t *testing.T) {
+				t.Parallel()
+				d := data(ada())
+				d.Contact.FirstName, d.Contact.Company = v, v
+				r, err := probe.Render(name, d)
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				checkSafeHTML(t, r.HTML)
+				if !strings.Contains(r.HTML, html.EscapeString(v)) && name == "welcome" {
+					t.Errorf("HTML does not show %q as text", v)
+				}
+				if !strings.Contains(unwrap(r.Text), v) {
+					t.Errorf("text does not show %q as it is:\n%s", v, r.Text)
+				}
+			})
+		}
+	}
+}
+
+// checkSafeHTML fails unless the document has no script, no event handler
+// attribute and no link or source that runs code.
+func checkSafeHTML(t *testing.T, src string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		t.Fatalf("parse rendered HTML: %v", err)
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			if n.Data == "script" {
+				t.Errorf("rendered HTML has a <script> element")
+			}
+			for _, a := range n.Attr {
+				if strings.HasPrefix(a.Key, "on") {
+					t.Errorf("<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
+				}
+				if (a.Key == "href" || a.Key == "src") && strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:") {
+					t.Errorf("<%s %s=%q> runs code", n.Data, a.Key, a.Val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+}
+
+func TestRenderSubjectIsOneLine(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	tests := []struct {
+		first string
+		want  string
+	}{
+		{"Ada\r\nBcc: victim@example.com", "Welcome to Acme Cloud, Ada Bcc: victim@example.com"},
+		{"Ada\nSubject: other", "Welcome to Acme Cloud, Ada Subject: other"},
+		{"Ada\rX-Header: 1", "Welcome to Acme Cloud, Ada X-Header: 1"},
+		{"Ada\x00\x07\x1b[31m", "Welcome to Acme Cloud, Ada [31m"},
+		{"\tAda\u2028Lovelace\u2029", "Welcome to Acme Cloud, Ada Lovelace"},
+		{"Ada\u202eecil", "Welcome to Acme Cloud, Adaecil"},
+		{"Ad\xffa", "Welcome to Acme Cloud, Ada"},
+		{"\r\n", "Welcome to Acme Cloud"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.first), func(t *testing.T) {
+			t.Parallel()
+			d := data(ada())
+			d.Contact.FirstName = tt.first
+			r, err := s.Render("welcome", d)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			if r.Subject != tt.want {
+				t.Errorf("subject = %q, want %q", r.Subject, tt.want)
+			}
+			if strings.ContainsAny(r.Subject+r.Preheader, "\r\n") {
+				t.Errorf("a line break reached subject %q or preheader %q", r.Subject, r.Preheader)
+			}
+		})
+	}
+}
+
+func TestRenderUnknownTemplate(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	_, err := s.Render("no-such-thing", data(ada()))
+	if got := nurture.ErrorCodeOf(err); got != nurture.CodeNotFound {
+		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeNotFound)
+	}
+	if !strings.Contains(err.Error(), `"no-such-thing"`) {
+		t.Errorf("error %q does not name the template", err)
+	}
+}
+
+func TestRenderFailureIsInvalid(t *testing.T) {
+	t.Parallel()
+	// Fine with the samples Load tries, empty for a contact called Zed.
+	s, err := Load(fsWith(t, map[string]string{"mail/picky.html": `
+{{define "subject"}}{{if ne .Contact.FirstName "Zed"}}Hello{{end}}{{end}}
+{{define "topic"}}product{{end}}
+{{define "body"}}<p>Hi</p>{{end}}`}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	_, err = s.Render("picky", Data{Contact: nurture.Contact{FirstName: "Zed"}})
+	if got := nurture.ErrorCodeOf(err); got != nurture.CodeInvalid {
+		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeInvalid)
+	}
+	if !strings.Contains(err.Error(), "picky") || !strings.Contains(err.Error(), "subject is empty") {
+		t.Errorf("error %q does not say which template and what went wrong", err)
+	}
+}
+
+func TestRenderHandWrittenText(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{
+		"mail/note.html": `{{define "subject"}}A note for {{.Contact.Company | default "you"}}{{end}}
+{{define "topic"}}transactional{{end}}
+{{define "body"}}<p>Hello {{firstName .Contact | default "there"}} &amp; welcome</p>{{end}}`,
+		"mail/note.txt": "\r\n\r\nHello {{firstName .Contact | default \"there\"}} & welcome   \r\n" +
+			"Plan: {{attr .Contact \"plan\" | default \"free\"}}, seats: [{{.Contact.Attributes.seats}}]\r\n" +
+			"Message {{.Message.ID}} ({{.Message.Template}}): {{.Subject}}\r\n" +
+			"{{with .Links.Unsubscribe}}Unsubscribe: {{.}}{{end}}\r\n\r\n\r\n",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	d := data(ada())
+	d.Contact.Company = "Ben & Jerry's"
+	r, err := s.Render("note", d)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	want := "Hello Ada & welcome\n" +
+		"Plan: pro, seats: []\n" +
+		"Message 7 (note): A note for Ben & Jerry's\n" +
+		"Unsubscribe: https://links.acme.test/u/tok123\n"
+	if r.Text != want {
+		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
+	}
+	if r.Topic != TopicTransactional {
+		t.Errorf("topic = %q, want %q", r.Topic, TopicTransactional)
+	}
+	if r.Preheader != "" {
+		t.Errorf("preheader = %q, want none", r.Preheader)
+	}
+	if strings.Contains(r.HTML, `class="preheader"`) {
+		t.Errorf("HTML has a preheader block though the template has none")
+	}
+}
+
+func TestRenderIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	want, err := s.Render("welcome", data(ada()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				r, err := s.Render("welcome", data(ada()))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if *r != *want {
+					t.Error("concurrent renders differ")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestWelcomeGolden keeps the whole welcome email, both bodies, under
+// review: go test ./templates -update rewrites the files.
+func TestWelcomeGolden(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	tests := []struct {
+		name string
+		data Data
+	}{
+		{"welcome", data(ada())},
+		{"welcome_unknown", Data{Contact: nurture.Contact{Email: "someone@example.com"}, Product: data(ada()).Product}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := s.Render("welcome", tt.data)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			text := fmt.Sprintf("Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
+			golden(t, tt.name+".html.golden", r.HTML)
+			golden(t, tt.name+".txt.golden", text)
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the output; if the change is meant, run go test ./templates -update and review the diff.\ngot:\n%s", path, got)
+	}
+}
+
+func FuzzRender(f *testing.F) {
+	s, err := Default()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("Ada", "Lovelace", "Analytical Engines", "pro")
+	f.Add("", "", "", "")
+	f.Add("<script>alert(1)</script>", `" onmouseover="x`, "Ben & Jerry's", "{{.}}")
+	f.Add("Ada\r\nBcc: x@example.com", "\x00", "\u202e\u2028", "\xff\xfe")
+	f.Fuzz(func(t *testing.T, first, last, company, plan string) {
+		d := data(nurture.Contact{FirstName: first, LastName: last, Company: company, Attributes: map[string]any{"plan": plan}})
+		r, err := s.Render("welcome", d)
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		if strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n") {
+			t.Fatalf("line break in subject %q or preheader %q", r.Subject, r.Preheader)
+		}
+		if r.Subject == "" {
+			t.Fatal("empty subject")
+		}
+		if strings.Contains(strings.ToLower(r.HTML), "<script") {
+			t.Fatalf("a <script> tag reached the HTML")
+		}
+		if strings.Contains(r.Text, "\r") {
+			t.Fatalf("CR in text body")
+		}
+	})
+}
+
+func BenchmarkRenderWelcome(b *testing.B) {
+	s := setup(b)
+	d := data(ada())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Render("welcome", d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package templates
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	if got, want := s.Names(), []string{"welcome"}; !slices.Equal(got, want) {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	// Names returns a copy: changing it changes nothing in the set.
+	s.Names()[0] = "changed"
+	if s.Names()[0] != "welcome" {
+		t.Error("Names() exposes the set's own slice")
+	}
+	for _, name := range s.Names() {
+		if _, err := s.Render(name, data(ada())); err != nil {
+			t.Errorf("Render(%q): %v", name, err)
+		}
+	}
+}
+
+// good is a minimal valid email template.
+const good = `{{define "subject"}}Hi{{end}}{{define "topic"}}education{{end}}{{define "body"}}<p>Hi</p>{{end}}`
+
+func TestLoadRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // every fragment must be in the error
+	}{
+		{
+			name:  "topic not one of the five",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}spam{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", `topic "spam" is not one of`},
+		},
+		{
+			name:  "empty topic",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", `topic "" is not one of`},
+		},
+		{
+			name:  "missing subject",
+			files: map[string]string{"mail/bad.html": `{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", `no {{define "subject"}} block`},
+		},
+		{
+			name:  "missing topic",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", `no {{define "topic"}} block`},
+		},
+		{
+			name:  "missing body",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}product{{end}}`},
+			want:  []string{"mail/bad.html", `no {{define "body"}} block`},
+		},
+		{
+			name:  "subject empty even for a known contact",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}} {{.Contact.Attributes.nothing}} {{end}}{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", "subject is empty"},
+		},
+		{
+			name:  "syntax error",
+			files: map[string]string{"mail/bad.html": "{{define \"subject\"}}Hi{{end}}\n{{define \"topic\"}}product{{end}}\n{{define \"body\"}}{{.Contact.FirstName}{{end}}"},
+			want:  []string{"mail/bad.html", "bad.html:3"},
+		},
+		{
+			name:  "unknown function",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}{{shout .Contact.FirstName}}{{end}}{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`},
+			want:  []string{"mail/bad.html", `function "shout" not defined`},
+		},
+		{
+			name:  "misspelt field, found by the trial render",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}product{{end}}{{define "body"}}{{.Contact.FristName}}{{end}}`},
+			want:  []string{"mail/bad.html", "with sample data", "FristName"},
+		},
+		{
+			name:  "HTML that html/template cannot escape",
+			files: map[string]string{"mail/bad.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}product{{end}}{{define "body"}}<a href="{{.Product.URL}}{{end}}`},
+			want:  []string{"mail/bad.html", "with sample data"},
+		},
+		{
+			name:  "content outside a define block",
+			files: map[string]string{"mail/bad.html": good + "\n<p>lost</p>\n"},
+			want:  []string{"mail/bad.html", "content outside a {{define}} block"},
+		},
+		{
+			name:  "template name with capitals",
+			files: map[string]string{"mail/Bad.html": good},
+			want:  []string{"mail/Bad.html", "a template name is made of"},
+		},
+		{
+			name:  "reserved name",
+			files: map[string]string{"mail/_extra.html": good},
+			want:  []string{"mail/_extra.html", "reserved"},
+		},
+		{
+			name:  "text body without an HTML one",
+			files: map[string]string{"mail/orphan.txt": "Hello"},
+			want:  []string{"mail/orphan.txt", "no orphan.html"},
+		},
+		{
+			name:  "syntax error in a text body",
+			files: map[string]string{"mail/bad.html": good, "mail/bad.txt": "Hello {{.Contact.FirstName"},
+			want:  []string{"mail/bad.html", "mail/bad.txt:1"},
+		},
+		{
+			name:  "missing layout",
+			files: map[string]string{"mail/_layout.html": ""},
+			want:  []string{"mail/_layout.html", "file does not exist"},
+		},
+		{
+			name:  "layout without a layout block",
+			files: map[string]string{"mail/_layout.html": `{{define "page"}}{{template "body" .}}{{end}}`},
+			want:  []string{"mail/_layout.html", `no {{define "layout"}} block`},
+		},
+		{
+			name:  "syntax error in a partial",
+			files: map[string]string{"mail/_partials/button.html": `{{define "button"}}{{if}}{{end}}`},
+			want:  []string{"mail/_partials/button.html", "missing value for if"},
+		},
+		{
+			name:  "no templates",
+			files: map[string]string{"mail/welcome.html": ""},
+			want:  []string{"mail: no email templates"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := Load(fsWith(t, tt.files))
+			if err == nil {
+				t.Fatalf("Load accepted it, with templates %q", s.Names())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryBadFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(fsWith(t, map[string]string{
+		"mail/one.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}spam{{end}}{{define "body"}}x{{end}}`,
+		"mail/two.html": `{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`,
+	}))
+	if err == nil {
+		t.Fatal("Load accepted two bad templates")
+	}
+	for _, file := range []string{"mail/one.html", "mail/two.html"} {
+		if !strings.Contains(err.Error(), file) {
+			t.Errorf("error %q does not name %s", err, file)
+		}
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, f := range fsWith(t, map[string]string{
+		"mail/reset.html": strings.Replace(good, "education", "transactional", 1),
+		"mail/README.md":  "Files other than .html and .txt are ignored.",
+	}) {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got, want := s.Names(), []string{"reset", "welcome"}; !slices.Equal(got, want) {
+		t.Errorf("Names() = %q, want %q", got, want)
+	}
+	r, err := s.Render("reset", Data{})
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if r.Topic != TopicTransactional || r.Subject != "Hi" || r.Text != "Hi\n" {
+		t.Errorf("Render = %+v", r)
+	}
+}
+
+func TestTopicValid(t *testing.T) {
+	t.Parallel()
+	for _, topic := range []Topic{TopicOnboarding, TopicEducation, TopicProduct, TopicMarketing, TopicTransactional} {
+		if !topic.Valid() {
+			t.Errorf("%q is not valid", topic)
+		}
+	}
+	for _, topic := range []Topic{"", "Marketing", "spam", " onboarding"} {
+		if topic.Valid() {
+			t.Errorf("%q is valid", topic)
+		}
+	}
+}

@@ -1,0 +1,479 @@
+package templates
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// textWidth is the column at which generated text wraps: short enough for
+// any mail client's plain-text view, long enough for a sentence.
+const textWidth = 76
+
+// HTMLToText returns a plain-text rendering of an HTML email, for the text
+// part of a multipart message and for the readers who prefer it.
+//
+// Paragraphs, headings, tables and lists are separated by blank lines; list
+// items start with "- " (or "1. " in an ordered list); a link becomes
+// "text (url)", or just the url when the text is the url; an image is
+// dropped unless its alt text says something; <br> is a line break; <pre>
+// keeps its lines; the head, scripts, styles, comments (so Outlook's
+// conditional comments) and elements hidden with display:none or the hidden
+// attribute (such as a preheader) are left out. Entities are decoded, runs of
+// spaces collapse, and lines are wrapped at 76 columns without breaking a
+// word. The result has no trailing newline.
+//
+// It fails only when the parser gives up: HTML nested deeper than 512
+// elements.
+func HTMLToText(src string) (string, error) {
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		return "", fmt.Errorf("parse html: %w", err)
+	}
+	var c textConverter
+	c.walk(doc)
+	c.endBlock()
+	return c.format(), nil
+}
+
+// textConverter walks an HTML tree and collects blocks of text: the runs of
+// inline content between block elements. Formatting (prefixes, wrapping,
+// the blank lines between blocks) happens once all blocks are known.
+type textConverter struct {
+	blocks []textBlock
+
+	cur     textBlock       // the block being written, once started
+	text    strings.Builder // its text: words separated by one space, '\n' for <br>
+	started bool            // whether cur has any text
+	space   bool            // whether a space is due before the next word
+	sep     int             // the separation wanted before the next block
+
+	prefixes []linePrefix       // of the enclosing list items and quotes, outermost first
+	lists    []listState        // the enclosing lists, innermost last
+	links    []*strings.Builder // the text of the enclosing links
+	pre      int                // how many <pre> enclose the current node
+}
+
+// textBlock is one block of the output.
+type textBlock struct {
+	sep   int    // 1: on the next line; 2: after a blank line
+	first string // the prefix of its first line
+	rest  string // the prefix of its other lines
+	pre   bool   // whether text is preformatted: no wrapping, lines kept
+	text  string
+}
+
+// linePrefix is what a list item or a quote puts before each line: first on
+// its first line, rest on the others (and in the blocks that follow it).
+type linePrefix struct {
+	first, rest string
+	used        bool
+}
+
+type listState struct {
+	ordered bool
+	next    int
+}
+
+func (c *textConverter) walk(n *html.Node) {
+	switch n.Type {
+	case html.TextNode:
+		c.write(n.Data)
+		return
+	case html.DocumentNode:
+		c.children(n)
+		return
+	case html.ElementNode:
+	default: // comments, doctype
+		return
+	}
+	if hidden(n) {
+		return
+	}
+	switch n.DataAtom {
+	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript,
+		atom.Svg, atom.Math, atom.Iframe, atom.Object, atom.Select, atom.Textarea:
+		return
+	case atom.Br:
+		c.lineBreak()
+	case atom.Img:
+		if alt := oneLine(attrValue(n, "alt")); meaningfulAlt(alt) {
+			c.appendWord(alt)
+			c.space = c.started
+		}
+	case atom.A:
+		c.link(n)
+	case atom.Ul, atom.Ol:
+		c.list(n)
+	case atom.Li:
+		c.item(n)
+	case atom.Blockquote:
+		c.nest(n, 2, linePrefix{first: "> ", rest: "> "})
+	case atom.Pre:
+		c.blockBreak(2)
+		c.pre++
+		c.children(n)
+		c.pre--
+		c.blockBreak(2)
+	default:
+		sep := blockSep(n.DataAtom)
+		c.blockBreak(sep)
+		c.children(n)
+		c.blockBreak(sep)
+	}
+}
+
+func (c *textConverter) children(n *html.Node) {
+	for child := n.FirstChild; child != nil; child = child.NextSibling {
+		c.walk(child)
+	}
+}
+
+// blockSep is the separation an element puts before and after itself: 2 for
+// the elements that hold paragraphs, 1 for those that hold lines, 0 for
+// inline elements.
+func blockSep(a atom.Atom) int {
+	switch a {
+	case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Table, atom.Dl,
+		atom.Figure, atom.Hr, atom.Header, atom.Footer, atom.Section, atom.Article, atom.Aside,
+		atom.Nav, atom.Main, atom.Address, atom.Form, atom.Fieldset, atom.Details:
+		return 2
+	case atom.Div, atom.Tr, atom.Td, atom.Th, atom.Dt, atom.Dd, atom.Caption, atom.Center,
+		atom.Figcaption, atom.Summary, atom.Legend:
+		return 1
+	}
+	return 0
+}
+
+// nest walks n's children as a block with a prefix on each of their lines.
+func (c *textConverter) nest(n *html.Node, sep int, p linePrefix) {
+	c.blockBreak(sep)
+	c.prefixes = append(c.prefixes, p)
+	c.children(n)
+	c.prefixes = c.prefixes[:len(c.prefixes)-1]
+	c.blockBreak(sep)
+}
+
+func (c *textConverter) list(n *html.Node) {
+	sep := 2
+	if len(c.lists) > 0 {
+		sep = 1 // a list in a list stays tight
+	}
+	l := listState{ordered: n.DataAtom == atom.Ol, next: 1}
+	if start, err := strconv.Atoi(attrValue(n, "start")); err == nil && l.ordered {
+		l.next = start
+	}
+	c.blockBreak(sep)
+	c.lists = append(c.lists, l)
+	c.children(n)
+	c.lists = c.lists[:len(c.lists)-1]
+	c.blockBreak(sep)
+}
+
+func (c *textConverter) item(n *html.Node) {
+	marker := "- "
+	if len(c.lists) > 0 && c.lists[len(c.lists)-1].ordered {
+		l := &c.lists[len(c.lists)-1]
+		marker = strconv.Itoa(l.next) + ". "
+		l.next++
+	}
+	c.nest(n, 1, linePrefix{first: marker, rest: strings.Repeat(" ", utf8.RuneCountInString(marker))})
+}
+
+// link writes a link's text, then its target in parentheses unless the
+// text already shows it.
+func (c *textConverter) link(n *html.Node) {
+	href := strings.TrimSpace(attrValue(n, "href"))
+	if !usefulHref(href) {
+		c.children(n)
+		return
+	}
+	var text strings.Builder
+	c.links = append(c.links, &text)
+	c.children(n)
+	c.links = c.links[:len(c.links)-1]
+	t := oneLine(text.String())
+	if t != "" && sameTarget(t, href) {
+		return
+	}
+	word := href
+	if t != "" {
+		word = "(" + href + ")"
+	}
+	if c.started || t == "" || len(c.blocks) == 0 {
+		c.appendWord(word)
+		return
+	}
+	// The link held blocks, which are finished: its target goes at the end
+	// of the last one rather than on a line of its own.
+	sep := c.sep
+	c.cur = c.blocks[len(c.blocks)-1]
+	c.blocks = c.blocks[:len(c.blocks)-1]
+	c.text.WriteString(c.cur.text)
+	c.started = true
+	c.appendWord(word)
+	c.endBlock()
+	c.sep = sep
+}
+
+// usefulHref reports whether a reader of the text can do anything with
+// href: not an anchor in the page, not a script.
+func usefulHref(href string) bool {
+	if href == "" || strings.HasPrefix(href, "#") {
+		return false
+	}
+	lower := strings.ToLower(href)
+	for _, scheme := range []string{"javascript:", "vbscript:", "data:"} {
+		if strings.HasPrefix(lower, scheme) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameTarget reports whether a link's text already is its target, such as
+// "ada@example.com" for "mailto:ada@example.com".
+func sameTarget(text, href string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(s)
+		for _, scheme := range []string{"mailto:", "tel:"} {
+			s = strings.TrimPrefix(s, scheme)
+		}
+		return strings.TrimSuffix(s, "/")
+	}
+	return norm(text) == norm(href)
+}
+
+// meaningfulAlt reports whether an image's alt text is worth reading: it
+// has a letter or a digit and is not a file name.
+func meaningfulAlt(alt string) bool {
+	lower := strings.ToLower(alt)
+	for _, ext := range []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico"} {
+		if strings.HasSuffix(lower, ext) {
+			return false
+		}
+	}
+	return strings.ContainsFunc(alt, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
+}
+
+// hidden reports whether n is not shown to readers of the HTML.
+func hidden(n *html.Node) bool {
+	for _, a := range n.Attr {
+		switch a.Key {
+		case "hidden":
+			return true
+		case "style":
+			style := strings.ToLower(strings.Join(strings.Fields(a.Val), ""))
+			if strings.Contains(style, "display:none") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func attrValue(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// blockBreak ends the current block and asks for at least sep line breaks
+// before the next one. A sep of 0 does nothing.
+func (c *textConverter) blockBreak(sep int) {
+	if sep == 0 {
+		return
+	}
+	c.endBlock()
+	c.sep = max(c.sep, sep)
+}
+
+func (c *textConverter) startBlock() {
+	c.started = true
+	c.cur = textBlock{sep: c.sep, pre: c.pre > 0}
+	for i := range c.prefixes {
+		p := &c.prefixes[i]
+		if p.used {
+			c.cur.first += p.rest
+		} else {
+			c.cur.first += p.first
+		}
+		c.cur.rest += p.rest
+		p.used = true
+	}
+}
+
+func (c *textConverter) endBlock() {
+	if !c.started {
+		return
+	}
+	c.cur.text = c.text.String()
+	c.blocks = append(c.blocks, c.cur)
+	c.text.Reset()
+	c.started, c.space, c.sep = false, false, 0
+}
+
+// write adds the text of a text node: in a <pre> as it is, elsewhere with
+// its runs of white space collapsed and invisible characters dropped.
+func (c *textConverter) write(s string) {
+	if c.pre > 0 {
+		s = strings.Map(func(r rune) rune {
+			if r != '\n' && r != '\t' && dropped(r) {
+				return -1
+			}
+			return r
+		}, s)
+		if s == "" {
+			return
+		}
+		if !c.started {
+			c.startBlock()
+		}
+		c.emit(s)
+		return
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			c.space = c.started
+		case dropped(r):
+		default:
+			if !c.started {
+				c.startBlock()
+			} else if c.space {
+				c.emit(" ")
+			}
+			c.space = false
+			c.emitRune(r)
+		}
+	}
+}
+
+// appendWord adds s after the text so far, separated by a space.
+func (c *textConverter) appendWord(s string) {
+	if c.pre > 0 && c.started {
+		s = " " + s
+	}
+	c.space = c.started
+	c.write(s)
+}
+
+func (c *textConverter) lineBreak() {
+	if c.pre > 0 {
+		c.write("\n")
+		return
+	}
+	if c.started {
+		c.emit("\n")
+		c.space = false
+	}
+}
+
+// emit writes s to the block and to the text of every enclosing link.
+func (c *textConverter) emit(s string) {
+	c.text.WriteString(s)
+	for _, l := range c.links {
+		l.WriteString(s)
+	}
+}
+
+func (c *textConverter) emitRune(r rune) {
+	c.text.WriteRune(r)
+	for _, l := range c.links {
+		l.WriteRune(r)
+	}
+}
+
+// dropped reports whether r is a character that shows nothing in text:
+// controls, zero-width and direction characters, soft hyphens, and the
+// replacement for bytes that were not UTF-8.
+func dropped(r rune) bool {
+	switch r {
+	case '\u200c', '\u034f', '\u00ad', '\u2060', utf8.RuneError:
+		return true
+	}
+	return invisible(r) || unicode.IsControl(r)
+}
+
+// format lays the blocks out: prefixes, wrapping and the separations.
+func (c *textConverter) format() string {
+	var out strings.Builder
+	for _, b := range c.blocks {
+		lines := b.lines()
+		if len(lines) == 0 {
+			continue
+		}
+		if out.Len() > 0 {
+			out.WriteString("\n")
+			if b.sep >= 2 {
+				out.WriteString("\n")
+			}
+		}
+		out.WriteString(strings.Join(lines, "\n"))
+	}
+	return out.String()
+}
+
+// lines returns the block's lines, prefixed, with no spaces at their ends.
+func (b textBlock) lines() []string {
+	var out []string
+	add := func(s string) {
+		prefix := b.rest
+		if len(out) == 0 {
+			prefix = b.first
+		}
+		out = append(out, strings.TrimRightFunc(prefix+s, unicode.IsSpace))
+	}
+	if b.pre {
+		lines := strings.Split(b.text, "\n")
+		for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+			lines = lines[1:]
+		}
+		for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+			lines = lines[:len(lines)-1]
+		}
+		for _, l := range lines {
+			add(l)
+		}
+		return out
+	}
+	blank := false
+	for _, hard := range strings.Split(b.text, "\n") {
+		words := strings.Fields(hard)
+		if len(words) == 0 {
+			blank = len(out) > 0
+			continue
+		}
+		if blank {
+			add("")
+			blank = false
+		}
+		line := ""
+		for _, w := range words {
+			prefix := b.rest
+			if len(out) == 0 {
+				prefix = b.first
+			}
+			width := max(textWidth-utf8.RuneCountInString(prefix), 20)
+			switch {
+			case line == "":
+				line = w
+			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) <= width:
+				line += " " + w
+			default:
+				add(line)
+				line = w
+			}
+		}
+		add(line)
+	}
+	return out
+}
