@@ -39,8 +39,11 @@ func (e *DeliveryError) Error() string {
 	if e.Permanent {
 		kind = "permanent"
 	}
-	if e.Code != 0 {
+	if e.Code != 0 && e.Enhanced != "" {
 		return fmt.Sprintf("%s delivery failure (%d %s): %v", kind, e.Code, e.Enhanced, e.Err)
+	}
+	if e.Code != 0 {
+		return fmt.Sprintf("%s delivery failure (%d): %v", kind, e.Code, e.Err)
 	}
 	return fmt.Sprintf("%s delivery failure: %v", kind, e.Err)
 }

@@ -1,0 +1,175 @@
+package mailer
+
+import (
+	netmail "net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/nurture-email/nurture"
+)
+
+// isManaged reports whether a header (named in lower case) is written by
+// the mailer itself from Email's fields or by go-mail: an extra header of
+// that name would duplicate or contradict it (a second To, a Bcc, a
+// Content-Type that breaks the MIME structure), so Email.Headers may not
+// carry it.
+func isManaged(lower string) bool {
+	switch lower {
+	case "from", "to", "cc", "bcc", "sender", "subject", "date", "message-id", "return-path",
+		"mime-version", "content-type", "content-transfer-encoding":
+		return true
+	}
+	return false
+}
+
+// compose builds the go-mail message for e. Everything that ends up in a
+// header is checked first: a CR or LF there would let the text that follows
+// become headers of its own (a Bcc, a second body), so such input is
+// refused with an invalid *nurture.Error naming the field, never cleaned.
+func compose(e *nurture.Email) (*mail.Msg, error) {
+	if e == nil {
+		return nil, nurture.Errorf(nurture.CodeInvalid, "no email to send")
+	}
+	if err := checkMessageID(e.MessageID); err != nil {
+		return nil, err
+	}
+	from, err := checkAddress("From", e.From)
+	if err != nil {
+		return nil, err
+	}
+	to, err := checkAddress("To", e.To)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText("Subject", e.Subject); err != nil {
+		return nil, err
+	}
+	if e.Text == "" && e.HTML == "" {
+		return nil, nurture.FieldError("Text", "neither a text nor an HTML body")
+	}
+
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent(), mail.WithCharset(mail.CharsetUTF8), mail.WithEncoding(mail.EncodingQP))
+	m.FromMailAddress(from)
+	m.ToMailAddress(to)
+	m.Subject(e.Subject)
+	m.SetDate()
+	m.SetMessageIDWithValue(e.MessageID)
+	if err := addHeaders(m, e.Headers); err != nil {
+		return nil, err
+	}
+	switch {
+	case e.Text != "" && e.HTML != "":
+		m.SetBodyString(mail.TypeTextPlain, e.Text)
+		m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
+	case e.Text != "":
+		m.SetBodyString(mail.TypeTextPlain, e.Text)
+	default:
+		m.SetBodyString(mail.TypeTextHTML, e.HTML)
+	}
+	return m, nil
+}
+
+// addHeaders sets the extra headers through go-mail's generic setter,
+// which RFC 2047-encodes values that need it; Reply-To, an address list,
+// goes through the address setter so that a display name is encoded on its
+// own rather than with the address inside it.
+func addHeaders(m *mail.Msg, headers []nurture.Header) error {
+	seen := make(map[string]bool, len(headers))
+	for _, h := range headers {
+		if !isFieldName(h.Name) {
+			return nurture.FieldError("Headers", "header name %q is not a valid RFC 5322 field name", h.Name)
+		}
+		lower := strings.ToLower(h.Name)
+		if isManaged(lower) {
+			return nurture.FieldError(h.Name, "is set by the mailer and cannot be an extra header")
+		}
+		if seen[lower] {
+			return nurture.FieldError(h.Name, "header given twice")
+		}
+		seen[lower] = true
+		if err := checkText(h.Name, h.Value); err != nil {
+			return err
+		}
+		if lower == "reply-to" {
+			list, err := netmail.ParseAddressList(h.Value)
+			if err != nil {
+				return nurture.FieldError(h.Name, "not an address list: %v", err)
+			}
+			m.ReplyToMailAddress(list...)
+			continue
+		}
+		m.SetGenHeader(mail.Header(h.Name), h.Value)
+	}
+	return nil
+}
+
+// isFieldName reports whether s is an RFC 5322 field name: one or more
+// printable US-ASCII characters other than the colon. The length limit
+// keeps the header line within RFC 5322's 998 characters.
+func isFieldName(s string) bool {
+	if s == "" || len(s) > 76 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 33 || c > 126 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkText refuses a header value or display name that is not UTF-8 or
+// holds a control character (CR, LF, NUL, DEL, C1 ...); a tab is allowed,
+// as RFC 5322 allows it in unstructured fields.
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return nurture.FieldError(field, "not valid UTF-8")
+	}
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return nurture.FieldError(field, "contains the control character %U", r)
+		}
+	}
+	return nil
+}
+
+// checkAddress checks a From or To address: the display name as text, and
+// the address as a bare addr-spec that net/mail reads back unchanged.
+func checkAddress(field string, a netmail.Address) (*netmail.Address, error) {
+	if err := checkText(field, a.Name); err != nil {
+		return nil, err
+	}
+	if a.Address == "" {
+		return nil, nurture.FieldError(field, "address missing")
+	}
+	if err := checkText(field, a.Address); err != nil {
+		return nil, err
+	}
+	parsed, err := netmail.ParseAddress("<" + a.Address + ">")
+	if err != nil || parsed.Address != a.Address {
+		return nil, nurture.FieldError(field, "%q is not a valid email address", a.Address)
+	}
+	return &netmail.Address{Name: a.Name, Address: a.Address}, nil
+}
+
+// checkMessageID checks the id-left@id-right that goes between the angle
+// brackets of Message-ID: bounces and replies are matched to the message
+// row by it, so it is required and must survive the trip intact.
+func checkMessageID(id string) error {
+	if id == "" {
+		return nurture.FieldError("MessageID", "missing")
+	}
+	at := strings.LastIndexByte(id, '@')
+	if at <= 0 || at == len(id)-1 || len(id) > 250 {
+		return nurture.FieldError("MessageID", "%q is not of the form left@right", id)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 33 || c > 126 || strings.IndexByte(`<>()[]\",;: `, c) >= 0 {
+			return nurture.FieldError("MessageID", "%q contains %q", id, string(rune(c)))
+		}
+	}
+	return nil
+}

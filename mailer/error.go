@@ -1,0 +1,64 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/nurture-email/nurture"
+)
+
+// ErrClosed is returned, wrapped in a temporary *nurture.DeliveryError, by
+// a Send on a Mailer that has been closed: the message was not sent and a
+// worker that is shutting down should leave it for the next one.
+var ErrClosed = errors.New("mailer closed")
+
+// temporary wraps a failure that a later attempt may overcome: a network
+// error, a timeout, a dial or handshake failure, a cancelled context. The
+// relay's reply code is unknown (0) unless it gave one.
+func temporary(code int, err error) *nurture.DeliveryError {
+	return &nurture.DeliveryError{Permanent: false, Code: code, Err: err}
+}
+
+// classify turns go-mail's report of a refused or interrupted transaction
+// into the DeliveryError callers decide retries by. go-mail's IsTemp only
+// looks for a leading 4, so network errors would read as permanent there;
+// here everything without a 5xx reply is temporary.
+func classify(ctx context.Context, se *mail.SendError) *nurture.DeliveryError {
+	code := se.ErrorCode()
+	if code < 400 || code > 599 {
+		if ctx.Err() != nil {
+			return temporary(0, fmt.Errorf("interrupted (%w): %w", context.Cause(ctx), se))
+		}
+		return temporary(0, se)
+	}
+	return &nurture.DeliveryError{
+		Permanent: permanentReply(code),
+		Code:      code,
+		Enhanced:  se.EnhancedStatusCode(),
+		Err:       se,
+	}
+}
+
+// permanentReply reports whether a relay's reply code means that trying
+// the same message again cannot succeed. A 5xx normally does; the codes
+// below say something about our session or configuration instead (a
+// command out of sequence or not understood, authentication required), and
+// must not get a recipient marked undeliverable while someone fixes them.
+func permanentReply(code int) bool {
+	switch code {
+	case 500, 502, 503, 530:
+		return false
+	}
+	return code >= 500 && code <= 599
+}
+
+// wasReply reports whether the relay answered with an SMTP reply code,
+// which means the connection itself still works (unless the code is 421,
+// the relay's notice that it is closing the connection).
+func wasReply(se *mail.SendError) bool {
+	code := se.ErrorCode()
+	return code >= 400 && code <= 599 && code != 421
+}

@@ -1,0 +1,220 @@
+// Package mailer owns SMTP delivery: it turns a composed nurture.Email into
+// a MIME message, keeps a small pool of persistent connections to one
+// relay, and reports every failure as a *nurture.DeliveryError that says
+// whether trying again can help.
+//
+// It knows nothing of Postgres, asynq or templates: what to send, when, and
+// whether it was already sent are decided by its callers.
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Config configures a Mailer; its zero values, but URL, are sensible.
+type Config struct {
+	// URL is NURTURE_SMTP_URL; see ParseURL.
+	URL string
+	// PoolSize is how many connections are kept, and so how many messages
+	// can be in flight at once; 4 when 0. Relays limit connections per
+	// client, and beyond a few, more connections rarely mean more mail.
+	PoolSize int
+	// Timeout bounds every SMTP step: the TCP and TLS connect, and each
+	// read and write on the connection; 30s when 0. A relay that hangs
+	// must not hold a worker for ever.
+	Timeout time.Duration
+	// IdleTimeout closes a connection unused this long; 30s when 0.
+	// Relays drop idle clients after a minute or so, and a connection
+	// they dropped costs a failed NOOP to find out.
+	IdleTimeout time.Duration
+	// HELO is the name given in EHLO; the host name when empty. Some
+	// relays check it against the sending IP's reverse DNS.
+	HELO string
+	// TLSConfig is for a relay whose certificate a private CA signed, or
+	// that wants a client certificate; nil means the system roots. Its
+	// ServerName defaults to the URL's host.
+	TLSConfig *tls.Config
+	// Logger receives debug records about connections; none when nil.
+	Logger *slog.Logger
+}
+
+// Config defaults.
+const (
+	defaultPoolSize    = 4
+	defaultTimeout     = 30 * time.Second
+	defaultIdleTimeout = 30 * time.Second
+)
+
+// Mailer delivers email through one SMTP relay. It is safe for concurrent
+// use; connections are dialled when first needed, reused for many
+// messages, replaced when broken and closed when idle.
+type Mailer struct {
+	relay       Relay
+	timeout     time.Duration
+	idleTimeout time.Duration
+	helo        string
+	tlsConfig   *tls.Config
+	log         *slog.Logger
+
+	slots chan struct{} // one token per connection that may be in use
+
+	mu     sync.Mutex
+	idle   []*pooled // most recently used last
+	closed bool
+	live   sync.WaitGroup // one count per open connection, for Close to wait on
+}
+
+// New checks cfg and returns a Mailer. It does not dial: a relay that is
+// down at start is a delivery failure to retry, not a reason not to start.
+func New(cfg Config) (*Mailer, error) {
+	relay, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.PoolSize < 0:
+		return nil, fmt.Errorf("pool size %d is negative", cfg.PoolSize)
+	case cfg.Timeout < 0:
+		return nil, fmt.Errorf("timeout %v is negative", cfg.Timeout)
+	case cfg.IdleTimeout < 0:
+		return nil, fmt.Errorf("idle timeout %v is negative", cfg.IdleTimeout)
+	case cfg.HELO != "" && !isHostName(cfg.HELO):
+		return nil, fmt.Errorf("helo %q is not a host name", cfg.HELO)
+	}
+	m := &Mailer{
+		relay:       relay,
+		timeout:     orDefault(cfg.Timeout, defaultTimeout),
+		idleTimeout: orDefault(cfg.IdleTimeout, defaultIdleTimeout),
+		helo:        cfg.HELO,
+		log:         cfg.Logger,
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.slots = make(chan struct{}, orDefault(cfg.PoolSize, defaultPoolSize))
+	m.tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSConfig != nil {
+		m.tlsConfig = cfg.TLSConfig.Clone()
+	}
+	if m.tlsConfig.ServerName == "" {
+		m.tlsConfig.ServerName = relay.Host
+	}
+	return m, nil
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Send delivers e to the relay. It returns nil once the relay has accepted
+// the message; an invalid *nurture.Error, before any connection is used,
+// when e cannot be sent as it is; and a *nurture.DeliveryError for every
+// failure to deliver, Permanent only when the relay refused with a 5xx.
+//
+// ctx bounds the whole attempt, waiting for a connection included: if it
+// is done before the message is complete, the relay never gets the end of
+// the DATA, nothing is delivered and the error is temporary. Only when it
+// ends while the relay is acknowledging the final dot is the outcome
+// unknown, as with any connection lost at that moment.
+func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
+	msg, err := compose(e)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return temporary(0, fmt.Errorf("not sent: %w", context.Cause(ctx)))
+	}
+	select {
+	case m.slots <- struct{}{}:
+	case <-ctx.Done():
+		return temporary(0, fmt.Errorf("not sent, no free connection: %w", context.Cause(ctx)))
+	}
+	defer func() { <-m.slots }()
+
+	for {
+		pc, reused, err := m.take(ctx)
+		if err != nil {
+			return err
+		}
+		keep, retry, err := m.deliver(ctx, pc, msg, reused)
+		m.release(pc, keep)
+		if !retry {
+			return err
+		}
+		// An idle connection the relay had closed: nothing was sent on it.
+	}
+}
+
+// deliver runs one SMTP transaction on pc. keep says whether pc can serve
+// another message; retry, that the message certainly was not sent and pc
+// was an idle connection the relay had closed (go-mail's NOOP before MAIL
+// failed without a timeout), so another connection should be tried. A
+// relay that hangs is not retried: that would only double the wait.
+func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *mail.Msg, reused bool) (keep, retry bool, err error) {
+	unbind := pc.conn.bind(ctx)
+	sendErr := pc.client.SendWithSMTPClient(pc.smtp, msg)
+	if sendErr == nil || msg.IsDelivered() {
+		// With an error here, go-mail's RSET after the accepted message
+		// failed: the message is delivered, the connection is not reusable.
+		intact := unbind()
+		pc.sent++
+		return intact && sendErr == nil, false, nil
+	}
+
+	var se *mail.SendError
+	if !errors.As(sendErr, &se) {
+		unbind()
+		return false, false, temporary(0, sendErr)
+	}
+	if wasReply(se) {
+		// The relay refused but the session is alive. go-mail does not
+		// always reset the transaction after a refusal (not after DATA),
+		// so reset it here; a session that cannot be reset is dropped.
+		keep = pc.smtp.Reset() == nil
+		keep = unbind() && keep
+		return keep, false, classify(ctx, se)
+	}
+	unbind()
+	if se.Reason == mail.ErrConnCheck && reused && ctx.Err() == nil && !pc.conn.timedOut.Load() {
+		m.log.Debug("smtp idle connection was dead", slog.String("relay", m.relay.addr()), slog.Any("error", se))
+		return false, true, nil
+	}
+	return false, false, classify(ctx, se)
+}
+
+// Close closes the idle connections and waits for the Sends in progress to
+// finish and close theirs; Sends after Close fail with ErrClosed. It
+// returns nil: a relay that does not answer QUIT has nothing to tell.
+func (m *Mailer) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	idle := m.idle
+	m.idle = nil
+	m.mu.Unlock()
+
+	for _, pc := range idle {
+		pc.stopIdleTimer()
+		m.quit(pc, "mailer closed")
+	}
+	m.live.Wait()
+	return nil
+}

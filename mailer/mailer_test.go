@@ -1,0 +1,432 @@
+package mailer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/smtptest"
+	"github.com/nurture-email/nurture/mailer"
+)
+
+// bundle is what a mailer test works with: a relay and a mailer bound to it.
+type bundle struct {
+	relay  *smtptest.Server
+	mailer *mailer.Mailer
+}
+
+// setup starts a test relay and a Mailer delivering to it (or to cfg.URL
+// when set), closed when the test ends, before the relay stops.
+func setup(t testing.TB, cfg mailer.Config, opts ...smtptest.Option) bundle {
+	t.Helper()
+	relay := smtptest.Start(t, opts...)
+	if cfg.URL == "" {
+		cfg.URL = relay.URL()
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	m, err := mailer.New(cfg)
+	if err != nil {
+		t.Fatalf("mailer.New: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return bundle{relay: relay, mailer: m}
+}
+
+// newEmail returns a complete email whose Message-ID starts with id.
+func newEmail(id string) *nurture.Email {
+	return &nurture.Email{
+		MessageID: id + "@nurture.test",
+		From:      mail.Address{Name: "Nurture Team", Address: "team@nurture.test"},
+		To:        mail.Address{Name: "Jörg Müller", Address: "joerg@example.com"},
+		Subject:   "Willkommen, Jörg: let's get you started with the product today",
+		Text: "Hello Jörg,\n\nwelcome aboard. This line is long enough to need a soft line break " +
+			"in quoted-printable, which wraps at 76 characters.\n.\nA line with only a dot, above.\n",
+		HTML: "<p>Hello Jörg,</p><p style=\"color: #333\">welcome aboard.</p>",
+		Headers: []nurture.Header{
+			{Name: "List-Unsubscribe", Value: "<https://links.example.com/u/abc123>"},
+			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+			{Name: "X-Nurture-Step", Value: "onboarding/2 – tips"},
+			{Name: "Reply-To", Value: "Søren Support <support@nurture.test>"},
+		},
+	}
+}
+
+// deliveryError returns err as a *nurture.DeliveryError or fails the test.
+func deliveryError(t *testing.T, err error) *nurture.DeliveryError {
+	t.Helper()
+	var de *nurture.DeliveryError
+	if !errors.As(err, &de) {
+		t.Fatalf("error %v (%T) is not a *nurture.DeliveryError", err, err)
+	}
+	return de
+}
+
+func TestSendReportsRelayFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		failure   smtptest.Failure
+		permanent bool
+		code      int
+		enhanced  string
+		sessions  int // after the failure and one successful send
+	}{
+		{"451 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Message: "try later"}, false, 451, "4.3.0", 1},
+		{"452 at MAIL", smtptest.Failure{Stage: smtptest.StageMail, Code: 452, Enhanced: [3]int{4, 3, 1}}, false, 452, "4.3.1", 1},
+		{"451 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 451, Enhanced: [3]int{4, 7, 1}}, false, 451, "4.7.1", 1},
+		{"550 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such user"}, true, 550, "5.1.1", 1},
+		{"554 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}}, true, 554, "5.6.0", 1},
+		{"552 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 552, Enhanced: [3]int{5, 3, 4}}, true, 552, "5.3.4", 1},
+		{"530 auth required is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageMail, Code: 530, Enhanced: [3]int{5, 7, 0}}, false, 530, "5.7.0", 1},
+		{"503 bad sequence is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 503}, false, 503, "5.0.0", 1},
+		{"421 closes the connection", smtptest.Failure{Stage: smtptest.StageMail, Code: 421, Enhanced: [3]int{4, 4, 2}}, false, 421, "4.4.2", 2},
+		{"dropped mid-DATA", smtptest.Failure{Stage: smtptest.StageData, Drop: true}, false, 0, "", 2},
+		{"dropped at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Drop: true}, false, 0, "", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, mailer.Config{PoolSize: 1})
+			tt.failure.Times = 1
+			b.relay.Fail(tt.failure)
+
+			de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("first")))
+			if de.Permanent != tt.permanent || de.Code != tt.code || de.Enhanced != tt.enhanced {
+				t.Errorf("got Permanent=%t Code=%d Enhanced=%q (%v), want %t %d %q",
+					de.Permanent, de.Code, de.Enhanced, de, tt.permanent, tt.code, tt.enhanced)
+			}
+			if de.Err == nil || !strings.Contains(de.Error(), "delivery failure") {
+				t.Errorf("error text %q", de.Error())
+			}
+
+			// The next message goes through: on the same connection after a
+			// refusal, on a fresh one after a drop or a 421.
+			if err := b.mailer.Send(t.Context(), newEmail("second")); err != nil {
+				t.Fatalf("Send after the failure: %v", err)
+			}
+			msgs := b.relay.WaitForMessages(t, 1, 5*time.Second)
+			if len(msgs) != 1 || msgs[0].Header("Message-ID") != "<second@nurture.test>" {
+				t.Fatalf("relay has %d messages, want only the second", len(msgs))
+			}
+			if got := b.relay.Sessions(); got != tt.sessions {
+				t.Errorf("Sessions = %d, want %d", got, tt.sessions)
+			}
+		})
+	}
+}
+
+func TestSendPermanentFailureForOneRecipient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	b.relay.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Match: "bad@"})
+
+	bad := newEmail("to-bad")
+	bad.To.Address = "bad@example.com"
+	for range 2 {
+		if de := deliveryError(t, b.mailer.Send(t.Context(), bad)); !de.Permanent || de.Code != 550 {
+			t.Fatalf("Send to bad@: %v, want permanent 550", de)
+		}
+	}
+	if err := b.mailer.Send(t.Context(), newEmail("to-good")); err != nil {
+		t.Fatalf("Send to good: %v", err)
+	}
+	if got := b.relay.Sessions(); got != 1 {
+		t.Errorf("Sessions = %d: a refusal must not cost the connection", got)
+	}
+}
+
+func TestSendReusesConnections(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	for i := range 5 {
+		if err := b.mailer.Send(t.Context(), newEmail(fmt.Sprint("seq-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.relay.WaitForMessages(t, 5, 5*time.Second)
+	if got := b.relay.Sessions(); got != 1 {
+		t.Fatalf("Sessions = %d for 5 sequential sends, want 1", got)
+	}
+}
+
+func TestSendConcurrentlyThroughSmallPool(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{PoolSize: 3})
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			if err := b.mailer.Send(t.Context(), newEmail(fmt.Sprint("concurrent-", i))); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	msgs := b.relay.WaitForMessages(t, n, 10*time.Second)
+	ids := make(map[string]bool)
+	for _, m := range msgs {
+		ids[m.Header("Message-ID")] = true
+	}
+	if len(ids) != n {
+		t.Errorf("%d distinct messages arrived, want %d", len(ids), n)
+	}
+	if got := b.relay.Sessions(); got > 3 {
+		t.Errorf("Sessions = %d, want at most PoolSize 3", got)
+	}
+}
+
+func TestSendCancelledContextSendsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	err := b.mailer.Send(ctx, newEmail("cancelled"))
+	de := deliveryError(t, err)
+	if de.Permanent || de.Code != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send = %v, want temporary, code 0, wrapping context.Canceled", err)
+	}
+	if got := b.relay.Sessions(); got != 0 {
+		t.Errorf("Sessions = %d, want no connection for a cancelled send", got)
+	}
+	if got := len(b.relay.Messages()); got != 0 {
+		t.Errorf("%d messages delivered", got)
+	}
+}
+
+func TestSendContextInterruptsHungRelay(t *testing.T) {
+	t.Parallel()
+	relay := smtptest.Start(t)
+	p := startProxy(t, relay.Addr())
+	b := setup(t, mailer.Config{URL: p.url(), Timeout: time.Minute})
+
+	if err := b.mailer.Send(t.Context(), newEmail("warm-up")); err != nil {
+		t.Fatal(err)
+	}
+	p.silence() // the relay hangs: no reply will ever come
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := b.mailer.Send(ctx, newEmail("hung"))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Send returned after %v; the context should have ended it at 200ms", d)
+	}
+	de := deliveryError(t, err)
+	if de.Permanent || de.Code != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send = %v, want temporary, code 0, wrapping context.DeadlineExceeded", err)
+	}
+	if got := len(relay.Messages()); got != 1 {
+		t.Errorf("relay has %d messages, want only the warm-up", got)
+	}
+}
+
+func TestSendTimeoutEndsHungRelay(t *testing.T) {
+	t.Parallel()
+	relay := smtptest.Start(t)
+	p := startProxy(t, relay.Addr())
+	b := setup(t, mailer.Config{URL: p.url(), Timeout: 300 * time.Millisecond})
+	if err := b.mailer.Send(t.Context(), newEmail("warm-up")); err != nil {
+		t.Fatal(err)
+	}
+	p.silence()
+	start := time.Now()
+	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("hung")))
+	if de.Permanent || de.Code != 0 {
+		t.Errorf("Send = %v, want temporary with code 0", de)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Send returned after %v with a 300ms step timeout", d)
+	}
+	if got := p.connections(); got != 1 {
+		t.Errorf("%d connections: a hung relay must not be redialled within the same Send", got)
+	}
+}
+
+func TestSendRedialsWhenIdleConnectionDied(t *testing.T) {
+	t.Parallel()
+	relay := smtptest.Start(t)
+	p := startProxy(t, relay.Addr())
+	b := setup(t, mailer.Config{URL: p.url()})
+
+	if err := b.mailer.Send(t.Context(), newEmail("before")); err != nil {
+		t.Fatal(err)
+	}
+	p.closeAll() // the relay restarted while the connection was idle
+
+	if err := b.mailer.Send(t.Context(), newEmail("after")); err != nil {
+		t.Fatalf("Send on a dead idle connection: %v, want a transparent redial", err)
+	}
+	relay.WaitForMessages(t, 2, 5*time.Second)
+	if got := p.connections(); got != 2 {
+		t.Errorf("%d connections, want 2", got)
+	}
+}
+
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{IdleTimeout: 50 * time.Millisecond})
+	if err := b.mailer.Send(t.Context(), newEmail("one")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := b.mailer.Send(t.Context(), newEmail("two")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.relay.Sessions(); got != 2 {
+		t.Errorf("Sessions = %d, want 2: the idle connection should have been closed", got)
+	}
+}
+
+func TestDialFailureIsTemporary(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+
+	m, err := mailer.New(mailer.Config{URL: "smtp://" + addr, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	de := deliveryError(t, m.Send(t.Context(), newEmail("nowhere")))
+	if de.Permanent || de.Code != 0 || !strings.Contains(de.Error(), "connect to relay") {
+		t.Fatalf("Send = %v, want a temporary connect failure with code 0", de)
+	}
+}
+
+func TestMandatoryStartTLSRefusesPlainRelay(t *testing.T) {
+	t.Parallel()
+	relay := smtptest.Start(t)
+	b := setup(t, mailer.Config{URL: "smtp://" + relay.Addr() + "?tls=starttls"})
+	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("plain")))
+	if de.Permanent || de.Code != 0 || !strings.Contains(de.Error(), "STARTTLS") {
+		t.Fatalf("Send = %v, want a temporary STARTTLS failure", de)
+	}
+	if got := len(relay.Messages()); got != 0 {
+		t.Fatalf("%d messages sent in plain text", got)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts []smtptest.Option
+		url  func(addr string) string
+	}{
+		{"plain text to loopback", nil, func(addr string) string { return "smtp://relay-user:s3cret@" + addr + "?tls=none" }},
+		{"STARTTLS", []smtptest.Option{smtptest.WithStartTLS()}, func(addr string) string { return "smtp://relay-user:s3cret@" + addr + "?tls=starttls" }},
+		{"opportunistic STARTTLS", []smtptest.Option{smtptest.WithStartTLS()}, func(addr string) string { return "smtp://relay-user:s3cret@" + addr }},
+		{"implicit TLS", []smtptest.Option{smtptest.WithImplicitTLS()}, func(addr string) string { return "smtps://relay-user:s3cret@" + addr }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			relay := smtptest.Start(t, tt.opts...)
+			b := setup(t, mailer.Config{URL: tt.url(relay.Addr()), TLSConfig: relay.ClientTLSConfig()})
+			for i := range 2 {
+				if err := b.mailer.Send(t.Context(), newEmail(fmt.Sprint("auth-", i))); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+			}
+			for _, m := range relay.WaitForMessages(t, 2, 5*time.Second) {
+				if m.User != "relay-user" {
+					t.Errorf("message sent as %q, want relay-user", m.User)
+				}
+			}
+		})
+	}
+}
+
+func TestImplicitTLSChecksCertificate(t *testing.T) {
+	t.Parallel()
+	relay := smtptest.Start(t, smtptest.WithImplicitTLS())
+	b := setup(t, mailer.Config{URL: relay.URL()}) // system roots: the test CA is unknown
+	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("untrusted")))
+	if de.Permanent || !strings.Contains(de.Error(), "certificate") {
+		t.Fatalf("Send = %v, want a temporary certificate failure", de)
+	}
+}
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	if err := b.mailer.Send(t.Context(), newEmail("before-close")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.mailer.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := b.mailer.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	err := b.mailer.Send(t.Context(), newEmail("after-close"))
+	if de := deliveryError(t, err); de.Permanent || !errors.Is(err, mailer.ErrClosed) {
+		t.Fatalf("Send after Close = %v, want temporary ErrClosed", err)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  mailer.Config
+		want string
+	}{
+		{"bad url", mailer.Config{URL: "http://relay.example.com"}, "scheme"},
+		{"negative pool", mailer.Config{URL: "smtp://relay.example.com", PoolSize: -1}, "pool size"},
+		{"negative timeout", mailer.Config{URL: "smtp://relay.example.com", Timeout: -time.Second}, "timeout"},
+		{"negative idle timeout", mailer.Config{URL: "smtp://relay.example.com", IdleTimeout: -time.Second}, "idle timeout"},
+		{"bad helo", mailer.Config{URL: "smtp://relay.example.com", HELO: "a b\r\nRSET"}, "helo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := mailer.New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+	m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", HELO: "mail.nurture.test"})
+	if err != nil {
+		t.Fatalf("New with a valid config: %v", err)
+	}
+	_ = m.Close()
+}
+
+func BenchmarkSend(b *testing.B) {
+	relay := smtptest.Start(b)
+	m, err := mailer.New(mailer.Config{URL: relay.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Close() })
+	e := newEmail("bench")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := m.Send(context.Background(), e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
