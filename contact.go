@@ -27,11 +27,85 @@ type Contact struct {
 	TimeZone   string
 	Locale     string
 	Phone      string
+	LastIP     string // from the calls' context.ip
+	UserAgent  string // from the calls' context.userAgent
 
 	Attributes map[string]any
+	// TraitTimes records when each profile field and attribute was last set
+	// (by the time of the call that set it), so that a late-arriving older
+	// call cannot overwrite a newer value. Keys are field names as in
+	// ProfileFields, and "attributes.<key>".
+	TraitTimes map[string]time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// ProfileField names a typed profile field and reaches it.
+type ProfileField struct {
+	Name string
+	Get  func(*Contact) *string
+}
+
+// ProfileFields lists the typed profile fields other than the email.
+var ProfileFields = []ProfileField{
+	{"first_name", func(c *Contact) *string { return &c.FirstName }},
+	{"last_name", func(c *Contact) *string { return &c.LastName }},
+	{"company", func(c *Contact) *string { return &c.Company }},
+	{"industry", func(c *Contact) *string { return &c.Industry }},
+	{"title", func(c *Contact) *string { return &c.Title }},
+	{"role", func(c *Contact) *string { return &c.Role }},
+	{"department", func(c *Contact) *string { return &c.Department }},
+	{"team_size", func(c *Contact) *string { return &c.TeamSize }},
+	{"region", func(c *Contact) *string { return &c.Region }},
+	{"country", func(c *Contact) *string { return &c.Country }},
+	{"time_zone", func(c *Contact) *string { return &c.TimeZone }},
+	{"locale", func(c *Contact) *string { return &c.Locale }},
+	{"phone", func(c *Contact) *string { return &c.Phone }},
+	{"last_ip", func(c *Contact) *string { return &c.LastIP }},
+	{"user_agent", func(c *Contact) *string { return &c.UserAgent }},
+}
+
+// Merge applies the non-empty fields and the attributes of src, set at time
+// at, to c: each one only when at is not older than when that field was last
+// set. It reports whether anything changed and, when an address was replaced
+// by another, the old one.
+func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail string) {
+	if c.TraitTimes == nil {
+		c.TraitTimes = map[string]time.Time{}
+	}
+	if c.Attributes == nil {
+		c.Attributes = map[string]any{}
+	}
+	newer := func(key string) bool {
+		last, ok := c.TraitTimes[key]
+		return !ok || !at.Before(last)
+	}
+	set := func(key string, dst *string, v string) {
+		if v == "" || !newer(key) {
+			return
+		}
+		c.TraitTimes[key] = at
+		if *dst != v {
+			*dst, changed = v, true
+		}
+	}
+	if src.Email != "" && !strings.EqualFold(src.Email, c.Email) && newer("email") {
+		oldEmail = c.Email
+	}
+	set("email", &c.Email, src.Email)
+	for _, f := range ProfileFields {
+		set(f.Name, f.Get(c), *f.Get(src))
+	}
+	for k, v := range src.Attributes {
+		key := "attributes." + k
+		if !newer(key) {
+			continue
+		}
+		c.TraitTimes[key] = at
+		c.Attributes[k], changed = v, true
+	}
+	return changed, oldEmail
 }
 
 // Name returns the contact's full name, or "" when neither part is known.

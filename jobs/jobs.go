@@ -95,10 +95,27 @@ func (e *Enqueuer) EnqueueSend(ctx context.Context, m *nurture.Message) error {
 	return nil
 }
 
+// ErrInterrupted marks a task that stopped because the worker is shutting
+// down. It is not a failure: the task is retried at once, elsewhere or after
+// the restart, without using up one of its retries.
+var ErrInterrupted = errors.New("interrupted by worker shutdown")
+
+// IsFailure tells asynq which errors count against a task's retries. A
+// cancelled task context means the worker is stopping (asynq reports it
+// itself, before the handler has returned), so it is no failure either.
+func IsFailure(err error) bool { return !interrupted(err) }
+
+func interrupted(err error) bool {
+	return errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+}
+
 // RetryDelay is the back-off between attempts: exponential from 30 seconds,
 // capped at 4 hours, with up to 25% jitter so that a relay outage does not
-// end in a thundering herd.
-func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// end in a thundering herd. An interrupted task is retried after a second.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if interrupted(err) {
+		return time.Second
+	}
 	d := 30 * time.Second << min(n, 10)
 	d = min(d, 4*time.Hour)
 	jitter := time.Duration(uint64(time.Now().UnixNano()) % uint64(d/4+1))

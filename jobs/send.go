@@ -84,10 +84,12 @@ func (h *SendHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 func (h *SendHandler) Send(ctx context.Context, id int64) error {
 	store, log := h.cfg.Store, h.cfg.Logger.With("message_id", id)
 	m, claimed, err := store.ClaimMessage(ctx, id, h.cfg.Clock.Now(), h.cfg.Lease)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
+	switch {
+	case nurture.ErrorCodeOf(err) == nurture.CodeNotFound:
 		return permanent(err)
-	}
-	if err != nil {
+	case err != nil && ctx.Err() != nil:
+		return errors.Join(ErrInterrupted, err)
+	case err != nil:
 		return err
 	}
 	if !claimed {
@@ -112,7 +114,7 @@ func (h *SendHandler) Send(ctx context.Context, id int64) error {
 	email, skip, err := h.compose(ctx, m)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return errors.Join(ctx.Err(), finish(nurture.StatusQueued, "interrupted before sending"))
+		return errors.Join(ErrInterrupted, finish(nurture.StatusQueued, "interrupted before sending"))
 	case err != nil && nurture.ErrorCodeOf(err) == nurture.CodeInternal:
 		return errors.Join(err, finish(nurture.StatusDeferred, err.Error()))
 	case err != nil:
@@ -122,7 +124,7 @@ func (h *SendHandler) Send(ctx context.Context, id int64) error {
 	}
 
 	if ctx.Err() != nil {
-		return errors.Join(ctx.Err(), finish(nurture.StatusQueued, "interrupted before sending"))
+		return errors.Join(ErrInterrupted, finish(nurture.StatusQueued, "interrupted before sending"))
 	}
 	err = h.cfg.Sender.Send(ctx, email)
 	if err == nil {
@@ -141,7 +143,7 @@ func (h *SendHandler) Send(ctx context.Context, id int64) error {
 	if ctx.Err() != nil {
 		// Stopped while talking to the relay: the relay did not accept the
 		// message (Send returned an error), so a later attempt sends it once.
-		return errors.Join(err, finish(nurture.StatusQueued, "interrupted while sending"))
+		return errors.Join(ErrInterrupted, err, finish(nurture.StatusQueued, "interrupted while sending"))
 	}
 	if lastAttempt(ctx) {
 		return errors.Join(err, finish(nurture.StatusFailed, "gave up: "+err.Error()))

@@ -10,33 +10,39 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// profileColumns are the typed profile columns, in the order of profileValues.
-var profileColumns = []string{
-	"first_name", "last_name", "company", "industry", "title", "role",
-	"department", "team_size", "region", "country", "time_zone", "locale", "phone",
-}
+// profileColumns are the typed profile columns: each field of
+// nurture.ProfileFields has a column of the same name.
+var profileColumns = func() []string {
+	cols := make([]string, len(nurture.ProfileFields))
+	for i, f := range nurture.ProfileFields {
+		cols[i] = f.Name
+	}
+	return cols
+}()
 
 func profileValues(c *nurture.Contact) []any {
-	return []any{
-		c.FirstName, c.LastName, c.Company, c.Industry, c.Title, c.Role,
-		c.Department, c.TeamSize, c.Region, c.Country, c.TimeZone, c.Locale, c.Phone,
+	vals := make([]any, len(nurture.ProfileFields))
+	for i, f := range nurture.ProfileFields {
+		vals[i] = *f.Get(c)
 	}
+	return vals
 }
 
 func profileTargets(c *nurture.Contact) []any {
-	return []any{
-		&c.FirstName, &c.LastName, &c.Company, &c.Industry, &c.Title, &c.Role,
-		&c.Department, &c.TeamSize, &c.Region, &c.Country, &c.TimeZone, &c.Locale, &c.Phone,
+	targets := make([]any, len(nurture.ProfileFields))
+	for i, f := range nurture.ProfileFields {
+		targets[i] = f.Get(c)
 	}
+	return targets
 }
 
 var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), " +
-	strings.Join(profileColumns, ", ") + ", attributes, created_at, updated_at FROM contacts"
+	strings.Join(profileColumns, ", ") + ", attributes, trait_times, created_at, updated_at FROM contacts"
 
 func scanContact(row pgx.Row) (*nurture.Contact, error) {
 	c := &nurture.Contact{}
 	targets := append([]any{&c.ID, &c.ExternalID, &c.Email}, profileTargets(c)...)
-	targets = append(targets, &c.Attributes, &c.CreatedAt, &c.UpdatedAt)
+	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.CreatedAt, &c.UpdatedAt)
 	if err := row.Scan(targets...); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -36,6 +37,13 @@ type Server struct {
 	cfg Config
 	srv *asynq.Server
 	mux *asynq.ServeMux
+	// handlers is the parent context of every task; cancelling it tells the
+	// handlers in flight to stop, which asynq itself never does.
+	handlers       context.Context
+	cancelHandlers context.CancelFunc
+	// running counts handlers in flight: asynq stops waiting for a handler
+	// once its context ends, but the handler still has bookkeeping to do.
+	running sync.WaitGroup
 }
 
 // New returns a worker server for cfg.
@@ -53,11 +61,14 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger
+	handlers, cancelHandlers := context.WithCancel(context.Background())
 	srv := asynq.NewServer(cfg.Redis, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          cfg.Queues,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		BaseContext:     func() context.Context { return handlers },
 		RetryDelayFunc:  jobs.RetryDelay,
+		IsFailure:       jobs.IsFailure,
 		Logger:          asynqLogger{log},
 		LogLevel:        asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
@@ -66,24 +77,50 @@ func New(cfg Config) *Server {
 			log.Warn("task failed", "type", t.Type(), "task_id", id, "retried", retried, "err", err)
 		}),
 	})
-	mux := asynq.NewServeMux()
-	mux.Use(recoverPanics(log))
+	s := &Server{cfg: cfg, srv: srv, handlers: handlers, cancelHandlers: cancelHandlers}
+	s.mux = asynq.NewServeMux()
+	s.mux.Use(s.track, recoverPanics(log))
 	for typ, h := range cfg.Handlers {
-		mux.Handle(typ, h)
+		s.mux.Handle(typ, h)
 	}
-	return &Server{cfg: cfg, srv: srv, mux: mux}
+	return s
 }
 
-// Run processes tasks until ctx is cancelled, then stops taking work, gives
-// running tasks ShutdownTimeout to finish, hands back the rest, and returns.
+// track counts the handler in flight until it returns.
+func (s *Server) track(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		s.running.Add(1)
+		defer s.running.Done()
+		return next.ProcessTask(ctx, t)
+	})
+}
+
+// Run processes tasks until ctx is cancelled, then stops taking work and
+// gives running tasks ShutdownTimeout to finish. Shortly before that time is
+// up it cancels the tasks still running: they record where they stopped and
+// hand themselves back to the queue (jobs.ErrInterrupted), so that asynq
+// never requeues a task whose handler is still running, which could send an
+// email twice.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.cancelHandlers()
 	if err := s.srv.Start(s.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	s.cfg.Logger.Info("worker started", "concurrency", s.cfg.Concurrency, "queues", s.cfg.Queues)
 	<-ctx.Done()
 	s.srv.Stop() // stop taking new tasks
+	margin := min(s.cfg.ShutdownTimeout/4, 2*time.Second)
+	interrupt := time.AfterFunc(s.cfg.ShutdownTimeout-margin, s.cancelHandlers)
+	defer interrupt.Stop()
 	s.srv.Shutdown()
+	s.cancelHandlers()
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cfg.Logger.Error("task handlers still running 10s after shutdown; their messages are released when their lease expires")
+	}
 	s.cfg.Logger.Info("worker stopped")
 	return nil
 }

@@ -285,3 +285,40 @@ func TestHelpListsCommandsAndVariables(t *testing.T) {
 	require.Equal(t, 0, run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard))
 	require.Equal(t, fmt.Sprintf("nurture %s\n", version), out.String())
 }
+
+func TestWorkerStoppedMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.env["NURTURE_SHUTDOWN_TIMEOUT"] = "2s"
+	e.start("api")
+	e.waitReady()
+	// The relay holds the first delivery at MAIL FROM: the worker is caught
+	// with the task in flight.
+	hold := e.smtp.Hold(smtptest.StageMail)
+	stopWorker := e.start("worker")
+
+	e.mustPost("/v1/identify", map[string]any{"userId": "u-kat", "traits": map[string]any{"email": "kat@example.com", "firstName": "Katherine"}})
+	e.mustPost("/v1/track", map[string]any{"userId": "u-kat", "event": "signed_up", "messageId": "signup-kat"})
+	select {
+	case <-hold.Reached():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the worker never started the delivery")
+	}
+	require.Equal(t, []string{"sending"}, e.messages("u-kat"))
+
+	require.Equal(t, 0, stopWorker(), "SIGTERM-like stop exits 0")
+	hold.Release()
+	require.Equal(t, []string{"queued"}, e.messages("u-kat"), "the interrupted attempt gave the message back")
+	require.Empty(t, e.smtp.Messages())
+
+	e.start("worker")
+	e.waitStatus("u-kat", "sent")
+	msgs := e.smtp.WaitForMessages(t, 1, 20*time.Second)
+	require.Len(t, msgs, 1)
+	require.Equal(t, []string{"kat@example.com"}, msgs[0].To)
+
+	var attempts int
+	require.NoError(t, e.pool.QueryRow(context.Background(),
+		`SELECT attempts FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE c.external_id = 'u-kat'`).Scan(&attempts))
+	require.Equal(t, 1, attempts, "the interrupted attempt does not count")
+}

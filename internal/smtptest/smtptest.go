@@ -58,6 +58,8 @@ type Server struct {
 	conns    []net.Conn
 	closed   bool
 	arrived  chan struct{} // closed and replaced whenever a message is recorded
+	holds    []*Hold
+	stopping chan struct{} // closed when the server starts to close
 }
 
 // Option changes how Start sets a server up.
@@ -93,8 +95,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	s := &Server{
 		tb:      tb,
-		served:  make(chan struct{}),
-		arrived: make(chan struct{}),
+		served:   make(chan struct{}),
+		arrived:  make(chan struct{}),
+		stopping: make(chan struct{}),
 	}
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -140,6 +143,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 func (s *Server) close() {
 	s.mu.Lock()
 	s.closed = true
+	close(s.stopping)
 	conns := s.conns
 	s.conns = nil
 	s.mu.Unlock()
@@ -275,6 +279,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.s.wait(StageMail)
 	if f := ss.s.takeFailure(StageMail, from); f != nil {
 		return ss.fail(*f, nil)
 	}
@@ -283,6 +288,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.wait(StageRcpt)
 	if f := ss.s.takeFailure(StageRcpt, to); f != nil {
 		return ss.fail(*f, nil)
 	}
@@ -299,6 +305,7 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	ss.s.wait(StageData)
 	if f != nil {
 		return ss.fail(*f, nil)
 	}

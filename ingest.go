@@ -1,0 +1,328 @@
+package nurture
+
+import (
+	"strings"
+	"time"
+)
+
+// Call is one validated call of the tracking API (identify, track, page or
+// alias), its timestamp already corrected for the sender's clock skew and
+// every card-like value already masked.
+type Call struct {
+	Type        EventType
+	MessageID   string
+	UserID      string
+	AnonymousID string
+	PreviousID  string         // alias: the id being aliased
+	Name        string         // track: the event; page: the page's name
+	Profile     *Contact       // identify: the traits as a profile
+	Context     CallContext    // what the call's context says of the person
+	Properties  map[string]any // track and page properties; identify traits
+	Raw         map[string]any // the whole call as received, masked
+	Timestamp   time.Time
+}
+
+// CallContext is what a call's context tells about the person: it fills the
+// profile where traits do not.
+type CallContext struct {
+	IP, UserAgent, TimeZone, Locale string
+}
+
+// IngestState is what the store knows, before a batch, of the people the
+// batch mentions. The planner changes it as it goes.
+type IngestState struct {
+	ByExternalID map[string]*Contact
+	ByEmail      map[string]*Contact // by lower-cased address
+	Anonymous    map[string]*Contact // anonymous id -> the contact it belongs to
+	// Pending holds, per anonymous id of the batch, the stored events of
+	// that id that no contact owns yet, oldest first.
+	Pending map[string][]Event
+}
+
+// NewIngestState indexes contacts and links.
+func NewIngestState(contacts []*Contact, links map[string]int64, pending map[string][]Event) *IngestState {
+	s := &IngestState{ByExternalID: map[string]*Contact{}, ByEmail: map[string]*Contact{},
+		Anonymous: map[string]*Contact{}, Pending: pending}
+	byID := map[int64]*Contact{}
+	for _, c := range contacts {
+		byID[c.ID] = c
+		s.index(c)
+	}
+	for anon, id := range links {
+		if c := byID[id]; c != nil {
+			s.Anonymous[anon] = c
+		}
+	}
+	return s
+}
+
+func (s *IngestState) index(c *Contact) {
+	if c.ExternalID != "" {
+		s.ByExternalID[c.ExternalID] = c
+	}
+	if c.Email != "" {
+		s.ByEmail[strings.ToLower(c.Email)] = c
+	}
+}
+
+// PlannedEvent is an event to store, with the contact it belongs to (nil
+// while anonymous).
+type PlannedEvent struct {
+	Call    *Call
+	Contact *Contact
+}
+
+// AnonymousLink ties an anonymous id, and the events stored under it, to a contact.
+type AnonymousLink struct {
+	AnonymousID string
+	Contact     *Contact
+}
+
+// EmailChange records that a contact's address was replaced.
+type EmailChange struct {
+	Contact  *Contact
+	Old, New string
+	At       time.Time
+}
+
+// Warning is something of an accepted call that was not applied.
+type Warning struct {
+	Index   int // the call's position in the batch
+	Field   string
+	Message string
+}
+
+// IngestPlan is what a batch of calls does to the store. Contacts in it are
+// pointers so that the ids of created ones, known only once inserted, reach
+// every event and link that refers to them.
+type IngestPlan struct {
+	Created      []*Contact
+	Updated      []*Contact // existing contacts that changed
+	Events       []PlannedEvent
+	Links        []AnonymousLink
+	Relinked     []PlannedEvent // stored anonymous events that now have a contact
+	EmailChanges []EmailChange
+	Warnings     []Warning
+
+	updated map[*Contact]bool
+	created map[*Contact]bool
+}
+
+func (p *IngestPlan) touch(c *Contact) {
+	if p.created[c] || p.updated[c] {
+		return
+	}
+	p.updated[c] = true
+	p.Updated = append(p.Updated, c)
+}
+
+func (p *IngestPlan) create(s *IngestState, c *Contact) *Contact {
+	c.TraitTimes = map[string]time.Time{}
+	if c.Attributes == nil {
+		c.Attributes = map[string]any{}
+	}
+	p.created[c] = true
+	p.Created = append(p.Created, c)
+	s.index(c)
+	return c
+}
+
+// PlanIngest decides, in order, what each call does: which contact it
+// belongs to (creating one for a new user), which profile fields it sets
+// (newer wins, field by field), which anonymous history it links, and what
+// is stored. Two different users are never merged: a call that would merge
+// them is stored, and its conflicting part left out with a warning.
+func PlanIngest(s *IngestState, calls []Call) *IngestPlan {
+	p := &IngestPlan{updated: map[*Contact]bool{}, created: map[*Contact]bool{}}
+	for i := range calls {
+		call := &calls[i]
+		c := p.resolve(s, i, call)
+		if c != nil && call.Type == EventIdentify && call.Profile != nil {
+			p.apply(s, i, c, call.Profile, call.Timestamp)
+		}
+		if c != nil {
+			p.fillFromContext(c, call)
+			if call.AnonymousID != "" {
+				p.link(s, call.AnonymousID, c)
+			}
+		}
+		p.Events = append(p.Events, PlannedEvent{Call: call, Contact: c})
+	}
+	return p
+}
+
+// resolve finds or creates the contact a call is about.
+func (p *IngestPlan) resolve(s *IngestState, i int, call *Call) *Contact {
+	if call.Type == EventAlias {
+		return p.alias(s, i, call)
+	}
+	email := ""
+	if call.Type == EventIdentify && call.Profile != nil {
+		email = strings.ToLower(call.Profile.Email)
+	}
+	if call.UserID != "" {
+		if c := s.ByExternalID[call.UserID]; c != nil {
+			return c
+		}
+		// A known address without a user id is this user, seen before
+		// they had one; an address of another user is not.
+		if c := s.ByEmail[email]; email != "" && c != nil && c.ExternalID == "" {
+			c.ExternalID = call.UserID
+			s.index(c)
+			p.touch(c)
+			return c
+		}
+		return p.create(s, &Contact{ExternalID: call.UserID})
+	}
+	if c := s.Anonymous[call.AnonymousID]; call.AnonymousID != "" && c != nil {
+		return c
+	}
+	if email != "" {
+		if c := s.ByEmail[email]; c != nil {
+			return c
+		}
+		return p.create(s, &Contact{})
+	}
+	return nil
+}
+
+// alias ties previousId to userId: a known user renamed, or an anonymous
+// visitor who turned out to be the user.
+func (p *IngestPlan) alias(s *IngestState, i int, call *Call) *Contact {
+	prev, target := s.ByExternalID[call.PreviousID], s.ByExternalID[call.UserID]
+	switch {
+	case prev != nil && target != nil && prev != target:
+		p.Warnings = append(p.Warnings, Warning{Index: i, Field: "previousId",
+			Message: "both ids belong to existing users; they were not merged"})
+		return target
+	case prev != nil:
+		if target == nil {
+			delete(s.ByExternalID, prev.ExternalID)
+			prev.ExternalID = call.UserID
+			s.index(prev)
+			p.touch(prev)
+		}
+		return prev
+	}
+	if target == nil {
+		target = p.create(s, &Contact{ExternalID: call.UserID})
+	}
+	p.link(s, call.PreviousID, target)
+	return target
+}
+
+// apply merges an identify call's profile into c, keeping an address that
+// belongs to someone else out.
+func (p *IngestPlan) apply(s *IngestState, i int, c *Contact, profile *Contact, at time.Time) {
+	src := *profile
+	if src.Email != "" {
+		if owner := s.ByEmail[strings.ToLower(src.Email)]; owner != nil && owner != c {
+			p.Warnings = append(p.Warnings, Warning{Index: i, Field: "traits.email",
+				Message: "belongs to another contact; the address was not changed"})
+			src.Email = ""
+		}
+	}
+	oldAddr := c.Email
+	changed, old := c.Merge(&src, at)
+	if !changed {
+		return
+	}
+	if c.Email != oldAddr {
+		delete(s.ByEmail, strings.ToLower(oldAddr))
+		s.index(c)
+	}
+	if old != "" {
+		p.EmailChanges = append(p.EmailChanges, EmailChange{Contact: c, Old: old, New: c.Email, At: at})
+	}
+	p.touch(c)
+}
+
+// fillFromContext keeps the last address and browser, and fills the time
+// zone and locale from the device when the profile has none.
+func (p *IngestPlan) fillFromContext(c *Contact, call *Call) {
+	ctx := call.Context
+	src := &Contact{LastIP: ctx.IP, UserAgent: ctx.UserAgent}
+	if c.TimeZone == "" {
+		src.TimeZone = ctx.TimeZone
+	}
+	if c.Locale == "" {
+		src.Locale = ctx.Locale
+	}
+	if changed, _ := c.Merge(src, call.Timestamp); changed {
+		p.touch(c)
+	}
+}
+
+// link ties an anonymous id to c, unless it already belongs to someone, and
+// brings its stored history along: events now count for c, and the traits of
+// anonymous identify calls fill c's profile (newer wins, as always).
+func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
+	if s.Anonymous[anon] != nil {
+		return
+	}
+	s.Anonymous[anon] = c
+	p.Links = append(p.Links, AnonymousLink{AnonymousID: anon, Contact: c})
+	for _, ev := range s.Pending[anon] {
+		if ev.Type == EventIdentify {
+			if profile, err := ContactFromTraits(ev.Properties); err == nil {
+				profile.Email = "" // an anonymous visitor's address claim is not trusted to re-key a user
+				if changed, _ := c.Merge(profile, ev.OccurredAt); changed {
+					p.touch(c)
+				}
+			}
+		}
+		p.Relinked = append(p.Relinked, PlannedEvent{Call: &Call{Type: ev.Type, Name: ev.Name, Timestamp: ev.OccurredAt}, Contact: c})
+	}
+	delete(s.Pending, anon)
+	// Later anonymous calls of this batch were planned without a contact.
+	for i := range p.Events {
+		if p.Events[i].Contact == nil && p.Events[i].Call.AnonymousID == anon {
+			p.Events[i].Contact = c
+		}
+	}
+}
+
+// Engagement is a change to a contact's engagement summary.
+type Engagement struct {
+	FirstSeen, LastSeen time.Time
+	PageViews           int64
+	Actions             map[string]int64 // track events by name
+}
+
+// Summarize adds up what events say about each contact's engagement.
+func Summarize(events []PlannedEvent) map[*Contact]*Engagement {
+	out := map[*Contact]*Engagement{}
+	for _, ev := range events {
+		if ev.Contact == nil {
+			continue
+		}
+		e := out[ev.Contact]
+		if e == nil {
+			e = &Engagement{FirstSeen: ev.Call.Timestamp, LastSeen: ev.Call.Timestamp, Actions: map[string]int64{}}
+			out[ev.Contact] = e
+		}
+		if ev.Call.Timestamp.Before(e.FirstSeen) {
+			e.FirstSeen = ev.Call.Timestamp
+		}
+		if ev.Call.Timestamp.After(e.LastSeen) {
+			e.LastSeen = ev.Call.Timestamp
+		}
+		switch ev.Call.Type {
+		case EventPage:
+			e.PageViews++
+		case EventTrack:
+			e.Actions[ev.Call.Name]++
+		}
+	}
+	return out
+}
+
+// Triggered returns the messages that a stored call starts for its contact:
+// a signed_up event starts the welcome email (once per contact, whatever
+// repeats).
+func Triggered(call *Call, contactID int64, now time.Time) []Message {
+	if call.Type == EventTrack && call.Name == EventSignedUp {
+		return []Message{{DedupeKey: WelcomeDedupeKey(contactID), ContactID: contactID, Template: "welcome", SendAt: now}}
+	}
+	return nil
+}
