@@ -94,7 +94,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
 	s := &Server{
-		tb:      tb,
+		tb:       tb,
 		served:   make(chan struct{}),
 		arrived:  make(chan struct{}),
 		stopping: make(chan struct{}),
