@@ -87,9 +87,9 @@ type EmailChange struct {
 
 // Warning is something of an accepted call that was not applied.
 type Warning struct {
-	Index   int // the call's position in the batch
-	Field   string
-	Message string
+	MessageID string // the call's messageId
+	Field     string
+	Message   string
 }
 
 // IngestPlan is what a batch of calls does to the store. Contacts in it are
@@ -136,9 +136,9 @@ func PlanIngest(s *IngestState, calls []Call) *IngestPlan {
 	p := &IngestPlan{updated: map[*Contact]bool{}, created: map[*Contact]bool{}}
 	for i := range calls {
 		call := &calls[i]
-		c := p.resolve(s, i, call)
+		c := p.resolve(s, call)
 		if c != nil && call.Type == EventIdentify && call.Profile != nil {
-			p.apply(s, i, c, call.Profile, call.Timestamp)
+			p.apply(s, call, c, call.Profile, call.Timestamp)
 		}
 		if c != nil {
 			p.fillFromContext(c, call)
@@ -152,9 +152,9 @@ func PlanIngest(s *IngestState, calls []Call) *IngestPlan {
 }
 
 // resolve finds or creates the contact a call is about.
-func (p *IngestPlan) resolve(s *IngestState, i int, call *Call) *Contact {
+func (p *IngestPlan) resolve(s *IngestState, call *Call) *Contact {
 	if call.Type == EventAlias {
-		return p.alias(s, i, call)
+		return p.alias(s, call)
 	}
 	email := ""
 	if call.Type == EventIdentify && call.Profile != nil {
@@ -188,11 +188,11 @@ func (p *IngestPlan) resolve(s *IngestState, i int, call *Call) *Contact {
 
 // alias ties previousId to userId: a known user renamed, or an anonymous
 // visitor who turned out to be the user.
-func (p *IngestPlan) alias(s *IngestState, i int, call *Call) *Contact {
+func (p *IngestPlan) alias(s *IngestState, call *Call) *Contact {
 	prev, target := s.ByExternalID[call.PreviousID], s.ByExternalID[call.UserID]
 	switch {
 	case prev != nil && target != nil && prev != target:
-		p.Warnings = append(p.Warnings, Warning{Index: i, Field: "previousId",
+		p.Warnings = append(p.Warnings, Warning{MessageID: call.MessageID, Field: "previousId",
 			Message: "both ids belong to existing users; they were not merged"})
 		return target
 	case prev != nil:
@@ -213,11 +213,11 @@ func (p *IngestPlan) alias(s *IngestState, i int, call *Call) *Contact {
 
 // apply merges an identify call's profile into c, keeping an address that
 // belongs to someone else out.
-func (p *IngestPlan) apply(s *IngestState, i int, c *Contact, profile *Contact, at time.Time) {
+func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Contact, at time.Time) {
 	src := *profile
 	if src.Email != "" {
 		if owner := s.ByEmail[strings.ToLower(src.Email)]; owner != nil && owner != c {
-			p.Warnings = append(p.Warnings, Warning{Index: i, Field: "traits.email",
+			p.Warnings = append(p.Warnings, Warning{MessageID: call.MessageID, Field: "traits.email",
 				Message: "belongs to another contact; the address was not changed"})
 			src.Email = ""
 		}
@@ -280,6 +280,25 @@ func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
 			p.Events[i].Contact = c
 		}
 	}
+}
+
+// IngestResult says what a batch of calls did.
+type IngestResult struct {
+	Stored     int       // calls stored as new events
+	Duplicates int       // calls whose messageId was seen before
+	Warnings   []Warning // parts of calls that were not applied
+	Messages   []Message // messages the calls started; the caller enqueues them
+}
+
+// EngagementSummary is what a contact did, kept current as events arrive.
+// Email opens and clicks count only when a person made them, not a machine.
+type EngagementSummary struct {
+	FirstSeen time.Time
+	LastSeen  time.Time
+	PageViews int64
+	Actions   map[string]int64
+	LastOpen  time.Time
+	LastClick time.Time
 }
 
 // Engagement is a change to a contact's engagement summary.

@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -117,6 +118,8 @@ func traitString(key string, v any) (string, error) {
 		return strings.TrimSpace(v), nil
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case json.Number:
+		return v.String(), nil
 	case bool:
 		return strconv.FormatBool(v), nil
 	}

@@ -22,10 +22,9 @@ import (
 
 // Store is what the API needs of the store.
 type Store interface {
-	UpsertContact(ctx context.Context, p *nurture.Contact) (*nurture.Contact, bool, error)
-	ContactByExternalID(ctx context.Context, externalID string) (*nurture.Contact, error)
-	RecordEvent(ctx context.Context, ev *nurture.Event, drafts []nurture.Message) (bool, []nurture.Message, error)
-	Ping(ctx context.Context) error
+	Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error)
+	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
+	Engagement(ctx context.Context, id int64) (*nurture.EngagementSummary, error)
 }
 
 // Enqueuer hands messages to the task queue.
@@ -40,20 +39,24 @@ type Pinger func(ctx context.Context) error
 // sensible defaults.
 type Config struct {
 	Store    Store
+	Keys     KeyStore
 	Enqueuer Enqueuer
+	// RateLimiter limits requests per API key; nil means no limit.
+	RateLimiter RateLimiter
 	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
 	Ready map[string]Pinger
 
 	Logger         *slog.Logger
 	Clock          nurture.Clock
 	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
-	MaxBodyBytes   int64    // largest request body; default 512 KiB
+	MaxBodyBytes   int64    // largest request body of endpoints without their own limit; default 512 KiB
 }
 
 // API serves HTTP.
 type API struct {
 	cfg    Config
 	engine *gin.Engine
+	keys   keyCache
 }
 
 // New builds the API and its routes.
@@ -84,9 +87,17 @@ func New(cfg Config) (*API, error) {
 	a := &API{cfg: cfg, engine: e}
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
-	v1 := e.Group("/v1")
-	v1.POST("/identify", a.identify)
-	v1.POST("/track", a.track)
+	ingest := e.Group("/v1", a.requireScope(nurture.ScopeIngest))
+	ingest.POST("/identify", a.single("identify"))
+	ingest.POST("/track", a.single("track"))
+	ingest.POST("/page", a.single("page"))
+	ingest.POST("/screen", a.single("page"))
+	ingest.POST("/alias", a.single("alias"))
+	ingest.POST("/batch", a.batch)
+	ingest.POST("/import", a.batch) // Segment's older name for batch
+
+	admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
+	admin.GET("/contacts/:id", a.getContact)
 	return a, nil
 }
 

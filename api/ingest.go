@@ -1,168 +1,129 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
-	"github.com/nurture-email/nurture/jobs"
 )
 
-// call is the part of a Segment tracking-API call that identify and track
-// share.
-type call struct {
-	UserID      string         `json:"userId"`
-	AnonymousID string         `json:"anonymousId"`
-	MessageID   string         `json:"messageId"`
-	Timestamp   *time.Time     `json:"timestamp"`
-	Traits      map[string]any `json:"traits"`
-	Event       string         `json:"event"`
-	Properties  map[string]any `json:"properties"`
-}
-
-// bind decodes the JSON body into v, rejecting anything but one JSON object.
-func bind(c *gin.Context, v any) error {
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return nurture.FieldError(typeErr.Field, "must be a %s", typeErr.Type.Kind())
+// single serves one call of Segment's tracking API: POST /v1/identify,
+// /v1/track, /v1/page (and /v1/screen), /v1/alias.
+func (a *API) single(typ string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		data, err := readBody(c.Request, MaxCallBytes)
+		if err != nil {
+			fail(c, err)
+			return
 		}
-		var timeErr *time.ParseError
-		if errors.As(err, &timeErr) {
-			return nurture.FieldError("timestamp", "must be an ISO 8601 date-time")
+		obj, err := decodeObject(data, "body")
+		if err != nil {
+			fail(c, err)
+			return
 		}
-		return nurture.Errorf(nurture.CodeInvalid, "body is not valid JSON: %v", err)
+		now := a.cfg.Clock.Now()
+		skew, err := sentAtSkew(obj, now, "sentAt")
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		r := &callReader{now: now, skew: skew, newMessage: randomMessageID}
+		call, _, err := r.read(obj, typ)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		a.store(c, []nurture.Call{call}, nil)
 	}
-	return nil
 }
 
-// common validates and fills what every call carries.
-func (a *API) common(in *call) error {
-	in.UserID = strings.TrimSpace(in.UserID)
-	if in.UserID == "" && in.AnonymousID == "" {
-		return nurture.FieldError("userId", "or anonymousId is required")
-	}
-	if len(in.UserID) > 255 {
-		return nurture.FieldError("userId", "is longer than 255 characters")
-	}
-	if len(in.MessageID) > 255 {
-		return nurture.FieldError("messageId", "is longer than 255 characters")
-	}
-	if in.MessageID == "" {
-		// Without a messageId a call cannot be recognised when replayed.
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		in.MessageID = "nurture-" + hex.EncodeToString(b)
-	}
-	return nil
-}
-
-func (a *API) occurredAt(in *call) time.Time {
-	if in.Timestamp != nil && !in.Timestamp.IsZero() {
-		return *in.Timestamp
-	}
-	return a.cfg.Clock.Now()
-}
-
-// identify records who a user is: POST /v1/identify.
-func (a *API) identify(c *gin.Context) {
-	var in call
-	if err := bind(c, &in); err != nil {
-		fail(c, err)
-		return
-	}
-	if err := a.common(&in); err != nil {
-		fail(c, err)
-		return
-	}
-	profile, err := nurture.ContactFromTraits(in.Traits)
+// batch serves POST /v1/batch: many calls in one request, stored all
+// together or, when any call is invalid, not at all.
+func (a *API) batch(c *gin.Context) {
+	data, err := readBody(c.Request, MaxBatchBytes)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	profile.ExternalID = in.UserID
-	if profile.ExternalID == "" && profile.Email == "" {
-		fail(c, nurture.FieldError("userId", "or traits.email is required to identify a contact"))
-		return
-	}
-	ctx := c.Request.Context()
-	contact, _, err := a.cfg.Store.UpsertContact(ctx, profile)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	ev := &nurture.Event{ContactID: contact.ID, MessageID: in.MessageID, Type: nurture.EventIdentify,
-		Properties: in.Traits, OccurredAt: a.occurredAt(&in)}
-	if _, _, err := a.cfg.Store.RecordEvent(ctx, ev, nil); err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"success": true})
-}
-
-// track records what a user did: POST /v1/track. A signed_up event starts
-// the contact's welcome email.
-func (a *API) track(c *gin.Context) {
-	var in call
-	if err := bind(c, &in); err != nil {
-		fail(c, err)
-		return
-	}
-	if err := a.common(&in); err != nil {
-		fail(c, err)
-		return
-	}
-	in.Event = strings.TrimSpace(in.Event)
-	if in.Event == "" {
-		fail(c, nurture.FieldError("event", "is required"))
-		return
-	}
-	if in.UserID == "" {
-		fail(c, nurture.FieldError("userId", "is required"))
-		return
-	}
-	ctx := c.Request.Context()
-	contact, err := a.cfg.Store.ContactByExternalID(ctx, in.UserID)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		// Track may arrive before identify: keep the event on a contact that
-		// identify will complete.
-		contact, _, err = a.cfg.Store.UpsertContact(ctx, &nurture.Contact{ExternalID: in.UserID})
-	}
+	env, err := decodeBatch(data)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	now := a.cfg.Clock.Now()
-	ev := &nurture.Event{ContactID: contact.ID, MessageID: in.MessageID, Type: nurture.EventTrack,
-		Name: in.Event, Properties: in.Properties, OccurredAt: a.occurredAt(&in)}
-	var drafts []nurture.Message
-	if in.Event == nurture.EventSignedUp {
-		drafts = append(drafts, nurture.Message{DedupeKey: nurture.WelcomeDedupeKey(contact.ID),
-			ContactID: contact.ID, Template: "welcome", Queue: jobs.QueueDefault, SendAt: now, EnqueuedAt: now})
-	}
-	_, created, err := a.cfg.Store.RecordEvent(ctx, ev, drafts)
+	skew, err := sentAtSkew(map[string]any{"sentAt": env.SentAt}, now, "sentAt")
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	for i := range created {
-		// The message is durable already; if the queue is unreachable the
-		// worker's reconciler finds it and enqueues it later.
-		if err := a.cfg.Enqueuer.EnqueueSend(ctx, &created[i]); err != nil {
-			a.cfg.Logger.Warn("enqueue deferred to the reconciler", "message_id", created[i].ID, "err", err)
+	calls := make([]nurture.Call, 0, len(env.Batch))
+	index := make(map[string]int, len(env.Batch)) // messageId -> position, for warnings
+	for i, item := range env.Batch {
+		field := fmt.Sprintf("batch[%d]", i)
+		if len(item) > MaxCallBytes {
+			fail(c, &nurture.Error{Code: nurture.CodeTooLarge, Field: field,
+				Message: fmt.Sprintf("is %d KB; a call may be at most %d KB", len(item)>>10, MaxCallBytes>>10)})
+			return
+		}
+		obj, err := decodeObject(item, field)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		r := &callReader{now: now, skew: skew, prefix: field + ".", batchCtx: env.Context, newMessage: randomMessageID}
+		call, skip, err := r.read(obj, "")
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if !skip {
+			calls = append(calls, call)
+			index[call.MessageID] = i
+		}
+	}
+	a.store(c, calls, index)
+}
+
+// store ingests the calls and hands the messages they start to the queue.
+// index gives a batch call's position by messageId, to name it in warnings.
+func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) {
+	ctx := c.Request.Context()
+	if len(calls) > 0 {
+		res, err := a.cfg.Store.Ingest(ctx, calls, a.cfg.Clock.Now())
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for i := range res.Messages {
+			// The message is durable already; if the queue is unreachable,
+			// the worker's reconciler finds it and enqueues it later.
+			if err := a.cfg.Enqueuer.EnqueueSend(ctx, &res.Messages[i]); err != nil {
+				a.cfg.Logger.Warn("enqueue left to the reconciler", "message_id", res.Messages[i].ID, "err", err)
+			}
+		}
+		if len(res.Warnings) > 0 {
+			c.JSON(http.StatusOK, gin.H{"success": true, "warnings": warningsJSON(res.Warnings, index)})
+			return
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"success": true})
+}
+
+type warningJSON struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func warningsJSON(ws []nurture.Warning, index map[string]int) []warningJSON {
+	out := make([]warningJSON, len(ws))
+	for i, w := range ws {
+		field := w.Field
+		if pos, ok := index[w.MessageID]; ok {
+			field = fmt.Sprintf("batch[%d].%s", pos, w.Field)
+		}
+		out[i] = warningJSON{Field: field, Message: w.Message}
+	}
+	return out
 }

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -178,4 +180,28 @@ func placeholders(from, n int) string {
 		ps[i] = fmt.Sprintf("$%d", from+i)
 	}
 	return strings.Join(ps, ", ")
+}
+
+// Engagement returns the engagement summary of contact id; a contact with no
+// recorded activity has a zero summary.
+func (db *DB) Engagement(ctx context.Context, id int64) (*nurture.EngagementSummary, error) {
+	var first, last, open, click *time.Time
+	e := &nurture.EngagementSummary{Actions: map[string]int64{}}
+	err := db.pool.QueryRow(ctx, `SELECT first_seen_at, last_seen_at, page_views, actions, last_open_at, last_click_at
+		FROM engagement WHERE contact_id = $1`, id).Scan(&first, &last, &e.PageViews, &e.Actions, &open, &click)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engagement: %w", err)
+	}
+	for _, p := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{first, &e.FirstSeen}, {last, &e.LastSeen}, {open, &e.LastOpen}, {click, &e.LastClick}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	return e, nil
 }

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/config"
+	"github.com/nurture-email/nurture/postgres"
 )
 
 // demoSignUps are the sample people the demo command reports.
@@ -28,6 +30,17 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 	if err := waitReady(ctx, cfg.APIURL+"/readyz", time.Minute); err != nil {
 		return err
 	}
+	// The demo makes its own ingest key, as an operator would with
+	// `nurture apikey create`.
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+	}
+	key, err := createAPIKey(ctx, postgres.New(pool), "demo", []nurture.Scope{nurture.ScopeIngest})
+	pool.Close()
+	if err != nil {
+		return err
+	}
 	for i, traits := range demoSignUps {
 		userID := fmt.Sprintf("demo-user-%d", i+1)
 		calls := []struct {
@@ -38,7 +51,7 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 			{"/v1/track", map[string]any{"userId": userID, "event": "signed_up", "messageId": userID + "-signed-up"}},
 		}
 		for _, c := range calls {
-			if err := postJSON(ctx, cfg.APIURL+c.path, c.body); err != nil {
+			if err := postJSON(ctx, cfg.APIURL+c.path, key, c.body); err != nil {
 				return err
 			}
 		}
@@ -48,7 +61,7 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 	return nil
 }
 
-func postJSON(ctx context.Context, url string, body any) error {
+func postJSON(ctx context.Context, url, key string, body any) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -58,6 +71,7 @@ func postJSON(ctx context.Context, url string, body any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -50,9 +50,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "nurture: unknown command %q (see nurture --help)\n", args[0])
 		return 2
 	}
-	if cmd.Name == "version" {
+	switch cmd.Name {
+	case "version":
 		fmt.Fprintln(stdout, "nurture", version)
 		return 0
+	case "apikey":
+		return runAPIKey(ctx, cmd, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -16,14 +16,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/internal/testkit"
+	"github.com/nurture-email/nurture/postgres"
 )
 
 // engine is the real binary's run function, started in process against a
 // fresh schema, a leased Redis database and an in-process SMTP server.
 type engine struct {
 	t      *testing.T
+	key    string // an ingest key
 	env    map[string]string
 	pool   *pgxpool.Pool
 	smtp   *smtptest.Server
@@ -35,8 +38,11 @@ func setup(t *testing.T) *engine {
 	pool := testkit.DB(t)
 	smtp := smtptest.Start(t)
 	addr := freeAddr(t)
+	key, err := createAPIKey(context.Background(), postgres.New(pool), "test", []nurture.Scope{nurture.ScopeIngest})
+	require.NoError(t, err)
 	return &engine{
 		t:    t,
+		key:  key,
 		pool: pool,
 		smtp: smtp,
 		env: map[string]string{
@@ -104,7 +110,11 @@ func (e *engine) post(path string, body any) (int, string) {
 	e.t.Helper()
 	data, err := json.Marshal(body)
 	require.NoError(e.t, err)
-	resp, err := http.Post(e.apiURL+path, "application/json", bytes.NewReader(data))
+	req, err := http.NewRequest(http.MethodPost, e.apiURL+path, bytes.NewReader(data))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(e.key, "") // as Segment's SDKs do
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
@@ -321,4 +331,82 @@ func TestWorkerStoppedMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(),
 		`SELECT attempts FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE c.external_id = 'u-kat'`).Scan(&attempts))
 	require.Equal(t, 1, attempts, "the interrupted attempt does not count")
+}
+
+func TestDemoReportsSignUpsThatGetWelcomed(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("all")
+	e.waitReady()
+	env := map[string]string{"NURTURE_API_URL": e.apiURL, "NURTURE_DATABASE_URL": e.env["NURTURE_DATABASE_URL"], "NURTURE_LOG_LEVEL": "warn"}
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo"}, func(k string) string { return env[k] }, &out, io.Discard))
+	require.Equal(t, len(demoSignUps), strings.Count(out.String(), "reported sign-up"))
+	msgs := e.smtp.WaitForMessages(t, len(demoSignUps), 20*time.Second)
+	var to []string
+	for _, m := range msgs {
+		to = append(to, m.To...)
+	}
+	require.Contains(t, to, "ada@analytical.example")
+
+	// Running it again sends nothing new: the sign-ups carry fixed message ids.
+	require.Equal(t, 0, run(context.Background(), []string{"demo"}, func(k string) string { return env[k] }, io.Discard, io.Discard))
+	var sent int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages`).Scan(&sent))
+	require.Equal(t, len(demoSignUps), sent)
+}
+
+func TestAPIKeyCommands(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("api")
+	e.waitReady()
+	env := func(k string) string { return e.env[k] }
+	cli := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), append([]string{"apikey"}, args...), env, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, key, _ := cli("create", "--name", "website", "--scopes", "ingest")
+	require.Equal(t, 0, code)
+	key = strings.TrimSpace(key)
+	require.True(t, strings.HasPrefix(key, "nk_"), key)
+
+	var stored int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM api_keys WHERE hash = $1`, nurture.HashAPIKey(key)).Scan(&stored))
+	require.Equal(t, 1, stored)
+	var plain int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM api_keys WHERE encode(hash, 'escape') LIKE '%' || $1 || '%' OR prefix = $1`, key).Scan(&plain))
+	require.Zero(t, plain, "the key itself is never stored")
+
+	e.key = key
+	status, _ := e.post("/v1/identify", map[string]any{"userId": "u1", "traits": map[string]any{"email": "u1@example.com"}})
+	require.Equal(t, http.StatusOK, status)
+
+	code, list, _ := cli("list")
+	require.Equal(t, 0, code)
+	require.Contains(t, list, "website")
+	require.Contains(t, list, key[:9])
+	require.NotContains(t, list, key)
+
+	code, _, errOut := cli("create", "--name", "x", "--scopes", "root")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "scopes")
+
+	var id int64
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT id FROM api_keys WHERE name = 'website'`).Scan(&id))
+	code, _, _ = cli("revoke", "--id", fmt.Sprint(id))
+	require.Equal(t, 0, code)
+	code, _, errOut = cli("revoke", "--id", "999999")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no api key")
+
+	// The API caches keys for up to 10 s; a fresh API process refuses at once.
+	e.env["NURTURE_LISTEN"] = freeAddr(t)
+	e.apiURL = "http://" + e.env["NURTURE_LISTEN"]
+	e.start("api")
+	e.waitReady()
+	status, body := e.post("/v1/identify", map[string]any{"userId": "u1"})
+	require.Equal(t, http.StatusUnauthorized, status, body)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/internal/config"
+	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/mailer"
 	"github.com/nurture-email/nurture/postgres"
@@ -109,7 +110,12 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (http.Handler, error) {
 	return api.New(api.Config{
 		Store:    store,
+		Keys:     store,
 		Enqueuer: enq,
+		RateLimiter: keyLimiter{
+			limiter: ratelimit.New(rdb, "nurture:ratelimit:"),
+			limit:   ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst},
+		},
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -149,6 +155,20 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redi
 		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send},
 	})
 	return w, func() { _ = sender.Close() }, nil
+}
+
+// keyLimiter applies one limit to every API key.
+type keyLimiter struct {
+	limiter *ratelimit.Limiter
+	limit   ratelimit.Limit
+}
+
+func (k keyLimiter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	r, err := k.limiter.Allow(ctx, key, k.limit)
+	if err != nil {
+		return false, 0, err
+	}
+	return r.Allowed, r.RetryAfter, nil
 }
 
 // serveHTTP serves until ctx ends, then stops accepting connections and

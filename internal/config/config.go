@@ -46,6 +46,8 @@ type Config struct {
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 	HealthURL       string
+	IngestRate      float64
+	IngestBurst     int
 	APIURL          string
 
 	// SecretGenerated is true when --dev made up a secret because none was set.
@@ -107,6 +109,10 @@ var Settings = []Setting{
 		Usage: "tasks a worker process runs at once", set: positiveInt("concurrency", func(c *Config, n int) { c.Concurrency = n })},
 	{Flag: "trusted-proxies", Env: "NURTURE_TRUSTED_PROXIES", Default: "",
 		Usage: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (none by default)", set: setTrustedProxies},
+	{Flag: "ingest-rate", Env: "NURTURE_INGEST_RATE", Default: "500",
+		Usage: "requests per second each API key may make (a token bucket shared by every API process)", set: setPositiveFloat(func(c *Config, f float64) { c.IngestRate = f })},
+	{Flag: "ingest-burst", Env: "NURTURE_INGEST_BURST", Default: "1000",
+		Usage: "requests an API key may make at once above its rate", set: positiveInt("ingest-burst", func(c *Config, n int) { c.IngestBurst = n })},
 	{Flag: "shutdown-timeout", Env: "NURTURE_SHUTDOWN_TIMEOUT", Default: "20s",
 		Usage: "how long a stop waits for requests and tasks in flight", set: setDuration(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
 	{Flag: "url", Env: "NURTURE_HEALTH_URL", Default: "http://127.0.0.1:8080/healthz",
@@ -124,7 +130,8 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "dev", "trusted-proxies", "shutdown-timeout"}
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "dev", "trusted-proxies",
+		"ingest-rate", "ingest-burst", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "public-url", "secret", "from",
 		"product-name", "product-url", "postal-address", "dev", "concurrency", "shutdown-timeout"}
 )
@@ -136,7 +143,8 @@ var Commands = []Command{
 	{Name: "all", Summary: "migrate, then run the API and the worker in one process", Settings: join(apiSet, wrkSet, common)},
 	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
-	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url"}, common)},
+	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
+	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
 }
 
@@ -187,8 +195,17 @@ func (cmd Command) EnvNames() []string {
 // which win over defaults. The error names the variable and what is wrong,
 // in one line.
 func Load(cmd Command, args []string, getenv func(string) string, usageOut io.Writer) (*Config, error) {
+	return LoadWith(cmd, args, getenv, usageOut, nil)
+}
+
+// LoadWith is Load for a command with flags of its own beyond the settings
+// (such as apikey create --name): extra declares them on the flag set.
+func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut io.Writer, extra func(*flag.FlagSet)) (*Config, error) {
 	fs := flag.NewFlagSet("nurture "+cmd.Name, flag.ContinueOnError)
 	fs.SetOutput(usageOut)
+	if extra != nil {
+		extra(fs)
+	}
 	values := make(map[string]*flagValue, len(cmd.Settings))
 	for _, name := range cmd.Settings {
 		s := lookupSetting(name)
@@ -387,6 +404,17 @@ func positiveInt(name string, store func(*Config, int)) func(*Config, string) er
 			return fmt.Errorf("%q is not a whole number of at least 1", v)
 		}
 		store(c, n)
+		return nil
+	}
+}
+
+func setPositiveFloat(store func(*Config, float64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f != f || f > 1e9 {
+			return fmt.Errorf("%q is not a number greater than 0", v)
+		}
+		store(c, f)
 		return nil
 	}
 }

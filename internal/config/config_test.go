@@ -73,6 +73,8 @@ func TestLoadDefaults(t *testing.T) {
 		ProductName:     "Acme Cloud",
 		ProductURL:      "https://app.example.com",
 		PostalAddress:   "Acme Inc., 1 Example Street, Springfield",
+		IngestRate:      500,
+		IngestBurst:     1000,
 		LogFormat:       "text",
 		LogLevel:        "info",
 		Concurrency:     10,

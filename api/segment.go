@@ -1,0 +1,316 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Segment's limits: a call may be 32 KB, a batch 500 KB.
+const (
+	MaxCallBytes  = 32 << 10
+	MaxBatchBytes = 500 << 10
+)
+
+// readBody reads a request body of at most limit bytes, gunzipping it when
+// it says Content-Encoding: gzip. The limit applies to the decompressed
+// size too, so a small bomb cannot expand into a large allocation.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := nurture.Errorf(nurture.CodeTooLarge, "request body is larger than %d KB", limit>>10)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	var body io.Reader = io.LimitReader(r.Body, limit+1)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, limit+1)
+	default:
+		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "Content-Encoding", Message: fmt.Sprintf("%q is not supported (use gzip or none)", enc)}
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, tooLarge
+		}
+		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid gzip: %v", err)
+		}
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge
+	}
+	return data, nil
+}
+
+// decodeObject parses one JSON object, keeping numbers exact (a card number
+// sent as a number must not be rounded before it is masked).
+func decodeObject(data []byte, field string) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, nurture.Errorf(nurture.CodeInvalid, "body has data after its JSON object")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: field, Message: "must be a JSON object"}
+	}
+	return obj, nil
+}
+
+// batchEnvelope is a /v1/batch body: its calls stay raw until each is
+// checked, so that a call's own size can be limited.
+type batchEnvelope struct {
+	Batch   []json.RawMessage `json:"batch"`
+	Context map[string]any    `json:"context"`
+	SentAt  any               `json:"sentAt"`
+}
+
+func decodeBatch(data []byte) (*batchEnvelope, error) {
+	var env batchEnvelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, nurture.FieldError(typeErr.Field, "must be %s", map[string]string{
+				"batch": "an array of calls", "context": "an object"}[typeErr.Field])
+		}
+		return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid JSON: %v", err)
+	}
+	if env.Batch == nil {
+		return nil, nurture.FieldError("batch", "is required: an array of calls")
+	}
+	return &env, nil
+}
+
+// callReader turns decoded calls into nurture.Calls: checked field by field,
+// with errors naming the field as the caller wrote it (batch[3].userId).
+type callReader struct {
+	now        time.Time     // when the request arrived
+	skew       time.Duration // receivedAt - sentAt, when the sender said sentAt
+	prefix     string        // "batch[3]." inside a batch
+	batchCtx   map[string]any
+	newMessage func() string
+}
+
+func (r *callReader) fieldErr(field, format string, args ...any) error {
+	return nurture.FieldError(r.prefix+field, format, args...)
+}
+
+// sentAtSkew reads sentAt: the sender's clock when it sent the request. The
+// difference to our clock corrects every timestamp of the request, as
+// Segment does.
+func sentAtSkew(obj map[string]any, now time.Time, field string) (time.Duration, error) {
+	v, ok := obj["sentAt"]
+	if !ok || v == nil {
+		return 0, nil
+	}
+	s, ok := v.(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if !ok || err != nil {
+		return 0, nurture.FieldError(field, "must be an ISO 8601 date-time such as 2026-11-29T10:00:00Z")
+	}
+	return now.Sub(t), nil
+}
+
+// read checks one call of type typ (from the endpoint, or the batch item's
+// own "type" when typ is "").
+func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, skip bool, err error) {
+	if typ == "" {
+		t, _ := obj["type"].(string)
+		switch t {
+		case "identify", "track", "page", "alias":
+			typ = t
+		case "screen":
+			typ = "page" // a mobile app's page view
+		case "group":
+			return call, true, nil // accepted and not used: Nurture has no accounts yet
+		case "":
+			return call, false, r.fieldErr("type", "is required (identify, track, page, screen, alias or group)")
+		default:
+			return call, false, r.fieldErr("type", "%q is not a call type (identify, track, page, screen, alias or group)", t)
+		}
+	}
+	call.Type = nurture.EventType(typ)
+	nurture.ScrubCards(obj)
+	call.Raw = obj
+
+	if call.UserID, err = r.id(obj, "userId"); err != nil {
+		return call, false, err
+	}
+	if call.AnonymousID, err = r.id(obj, "anonymousId"); err != nil {
+		return call, false, err
+	}
+	if call.MessageID, err = r.str(obj, "messageId", 255); err != nil {
+		return call, false, err
+	}
+	if call.MessageID == "" {
+		call.MessageID = r.newMessage()
+	}
+	if call.Timestamp, err = r.timestamp(obj); err != nil {
+		return call, false, err
+	}
+	context, err := r.object(obj, "context")
+	if err != nil {
+		return call, false, err
+	}
+	for k, v := range r.batchCtx {
+		if _, ok := context[k]; !ok {
+			context[k] = v
+		}
+	}
+	call.Context = readContext(context)
+
+	switch call.Type {
+	case nurture.EventAlias:
+		if call.PreviousID, err = r.id(obj, "previousId"); err != nil {
+			return call, false, err
+		}
+		if call.PreviousID == "" {
+			return call, false, r.fieldErr("previousId", "is required")
+		}
+		if call.UserID == "" {
+			return call, false, r.fieldErr("userId", "is required")
+		}
+		return call, false, nil
+	case nurture.EventTrack:
+		if call.Name, err = r.str(obj, "event", 200); err != nil {
+			return call, false, err
+		}
+		if call.Name == "" {
+			return call, false, r.fieldErr("event", "is required")
+		}
+	case nurture.EventPage:
+		if call.Name, err = r.str(obj, "name", 200); err != nil {
+			return call, false, err
+		}
+	}
+	if call.UserID == "" && call.AnonymousID == "" {
+		return call, false, r.fieldErr("userId", "or anonymousId is required")
+	}
+	if call.Type == nurture.EventIdentify {
+		traits, err := r.object(obj, "traits")
+		if err != nil {
+			return call, false, err
+		}
+		profile, err := nurture.ContactFromTraits(traits)
+		if err != nil {
+			var de *nurture.Error
+			if errors.As(err, &de) && de.Field != "" {
+				return call, false, r.fieldErr(de.Field, "%s", de.Message)
+			}
+			return call, false, err
+		}
+		call.Profile, call.Properties = profile, traits
+		return call, false, nil
+	}
+	if call.Properties, err = r.object(obj, "properties"); err != nil {
+		return call, false, err
+	}
+	return call, false, nil
+}
+
+// id reads a user or anonymous id: a string, or a number as products send.
+func (r *callReader) id(obj map[string]any, field string) (string, error) {
+	switch v := obj[field].(type) {
+	case nil:
+		return "", nil
+	case string:
+		v = strings.TrimSpace(v)
+		if len(v) > 255 {
+			return "", r.fieldErr(field, "is longer than 255 characters")
+		}
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	}
+	return "", r.fieldErr(field, "must be a string")
+}
+
+func (r *callReader) str(obj map[string]any, field string, max int) (string, error) {
+	switch v := obj[field].(type) {
+	case nil:
+		return "", nil
+	case string:
+		v = strings.TrimSpace(v)
+		if len(v) > max {
+			return "", r.fieldErr(field, "is longer than %d characters", max)
+		}
+		return v, nil
+	}
+	return "", r.fieldErr(field, "must be a string")
+}
+
+func (r *callReader) object(obj map[string]any, field string) (map[string]any, error) {
+	switch v := obj[field].(type) {
+	case nil:
+		return map[string]any{}, nil
+	case map[string]any:
+		return v, nil
+	}
+	return nil, r.fieldErr(field, "must be an object")
+}
+
+// timestamp is when the call happened by the sender's clock, corrected by
+// the request's clock skew; our arrival time when the sender did not say.
+func (r *callReader) timestamp(obj map[string]any) (time.Time, error) {
+	for _, field := range []string{"timestamp", "originalTimestamp"} {
+		v, ok := obj[field]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if !ok || err != nil {
+			return time.Time{}, r.fieldErr(field, "must be an ISO 8601 date-time such as 2026-11-29T10:00:00Z")
+		}
+		return t.Add(r.skew).UTC(), nil
+	}
+	return r.now.UTC(), nil
+}
+
+// readContext picks what the call's context says about the person.
+func readContext(ctx map[string]any) nurture.CallContext {
+	s := func(k string) string {
+		v, _ := ctx[k].(string)
+		return strings.TrimSpace(v)
+	}
+	c := nurture.CallContext{IP: s("ip"), UserAgent: s("userAgent"), Locale: s("locale")}
+	if len(c.UserAgent) > 512 {
+		c.UserAgent = c.UserAgent[:512]
+	}
+	if tz := s("timezone"); tz != "" {
+		if _, err := time.LoadLocation(tz); err == nil && tz != "Local" {
+			c.TimeZone = tz // a device's bad zone is dropped, not an error
+		}
+	}
+	return c
+}
+
+func randomMessageID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "nurture-" + hex.EncodeToString(b)
+}

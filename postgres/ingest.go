@@ -1,0 +1,429 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Ingest stores a batch of calls in one transaction: all of it or nothing.
+// Calls whose messageId is already stored are skipped, so a replayed batch
+// changes nothing. The work is set-based: a batch costs about ten
+// statements, whatever its size.
+func (db *DB) Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+	for attempt := 0; ; attempt++ {
+		var res *nurture.IngestResult
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			var err error
+			res, err = ingest(ctx, tx, calls, now)
+			return err
+		})
+		// Two batches creating the same new user at once: the loser's
+		// unique violation rolls back, and its second pass finds the user.
+		if err != nil && attempt < 3 && (isUniqueViolation(err) || isDeadlock(err)) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		return res, nil
+	}
+}
+
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+	res := &nurture.IngestResult{}
+	calls, err := newCalls(ctx, tx, all)
+	if err != nil {
+		return nil, err
+	}
+	res.Duplicates = len(all) - len(calls)
+	if len(calls) == 0 {
+		return res, nil
+	}
+	state, err := loadState(ctx, tx, calls)
+	if err != nil {
+		return nil, err
+	}
+	plan := nurture.PlanIngest(state, calls)
+	res.Warnings = plan.Warnings
+
+	if err := insertContacts(ctx, tx, plan.Created); err != nil {
+		return nil, err
+	}
+	if err := updateContacts(ctx, tx, plan.Updated); err != nil {
+		return nil, err
+	}
+	if err := linkAnonymous(ctx, tx, plan.Links); err != nil {
+		return nil, err
+	}
+	stored, err := insertEvents(ctx, tx, plan.Events)
+	if err != nil {
+		return nil, err
+	}
+	res.Stored = len(stored)
+	res.Duplicates += len(plan.Events) - len(stored)
+	if err := addEngagement(ctx, tx, nurture.Summarize(append(stored, plan.Relinked...))); err != nil {
+		return nil, err
+	}
+	if err := recordEmailChanges(ctx, tx, plan.EmailChanges); err != nil {
+		return nil, err
+	}
+	for _, ev := range stored {
+		if ev.Contact == nil {
+			continue
+		}
+		for _, d := range nurture.Triggered(ev.Call, ev.Contact.ID, now) {
+			d.EnqueuedAt = now // the caller enqueues it at once
+			m, ok, err := insertMessage(ctx, tx, d)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				res.Messages = append(res.Messages, *m)
+			}
+		}
+	}
+	return res, nil
+}
+
+// newCalls drops the calls whose messageId is stored already, or repeated
+// within the batch.
+func newCalls(ctx context.Context, tx pgx.Tx, calls []nurture.Call) ([]nurture.Call, error) {
+	ids := make([]string, len(calls))
+	for i := range calls {
+		ids[i] = calls[i].MessageID
+	}
+	rows, err := tx.Query(ctx, `SELECT message_id FROM events WHERE message_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find seen calls: %w", err)
+	}
+	seenIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("find seen calls: %w", err)
+	}
+	seen := make(map[string]bool, len(calls))
+	for _, id := range seenIDs {
+		seen[id] = true
+	}
+	out := make([]nurture.Call, 0, len(calls))
+	for _, c := range calls {
+		if !seen[c.MessageID] {
+			seen[c.MessageID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// loadState reads and locks what the batch mentions: its users' contacts,
+// its anonymous ids' links, and the unlinked history of those ids.
+func loadState(ctx context.Context, tx pgx.Tx, calls []nurture.Call) (*nurture.IngestState, error) {
+	var userIDs, anonIDs, emails []string
+	for i := range calls {
+		c := &calls[i]
+		if c.UserID != "" {
+			userIDs = append(userIDs, c.UserID)
+		}
+		if c.AnonymousID != "" {
+			anonIDs = append(anonIDs, c.AnonymousID)
+		}
+		if c.PreviousID != "" {
+			userIDs, anonIDs = append(userIDs, c.PreviousID), append(anonIDs, c.PreviousID)
+		}
+		if c.Profile != nil && c.Profile.Email != "" {
+			emails = append(emails, strings.ToLower(c.Profile.Email))
+		}
+	}
+	links := map[string]int64{}
+	var linkedIDs []int64
+	if len(anonIDs) > 0 {
+		rows, err := tx.Query(ctx, `SELECT anonymous_id, contact_id FROM anonymous_ids WHERE anonymous_id = ANY($1)`, anonIDs)
+		if err != nil {
+			return nil, fmt.Errorf("load anonymous ids: %w", err)
+		}
+		var anon string
+		var id int64
+		_, err = pgx.ForEachRow(rows, []any{&anon, &id}, func() error {
+			links[anon] = id
+			linkedIDs = append(linkedIDs, id)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load anonymous ids: %w", err)
+		}
+	}
+	// Locked in id order, so that concurrent batches cannot deadlock.
+	rows, err := tx.Query(ctx, contactSelect+` WHERE (external_id = ANY($1) OR lower(email) = ANY($2) OR id = ANY($3))
+		AND erased_at IS NULL ORDER BY id FOR UPDATE`, userIDs, emails, linkedIDs)
+	if err != nil {
+		return nil, fmt.Errorf("load contacts: %w", err)
+	}
+	contacts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*nurture.Contact, error) { return scanContact(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load contacts: %w", err)
+	}
+
+	pending := map[string][]nurture.Event{}
+	var unlinked []string
+	for _, a := range anonIDs {
+		if _, ok := links[a]; !ok {
+			unlinked = append(unlinked, a)
+		}
+	}
+	if len(unlinked) > 0 {
+		rows, err := tx.Query(ctx, `SELECT anonymous_id, type, name, properties, occurred_at FROM events
+			WHERE anonymous_id = ANY($1) AND contact_id IS NULL ORDER BY occurred_at, id`, unlinked)
+		if err != nil {
+			return nil, fmt.Errorf("load anonymous history: %w", err)
+		}
+		var anon string
+		var ev nurture.Event
+		_, err = pgx.ForEachRow(rows, []any{&anon, &ev.Type, &ev.Name, &ev.Properties, &ev.OccurredAt}, func() error {
+			pending[anon] = append(pending[anon], ev)
+			ev = nurture.Event{}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load anonymous history: %w", err)
+		}
+	}
+	return nurture.NewIngestState(contacts, links, pending), nil
+}
+
+// contactRow is a contact as a JSON record for jsonb_to_recordset, which
+// lets one statement write many rows.
+func contactRow(c *nurture.Contact) map[string]any {
+	row := map[string]any{
+		"id":          c.ID,
+		"external_id": nullable(c.ExternalID),
+		"email":       nullable(c.Email),
+		"attributes":  c.Attributes,
+		"trait_times": c.TraitTimes,
+	}
+	for _, f := range nurture.ProfileFields {
+		row[f.Name] = *f.Get(c)
+	}
+	return row
+}
+
+// contactRecordType is the column list of a contactRow for jsonb_to_recordset.
+var contactRecordType = func() string {
+	cols := []string{"id bigint", "external_id text", "email text", "attributes jsonb", "trait_times jsonb"}
+	for _, f := range nurture.ProfileFields {
+		cols = append(cols, f.Name+" text")
+	}
+	return strings.Join(cols, ", ")
+}()
+
+func contactRows(cs []*nurture.Contact) ([]byte, error) {
+	rows := make([]map[string]any, len(cs))
+	for i, c := range cs {
+		rows[i] = contactRow(c)
+	}
+	return json.Marshal(rows)
+}
+
+func insertContacts(ctx context.Context, tx pgx.Tx, cs []*nurture.Contact) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	data, err := contactRows(cs)
+	if err != nil {
+		return err
+	}
+	cols := append([]string{"external_id", "email", "attributes", "trait_times"}, profileColumns...)
+	list := strings.Join(cols, ", ")
+	rows, err := tx.Query(ctx, `INSERT INTO contacts (`+list+`)
+		SELECT `+list+` FROM jsonb_to_recordset($1) AS r(`+contactRecordType+`)
+		RETURNING id, coalesce(external_id, ''), coalesce(lower(email), ''), created_at`, data)
+	if err != nil {
+		return fmt.Errorf("insert contacts: %w", err)
+	}
+	byExt, byEmail := map[string]*nurture.Contact{}, map[string]*nurture.Contact{}
+	for _, c := range cs {
+		if c.ExternalID != "" {
+			byExt[c.ExternalID] = c
+		} else {
+			byEmail[strings.ToLower(c.Email)] = c
+		}
+	}
+	var id int64
+	var ext, email string
+	var created time.Time
+	_, err = pgx.ForEachRow(rows, []any{&id, &ext, &email, &created}, func() error {
+		c := byExt[ext]
+		if ext == "" {
+			c = byEmail[email]
+		}
+		if c == nil {
+			return fmt.Errorf("inserted contact %d matches no planned contact", id)
+		}
+		c.ID, c.CreatedAt, c.UpdatedAt = id, created, created
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert contacts: %w", err)
+	}
+	return nil
+}
+
+func updateContacts(ctx context.Context, tx pgx.Tx, cs []*nurture.Contact) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	data, err := contactRows(cs)
+	if err != nil {
+		return err
+	}
+	sets := []string{"external_id = r.external_id", "email = r.email", "attributes = r.attributes",
+		"trait_times = r.trait_times", "updated_at = now()"}
+	for _, col := range profileColumns {
+		sets = append(sets, col+" = r."+col)
+	}
+	_, err = tx.Exec(ctx, `UPDATE contacts c SET `+strings.Join(sets, ", ")+`
+		FROM jsonb_to_recordset($1) AS r(`+contactRecordType+`) WHERE c.id = r.id`, data)
+	if err != nil {
+		return fmt.Errorf("update contacts: %w", err)
+	}
+	return nil
+}
+
+// linkAnonymous records the links and gives the linked ids' stored events
+// to their contact.
+func linkAnonymous(ctx context.Context, tx pgx.Tx, links []nurture.AnonymousLink) error {
+	if len(links) == 0 {
+		return nil
+	}
+	anon, ids := make([]string, len(links)), make([]int64, len(links))
+	for i, l := range links {
+		anon[i], ids[i] = l.AnonymousID, l.Contact.ID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO anonymous_ids (anonymous_id, contact_id)
+		SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`, anon, ids)
+	if err != nil {
+		return fmt.Errorf("link anonymous ids: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE events e SET contact_id = l.contact_id
+		FROM unnest($1::text[], $2::bigint[]) AS l(anonymous_id, contact_id)
+		WHERE e.anonymous_id = l.anonymous_id AND e.contact_id IS NULL`, anon, ids)
+	if err != nil {
+		return fmt.Errorf("link anonymous events: %w", err)
+	}
+	return nil
+}
+
+// insertEvents stores the planned events and returns those that were new
+// (a concurrent batch may have stored the same messageId meanwhile).
+func insertEvents(ctx context.Context, tx pgx.Tx, events []nurture.PlannedEvent) ([]nurture.PlannedEvent, error) {
+	type row struct {
+		ContactID   *int64         `json:"contact_id"`
+		AnonymousID *string        `json:"anonymous_id"`
+		MessageID   string         `json:"message_id"`
+		Type        string         `json:"type"`
+		Name        string         `json:"name"`
+		Properties  map[string]any `json:"properties"`
+		Raw         map[string]any `json:"raw"`
+		OccurredAt  time.Time      `json:"occurred_at"`
+	}
+	rows := make([]row, len(events))
+	byMessageID := make(map[string]nurture.PlannedEvent, len(events))
+	for i, ev := range events {
+		r := row{MessageID: ev.Call.MessageID, Type: string(ev.Call.Type), Name: ev.Call.Name,
+			Properties: ev.Call.Properties, Raw: ev.Call.Raw, OccurredAt: ev.Call.Timestamp}
+		if ev.Contact != nil {
+			r.ContactID = &ev.Contact.ID
+		}
+		if ev.Call.AnonymousID != "" {
+			r.AnonymousID = &ev.Call.AnonymousID
+		}
+		if r.Properties == nil {
+			r.Properties = map[string]any{}
+		}
+		if r.Raw == nil {
+			r.Raw = map[string]any{}
+		}
+		rows[i] = r
+		byMessageID[r.MessageID] = ev
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return nil, err
+	}
+	result, err := tx.Query(ctx, `INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
+		SELECT contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at
+		FROM jsonb_to_recordset($1) AS r(contact_id bigint, anonymous_id text, message_id text, type text,
+			name text, properties jsonb, raw jsonb, occurred_at timestamptz)
+		ON CONFLICT (message_id) DO NOTHING RETURNING message_id`, data)
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	ids, err := pgx.CollectRows(result, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	stored := make([]nurture.PlannedEvent, 0, len(ids))
+	for _, id := range ids {
+		stored = append(stored, byMessageID[id])
+	}
+	return stored, nil
+}
+
+func addEngagement(ctx context.Context, tx pgx.Tx, deltas map[*nurture.Contact]*nurture.Engagement) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	type row struct {
+		ContactID int64            `json:"contact_id"`
+		First     time.Time        `json:"first_seen_at"`
+		Last      time.Time        `json:"last_seen_at"`
+		PageViews int64            `json:"page_views"`
+		Actions   map[string]int64 `json:"actions"`
+	}
+	rows := make([]row, 0, len(deltas))
+	for c, e := range deltas {
+		rows = append(rows, row{c.ID, e.FirstSeen, e.LastSeen, e.PageViews, e.Actions})
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO engagement AS g (contact_id, first_seen_at, last_seen_at, page_views, actions)
+		SELECT contact_id, first_seen_at, last_seen_at, page_views, actions
+		FROM jsonb_to_recordset($1) AS r(contact_id bigint, first_seen_at timestamptz, last_seen_at timestamptz,
+			page_views bigint, actions jsonb)
+		ORDER BY contact_id
+		ON CONFLICT (contact_id) DO UPDATE SET
+			first_seen_at = least(g.first_seen_at, excluded.first_seen_at),
+			last_seen_at = greatest(g.last_seen_at, excluded.last_seen_at),
+			page_views = g.page_views + excluded.page_views,
+			actions = (SELECT coalesce(jsonb_object_agg(k, coalesce((g.actions->>k)::bigint, 0) + coalesce((excluded.actions->>k)::bigint, 0)), '{}')
+				FROM jsonb_object_keys(g.actions || excluded.actions) AS k)`, data)
+	if err != nil {
+		return fmt.Errorf("update engagement: %w", err)
+	}
+	return nil
+}
+
+func recordEmailChanges(ctx context.Context, tx pgx.Tx, changes []nurture.EmailChange) error {
+	for _, ch := range changes {
+		_, err := tx.Exec(ctx, `INSERT INTO contact_email_changes (contact_id, old_email, new_email, changed_at)
+			VALUES ($1, $2, $3, $4)`, ch.Contact.ID, ch.Old, ch.New, ch.At)
+		if err != nil {
+			return fmt.Errorf("record email change: %w", err)
+		}
+	}
+	return nil
+}
