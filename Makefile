@@ -8,7 +8,7 @@ export NURTURE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture_t
 export NURTURE_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench fmt vet
+.PHONY: help build run test lint bench bench-ingest fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ lint: ## run golangci-lint (built from source the first time: a few minutes)
 
 bench: ## run the benchmarks
 	go test -run '^$$' -bench . -benchmem ./...
+
+bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/benchmarks.md)
+	bench/ingest.sh
 
 fmt: ## format the Go code
 	go fmt ./...

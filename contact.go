@@ -1,6 +1,8 @@
 package nurture
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/mail"
 	"strings"
 	"time"
@@ -68,8 +70,11 @@ var ProfileFields = []ProfileField{
 
 // Merge applies the non-empty fields and the attributes of src, set at time
 // at, to c: each one only when at is not older than when that field was last
-// set. It reports whether anything changed and, when an address was replaced
-// by another, the old one.
+// set. It reports whether any value changed and, when an address was replaced
+// by another, the old one. A call that repeats a value moves its time forward
+// in c but does not count as a change, so the store need not rewrite the
+// contact for it; the cost is that a late call older than the repeat, but
+// newer than the first setting, can still overwrite that value.
 func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail string) {
 	if c.TraitTimes == nil {
 		c.TraitTimes = map[string]time.Time{}
@@ -103,7 +108,9 @@ func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail stri
 			continue
 		}
 		c.TraitTimes[key] = at
-		c.Attributes[k], changed = v, true
+		if old, ok := c.Attributes[k]; !ok || !sameJSON(old, v) {
+			c.Attributes[k], changed = v, true
+		}
 	}
 	return changed, oldEmail
 }
@@ -134,4 +141,12 @@ func NormalizeEmail(s string) (string, error) {
 		return "", FieldError("email", "must have a domain name such as example.com")
 	}
 	return local + "@" + domain, nil
+}
+
+// sameJSON reports whether a and b are the same JSON value: a stored 3 (read
+// back as float64) and an incoming 3 (a json.Number) are.
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }

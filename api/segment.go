@@ -155,7 +155,14 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 	}
 	call.Type = nurture.EventType(typ)
 	nurture.ScrubCards(obj)
-	call.Raw = obj
+	// The raw call is kept for the record, less its traits or properties,
+	// which are stored beside it already.
+	call.Raw = make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "traits" && k != "properties" {
+			call.Raw[k] = v
+		}
+	}
 
 	if call.UserID, err = r.id(obj, "userId"); err != nil {
 		return call, false, err

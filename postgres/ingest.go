@@ -328,49 +328,38 @@ func linkAnonymous(ctx context.Context, tx pgx.Tx, links []nurture.AnonymousLink
 // insertEvents stores the planned events and returns those that were new
 // (a concurrent batch may have stored the same messageId meanwhile).
 func insertEvents(ctx context.Context, tx pgx.Tx, events []nurture.PlannedEvent) ([]nurture.PlannedEvent, error) {
-	type row struct {
-		ContactID   *int64         `json:"contact_id"`
-		AnonymousID *string        `json:"anonymous_id"`
-		MessageID   string         `json:"message_id"`
-		Type        string         `json:"type"`
-		Name        string         `json:"name"`
-		Properties  map[string]any `json:"properties"`
-		Raw         map[string]any `json:"raw"`
-		OccurredAt  time.Time      `json:"occurred_at"`
-	}
-	rows := make([]row, len(events))
-	byMessageID := make(map[string]nurture.PlannedEvent, len(events))
+	n := len(events)
+	var (
+		contactIDs = make([]*int64, n)
+		anonIDs    = make([]*string, n)
+		messageIDs = make([]string, n)
+		types      = make([]string, n)
+		names      = make([]string, n)
+		props      = make([]map[string]any, n)
+		raws       = make([]map[string]any, n)
+		times      = make([]time.Time, n)
+	)
+	byMessageID := make(map[string]nurture.PlannedEvent, n)
 	for i, ev := range events {
-		r := row{MessageID: ev.Call.MessageID, Type: string(ev.Call.Type), Name: ev.Call.Name,
-			Properties: ev.Call.Properties, Raw: ev.Call.Raw, OccurredAt: ev.Call.Timestamp}
+		call := ev.Call
 		if ev.Contact != nil {
-			r.ContactID = &ev.Contact.ID
+			contactIDs[i] = &ev.Contact.ID
 		}
-		if ev.Call.AnonymousID != "" {
-			r.AnonymousID = &ev.Call.AnonymousID
+		if call.AnonymousID != "" {
+			anonIDs[i] = &call.AnonymousID
 		}
-		if r.Properties == nil {
-			r.Properties = map[string]any{}
-		}
-		if r.Raw == nil {
-			r.Raw = map[string]any{}
-		}
-		rows[i] = r
-		byMessageID[r.MessageID] = ev
+		messageIDs[i], types[i], names[i], times[i] = call.MessageID, string(call.Type), call.Name, call.Timestamp
+		props[i], raws[i] = orEmpty(call.Properties), orEmpty(call.Raw)
+		byMessageID[call.MessageID] = ev
 	}
-	data, err := json.Marshal(rows)
-	if err != nil {
-		return nil, err
-	}
-	result, err := tx.Query(ctx, `INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
-		SELECT contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at
-		FROM jsonb_to_recordset($1) AS r(contact_id bigint, anonymous_id text, message_id text, type text,
-			name text, properties jsonb, raw jsonb, occurred_at timestamptz)
-		ON CONFLICT (message_id) DO NOTHING RETURNING message_id`, data)
+	rows, err := tx.Query(ctx, `INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+		ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+		contactIDs, anonIDs, messageIDs, types, names, props, raws, times)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
-	ids, err := pgx.CollectRows(result, pgx.RowTo[string])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
@@ -379,6 +368,13 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []nurture.PlannedEvent)
 		stored = append(stored, byMessageID[id])
 	}
 	return stored, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 func addEngagement(ctx context.Context, tx pgx.Tx, deltas map[*nurture.Contact]*nurture.Engagement) error {

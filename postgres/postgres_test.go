@@ -86,34 +86,6 @@ func TestUpsertContactConcurrentCreatesOneContact(t *testing.T) {
 	}
 }
 
-func TestRecordEventIsIdempotentAndCreatesDraftsOnce(t *testing.T) {
-	t.Parallel()
-	db, ctx := setup(t)
-	c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "u1", Email: "ada@example.com"})
-	require.NoError(t, err)
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	draft := nurture.Message{DedupeKey: nurture.WelcomeDedupeKey(c.ID), ContactID: c.ID, Template: "welcome", SendAt: now}
-
-	ev := &nurture.Event{ContactID: c.ID, MessageID: "m-1", Type: nurture.EventTrack, Name: "signed_up", OccurredAt: now}
-	inserted, created, err := db.RecordEvent(ctx, ev, []nurture.Message{draft})
-	require.NoError(t, err)
-	require.True(t, inserted)
-	require.Len(t, created, 1)
-	require.Equal(t, nurture.StatusQueued, created[0].Status)
-
-	// The same call again: nothing new.
-	inserted, created, err = db.RecordEvent(ctx, &nurture.Event{ContactID: c.ID, MessageID: "m-1", Type: nurture.EventTrack, Name: "signed_up", OccurredAt: now}, []nurture.Message{draft})
-	require.NoError(t, err)
-	require.False(t, inserted)
-	require.Empty(t, created)
-
-	// Another sign-up event for the same contact: a new event, no second welcome.
-	inserted, created, err = db.RecordEvent(ctx, &nurture.Event{ContactID: c.ID, MessageID: "m-2", Type: nurture.EventTrack, Name: "signed_up", OccurredAt: now}, []nurture.Message{draft})
-	require.NoError(t, err)
-	require.True(t, inserted)
-	require.Empty(t, created)
-}
-
 func TestMessageLifecycle(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)

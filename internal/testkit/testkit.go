@@ -105,7 +105,7 @@ func DB(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("testkit: %v", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.MaxConns = 8
+	postgres.Tune(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("testkit: open pool: %v", err)

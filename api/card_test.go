@@ -1,0 +1,97 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// A card number that comes in, as a trait, a property, a number, a context
+// value, or inside a batch, is stored as "**** 4242" and nowhere whole.
+func TestCardNumbersAreNeverStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "u1", "anonymousId": "anon-1",
+		"traits": obj{"email": "ada@example.com", "card": "4242 4242 4242 4242", "billing": obj{"pan": 4242424242424242}}}))
+	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "Order Completed", "messageId": "order-1",
+		"properties": obj{"card": "4242424242424242", "total": 30, "items": []any{obj{"sku": "A"}, 4242424242424242}},
+		"context": obj{"userAgent": "4242 4242 4242 4242", "traits": obj{"card": "4242-4242-4242-4242"}}}))
+	requireSuccess(t, b.post(t, "/v1/page", obj{"anonymousId": "anon-2", "name": "4242 4242 4242 4242",
+		"properties": obj{"search": "4242 4242 4242 4242"}}))
+	requireSuccess(t, b.post(t, "/v1/batch", obj{
+		"batch": []obj{
+			{"type": "identify", "userId": "u2", "traits": obj{"card": 4242424242424242}},
+			{"type": "track", "userId": "u2", "event": "Card Added", "properties": obj{"number": "4242 4242 4242 4242"},
+				"context": obj{"ip": "192.0.2.1"}},
+			{"type": "page", "userId": "u2"},
+		},
+		"context": obj{"userAgent": "4242424242424242", "traits": obj{"card": "4242 4242 4242 4242"}},
+	}))
+	requireSuccess(t, b.do(t, request{path: "/v1/batch", key: b.ingest, gzip: true, body: obj{
+		"batch": []obj{{"type": "track", "userId": "u3", "event": "Card Added", "properties": obj{"card": "4242424242424242"}}},
+	}}))
+
+	u1 := b.contactByUser(t, "u1")
+	require.Equal(t, "**** 4242", u1.Attributes["card"])
+	require.Equal(t, map[string]any{"pan": "**** 4242"}, u1.Attributes["billing"])
+	ev := b.event(t, "order-1")
+	require.Equal(t, "**** 4242", ev.Properties["card"])
+	require.Equal(t, []any{map[string]any{"sku": "A"}, "**** 4242"}, ev.Properties["items"])
+	require.Equal(t, "**** 4242", b.contactByUser(t, "u2").Attributes["card"])
+
+	requireNowhere(t, b, "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242")
+}
+
+// requireNowhere fails when any text or JSON column of any table of the
+// test's schema holds one of the values.
+func requireNowhere(t *testing.T, b *bundle, values ...string) {
+	t.Helper()
+	ctx := context.Background()
+	schema := b.pool.Config().ConnConfig.RuntimeParams["search_path"]
+	require.NotEmpty(t, schema)
+	rows, err := b.pool.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = $1 AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY', 'bytea')
+		ORDER BY table_name, column_name`, schema)
+	require.NoError(t, err)
+	type column struct{ Table, Column string }
+	columns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[column])
+	require.NoError(t, err)
+	require.Greater(t, len(columns), 20, "the schema's columns were found")
+	searched := map[string]bool{}
+	for _, c := range columns {
+		searched[c.Table] = true
+		for _, v := range values {
+			var n int
+			sql := fmt.Sprintf(`SELECT count(*) FROM %s WHERE strpos(%s::text, $1) > 0`,
+				pgx.Identifier{schema, c.Table}.Sanitize(), pgx.Identifier{c.Column}.Sanitize())
+			require.NoError(t, b.pool.QueryRow(ctx, sql, v).Scan(&n), sql)
+			require.Zero(t, n, "%q is stored in %s.%s", v, c.Table, c.Column)
+		}
+	}
+	for _, table := range []string{"contacts", "events", "anonymous_ids", "engagement", "contact_email_changes"} {
+		require.True(t, searched[table], table)
+	}
+}
+
+// Ids are the product's, not card numbers: two users whose numeric ids
+// happen to pass the Luhn check and end alike (Snowflake ids do, one in
+// ten) stay two users, and two calls with such messageIds stay two events.
+func TestIDsThatLookLikeCardNumbersStayDistinct(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Both ids are 18 digits, pass the Luhn check and end in 0077.
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": 117358495712090077, "messageId": "117358495712090077",
+		"traits": obj{"email": "first@example.com"}}))
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "117358495712170077", "messageId": "117358495712170077",
+		"traits": obj{"email": "second@example.com"}}))
+
+	require.Equal(t, 2, b.counts(t).Contacts)
+	require.Equal(t, 2, b.counts(t).Events)
+	require.Equal(t, "first@example.com", *b.contactByUser(t, "117358495712090077").Email)
+	require.Equal(t, "second@example.com", *b.contactByUser(t, "117358495712170077").Email)
+	b.event(t, "117358495712090077")
+	b.event(t, "117358495712170077")
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Measures /v1/batch on this machine: builds nurture, starts its API against
+# a fresh database on the local PostgreSQL and Redis, and loads it with
+# bench/ingestload. Every event is committed to PostgreSQL before its 200.
+#   bench/ingest.sh [duration] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-20s}
+conns=${2:-16}
+db=nurture_bench
+scripts/services.sh "$db" >/dev/null
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+redis-cli -h 127.0.0.1 -n 15 flushdb >/dev/null
+
+go build -o bin/nurture ./cmd/nurture
+go build -o bin/ingestload ./bench/ingestload
+export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
+export NURTURE_LISTEN=127.0.0.1:18080 NURTURE_DEV=true NURTURE_LOG_LEVEL=warn
+export NURTURE_INGEST_RATE=100000 NURTURE_INGEST_BURST=100000
+bin/nurture migrate >/dev/null 2>&1
+key=$(bin/nurture apikey create --name bench --scopes ingest 2>/dev/null)
+bin/nurture api 2>/tmp/nurture-bench-api.log &
+api=$!
+trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
+
+bin/ingestload -url http://127.0.0.1:18080 -key "$key" -duration "$duration" -c "$conns"
+psql -h 127.0.0.1 -U postgres -d "$db" -Atc "SELECT 'stored events: ' || count(*) FROM events"
