@@ -46,7 +46,7 @@ type Product struct {
 type Rendered struct {
 	Subject   string
 	Preheader string
-	Topic     Topic
+	Topic     nurture.Topic
 	HTML      string
 	Text      string
 }

@@ -108,8 +108,8 @@ func TestRenderWelcomePersonalisation(t *testing.T) {
 			if r.Preheader != tt.preheader {
 				t.Errorf("preheader = %q, want %q", r.Preheader, tt.preheader)
 			}
-			if r.Topic != TopicOnboarding {
-				t.Errorf("topic = %q, want %q", r.Topic, TopicOnboarding)
+			if r.Topic != nurture.TopicOnboarding {
+				t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicOnboarding)
 			}
 			for _, want := range tt.inBoth {
 				if !strings.Contains(r.HTML, html.EscapeString(want)) {
@@ -321,8 +321,8 @@ func TestRenderHandWrittenText(t *testing.T) {
 	if r.Text != want {
 		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
 	}
-	if r.Topic != TopicTransactional {
-		t.Errorf("topic = %q, want %q", r.Topic, TopicTransactional)
+	if r.Topic != nurture.TopicTransactional {
+		t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicTransactional)
 	}
 	if r.Preheader != "" {
 		t.Errorf("preheader = %q, want none", r.Preheader)

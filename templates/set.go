@@ -38,7 +38,7 @@ type Set struct {
 // mail is one email template, ready to execute.
 type mail struct {
 	name         string
-	topic        Topic
+	topic        nurture.Topic
 	hasPreheader bool
 	lines        *texttemplate.Template // the .html file parsed as text: "subject" and "preheader"
 	html         *htmltemplate.Template // "layout", in a namespace holding the partials and the file's blocks
@@ -201,10 +201,10 @@ func parseMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText boo
 	if err := m.lines.ExecuteTemplate(&topic, "topic", &view{}); err != nil {
 		return nil, fmt.Errorf("topic: %w", err)
 	}
-	m.topic = Topic(strings.TrimSpace(topic.String()))
+	m.topic = nurture.Topic(strings.TrimSpace(topic.String()))
 	if !m.topic.Valid() {
 		return nil, fmt.Errorf("topic %q is not one of %s, %s, %s, %s or %s", m.topic,
-			TopicOnboarding, TopicEducation, TopicProduct, TopicMarketing, TopicTransactional)
+			nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing, nurture.TopicTransactional)
 	}
 
 	t, err := base.Clone()

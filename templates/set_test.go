@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nurture-email/nurture"
 )
 
 func TestDefault(t *testing.T) {
@@ -190,19 +192,19 @@ func TestLoadDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	if r.Topic != TopicTransactional || r.Subject != "Hi" || r.Text != "Hi\n" {
+	if r.Topic != nurture.TopicTransactional || r.Subject != "Hi" || r.Text != "Hi\n" {
 		t.Errorf("Render = %+v", r)
 	}
 }
 
 func TestTopicValid(t *testing.T) {
 	t.Parallel()
-	for _, topic := range []Topic{TopicOnboarding, TopicEducation, TopicProduct, TopicMarketing, TopicTransactional} {
+	for _, topic := range []nurture.Topic{nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing, nurture.TopicTransactional} {
 		if !topic.Valid() {
 			t.Errorf("%q is not valid", topic)
 		}
 	}
-	for _, topic := range []Topic{"", "Marketing", "spam", " onboarding"} {
+	for _, topic := range []nurture.Topic{"", "Marketing", "spam", " onboarding"} {
 		if topic.Valid() {
 			t.Errorf("%q is valid", topic)
 		}

@@ -1,4 +1,4 @@
-package templates
+package nurture
 
 // Topic is what an email is about, from the recipient's point of view: the
 // unit of their preferences ("no more marketing, please") and of one-click

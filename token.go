@@ -1,0 +1,160 @@
+package nurture
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"net/url"
+	"strings"
+)
+
+// Purpose says what a recipient link is for.
+type Purpose byte
+
+// The purposes of recipient links.
+const (
+	PurposeOpen        Purpose = 'o' // the open-tracking pixel
+	PurposeClick       Purpose = 'c' // a tracked link to Token.URL
+	PurposeUnsubscribe Purpose = 'u' // the unsubscribe and preference page
+	PurposeView        Purpose = 'v' // the email in a browser
+)
+
+func (p Purpose) valid() bool {
+	switch p {
+	case PurposeOpen, PurposeClick, PurposeUnsubscribe, PurposeView:
+		return true
+	}
+	return false
+}
+
+// Token is what a recipient link carries: which message and contact it is
+// about, what it is for and, for clicks, where it leads. It is signed, so a
+// recipient holds the capability to do exactly that and nothing else.
+type Token struct {
+	Purpose   Purpose
+	MessageID int64
+	ContactID int64
+	LinkIndex int    // clicks: the link's position in the email, from 0
+	URL       string // clicks: the target, which must be http or https
+}
+
+// ErrBadToken is returned for a token that is malformed, truncated, signed
+// with an unknown key or tampered with. Callers answer 404 and record
+// nothing; the error says no more, on purpose.
+var ErrBadToken = &Error{Code: CodeNotFound, Message: "not found"}
+
+const (
+	tokenVersion = 1
+	macSize      = 16 // 128 bits of HMAC-SHA256: forgery stays out of reach
+	maxTokenURL  = 2048
+)
+
+// Signer signs and verifies tokens with a current key and, during a
+// rotation, previous keys that still verify.
+type Signer struct {
+	keys []signingKey // the first one signs
+}
+
+type signingKey struct {
+	id  byte
+	mac []byte // the HMAC key, derived from the secret
+}
+
+// NewSigner returns a Signer that signs with current and also accepts tokens
+// signed with any of previous.
+func NewSigner(current string, previous ...string) (*Signer, error) {
+	s := &Signer{}
+	for i, secret := range append([]string{current}, previous...) {
+		if len(secret) < 32 {
+			if i == 0 {
+				return nil, FieldError("NURTURE_SECRET", "must be at least 32 characters")
+			}
+			return nil, FieldError("NURTURE_SECRET_PREVIOUS", "must be at least 32 characters")
+		}
+		sum := sha256.Sum256([]byte("nurture token key id\x00" + secret))
+		mac := sha256.Sum256([]byte("nurture token mac key\x00" + secret))
+		s.keys = append(s.keys, signingKey{id: sum[0], mac: mac[:]})
+	}
+	return s, nil
+}
+
+// Sign returns t as a URL-safe token.
+func (s *Signer) Sign(t Token) string {
+	k := s.keys[0]
+	buf := make([]byte, 0, 32+len(t.URL)+macSize)
+	buf = append(buf, tokenVersion, k.id, byte(t.Purpose))
+	buf = binary.AppendUvarint(buf, uint64(t.MessageID))
+	buf = binary.AppendUvarint(buf, uint64(t.ContactID))
+	if t.Purpose == PurposeClick {
+		buf = binary.AppendUvarint(buf, uint64(t.LinkIndex))
+		buf = append(buf, t.URL...)
+	}
+	buf = append(buf, sum(k.mac, buf)...)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+func sum(key, data []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	return m.Sum(nil)[:macSize]
+}
+
+// Verify checks a token's signature with each known key and returns what it
+// carries. Any fault is ErrBadToken.
+func (s *Signer) Verify(token string) (Token, error) {
+	if len(token) > 4*(maxTokenURL+64)/3 {
+		return Token{}, ErrBadToken
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) < 3+2+macSize || raw[0] != tokenVersion {
+		return Token{}, ErrBadToken
+	}
+	body, mac := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
+	var key *signingKey
+	for i := range s.keys {
+		if s.keys[i].id == raw[1] && hmac.Equal(mac, sum(s.keys[i].mac, body)) {
+			key = &s.keys[i]
+			break
+		}
+	}
+	if key == nil {
+		return Token{}, ErrBadToken
+	}
+	t := Token{Purpose: Purpose(body[2])}
+	rest := body[3:]
+	var fields [3]uint64
+	n := 2
+	if t.Purpose == PurposeClick {
+		n = 3
+	}
+	for i := 0; i < n; i++ {
+		v, size := binary.Uvarint(rest)
+		if size <= 0 || v > 1<<62 {
+			return Token{}, ErrBadToken
+		}
+		fields[i], rest = v, rest[size:]
+	}
+	t.MessageID, t.ContactID, t.LinkIndex = int64(fields[0]), int64(fields[1]), int(fields[2])
+	if !t.Purpose.valid() || (t.Purpose != PurposeClick && len(rest) > 0) {
+		return Token{}, ErrBadToken
+	}
+	if t.Purpose == PurposeClick {
+		t.URL = string(rest)
+		if !SafeLinkTarget(t.URL) {
+			return Token{}, ErrBadToken
+		}
+	}
+	return t, nil
+}
+
+// SafeLinkTarget reports whether u may be the target of a tracked link: an
+// absolute http or https URL with a host, no credentials, no control
+// characters, of reasonable length.
+func SafeLinkTarget(u string) bool {
+	if len(u) == 0 || len(u) > maxTokenURL || strings.ContainsAny(u, "\x00\r\n\t\\") {
+		return false
+	}
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" && p.User == nil
+}
