@@ -16,8 +16,11 @@ type Scope string
 const (
 	// ScopeIngest may call the ingestion endpoints (/v1/identify, /v1/track, ...).
 	ScopeIngest Scope = "ingest"
-	// ScopeAdmin may call the admin REST API.
+	// ScopeAdmin may call the admin REST API, and receive webhooks too.
 	ScopeAdmin Scope = "admin"
+	// ScopeWebhooks may only post bounce and complaint webhooks
+	// (/v1/webhooks/...): the key a mail provider holds in its webhook URL.
+	ScopeWebhooks Scope = "webhooks"
 )
 
 // APIKey is a key as stored: never the key itself, only its hash and a
@@ -33,8 +36,14 @@ type APIKey struct {
 	RevokedAt  time.Time // zero unless revoked
 }
 
-// Has reports whether the key carries scope s.
-func (k *APIKey) Has(s Scope) bool { return slices.Contains(k.Scopes, s) }
+// Has reports whether the key carries scope s. An admin key may do what a
+// webhooks key may.
+func (k *APIKey) Has(s Scope) bool {
+	return slices.Contains(k.Scopes, s) || (s == ScopeWebhooks && slices.Contains(k.Scopes, ScopeAdmin))
+}
+
+// validScope reports whether s is one of the scopes.
+func validScope(s Scope) bool { return s == ScopeIngest || s == ScopeAdmin || s == ScopeWebhooks }
 
 // keyPrefix starts every key, so that secret scanners can recognise one.
 const keyPrefix = "nk_"
@@ -50,11 +59,11 @@ func NewAPIKey(name string, scopes []Scope) (key string, stored *APIKey, err err
 		return "", nil, FieldError("name", "must be 1 to 100 characters")
 	}
 	if len(scopes) == 0 {
-		return "", nil, FieldError("scopes", "at least one of ingest, admin is required")
+		return "", nil, FieldError("scopes", "at least one of ingest, admin, webhooks is required")
 	}
 	for _, s := range scopes {
-		if s != ScopeIngest && s != ScopeAdmin {
-			return "", nil, FieldError("scopes", "unknown scope %q (want ingest or admin)", s)
+		if !validScope(s) {
+			return "", nil, FieldError("scopes", "unknown scope %q (want ingest, admin or webhooks)", s)
 		}
 	}
 	b := make([]byte, 20)
@@ -71,7 +80,7 @@ func HashAPIKey(key string) []byte {
 	return sum[:]
 }
 
-// ParseScopes reads a comma-separated list such as "ingest,admin".
+// ParseScopes reads a comma-separated list such as "ingest,admin" or "webhooks".
 func ParseScopes(s string) ([]Scope, error) {
 	var out []Scope
 	for _, p := range strings.Split(s, ",") {
@@ -79,13 +88,13 @@ func ParseScopes(s string) ([]Scope, error) {
 		if p == "" {
 			continue
 		}
-		if Scope(p) != ScopeIngest && Scope(p) != ScopeAdmin {
-			return nil, FieldError("scopes", "unknown scope %q (want ingest or admin)", p)
+		if !validScope(Scope(p)) {
+			return nil, FieldError("scopes", "unknown scope %q (want ingest, admin or webhooks)", p)
 		}
 		out = append(out, Scope(p))
 	}
 	if len(out) == 0 {
-		return nil, FieldError("scopes", "at least one of ingest, admin is required")
+		return nil, FieldError("scopes", "at least one of ingest, admin, webhooks is required")
 	}
 	return out, nil
 }

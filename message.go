@@ -38,6 +38,7 @@ type Message struct {
 	DedupeKey string
 	ContactID int64
 	Template  string
+	Topic     Topic // known once the message has been rendered
 	Queue     string
 	Status    MessageStatus
 	Attempts  int
@@ -55,6 +56,14 @@ type Message struct {
 // many times the product reports the sign-up.
 func WelcomeDedupeKey(contactID int64) string {
 	return fmt.Sprintf("welcome:%d", contactID)
+}
+
+// Outcome is what became of one delivery attempt of a message.
+type Outcome struct {
+	MessageID int64
+	Status    MessageStatus
+	Detail    string
+	Topic     Topic // the rendered email's topic, when it got that far
 }
 
 // StatusChange is one step of a message's status history.

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Purpose says what a recipient link is for.
@@ -37,6 +38,10 @@ type Token struct {
 	ContactID int64
 	LinkIndex int    // clicks: the link's position in the email, from 0
 	URL       string // clicks: the target, which must be http or https
+	// IssuedAt is when the link was made, to the second: moments before the
+	// email left. Hit classification reads the time since sending from it,
+	// without a database read per hit.
+	IssuedAt time.Time
 }
 
 // ErrBadToken is returned for a token that is malformed, truncated, signed
@@ -86,6 +91,7 @@ func (s *Signer) Sign(t Token) string {
 	buf = append(buf, tokenVersion, k.id, byte(t.Purpose))
 	buf = binary.AppendUvarint(buf, uint64(t.MessageID))
 	buf = binary.AppendUvarint(buf, uint64(t.ContactID))
+	buf = binary.AppendUvarint(buf, uint64(max(t.IssuedAt.Unix(), 0)))
 	if t.Purpose == PurposeClick {
 		buf = binary.AppendUvarint(buf, uint64(t.LinkIndex))
 		buf = append(buf, t.URL...)
@@ -123,10 +129,10 @@ func (s *Signer) Verify(token string) (Token, error) {
 	}
 	t := Token{Purpose: Purpose(body[2])}
 	rest := body[3:]
-	var fields [3]uint64
-	n := 2
+	var fields [4]uint64
+	n := 3
 	if t.Purpose == PurposeClick {
-		n = 3
+		n = 4
 	}
 	for i := 0; i < n; i++ {
 		v, size := binary.Uvarint(rest)
@@ -135,7 +141,10 @@ func (s *Signer) Verify(token string) (Token, error) {
 		}
 		fields[i], rest = v, rest[size:]
 	}
-	t.MessageID, t.ContactID, t.LinkIndex = int64(fields[0]), int64(fields[1]), int(fields[2])
+	t.MessageID, t.ContactID, t.LinkIndex = int64(fields[0]), int64(fields[1]), int(fields[3])
+	if fields[2] > 0 {
+		t.IssuedAt = time.Unix(int64(fields[2]), 0).UTC()
+	}
 	if !t.Purpose.valid() || (t.Purpose != PurposeClick && len(rest) > 0) {
 		return Token{}, ErrBadToken
 	}

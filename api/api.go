@@ -46,10 +46,35 @@ type Config struct {
 	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
 	Ready map[string]Pinger
 
+	// Signer verifies recipient links; Recipients and Hits serve them.
+	Signer     *nurture.Signer
+	Recipients RecipientStore
+	Hits       HitStore
+	Messages   MessageStore // the message timeline (admin)
+	HitRules   []nurture.HitRule // default nurture.DefaultHitRules
+	// TemplateTopic and TemplateNames tell which templates are of a topic,
+	// so that an opt-out cancels their queued messages.
+	TemplateTopic func(name string) (nurture.Topic, bool)
+	TemplateNames []string
+	ProductName   string // shown on the preference page
+
 	Logger         *slog.Logger
 	Clock          nurture.Clock
 	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
 	MaxBodyBytes   int64    // largest request body of endpoints without their own limit; default 512 KiB
+
+	// Bounces records what /v1/webhooks/... receive; nil means Store, when
+	// it has RecordBounces.
+	Bounces BounceStore
+	// SoftBounceLimit is how many soft bounces suppress an address; default 3.
+	SoftBounceLimit int
+	// SNSClient makes the requests to Amazon SNS: signing certificates and
+	// subscription confirmations. Default: an http.Client with a 10 s
+	// timeout that follows no redirect.
+	SNSClient HTTPDoer
+	// SNSTopics, when not empty, are the only SNS topic ARNs that
+	// /v1/webhooks/ses accepts.
+	SNSTopics []string
 }
 
 // API serves HTTP.
@@ -57,6 +82,8 @@ type API struct {
 	cfg    Config
 	engine *gin.Engine
 	keys   keyCache
+	hits   *hitRecorder // nil without a HitStore
+	clicks recentClicks
 }
 
 // New builds the API and its routes.
@@ -69,6 +96,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 512 << 10
+	}
+	if cfg.HitRules == nil {
+		cfg.HitRules = nurture.DefaultHitRules
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -85,7 +115,17 @@ func New(cfg Config) (*API, error) {
 	})
 
 	a := &API{cfg: cfg, engine: e}
+	if cfg.Hits != nil {
+		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, 100_000, 2)
+	}
 	e.GET("/healthz", a.healthz)
+	e.GET("/o/:token", a.open)
+	e.GET("/c/:token", a.click)
+	e.HEAD("/c/:token", a.click)
+	if cfg.Recipients != nil {
+		e.GET("/u/:token", a.unsubscribePage)
+		e.POST("/u/:token", a.unsubscribe)
+	}
 	e.GET("/readyz", a.readyz)
 	ingest := e.Group("/v1", a.requireScope(nurture.ScopeIngest))
 	ingest.POST("/identify", a.single("identify"))
@@ -98,7 +138,35 @@ func New(cfg Config) (*API, error) {
 
 	admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
 	admin.GET("/contacts/:id", a.getContact)
+	if cfg.Messages != nil {
+		admin.GET("/messages/:id", a.getMessage)
+	}
+
+	// Bounces and complaints from the mail providers (webhook.go).
+	hooks := a.newWebhookHandler()
+	webhooks := e.Group("/v1/webhooks", a.requireScope(nurture.ScopeWebhooks))
+	webhooks.POST("/bounces", hooks.generic)
+	webhooks.POST("/ses", hooks.ses)
+	webhooks.POST("/sendgrid", hooks.sendgrid)
+	webhooks.POST("/postmark", hooks.postmark)
 	return a, nil
+}
+
+// Close writes the opens and clicks still queued. Call it after the HTTP
+// server has stopped taking requests.
+func (a *API) Close() {
+	if a.hits != nil {
+		a.hits.close()
+	}
+}
+
+// DroppedHits counts opens and clicks dropped because the queue was full
+// while the database was away.
+func (a *API) DroppedHits() int64 {
+	if a.hits == nil {
+		return 0
+	}
+	return a.hits.dropped.Load()
 }
 
 // ServeHTTP implements http.Handler.

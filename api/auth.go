@@ -102,7 +102,7 @@ func (a *API) requireScope(scope nurture.Scope) gin.HandlerFunc {
 			return
 		}
 		hash := nurture.HashAPIKey(raw)
-		now := time.Now()
+		now := a.cfg.Clock.Now()
 		key, cached := a.keys.get(string(hash), now)
 		if !cached {
 			var err error

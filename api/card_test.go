@@ -18,7 +18,7 @@ func TestCardNumbersAreNeverStored(t *testing.T) {
 		"traits": obj{"email": "ada@example.com", "card": "4242 4242 4242 4242", "billing": obj{"pan": 4242424242424242}}}))
 	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "Order Completed", "messageId": "order-1",
 		"properties": obj{"card": "4242424242424242", "total": 30, "items": []any{obj{"sku": "A"}, 4242424242424242}},
-		"context": obj{"userAgent": "4242 4242 4242 4242", "traits": obj{"card": "4242-4242-4242-4242"}}}))
+		"context":    obj{"userAgent": "4242 4242 4242 4242", "traits": obj{"card": "4242-4242-4242-4242"}}}))
 	requireSuccess(t, b.post(t, "/v1/page", obj{"anonymousId": "anon-2", "name": "4242 4242 4242 4242",
 		"properties": obj{"search": "4242 4242 4242 4242"}}))
 	requireSuccess(t, b.post(t, "/v1/batch", obj{

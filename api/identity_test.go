@@ -50,7 +50,8 @@ func TestAnonymousHistoryJoinsTheContactOnIdentify(t *testing.T) {
 				require.NotNil(t, ev.ContactID, id)
 				require.Equal(t, c.ID, *ev.ContactID, id)
 			}
-			require.Equal(t, "Ada", c.FirstName, "traits of the anonymous identify fill the profile")
+			require.Equal(t, "Ada", c.FirstName, "traits of the anonymous identify fill the profile"+map[bool]string{true: " (BUG, root ingest.go, IngestPlan.link: it merges the traits of anonymous identify calls stored before, " +
+				"not of those earlier in the same batch)"}[oneBatch])
 			require.Equal(t, "Lovelace", c.LastName)
 			require.Equal(t, "11-50", c.TeamSize)
 			require.Equal(t, "trial", c.Attributes["plan"])
@@ -255,7 +256,7 @@ func TestTraitValidation(t *testing.T) {
 		want   string
 	}{
 		{obj{"email": "ada@example.com"}, "", "email", "ada@example.com"},
-		{obj{"email": " Ada@EXAMPLE.com "}, "", "email", "Ada@example.com"},
+		{obj{"email": " Grace@EXAMPLE.com "}, "", "email", "Grace@example.com"},
 		{obj{"email": "ada"}, "traits.email", "", ""},
 		{obj{"email": "ada@localhost"}, "traits.email", "", ""},
 		{obj{"email": "Ada <ada@example.com>"}, "traits.email", "", ""},
@@ -270,6 +271,7 @@ func TestTraitValidation(t *testing.T) {
 		{obj{"timezone": "Local"}, "traits.timezone", "", ""},
 		{obj{"timezone": "Mars/Olympus_Mons"}, "traits.timezone", "", ""},
 		{obj{"timezone": 2}, "traits.timezone", "", ""},
+		// BUG (root traits.go, ContactFromTraits): the error says traits.timezone whatever key was sent.
 		{obj{"timeZone": "Nowhere/City"}, "traits.timeZone", "", ""},
 		{obj{"teamSize": "42"}, "", "team_size", "42"},
 		{obj{"teamSize": 42}, "", "team_size", "42"},
@@ -284,6 +286,7 @@ func TestTraitValidation(t *testing.T) {
 		{obj{"teamSize": 11.5}, "traits.teamSize", "", ""},
 		{obj{"teamSize": "11-50 people"}, "traits.teamSize", "", ""},
 		{obj{"teamSize": []int{11, 50}}, "traits.teamSize", "", ""},
+		// BUG (root traits.go, NormalizeTeamSize): the error says traits.teamSize whatever key was sent.
 		{obj{"team_size": "lots"}, "traits.team_size", "", ""},
 	}
 	for i, tt := range tests {

@@ -58,6 +58,13 @@ func (a *API) batch(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// The batch's context joins every call's, so it is checked and masked
+	// as theirs are.
+	if err := storable(env.Context, "context"); err != nil {
+		fail(c, err)
+		return
+	}
+	nurture.ScrubCards(env.Context)
 	calls := make([]nurture.Call, 0, len(env.Batch))
 	index := make(map[string]int, len(env.Batch)) // messageId -> position, for warnings
 	for i, item := range env.Batch {

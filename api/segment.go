@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, tooLarge
 	}
 	var body io.Reader = io.LimitReader(r.Body, limit+1)
+	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
@@ -39,7 +42,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 			return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
-		body = io.LimitReader(zr, limit+1)
+		body, gzipped = io.LimitReader(zr, limit+1), true
 	default:
 		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "Content-Encoding", Message: fmt.Sprintf("%q is not supported (use gzip or none)", enc)}
 	}
@@ -49,7 +52,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		if errors.As(err, &tooBig) {
 			return nil, tooLarge
 		}
-		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// Whatever else the gzip reader finds wrong (a header, a checksum,
+		// a corrupt deflate stream, a truncated body) is the sender's fault.
+		if gzipped {
 			return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid gzip: %v", err)
 		}
 		return nil, err
@@ -69,14 +74,23 @@ func decodeObject(data []byte, field string) (map[string]any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, nurture.Errorf(nurture.CodeInvalid, "body has data after its JSON object")
+	if err := requireEnd(dec); err != nil {
+		return nil, err
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: field, Message: "must be a JSON object"}
 	}
 	return obj, nil
+}
+
+// requireEnd fails unless only white space follows the decoded value.
+// (dec.More alone lets a stray "}" or "]" through.)
+func requireEnd(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		return nurture.Errorf(nurture.CodeInvalid, "body has data after its JSON object")
+	}
+	return nil
 }
 
 // batchEnvelope is a /v1/batch body: its calls stay raw until each is
@@ -93,11 +107,16 @@ func decodeBatch(data []byte) (*batchEnvelope, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&env); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, nurture.FieldError(typeErr.Field, "must be %s", map[string]string{
-				"batch": "an array of calls", "context": "an object"}[typeErr.Field])
+		if errors.As(err, &typeErr) {
+			if want, ok := map[string]string{"batch": "an array of calls", "context": "an object"}[typeErr.Field]; ok {
+				return nil, nurture.FieldError(typeErr.Field, "must be %s", want)
+			}
+			return nil, nurture.FieldError("body", "must be a JSON object with a batch array")
 		}
 		return nil, nurture.Errorf(nurture.CodeInvalid, "body is not valid JSON: %v", err)
+	}
+	if err := requireEnd(dec); err != nil {
+		return nil, err
 	}
 	if env.Batch == nil {
 		return nil, nurture.FieldError("batch", "is required: an array of calls")
@@ -154,7 +173,16 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 		}
 	}
 	call.Type = nurture.EventType(typ)
-	nurture.ScrubCards(obj)
+	if err := storable(obj, strings.TrimSuffix(r.prefix, ".")); err != nil {
+		return call, false, err
+	}
+	for k, v := range obj {
+		if !identifierFields[k] {
+			if masked, ok := nurture.ScrubCards(v); ok {
+				obj[k] = masked
+			}
+		}
+	}
 	// The raw call is kept for the record, less its traits or properties,
 	// which are stored beside it already.
 	call.Raw = make(map[string]any, len(obj))
@@ -293,9 +321,61 @@ func (r *callReader) timestamp(obj map[string]any) (time.Time, error) {
 		if !ok || err != nil {
 			return time.Time{}, r.fieldErr(field, "must be an ISO 8601 date-time such as 2026-11-29T10:00:00Z")
 		}
-		return t.Add(r.skew).UTC(), nil
+		t = t.Add(r.skew).UTC()
+		// Postgres stores the years 1 to 294276; JSON, 0 to 9999.
+		if t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, r.fieldErr(field, "is outside the years 1 to 9999 once corrected by sentAt")
+		}
+		return t, nil
 	}
 	return r.now.UTC(), nil
+}
+
+// identifierFields are a call's ids. They are kept exact rather than masked
+// when they look like card numbers: a numeric id passes the Luhn check one
+// time in ten (Snowflake ids are 18 or 19 digits), and masking would merge
+// two users whose ids end alike, or drop a call as a replay of another.
+var identifierFields = map[string]bool{
+	"userId": true, "anonymousId": true, "previousId": true, "groupId": true, "messageId": true,
+}
+
+// storable checks that the store can keep v, the decoded value at path:
+// neither text nor jsonb in Postgres can hold a NUL character, and jsonb's
+// numbers cannot be arbitrarily large or small. JSON numbers are doubles to
+// every SDK, so a number a double cannot hold is refused.
+func storable(v any, path string) error {
+	switch v := v.(type) {
+	case string:
+		if strings.ContainsRune(v, 0) {
+			return nurture.FieldError(path, "contains a NUL character")
+		}
+	case json.Number:
+		f, err := strconv.ParseFloat(v.String(), 64)
+		mantissa, _, _ := strings.Cut(strings.ToLower(v.String()), "e")
+		if err != nil || (f == 0 && strings.ContainsAny(mantissa, "123456789")) {
+			return nurture.FieldError(path, "is a number out of range")
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) {
+				return nurture.FieldError(cmp.Or(path, "body"), "has a key with a NUL character")
+			}
+			field := k
+			if path != "" {
+				field = path + "." + k
+			}
+			if err := storable(e, field); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if err := storable(e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // readContext picks what the call's context says about the person.

@@ -199,12 +199,12 @@ func (b *bundle) counts(t testing.TB) counts {
 
 // contactRow is a contact as stored.
 type contactRow struct {
-	ID                             int64
-	ExternalID, Email              *string
-	FirstName, LastName, Company   string
-	TeamSize, TimeZone, Locale     string
-	LastIP, UserAgent              string
-	Attributes                     map[string]any
+	ID                           int64
+	ExternalID, Email            *string
+	FirstName, LastName, Company string
+	TeamSize, TimeZone, Locale   string
+	LastIP, UserAgent            string
+	Attributes                   map[string]any
 }
 
 // contactByUser reads the contact whose external id is userID.
@@ -344,4 +344,3 @@ func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // obj is a JSON object of a payload.
 type obj = map[string]any
-

@@ -22,7 +22,12 @@ import (
 
 // Task types, named area:verb.
 const (
+	// TypeEmailSend delivers one message.
 	TypeEmailSend = "email:send"
+	// TypeEmailSendBatch delivers many messages at once (a campaign chunk):
+	// the same work with the bookkeeping of the whole batch in a few
+	// statements.
+	TypeEmailSendBatch = "email:send-batch"
 )
 
 // Queues, from most to least urgent. Transactional mail must not wait behind
@@ -40,9 +45,11 @@ var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow
 // about a day, after which a message that still cannot be delivered fails.
 const SendMaxRetry = 12
 
-// SendPayload is the payload of an email:send task.
+// SendPayload is the payload of an email:send task (MessageID) or an
+// email:send-batch task (MessageIDs).
 type SendPayload struct {
-	MessageID int64 `json:"message_id"`
+	MessageID  int64   `json:"message_id,omitempty"`
+	MessageIDs []int64 `json:"message_ids,omitempty"`
 }
 
 // SendTaskID is the task id of the email:send task for message id: at most
@@ -103,7 +110,10 @@ var ErrInterrupted = errors.New("interrupted by worker shutdown")
 // IsFailure tells asynq which errors count against a task's retries. A
 // cancelled task context means the worker is stopping (asynq reports it
 // itself, before the handler has returned), so it is no failure either.
-func IsFailure(err error) bool { return !interrupted(err) }
+func IsFailure(err error) bool {
+	var te *ThrottledError
+	return !interrupted(err) && !errors.As(err, &te)
+}
 
 func interrupted(err error) bool {
 	return errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
@@ -115,6 +125,10 @@ func interrupted(err error) bool {
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if interrupted(err) {
 		return time.Second
+	}
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		return te.Delay
 	}
 	d := 30 * time.Second << min(n, 10)
 	d = min(d, 4*time.Hour)

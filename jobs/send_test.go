@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/mail"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +37,11 @@ func setupSend(t *testing.T) *sendBundle {
 	tmpl, err := templates.Default()
 	require.NoError(t, err)
 	clock := testkit.NewClock(time.Now())
+	signer, err := nurture.NewSigner(strings.Repeat("k", 32))
+	require.NoError(t, err)
 	h := jobs.NewSendHandler(jobs.SendConfig{
 		Store: store, Renderer: tmpl, Sender: m, Clock: clock,
+		Links:   jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example", Clock: clock},
 		From:    mail.Address{Name: "Acme", Address: "hello@acme.example"},
 		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.example"},
 	})

@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"crypto/rand"
 	netmail "net/mail"
 	"strings"
 	"unicode"
@@ -55,6 +56,8 @@ func compose(e *nurture.Email) (*mail.Msg, error) {
 	m.FromMailAddress(from)
 	m.ToMailAddress(to)
 	m.Subject(e.Subject)
+	// Date is set here, not left to go-mail's writer, so that every
+	// rendering of m is the same, as a DKIM signature needs.
 	m.SetDate()
 	m.SetMessageIDWithValue(e.MessageID)
 	if err := addHeaders(m, e.Headers); err != nil {
@@ -62,6 +65,10 @@ func compose(e *nurture.Email) (*mail.Msg, error) {
 	}
 	switch {
 	case e.Text != "" && e.HTML != "":
+		// The boundary is chosen here, for the same reason as the Date;
+		// one boundary for the whole message is right while there is one
+		// multipart level (no attachments).
+		m.SetBoundary(rand.Text())
 		m.SetBodyString(mail.TypeTextPlain, e.Text)
 		m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
 	case e.Text != "":

@@ -44,7 +44,13 @@ type Config struct {
 	// that wants a client certificate; nil means the system roots. Its
 	// ServerName defaults to the URL's host.
 	TLSConfig *tls.Config
-	// Logger receives debug records about connections; none when nil.
+	// DKIM signs every message when set; nil sends mail unsigned. Signing
+	// happens in Send before it waits for a connection, so concurrent
+	// Sends sign in parallel on all cores: an RSA-2048 signature costs
+	// about a millisecond of CPU, an Ed25519 one under a tenth of that.
+	DKIM *DKIM
+	// Logger receives debug records about connections, and a warning
+	// about a weak DKIM key; none when nil.
 	Logger *slog.Logger
 }
 
@@ -64,6 +70,7 @@ type Mailer struct {
 	idleTimeout time.Duration
 	helo        string
 	tlsConfig   *tls.Config
+	dkim        *signer // nil: no signing
 	log         *slog.Logger
 
 	slots chan struct{} // one token per connection that may be in use
@@ -101,6 +108,11 @@ func New(cfg Config) (*Mailer, error) {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.DKIM != nil {
+		if m.dkim, err = newSigner(cfg.DKIM, m.log); err != nil {
+			return nil, err
+		}
+	}
 	m.slots = make(chan struct{}, orDefault(cfg.PoolSize, defaultPoolSize))
 	m.tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
@@ -125,6 +137,8 @@ func orDefault[T comparable](v, def T) T {
 // the message; an invalid *nurture.Error, before any connection is used,
 // when e cannot be sent as it is; and a *nurture.DeliveryError for every
 // failure to deliver, Permanent only when the relay refused with a 5xx.
+// With Config.DKIM the message is signed first, outside the pool, so that
+// signing never holds a connection or waits for one.
 //
 // ctx bounds the whole attempt, waiting for a connection included: if it
 // is done before the message is complete, the relay never gets the end of
@@ -138,6 +152,11 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return temporary(0, fmt.Errorf("not sent: %w", context.Cause(ctx)))
+	}
+	if m.dkim != nil {
+		if _, err := m.dkim.sign(msg); err != nil {
+			return temporary(0, fmt.Errorf("not sent: %w", err))
+		}
 	}
 	select {
 	case m.slots <- struct{}{}:

@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"net"
@@ -412,21 +413,39 @@ func TestNewValidatesConfig(t *testing.T) {
 	_ = m.Close()
 }
 
+// BenchmarkSend sends through a relay on loopback from parallel workers,
+// unsigned and signed with each kind of DKIM key.
 func BenchmarkSend(b *testing.B) {
-	relay := smtptest.Start(b)
-	m, err := mailer.New(mailer.Config{URL: relay.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = m.Close() })
-	e := newEmail("bench")
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := m.Send(context.Background(), e); err != nil {
-				b.Error(err)
-				return
+	for _, bm := range []struct {
+		name string
+		key  func() crypto.Signer
+	}{
+		{"unsigned", nil},
+		{"ed25519", func() crypto.Signer { return ed25519Key() }},
+		{"rsa-2048", func() crypto.Signer { return rsaKey() }},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			relay := smtptest.Start(b)
+			cfg := mailer.Config{URL: relay.URL()}
+			if bm.key != nil {
+				cfg.DKIM = &mailer.DKIM{Domain: "nurture.test", Selector: "bench", Key: bm.key()}
 			}
-		}
-	})
+			m, err := mailer.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = m.Close() })
+			e := newEmail("bench")
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := m.Send(context.Background(), e); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }

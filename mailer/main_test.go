@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// TestMain fails the run when a goroutine of the mailer, go-mail or the
-// test relay outlives the tests: Close and cleanup must wait for them all.
+// TestMain fails the run when a goroutine of the mailer, go-mail, the DKIM
+// signer or the test relay outlives the tests: Close and cleanup must wait
+// for them all.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
@@ -49,7 +50,7 @@ func leakedGoroutines(patience time.Duration) string {
 }
 
 func isOurs(stack string) bool {
-	for _, pkg := range []string{"emersion/go-smtp", "wneessen/go-mail", "nurture/internal/smtptest", "nurture/mailer.", "nurture/mailer_test."} {
+	for _, pkg := range []string{"emersion/go-smtp", "emersion/go-msgauth", "wneessen/go-mail", "nurture/internal/smtptest", "nurture/mailer.", "nurture/mailer_test."} {
 		if strings.Contains(stack, pkg) {
 			return true
 		}

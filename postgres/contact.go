@@ -205,3 +205,21 @@ func (db *DB) Engagement(ctx context.Context, id int64) (*nurture.EngagementSumm
 	}
 	return e, nil
 }
+
+// Contacts returns the contacts with the given ids that exist and are not
+// erased, by id.
+func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Contact, error) {
+	rows, err := db.pool.Query(ctx, contactSelect+" WHERE id = ANY($1) AND erased_at IS NULL", ids)
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*nurture.Contact, error) { return scanContact(r) })
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	out := make(map[int64]*nurture.Contact, len(cs))
+	for _, c := range cs {
+		out[c.ID] = c
+	}
+	return out, nil
+}

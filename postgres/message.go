@@ -10,20 +10,30 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-const messageSelect = `SELECT id, dedupe_key, contact_id, template, queue, status, attempts,
-	send_at, coalesce(sent_at, 'epoch'), last_error, created_at FROM messages`
+const messageColumns = `id, dedupe_key, contact_id, template, topic, queue, status, attempts,
+	send_at, coalesce(sent_at, 'epoch'), last_error, created_at`
+
+const messageSelect = `SELECT ` + messageColumns + ` FROM messages`
 
 func scanMessage(row pgx.Row) (*nurture.Message, error) {
 	m := &nurture.Message{}
-	err := row.Scan(&m.ID, &m.DedupeKey, &m.ContactID, &m.Template, &m.Queue, &m.Status,
+	err := row.Scan(&m.ID, &m.DedupeKey, &m.ContactID, &m.Template, &m.Topic, &m.Queue, &m.Status,
 		&m.Attempts, &m.SendAt, &m.SentAt, &m.LastError, &m.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
-	if m.SentAt.Equal(time.Unix(0, 0)) {
-		m.SentAt = time.Time{}
-	}
+	m.SentAt = zeroEpoch(m.SentAt)
 	return m, nil
+}
+
+func collectMessages(rows pgx.Rows) ([]nurture.Message, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.Message, error) {
+		m, err := scanMessage(r)
+		if err != nil {
+			return nurture.Message{}, err
+		}
+		return *m, nil
+	})
 }
 
 // insertMessage creates d unless its dedupe key exists; ok reports which.
@@ -35,8 +45,7 @@ func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurtur
 		INSERT INTO messages (dedupe_key, contact_id, template, queue, send_at, enqueued_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (dedupe_key) DO NOTHING
-		RETURNING id, dedupe_key, contact_id, template, queue, status, attempts,
-			send_at, coalesce(sent_at, 'epoch'), last_error, created_at`,
+		RETURNING `+messageColumns,
 		d.DedupeKey, d.ContactID, d.Template, d.Queue, d.SendAt, nullTime(d.EnqueuedAt)))
 	if err == pgx.ErrNoRows {
 		return nil, false, nil
@@ -44,8 +53,8 @@ func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurtur
 	if err != nil {
 		return nil, false, fmt.Errorf("insert message: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO message_status_history (message_id, status) VALUES ($1, 'queued')`, m.ID); err != nil {
-		return nil, false, fmt.Errorf("insert message history: %w", err)
+	if err := addHistory(ctx, tx, []nurture.Outcome{{MessageID: m.ID, Status: nurture.StatusQueued}}); err != nil {
+		return nil, false, err
 	}
 	return m, true, nil
 }
@@ -73,59 +82,98 @@ func (db *DB) Message(ctx context.Context, id int64) (*nurture.Message, error) {
 	return m, nil
 }
 
-// ClaimMessage takes the message for one delivery attempt: it moves it to
-// sending, counts the attempt and holds it until now+lease. It fails with
-// ok=false, and returns the message as it stands, when the message is final
-// or another attempt holds it.
-func (db *DB) ClaimMessage(ctx context.Context, id int64, now time.Time, lease time.Duration) (m *nurture.Message, ok bool, err error) {
+// ClaimMessages takes the messages for one delivery attempt each: it moves
+// those that may be sent now to sending, counts the attempt and holds them
+// until now+lease, all in one statement. The others come back in rest, as
+// they stand: final (sent by an earlier attempt, skipped, ...) or held by
+// another attempt whose lease has not run out. Unknown ids are left out.
+func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (claimed, rest []nurture.Message, err error) {
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		m, err = scanMessage(tx.QueryRow(ctx, `
+		rows, err := tx.Query(ctx, `
 			UPDATE messages SET status = 'sending', attempts = attempts + 1,
 				locked_until = $2, updated_at = now()
-			WHERE id = $1 AND (status IN ('queued', 'deferred')
+			WHERE id = ANY($1) AND (status IN ('queued', 'deferred')
 				OR (status = 'sending' AND locked_until < $3))
-			RETURNING id, dedupe_key, contact_id, template, queue, status, attempts,
-				send_at, coalesce(sent_at, 'epoch'), last_error, created_at`,
-			id, now.Add(lease), now))
-		if err == pgx.ErrNoRows {
-			m, err = scanMessage(tx.QueryRow(ctx, messageSelect+" WHERE id = $1", id))
-			return notFound(err, "message")
-		}
+			RETURNING `+messageColumns, ids, now.Add(lease), now)
 		if err != nil {
-			return fmt.Errorf("claim message: %w", err)
+			return fmt.Errorf("claim messages: %w", err)
 		}
-		ok = true
-		return addHistory(ctx, tx, id, nurture.StatusSending, fmt.Sprintf("attempt %d", m.Attempts))
+		claimed, err = collectMessages(rows)
+		if err != nil {
+			return fmt.Errorf("claim messages: %w", err)
+		}
+		if len(claimed) < len(ids) {
+			taken := make(map[int64]bool, len(claimed))
+			for _, m := range claimed {
+				taken[m.ID] = true
+			}
+			var others []int64
+			for _, id := range ids {
+				if !taken[id] {
+					others = append(others, id)
+				}
+			}
+			rows, err := tx.Query(ctx, messageSelect+` WHERE id = ANY($1)`, others)
+			if err != nil {
+				return fmt.Errorf("claim messages: %w", err)
+			}
+			if rest, err = collectMessages(rows); err != nil {
+				return fmt.Errorf("claim messages: %w", err)
+			}
+		}
+		outcomes := make([]nurture.Outcome, len(claimed))
+		for i, m := range claimed {
+			outcomes[i] = nurture.Outcome{MessageID: m.ID, Status: nurture.StatusSending, Detail: fmt.Sprintf("attempt %d", m.Attempts)}
+		}
+		return addHistory(ctx, tx, outcomes)
 	})
-	return m, ok, err
+	return claimed, rest, err
 }
 
-// FinishMessage records the outcome of an attempt that holds the claim:
-// sent, deferred (retry later), bounced, skipped or failed, with a detail
-// for the history. A message going back to queued (an attempt that was
-// interrupted before it reached the relay) gives back its attempt.
-func (db *DB) FinishMessage(ctx context.Context, id int64, status nurture.MessageStatus, detail string, now time.Time) error {
+// FinishMessages records the outcomes of attempts that hold their claim, in
+// one statement: sent, deferred (retry later), bounced, skipped or failed,
+// with a detail for the history. A message going back to queued (an attempt
+// interrupted before it reached the relay) gives back its attempt. An
+// outcome for a message that is not being sent is a conflict, and nothing
+// is recorded.
+func (db *DB) FinishMessages(ctx context.Context, outcomes []nurture.Outcome, now time.Time) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	ids, statuses, details, topics := make([]int64, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	for i, o := range outcomes {
+		ids[i], statuses[i], details[i], topics[i] = o.MessageID, string(o.Status), o.Detail, string(o.Topic)
+	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE messages SET status = $2, locked_until = NULL, updated_at = now(),
-				sent_at = CASE WHEN $2 = 'sent' THEN $3::timestamptz ELSE sent_at END,
-				last_error = CASE WHEN $2 IN ('deferred', 'bounced', 'failed') THEN $4 ELSE last_error END,
-				attempts = CASE WHEN $2 = 'queued' THEN greatest(attempts - 1, 0) ELSE attempts END
-			WHERE id = $1 AND status = 'sending'`,
-			id, status, now, detail)
+			UPDATE messages m SET status = o.status, locked_until = NULL, updated_at = now(),
+				sent_at = CASE WHEN o.status = 'sent' THEN $5::timestamptz ELSE m.sent_at END,
+				last_error = CASE WHEN o.status IN ('deferred', 'bounced', 'failed') THEN o.detail ELSE m.last_error END,
+				attempts = CASE WHEN o.status = 'queued' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
+				topic = CASE WHEN o.topic <> '' THEN o.topic ELSE m.topic END
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS o(id, status, detail, topic)
+			WHERE m.id = o.id AND m.status = 'sending'`,
+			ids, statuses, details, topics, now)
 		if err != nil {
-			return fmt.Errorf("finish message: %w", err)
+			return fmt.Errorf("finish messages: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return nurture.Errorf(nurture.CodeConflict, "message %d is not being sent", id)
+		if int(tag.RowsAffected()) != len(outcomes) {
+			return nurture.Errorf(nurture.CodeConflict, "%d of %d messages are not being sent", len(outcomes)-int(tag.RowsAffected()), len(outcomes))
 		}
-		return addHistory(ctx, tx, id, status, detail)
+		return addHistory(ctx, tx, outcomes)
 	})
 }
 
-func addHistory(ctx context.Context, tx pgx.Tx, id int64, status nurture.MessageStatus, detail string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO message_status_history (message_id, status, detail) VALUES ($1, $2, $3)`,
-		id, status, detail)
+func addHistory(ctx context.Context, tx pgx.Tx, outcomes []nurture.Outcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	ids, statuses, details := make([]int64, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	for i, o := range outcomes {
+		ids[i], statuses[i], details[i] = o.MessageID, string(o.Status), o.Detail
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO message_status_history (message_id, status, detail)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, ids, statuses, details)
 	if err != nil {
 		return fmt.Errorf("insert message history: %w", err)
 	}
@@ -158,13 +206,7 @@ func (db *DB) DueMessages(ctx context.Context, dueBefore, staleBefore time.Time,
 	if err != nil {
 		return nil, fmt.Errorf("due messages: %w", err)
 	}
-	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.Message, error) {
-		m, err := scanMessage(r)
-		if err != nil {
-			return nurture.Message{}, err
-		}
-		return *m, nil
-	})
+	ms, err := collectMessages(rows)
 	if err != nil {
 		return nil, fmt.Errorf("due messages: %w", err)
 	}
@@ -188,4 +230,26 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t
+}
+
+// SentSince counts, per contact, the emails of other topics than
+// transactional sent to them since then: what a frequency cap counts.
+func (db *DB) SentSince(ctx context.Context, contactIDs []int64, since time.Time) (map[int64]int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
+		WHERE contact_id = ANY($1) AND status = 'sent' AND sent_at >= $2 AND topic <> 'transactional'
+		GROUP BY contact_id`, contactIDs, since)
+	if err != nil {
+		return nil, fmt.Errorf("sent since: %w", err)
+	}
+	out := map[int64]int{}
+	var id int64
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+		out[id] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sent since: %w", err)
+	}
+	return out, nil
 }

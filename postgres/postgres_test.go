@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,6 +87,22 @@ func TestUpsertContactConcurrentCreatesOneContact(t *testing.T) {
 	}
 }
 
+// claim takes one message and reports whether it was claimed, and its state.
+func claim(t *testing.T, db *postgres.DB, id int64, now time.Time) (nurture.Message, bool) {
+	t.Helper()
+	claimed, rest, err := db.ClaimMessages(context.Background(), []int64{id}, now, time.Minute)
+	require.NoError(t, err)
+	if len(claimed) == 1 {
+		return claimed[0], true
+	}
+	require.Len(t, rest, 1)
+	return rest[0], false
+}
+
+func finish(db *postgres.DB, id int64, status nurture.MessageStatus, detail string, now time.Time) error {
+	return db.FinishMessages(context.Background(), []nurture.Outcome{{MessageID: id, Status: status, Detail: detail, Topic: nurture.TopicOnboarding}}, now)
+}
+
 func TestMessageLifecycle(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
@@ -101,28 +118,24 @@ func TestMessageLifecycle(t *testing.T) {
 	require.False(t, created)
 	require.Equal(t, m.ID, again.ID)
 
-	claimed, ok, err := db.ClaimMessage(ctx, m.ID, now, time.Minute)
-	require.NoError(t, err)
+	claimed, ok := claim(t, db, m.ID, now)
 	require.True(t, ok)
 	require.Equal(t, nurture.StatusSending, claimed.Status)
 	require.Equal(t, 1, claimed.Attempts)
 
 	// A second attempt while the lease holds is refused; after it expires it may take over.
-	_, ok, err = db.ClaimMessage(ctx, m.ID, now.Add(30*time.Second), time.Minute)
-	require.NoError(t, err)
+	_, ok = claim(t, db, m.ID, now.Add(30*time.Second))
 	require.False(t, ok)
-	_, ok, err = db.ClaimMessage(ctx, m.ID, now.Add(2*time.Minute), time.Minute)
-	require.NoError(t, err)
+	_, ok = claim(t, db, m.ID, now.Add(2*time.Minute))
 	require.True(t, ok)
 
-	require.NoError(t, db.FinishMessage(ctx, m.ID, nurture.StatusSent, "", now.Add(2*time.Minute)))
-	final, ok, err := db.ClaimMessage(ctx, m.ID, now.Add(time.Hour), time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, finish(db, m.ID, nurture.StatusSent, "", now.Add(2*time.Minute)))
+	final, ok := claim(t, db, m.ID, now.Add(time.Hour))
 	require.False(t, ok, "a sent message is never claimed again")
 	require.Equal(t, nurture.StatusSent, final.Status)
 	require.False(t, final.SentAt.IsZero())
 
-	require.Equal(t, nurture.CodeConflict, nurture.ErrorCodeOf(db.FinishMessage(ctx, m.ID, nurture.StatusSent, "", now)))
+	require.Equal(t, nurture.CodeConflict, nurture.ErrorCodeOf(finish(db, m.ID, nurture.StatusSent, "", now)))
 
 	hist, err := db.MessageHistory(ctx, m.ID)
 	require.NoError(t, err)
@@ -131,24 +144,53 @@ func TestMessageLifecycle(t *testing.T) {
 		statuses = append(statuses, h.Status)
 	}
 	require.Equal(t, []nurture.MessageStatus{"queued", "sending", "sending", "sent"}, statuses)
+
+	counts, err := db.SentSince(ctx, []int64{c.ID}, now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, map[int64]int{c.ID: 1}, counts)
 }
 
-func TestInterruptedAttemptGivesBackItsAttempt(t *testing.T) {
+func TestClaimAndFinishInBatches(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
 	c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "u1", Email: "ada@example.com"})
 	require.NoError(t, err)
 	now := time.Now().UTC()
-	m, _, err := db.CreateMessage(ctx, nurture.Message{DedupeKey: "k1", ContactID: c.ID, Template: "welcome", SendAt: now})
+	var ids []int64
+	for i := range 5 {
+		m, _, err := db.CreateMessage(ctx, nurture.Message{DedupeKey: fmt.Sprint("k", i), ContactID: c.ID, Template: "welcome", SendAt: now})
+		require.NoError(t, err)
+		ids = append(ids, m.ID)
+	}
+	first, _, err := db.ClaimMessages(ctx, ids[:2], now, time.Minute)
 	require.NoError(t, err)
-	_, ok, err := db.ClaimMessage(ctx, m.ID, now, time.Minute)
+	require.Len(t, first, 2)
+	claimed, rest, err := db.ClaimMessages(ctx, append(ids, 999999), now, time.Minute)
 	require.NoError(t, err)
-	require.True(t, ok)
-	require.NoError(t, db.FinishMessage(ctx, m.ID, nurture.StatusQueued, "interrupted", now))
-	got, err := db.Message(ctx, m.ID)
+	require.Len(t, claimed, 3, "the three free ones")
+	require.Len(t, rest, 2, "the two held ones; the unknown id is left out")
+
+	outcomes := []nurture.Outcome{
+		{MessageID: claimed[0].ID, Status: nurture.StatusSent},
+		{MessageID: claimed[1].ID, Status: nurture.StatusSkipped, Detail: "address suppressed"},
+		{MessageID: claimed[2].ID, Status: nurture.StatusQueued, Detail: "interrupted"},
+	}
+	require.NoError(t, db.FinishMessages(ctx, outcomes, now))
+	for _, o := range outcomes {
+		m, err := db.Message(ctx, o.MessageID)
+		require.NoError(t, err)
+		require.Equal(t, o.Status, m.Status)
+	}
+	back, err := db.Message(ctx, claimed[2].ID)
 	require.NoError(t, err)
-	require.Equal(t, nurture.StatusQueued, got.Status)
-	require.Zero(t, got.Attempts)
+	require.Zero(t, back.Attempts, "an interrupted attempt gives its attempt back")
+
+	// Finishing a message nobody holds records nothing at all.
+	err = db.FinishMessages(ctx, []nurture.Outcome{{MessageID: first[0].ID, Status: nurture.StatusSent}, {MessageID: claimed[0].ID, Status: nurture.StatusSent}}, now)
+	require.Equal(t, nurture.CodeConflict, nurture.ErrorCodeOf(err))
+	m, err := db.Message(ctx, first[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, nurture.StatusSending, m.Status)
 }
 
 func TestDueMessagesFindsLostWork(t *testing.T) {
@@ -167,9 +209,9 @@ func TestDueMessagesFindsLostWork(t *testing.T) {
 	mk("just-enqueued", now.Add(-time.Second), now.Add(-time.Second))
 	mk("due-tomorrow", now.Add(24*time.Hour), time.Time{})
 	sent := mk("sent", now.Add(-time.Hour), time.Time{})
-	_, _, err = db.ClaimMessage(ctx, sent, now, time.Minute)
-	require.NoError(t, err)
-	require.NoError(t, db.FinishMessage(ctx, sent, nurture.StatusSent, "", now))
+	_, ok := claim(t, db, sent, now)
+	require.True(t, ok)
+	require.NoError(t, finish(db, sent, nurture.StatusSent, "", now))
 
 	due, err := db.DueMessages(ctx, now.Add(time.Minute), now.Add(-2*time.Minute), 100)
 	require.NoError(t, err)

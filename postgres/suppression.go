@@ -36,3 +36,29 @@ func (db *DB) Suppressed(ctx context.Context, email string) (nurture.Suppression
 	}
 	return reason, true, nil
 }
+
+// SuppressedAmong returns which of the addresses are suppressed, and why,
+// keyed by the address as given.
+func (db *DB) SuppressedAmong(ctx context.Context, emails []string) (map[string]nurture.SuppressionReason, error) {
+	hashes := make([][]byte, len(emails))
+	byHash := make(map[string]string, len(emails))
+	for i, e := range emails {
+		hashes[i] = nurture.EmailHash(e)
+		byHash[string(hashes[i])] = e
+	}
+	rows, err := db.pool.Query(ctx, `SELECT email_hash, reason FROM suppressions WHERE email_hash = ANY($1)`, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("suppressed among: %w", err)
+	}
+	out := map[string]nurture.SuppressionReason{}
+	var hash []byte
+	var reason nurture.SuppressionReason
+	_, err = pgx.ForEachRow(rows, []any{&hash, &reason}, func() error {
+		out[byHash[string(hash)]] = reason
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suppressed among: %w", err)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package templates
 import (
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
 	"reflect"
 	"strings"
 	"unicode"
@@ -23,6 +24,12 @@ func funcs() map[string]any {
 		"lower":     strings.ToLower,
 		"trim":      strings.TrimSpace,
 		"mso":       mso,
+		"localDate": localDate,
+		"localTime": localTime,
+		"did":       did,
+		"audience":  audience,
+		"asset":     asset,
+		"resolve":   resolve,
 	}
 }
 
@@ -129,4 +136,99 @@ func invisible(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// did reports whether the contact did any of the named actions (track
+// events) at least once. Names compare without regard to case, spaces,
+// '_', '-' and '.', so "Project Created" is also "project_created".
+func did(e nurture.EngagementSummary, names ...string) bool {
+	for action, n := range e.Actions {
+		if n <= 0 {
+			continue
+		}
+		key := actionKey(action)
+		for _, name := range names {
+			if actionKey(name) == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func actionKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '_', '-', '.', '\t':
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
+// audiences are the groups audience sorts contacts into, each with the
+// words of a role, department or title that say so, in the order they are
+// tried: "Product Marketing Manager" is marketing, "Sales Engineer" sales.
+var audiences = []struct {
+	name  string
+	words []string
+}{
+	{"marketing", []string{"marketing", "marketer", "growth", "seo", "content", "brand", "cmo", "demand", "communications", "pr"}},
+	{"sales", []string{"sales", "account executive", "business development", "bdr", "sdr", "revenue", "cro", "partnerships"}},
+	{"support", []string{"support", "customer success", "success", "customer service", "cx", "helpdesk"}},
+	{"design", []string{"design", "designer", "ux", "ui", "creative"}},
+	{"engineering", []string{"engineering", "engineer", "developer", "dev", "devops", "software", "sre", "cto", "architect", "r&d", "it", "technical", "programmer", "data", "security", "qa"}},
+	{"product", []string{"product", "pm", "cpo"}},
+	{"operations", []string{"operations", "ops", "finance", "hr", "people", "admin", "administration", "legal", "procurement", "coo", "cfo"}},
+	{"leadership", []string{"ceo", "founder", "co-founder", "cofounder", "owner", "president", "director", "vp", "head", "chief", "executive", "partner", "principal"}},
+}
+
+// audience sorts the contact into one of a few groups, from their Role,
+// then their Department, then their Title: marketing, sales, support,
+// design, engineering, product, operations or leadership, or "" when none
+// says. Templates use it to choose an angle:
+// {{if eq (audience .Contact) "engineering"}}.
+func audience(c nurture.Contact) string {
+	for _, field := range []string{c.Role, c.Department, c.Title} {
+		words := " " + strings.Join(strings.FieldsFunc(strings.ToLower(field), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '&' && r != '-'
+		}), " ") + " "
+		if words == "  " {
+			continue
+		}
+		for _, a := range audiences {
+			for _, w := range a.words {
+				if strings.Contains(words, " "+w+" ") {
+					return a.name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// asset returns the URL of an image under the product's AssetsURL, with
+// one slash between them, or "" when there is no AssetsURL:
+// {{with asset .Product "newsletter/hero.png"}}<img src="{{.}}" ...>{{end}}.
+func asset(p Product, path string) string {
+	base := strings.TrimSpace(p.AssetsURL)
+	if base == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + "/" + strings.TrimLeft(path, "/")
+}
+
+// resolve returns ref resolved against base as a browser resolves a link,
+// or "" when base is not an absolute URL: {{resolve .Product.URL "/changelog"}}
+// is the changelog on the product's site.
+func resolve(base, ref string) string {
+	b, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || !b.IsAbs() || b.Host == "" {
+		return ""
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	return b.ResolveReference(r).String()
 }

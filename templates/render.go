@@ -6,26 +6,53 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
 	"github.com/nurture-email/nurture"
 )
 
-// Data is what a template can show: who the email is for, which message it
-// is, the links the recipient needs and the product that sends it.
+// Data is what a template can show: who the email is for and what we know
+// of them, which message it is, the links the recipient needs, the product
+// that sends it, and how the caller tracks it.
 type Data struct {
 	Contact nurture.Contact
-	Message MessageInfo
-	Links   Links
-	Product Product
+	// Company is what is known of the contact's company. Render fills the
+	// fields left empty with the contact's Company, Industry and TeamSize,
+	// so templates can always read .Company.
+	Company    Company
+	Engagement nurture.EngagementSummary
+	Message    MessageInfo
+	Links      Links
+	Product    Product
+	// Track, when set, has the links of the email rewritten for click
+	// tracking and an open pixel added, as far as the template's tracking
+	// block allows. When nil (a preview), nothing is rewritten.
+	Track *Tracking
 }
 
-// MessageInfo identifies the message being rendered.
+// Company is what is known of a contact's company, from the contact's own
+// profile or from research (enrichment). Any field may be empty.
+type Company struct {
+	Name        string
+	Domain      string // such as example.com
+	Industry    string
+	Size        string // the team size as known, such as "11-50"
+	Description string // one or two sentences about what it does
+}
+
+// MessageInfo identifies the message being rendered and what sent it.
 type MessageInfo struct {
 	ID       int64
 	Template string // the template's name; Render fills it in when empty
+	Sequence string // the sequence the message is a step of, or ""
+	Step     string // the step of that sequence, or ""
+	Campaign string // the campaign the message belongs to, or ""
 }
 
 // Links are the recipient's links, absolute URLs built and signed by the
-// caller. Any may be empty, and templates show only the ones given.
+// caller. Any may be empty, and templates show only the ones given. They are
+// never rewritten for click tracking.
 type Links struct {
 	Unsubscribe   string
 	Preferences   string
@@ -38,6 +65,10 @@ type Product struct {
 	Name    string
 	URL     string // where the product's calls to action lead
 	Address string // the sender's postal address, on one line, for the footer
+	// AssetsURL is the base URL of the images templates show, such as
+	// https://cdn.example.com/email/ (see the asset function). Without it,
+	// templates leave their images out.
+	AssetsURL string
 }
 
 // Rendered is an email made for one contact, ready to be addressed and sent.
@@ -79,15 +110,19 @@ func (s *Set) Render(name string, d Data) (*Rendered, error) {
 // render is the pipeline, one step after the other:
 //
 //  1. subject and preheader, as text, reduced to one line each;
-//  2. the HTML body: the layout around the template's "body";
-//  3. (to come) CSS inlining, then link rewriting for click tracking and the
-//     open pixel, each a function from HTML to HTML;
-//  4. the text body: the template's .txt, or the final HTML turned to text,
-//     so that it carries the same links as the HTML.
+//  2. the HTML body: the layout around the template's "body", executed,
+//     then parsed once into a tree that the next steps share;
+//  3. CSS inlining (inline.go);
+//  4. link rewriting for click tracking and the open pixel (track.go);
+//  5. the HTML written out;
+//  6. the text body: the template's .txt (its links replaced with their
+//     tracked URLs), or the final tree turned to text, so that it carries the
+//     same links as the HTML.
 func (m *mail) render(d Data) (*Rendered, error) {
 	if d.Message.Template == "" {
 		d.Message.Template = m.name
 	}
+	fillCompany(&d)
 	v := &view{Data: d}
 	r := &Rendered{Topic: m.topic}
 	var err error
@@ -105,26 +140,93 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	}
 	v.Subject, v.Preheader = r.Subject, r.Preheader
 
-	var buf bytes.Buffer
-	if err := m.html.Execute(&buf, v); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, m.size.Load()))
+	if err := m.html.Execute(buf, v); err != nil {
+		return nil, err
+	}
+	doc, err := html.Parse(buf)
+	if err != nil {
+		return nil, fmt.Errorf("parse html: %w", err)
+	}
+	parts := scan(doc)
+	m.styles.inlineCSS(doc, parts.styles)
+	t := newTracker(m.track, &d)
+	t.rewrite(parts.anchors)
+	if err := t.pixel(parts.body); err != nil {
+		return nil, err
+	}
+
+	buf.Reset()
+	if err := html.Render(buf, doc); err != nil {
 		return nil, err
 	}
 	r.HTML = buf.String()
+	if size := int64(len(r.HTML)) + 1024; size > m.size.Load() {
+		m.size.Store(size)
+	}
 
 	if m.text != nil {
-		buf.Reset()
-		if err := m.text.Execute(&buf, v); err != nil {
+		var b strings.Builder
+		if err := m.text.Execute(&b, v); err != nil {
 			return nil, err
 		}
-		r.Text = cleanText(buf.String())
+		r.Text = cleanText(t.retarget(b.String()))
 	} else {
-		text, err := HTMLToText(r.HTML)
-		if err != nil {
-			return nil, fmt.Errorf("text body: %w", err)
-		}
-		r.Text = cleanText(text)
+		r.Text = cleanText(nodeText(doc))
 	}
 	return r, nil
+}
+
+// fillCompany fills what the caller did not say about the company from the
+// contact's profile.
+func fillCompany(d *Data) {
+	c := &d.Company
+	if strings.TrimSpace(c.Name) == "" {
+		c.Name = d.Contact.Company
+	}
+	if strings.TrimSpace(c.Industry) == "" {
+		c.Industry = d.Contact.Industry
+	}
+	if strings.TrimSpace(c.Size) == "" {
+		c.Size = d.Contact.TeamSize
+	}
+}
+
+// parts are the elements of a document the pipeline works on.
+type parts struct {
+	body    *html.Node
+	styles  []*html.Node // <style> elements
+	anchors []*html.Node // <a> elements, in document order
+}
+
+// scan finds the parts of a document in one walk. Elements inside
+// <template>, and foreign (SVG, MathML) elements, are not looked at.
+func scan(doc *html.Node) parts {
+	var p parts
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type != html.ElementNode || c.Namespace != "" {
+				continue
+			}
+			switch c.DataAtom {
+			case atom.Body:
+				if p.body == nil {
+					p.body = c
+				}
+			case atom.Style:
+				p.styles = append(p.styles, c)
+				continue
+			case atom.A:
+				p.anchors = append(p.anchors, c)
+			case atom.Template, atom.Script:
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(doc)
+	return p
 }
 
 // line executes one of the plain-text blocks and reduces it to one line.

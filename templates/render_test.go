@@ -358,32 +358,6 @@ func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	wg.Wait()
 }
 
-// TestWelcomeGolden keeps the whole welcome email, both bodies, under
-// review: go test ./templates -update rewrites the files.
-func TestWelcomeGolden(t *testing.T) {
-	t.Parallel()
-	s := setup(t)
-	tests := []struct {
-		name string
-		data Data
-	}{
-		{"welcome", data(ada())},
-		{"welcome_unknown", Data{Contact: nurture.Contact{Email: "someone@example.com"}, Product: data(ada()).Product}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r, err := s.Render("welcome", tt.data)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
-			text := fmt.Sprintf("Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
-			golden(t, tt.name+".html.golden", r.HTML)
-			golden(t, tt.name+".txt.golden", text)
-		})
-	}
-}
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)

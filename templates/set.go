@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	texttemplate "text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/nurture-email/nurture"
 )
@@ -39,10 +42,13 @@ type Set struct {
 type mail struct {
 	name         string
 	topic        nurture.Topic
+	track        trackMode
 	hasPreheader bool
 	lines        *texttemplate.Template // the .html file parsed as text: "subject" and "preheader"
 	html         *htmltemplate.Template // "layout", in a namespace holding the partials and the file's blocks
 	text         *texttemplate.Template // the .txt file, or nil to generate the text from the HTML
+	styles       *styleCache            // shared by the mails of a Set
+	size         atomic.Int64           // a little more than the largest HTML so far: the buffer to start with
 }
 
 // Default returns the templates embedded in the binary. It parses them on
@@ -95,8 +101,9 @@ func Load(fsys fs.FS) (*Set, error) {
 	}
 
 	s := &Set{mails: make(map[string]*mail, len(htmlNames))}
+	styles := &styleCache{}
 	for name := range htmlNames {
-		m, err := loadMail(fsys, base, name, slices.Contains(texts, name))
+		m, err := loadMail(fsys, base, styles, name, slices.Contains(texts, name))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -116,6 +123,16 @@ func Load(fsys fs.FS) (*Set, error) {
 }
 
 // Names returns the names of the templates, sorted.
+// Topic returns the topic the template called name declares, without
+// rendering it: what an unsubscribe needs to cancel the right messages.
+func (s *Set) Topic(name string) (nurture.Topic, bool) {
+	m, ok := s.mails[name]
+	if !ok {
+		return "", false
+	}
+	return m.topic, true
+}
+
 func (s *Set) Names() []string {
 	return slices.Clone(s.names)
 }
@@ -158,12 +175,13 @@ func parseBase(fsys fs.FS) (*htmltemplate.Template, error) {
 
 // loadMail parses mail/<name>.html (and mail/<name>.txt when hasText) and
 // checks the result by rendering the samples.
-func loadMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText bool) (*mail, error) {
+func loadMail(fsys fs.FS, base *htmltemplate.Template, styles *styleCache, name string, hasText bool) (*mail, error) {
 	file := path.Join(mailDir, name+".html")
 	m, err := parseMail(fsys, base, name, hasText)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	m.styles = styles
 	for _, d := range samples() {
 		if _, err := m.render(d); err != nil {
 			return nil, fmt.Errorf("%s: with sample data: %w", file, err)
@@ -205,6 +223,17 @@ func parseMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText boo
 	if !m.topic.Valid() {
 		return nil, fmt.Errorf("topic %q is not one of %s, %s, %s, %s or %s", m.topic,
 			nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing, nurture.TopicTransactional)
+	}
+
+	m.track = trackAll
+	if m.lines.Lookup("tracking") != nil {
+		var mode strings.Builder
+		if err := m.lines.ExecuteTemplate(&mode, "tracking", &view{}); err != nil {
+			return nil, fmt.Errorf("tracking: %w", err)
+		}
+		if m.track, err = parseTrackMode(mode.String()); err != nil {
+			return nil, err
+		}
 	}
 
 	t, err := base.Clone()
@@ -260,22 +289,32 @@ func checkName(name string) error {
 }
 
 // samples are the data every template is tried with at load time: someone
-// we know well, and someone we know nothing about.
+// we know well, tracked as a real send would be, and someone we know
+// nothing about, in a preview.
 func samples() []Data {
-	product := Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield"}
+	product := Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield", AssetsURL: "https://cdn.example.com/email/"}
+	seen := time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)
 	return []Data{
 		{
 			Contact: nurture.Contact{
 				ID: 1, Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
-				Company: "Example & Co", Title: "Engineer", Attributes: map[string]any{"plan": "pro", "seats": 5.0},
+				Company: "Example & Co", Industry: "Software", Title: "Engineer", Role: "Engineering", Department: "R&D",
+				TeamSize: "11-50", TimeZone: "Europe/London", Locale: "en-GB",
+				Attributes: map[string]any{"plan": "pro", "seats": 5.0},
 			},
-			Message: MessageInfo{ID: 1},
+			Company:    Company{Domain: "example.com", Description: "Makes examples."},
+			Engagement: nurture.EngagementSummary{FirstSeen: seen.AddDate(0, -2, 0), LastSeen: seen, PageViews: 12, Actions: map[string]int64{"Project Created": 2}},
+			Message:    MessageInfo{ID: 1, Sequence: "onboarding", Step: "day-1", Campaign: "2025-03-newsletter"},
 			Links: Links{
 				Unsubscribe:   "https://links.example.com/u/token",
 				Preferences:   "https://links.example.com/u/token?preferences",
 				ViewInBrowser: "https://links.example.com/v/token",
 			},
 			Product: product,
+			Track: &Tracking{
+				Click:     func(i int, target string) string { return "https://links.example.com/c/" + strconv.Itoa(i) },
+				OpenPixel: "https://links.example.com/o/token",
+			},
 		},
 		{Contact: nurture.Contact{Email: "someone@example.com"}, Product: product},
 	}

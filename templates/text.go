@@ -35,10 +35,15 @@ func HTMLToText(src string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parse html: %w", err)
 	}
+	return nodeText(doc), nil
+}
+
+// nodeText is HTMLToText of a parsed document.
+func nodeText(doc *html.Node) string {
 	var c textConverter
 	c.walk(doc)
 	c.endBlock()
-	return c.format(), nil
+	return c.format()
 }
 
 // textConverter walks an HTML tree and collects blocks of text: the runs of

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"os"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/ratelimit"
@@ -91,10 +93,13 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err != nil {
 			return err
 		}
-		start("api", func(ctx context.Context) error { return serveHTTP(ctx, cfg, logger, handler) })
+		start("api", func(ctx context.Context) error {
+			defer handler.Close() // write the opens and clicks still queued
+			return serveHTTP(ctx, cfg, logger, handler)
+		})
 	}
 	if which&serviceWorker != 0 {
-		w, closeMailer, err := newWorker(cfg, logger, store, redisOpt)
+		w, closeMailer, err := newWorker(cfg, logger, store, redisOpt, rdb)
 		if err != nil {
 			return err
 		}
@@ -107,7 +112,15 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	return errors.Join(errs...)
 }
 
-func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (http.Handler, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (*api.API, error) {
+	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := loadTemplates(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Config{
 		Store:    store,
 		Keys:     store,
@@ -116,6 +129,13 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jo
 			limiter: ratelimit.New(rdb, "nurture:ratelimit:"),
 			limit:   ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst},
 		},
+		Signer:        signer,
+		Recipients:    store,
+		Hits:          store,
+		Messages:      store,
+		TemplateTopic: tmpl.Topic,
+		TemplateNames: tmpl.Names(),
+		ProductName:   cfg.ProductName,
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -125,36 +145,81 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jo
 	})
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redisOpt asynq.RedisConnOpt) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
 	}
-	sender, err := mailer.New(mailer.Config{URL: cfg.SMTPURL, PoolSize: cfg.SMTPPool, Logger: logger})
+	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := loadTemplates(cfg.TemplatesDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	mcfg := mailer.Config{URL: cfg.SMTPURL, PoolSize: cfg.SMTPPool, Logger: logger}
+	if cfg.DKIMDomain != "" {
+		key, err := mailer.LoadDKIMKey(cfg.DKIMKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("NURTURE_DKIM_KEY_FILE: %w", err)
+		}
+		mcfg.DKIM = &mailer.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}
+	}
+	sender, err := mailer.New(mcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_SMTP_URL: %w", err)
 	}
-	tmpl, err := templates.Default()
+	relay, _ := mailer.ParseURL(cfg.SMTPURL)
+	throttle, err := ratelimit.NewRelayThrottle(ratelimit.New(rdb, "nurture:ratelimit:"), relay.Host,
+		ratelimit.Limit{Rate: cfg.SMTPRate, Burst: max(1, int(cfg.SMTPRate))})
 	if err != nil {
 		_ = sender.Close()
-		return nil, nil, fmt.Errorf("templates: %w", err)
+		return nil, nil, fmt.Errorf("NURTURE_SMTP_RATE: %w", err)
 	}
 	send := jobs.NewSendHandler(jobs.SendConfig{
-		Store:    store,
-		Renderer: tmpl,
-		Sender:   sender,
-		From:     *from,
-		Product:  templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
-		Logger:   logger,
+		Store:             store,
+		Renderer:          tmpl,
+		Sender:            sender,
+		Links:             jobs.Linker{Signer: signer, BaseURL: cfg.PublicURL},
+		From:              *from,
+		Product:           templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
+		Throttle:          throttle,
+		FrequencyCap:      cfg.FrequencyCap,
+		UnsubscribeMailto: cfg.UnsubMailto,
+		Parallelism:       2 * cfg.SMTPPool,
+		Logger:            logger,
 	})
 	w := worker.New(worker.Config{
 		Redis:           redisOpt,
 		Concurrency:     cfg.Concurrency,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          logger,
-		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send},
+		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send},
 	})
 	return w, func() { _ = sender.Close() }, nil
+}
+
+// loadTemplates reads the templates of dir, or the built-in ones.
+func loadTemplates(dir string) (*templates.Set, error) {
+	if dir == "" {
+		return templates.Default()
+	}
+	set, err := templates.Load(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("NURTURE_TEMPLATES_DIR: %w", err)
+	}
+	return set, nil
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // keyLimiter applies one limit to every API key.

@@ -46,6 +46,15 @@ type Config struct {
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 	HealthURL       string
+	SecretPrevious  string
+	SMTPRate        float64
+	FrequencyCap    int
+	UnsubMailto     string
+	DKIMDomain      string
+	DKIMSelector    string
+	DKIMKeyFile     string
+	TemplatesDir    string
+	SoftBounceLimit int
 	IngestRate      float64
 	IngestBurst     int
 	APIURL          string
@@ -91,6 +100,41 @@ var Settings = []Setting{
 		Usage: "address the HTTP API listens on", set: setListen},
 	{Flag: "secret", Env: "NURTURE_SECRET", Default: "",
 		Usage: "key that signs recipient links, at least 32 characters (required unless --dev)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
+	{Flag: "secret-previous", Env: "NURTURE_SECRET_PREVIOUS", Default: "",
+		Usage: "the secret before the last rotation: links signed with it keep working", set: func(c *Config, v string) error {
+			if v != "" && len(v) < MinSecretLength {
+				return fmt.Errorf("is %d characters, needs at least %d", len(v), MinSecretLength)
+			}
+			c.SecretPrevious = v
+			return nil
+		}},
+	{Flag: "smtp-rate", Env: "NURTURE_SMTP_RATE", Default: "100",
+		Usage: "messages per second to the relay, shared by every worker; halved for a while when the relay answers 421 or 454", set: setPositiveFloat(func(c *Config, f float64) { c.SMTPRate = f })},
+	{Flag: "frequency-cap", Env: "NURTURE_FREQUENCY_CAP", Default: "3",
+		Usage: "emails other than transactional ones a contact may get in 24 hours (0: no cap)", set: nonNegativeInt(func(c *Config, n int) { c.FrequencyCap = n })},
+	{Flag: "unsubscribe-mailto", Env: "NURTURE_UNSUBSCRIBE_MAILTO", Default: "",
+		Usage: "an inbox that processes unsubscribe requests by email, for the mailto: part of List-Unsubscribe (left out when empty)", set: func(c *Config, v string) error {
+			if v == "" {
+				c.UnsubMailto = ""
+				return nil
+			}
+			a, err := mail.ParseAddress(v)
+			if err != nil || a.Name != "" {
+				return errors.New("want a plain address such as unsubscribe@acme.com")
+			}
+			c.UnsubMailto = a.Address
+			return nil
+		}},
+	{Flag: "dkim-domain", Env: "NURTURE_DKIM_DOMAIN", Default: "",
+		Usage: "domain that signs outgoing email with DKIM (d=); signing is on when this and the key file are set", set: func(c *Config, v string) error { c.DKIMDomain = v; return nil }},
+	{Flag: "dkim-selector", Env: "NURTURE_DKIM_SELECTOR", Default: "nurture",
+		Usage: "DKIM selector (s=): the public key is published at <selector>._domainkey.<domain>", set: func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
+	{Flag: "dkim-key-file", Env: "NURTURE_DKIM_KEY_FILE", Default: "",
+		Usage: "PEM file with the DKIM private key (RSA 2048 or Ed25519)", set: func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
+	{Flag: "templates-dir", Env: "NURTURE_TEMPLATES_DIR", Default: "",
+		Usage: "directory of email templates that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.TemplatesDir = v; return nil }},
+	{Flag: "soft-bounce-limit", Env: "NURTURE_SOFT_BOUNCE_LIMIT", Default: "3",
+		Usage: "soft bounces after which an address is suppressed", set: positiveInt("soft-bounce-limit", func(c *Config, n int) { c.SoftBounceLimit = n })},
 	{Flag: "from", Env: "NURTURE_FROM", Default: "Nurture <hello@nurture.localhost>",
 		Usage: "From address of outgoing email", set: setFrom},
 	{Flag: "product-name", Env: "NURTURE_PRODUCT_NAME", Default: "Acme Cloud",
@@ -130,10 +174,11 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "dev", "trusted-proxies",
-		"ingest-rate", "ingest-burst", "shutdown-timeout"}
-	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "public-url", "secret", "from",
-		"product-name", "product-url", "postal-address", "dev", "concurrency", "shutdown-timeout"}
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-previous", "product-name", "dev", "trusted-proxies",
+		"ingest-rate", "ingest-burst", "soft-bounce-limit", "templates-dir", "shutdown-timeout"}
+	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-previous",
+		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
+		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "dev", "concurrency", "shutdown-timeout"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -415,6 +460,17 @@ func setPositiveFloat(store func(*Config, float64)) func(*Config, string) error 
 			return fmt.Errorf("%q is not a number greater than 0", v)
 		}
 		store(c, f)
+		return nil
+	}
+}
+
+func nonNegativeInt(store func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number of at least 0", v)
+		}
+		store(c, n)
 		return nil
 	}
 }

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"embed"
+	"html/template"
+
+	"github.com/nurture-email/nurture"
+)
+
+//go:embed pages/*.html
+var pageFiles embed.FS
+
+var preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html"))
+
+// preferencePage is what the preference page shows.
+type preferencePage struct {
+	Lang    string
+	T       pageText
+	Product string
+	Email   string
+	Action  string
+	Status  string
+	Topics  []topicChoice
+	AllOff  bool
+}
+
+type topicChoice struct {
+	Topic string
+	Label topicLabel
+	On    bool
+}
+
+type topicLabel struct{ Name, Hint string }
+
+type pageText struct {
+	Title, Intro, Choose, Save, All, Saved, Rights, Export, Erase string
+	Topics                                                        map[nurture.Topic]topicLabel
+}
+
+// pageTexts holds the page in each language it speaks.
+var pageTexts = map[string]pageText{
+	"en": {
+		Title: "Email preferences", Intro: "Choose what we send to", Choose: "Send me:",
+		Save: "Save my choices", All: "Unsubscribe from everything", Saved: "Your choices are saved.",
+		Rights: "Your data:", Export: "email me a copy of my data", Erase: "delete my data",
+		Topics: map[nurture.Topic]topicLabel{
+			nurture.TopicOnboarding: {"Getting started", "Tips for your first weeks"},
+			nurture.TopicEducation:  {"Guides and how-tos", "Learn to get more out of the product"},
+			nurture.TopicProduct:    {"Product news", "New features and changes"},
+			nurture.TopicMarketing:  {"Newsletters and offers", "Events, stories and promotions"},
+		},
+	},
+	"fr": {
+		Title: "Préférences e-mail", Intro: "Choisissez ce que nous envoyons à", Choose: "Envoyez-moi :",
+		Save: "Enregistrer mes choix", All: "Me désabonner de tout", Saved: "Vos choix sont enregistrés.",
+		Rights: "Vos données :", Export: "m'envoyer une copie de mes données", Erase: "supprimer mes données",
+		Topics: map[nurture.Topic]topicLabel{
+			nurture.TopicOnboarding: {"Premiers pas", "Des conseils pour vos premières semaines"},
+			nurture.TopicEducation:  {"Guides et tutoriels", "Tirer le meilleur du produit"},
+			nurture.TopicProduct:    {"Nouveautés produit", "Nouvelles fonctions et changements"},
+			nurture.TopicMarketing:  {"Lettres d'information et offres", "Événements, témoignages et promotions"},
+		},
+	},
+	"de": {
+		Title: "E-Mail-Einstellungen", Intro: "Wählen Sie, was wir senden an", Choose: "Senden Sie mir:",
+		Save: "Auswahl speichern", All: "Von allem abmelden", Saved: "Ihre Auswahl ist gespeichert.",
+		Rights: "Ihre Daten:", Export: "Kopie meiner Daten senden", Erase: "meine Daten löschen",
+		Topics: map[nurture.Topic]topicLabel{
+			nurture.TopicOnboarding: {"Erste Schritte", "Tipps für die ersten Wochen"},
+			nurture.TopicEducation:  {"Anleitungen", "Mehr aus dem Produkt herausholen"},
+			nurture.TopicProduct:    {"Produktneuigkeiten", "Neue Funktionen und Änderungen"},
+			nurture.TopicMarketing:  {"Newsletter und Angebote", "Veranstaltungen, Geschichten und Aktionen"},
+		},
+	},
+	"es": {
+		Title: "Preferencias de correo", Intro: "Elige qué enviamos a", Choose: "Envíame:",
+		Save: "Guardar mis opciones", All: "Darme de baja de todo", Saved: "Tus opciones se han guardado.",
+		Rights: "Tus datos:", Export: "enviarme una copia de mis datos", Erase: "borrar mis datos",
+		Topics: map[nurture.Topic]topicLabel{
+			nurture.TopicOnboarding: {"Primeros pasos", "Consejos para tus primeras semanas"},
+			nurture.TopicEducation:  {"Guías y tutoriales", "Aprende a sacar más partido al producto"},
+			nurture.TopicProduct:    {"Novedades del producto", "Nuevas funciones y cambios"},
+			nurture.TopicMarketing:  {"Boletines y ofertas", "Eventos, historias y promociones"},
+		},
+	},
+}

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/nurture-email/nurture"
+)
+
+// RecipientStore is what the recipient endpoints need of the store.
+type RecipientStore interface {
+	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
+	Message(ctx context.Context, id int64) (*nurture.Message, error)
+	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
+	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
+}
+
+// pixel is a transparent 1x1 GIF, 43 bytes.
+var pixel = []byte{
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+}
+
+// hitWait is how long a request waits for its hit to be committed before it
+// answers anyway.
+const hitWait = 2 * time.Second
+
+// token verifies the request's token for purpose.
+func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, bool) {
+	if a.cfg.Signer == nil {
+		return nurture.Token{}, false
+	}
+	t, err := a.cfg.Signer.Verify(c.Param("token"))
+	if err != nil || t.Purpose != purpose {
+		return nurture.Token{}, false
+	}
+	return t, true
+}
+
+func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture.Hit {
+	ip, _ := netip.ParseAddr(c.ClientIP())
+	h := nurture.Hit{Kind: kind, MessageID: t.MessageID, ContactID: t.ContactID, LinkIndex: t.LinkIndex, URL: t.URL,
+		Method: c.Request.Method, IP: ip, UserAgent: c.Request.UserAgent(), At: a.cfg.Clock.Now(), SentAt: t.IssuedAt}
+	if kind == nurture.HitClick {
+		h.OtherLinks = a.clicks.add(t.MessageID, t.LinkIndex, h.At)
+	}
+	nurture.Classify(a.cfg.HitRules, &h)
+	return h
+}
+
+// open serves GET /o/{token}: the pixel, always, whatever the token and
+// whatever the state of the database; a valid token's open is recorded.
+func (a *API) open(c *gin.Context) {
+	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
+		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitOpen, t), hitWait)
+	}
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store, no-cache, must-revalidate, private")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "0")
+	c.Data(http.StatusOK, "image/gif", pixel)
+}
+
+// click serves GET (and HEAD) /c/{token}: a redirect to the target the
+// token signs, and nowhere else, whatever the query string says.
+func (a *API) click(c *gin.Context) {
+	t, ok := a.token(c, nurture.PurposeClick)
+	if !ok {
+		fail(c, nurture.ErrBadToken)
+		return
+	}
+	if a.hits != nil {
+		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitClick, t), hitWait)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Redirect(http.StatusFound, t.URL)
+}
+
+// preferenceTopics are the topics a person can turn off; transactional mail
+// (receipts, password resets) is not theirs to refuse here.
+var preferenceTopics = []nurture.Topic{nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing}
+
+// unsubscribePage serves GET /u/{token}: the preference page. It changes
+// nothing: link scanners follow every link.
+func (a *API) unsubscribePage(c *gin.Context) {
+	t, ok := a.token(c, nurture.PurposeUnsubscribe)
+	if !ok {
+		fail(c, nurture.ErrBadToken)
+		return
+	}
+	a.renderPreferences(c, t, "")
+}
+
+// unsubscribe serves POST /u/{token}: RFC 8058 one-click unsubscribe
+// (List-Unsubscribe=One-Click, form or multipart encoded, no cookie, 200, no
+// redirect) and the preference page's own form. The change is committed
+// before the answer.
+func (a *API) unsubscribe(c *gin.Context) {
+	t, ok := a.token(c, nurture.PurposeUnsubscribe)
+	if !ok {
+		fail(c, nurture.ErrBadToken)
+		return
+	}
+	if ct := c.ContentType(); ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
+		fail(c, &nurture.Error{Code: nurture.CodeInvalid, Field: "Content-Type",
+			Message: "must be application/x-www-form-urlencoded or multipart/form-data"})
+		return
+	}
+	if err := c.Request.ParseMultipartForm(64 << 10); err != nil && err != http.ErrNotMultipart {
+		fail(c, nurture.Errorf(nurture.CodeInvalid, "the form could not be read"))
+		return
+	}
+	ctx := c.Request.Context()
+	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
+		// An erased person's old link: nothing is kept, nothing to change.
+		c.String(http.StatusOK, "You are unsubscribed.")
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	current, err := a.cfg.Recipients.OptOuts(ctx, []int64{contact.ID})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	optedOut := current[contact.ID]
+	form := c.Request.PostForm
+	oneClick := form.Get("List-Unsubscribe") == "One-Click"
+	switch {
+	case oneClick:
+		topic, err := a.messageTopic(ctx, t.MessageID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if topic == "" || topic == nurture.TopicTransactional {
+			optedOut = slices.Clone(preferenceTopics)
+		} else if !slices.Contains(optedOut, topic) {
+			optedOut = append(optedOut, topic)
+		}
+	case form.Get("all") != "":
+		optedOut = slices.Clone(preferenceTopics)
+	default:
+		optedOut = nil
+		keep := form["topic"]
+		for _, topic := range preferenceTopics {
+			if !slices.Contains(keep, string(topic)) {
+				optedOut = append(optedOut, topic)
+			}
+		}
+	}
+	if err := a.cfg.Recipients.SetPreferences(ctx, contact.ID, optedOut, a.templatesOf(optedOut)); err != nil {
+		fail(c, err)
+		return
+	}
+	a.cfg.Logger.Info("preferences changed", "contact_id", contact.ID, "opted_out", optedOut, "one_click", oneClick)
+	if oneClick {
+		c.String(http.StatusOK, "You are unsubscribed.")
+		return
+	}
+	a.renderPreferences(c, t, "saved")
+}
+
+// messageTopic is the topic of the email the link came from.
+func (a *API) messageTopic(ctx context.Context, id int64) (nurture.Topic, error) {
+	m, err := a.cfg.Recipients.Message(ctx, id)
+	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if m.Topic == "" && a.cfg.TemplateTopic != nil {
+		t, _ := a.cfg.TemplateTopic(m.Template)
+		return t, nil
+	}
+	return m.Topic, nil
+}
+
+// templatesOf lists the templates of the given topics, whose queued
+// messages an opt-out cancels.
+func (a *API) templatesOf(topics []nurture.Topic) []string {
+	var out []string
+	for _, name := range a.cfg.TemplateNames {
+		if a.cfg.TemplateTopic == nil {
+			break
+		}
+		if t, ok := a.cfg.TemplateTopic(name); ok && slices.Contains(topics, t) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string) {
+	ctx := c.Request.Context()
+	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
+		fail(c, nurture.ErrBadToken)
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	optOuts, err := a.cfg.Recipients.OptOuts(ctx, []int64{contact.ID})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	lang := pickLanguage(contact.Locale, c.GetHeader("Accept-Language"))
+	page := preferencePage{
+		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
+		Product: a.cfg.ProductName,
+	}
+	all := true
+	for _, topic := range preferenceTopics {
+		on := !slices.Contains(optOuts[contact.ID], topic)
+		all = all && !on
+		page.Topics = append(page.Topics, topicChoice{Topic: string(topic), Label: page.T.Topics[topic], On: on})
+	}
+	page.AllOff = all
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Status(http.StatusOK)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := preferencesTemplate.Execute(c.Writer, page); err != nil {
+		a.cfg.Logger.Error("render preference page", "err", err)
+	}
+}
+
+// pickLanguage chooses the page's language: the contact's locale, then the
+// browser's, then English.
+func pickLanguage(locale, acceptLanguage string) string {
+	for _, cand := range append([]string{locale}, strings.Split(acceptLanguage, ",")...) {
+		cand = strings.ToLower(strings.TrimSpace(cand))
+		cand, _, _ = strings.Cut(cand, ";")
+		cand, _, _ = strings.Cut(strings.ReplaceAll(cand, "_", "-"), "-")
+		if _, ok := pageTexts[cand]; ok {
+			return cand
+		}
+	}
+	return "en"
+}

@@ -1,0 +1,231 @@
+package mailer
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	netmail "net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/nurture-email/nurture"
+)
+
+var testSigners = sync.OnceValue(func() map[string]*signer {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	_, ek, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	out := map[string]*signer{}
+	for name, key := range map[string]crypto.Signer{"rsa-2048": rk, "ed25519": ek} {
+		s, err := newSigner(&DKIM{Domain: "nurture.test", Selector: "s1", Key: key}, log)
+		if err != nil {
+			panic(err)
+		}
+		out[name] = s
+	}
+	return out
+})
+
+// testEmails are messages of every shape compose makes.
+func testEmails() []*nurture.Email {
+	base := func(id string) *nurture.Email {
+		return &nurture.Email{
+			MessageID: id + "@nurture.test",
+			From:      netmail.Address{Name: "Nurture Team – Ünïcödé", Address: "team@nurture.test"},
+			To:        netmail.Address{Name: "Jörg Müller", Address: "joerg@example.com"},
+			Subject:   "Willkommen, Jörg: " + strings.Repeat("a long subject that needs folding ", 4),
+			Text:      "Hello Jörg,\n.\n..\n" + strings.Repeat("a very long line of text ", 10) + "\n\n\n",
+			HTML:      "<p>Hello Jörg</p>",
+			Headers: []nurture.Header{
+				{Name: "List-Unsubscribe", Value: "<https://links.example.com/u/" + strings.Repeat("x", 200) + ">, <mailto:u+abc@nurture.test>"},
+				{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+				{Name: "Reply-To", Value: "Søren <support@nurture.test>"},
+				{Name: "X-Nurture-Step", Value: "onboarding/2 – tips"},
+			},
+		}
+	}
+	textOnly, htmlOnly, bare := base("text-only"), base("html-only"), base("bare")
+	textOnly.HTML, htmlOnly.Text = "", ""
+	bare.Headers, bare.HTML = nil, ""
+	return []*nurture.Email{base("alternative"), textOnly, htmlOnly, bare}
+}
+
+// TestSignedMessageIsSentAsSigned proves what sign relies on: after sign,
+// go-mail renders the message (as it does on every send attempt) as the
+// bytes that were signed plus the DKIM-Signature field, and those bytes
+// verify.
+func TestSignedMessageIsSentAsSigned(t *testing.T) {
+	t.Parallel()
+	for name, s := range testSigners() {
+		for _, e := range testEmails() {
+			t.Run(name+"/"+e.MessageID, func(t *testing.T) {
+				t.Parallel()
+				msg, err := compose(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				signed, err := s.sign(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var sent bytes.Buffer
+				if _, err := msg.WriteTo(&sent); err != nil {
+					t.Fatal(err)
+				}
+				field, rest := cutField(t, sent.Bytes(), "DKIM-Signature")
+				if !bytes.Equal(rest, signed) {
+					t.Fatalf("rendering after signing differs from the signed bytes:\nsigned:\n%s\nsent without DKIM-Signature:\n%s", signed, rest)
+				}
+				var again bytes.Buffer
+				if _, err := msg.WriteTo(&again); err != nil || !bytes.Equal(again.Bytes(), sent.Bytes()) {
+					t.Fatalf("a second send attempt renders other bytes (%v)", err)
+				}
+
+				// The field is the signature of exactly those bytes.
+				verifs, err := dkim.VerifyWithOptions(io.MultiReader(bytes.NewReader(field), bytes.NewReader(signed)), &dkim.VerifyOptions{
+					LookupTXT: func(string) ([]string, error) { return []string{txtRecord(t, s.key)}, nil },
+				})
+				if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+					t.Fatalf("verify: %v %v", err, verifs)
+				}
+			})
+		}
+	}
+}
+
+// cutField removes the header field name (with its continuation lines)
+// from msg and returns it and what remains; it fails unless there is
+// exactly one.
+func cutField(t *testing.T, msg []byte, name string) (field, rest []byte) {
+	t.Helper()
+	header, body, ok := bytes.Cut(msg, []byte("\r\n\r\n"))
+	if !ok {
+		t.Fatal("no end of header")
+	}
+	lines := bytes.SplitAfter(header, []byte("\r\n"))
+	start := slices.IndexFunc(lines, func(l []byte) bool {
+		return bytes.HasPrefix(bytes.ToLower(l), []byte(strings.ToLower(name)+":"))
+	})
+	if start < 0 {
+		t.Fatalf("no %s field:\n%s", name, msg)
+	}
+	end := start + 1
+	for end < len(lines) && (lines[end][0] == ' ' || lines[end][0] == '\t') {
+		end++
+	}
+	field = bytes.Join(lines[start:end], nil)
+	if !bytes.HasSuffix(field, []byte("\r\n")) {
+		field = append(field, "\r\n"...) // it was the last line of the header
+	}
+	rest = slices.Concat(bytes.Join(lines[:start], nil), bytes.Join(lines[end:], nil))
+	rest = bytes.TrimSuffix(rest, []byte("\r\n"))
+	rest = slices.Concat(rest, []byte("\r\n\r\n"), body)
+	if bytes.Contains(bytes.ToLower(rest), []byte("\n"+strings.ToLower(name)+":")) {
+		t.Fatalf("more than one %s field", name)
+	}
+	return field, rest
+}
+
+func txtRecord(t testing.TB, key crypto.Signer) string {
+	switch pub := key.Public().(type) {
+	case *rsa.PublicKey:
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der)
+	case ed25519.PublicKey:
+		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
+	}
+	t.Fatalf("no record for %T", key)
+	return ""
+}
+
+func TestHeaderKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, header string
+		want         string
+	}{
+		{"minimal", "From: a@b.test\r\n", "From:From"},
+		{"case and spaces", "from : a@b.test\r\nSUBJECT: x\r\ncontent-type: text/plain\r\n", "From:From:Subject:Subject:Content-Type"},
+		{"folded values are not fields", "From: a@b.test\r\nSubject:\r\n =?UTF-8?q?x?=\r\n To: not a field\r\n\tDate: nor this\r\n", "From:From:Subject:Subject"},
+		{"unsigned fields are left out", "X-Nurture-Step: 2\r\nFrom: a@b.test\r\nReceived: x\r\n", "From:From"},
+		{"every field once, in our order", "Content-Transfer-Encoding: qp\r\nContent-Type: t\r\nMIME-Version: 1.0\r\n" +
+			"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nList-Unsubscribe: <u>\r\nReply-To: r@b.test\r\n" +
+			"Message-ID: <m@b.test>\r\nDate: d\r\nSubject: s\r\nTo: t@b.test\r\nFrom: a@b.test\r\n",
+			"From:From:To:To:Subject:Subject:Date:Message-ID:Reply-To:Reply-To:List-Unsubscribe:List-Unsubscribe:" +
+				"List-Unsubscribe-Post:List-Unsubscribe-Post:MIME-Version:Content-Type:Content-Transfer-Encoding"},
+		{"a field twice is signed twice", "From: a@b.test\r\nDate: 1\r\nDate: 2\r\n", "From:From:Date:Date"},
+		{"the body is not the header", "From: a@b.test\r\n\r\nSubject: in the body\r\n", "From:From"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := tt.header
+			if !strings.Contains(raw, "\r\n\r\n") {
+				raw += "\r\nbody\r\n"
+			}
+			if got := strings.Join(headerKeys([]byte(raw)), ":"); got != tt.want {
+				t.Errorf("headerKeys = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckDomainName(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"example.com", "mail.example.co.uk", "xn--bckerei-5wa.test", "a-b.c-d.test", "EXAMPLE.COM", "1.example.com"} {
+		if err := checkDomainName(ok, 2); err != nil {
+			t.Errorf("checkDomainName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "example", ".example.com", "example.com.", "ex..ample.com", "-ex.com", "ex-.com", "ex_ample.com",
+		"ex ample.com", "ex\tample.com", "bäckerei.test", strings.Repeat("a", 64) + ".com", strings.Repeat("a.", 127) + "aa"} {
+		if err := checkDomainName(bad, 2); err == nil {
+			t.Errorf("checkDomainName(%q) accepted it", bad)
+		}
+	}
+	if err := checkDomainName("s1", 1); err != nil {
+		t.Errorf("a one-label selector: %v", err)
+	}
+}
+
+// BenchmarkSign measures signing alone, on an already rendered message.
+func BenchmarkSign(b *testing.B) {
+	msg, err := compose(testEmails()[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw bytes.Buffer
+	if _, err := msg.WriteTo(&raw); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"ed25519", "rsa-2048"} {
+		s := testSigners()[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.signature(raw.Bytes()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,280 @@
+// Go refuses to make RSA keys under 1024 bits unless told otherwise; the
+// tests need one to see that the mailer refuses it too.
+//
+//go:debug rsa1024min=0
+
+package mailer_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nurture-email/nurture/mailer"
+)
+
+func TestNewValidatesDKIM(t *testing.T) {
+	t.Parallel()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func(change func(*mailer.DKIM)) *mailer.DKIM {
+		d := &mailer.DKIM{Domain: "mail.nurture.test", Selector: "nurture-2026.eu", Key: ed25519Key()}
+		change(d)
+		return d
+	}
+	tests := []struct {
+		name string
+		dkim *mailer.DKIM
+		want string
+	}{
+		{"empty domain", good(func(d *mailer.DKIM) { d.Domain = "" }), "NURTURE_DKIM_DOMAIN"},
+		{"single-label domain", good(func(d *mailer.DKIM) { d.Domain = "nurture" }), "NURTURE_DKIM_DOMAIN"},
+		{"domain with trailing dot", good(func(d *mailer.DKIM) { d.Domain = "nurture.test." }), "NURTURE_DKIM_DOMAIN"},
+		{"domain with space", good(func(d *mailer.DKIM) { d.Domain = "nurture .test" }), "NURTURE_DKIM_DOMAIN"},
+		{"domain with CRLF", good(func(d *mailer.DKIM) { d.Domain = "nurture.test\r\nBcc: x@evil.example" }), "NURTURE_DKIM_DOMAIN"},
+		{"domain with semicolon", good(func(d *mailer.DKIM) { d.Domain = "nurture.test; s=x" }), "NURTURE_DKIM_DOMAIN"},
+		{"domain label with hyphen at end", good(func(d *mailer.DKIM) { d.Domain = "nurture-.test" }), "NURTURE_DKIM_DOMAIN"},
+		{"domain label too long", good(func(d *mailer.DKIM) { d.Domain = strings.Repeat("a", 64) + ".test" }), "NURTURE_DKIM_DOMAIN"},
+		{"non-ASCII domain", good(func(d *mailer.DKIM) { d.Domain = "bäckerei.test" }), "NURTURE_DKIM_DOMAIN"},
+		{"empty selector", good(func(d *mailer.DKIM) { d.Selector = "" }), "NURTURE_DKIM_SELECTOR"},
+		{"selector with underscore", good(func(d *mailer.DKIM) { d.Selector = "_domainkey" }), "NURTURE_DKIM_SELECTOR"},
+		{"selector with semicolon", good(func(d *mailer.DKIM) { d.Selector = "s1;" }), "NURTURE_DKIM_SELECTOR"},
+		{"selector with double dot", good(func(d *mailer.DKIM) { d.Selector = "a..b" }), "NURTURE_DKIM_SELECTOR"},
+		{"record name too long", good(func(d *mailer.DKIM) {
+			d.Selector = strings.Repeat(strings.Repeat("s", 60)+".", 4) + "s"
+		}), "NURTURE_DKIM_SELECTOR"},
+		{"no key", good(func(d *mailer.DKIM) { d.Key = nil }), "NURTURE_DKIM_KEY_FILE: no key"},
+		{"ECDSA key", good(func(d *mailer.DKIM) { d.Key = ecKey }), "NURTURE_DKIM_KEY_FILE: ECDSA keys cannot sign DKIM"},
+		{"RSA-512 key", good(func(d *mailer.DKIM) { d.Key = rsa512(t) }), "NURTURE_DKIM_KEY_FILE: RSA key of 512 bits is too short"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: tt.dkim})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	for _, d := range []*mailer.DKIM{
+		good(func(*mailer.DKIM) {}),
+		good(func(d *mailer.DKIM) { d.Key, d.Selector, d.Domain = rsaKey(), "s1", "Nurture.Test" }),
+	} {
+		m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: d})
+		if err != nil {
+			t.Fatalf("New with %v: %v", d, err)
+		}
+		_ = m.Close()
+	}
+}
+
+func TestNewWarnsAboutShortRSAKey(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	m, err := mailer.New(mailer.Config{
+		URL:    "smtp://relay.example.com",
+		DKIM:   &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatalf("New with an RSA-1024 key: %v", err)
+	}
+	_ = m.Close()
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "bits=1024") {
+		t.Errorf("no warning about the 1024-bit key in %q", logs.String())
+	}
+}
+
+// writePEM writes blocks to a file in a fresh directory and returns its path.
+func writePEM(t *testing.T, blocks ...*pem.Block) string {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, b := range blocks {
+		if err := pem.Encode(&buf, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// rsa512 makes an RSA key too short for DKIM.
+func rsa512(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func pkcs8(t *testing.T, key any) *pem.Block {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+}
+
+func TestLoadDKIMKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		block func(t *testing.T) []*pem.Block
+		want  crypto.PublicKey
+	}{
+		{"PKCS#8 RSA", func(t *testing.T) []*pem.Block { return []*pem.Block{pkcs8(t, rsaKey())} }, rsaKey().Public()},
+		{"PKCS#1 RSA", func(*testing.T) []*pem.Block {
+			return []*pem.Block{{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey())}}
+		}, rsaKey().Public()},
+		{"PKCS#8 Ed25519", func(t *testing.T) []*pem.Block { return []*pem.Block{pkcs8(t, ed25519Key())} }, ed25519Key().Public()},
+		{"key after a certificate-like block", func(t *testing.T) []*pem.Block {
+			return []*pem.Block{{Type: "CERTIFICATE", Bytes: []byte("not read")}, pkcs8(t, ed25519Key())}
+		}, ed25519Key().Public()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key, err := mailer.LoadDKIMKey(writePEM(t, tt.block(t)...))
+			if err != nil {
+				t.Fatalf("LoadDKIMKey: %v", err)
+			}
+			if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(tt.want) {
+				t.Fatalf("loaded a key whose public half is %v", key.Public())
+			}
+			// The key works: New takes it and it signs.
+			m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			_ = m.Close()
+		})
+	}
+}
+
+func TestLoadDKIMKeyErrors(t *testing.T) {
+	t.Parallel()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(ed25519Key().Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := func(s string) func(*testing.T) string {
+		return func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "dkim.pem")
+			if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}
+	}
+	blocks := func(bs ...func(*testing.T) *pem.Block) func(*testing.T) string {
+		return func(t *testing.T) string {
+			var out []*pem.Block
+			for _, b := range bs {
+				out = append(out, b(t))
+			}
+			return writePEM(t, out...)
+		}
+	}
+	block := func(typ string, der []byte) func(*testing.T) *pem.Block {
+		return func(*testing.T) *pem.Block { return &pem.Block{Type: typ, Bytes: der} }
+	}
+	tests := []struct {
+		name string
+		path func(*testing.T) string
+		want string
+	}{
+		{"missing file", func(t *testing.T) string { return filepath.Join(t.TempDir(), "missing.pem") }, "no such file"},
+		{"empty file", raw(""), "no PEM data"},
+		{"not PEM", raw("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA user@host\n"), "no PEM data"},
+		{"public key only", blocks(block("PUBLIC KEY", pubDER)), "no private key, only PEM blocks of type PUBLIC KEY"},
+		{"two keys", blocks(func(t *testing.T) *pem.Block { return pkcs8(t, ed25519Key()) }, func(t *testing.T) *pem.Block { return pkcs8(t, rsaKey()) }), "2 private keys"},
+		{"ECDSA, SEC 1", blocks(block("EC PRIVATE KEY", ecDER)), "ECDSA keys cannot sign DKIM"},
+		{"ECDSA, PKCS#8", blocks(func(t *testing.T) *pem.Block { return pkcs8(t, ecKey) }), "ECDSA keys cannot sign DKIM"},
+		{"PKCS#8 encrypted", blocks(block("ENCRYPTED PRIVATE KEY", []byte{0x30, 0})), "encrypted"},
+		{"legacy encrypted PEM", blocks(func(*testing.T) *pem.Block {
+			return &pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}, Bytes: []byte{1}}
+		}), "encrypted"},
+		{"OpenSSH key", blocks(block("OPENSSH PRIVATE KEY", []byte("openssh-key-v1"))), `"OPENSSH PRIVATE KEY" not supported`},
+		{"corrupt PKCS#8", blocks(block("PRIVATE KEY", []byte("garbage"))), "PRIVATE KEY block does not hold a valid key"},
+		{"corrupt PKCS#1", blocks(block("RSA PRIVATE KEY", []byte("garbage"))), "RSA PRIVATE KEY block does not hold a valid key"},
+		{"PKCS#1 label on PKCS#8 data", blocks(func(t *testing.T) *pem.Block {
+			b := pkcs8(t, rsaKey())
+			b.Type = "RSA PRIVATE KEY"
+			return b
+		}), "use ParsePKCS8PrivateKey"},
+		{"RSA-512", blocks(func(t *testing.T) *pem.Block { return pkcs8(t, rsa512(t)) }), "RSA key of 512 bits is too short"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := tt.path(t)
+			key, err := mailer.LoadDKIMKey(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("LoadDKIMKey = %v, %v; want an error containing %q", key, err, tt.want)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			if strings.Contains(err.Error(), "AAAA") || strings.Contains(err.Error(), "MII") {
+				t.Errorf("error %q shows the file's content", err)
+			}
+		})
+	}
+}
+
+func TestDKIMHidesKey(t *testing.T) {
+	t.Parallel()
+	for _, key := range []crypto.Signer{ed25519Key(), rsaKey()} {
+		d := &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}
+		var logs bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("dkim", "dkim", d, "config", mailer.Config{DKIM: d})
+		secret := fmt.Sprint([]byte(ed25519Key().Seed()))
+		if rk, ok := key.(*rsa.PrivateKey); ok {
+			secret = rk.D.String()
+		}
+		slog.New(slog.NewTextHandler(&logs, nil)).Info("dkim", "dkim", d, "config", mailer.Config{DKIM: d})
+		asJSON, err := json.Marshal(mailer.Config{DKIM: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{fmt.Sprint(d), fmt.Sprintf("%+v", *d), fmt.Sprintf("%#v", d), fmt.Sprintf("%+v", mailer.Config{DKIM: d}), logs.String(), string(asJSON)} {
+			if strings.Contains(s, secret) || strings.Contains(s, secret[1:20]) {
+				t.Errorf("key shown in %q", s)
+			}
+		}
+		if got := d.String(); !strings.Contains(got, "d=nurture.test s=s1 key=") {
+			t.Errorf("String = %q", got)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nurture-email/nurture"
+)
+
+// RecordHits stores opens and clicks, many in one statement, and moves the
+// contacts' last human open and click forward. Hits for a message or
+// contact that no longer exists (an erased person's old link) are dropped:
+// their tokens still verify, but record nothing.
+func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	n := len(hits)
+	var (
+		msgIDs, contactIDs      = make([]int64, n), make([]int64, n)
+		kinds, classes, reasons = make([]string, n), make([]string, n), make([]string, n)
+		links                   = make([]*int32, n)
+		urls                    = make([]*string, n)
+		ips, agents             = make([]string, n), make([]string, n)
+		ats                     = make([]time.Time, n)
+	)
+	for i := range hits {
+		h := &hits[i]
+		msgIDs[i], contactIDs[i] = h.MessageID, h.ContactID
+		kinds[i], classes[i], reasons[i] = string(h.Kind), string(h.Class), h.Reason
+		if h.Kind == nurture.HitClick {
+			idx := int32(h.LinkIndex)
+			links[i], urls[i] = &idx, &h.URL
+		}
+		if h.IP.IsValid() {
+			ips[i] = h.IP.String()
+		}
+		agents[i], ats[i] = truncate(h.UserAgent, 512), h.At
+	}
+	_, err := db.pool.Exec(ctx, `
+		WITH hit AS (
+			INSERT INTO email_events (message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+			SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+				AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+			JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id
+			JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL
+			RETURNING contact_id, kind, class, at
+		)
+		INSERT INTO engagement AS g (contact_id, last_open_at, last_click_at)
+		SELECT contact_id, max(at) FILTER (WHERE kind = 'open'), max(at) FILTER (WHERE kind = 'click')
+		FROM hit WHERE class = 'human' GROUP BY contact_id ORDER BY contact_id
+		ON CONFLICT (contact_id) DO UPDATE SET
+			last_open_at = greatest(g.last_open_at, excluded.last_open_at),
+			last_click_at = greatest(g.last_click_at, excluded.last_click_at)`,
+		msgIDs, contactIDs, kinds, classes, reasons, links, urls, ips, agents, ats)
+	if err != nil {
+		return fmt.Errorf("record hits: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// MessageHits returns the opens and clicks of a message, oldest first.
+func (db *DB) MessageHits(ctx context.Context, messageID int64) ([]nurture.Hit, error) {
+	rows, err := db.pool.Query(ctx, `SELECT kind, class, reason, coalesce(link_index, 0), coalesce(url, ''), user_agent, at
+		FROM email_events WHERE message_id = $1 ORDER BY at, id`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("message hits: %w", err)
+	}
+	defer rows.Close()
+	var out []nurture.Hit
+	for rows.Next() {
+		h := nurture.Hit{MessageID: messageID}
+		if err := rows.Scan(&h.Kind, &h.Class, &h.Reason, &h.LinkIndex, &h.URL, &h.UserAgent, &h.At); err != nil {
+			return nil, fmt.Errorf("message hits: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

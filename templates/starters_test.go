@@ -1,0 +1,133 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/nurture-email/nurture"
+)
+
+// TestStartersGolden keeps every starter email, both bodies, under review
+// for a contact we know well and for one we know nothing about, tracked
+// with deterministic URLs: go test ./templates -update rewrites the files.
+func TestStartersGolden(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	for _, name := range starters {
+		for _, who := range []struct {
+			suffix string
+			data   Data
+		}{{"", full()}, {"_unknown", unknown()}} {
+			t.Run(name+who.suffix, func(t *testing.T) {
+				t.Parallel()
+				r, err := s.Render(name, who.data)
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				text := fmt.Sprintf("Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
+				golden(t, name+who.suffix+".html.golden", r.HTML)
+				golden(t, name+who.suffix+".txt.golden", text)
+			})
+		}
+	}
+}
+
+// TestStartersRenderForAnyone renders each starter for a full and an empty
+// contact, with and without what the product may leave out, and looks for
+// the signs of a missing value.
+func TestStartersRenderForAnyone(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	bare := func() Data { d := unknown(); d.Product = Product{}; d.Links = Links{}; d.Track = nil; return d }
+	cases := []struct {
+		name string
+		data func() Data
+	}{
+		{"full", full},
+		{"empty", unknown},
+		{"empty, no product, links or tracking", bare},
+		{"blank fields", func() Data {
+			d := full()
+			c := &d.Contact
+			c.FirstName, c.Company, c.Industry, c.TeamSize, c.Role, c.Department, c.Title, c.TimeZone = " ", "\t", " ", "\n", " ", " ", " ", " "
+			return d
+		}},
+	}
+	for _, name := range starters {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				r, err := s.Render(name, tc.data())
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				if r.Subject == "" || r.Topic == "" {
+					t.Errorf("subject %q, topic %q", r.Subject, r.Topic)
+				}
+				for part, text := range map[string]string{"subject": r.Subject, "preheader": r.Preheader, "HTML": r.HTML, "text": unwrap(r.Text)} {
+					for _, bad := range []string{"<no value>", "Hi ,", "Hi  ", " ,", ", ,", "()", "the  team", "  team", "%!"} {
+						if strings.Contains(text, bad) {
+							t.Errorf("%s has %q", part, bad)
+						}
+					}
+				}
+				if !strings.Contains(unwrap(r.Text), "Hi ") {
+					t.Errorf("no greeting in the text:\n%s", r.Text)
+				}
+				checkSafeHTML(t, r.HTML)
+				checkImages(t, r.HTML)
+			})
+		}
+	}
+}
+
+// checkImages fails when an image has no alt attribute or an http source.
+func checkImages(t *testing.T, src string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode || n.Data != "img" {
+			continue
+		}
+		alt, hasAlt := "", false
+		for _, a := range n.Attr {
+			if a.Key == "alt" {
+				alt, hasAlt = a.Val, true
+			}
+		}
+		if !hasAlt {
+			t.Errorf("<img src=%q> has no alt", attrValue(n, "src"))
+		}
+		if !strings.HasPrefix(attrValue(n, "src"), "https://") {
+			t.Errorf("<img alt=%q> is not on https: %q", alt, attrValue(n, "src"))
+		}
+	}
+}
+
+func TestStarterTopics(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	want := map[string]nurture.Topic{
+		"welcome":           nurture.TopicOnboarding,
+		"onboarding-tips":   nurture.TopicOnboarding,
+		"feature-education": nurture.TopicEducation,
+		"demo-offer":        nurture.TopicMarketing,
+		"re-engagement":     nurture.TopicMarketing,
+		"newsletter":        nurture.TopicMarketing,
+	}
+	for name, topic := range want {
+		r, err := s.Render(name, full())
+		if err != nil {
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		if r.Topic != topic {
+			t.Errorf("%s: topic %q, want %q", name, r.Topic, topic)
+		}
+	}
+}

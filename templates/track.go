@@ -1,0 +1,252 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Tracking is how the caller counts opens and clicks of one email. Signing
+// the links is the caller's business; the renderer only decides which links
+// are tracked and puts the caller's URLs in their place.
+type Tracking struct {
+	// Click returns the tracked URL that leads to target, the index-th
+	// tracked link of the email (from 0, in document order). It is called
+	// once per tracked link; returning "" leaves that link as it is.
+	Click func(index int, target string) string
+	// OpenPixel is the absolute http(s) URL of the 1x1 image that records
+	// an open, or "" for none.
+	OpenPixel string
+}
+
+// trackMode is what a template lets the caller track, from its "tracking"
+// block.
+type trackMode uint8
+
+const (
+	trackClicks trackMode = 1 << iota
+	trackOpens
+	trackNone trackMode = 0
+	trackAll            = trackClicks | trackOpens
+)
+
+// parseTrackMode reads the text of a "tracking" block.
+func parseTrackMode(s string) (trackMode, error) {
+	switch strings.TrimSpace(s) {
+	case "all":
+		return trackAll, nil
+	case "clicks":
+		return trackClicks, nil
+	case "opens":
+		return trackOpens, nil
+	case "none":
+		return trackNone, nil
+	}
+	return 0, fmt.Errorf("tracking %q is not one of all, clicks, opens or none", strings.TrimSpace(s))
+}
+
+// noTrackAttr marks a link the author does not want tracked:
+// <a href="..." data-notrack>. The renderer removes the attribute.
+const noTrackAttr = "data-notrack"
+
+// tracker rewrites the links of one email and adds its open pixel.
+type tracker struct {
+	mode   trackMode
+	track  *Tracking
+	exempt [6]string // the recipient's own links, as given and as html/template writes them
+	// targets maps each tracked target to its first tracked URL, for a
+	// hand-written text body.
+	targets map[string]string
+}
+
+func newTracker(mode trackMode, d *Data) *tracker {
+	t := &tracker{mode: mode, track: d.Track}
+	for i, l := range []string{d.Links.Unsubscribe, d.Links.Preferences, d.Links.ViewInBrowser} {
+		l = strings.TrimSpace(l)
+		t.exempt[2*i], t.exempt[2*i+1] = l, normalizeURL(l)
+	}
+	return t
+}
+
+// rewrite replaces the target of every trackable link with the caller's
+// tracked URL, and drops the data-notrack marks. A link is trackable when
+// its href is an absolute http or https URL that nurture.SafeLinkTarget
+// accepts and it is none of the recipient's own links (unsubscribe,
+// preferences, view in browser). Others (mailto:, tel:, anchors, a target
+// the click endpoint would refuse) are left alone.
+func (t *tracker) rewrite(anchors []*html.Node) {
+	click := t.mode&trackClicks != 0 && t.track != nil && t.track.Click != nil
+	index := 0
+	for _, a := range anchors {
+		href, skip := -1, false
+		for i, at := range a.Attr {
+			if at.Namespace != "" {
+				continue
+			}
+			switch at.Key {
+			case "href":
+				href = i
+			case noTrackAttr:
+				skip = true
+			}
+		}
+		if skip {
+			a.Attr = removeAttr(a.Attr, noTrackAttr)
+			continue
+		}
+		if !click || href < 0 {
+			continue
+		}
+		target := strings.TrimSpace(a.Attr[href].Val)
+		if !trackable(target) || t.isExempt(target) {
+			continue
+		}
+		tracked := t.track.Click(index, target)
+		index++
+		if tracked == "" {
+			continue
+		}
+		a.Attr[href].Val = tracked
+		if t.targets == nil {
+			t.targets = map[string]string{}
+		}
+		if _, ok := t.targets[target]; !ok {
+			t.targets[target] = tracked
+		}
+	}
+}
+
+// pixel appends the open pixel to the end of body, when there is one to add.
+func (t *tracker) pixel(body *html.Node) error {
+	if t.mode&trackOpens == 0 || t.track == nil || t.track.OpenPixel == "" || body == nil {
+		return nil
+	}
+	if !nurture.SafeLinkTarget(t.track.OpenPixel) {
+		return fmt.Errorf("the open pixel %q is not an absolute http(s) URL", t.track.OpenPixel)
+	}
+	body.AppendChild(&html.Node{
+		Type: html.ElementNode, Data: "img", DataAtom: atom.Img,
+		Attr: []html.Attribute{
+			{Key: "src", Val: t.track.OpenPixel},
+			{Key: "width", Val: "1"},
+			{Key: "height", Val: "1"},
+			{Key: "alt", Val: ""},
+			{Key: "style", Val: "display:block;width:1px;height:1px;border:0;margin:0;padding:0;"},
+		},
+	})
+	return nil
+}
+
+// trackable reports whether href is a link the click endpoint will follow.
+func trackable(href string) bool {
+	if len(href) < 8 {
+		return false
+	}
+	scheme := strings.ToLower(href[:min(len(href), 8)])
+	if !strings.HasPrefix(scheme, "http://") && !strings.HasPrefix(scheme, "https://") {
+		return false
+	}
+	return nurture.SafeLinkTarget(href)
+}
+
+func (t *tracker) isExempt(target string) bool {
+	for _, e := range t.exempt {
+		if e != "" && e == target {
+			return true
+		}
+	}
+	return false
+}
+
+// retarget replaces, in a hand-written text body, each URL that is the
+// target of a tracked link of the HTML with that link's tracked URL, so that
+// clicks in either part are counted alike. A URL ends at a space or at one
+// of <>"'; punctuation that ends a sentence is not part of it.
+func (t *tracker) retarget(text string) string {
+	if len(t.targets) == 0 || !strings.Contains(text, "http") {
+		return text
+	}
+	var b strings.Builder
+	for {
+		i := indexURL(text)
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		text = text[i:]
+		end := strings.IndexFunc(text, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '<' || r == '>' || r == '"' || r == '\''
+		})
+		if end < 0 {
+			end = len(text)
+		}
+		u := strings.TrimRight(text[:end], ".,;:!?)]")
+		if tracked, ok := t.targets[u]; ok {
+			b.WriteString(tracked)
+		} else {
+			b.WriteString(u)
+		}
+		text = text[len(u):]
+	}
+}
+
+// indexURL returns the index of the first "http://" or "https://" in s, in
+// any case, or -1.
+func indexURL(s string) int {
+	for i := 0; i+7 <= len(s); i++ {
+		if s[i] != 'h' && s[i] != 'H' {
+			continue
+		}
+		rest := strings.ToLower(s[i:min(len(s), i+8)])
+		if strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") {
+			return i
+		}
+	}
+	return -1
+}
+
+// normalizeURL writes u as html/template writes a URL it puts in an href:
+// the bytes other than letters, digits, -._~, the reserved characters and
+// valid %XX escapes percent-encoded. The renderer compares links in the
+// output with the recipient's links in both forms.
+func normalizeURL(u string) string {
+	var b strings.Builder
+	written := 0
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case strings.IndexByte("!#$&*+,/:;=?@[]-._~", c) >= 0,
+			'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		case c == '%' && i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2]):
+			continue
+		}
+		b.WriteString(u[written:i])
+		fmt.Fprintf(&b, "%%%02x", c)
+		written = i + 1
+	}
+	if written == 0 {
+		return u
+	}
+	b.WriteString(u[written:])
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func removeAttr(attrs []html.Attribute, key string) []html.Attribute {
+	out := attrs[:0]
+	for _, a := range attrs {
+		if a.Key != key || a.Namespace != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
