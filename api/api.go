@@ -50,7 +50,7 @@ type Config struct {
 	Signer     *nurture.Signer
 	Recipients RecipientStore
 	Hits       HitStore
-	Messages   MessageStore // the message timeline (admin)
+	Messages   MessageStore      // the message timeline (admin)
 	HitRules   []nurture.HitRule // default nurture.DefaultHitRules
 	// TemplateTopic and TemplateNames tell which templates are of a topic,
 	// so that an opt-out cancels their queued messages.
