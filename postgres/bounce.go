@@ -79,7 +79,7 @@ func (db *DB) RecordBounces(ctx context.Context, bounces []nurture.Bounce, softL
 // event id, or when it gave none, a digest of what it said.
 func bounceEventKey(b nurture.Bounce) string {
 	if b.EventID != "" {
-		return "id:" + b.EventID + time.Now().String()
+		return "id:" + b.EventID
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{
 		string(b.Type), b.At.UTC().Format(time.RFC3339Nano), b.Reason, b.MessageID}, "\x00")))
@@ -92,7 +92,7 @@ func recordBounce(ctx context.Context, tx pgx.Tx, b nurture.Bounce, hash []byte,
 	err := tx.QueryRow(ctx, `
 		INSERT INTO bounces (email_hash, type, reason, provider, event_key, message_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT DO NOTHING
+		ON CONFLICT (provider, event_key, email_hash) DO NOTHING
 		RETURNING id`,
 		hash, b.Type, b.Reason, b.Provider, key, b.MessageID, b.At).Scan(&id)
 	if err == pgx.ErrNoRows {

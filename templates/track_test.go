@@ -4,6 +4,7 @@ import (
 	htmltemplate "html/template"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,7 +138,7 @@ func TestTrackIndexesAreStable(t *testing.T) {
 				last := -1
 				for _, href := range hrefsOf(t, r.HTML) {
 					if rest, ok := strings.CutPrefix(href, "https://links.test/c/"); ok {
-						if want := strconv(last + 1); rest != want {
+						if want := strconv.Itoa(last + 1); rest != want {
 							t.Errorf("tracked link %s follows link %d", rest, last)
 						}
 						last++
@@ -157,10 +158,6 @@ func TestTrackIndexesAreStable(t *testing.T) {
 	}
 }
 
-func strconv(i int) string {
-	return url.PathEscape(string(rune('0'+i%10))) // replaced below for i >= 10
-}
-
 // hrefsOf returns the href of every <a> in document order.
 func hrefsOf(t *testing.T, src string) []string {
 	t.Helper()
@@ -175,4 +172,262 @@ func hrefsOf(t *testing.T, src string) []string {
 		}
 	}
 	return out
+}
+
+// pixels returns the open pixels of a document, and whether the last one is
+// the last element of the body.
+func pixels(t *testing.T, src string) (n int, last bool) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body *html.Node
+	for e := range doc.Descendants() {
+		if e.Type != html.ElementNode {
+			continue
+		}
+		if e.Data == "body" {
+			body = e
+		}
+		if e.Data == "img" && strings.HasPrefix(attrValue(e, "src"), "https://links.test/o/") {
+			n++
+			if attrValue(e, "width") != "1" || attrValue(e, "height") != "1" {
+				t.Errorf("pixel is %sx%s", attrValue(e, "width"), attrValue(e, "height"))
+			}
+			if alt, ok := attrOf(e, "alt"); !ok || alt != "" {
+				t.Errorf("pixel alt = %q, %v; want an empty alt", alt, ok)
+			}
+			last = e.Parent == body && lastElement(body) == e
+		}
+	}
+	return n, last
+}
+
+func attrOf(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func lastElement(n *html.Node) *html.Node {
+	for c := n.LastChild; c != nil; c = c.PrevSibling {
+		if c.Type == html.ElementNode {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestTrackModes(t *testing.T) {
+	t.Parallel()
+	body := `{{define "subject"}}Hi{{end}}{{define "topic"}}product{{end}}{{define "body"}}<p><a href="https://app.acme.test/x">x</a></p>{{end}}`
+	tests := []struct {
+		name   string
+		block  string // the tracking block, or "" for none
+		track  func() *Tracking
+		clicks bool
+		pixel  bool
+	}{
+		{"no block means all", "", goldenTracking, true, true},
+		{"all", `{{define "tracking"}}all{{end}}`, goldenTracking, true, true},
+		{"all, spaced", "{{define \"tracking\"}}\n  all\n{{end}}", goldenTracking, true, true},
+		{"clicks", `{{define "tracking"}}clicks{{end}}`, goldenTracking, true, false},
+		{"opens", `{{define "tracking"}}opens{{end}}`, goldenTracking, false, true},
+		{"none", `{{define "tracking"}}none{{end}}`, goldenTracking, false, false},
+		{"no Tracking (a preview)", "", func() *Tracking { return nil }, false, false},
+		{"no pixel URL", "", func() *Tracking { tr := goldenTracking(); tr.OpenPixel = ""; return tr }, true, false},
+		{"no Click", "", func() *Tracking { tr := goldenTracking(); tr.Click = nil; return tr }, false, true},
+		{"Click declines", "", func() *Tracking {
+			tr := goldenTracking()
+			tr.Click = func(int, string) string { return "" }
+			return tr
+		}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := Load(fsWith(t, map[string]string{"mail/probe.html": body + tt.block}))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			d := data(ada())
+			d.Track = tt.track()
+			r, err := s.Render("probe", d)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			clicked := strings.Contains(r.HTML, `href="https://links.test/c/0"`)
+			if clicked != tt.clicks {
+				t.Errorf("link tracked: %v, want %v", clicked, tt.clicks)
+			}
+			if !clicked && !strings.Contains(r.HTML, `href="https://app.acme.test/x"`) {
+				t.Errorf("untracked link lost its target")
+			}
+			if got := strings.Contains(r.Text, "https://links.test/c/0"); got != tt.clicks {
+				t.Errorf("text has the tracked link: %v, want %v", got, tt.clicks)
+			}
+			n, last := pixels(t, r.HTML)
+			switch {
+			case tt.pixel && (n != 1 || !last):
+				t.Errorf("%d pixels (last element of the body: %v), want 1 at the end", n, last)
+			case !tt.pixel && n != 0:
+				t.Errorf("%d pixels, want none", n)
+			}
+		})
+	}
+}
+
+func TestTrackPixelOncePerStarter(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	for _, name := range starters {
+		r, err := s.Render(name, full())
+		if err != nil {
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		if n, last := pixels(t, r.HTML); n != 1 || !last {
+			t.Errorf("%s: %d pixels (last element of the body: %v), want 1 at the end", name, n, last)
+		}
+		if strings.Contains(r.Text, "links.test/o/") {
+			t.Errorf("%s: the pixel shows in the text", name)
+		}
+	}
+}
+
+func TestTrackRejectsBadPixel(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	d := full()
+	d.Track.OpenPixel = "javascript:alert(1)"
+	if _, err := s.Render("welcome", d); err == nil || !strings.Contains(err.Error(), "open pixel") {
+		t.Errorf("Render with a bad pixel URL: %v", err)
+	}
+}
+
+func TestTrackHandWrittenText(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{
+		"mail/note.html": `{{define "subject"}}Note{{end}}{{define "topic"}}product{{end}}
+{{define "body"}}<p><a href="https://app.acme.test/a?x=1&y=2">a</a> <a href="https://app.acme.test/b">b</a></p>{{end}}`,
+		"mail/note.txt": "See https://app.acme.test/a?x=1&y=2. And (https://app.acme.test/b), " +
+			"not https://app.acme.test/c nor https://app.acme.test/bb.\nUnsubscribe: {{.Links.Unsubscribe}}\n",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	d := data(ada())
+	d.Track = goldenTracking()
+	r, err := s.Render("note", d)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	want := "See https://links.test/c/0. And (https://links.test/c/1), not https://app.acme.test/c nor https://app.acme.test/bb.\n" +
+		"Unsubscribe: https://links.acme.test/u/tok123\n"
+	if r.Text != want {
+		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
+	}
+}
+
+// TestTrackExemptsRecipientLinks checks that the recipient's own links are
+// recognised after html/template has normalised them.
+func TestTrackExemptsRecipientLinks(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{"mail/links.html": linkProbe}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	d := data(ada())
+	d.Links = Links{
+		Unsubscribe:   "https://links.acme.test/u/tok 1|x'(é)",
+		Preferences:   "https://links.acme.test/u/tok%2F1?a=b&c=[d]",
+		ViewInBrowser: " https://links.acme.test/v/tok1 ",
+	}
+	var c clicks
+	d.Track = c.tracking()
+	r, err := s.Render("links", d)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	for _, target := range c.targets {
+		if strings.Contains(target, "links.acme.test") {
+			t.Errorf("a recipient link was tracked: %q", target)
+		}
+	}
+	if len(c.targets) != 4 {
+		t.Errorf("%d links tracked, want 4: %q", len(c.targets), c.targets)
+	}
+	_ = r
+}
+
+// TestNormalizeURLMatchesHTMLTemplate checks normalizeURL against what
+// html/template writes in an href.
+func TestNormalizeURLMatchesHTMLTemplate(t *testing.T) {
+	t.Parallel()
+	tmpl := htmltemplate.Must(htmltemplate.New("").Parse(`<a href="{{.}}">x</a>`))
+	for _, u := range []string{
+		"https://a.test/", "https://a.test/p q", "https://a.test/?q=a b&c='d'", "https://a.test/%zz%41", "https://a.test/é?ü=1",
+		"https://a.test/(x)<y>{z}|\\^`", "https://a.test/#frag!$*+,;=@[]", "https://a.test/%2", "https://a.test/\x7f",
+	} {
+		var b strings.Builder
+		if err := tmpl.Execute(&b, u); err != nil {
+			t.Fatal(err)
+		}
+		hrefs := hrefsOf(t, b.String())
+		if len(hrefs) != 1 || hrefs[0] != normalizeURL(u) {
+			t.Errorf("html/template wrote %q as %q, normalizeURL gives %q", u, hrefs, normalizeURL(u))
+		}
+	}
+}
+
+// TestTrackHostileValuesNeverBecomeTargets renders every starter, and a
+// template that puts contact data in text, attributes and query strings,
+// for hostile names: the links the caller is asked to track are always the
+// template's own, on the hosts it names.
+func TestTrackHostileValuesNeverBecomeTargets(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{"mail/probe.html": strings.Replace(attrProbe, `<a href="{{.Contact.Company}}">site</a>`, "", 1)}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, name := range append([]string{"probe"}, starters...) {
+		var benign clicks
+		d := full()
+		d.Track = benign.tracking()
+		if _, err := s.Render(name, d); err != nil {
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		for _, v := range append(hostile, `<a href="https://evil.test/x">x</a>`, "https://evil.test/y", `https://evil.test/z" data-x="`) {
+			t.Run(name+"/"+v, func(t *testing.T) {
+				t.Parallel()
+				var c clicks
+				d := full()
+				d.Contact.FirstName, d.Contact.LastName, d.Contact.Company, d.Contact.Industry = v, v, v, v
+				d.Contact.Role, d.Contact.Title, d.Contact.TeamSize, d.Contact.TimeZone = v, v, v, v
+				d.Track = c.tracking()
+				r, err := s.Render(name, d)
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				checkSafeHTML(t, r.HTML)
+				if len(c.targets) != len(benign.targets) {
+					t.Errorf("%d links tracked, %d for a benign contact: %q", len(c.targets), len(benign.targets), c.targets)
+				}
+				for _, target := range c.targets {
+					u, err := url.Parse(target)
+					if err != nil || (u.Host != "app.acme.test") {
+						t.Errorf("tracked target %q is not on the template's host", target)
+					}
+				}
+				for _, href := range hrefsOf(t, r.HTML) {
+					if strings.Contains(href, "evil.test") {
+						t.Errorf("a hostile value became a link: %q", href)
+					}
+				}
+			})
+		}
+	}
 }
