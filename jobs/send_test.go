@@ -23,6 +23,8 @@ import (
 type sendBundle struct {
 	store   *postgres.DB
 	smtp    *smtptest.Server
+	sender  *mailer.Mailer
+	links   jobs.Linker
 	handler *jobs.SendHandler
 	clock   *testkit.Clock
 }
@@ -45,7 +47,7 @@ func setupSend(t *testing.T) *sendBundle {
 		From:    mail.Address{Name: "Acme", Address: "hello@acme.example"},
 		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.example"},
 	})
-	return &sendBundle{store: store, smtp: smtp, handler: h, clock: clock}
+	return &sendBundle{store: store, smtp: smtp, sender: m, links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example", Clock: clock}, handler: h, clock: clock}
 }
 
 // welcome creates a contact and its queued welcome message.
@@ -185,4 +187,139 @@ func TestSendMissingMessageIsNotRetried(t *testing.T) {
 	t.Parallel()
 	b := setupSend(t)
 	require.ErrorIs(t, b.handler.Send(context.Background(), 424242), asynq.SkipRetry)
+}
+
+func TestSendLastMomentChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupSend(t)
+	id := b.welcome(t, "ada@example.com")
+	m, err := b.store.Message(ctx, id)
+	require.NoError(t, err)
+
+	// The person unsubscribes from onboarding while the message waits.
+	require.NoError(t, b.store.OptOut(ctx, m.ContactID, nurture.TopicOnboarding))
+	require.NoError(t, b.handler.Send(ctx, id))
+	got := b.status(t, id)
+	require.Equal(t, nurture.StatusSkipped, got.Status)
+	require.Empty(t, b.smtp.Messages(), "an unsubscribe wins over a pending send")
+}
+
+func TestSendFrequencyCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := postgres.New(testkit.DB(t))
+	smtp := smtptest.Start(t)
+	m, err := mailer.New(mailer.Config{URL: smtp.URL(), PoolSize: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	tmpl, err := templates.Default()
+	require.NoError(t, err)
+	signer, _ := nurture.NewSigner(strings.Repeat("k", 32))
+	h := jobs.NewSendHandler(jobs.SendConfig{Store: store, Renderer: tmpl, Sender: m, FrequencyCap: 2,
+		Links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example"},
+		From:  mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	c, _, err := store.UpsertContact(ctx, &nurture.Contact{Email: "busy@example.com"})
+	require.NoError(t, err)
+	var ids []int64
+	for i := range 3 {
+		msg, _, err := store.CreateMessage(ctx, nurture.Message{DedupeKey: "k" + string(rune('0'+i)), ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
+		require.NoError(t, err)
+		ids = append(ids, msg.ID)
+	}
+	// All three in one batch: the cap counts the batch's own sends.
+	require.NoError(t, h.Send(ctx, ids...))
+	require.Len(t, smtp.Messages(), 2)
+	last, err := store.Message(ctx, ids[2])
+	require.NoError(t, err)
+	require.Equal(t, nurture.StatusSkipped, last.Status)
+}
+
+func TestSendBatchBookkeeping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupSend(t)
+	var ids []int64
+	for i := range 20 {
+		ids = append(ids, b.welcome(t, "person"+string(rune('a'+i))+"@example.com"))
+	}
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Match: "personc@"})
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Match: "persond@", Times: 1})
+	err := b.handler.Send(ctx, ids...)
+	require.Error(t, err, "one message deferred: the batch is retried")
+	require.True(t, jobs.IsFailure(err))
+	require.Len(t, b.smtp.Messages(), 18)
+	require.Equal(t, nurture.StatusBounced, b.status(t, ids[2]).Status)
+	require.Equal(t, nurture.StatusDeferred, b.status(t, ids[3]).Status)
+
+	// The retry of the whole batch sends only the deferred one.
+	require.NoError(t, b.handler.Send(ctx, ids...))
+	require.Len(t, b.smtp.Messages(), 19)
+	for i, id := range ids {
+		if i != 2 {
+			require.Equal(t, nurture.StatusSent, b.status(t, id).Status, "message %d", i)
+		}
+	}
+}
+
+// slowRelay is a Throttle that is always out of tokens.
+type slowRelay struct{ slowed int }
+
+func (s *slowRelay) Take(context.Context) (bool, time.Duration, error) { return false, 10 * time.Second, nil }
+func (s *slowRelay) SlowDown(context.Context) error                   { s.slowed++; return nil }
+
+func TestSendThrottledIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := postgres.New(testkit.DB(t))
+	smtp := smtptest.Start(t)
+	m, err := mailer.New(mailer.Config{URL: smtp.URL(), PoolSize: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	tmpl, _ := templates.Default()
+	signer, _ := nurture.NewSigner(strings.Repeat("k", 32))
+	h := jobs.NewSendHandler(jobs.SendConfig{Store: store, Renderer: tmpl, Sender: m, Throttle: &slowRelay{},
+		Links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example"},
+		From:  mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	c, _, _ := store.UpsertContact(ctx, &nurture.Contact{Email: "wait@example.com"})
+	msg, _, err := store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
+	require.NoError(t, err)
+
+	err = h.Send(ctx, msg.ID)
+	var te *jobs.ThrottledError
+	require.ErrorAs(t, err, &te)
+	require.False(t, jobs.IsFailure(err), "a full relay does not use up retries")
+	require.Equal(t, te.Delay, jobs.RetryDelay(3, err, nil))
+	got, _ := store.Message(ctx, msg.ID)
+	require.Equal(t, nurture.StatusQueued, got.Status)
+	require.Zero(t, got.Attempts)
+	require.Empty(t, smtp.Messages())
+}
+
+func TestRelaySaying421SlowsTheRelay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupSend(t)
+	throttle := &countingThrottle{}
+	h := jobs.NewSendHandler(jobs.SendConfig{Store: b.store, Renderer: mustTemplates(t), Sender: b.sender, Throttle: throttle,
+		Links: b.links, From: mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	id := b.welcome(t, "slow@example.com")
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 421, Times: 1})
+	err := h.Send(ctx, id)
+	require.False(t, jobs.IsFailure(err))
+	require.Equal(t, 1, throttle.slowed)
+	require.NoError(t, h.Send(ctx, id))
+	require.Len(t, b.smtp.Messages(), 1)
+}
+
+type countingThrottle struct{ slowed int }
+
+func (c *countingThrottle) Take(context.Context) (bool, time.Duration, error) { return true, 0, nil }
+func (c *countingThrottle) SlowDown(context.Context) error                   { c.slowed++; return nil }
+
+func mustTemplates(t *testing.T) *templates.Set {
+	t.Helper()
+	s, err := templates.Default()
+	require.NoError(t, err)
+	return s
 }

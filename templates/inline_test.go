@@ -107,14 +107,14 @@ func TestInlineCSS(t *testing.T) {
 		},
 		{
 			name: "what cannot be inlined stays",
-			css: `:root { color-scheme: light dark; }
+			css: `@import url("x.css");
+:root { color-scheme: light dark; }
 .a, .b:hover { color: red; }
 a[href] { color: blue; }
 * { margin: 0; }
 p + p { margin-top: 8px; }
 [data-ogsc] .a { color: white !important; }
 @media (max-width: 600px) { .a { width: 100% !important; } }
-@import url("x.css");
 .c { color: green; }`,
 			body: `<p id="p" class="a b">x</p><p id="c" class="c">y</p>`,
 			want: map[string]string{"p": "color:red", "c": "color:green"},
