@@ -265,8 +265,10 @@ func TestSendBatchBookkeeping(t *testing.T) {
 // slowRelay is a Throttle that is always out of tokens.
 type slowRelay struct{ slowed int }
 
-func (s *slowRelay) Take(context.Context) (bool, time.Duration, error) { return false, 10 * time.Second, nil }
-func (s *slowRelay) SlowDown(context.Context) error                   { s.slowed++; return nil }
+func (s *slowRelay) Take(context.Context) (bool, time.Duration, error) {
+	return false, 10 * time.Second, nil
+}
+func (s *slowRelay) SlowDown(context.Context) error { s.slowed++; return nil }
 
 func TestSendThrottledIsNotAFailure(t *testing.T) {
 	t.Parallel()
@@ -315,7 +317,7 @@ func TestRelaySaying421SlowsTheRelay(t *testing.T) {
 type countingThrottle struct{ slowed int }
 
 func (c *countingThrottle) Take(context.Context) (bool, time.Duration, error) { return true, 0, nil }
-func (c *countingThrottle) SlowDown(context.Context) error                   { c.slowed++; return nil }
+func (c *countingThrottle) SlowDown(context.Context) error                    { c.slowed++; return nil }
 
 func mustTemplates(t *testing.T) *templates.Set {
 	t.Helper()
