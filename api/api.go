@@ -61,7 +61,7 @@ type Config struct {
 	Logger         *slog.Logger
 	Clock          nurture.Clock
 	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
-	MaxBodyBytes   int64    // largest request body of endpoints without their own limit; default 512 KiB
+	MaxBodyBytes   int64    // largest request body of any endpoint (those with their own limit are stricter); default 1 MiB
 
 	// Bounces records what /v1/webhooks/... receive; nil means Store, when
 	// it has RecordBounces.
@@ -95,7 +95,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Clock = nurture.SystemClock{}
 	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 512 << 10
+		cfg.MaxBodyBytes = 1 << 20
 	}
 	if cfg.HitRules == nil {
 		cfg.HitRules = nurture.DefaultHitRules

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -215,6 +217,20 @@ func TestTraitsMergeNewerWinsPerField(t *testing.T) {
 	require.Equal(t, "Analytical Engines", c.Company)
 }
 
+// A repeated value is as new as its latest call: an older call arriving
+// after the repeat does not overwrite it.
+func TestRepeatedTraitStillBlocksOlderValue(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "u1", "timestamp": at(9, 0), "traits": obj{"plan": "trial"}}))
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "u1", "timestamp": at(11, 0), "traits": obj{"plan": "trial"}}))
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "u1", "timestamp": at(10, 0), "traits": obj{"plan": "pro"}}))
+	require.Equal(t, "trial", b.contactByUser(t, "u1").Attributes["plan"],
+		"BUG (root contact.go, Contact.Merge): a repeated value moves its time forward only in memory, "+
+			"so the 10:00 call overwrites the value the 11:00 call said (a trade-off documented on Merge, "+
+			"against the issue's newer-wins rule)")
+}
+
 // A new address replaces the old one and the change is recorded; an older
 // call's address does not come back.
 func TestEmailChangeIsRecorded(t *testing.T) {
@@ -362,6 +378,13 @@ func TestContextFillsProfileWhereTraitsDoNot(t *testing.T) {
 	u3 := b.contactByUser(t, "u3")
 	require.Empty(t, u3.TimeZone)
 	require.Equal(t, "de-DE", u3.Locale)
+
+	// A long user agent is cut at 512 bytes, not inside a character.
+	long := strings.Repeat("a", 511) + "é and more"
+	requireSuccess(t, b.post(t, "/v1/page", obj{"userId": "u4", "context": obj{"userAgent": long}}))
+	ua := b.contactByUser(t, "u4").UserAgent
+	require.True(t, utf8.ValidString(ua) && !strings.ContainsRune(ua, utf8.RuneError), "%q", ua)
+	require.Equal(t, strings.Repeat("a", 511), ua)
 
 	profile := b.getContact(t, u2.ID).Profile
 	require.Equal(t, "America/New_York", profile["time_zone"])

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nurture-email/nurture"
 )
@@ -386,7 +387,12 @@ func readContext(ctx map[string]any) nurture.CallContext {
 	}
 	c := nurture.CallContext{IP: s("ip"), UserAgent: s("userAgent"), Locale: s("locale")}
 	if len(c.UserAgent) > 512 {
-		c.UserAgent = c.UserAgent[:512]
+		// Cut at a character boundary: half a character is not text.
+		cut := 512
+		for cut > 0 && !utf8.RuneStart(c.UserAgent[cut]) {
+			cut--
+		}
+		c.UserAgent = c.UserAgent[:cut]
 	}
 	if tz := s("timezone"); tz != "" {
 		if _, err := time.LoadLocation(tz); err == nil && tz != "Local" {

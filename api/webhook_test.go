@@ -6,7 +6,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1" //nolint:gosec // SNS SignatureVersion 1
+	"crypto/sha1" // SNS SignatureVersion 1
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -323,7 +323,7 @@ func (s *snsSigner) sign(t *testing.T, m map[string]string, version string) map[
 	}
 	hash, digest := crypto.SHA256, []byte(nil)
 	if version == "1" {
-		d := sha1.Sum([]byte(text.String())) //nolint:gosec
+		d := sha1.Sum([]byte(text.String()))
 		hash, digest = crypto.SHA1, d[:]
 	} else {
 		d := sha256.Sum256([]byte(text.String()))

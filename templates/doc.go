@@ -1,6 +1,6 @@
 // Package templates owns Nurture's email templates and turns one of them,
 // for one contact, into the subject, preheader, topic and both bodies of an
-// email.
+// email, ready for mail clients: CSS inlined, links tracked.
 //
 // The templates are files written in Go's html/template, embedded in the
 // binary (Default) or read from any fs.FS, such as a directory that replaces
@@ -8,23 +8,33 @@
 // is loaded, so a broken template stops the process at start rather than
 // failing a send at night.
 //
+// The embedded starters: welcome and onboarding-tips (onboarding),
+// feature-education (education), demo-offer, re-engagement and newsletter
+// (marketing).
+//
 // # File format
 //
 // Under the root of the file system:
 //
 //	mail/_layout.html       {{define "layout"}}: the page around every email; it calls {{template "body" .}}
-//	mail/_partials/*.html   shared {{define "name"}} blocks, such as "button" and "footer"
+//	mail/_partials/*.html   shared {{define "name"}} blocks, such as "button", "footer", "greeting",
+//	                        "signoff", "callout", "divider" and "article"
 //	mail/<name>.html        one email, made of these blocks:
 //	                          {{define "subject"}}   required, plain text
 //	                          {{define "preheader"}} optional, plain text: the preview line of inboxes
 //	                          {{define "topic"}}     required, a constant: onboarding, education,
 //	                                                 product, marketing or transactional
+//	                          {{define "tracking"}}  optional, a constant: all (the default), clicks,
+//	                                                 opens or none
 //	                          {{define "body"}}      required, HTML placed in the layout
+//	                        and any other blocks of its own
 //	mail/<name>.txt         optional hand-written text body (text/template); without it the
 //	                        text body is generated from the HTML
 //
 // A name is lower case letters, digits, '-' and '_', and does not start with
-// '_'. Files of other kinds under mail/ (a README, say) are ignored.
+// '_'. Files of other kinds under mail/ (a README, say) are ignored. The
+// topic and the tracking are read once, at load time, so they must not
+// depend on the data.
 //
 // Subject and preheader are executed with text/template, so they are plain
 // text ("Ben & Jerry's", never "Ben &amp; Jerry&#39;s"), then reduced to one
@@ -34,18 +44,63 @@
 // whose contextual escaping keeps contact data text in HTML and inside
 // attributes and URLs.
 //
-// Templates see a Data value (.Contact, .Message, .Links, .Product) and,
-// once computed, .Subject and .Preheader. A missing value, such as an
-// attribute the product never sent, prints nothing in every part. The topic
-// is read once, at load time, so it must not depend on the data. Functions:
+// # What templates see
+//
+// Templates execute on .Contact (the profile and .Contact.Attributes),
+// .Company (Render fills what the caller left empty from the contact's
+// Company, Industry and TeamSize), .Engagement (what the contact did:
+// LastSeen, Actions...), .Message (ID, Template, Sequence, Step, Campaign),
+// .Links (Unsubscribe, Preferences, ViewInBrowser), .Product and, once
+// computed, .Subject and .Preheader. A missing value, such as an attribute
+// the product never sent, prints nothing in every part. Functions:
 //
 //	default FALLBACK VALUE  VALUE, or FALLBACK when VALUE is nil, blank text or an
 //	                        empty list or map: {{firstName .Contact | default "there"}}
 //	firstName CONTACT       the first name on one line, or "" when unknown
 //	attr CONTACT KEY        an attribute the product sent, or nil: {{attr .Contact "plan" | default "free"}}
+//	localDate CONTACT TIME  the date in the contact's time zone, written for their locale
+//	                        (en-US, en-GB and other English, fr, de, es; else "5 March 2025"),
+//	                        or "" when unknown; TIME is a time.Time or an attribute holding an
+//	                        RFC 3339 time, a date or Unix seconds:
+//	                        {{localDate .Contact .Engagement.LastSeen | default "a while ago"}}
+//	localTime CONTACT TIME  the same with the time of day and the zone: "March 5, 2025 at 5:30 PM EST"
+//	did ENGAGEMENT NAME...  whether the contact did any of these actions (track events) at least
+//	                        once; case, spaces, '_', '-' and '.' do not matter
+//	audience CONTACT        marketing, sales, support, design, engineering, product, operations,
+//	                        leadership or "", from the contact's role, department or title
+//	asset PRODUCT PATH      an image under Product.AssetsURL, or "" without one
+//	resolve BASE REF        REF resolved against the URL BASE, or "" when BASE is not absolute:
+//	                        {{resolve .Product.URL "/changelog"}}
 //	dict K1 V1 ...          a map, to hand several values to a partial
 //	upper, lower, trim      as strings.ToUpper, ToLower and TrimSpace
 //	mso LITERAL             LITERAL in an Outlook conditional comment (for the layout)
+//
+// # From template to email
+//
+// Render executes the subject and the preheader, then the layout around the
+// body, and parses the HTML once; the following steps work on that tree.
+//
+// CSS inlining (inline.go): the rules of <style> elements are copied into
+// the style attribute of each element they select, so templates write plain
+// HTML with the layout's classes (listed in _layout.html). What cannot be
+// inlined, such as @media rules for narrow screens and dark mode, stays in
+// <style>. The parsed stylesheet is cached, as it rarely depends on the data.
+//
+// Tracking (track.go), when the caller passes Data.Track: every <a href> to
+// an absolute http(s) URL is replaced with the URL Track.Click returns for
+// it, and an open pixel (Track.OpenPixel, a 1x1 <img> with an empty alt) is
+// added at the end of the body, as far as the template's tracking block
+// allows. Left alone: the recipient's own links (Links.Unsubscribe,
+// Preferences, ViewInBrowser, wherever they appear), links marked
+// data-notrack (<a href="..." data-notrack>; the mark is removed), and
+// links to other schemes (mailto:, tel:) or that nurture.SafeLinkTarget
+// refuses. The index handed to Click counts the tracked links in document
+// order from 0, so the same template and data give the same indexes. Links
+// inside Outlook conditional comments are not seen, hence not tracked.
+//
+// The text body is the tree turned to text (see HTMLToText), so it carries
+// the tracked URLs too; in a hand-written .txt, a URL that is the target of
+// a tracked link is replaced with that link's tracked URL.
 //
 // # What it must not do
 //

@@ -51,3 +51,39 @@ func ExampleHTMLToText() {
 	// - Keep your projects
 	// - Invite your team
 }
+
+// The sender tracks an email by handing Render a Tracking: the renderer asks
+// for a tracked URL for each link it may track, in document order, and adds
+// the open pixel. The recipient's own links are never tracked.
+func ExampleTracking() {
+	set, err := templates.Default()
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := set.Render("welcome", templates.Data{
+		Contact: nurture.Contact{Email: "ada@example.com", FirstName: "Ada"},
+		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.test/"},
+		Links:   templates.Links{Unsubscribe: "https://links.acme.test/u/TOKEN"},
+		Track: &templates.Tracking{
+			Click: func(index int, target string) string {
+				fmt.Println("track", index, target)
+				return fmt.Sprintf("https://links.acme.test/c/TOKEN%d", index) // signed by the caller
+			},
+			OpenPixel: "https://links.acme.test/o/TOKEN",
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for line := range strings.SplitSeq(r.Text, "\n") {
+		if strings.Contains(line, "https://") {
+			fmt.Println(line)
+		}
+	}
+	fmt.Println(strings.Count(r.HTML, `<img src="https://links.acme.test/o/TOKEN" width="1" height="1" alt=""`), "pixel")
+	// Output:
+	// track 0 https://app.acme.test/
+	// Get started (https://links.acme.test/c/TOKEN0)
+	// Unsubscribe (https://links.acme.test/u/TOKEN)
+	// 1 pixel
+}

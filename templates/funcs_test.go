@@ -114,3 +114,89 @@ func TestFuncsAreFresh(t *testing.T) {
 		t.Error("funcs() maps share state")
 	}
 }
+
+func TestDid(t *testing.T) {
+	t.Parallel()
+	e := nurture.EngagementSummary{Actions: map[string]int64{"Project Created": 2, "teammate_invited": 1, "Report Scheduled": 0}}
+	tests := []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"Project Created"}, true},
+		{[]string{"project_created"}, true},
+		{[]string{"PROJECT-CREATED"}, true},
+		{[]string{"projectCreated"}, true},
+		{[]string{"Teammate Invited"}, true},
+		{[]string{"Report Scheduled"}, false}, // counted zero times
+		{[]string{"Dashboard Shared"}, false},
+		{[]string{"Dashboard Shared", "project.created"}, true},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := did(e, tt.names...); got != tt.want {
+			t.Errorf("did(%q) = %v, want %v", tt.names, got, tt.want)
+		}
+	}
+	if did(nurture.EngagementSummary{}, "Project Created") {
+		t.Error("did is true without any action")
+	}
+}
+
+func TestAudience(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		c    nurture.Contact
+		want string
+	}{
+		{nurture.Contact{}, ""},
+		{nurture.Contact{Title: "Chef"}, ""},
+		{nurture.Contact{Role: "Engineering"}, "engineering"},
+		{nurture.Contact{Title: "Senior Software Engineer"}, "engineering"},
+		{nurture.Contact{Department: "R&D"}, "engineering"},
+		{nurture.Contact{Title: "IT Manager"}, "engineering"},
+		{nurture.Contact{Title: "Product Marketing Manager"}, "marketing"},
+		{nurture.Contact{Title: "Sales Engineer"}, "sales"},
+		{nurture.Contact{Title: "Customer Success Lead"}, "support"},
+		{nurture.Contact{Title: "Product Designer"}, "design"},
+		{nurture.Contact{Title: "Senior PM"}, "product"},
+		{nurture.Contact{Title: "Head of People"}, "operations"},
+		{nurture.Contact{Title: "CEO & Co-founder"}, "leadership"},
+		{nurture.Contact{Title: "VP Engineering"}, "engineering"},
+		{nurture.Contact{Role: "founder", Title: "Software Engineer"}, "leadership"}, // the role says first
+		{nurture.Contact{Role: " ", Department: "Marketing", Title: "Engineer"}, "marketing"},
+		{nurture.Contact{Title: "Devout"}, ""}, // whole words only
+	}
+	for _, tt := range tests {
+		if got := audience(tt.c); got != tt.want {
+			t.Errorf("audience(role %q, department %q, title %q) = %q, want %q", tt.c.Role, tt.c.Department, tt.c.Title, got, tt.want)
+		}
+	}
+}
+
+func TestAssetAndResolve(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ base, path, want string }{
+		{"https://cdn.test/email/", "x.png", "https://cdn.test/email/x.png"},
+		{"https://cdn.test/email", "/x.png", "https://cdn.test/email/x.png"},
+		{" ", "x.png", ""},
+		{"", "x.png", ""},
+	} {
+		if got := asset(Product{AssetsURL: tt.base}, tt.path); got != tt.want {
+			t.Errorf("asset(%q, %q) = %q, want %q", tt.base, tt.path, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ base, ref, want string }{
+		{"https://app.test/", "/changelog", "https://app.test/changelog"},
+		{"https://app.test/start", "/changelog", "https://app.test/changelog"},
+		{"https://app.test/a/b", "c?x=1", "https://app.test/a/c?x=1"},
+		{"https://app.test/", "https://other.test/x", "https://other.test/x"},
+		{"", "/changelog", ""},
+		{"/relative", "/changelog", ""},
+		{"app.test", "/changelog", ""},
+		{"https://app.test/", "%zz", ""},
+	} {
+		if got := resolve(tt.base, tt.ref); got != tt.want {
+			t.Errorf("resolve(%q, %q) = %q, want %q", tt.base, tt.ref, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/net/html"
@@ -82,13 +83,24 @@ type Rendered struct {
 	Text      string
 }
 
-// view is the value templates execute on: the caller's Data and what has
-// been rendered so far, so that the layout can show the subject in <title>
-// and the preheader in the inbox preview.
+// view is the value templates execute on: the caller's Data, less the
+// tracking callbacks, and what has been rendered so far, so that the layout
+// can show the subject in <title> and the preheader in the inbox preview.
+// Its fields are not embedded: templates look fields up by name on every
+// execution, and a promoted field costs reflect a search.
 type view struct {
-	Data
-	Subject   string
-	Preheader string
+	Contact    nurture.Contact
+	Company    Company
+	Engagement nurture.EngagementSummary
+	Message    MessageInfo
+	Links      Links
+	Product    Product
+	Subject    string
+	Preheader  string
+}
+
+func newView(d *Data) *view {
+	return &view{Contact: d.Contact, Company: d.Company, Engagement: d.Engagement, Message: d.Message, Links: d.Links, Product: d.Product}
 }
 
 // Render renders the template called name for d. An unknown name is an
@@ -123,7 +135,7 @@ func (m *mail) render(d Data) (*Rendered, error) {
 		d.Message.Template = m.name
 	}
 	fillCompany(&d)
-	v := &view{Data: d}
+	v := newView(&d)
 	r := &Rendered{Topic: m.topic}
 	var err error
 
@@ -140,7 +152,14 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	}
 	v.Subject, v.Preheader = r.Subject, r.Preheader
 
-	buf := bytes.NewBuffer(make([]byte, 0, m.size.Load()))
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
+	buf.Grow(int(m.size.Load()))
 	if err := m.html.Execute(buf, v); err != nil {
 		return nil, err
 	}
@@ -176,6 +195,14 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	}
 	return r, nil
 }
+
+// buffers holds the buffers that emails are executed into and written from,
+// which a campaign would otherwise allocate afresh for each recipient.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer is the largest buffer put back in the pool: one huge email
+// must not pin its memory for the rest of the process.
+const maxPooledBuffer = 1 << 20
 
 // fillCompany fills what the caller did not say about the company from the
 // contact's profile.

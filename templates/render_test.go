@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -176,24 +177,29 @@ func TestRenderEscapesContactData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	for _, name := range []string{"welcome", "probe"} {
+	for _, name := range append([]string{"probe"}, starters...) {
 		for _, v := range hostile {
-			t.Run(name+"/"+v, func(t *testing.T) {
-				t.Parallel()
-				d := data(ada())
-				d.Contact.FirstName, d.Contact.Company = v, v
-				r, err := probe.Render(name, d)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
-				checkSafeHTML(t, r.HTML)
-				if !strings.Contains(r.HTML, html.EscapeString(v)) && name == "welcome" {
-					t.Errorf("HTML does not show %q as text", v)
-				}
-				if !strings.Contains(unwrap(r.Text), v) {
-					t.Errorf("text does not show %q as it is:\n%s", v, r.Text)
-				}
-			})
+			for _, tracked := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/tracked=%v", name, v, tracked), func(t *testing.T) {
+					t.Parallel()
+					d := data(ada())
+					if tracked {
+						d = full()
+					}
+					d.Contact.FirstName, d.Contact.Company = v, v
+					r, err := probe.Render(name, d)
+					if err != nil {
+						t.Fatalf("Render: %v", err)
+					}
+					checkSafeHTML(t, r.HTML)
+					if name != "probe" && !strings.Contains(r.HTML, html.EscapeString(v)) {
+						t.Errorf("HTML does not show %q as text", v)
+					}
+					if !strings.Contains(unwrap(r.Text), v) {
+						t.Errorf("text does not show %q as it is:\n%s", v, r.Text)
+					}
+				})
+			}
 		}
 	}
 }
@@ -335,7 +341,7 @@ func TestRenderHandWrittenText(t *testing.T) {
 func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	want, err := s.Render("welcome", data(ada()))
+	want, err := s.Render("newsletter", full())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +349,7 @@ func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 10 {
-				r, err := s.Render("welcome", data(ada()))
+				r, err := s.Render("newsletter", full())
 				if err != nil {
 					t.Error(err)
 					return
@@ -386,10 +392,22 @@ func FuzzRender(f *testing.F) {
 	f.Add("<script>alert(1)</script>", `" onmouseover="x`, "Ben & Jerry's", "{{.}}")
 	f.Add("Ada\r\nBcc: x@example.com", "\x00", "\u202e\u2028", "\xff\xfe")
 	f.Fuzz(func(t *testing.T, first, last, company, plan string) {
-		d := data(nurture.Contact{FirstName: first, LastName: last, Company: company, Attributes: map[string]any{"plan": plan}})
-		r, err := s.Render("welcome", d)
+		d := full()
+		c := &d.Contact
+		c.FirstName, c.LastName, c.Company, c.Attributes = first, last, company, map[string]any{"plan": plan}
+		c.Title, c.Role, c.TeamSize, c.Industry, c.TimeZone, c.Locale = last, company, plan, plan, plan, last
+		name := starters[len(first+last+company+plan)%len(starters)]
+		r, err := s.Render(name, d)
 		if err != nil {
-			t.Fatalf("Render: %v", err)
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		if n := strings.Count(r.HTML, `src="https://links.test/o/pixel.gif"`); n != 1 {
+			t.Fatalf("%d open pixels", n)
+		}
+		for _, href := range hrefsOf(t, r.HTML) {
+			if strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "https://links.test/c/") && !strings.HasPrefix(href, "https://links.acme.test/") {
+				t.Fatalf("untracked link %q", href)
+			}
 		}
 		if strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n") {
 			t.Fatalf("line break in subject %q or preheader %q", r.Subject, r.Preheader)
@@ -406,12 +424,34 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
+// BenchmarkRenderWelcome and BenchmarkRenderNewsletter render a tracked
+// email as a send does: execute, inline the CSS, rewrite the links, add the
+// pixel, write the HTML and the text.
 func BenchmarkRenderWelcome(b *testing.B) {
+	benchmarkRender(b, "welcome")
+}
+
+func BenchmarkRenderNewsletter(b *testing.B) {
+	benchmarkRender(b, "newsletter")
+}
+
+func benchmarkRender(b *testing.B, name string) {
 	s := setup(b)
-	d := data(ada())
+	d := full()
+	d.Track = &Tracking{
+		Click: func(i int, target string) string {
+			return "https://links.acme.test/c/" + strconv.Itoa(i) + "/AQIDBAUGBwgJCgsMDQ4PEA"
+		},
+		OpenPixel: "https://links.acme.test/o/AQIDBAUGBwgJCgsMDQ4PEA",
+	}
+	r, err := s.Render(name, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(r.HTML) + len(r.Text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Render("welcome", d); err != nil {
+		if _, err := s.Render(name, d); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -49,6 +49,11 @@ func TestLoadRejects(t *testing.T) {
 			want:  []string{"mail/bad.html", `topic "" is not one of`},
 		},
 		{
+			name:  "tracking not one of the four",
+			files: map[string]string{"mail/bad.html": good + `{{define "tracking"}}sometimes{{end}}`},
+			want:  []string{"mail/bad.html", `tracking "sometimes" is not one of all, clicks, opens or none`},
+		},
+		{
 			name:  "missing subject",
 			files: map[string]string{"mail/bad.html": `{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`},
 			want:  []string{"mail/bad.html", `no {{define "subject"}} block`},

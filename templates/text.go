@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -52,11 +53,11 @@ func nodeText(doc *html.Node) string {
 type textConverter struct {
 	blocks []textBlock
 
-	cur     textBlock       // the block being written, once started
-	text    strings.Builder // its text: words separated by one space, '\n' for <br>
-	started bool            // whether cur has any text
-	space   bool            // whether a space is due before the next word
-	sep     int             // the separation wanted before the next block
+	cur     textBlock    // the block being written, once started
+	text    bytes.Buffer // its text: words separated by one space, '\n' for <br>
+	started bool         // whether cur has any text
+	space   bool         // whether a space is due before the next word
+	sep     int          // the separation wanted before the next block
 
 	prefixes []linePrefix       // of the enclosing list items and quotes, outermost first
 	lists    []listState        // the enclosing lists, innermost last
@@ -320,7 +321,7 @@ func (c *textConverter) endBlock() {
 	if !c.started {
 		return
 	}
-	c.cur.text = c.text.String()
+	c.cur.text = c.text.String() // a copy: the buffer is reused
 	c.blocks = append(c.blocks, c.cur)
 	c.text.Reset()
 	c.started, c.space, c.sep = false, false, 0
@@ -411,6 +412,11 @@ func dropped(r rune) bool {
 // format lays the blocks out: prefixes, wrapping and the separations.
 func (c *textConverter) format() string {
 	var out strings.Builder
+	size := 0
+	for _, b := range c.blocks {
+		size += len(b.text) + 2 + len(b.first) + 4*len(b.rest)
+	}
+	out.Grow(size)
 	for _, b := range c.blocks {
 		lines := b.lines()
 		if len(lines) == 0 {
@@ -451,9 +457,9 @@ func (b textBlock) lines() []string {
 		return out
 	}
 	blank := false
-	for _, hard := range strings.Split(b.text, "\n") {
-		words := strings.Fields(hard)
-		if len(words) == 0 {
+	var line strings.Builder
+	for hard := range strings.SplitSeq(b.text, "\n") {
+		if strings.TrimSpace(hard) == "" {
 			blank = len(out) > 0
 			continue
 		}
@@ -461,24 +467,29 @@ func (b textBlock) lines() []string {
 			add("")
 			blank = false
 		}
-		line := ""
-		for _, w := range words {
+		line.Reset()
+		lineWidth := 0
+		for w := range strings.FieldsSeq(hard) {
 			prefix := b.rest
 			if len(out) == 0 {
 				prefix = b.first
 			}
 			width := max(textWidth-utf8.RuneCountInString(prefix), 20)
+			wWidth := utf8.RuneCountInString(w)
 			switch {
-			case line == "":
-				line = w
-			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) <= width:
-				line += " " + w
+			case lineWidth == 0:
+			case lineWidth+1+wWidth <= width:
+				line.WriteByte(' ')
+				lineWidth++
 			default:
-				add(line)
-				line = w
+				add(line.String())
+				line.Reset()
+				lineWidth = 0
 			}
+			line.WriteString(w)
+			lineWidth += wWidth
 		}
-		add(line)
+		add(line.String())
 	}
 	return out
 }
