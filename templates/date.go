@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -97,23 +98,34 @@ func unixTime(f float64) time.Time {
 	return time.Unix(int64(f), 0).UTC()
 }
 
-// locations caches the time zones found, as loading one reads a file.
-var locations sync.Map // string -> *time.Location
+// locations caches the time zones looked up, found or not (as UTC), as
+// loading one reads files. There are a few hundred zones; the bound keeps
+// made-up names from growing the cache without end.
+var (
+	locations     sync.Map // string -> *time.Location
+	locationCount atomic.Int32
+)
+
+const maxCachedLocations = 2048
 
 // location returns the time zone called name, or UTC.
 func location(name string) *time.Location {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 64 {
+	if name == "" || len(name) > 64 || name == "Local" {
 		return time.UTC
 	}
 	if l, ok := locations.Load(name); ok {
 		return l.(*time.Location)
 	}
 	l, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
-		return time.UTC
+	if err != nil {
+		l = time.UTC
 	}
-	locations.Store(name, l)
+	if locationCount.Load() < maxCachedLocations {
+		if _, loaded := locations.LoadOrStore(name, l); !loaded {
+			locationCount.Add(1)
+		}
+	}
 	return l
 }
 

@@ -32,7 +32,7 @@ func runAPIKey(ctx context.Context, cmd config.Command, args []string, getenv fu
 		switch action {
 		case "create":
 			fs.StringVar(&name, "name", "", "what the key is for, such as the product sending data")
-			fs.StringVar(&scopes, "scopes", string(nurture.ScopeIngest), "comma-separated scopes: ingest, admin")
+			fs.StringVar(&scopes, "scopes", string(nurture.ScopeIngest), "comma-separated scopes: ingest, admin, webhooks")
 		case "revoke":
 			fs.Int64Var(&id, "id", 0, "the id of the key to revoke (see apikey list)")
 		}
