@@ -26,6 +26,7 @@ type SendStore interface {
 	SuppressedAmong(ctx context.Context, emails []string) (map[string]nurture.SuppressionReason, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
 	SentSince(ctx context.Context, contactIDs []int64, since time.Time) (map[int64]int, error)
+	EngagementOf(ctx context.Context, contactIDs []int64) (map[int64]*nurture.EngagementSummary, error)
 	Suppress(ctx context.Context, email string, reason nurture.SuppressionReason, detail string) error
 }
 
@@ -202,6 +203,10 @@ func (h *SendHandler) prepare(ctx context.Context, claimed []nurture.Message) ([
 	if err != nil {
 		return nil, err
 	}
+	engagement, err := store.EngagementOf(ctx, contactIDs)
+	if err != nil {
+		return nil, err
+	}
 	var sent map[int64]int
 	if h.cfg.FrequencyCap > 0 {
 		if sent, err = store.SentSince(ctx, contactIDs, h.cfg.Clock.Now().Add(-24*time.Hour)); err != nil {
@@ -226,7 +231,7 @@ func (h *SendHandler) prepare(ctx context.Context, claimed []nurture.Message) ([
 			w.skip("address suppressed: " + string(suppressed[c.Email]))
 			continue
 		}
-		r, err := h.render(&m, c)
+		r, err := h.render(&m, c, engagement[c.ID])
 		if err != nil {
 			w.outcome.Status, w.outcome.Detail = nurture.StatusFailed, err.Error()
 			w.err = err
@@ -265,12 +270,16 @@ func optedOut(topics []nurture.Topic, t nurture.Topic) bool {
 }
 
 // render renders m's template for c, with tracked links.
-func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact) (*templates.Rendered, error) {
+func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact, e *nurture.EngagementSummary) (*templates.Rendered, error) {
 	links := h.cfg.Links
+	if e == nil {
+		e = &nurture.EngagementSummary{}
+	}
 	r, err := h.cfg.Renderer.Render(m.Template, templates.Data{
-		Contact: *c,
-		Message: templates.MessageInfo{ID: m.ID, Template: m.Template},
-		Product: h.cfg.Product,
+		Contact:    *c,
+		Engagement: *e,
+		Message:    templates.MessageInfo{ID: m.ID, Template: m.Template},
+		Product:    h.cfg.Product,
 		Links: templates.Links{
 			Unsubscribe:   links.Unsubscribe(m),
 			Preferences:   links.Unsubscribe(m),

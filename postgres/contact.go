@@ -223,3 +223,27 @@ func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Con
 	}
 	return out, nil
 }
+
+// EngagementOf returns the engagement summaries of the contacts that have
+// one, by contact id.
+func (db *DB) EngagementOf(ctx context.Context, ids []int64) (map[int64]*nurture.EngagementSummary, error) {
+	rows, err := db.pool.Query(ctx, `SELECT contact_id, coalesce(first_seen_at, 'epoch'), coalesce(last_seen_at, 'epoch'), page_views, actions,
+		coalesce(last_open_at, 'epoch'), coalesce(last_click_at, 'epoch') FROM engagement WHERE contact_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("engagement: %w", err)
+	}
+	out := map[int64]*nurture.EngagementSummary{}
+	var id int64
+	var e nurture.EngagementSummary
+	_, err = pgx.ForEachRow(rows, []any{&id, &e.FirstSeen, &e.LastSeen, &e.PageViews, &e.Actions, &e.LastOpen, &e.LastClick}, func() error {
+		s := e
+		s.FirstSeen, s.LastSeen, s.LastOpen, s.LastClick = zeroEpoch(e.FirstSeen), zeroEpoch(e.LastSeen), zeroEpoch(e.LastOpen), zeroEpoch(e.LastClick)
+		out[id] = &s
+		e = nurture.EngagementSummary{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engagement: %w", err)
+	}
+	return out, nil
+}
