@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/templates"
 )
 
 // Store is what the API needs of the store.
@@ -56,7 +57,10 @@ type Config struct {
 	// so that an opt-out cancels their queued messages.
 	TemplateTopic func(name string) (nurture.Topic, bool)
 	TemplateNames []string
-	ProductName   string // shown on the preference page
+	// Templates renders previews; Product is the sender the emails speak
+	// for (its name is on the preference page too).
+	Templates Previewer
+	Product   templates.Product
 
 	Logger         *slog.Logger
 	Clock          nurture.Clock
@@ -140,6 +144,9 @@ func New(cfg Config) (*API, error) {
 	admin.GET("/contacts/:id", a.getContact)
 	if cfg.Messages != nil {
 		admin.GET("/messages/:id", a.getMessage)
+	}
+	if cfg.Templates != nil {
+		admin.GET("/templates/:name/preview", a.previewTemplate)
 	}
 
 	// Bounces and complaints from the mail providers (webhook.go).

@@ -222,7 +222,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string) 
 	lang := pickLanguage(contact.Locale, c.GetHeader("Accept-Language"))
 	page := preferencePage{
 		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
-		Product: a.cfg.ProductName,
+		Product: a.cfg.Product.Name,
 	}
 	all := true
 	for _, topic := range preferenceTopics {

@@ -29,7 +29,9 @@ type sendBundle struct {
 	clock   *testkit.Clock
 }
 
-func setupSend(t *testing.T) *sendBundle {
+func setupSend(t *testing.T) *sendBundle { return setupSendB(t) }
+
+func setupSendB(t testing.TB) *sendBundle {
 	t.Helper()
 	store := postgres.New(testkit.DB(t))
 	smtp := smtptest.Start(t)

@@ -247,3 +247,12 @@ func (db *DB) EngagementOf(ctx context.Context, ids []int64) (map[int64]*nurture
 	}
 	return out, nil
 }
+
+// ContactByEmail returns the contact with that address, whatever its case.
+func (db *DB) ContactByEmail(ctx context.Context, email string) (*nurture.Contact, error) {
+	c, err := scanContact(db.pool.QueryRow(ctx, contactSelect+" WHERE lower(email) = lower($1) AND erased_at IS NULL", email))
+	if err != nil {
+		return nil, notFound(err, "contact")
+	}
+	return c, nil
+}

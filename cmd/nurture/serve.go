@@ -135,7 +135,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jo
 		Messages:        store,
 		TemplateTopic:   tmpl.Topic,
 		TemplateNames:   tmpl.Names(),
-		ProductName:     cfg.ProductName,
+		Templates:       tmpl,
+		Product:         templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
 		SoftBounceLimit: cfg.SoftBounceLimit,
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
@@ -169,7 +170,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redi
 	}
 	sender, err := mailer.New(mcfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("NURTURE_SMTP_URL: %w", err)
+		return nil, nil, err // its errors name the variable
 	}
 	relay, _ := mailer.ParseURL(cfg.SMTPURL)
 	throttle, err := ratelimit.NewRelayThrottle(ratelimit.New(rdb, "nurture:ratelimit:"), relay.Host,

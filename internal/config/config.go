@@ -174,7 +174,7 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-previous", "product-name", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "templates-dir", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
@@ -189,6 +189,8 @@ var Commands = []Command{
 	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
 	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
+	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
+		Settings: join([]string{"database-url", "templates-dir", "product-name", "product-url", "postal-address"}, common)},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/postgres"
+)
+
+func TestTemplatesCheck(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	noEnv := func(string) string { return "" }
+	require.Equal(t, 0, run(context.Background(), []string{"templates", "check"}, noEnv, &out, io.Discard))
+	require.Contains(t, out.String(), "6 templates render")
+
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "mail"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mail", "_layout.html"), []byte(`{{define "layout"}}<html><body>{{template "body" .}}</body></html>{{end}}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mail", "broken.html"),
+		[]byte(`{{define "subject"}}Hi {{.Contact.Nope}}{{end}}{{define "topic"}}onboarding{{end}}{{define "body"}}x{{end}}`), 0o600))
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"templates", "check", "--templates-dir", dir}, noEnv, io.Discard, &errOut)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut.String(), "broken")
+}
+
+func TestTemplatePreviewCLIAndAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("api")
+	e.waitReady()
+	e.mustPost("/v1/identify", map[string]any{"userId": "u-prev", "traits": map[string]any{"email": "prev@example.com", "firstName": "Grace", "company": "Compiler Co"}})
+
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"templates", "preview", "welcome", "--email", "prev@example.com"},
+		func(k string) string { return e.env[k] }, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "Subject: ")
+	require.Contains(t, out.String(), "Grace")
+	require.Contains(t, out.String(), "Compiler Co")
+
+	admin, err := createAPIKey(context.Background(), postgres.New(e.pool), "ops", []nurture.Scope{nurture.ScopeAdmin})
+	require.NoError(t, err)
+	c, err := postgres.New(e.pool).ContactByEmail(context.Background(), "prev@example.com")
+	require.NoError(t, err)
+	get := func(path string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, e.apiURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp.StatusCode, body
+	}
+	status, body := get("/v1/templates/welcome/preview?contact_id=" + itoa(c.ID))
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body["subject"], "Grace")
+	require.Equal(t, "onboarding", body["topic"])
+	require.True(t, strings.Contains(body["html"].(string), "Compiler Co"))
+
+	status, body = get("/v1/templates/nope/preview?contact_id=" + itoa(c.ID))
+	require.Equal(t, http.StatusNotFound, status, body)
+	status, body = get("/v1/templates/welcome/preview")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "contact_id", body["error"].(map[string]any)["field"])
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
