@@ -45,8 +45,8 @@ import (
 
 type options struct {
 	n, conns, concurrency, chunk int
-	template, dkim, bin         string
-	dbURL, redisURL             string
+	template, dkim, bin          string
+	dbURL, redisURL              string
 }
 
 func main() {

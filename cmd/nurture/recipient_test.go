@@ -41,7 +41,7 @@ func TestDeliveredEmailCarriesBulkSenderHeadersAndTrackedLinks(t *testing.T) {
 	require.Equal(t, "welcome:onboarding:lifecycle:nurture", header("Feedback-ID"))
 	require.Empty(t, header("Precedence"), "lifecycle mail is not bulk")
 
-	clicks := regexp.MustCompile(regexp.QuoteMeta(e.apiURL) + `/c/[A-Za-z0-9_-]+`).FindAllString(html, -1)
+	clicks := regexp.MustCompile(regexp.QuoteMeta(e.apiURL)+`/c/[A-Za-z0-9_-]+`).FindAllString(html, -1)
 	require.NotEmpty(t, clicks, "links are tracked")
 	require.Contains(t, text, clicks[0], "the text part carries the tracked links too")
 	require.Regexp(t, regexp.QuoteMeta(e.apiURL)+`/o/[A-Za-z0-9_-]+`, html, "an open pixel")
