@@ -53,6 +53,12 @@ type Config struct {
 	Hits       HitStore
 	Messages   MessageStore      // the message timeline (admin)
 	HitRules   []nurture.HitRule // default nurture.DefaultHitRules
+	// HitQueue is how many opens and clicks may wait while the database is
+	// away; past it they are dropped and counted. Default 100,000.
+	HitQueue int
+	// HitWait is how long an open or click waits for its write to commit
+	// before it answers anyway. Default 2s.
+	HitWait time.Duration
 	// TemplateTopic and TemplateNames tell which templates are of a topic,
 	// so that an opt-out cancels their queued messages.
 	TemplateTopic func(name string) (nurture.Topic, bool)
@@ -120,7 +126,13 @@ func New(cfg Config) (*API, error) {
 
 	a := &API{cfg: cfg, engine: e}
 	if cfg.Hits != nil {
-		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, 100_000, 2)
+		if cfg.HitWait == 0 {
+			cfg.HitWait = 2 * time.Second
+		}
+		if cfg.HitQueue == 0 {
+			cfg.HitQueue = 100_000
+		}
+		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, 2)
 	}
 	e.GET("/healthz", a.healthz)
 	e.GET("/o/:token", a.open)

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,10 +26,6 @@ var pixel = []byte{
 	0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
 	0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 }
-
-// hitWait is how long a request waits for its hit to be committed before it
-// answers anyway.
-const hitWait = 2 * time.Second
 
 // token verifies the request's token for purpose.
 func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, bool) {
@@ -59,7 +54,7 @@ func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture
 // whatever the state of the database; a valid token's open is recorded.
 func (a *API) open(c *gin.Context) {
 	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
-		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitOpen, t), hitWait)
+		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitOpen, t), a.cfg.HitWait)
 	}
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store, no-cache, must-revalidate, private")
@@ -77,7 +72,7 @@ func (a *API) click(c *gin.Context) {
 		return
 	}
 	if a.hits != nil {
-		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitClick, t), hitWait)
+		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitClick, t), a.cfg.HitWait)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Referrer-Policy", "no-referrer")
