@@ -70,11 +70,9 @@ var ProfileFields = []ProfileField{
 
 // Merge applies the non-empty fields and the attributes of src, set at time
 // at, to c: each one only when at is not older than when that field was last
-// set. It reports whether any value changed and, when an address was replaced
-// by another, the old one. A call that repeats a value moves its time forward
-// in c but does not count as a change, so the store need not rewrite the
-// contact for it; the cost is that a late call older than the repeat, but
-// newer than the first setting, can still overwrite that value.
+// set. It reports whether anything changed (a value, or the time a repeated
+// value was last set) and, when an address was replaced by another, the old
+// one.
 func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail string) {
 	if c.TraitTimes == nil {
 		c.TraitTimes = map[string]time.Time{}
@@ -86,11 +84,15 @@ func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail stri
 		last, ok := c.TraitTimes[key]
 		return !ok || !at.Before(last)
 	}
+	// A repeated value changes nothing visible, but its newer time must be
+	// kept too, or a late call older than the repeat could overwrite it.
 	set := func(key string, dst *string, v string) {
 		if v == "" || !newer(key) {
 			return
 		}
-		c.TraitTimes[key] = at
+		if !c.TraitTimes[key].Equal(at) {
+			c.TraitTimes[key], changed = at, true
+		}
 		if *dst != v {
 			*dst, changed = v, true
 		}
@@ -107,7 +109,9 @@ func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail stri
 		if !newer(key) {
 			continue
 		}
-		c.TraitTimes[key] = at
+		if !c.TraitTimes[key].Equal(at) {
+			c.TraitTimes[key], changed = at, true
+		}
 		if old, ok := c.Attributes[k]; !ok || !sameJSON(old, v) {
 			c.Attributes[k], changed = v, true
 		}

@@ -164,13 +164,15 @@ func (p *IngestPlan) resolve(s *IngestState, call *Call) *Contact {
 		if c := s.ByExternalID[call.UserID]; c != nil {
 			return c
 		}
-		// A known address without a user id is this user, seen before
-		// they had one; an address of another user is not.
-		if c := s.ByEmail[email]; email != "" && c != nil && c.ExternalID == "" {
-			c.ExternalID = call.UserID
-			s.index(c)
-			p.touch(c)
-			return c
+		// A lead known by address or by this anonymous id, who had no
+		// user id yet, is this user; a contact of another user is not.
+		for _, c := range []*Contact{s.ByEmail[email], s.Anonymous[call.AnonymousID]} {
+			if c != nil && c.ExternalID == "" && (email == "" || c == s.ByEmail[email] || s.ByEmail[email] == nil) {
+				c.ExternalID = call.UserID
+				s.index(c)
+				p.touch(c)
+				return c
+			}
 		}
 		return p.create(s, &Contact{ExternalID: call.UserID})
 	}
@@ -178,10 +180,19 @@ func (p *IngestPlan) resolve(s *IngestState, call *Call) *Contact {
 		return c
 	}
 	if email != "" {
-		if c := s.ByEmail[email]; c != nil {
-			return c
+		c := s.ByEmail[email]
+		if c == nil {
+			return p.create(s, &Contact{})
 		}
-		return p.create(s, &Contact{})
+		if c.ExternalID == "" {
+			return c // a lead known only by address, as a sign-up form reports
+		}
+		// The write key of a web page is public: a call without a user id
+		// cannot speak for a signed-up user. It stays anonymous.
+		p.Warnings = append(p.Warnings, Warning{MessageID: call.MessageID, Field: "traits.email",
+			Message: "belongs to a signed-up user; an anonymous call cannot change their profile"})
+		call.Profile = nil
+		return nil
 	}
 	return nil
 }
@@ -274,10 +285,20 @@ func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
 		p.Relinked = append(p.Relinked, PlannedEvent{Call: &Call{Type: ev.Type, Name: ev.Name, Timestamp: ev.OccurredAt}, Contact: c})
 	}
 	delete(s.Pending, anon)
-	// Later anonymous calls of this batch were planned without a contact.
+	// Earlier anonymous calls of this batch were planned without a contact:
+	// they belong to c now, and their traits fill its profile too.
 	for i := range p.Events {
-		if p.Events[i].Contact == nil && p.Events[i].Call.AnonymousID == anon {
-			p.Events[i].Contact = c
+		ev := &p.Events[i]
+		if ev.Contact != nil || ev.Call.AnonymousID != anon {
+			continue
+		}
+		ev.Contact = c
+		if ev.Call.Type == EventIdentify && ev.Call.Profile != nil {
+			profile := *ev.Call.Profile
+			profile.Email = "" // as above: not trusted to re-key a user
+			if changed, _ := c.Merge(&profile, ev.Call.Timestamp); changed {
+				p.touch(c)
+			}
 		}
 	}
 }

@@ -28,8 +28,13 @@ func TestMergeNewerWinsFieldByField(t *testing.T) {
 	require.True(t, changed)
 	require.Equal(t, "a@example.com", old)
 
-	changed, _ = c.Merge(&nurture.Contact{Company: "NewCo", Attributes: map[string]any{}}, at.Add(3*time.Hour))
-	require.False(t, changed, "repeating a value is no change")
+	changed, _ = c.Merge(&nurture.Contact{Company: "NewCo"}, at.Add(3*time.Hour))
+	require.True(t, changed, "a repeated value's newer time is kept")
+	changed, _ = c.Merge(&nurture.Contact{Company: "NewCo"}, at.Add(3*time.Hour))
+	require.False(t, changed, "the same call again is no change")
+	changed, _ = c.Merge(&nurture.Contact{Company: "OlderCo"}, at.Add(150*time.Minute))
+	require.False(t, changed, "older than the repeat: refused")
+	require.Equal(t, "NewCo", c.Company)
 }
 
 func TestPlanIngest(t *testing.T) {

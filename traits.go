@@ -38,6 +38,7 @@ var traitFields = map[string]func(*Contact) *string{
 // are kept as attributes. The error names the offending trait.
 func ContactFromTraits(traits map[string]any) (*Contact, error) {
 	c := &Contact{Attributes: map[string]any{}}
+	keyOf := map[*string]string{} // which trait set a field, to name it in errors
 	for key, v := range traits {
 		if key == "name" {
 			s, err := traitString(key, v)
@@ -78,6 +79,7 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 			continue
 		}
 		*field(c) = s
+		keyOf[field(c)] = key
 	}
 	if c.Email != "" {
 		email, err := NormalizeEmail(c.Email)
@@ -86,14 +88,21 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 		}
 		c.Email = email
 	}
+	name := func(field *string, fallback string) string {
+		if k, ok := keyOf[field]; ok {
+			return "traits." + k
+		}
+		return fallback
+	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
-			return nil, FieldError("traits.timezone", "%q is not an IANA time zone such as Europe/Paris", c.TimeZone)
+			return nil, FieldError(name(&c.TimeZone, "traits.timezone"), "%q is not an IANA time zone such as Europe/Paris", c.TimeZone)
 		}
 	}
 	if c.TeamSize != "" {
 		size, err := NormalizeTeamSize(c.TeamSize)
 		if err != nil {
+			err.(*Error).Field = name(&c.TeamSize, "traits.company.employee_count")
 			return nil, err
 		}
 		c.TeamSize = size

@@ -124,15 +124,15 @@ func New(cfg Config) (*API, error) {
 		fail(c, &nurture.Error{Code: "method_not_allowed", Message: "method not allowed on this endpoint"})
 	})
 
+	if cfg.HitWait == 0 {
+		cfg.HitWait = 2 * time.Second
+	}
+	if cfg.HitQueue == 0 {
+		cfg.HitQueue = 100_000
+	}
 	a := &API{cfg: cfg, engine: e}
 	if cfg.Hits != nil {
-		if cfg.HitWait == 0 {
-			cfg.HitWait = 2 * time.Second
-		}
-		if cfg.HitQueue == 0 {
-			cfg.HitQueue = 100_000
-		}
-		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, 2)
+		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, 4)
 	}
 	e.GET("/healthz", a.healthz)
 	e.GET("/o/:token", a.open)

@@ -8,6 +8,10 @@
 #
 # With --smtp it also makes sure something answers SMTP on 127.0.0.1:1025,
 # starting Mailpit (UI on http://127.0.0.1:8025) when it is installed.
+#
+# With --chromium it also makes sure Debian's chromium is installed, for the
+# preference page's browser test (api/browser_test.go, which skips without
+# it, or fails under CI=true), installing it with apt-get (as root) when not.
 set -euo pipefail
 
 wait_for() { # description, command...
@@ -28,10 +32,12 @@ port_open() { # port on 127.0.0.1
 }
 
 smtp=false
+chromium=false
 databases=()
 for arg in "$@"; do
 	case $arg in
 	--smtp) smtp=true ;;
+	--chromium) chromium=true ;;
 	-*) echo "services: unknown option $arg" >&2; exit 2 ;;
 	*) databases+=("$arg") ;;
 	esac
@@ -65,4 +71,10 @@ if $smtp && ! port_open 1025; then
 		echo "services: nothing answers SMTP on 127.0.0.1:1025; emails will not leave." >&2
 		echo "services: install a catcher with: go install github.com/axllent/mailpit@v1.27.11" >&2
 	fi
+fi
+
+if $chromium && ! command -v chromium >/dev/null; then
+	echo "services: installing Chromium (Debian's chromium package)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
