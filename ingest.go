@@ -248,18 +248,31 @@ func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Cont
 	p.touch(c)
 }
 
-// fillFromContext keeps the last address and browser, and fills the time
-// zone and locale from the device when the profile has none.
+// fillFromContext keeps the last address and browser (a late call older
+// than the stored value does not replace it), and fills the time zone and
+// locale from the device when the profile has none. A value seen again does
+// not rewrite the contact: these change rarely and arrive with every call.
 func (p *IngestPlan) fillFromContext(c *Contact, call *Call) {
 	ctx := call.Context
-	src := &Contact{LastIP: ctx.IP, UserAgent: ctx.UserAgent}
-	if c.TimeZone == "" {
-		src.TimeZone = ctx.TimeZone
+	if c.TraitTimes == nil {
+		c.TraitTimes = map[string]time.Time{}
 	}
-	if c.Locale == "" {
-		src.Locale = ctx.Locale
+	changed := false
+	for _, f := range []struct {
+		key         string
+		dst         *string
+		v           string
+		onlyIfUnset bool
+	}{
+		{"last_ip", &c.LastIP, ctx.IP, false}, {"user_agent", &c.UserAgent, ctx.UserAgent, false},
+		{"time_zone", &c.TimeZone, ctx.TimeZone, true}, {"locale", &c.Locale, ctx.Locale, true},
+	} {
+		if f.v == "" || *f.dst == f.v || (f.onlyIfUnset && *f.dst != "") || call.Timestamp.Before(c.TraitTimes[f.key]) {
+			continue
+		}
+		*f.dst, c.TraitTimes[f.key], changed = f.v, call.Timestamp, true
 	}
-	if changed, _ := c.Merge(src, call.Timestamp); changed {
+	if changed {
 		p.touch(c)
 	}
 }

@@ -71,7 +71,7 @@ func requireNowhere(t *testing.T, b *bundle, values ...string) {
 			require.Zero(t, n, "%q is stored in %s.%s", v, c.Table, c.Column)
 		}
 	}
-	for _, table := range []string{"contacts", "events", "anonymous_ids", "engagement", "contact_email_changes"} {
+	for _, table := range []string{"contacts", "events", "anonymous_ids", "engagement_actions", "contact_email_changes"} {
 		require.True(t, searched[table], table)
 	}
 }

@@ -25,5 +25,5 @@ api=$!
 trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
 
-bin/ingestload -url http://127.0.0.1:18080 -key "$key" -duration "$duration" -c "$conns"
+bin/ingestload -url http://127.0.0.1:18080 -key "$key" -duration "$duration" -c "$conns" -users "${3:-5000}"
 psql -h 127.0.0.1 -U postgres -d "$db" -Atc "SELECT 'stored events: ' || count(*) FROM events"

@@ -187,7 +187,9 @@ func placeholders(from, n int) string {
 func (db *DB) Engagement(ctx context.Context, id int64) (*nurture.EngagementSummary, error) {
 	var first, last, open, click *time.Time
 	e := &nurture.EngagementSummary{Actions: map[string]int64{}}
-	err := db.pool.QueryRow(ctx, `SELECT first_seen_at, last_seen_at, page_views, actions, last_open_at, last_click_at
+	err := db.pool.QueryRow(ctx, `SELECT first_seen_at, last_seen_at, page_views,
+			(SELECT coalesce(jsonb_object_agg(action, count), '{}') FROM engagement_actions WHERE contact_id = $1),
+			last_open_at, last_click_at
 		FROM engagement WHERE contact_id = $1`, id).Scan(&first, &last, &e.PageViews, &e.Actions, &open, &click)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, nil
@@ -227,8 +229,9 @@ func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Con
 // EngagementOf returns the engagement summaries of the contacts that have
 // one, by contact id.
 func (db *DB) EngagementOf(ctx context.Context, ids []int64) (map[int64]*nurture.EngagementSummary, error) {
-	rows, err := db.pool.Query(ctx, `SELECT contact_id, coalesce(first_seen_at, 'epoch'), coalesce(last_seen_at, 'epoch'), page_views, actions,
-		coalesce(last_open_at, 'epoch'), coalesce(last_click_at, 'epoch') FROM engagement WHERE contact_id = ANY($1)`, ids)
+	rows, err := db.pool.Query(ctx, `SELECT contact_id, coalesce(first_seen_at, 'epoch'), coalesce(last_seen_at, 'epoch'), page_views,
+		(SELECT coalesce(jsonb_object_agg(action, count), '{}') FROM engagement_actions a WHERE a.contact_id = g.contact_id),
+		coalesce(last_open_at, 'epoch'), coalesce(last_click_at, 'epoch') FROM engagement g WHERE contact_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("engagement: %w", err)
 	}

@@ -381,34 +381,38 @@ func addEngagement(ctx context.Context, tx pgx.Tx, deltas map[*nurture.Contact]*
 	if len(deltas) == 0 {
 		return nil
 	}
-	type row struct {
-		ContactID int64            `json:"contact_id"`
-		First     time.Time        `json:"first_seen_at"`
-		Last      time.Time        `json:"last_seen_at"`
-		PageViews int64            `json:"page_views"`
-		Actions   map[string]int64 `json:"actions"`
-	}
-	rows := make([]row, 0, len(deltas))
+	var (
+		ids         []int64
+		first, last []time.Time
+		views       []int64
+		actionIDs   []int64
+		actions     []string
+		counts      []int64
+	)
 	for c, e := range deltas {
-		rows = append(rows, row{c.ID, e.FirstSeen, e.LastSeen, e.PageViews, e.Actions})
+		ids, first, last, views = append(ids, c.ID), append(first, e.FirstSeen), append(last, e.LastSeen), append(views, e.PageViews)
+		for name, n := range e.Actions {
+			actionIDs, actions, counts = append(actionIDs, c.ID), append(actions, name), append(counts, n)
+		}
 	}
-	data, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO engagement AS g (contact_id, first_seen_at, last_seen_at, page_views, actions)
-		SELECT contact_id, first_seen_at, last_seen_at, page_views, actions
-		FROM jsonb_to_recordset($1) AS r(contact_id bigint, first_seen_at timestamptz, last_seen_at timestamptz,
-			page_views bigint, actions jsonb)
-		ORDER BY contact_id
+	// Rows in id order, as everywhere, so concurrent batches cannot deadlock.
+	_, err := tx.Exec(ctx, `INSERT INTO engagement AS g (contact_id, first_seen_at, last_seen_at, page_views)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bigint[]) ORDER BY 1
 		ON CONFLICT (contact_id) DO UPDATE SET
 			first_seen_at = least(g.first_seen_at, excluded.first_seen_at),
 			last_seen_at = greatest(g.last_seen_at, excluded.last_seen_at),
-			page_views = g.page_views + excluded.page_views,
-			actions = (SELECT coalesce(jsonb_object_agg(k, coalesce((g.actions->>k)::bigint, 0) + coalesce((excluded.actions->>k)::bigint, 0)), '{}')
-				FROM jsonb_object_keys(g.actions || excluded.actions) AS k)`, data)
+			page_views = g.page_views + excluded.page_views`, ids, first, last, views)
 	if err != nil {
 		return fmt.Errorf("update engagement: %w", err)
+	}
+	if len(actions) == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO engagement_actions AS a (contact_id, action, count)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ORDER BY 1, 2
+		ON CONFLICT (contact_id, action) DO UPDATE SET count = a.count + excluded.count`, actionIDs, actions, counts)
+	if err != nil {
+		return fmt.Errorf("update engagement actions: %w", err)
 	}
 	return nil
 }

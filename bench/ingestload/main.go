@@ -56,6 +56,12 @@ func run(target, key string, duration time.Duration, conns, size, users int) err
 		seq                        atomic.Int64
 	)
 	runID := time.Now().UnixNano()
+	// Bodies are built before the clock starts, so that the generator's own
+	// JSON work does not compete with the server for the two cores.
+	bodies := make([][]byte, max(1, int(duration.Seconds()*400)))
+	for i := range bodies {
+		bodies[i] = batch(runID, int64(i), size, users, i%conns)
+	}
 	deadline := time.Now().Add(duration)
 	start := time.Now()
 	for w := range conns {
@@ -65,7 +71,12 @@ func run(target, key string, duration time.Duration, conns, size, users int) err
 			var mine []time.Duration
 			for time.Now().Before(deadline) {
 				n := seq.Add(1)
-				body := batch(runID, n, size, users, w)
+				var body []byte
+				if n <= int64(len(bodies)) {
+					body = bodies[n-1]
+				} else {
+					body = batch(runID, n, size, users, w)
+				}
 				req, _ := http.NewRequest(http.MethodPost, target+"/v1/batch", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.SetBasicAuth(key, "")

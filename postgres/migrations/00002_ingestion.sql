@@ -44,12 +44,21 @@ CREATE TABLE engagement (
     first_seen_at timestamptz,
     last_seen_at  timestamptz,
     page_views    bigint NOT NULL DEFAULT 0,
-    actions       jsonb NOT NULL DEFAULT '{}',
     last_open_at  timestamptz,
     last_click_at timestamptz
 );
 
+-- How often a contact did each action (track events by name). A row per
+-- action keeps the hot update a plain addition.
+CREATE TABLE engagement_actions (
+    contact_id bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    action     text NOT NULL,
+    count      bigint NOT NULL,
+    PRIMARY KEY (contact_id, action)
+);
+
 -- +goose Down
+DROP TABLE engagement_actions;
 DROP TABLE engagement;
 DROP INDEX events_anonymous_idx;
 ALTER TABLE events DROP COLUMN raw;
