@@ -90,6 +90,7 @@ func TestPixelAnswersWhileTheDatabaseIsAwayAndRecordsLater(t *testing.T) {
 	viaLink, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(viaLink.Close)
+	require.NoError(t, viaLink.Ping(context.Background())) // connected before the clock matters
 
 	ctx := context.Background()
 	store := postgres.New(direct)
@@ -98,7 +99,7 @@ func TestPixelAnswersWhileTheDatabaseIsAwayAndRecordsLater(t *testing.T) {
 	m, _, err := store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
 	require.NoError(t, err)
 	signer, _ := nurture.NewSigner(strings.Repeat("s", 32))
-	a, err := New(Config{Store: store, Signer: signer, Hits: postgres.New(viaLink), HitQueue: 3, HitWait: 200 * time.Millisecond})
+	a, err := New(Config{Store: store, Signer: signer, Hits: postgres.New(viaLink), HitQueue: 3, HitWait: time.Second})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -129,6 +130,7 @@ func TestPixelAnswersWhileTheDatabaseIsAwayAndRecordsLater(t *testing.T) {
 	require.Positive(t, a.DroppedHits(), "past the queue's capacity hits are dropped and counted")
 
 	link.restore()
-	require.Eventually(t, func() bool { return opens() >= 6 }, 30*time.Second, 50*time.Millisecond,
+	// The first hit, the batch the writer held through the outage, and the queue of 3.
+	require.Eventually(t, func() bool { return opens() >= 5 }, 30*time.Second, 50*time.Millisecond,
 		"the hits that waited are written when the database is back")
 }

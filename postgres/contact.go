@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -187,13 +186,10 @@ func placeholders(from, n int) string {
 func (db *DB) Engagement(ctx context.Context, id int64) (*nurture.EngagementSummary, error) {
 	var first, last, open, click *time.Time
 	e := &nurture.EngagementSummary{Actions: map[string]int64{}}
-	err := db.pool.QueryRow(ctx, `SELECT first_seen_at, last_seen_at, page_views,
+	err := db.pool.QueryRow(ctx, `SELECT g.first_seen_at, g.last_seen_at, coalesce(g.page_views, 0),
 			(SELECT coalesce(jsonb_object_agg(action, count), '{}') FROM engagement_actions WHERE contact_id = $1),
-			last_open_at, last_click_at
-		FROM engagement WHERE contact_id = $1`, id).Scan(&first, &last, &e.PageViews, &e.Actions, &open, &click)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, nil
-	}
+			`+lastHumanHit("open", "$1")+`, `+lastHumanHit("click", "$1")+`
+		FROM (SELECT $1::bigint AS id) k LEFT JOIN engagement g ON g.contact_id = k.id`, id).Scan(&first, &last, &e.PageViews, &e.Actions, &open, &click)
 	if err != nil {
 		return nil, fmt.Errorf("engagement: %w", err)
 	}
@@ -226,12 +222,19 @@ func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Con
 	return out, nil
 }
 
+// lastHumanHit is the SQL of a contact's last open or click made by a
+// person (machines and bots left out).
+func lastHumanHit(kind, contact string) string {
+	return `(SELECT max(at) FROM email_events WHERE contact_id = ` + contact + ` AND kind = '` + kind + `' AND class = 'human')`
+}
+
 // EngagementOf returns the engagement summaries of the contacts that have
 // one, by contact id.
 func (db *DB) EngagementOf(ctx context.Context, ids []int64) (map[int64]*nurture.EngagementSummary, error) {
-	rows, err := db.pool.Query(ctx, `SELECT contact_id, coalesce(first_seen_at, 'epoch'), coalesce(last_seen_at, 'epoch'), page_views,
+	rows, err := db.pool.Query(ctx, `SELECT g.contact_id, coalesce(first_seen_at, 'epoch'), coalesce(last_seen_at, 'epoch'), page_views,
 		(SELECT coalesce(jsonb_object_agg(action, count), '{}') FROM engagement_actions a WHERE a.contact_id = g.contact_id),
-		coalesce(last_open_at, 'epoch'), coalesce(last_click_at, 'epoch') FROM engagement g WHERE contact_id = ANY($1)`, ids)
+		coalesce(`+lastHumanHit("open", "g.contact_id")+`, 'epoch'), coalesce(`+lastHumanHit("click", "g.contact_id")+`, 'epoch')
+		FROM engagement g WHERE contact_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("engagement: %w", err)
 	}

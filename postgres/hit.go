@@ -8,10 +8,11 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// RecordHits stores opens and clicks, many in one statement, and moves the
-// contacts' last human open and click forward. Hits for a message or
-// contact that no longer exists (an erased person's old link) are dropped:
-// their tokens still verify, but record nothing.
+// RecordHits stores opens and clicks, many in one statement. Hits for a
+// message or contact that no longer exists (an erased person's old link)
+// are dropped: their tokens still verify, but record nothing. The last
+// human open and click of a contact are read from these rows (see
+// Engagement), so that a burst of hits rewrites no summary row.
 func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 	if len(hits) == 0 {
 		return nil
@@ -39,21 +40,12 @@ func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 		agents[i], ats[i] = truncate(h.UserAgent, 512), h.At
 	}
 	_, err := db.pool.Exec(ctx, `
-		WITH hit AS (
-			INSERT INTO email_events (message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-			SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
-				AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-			JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id
-			JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL
-			RETURNING contact_id, kind, class, at
-		)
-		INSERT INTO engagement AS g (contact_id, last_open_at, last_click_at)
-		SELECT contact_id, max(at) FILTER (WHERE kind = 'open'), max(at) FILTER (WHERE kind = 'click')
-		FROM hit WHERE class = 'human' GROUP BY contact_id ORDER BY contact_id
-		ON CONFLICT (contact_id) DO UPDATE SET
-			last_open_at = greatest(g.last_open_at, excluded.last_open_at),
-			last_click_at = greatest(g.last_click_at, excluded.last_click_at)`,
+		INSERT INTO email_events (message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+		SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+			AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+		JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id
+		JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL`,
 		msgIDs, contactIDs, kinds, classes, reasons, links, urls, ips, agents, ats)
 	if err != nil {
 		return fmt.Errorf("record hits: %w", err)
