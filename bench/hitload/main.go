@@ -35,7 +35,15 @@ func main() {
 	conns := flag.Int("c", 50, "connections")
 	duration := flag.Duration("duration", 10*time.Second, "how long")
 	messages := flag.Int("messages", 10000, "distinct messages to hit")
+	pathsFile := flag.String("paths", "", "only prepare: write the signed paths to this file, one a line, for wrk (bench/paths.lua)")
 	flag.Parse()
+	if *pathsFile != "" {
+		if err := writePaths(*db, *secret, *path, *messages, *pathsFile); err != nil {
+			fmt.Fprintln(os.Stderr, "hitload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*target, *db, *secret, *path, *conns, *duration, *messages); err != nil {
 		fmt.Fprintln(os.Stderr, "hitload:", err)
 		os.Exit(1)
@@ -123,6 +131,32 @@ func run(target, db, secret, path string, conns int, duration time.Duration, n i
 	fmt.Printf("latency p50 %s p90 %s p99 %s max %s\n", pct(0.5), pct(0.9), pct(0.99), pct(1))
 	fmt.Printf("hits recorded in the database: %d\n", after-before)
 	return nil
+}
+
+// writePaths prepares n messages and writes their links' paths to file.
+func writePaths(db, secret, path string, n int, file string) error {
+	signer, err := nurture.NewSigner(secret)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	urls, err := prepare(ctx, pool, signer, "", path, n)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	for _, u := range urls {
+		fmt.Fprintln(f, u)
+	}
+	return f.Close()
 }
 
 // prepare makes n contacts and sent messages and returns a signed link for each.
