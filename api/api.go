@@ -141,6 +141,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.Recipients != nil {
 		e.GET("/u/:token", a.unsubscribePage)
 		e.POST("/u/:token", a.unsubscribe)
+		e.GET("/v/:token", a.view)
 	}
 	e.GET("/readyz", a.readyz)
 	ingest := e.Group("/v1", a.requireScope(nurture.ScopeIngest))

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/templates"
 )
 
 // RecipientStore is what the recipient endpoints need of the store.
@@ -249,4 +250,44 @@ func pickLanguage(locale, acceptLanguage string) string {
 		}
 	}
 	return "en"
+}
+
+// view serves GET /v/{token}: the email in a browser, rendered again for
+// its contact, links untracked (a reader who opens it here has opened it).
+func (a *API) view(c *gin.Context) {
+	t, ok := a.token(c, nurture.PurposeView)
+	if !ok || a.cfg.Templates == nil {
+		fail(c, nurture.ErrBadToken)
+		return
+	}
+	ctx := c.Request.Context()
+	m, err := a.cfg.Recipients.Message(ctx, t.MessageID)
+	if err == nil && m.ContactID != t.ContactID {
+		err = nurture.ErrBadToken
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	if err != nil {
+		fail(c, err) // an erased contact's email is gone with them
+		return
+	}
+	unsubscribe := strings.TrimSuffix(c.Request.URL.Path, c.Param("token"))
+	unsubscribe = strings.Replace(unsubscribe, "/v/", "/u/", 1) + a.cfg.Signer.Sign(nurture.Token{
+		Purpose: nurture.PurposeUnsubscribe, MessageID: m.ID, ContactID: contact.ID, IssuedAt: t.IssuedAt})
+	r, err := a.cfg.Templates.Render(m.Template, templates.Data{
+		Contact: *contact, Product: a.cfg.Product,
+		Message: templates.MessageInfo{ID: m.ID, Template: m.Template},
+		Links:   templates.Links{Unsubscribe: unsubscribe, Preferences: unsubscribe},
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Header("Content-Security-Policy", "script-src 'none'; frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(r.HTML))
 }

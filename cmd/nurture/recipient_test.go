@@ -46,6 +46,16 @@ func TestDeliveredEmailCarriesBulkSenderHeadersAndTrackedLinks(t *testing.T) {
 	require.Contains(t, text, clicks[0], "the text part carries the tracked links too")
 	require.Regexp(t, regexp.QuoteMeta(e.apiURL)+`/o/[A-Za-z0-9_-]+`, html, "an open pixel")
 	require.NotContains(t, html, `href="https://app.example.com`, "no untracked product link left")
+
+	view := regexp.MustCompile(regexp.QuoteMeta(e.apiURL) + `/v/[A-Za-z0-9_-]+`).FindString(html)
+	require.NotEmpty(t, view, "a view-in-browser link")
+	resp, err := http.Get(view)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(page), "Ada")
+	require.NotContains(t, string(page), "/o/", "the browser view is not tracked")
 }
 
 func TestOpenClickAndOneClickUnsubscribe(t *testing.T) {
