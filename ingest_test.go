@@ -85,10 +85,10 @@ func TestPlanIngest(t *testing.T) {
 			require.Len(t, p.Links, tt.wantLinks)
 			for i, want := range tt.wantOwner {
 				got := p.Events[i].Contact
-				switch {
-				case want == 0:
+				switch want {
+				case 0:
 					require.Nil(t, got, "call %d", i)
-				case want == -1:
+				case -1:
 					require.NotNil(t, got, "call %d", i)
 					require.Zero(t, got.ID, "call %d belongs to a new contact", i)
 				default:

@@ -33,7 +33,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	var body io.Reader = io.LimitReader(r.Body, limit+1)
+	body := io.Reader(io.LimitReader(r.Body, limit+1))
 	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":

@@ -219,7 +219,7 @@ func checkDomainName(s string, minLabels int) error {
 			return fmt.Errorf("label %q starts or ends with a hyphen", l)
 		}
 		for _, c := range l {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				return fmt.Errorf("label %q contains %q (want letters, digits and hyphens)", l, c)
 			}
 		}

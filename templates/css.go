@@ -174,9 +174,10 @@ func scanUntil(s string, i int, stops string) int {
 		c := s[i]
 		switch {
 		case quote != 0:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				i++
-			} else if c == quote {
+			case quote:
 				quote = 0
 			}
 		case c == '"' || c == '\'':
@@ -335,7 +336,7 @@ func isIdentStart(s string, i int) bool {
 func identEnd(s string, i int) int {
 	for ; i < len(s); i++ {
 		c := s[i]
-		if c != '-' && c != '_' && c < 0x80 && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && !('0' <= c && c <= '9') {
+		if c != '-' && c != '_' && c < 0x80 && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
 			break
 		}
 	}

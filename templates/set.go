@@ -331,7 +331,7 @@ func parseText(name, src string) (*texttemplate.Template, error) {
 	}
 	for _, tmpl := range t.Templates() {
 		if tmpl.Tree != nil {
-			quietActions(tmpl.Tree.Root)
+			quietActions(tmpl.Root)
 		}
 	}
 	return t, nil
