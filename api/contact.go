@@ -61,21 +61,31 @@ func newContactJSON(c *nurture.Contact, e *nurture.EngagementSummary) contactJSO
 
 // getContact serves GET /v1/contacts/{id}: the profile and the engagement summary.
 func (a *API) getContact(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		fail(c, nurture.FieldError("id", "must be a positive whole number"))
+	contact, eng, ok := a.contactWithEngagement(c, "id", c.Param("id"))
+	if !ok {
 		return
+	}
+	c.JSON(http.StatusOK, newContactJSON(contact, eng))
+}
+
+// contactWithEngagement loads the contact whose id the request gives in
+// field, with its engagement summary; on any fault it has answered already.
+func (a *API) contactWithEngagement(c *gin.Context, field, raw string) (*nurture.Contact, *nurture.EngagementSummary, bool) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		fail(c, nurture.FieldError(field, "must be a contact's id, a positive whole number"))
+		return nil, nil, false
 	}
 	ctx := c.Request.Context()
 	contact, err := a.cfg.Store.Contact(ctx, id)
 	if err != nil {
 		fail(c, err)
-		return
+		return nil, nil, false
 	}
 	eng, err := a.cfg.Store.Engagement(ctx, id)
 	if err != nil {
 		fail(c, err)
-		return
+		return nil, nil, false
 	}
-	c.JSON(http.StatusOK, newContactJSON(contact, eng))
+	return contact, eng, true
 }

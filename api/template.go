@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,20 +17,8 @@ type Previewer interface {
 // previewTemplate serves GET /v1/templates/{name}/preview?contact_id=ID:
 // the email as that contact would get it, links not tracked.
 func (a *API) previewTemplate(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Query("contact_id"), 10, 64)
-	if err != nil || id < 1 {
-		fail(c, nurture.FieldError("contact_id", "is required: a contact's id"))
-		return
-	}
-	ctx := c.Request.Context()
-	contact, err := a.cfg.Store.Contact(ctx, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	eng, err := a.cfg.Store.Engagement(ctx, id)
-	if err != nil {
-		fail(c, err)
+	contact, eng, ok := a.contactWithEngagement(c, "contact_id", c.Query("contact_id"))
+	if !ok {
 		return
 	}
 	r, err := a.cfg.Templates.Render(c.Param("name"), templates.Data{Contact: *contact, Engagement: *eng, Product: a.cfg.Product})

@@ -52,6 +52,16 @@ func setupSendB(t testing.TB) *sendBundle {
 	return &sendBundle{store: store, smtp: smtp, sender: m, links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example", Clock: clock}, handler: h, clock: clock}
 }
 
+// handlerWith is a send handler on the bundle's store, relay and links,
+// with a setting or two changed.
+func (b *sendBundle) handlerWith(change func(*jobs.SendConfig)) *jobs.SendHandler {
+	tmpl, _ := templates.Default()
+	cfg := jobs.SendConfig{Store: b.store, Renderer: tmpl, Sender: b.sender, Links: b.links, Clock: b.clock,
+		From: mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}}
+	change(&cfg)
+	return jobs.NewSendHandler(cfg)
+}
+
 // welcome creates a contact and its queued welcome message.
 func (b *sendBundle) welcome(t *testing.T, email string) int64 {
 	t.Helper()
@@ -210,17 +220,9 @@ func TestSendLastMomentChecks(t *testing.T) {
 func TestSendFrequencyCap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store := postgres.New(testkit.DB(t))
-	smtp := smtptest.Start(t)
-	m, err := mailer.New(mailer.Config{URL: smtp.URL(), PoolSize: 2})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	tmpl, err := templates.Default()
-	require.NoError(t, err)
-	signer, _ := nurture.NewSigner(strings.Repeat("k", 32))
-	h := jobs.NewSendHandler(jobs.SendConfig{Store: store, Renderer: tmpl, Sender: m, FrequencyCap: 2,
-		Links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example"},
-		From:  mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	b := setupSend(t)
+	store, smtp := b.store, b.smtp
+	h := b.handlerWith(func(c *jobs.SendConfig) { c.FrequencyCap = 2 })
 	c, _, err := store.UpsertContact(ctx, &nurture.Contact{Email: "busy@example.com"})
 	require.NoError(t, err)
 	var ids []int64
@@ -275,16 +277,9 @@ func (s *slowRelay) SlowDown(context.Context) error { s.slowed++; return nil }
 func TestSendThrottledIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store := postgres.New(testkit.DB(t))
-	smtp := smtptest.Start(t)
-	m, err := mailer.New(mailer.Config{URL: smtp.URL(), PoolSize: 1})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	tmpl, _ := templates.Default()
-	signer, _ := nurture.NewSigner(strings.Repeat("k", 32))
-	h := jobs.NewSendHandler(jobs.SendConfig{Store: store, Renderer: tmpl, Sender: m, Throttle: &slowRelay{},
-		Links: jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example"},
-		From:  mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	b := setupSend(t)
+	store, smtp := b.store, b.smtp
+	h := b.handlerWith(func(c *jobs.SendConfig) { c.Throttle = &slowRelay{} })
 	c, _, _ := store.UpsertContact(ctx, &nurture.Contact{Email: "wait@example.com"})
 	msg, _, err := store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
 	require.NoError(t, err)
@@ -305,8 +300,7 @@ func TestRelaySaying421SlowsTheRelay(t *testing.T) {
 	ctx := context.Background()
 	b := setupSend(t)
 	throttle := &countingThrottle{}
-	h := jobs.NewSendHandler(jobs.SendConfig{Store: b.store, Renderer: mustTemplates(t), Sender: b.sender, Throttle: throttle,
-		Links: b.links, From: mail.Address{Address: "hello@acme.example"}, Product: templates.Product{Name: "Acme"}})
+	h := b.handlerWith(func(c *jobs.SendConfig) { c.Throttle = throttle })
 	id := b.welcome(t, "slow@example.com")
 	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 421, Times: 1})
 	err := h.Send(ctx, id)
@@ -321,9 +315,3 @@ type countingThrottle struct{ slowed int }
 func (c *countingThrottle) Take(context.Context) (bool, time.Duration, error) { return true, 0, nil }
 func (c *countingThrottle) SlowDown(context.Context) error                    { c.slowed++; return nil }
 
-func mustTemplates(t *testing.T) *templates.Set {
-	t.Helper()
-	s, err := templates.Default()
-	require.NoError(t, err)
-	return s
-}
