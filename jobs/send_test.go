@@ -314,4 +314,3 @@ type countingThrottle struct{ slowed int }
 
 func (c *countingThrottle) Take(context.Context) (bool, time.Duration, error) { return true, 0, nil }
 func (c *countingThrottle) SlowDown(context.Context) error                    { c.slowed++; return nil }
-
