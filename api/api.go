@@ -155,6 +155,7 @@ func New(cfg Config) (*API, error) {
 
 	admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
 	admin.GET("/contacts/:id", a.getContact)
+	e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
 	if cfg.Messages != nil {
 		admin.GET("/messages/:id", a.getMessage)
 	}
