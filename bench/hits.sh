@@ -10,7 +10,7 @@ scripts/services.sh "$db" >/dev/null
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 go build -o bin/nurture ./cmd/nurture
 go build -o bin/hitload ./bench/hitload
-export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable${PGPARAMS:-}"
 export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
 export NURTURE_LISTEN=127.0.0.1:18081 NURTURE_SECRET=$(head -c 24 /dev/urandom | base64) NURTURE_LOG_LEVEL=warn
 bin/nurture migrate >/dev/null 2>&1

@@ -89,7 +89,12 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		}()
 	}
 	if which&serviceAPI != 0 {
-		handler, err := newAPI(cfg, logger, store, enqueuer, pool, rdb)
+		hitsPool, err := postgres.ConnectForHits(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+		}
+		defer hitsPool.Close()
+		handler, err := newAPI(cfg, logger, store, postgres.New(hitsPool), enqueuer, pool, rdb)
 		if err != nil {
 			return err
 		}
@@ -112,7 +117,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	return errors.Join(errs...)
 }
 
-func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, err
@@ -131,7 +136,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, enq *jo
 		},
 		Signer:          signer,
 		Recipients:      store,
-		Hits:            store,
+		Hits:            hits,
 		Messages:        store,
 		TemplateTopic:   tmpl.Topic,
 		TemplateNames:   tmpl.Names(),
