@@ -64,7 +64,7 @@ type HitRule struct {
 	MinOtherLinks     int            // at least this many other links hit in the last second
 }
 
-func (r *HitRule) matches(h *Hit) bool {
+func (r *HitRule) matches(h *Hit, lowerUA string) bool {
 	if r.Kind != "" && r.Kind != h.Kind {
 		return false
 	}
@@ -72,9 +72,9 @@ func (r *HitRule) matches(h *Hit) bool {
 		return false
 	}
 	if len(r.UserAgentContains) > 0 {
-		ua, found := strings.ToLower(h.UserAgent), false
+		found := false
 		for _, s := range r.UserAgentContains {
-			if strings.Contains(ua, strings.ToLower(s)) {
+			if strings.Contains(lowerUA, strings.ToLower(s)) {
 				found = true
 				break
 			}
@@ -119,8 +119,9 @@ func containsString(list []string, s string) bool {
 // Classify sets h.Class and h.Reason by the first rule that matches; a hit
 // no rule matches is human.
 func Classify(rules []HitRule, h *Hit) {
+	lowerUA := strings.ToLower(h.UserAgent)
 	for i := range rules {
-		if rules[i].matches(h) {
+		if rules[i].matches(h, lowerUA) {
 			h.Class, h.Reason = rules[i].Class, rules[i].Name
 			return
 		}

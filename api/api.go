@@ -267,6 +267,9 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		if c.Writer.Status() >= 500 || len(c.Errors) > 0 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return // the pixel's hot path: build no attributes nobody reads
+		}
 		log.Log(c.Request.Context(), level, "request",
 			"method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(),
 			"took", time.Since(start), "client", c.ClientIP(), "errors", c.Errors.String())
