@@ -21,6 +21,13 @@ type RecipientStore interface {
 	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
 }
 
+// The pixel's caching headers, shared by every response (never modified).
+var (
+	pixelNoStore = []string{"no-store, no-cache, must-revalidate, private"}
+	pixelNoCache = []string{"no-cache"}
+	pixelExpires = []string{"0"}
+)
+
 // pixel is a transparent 1x1 GIF, 43 bytes.
 var pixel = []byte{
 	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -57,10 +64,11 @@ func (a *API) open(c *gin.Context) {
 	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
 		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitOpen, t), a.cfg.HitWait)
 	}
+	// Canonical keys set directly: this is the hottest response of all.
 	h := c.Writer.Header()
-	h.Set("Cache-Control", "no-store, no-cache, must-revalidate, private")
-	h.Set("Pragma", "no-cache")
-	h.Set("Expires", "0")
+	h["Cache-Control"] = pixelNoStore
+	h["Pragma"] = pixelNoCache
+	h["Expires"] = pixelExpires
 	c.Data(http.StatusOK, "image/gif", pixel)
 }
 
