@@ -184,7 +184,7 @@ var (
 // Commands lists the subcommands, in help order.
 var Commands = []Command{
 	{Name: "api", Summary: "serve the HTTP API (ingestion, admin, recipient links)", Settings: join(apiSet, common)},
-	{Name: "worker", Summary: "run the task worker (sending, sequences, enrichment)", Settings: join(wrkSet, common)},
+	{Name: "worker", Summary: "run the task worker: delivery, and the reconciler that finds due work", Settings: join(wrkSet, common)},
 	{Name: "all", Summary: "migrate, then run the API and the worker in one process", Settings: join(apiSet, wrkSet, common)},
 	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
