@@ -14,7 +14,7 @@ redis-cli -h 127.0.0.1 -n 15 flushdb >/dev/null
 
 go build -o bin/nurture ./cmd/nurture
 go build -o bin/ingestload ./bench/ingestload
-export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable${PGPARAMS:-}"
 export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
 export NURTURE_LISTEN=127.0.0.1:18080 NURTURE_DEV=true NURTURE_LOG_LEVEL=warn
 export NURTURE_INGEST_RATE=100000 NURTURE_INGEST_BURST=100000

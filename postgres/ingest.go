@@ -353,7 +353,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []nurture.PlannedEvent)
 		byMessageID[call.MessageID] = ev
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::json[], $8::timestamptz[])
 		ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
 		contactIDs, anonIDs, messageIDs, types, names, props, raws, times)
 	if err != nil {

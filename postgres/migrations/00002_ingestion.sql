@@ -35,7 +35,7 @@ CREATE TABLE contact_email_changes (
 CREATE INDEX contact_email_changes_contact_idx ON contact_email_changes (contact_id);
 
 ALTER TABLE events
-    ADD COLUMN raw jsonb NOT NULL DEFAULT '{}';
+    ADD COLUMN raw json NOT NULL DEFAULT '{}';
 CREATE INDEX events_anonymous_idx ON events (anonymous_id) WHERE contact_id IS NULL;
 
 -- What a contact did, kept current as events arrive (human engagement only).
