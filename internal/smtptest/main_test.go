@@ -1,49 +1,13 @@
 package smtptest_test
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // TestMain fails the run when a goroutine of the server outlives its test:
 // cleanup is supposed to wait for every one of them.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(5 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines left behind after all tests:\n\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines waits up to patience for goroutines running go-smtp or
-// smtptest code to end, and returns the stacks of those that do not.
-func leakedGoroutines(patience time.Duration) string {
-	deadline := time.Now().Add(patience)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for i, g := range strings.Split(string(buf), "\n\n") {
-			if i == 0 {
-				continue // the calling goroutine comes first
-			}
-			if strings.Contains(g, "emersion/go-smtp") || strings.Contains(g, "nurture/internal/smtptest") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.RunWithoutLeaks(m, "emersion/go-smtp", "nurture/internal/smtptest")
 }
