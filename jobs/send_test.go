@@ -210,7 +210,7 @@ func TestSendLastMomentChecks(t *testing.T) {
 	require.NoError(t, err)
 
 	// The person unsubscribes from onboarding while the message waits.
-	require.NoError(t, b.store.OptOut(ctx, m.ContactID, nurture.TopicOnboarding))
+	require.NoError(t, b.store.SetPreferences(ctx, m.ContactID, []nurture.Topic{nurture.TopicOnboarding}, nil))
 	require.NoError(t, b.handler.Send(ctx, id))
 	got := b.status(t, id)
 	require.Equal(t, nurture.StatusSkipped, got.Status)

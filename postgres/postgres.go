@@ -95,9 +95,6 @@ func Tune(cfg *pgxpool.Config) {
 	}
 }
 
-// Ping reports whether the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
-
 // Migrate applies every pending migration. A Postgres advisory lock makes
 // concurrent starts wait for each other instead of racing.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {

@@ -29,15 +29,6 @@ func (db *DB) OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurt
 	return out, nil
 }
 
-// OptOut records that the contact no longer wants topic.
-func (db *DB) OptOut(ctx context.Context, contactID int64, topic nurture.Topic) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO topic_optouts (contact_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING`, contactID, topic)
-	if err != nil {
-		return fmt.Errorf("opt out: %w", err)
-	}
-	return nil
-}
-
 // SetPreferences replaces the topics a contact has opted out of and, in
 // the same transaction, skips their queued messages of those topics (by
 // template), so that from the moment it returns none of them can go out:

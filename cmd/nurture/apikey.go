@@ -46,13 +46,12 @@ func runAPIKey(ctx context.Context, cmd config.Command, args []string, getenv fu
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
-		fmt.Fprintf(stderr, "nurture apikey: NURTURE_DATABASE_URL: %v\n", err)
+		fmt.Fprintf(stderr, "nurture apikey: %v\n", err)
 		return 1
 	}
-	defer pool.Close()
-	store := postgres.New(pool)
+	defer closeStore()
 
 	switch action {
 	case "create":

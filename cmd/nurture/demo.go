@@ -12,7 +12,6 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/config"
-	"github.com/nurture-email/nurture/postgres"
 )
 
 // demoSignUps are the sample people the demo command reports.
@@ -32,12 +31,12 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 	}
 	// The demo makes its own ingest key, as an operator would with
 	// `nurture apikey create`.
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+		return err
 	}
-	key, err := createAPIKey(ctx, postgres.New(pool), "demo", []nurture.Scope{nurture.ScopeIngest})
-	pool.Close()
+	key, err := createAPIKey(ctx, store, "demo", []nurture.Scope{nurture.ScopeIngest})
+	closeStore()
 	if err != nil {
 		return err
 	}

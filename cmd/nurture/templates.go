@@ -11,7 +11,6 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/config"
-	"github.com/nurture-email/nurture/postgres"
 	"github.com/nurture-email/nurture/templates"
 )
 
@@ -114,13 +113,12 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
-		fmt.Fprintf(stderr, "nurture templates preview: NURTURE_DATABASE_URL: %v\n", err)
+		fmt.Fprintf(stderr, "nurture templates preview: %v\n", err)
 		return 1
 	}
-	defer pool.Close()
-	store := postgres.New(pool)
+	defer closeStore()
 	var c *nurture.Contact
 	if contactID != 0 {
 		c, err = store.Contact(ctx, contactID)
