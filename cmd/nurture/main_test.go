@@ -410,3 +410,18 @@ func TestAPIKeyCommands(t *testing.T) {
 	status, body := e.post("/v1/identify", map[string]any{"userId": "u1"})
 	require.Equal(t, http.StatusUnauthorized, status, body)
 }
+
+func TestJSONLogs(t *testing.T) {
+	t.Parallel()
+	pool := testkit.DB(t)
+	env := map[string]string{"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_LOG_FORMAT": "json"}
+	var stderr bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, &stderr))
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	require.NotEmpty(t, lines)
+	for _, line := range lines {
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+		require.Contains(t, entry, "msg")
+	}
+}
