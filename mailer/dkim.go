@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
-
-	"github.com/emersion/go-msgauth/dkim"
-	"github.com/wneessen/go-mail"
+	"time"
 )
 
 // DKIM is the signing identity of a Mailer: every message it sends carries
@@ -258,59 +260,208 @@ var signedHeaders = [...]struct {
 	{"Content-Transfer-Encoding", false},
 }
 
-// sign adds a DKIM-Signature to msg and returns the bytes it signed.
-//
-// go-mail cannot send bytes it did not write, so sign serialises msg,
-// signs that, and gives the signature to msg as a preformatted header:
-// the send serialises msg again, and the second rendering is the first
-// plus the DKIM-Signature field, byte for byte, since everything that
-// could differ is fixed by then (Date and Message-ID are set, the MIME
-// boundary chosen, no header is generated at write time). go-mail writes
-// preformatted fields after its other generic ones, so the signature sits
-// among the header fields rather than on top; verifiers find it anywhere.
-// The value is ours alone, never outside data, which makes the unchecked
-// preformatted header safe here.
-//
-// go-mail's own DKIM support is not used: it folds a long h= list inside a
-// header name, and the signature then fails to verify.
-func (s *signer) sign(msg *mail.Msg) ([]byte, error) {
-	var buf bytes.Buffer
-	if _, err := msg.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("dkim: render message: %w", err)
-	}
-	raw := buf.Bytes()
-	field, err := s.signature(raw)
+// sign puts a DKIM-Signature field on top of m's message.
+func (s *signer) sign(m *message) error {
+	field, err := s.signature(m.data)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	name, value, _ := strings.Cut(strings.TrimSuffix(field, "\r\n"), ":")
-	msg.SetGenHeaderPreformatted(mail.Header(name), strings.TrimPrefix(value, " "))
-	return raw, nil
+	data := make([]byte, 0, len(field)+len(m.data)+len(endOfData))
+	data = append(append(data, field...), m.data...)
+	m.data = data
+	return nil
 }
 
-// signature signs raw, a whole message, relaxed/relaxed with SHA-256, and
-// returns the DKIM-Signature header field, CRLF included.
+// signature signs raw, a whole message, relaxed/relaxed with SHA-256 (RFC
+// 6376, and RFC 8463 for Ed25519), and returns the DKIM-Signature header
+// field, CRLF included.
+//
+// It is written here rather than taken from go-msgauth's signer, which
+// canonicalises the body byte by byte behind a pipe and a goroutine per
+// message and cost more than the rest of a send; go-msgauth's verifier
+// checks this one in the tests, over every shape of message we make, and
+// go-mail's own signer folds a long h= list inside a header name, which
+// no verifier accepts.
 func (s *signer) signature(raw []byte) (string, error) {
-	ds, err := dkim.NewSigner(&dkim.SignOptions{
-		Domain:                 s.domain,
-		Selector:               s.selector,
-		Signer:                 s.key,
-		Hash:                   crypto.SHA256,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
-		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             headerKeys(raw),
-	})
+	header, body, found := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if found {
+		header = raw[:len(header)+2] // with the last field's CRLF
+	}
+	bodyHash := sha256.Sum256(relaxedBody(body))
+	keys := headerKeys(raw)
+
+	algo := "rsa-sha256"
+	if _, ok := s.key.Public().(ed25519.PublicKey); ok {
+		algo = "ed25519-sha256"
+	}
+	var f strings.Builder
+	f.Grow(640)
+	f.WriteString("DKIM-Signature: v=1; a=" + algo + "; c=relaxed/relaxed;\r\n")
+	f.WriteString(" d=" + s.domain + "; s=" + s.selector + "; t=" + strconv.FormatInt(time.Now().Unix(), 10) + ";\r\n h=")
+	col := len(" h=")
+	for i, k := range keys {
+		if i > 0 {
+			f.WriteByte(':')
+			col++
+		}
+		if col+len(k) > maxLine-1 {
+			f.WriteString("\r\n ")
+			col = 1
+		}
+		f.WriteString(k)
+		col += len(k)
+	}
+	f.WriteString(";\r\n bh=" + base64.StdEncoding.EncodeToString(bodyHash[:]) + ";\r\n b=")
+
+	h := sha256.New()
+	var canon []byte
+	fields := headerFields(header)
+	used := make([]bool, len(fields))
+	for _, k := range keys {
+		// Of several fields of a name, they are signed from the bottom up;
+		// a name listed once more than it occurs signs its absence.
+		for i := len(fields) - 1; i >= 0; i-- {
+			if !used[i] && strings.EqualFold(fields[i].name, k) {
+				used[i] = true
+				canon = appendRelaxedField(canon, fields[i].raw)
+				break
+			}
+		}
+	}
+	unsigned := f.String()
+	canon = appendRelaxedField(canon, []byte(unsigned))
+	canon = canon[:len(canon)-2] // the signature's own field is hashed without its CRLF
+	h.Write(canon)
+	sum := h.Sum(nil)
+
+	opts := crypto.Hash(0) // Ed25519 signs the hash itself (RFC 8463)
+	if algo == "rsa-sha256" {
+		opts = crypto.SHA256
+	}
+	sig, err := s.key.Sign(rand.Reader, sum, opts)
 	if err != nil {
-		return "", fmt.Errorf("dkim: %w", err)
+		return "", fmt.Errorf("dkim: sign: %w", err)
 	}
-	if _, err := ds.Write(raw); err != nil {
-		_ = ds.Close()
-		return "", fmt.Errorf("dkim: %w", err)
+	b64 := base64.StdEncoding.EncodeToString(sig)
+	f.Reset()
+	f.Grow(len(unsigned) + len(b64) + 16)
+	f.WriteString(unsigned)
+	for col := len(" b="); len(b64) > 0; col = 1 {
+		n := min(len(b64), maxLine-col)
+		f.WriteString(b64[:n])
+		if b64 = b64[n:]; b64 != "" {
+			f.WriteString("\r\n ")
+		}
 	}
-	if err := ds.Close(); err != nil {
-		return "", fmt.Errorf("dkim: %w", err)
+	f.WriteString("\r\n")
+	return f.String(), nil
+}
+
+// headerField is one field of a message header, with its continuation
+// lines and final CRLF.
+type headerField struct {
+	name string
+	raw  []byte
+}
+
+// headerFields splits a message header, CRLF-terminated, into its fields.
+func headerFields(header []byte) []headerField {
+	var out []headerField
+	for len(header) > 0 {
+		end := 0
+		for {
+			i := bytes.Index(header[end:], []byte("\r\n"))
+			if i < 0 {
+				end = len(header)
+				break
+			}
+			end += i + 2
+			if end == len(header) || (header[end] != ' ' && header[end] != '\t') {
+				break
+			}
+		}
+		raw := header[:end]
+		if name, _, ok := bytes.Cut(raw, []byte(":")); ok {
+			out = append(out, headerField{name: string(bytes.TrimRight(name, " \t")), raw: raw})
+		}
+		header = header[end:]
 	}
-	return ds.Signature(), nil
+	return out
+}
+
+// appendRelaxedField appends a header field in DKIM's relaxed form: the
+// name in lower case, the value unfolded, runs of white space as one
+// space, none around the colon or at the end, and a CRLF.
+func appendRelaxedField(dst, raw []byte) []byte {
+	name, value, _ := bytes.Cut(raw, []byte(":"))
+	for _, c := range bytes.TrimRight(name, " \t") {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	dst = append(dst, ':')
+	space := false
+	start := len(dst)
+	for _, c := range value {
+		switch c {
+		case '\r', '\n':
+			continue
+		case ' ', '\t':
+			space = true
+			continue
+		}
+		if space && len(dst) > start {
+			dst = append(dst, ' ')
+		}
+		space = false
+		dst = append(dst, c)
+	}
+	return append(dst, '\r', '\n')
+}
+
+// relaxedBody returns body in DKIM's relaxed form: runs of white space in
+// a line as one space, none at the ends of lines, no empty lines at the
+// end, and a final CRLF unless the body is empty. Our bodies are
+// quoted-printable, whose lines rarely need a change, so most are copied
+// as they are.
+func relaxedBody(body []byte) []byte {
+	out := make([]byte, 0, len(body)+2)
+	empty := 0
+	for len(body) > 0 {
+		line := body
+		if i := bytes.Index(body, []byte("\r\n")); i >= 0 {
+			line, body = body[:i], body[i+2:]
+		} else {
+			body = nil
+		}
+		line = bytes.TrimRight(line, " \t")
+		if len(line) == 0 {
+			empty++
+			continue
+		}
+		for ; empty > 0; empty-- {
+			out = append(out, '\r', '\n')
+		}
+		if bytes.IndexByte(line, '\t') < 0 && !bytes.Contains(line, []byte("  ")) {
+			out = append(out, line...)
+		} else {
+			space := false
+			for _, c := range line {
+				if c == ' ' || c == '\t' {
+					space = true
+					continue
+				}
+				if space {
+					out = append(out, ' ')
+					space = false
+				}
+				out = append(out, c)
+			}
+		}
+		out = append(out, '\r', '\n')
+	}
+	return out
 }
 
 // headerKeys is the h= list for raw: each of signedHeaders as many times

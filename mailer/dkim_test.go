@@ -144,7 +144,7 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 					if !strings.Contains(sig, "a="+kt.algo+";") || !strings.Contains(sig, "c=relaxed/relaxed;") {
 						t.Errorf("DKIM-Signature %q, want a=%s and c=relaxed/relaxed", sig, kt.algo)
 					}
-					if n := bytes.Count(bytes.ToLower(m.Data), []byte("\ndkim-signature:")); n != 1 {
+					if n := bytes.Count(bytes.ToLower(append([]byte("\n"), m.Data...)), []byte("\ndkim-signature:")); n != 1 {
 						t.Errorf("%d DKIM-Signature fields, want 1", n)
 					}
 

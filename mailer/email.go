@@ -4,10 +4,9 @@ import (
 	"crypto/rand"
 	netmail "net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/nurture-email/nurture"
 )
@@ -26,11 +25,32 @@ func isManaged(lower string) bool {
 	return false
 }
 
-// compose builds the go-mail message for e. Everything that ends up in a
+// checkedEmail is an Email whose every header value has passed the checks
+// below and has been encoded for the header it goes in.
+type checkedEmail struct {
+	messageID  string
+	from, to   *netmail.Address
+	subject    string
+	headers    []field
+	text, html string
+}
+
+// field is an extra header, its value encoded.
+type field struct{ name, value string }
+
+// compose checks e and writes its message. Everything that ends up in a
 // header is checked first: a CR or LF there would let the text that follows
 // become headers of its own (a Bcc, a second body), so such input is
 // refused with an invalid *nurture.Error naming the field, never cleaned.
-func compose(e *nurture.Email) (*mail.Msg, error) {
+func compose(e *nurture.Email, date time.Time) (*message, error) {
+	c, err := check(e)
+	if err != nil {
+		return nil, err
+	}
+	return &message{from: c.from.Address, to: c.to.Address, data: build(c, date, rand.Text())}, nil
+}
+
+func check(e *nurture.Email) (*checkedEmail, error) {
 	if e == nil {
 		return nil, nurture.Errorf(nurture.CodeInvalid, "no email to send")
 	}
@@ -51,66 +71,51 @@ func compose(e *nurture.Email) (*mail.Msg, error) {
 	if e.Text == "" && e.HTML == "" {
 		return nil, nurture.FieldError("Text", "neither a text nor an HTML body")
 	}
-
-	m := mail.NewMsg(mail.WithNoDefaultUserAgent(), mail.WithCharset(mail.CharsetUTF8), mail.WithEncoding(mail.EncodingQP))
-	m.FromMailAddress(from)
-	m.ToMailAddress(to)
-	m.Subject(e.Subject)
-	// Date is set here, not left to go-mail's writer, so that every
-	// rendering of m is the same, as a DKIM signature needs.
-	m.SetDate()
-	m.SetMessageIDWithValue(e.MessageID)
-	if err := addHeaders(m, e.Headers); err != nil {
+	headers, err := checkHeaders(e.Headers)
+	if err != nil {
 		return nil, err
 	}
-	switch {
-	case e.Text != "" && e.HTML != "":
-		// The boundary is chosen here, for the same reason as the Date;
-		// one boundary for the whole message is right while there is one
-		// multipart level (no attachments).
-		m.SetBoundary(rand.Text())
-		m.SetBodyString(mail.TypeTextPlain, e.Text)
-		m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
-	case e.Text != "":
-		m.SetBodyString(mail.TypeTextPlain, e.Text)
-	default:
-		m.SetBodyString(mail.TypeTextHTML, e.HTML)
-	}
-	return m, nil
+	return &checkedEmail{messageID: e.MessageID, from: from, to: to, subject: e.Subject,
+		headers: headers, text: e.Text, html: e.HTML}, nil
 }
 
-// addHeaders sets the extra headers through go-mail's generic setter,
-// which RFC 2047-encodes values that need it; Reply-To, an address list,
-// goes through the address setter so that a display name is encoded on its
-// own rather than with the address inside it.
-func addHeaders(m *mail.Msg, headers []nurture.Header) error {
-	seen := make(map[string]bool, len(headers))
+// checkHeaders checks the extra headers and encodes their values: RFC 2047
+// words for text that is not ASCII; Reply-To, an address list, address by
+// address, so that a display name is encoded on its own rather than with
+// the address inside it.
+func checkHeaders(headers []nurture.Header) ([]field, error) {
+	out := make([]field, 0, len(headers))
 	for _, h := range headers {
 		if !isFieldName(h.Name) {
-			return nurture.FieldError("Headers", "header name %q is not a valid RFC 5322 field name", h.Name)
+			return nil, nurture.FieldError("Headers", "header name %q is not a valid RFC 5322 field name", h.Name)
 		}
 		lower := strings.ToLower(h.Name)
 		if isManaged(lower) {
-			return nurture.FieldError(h.Name, "is set by the mailer and cannot be an extra header")
+			return nil, nurture.FieldError(h.Name, "is set by the mailer and cannot be an extra header")
 		}
-		if seen[lower] {
-			return nurture.FieldError(h.Name, "header given twice")
+		for _, f := range out {
+			if strings.EqualFold(f.name, h.Name) {
+				return nil, nurture.FieldError(h.Name, "header given twice")
+			}
 		}
-		seen[lower] = true
 		if err := checkText(h.Name, h.Value); err != nil {
-			return err
+			return nil, err
 		}
+		value := unstructured(h.Value)
 		if lower == "reply-to" {
 			list, err := netmail.ParseAddressList(h.Value)
 			if err != nil {
-				return nurture.FieldError(h.Name, "not an address list: %v", err)
+				return nil, nurture.FieldError(h.Name, "not an address list: %v", err)
 			}
-			m.ReplyToMailAddress(list...)
-			continue
+			parts := make([]string, len(list))
+			for i, a := range list {
+				parts[i] = address(a)
+			}
+			value = strings.Join(parts, ", ")
 		}
-		m.SetGenHeader(mail.Header(h.Name), h.Value)
+		out = append(out, field{name: h.Name, value: value})
 	}
-	return nil
+	return out, nil
 }
 
 // isFieldName reports whether s is an RFC 5322 field name: one or more

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/wneessen/go-mail"
-
 	"github.com/nurture-email/nurture"
 )
 
@@ -22,23 +20,23 @@ func temporary(code int, err error) *nurture.DeliveryError {
 	return &nurture.DeliveryError{Permanent: false, Code: code, Err: err}
 }
 
-// classify turns go-mail's report of a refused or interrupted transaction
-// into the DeliveryError callers decide retries by. go-mail's IsTemp only
-// looks for a leading 4, so network errors would read as permanent there;
-// here everything without a 5xx reply is temporary.
-func classify(ctx context.Context, se *mail.SendError) *nurture.DeliveryError {
-	code := se.ErrorCode()
+// classify turns a refused or interrupted transaction into the
+// DeliveryError callers decide retries by: permanent only for a 5xx reply
+// that is about the message or the recipient; everything without a reply
+// (a network error, a timeout) is temporary.
+func classify(ctx context.Context, err error) *nurture.DeliveryError {
+	code := replyCode(err)
 	if code < 400 || code > 599 {
 		if ctx.Err() != nil {
-			return temporary(0, fmt.Errorf("interrupted (%w): %w", context.Cause(ctx), se))
+			return temporary(0, fmt.Errorf("interrupted (%w): %w", context.Cause(ctx), err))
 		}
-		return temporary(0, se)
+		return temporary(0, err)
 	}
 	return &nurture.DeliveryError{
 		Permanent: permanentReply(code),
 		Code:      code,
-		Enhanced:  se.EnhancedStatusCode(),
-		Err:       se,
+		Enhanced:  enhancedCode(err),
+		Err:       err,
 	}
 }
 
@@ -53,12 +51,4 @@ func permanentReply(code int) bool {
 		return false
 	}
 	return code >= 500 && code <= 599
-}
-
-// wasReply reports whether the relay answered with an SMTP reply code,
-// which means the connection itself still works (unless the code is 421,
-// the relay's notice that it is closing the connection).
-func wasReply(se *mail.SendError) bool {
-	code := se.ErrorCode()
-	return code >= 400 && code <= 599 && code != 421
 }

@@ -10,13 +10,10 @@ package mailer
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/wneessen/go-mail"
 
 	"github.com/nurture-email/nurture"
 )
@@ -74,6 +71,10 @@ type Mailer struct {
 	log         *slog.Logger
 
 	slots chan struct{} // one token per connection that may be in use
+
+	// noPipelining makes the mailer talk as to a relay without PIPELINING,
+	// so that tests cover that path against a test relay that offers it.
+	noPipelining bool
 
 	mu     sync.Mutex
 	idle   []*pooled // most recently used last
@@ -146,7 +147,7 @@ func orDefault[T comparable](v, def T) T {
 // ends while the relay is acknowledging the final dot is the outcome
 // unknown, as with any connection lost at that moment.
 func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
-	msg, err := compose(e)
+	msg, err := compose(e, time.Now())
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 		return temporary(0, fmt.Errorf("not sent: %w", context.Cause(ctx)))
 	}
 	if m.dkim != nil {
-		if _, err := m.dkim.sign(msg); err != nil {
+		if err := m.dkim.sign(msg); err != nil {
 			return temporary(0, fmt.Errorf("not sent: %w", err))
 		}
 	}
@@ -179,41 +180,33 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 	}
 }
 
-// deliver runs one SMTP transaction on pc. keep says whether pc can serve
+// deliver runs one mail transaction on pc. keep says whether pc can serve
 // another message; retry, that the message certainly was not sent and pc
-// was an idle connection the relay had closed (go-mail's NOOP before MAIL
-// failed without a timeout), so another connection should be tried. A
-// relay that hangs is not retried: that would only double the wait.
-func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *mail.Msg, reused bool) (keep, retry bool, err error) {
+// was an idle connection that turned out dead (the relay closed it while
+// it waited), so another connection should be tried. A relay that hangs
+// is not retried: that would only double the wait.
+func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *message, reused bool) (keep, retry bool, err error) {
 	unbind := pc.conn.bind(ctx)
-	sendErr := pc.client.SendWithSMTPClient(pc.smtp, msg)
-	if sendErr == nil || msg.IsDelivered() {
-		// With an error here, go-mail's RSET after the accepted message
-		// failed: the message is delivered, the connection is not reusable.
+	sent, accepted, err := pc.transact(msg)
+	if err == nil {
 		intact := unbind()
 		pc.sent++
-		return intact && sendErr == nil, false, nil
+		return intact, false, nil
 	}
-
-	var se *mail.SendError
-	if !errors.As(sendErr, &se) {
-		unbind()
-		return false, false, temporary(0, sendErr)
-	}
-	if wasReply(se) {
-		// The relay refused but the session is alive. go-mail does not
-		// always reset the transaction after a refusal (not after DATA),
-		// so reset it here; a session that cannot be reset is dropped.
+	if code := replyCode(err); code >= 400 && code <= 599 && code != 421 && !accepted {
+		// The relay refused but the session is alive: reset the
+		// transaction for the next message; a session that cannot be
+		// reset is dropped.
 		keep = pc.smtp.Reset() == nil
 		keep = unbind() && keep
-		return keep, false, classify(ctx, se)
+		return keep, false, classify(ctx, err)
 	}
 	unbind()
-	if se.Reason == mail.ErrConnCheck && reused && ctx.Err() == nil && !pc.conn.timedOut.Load() {
-		m.log.Debug("smtp idle connection was dead", slog.String("relay", m.relay.addr()), slog.Any("error", se))
+	if !sent && reused && replyCode(err) == 0 && ctx.Err() == nil && !pc.conn.timedOut.Load() {
+		m.log.Debug("smtp idle connection was dead", slog.String("relay", m.relay.addr()), slog.Any("error", err))
 		return false, true, nil
 	}
-	return false, false, classify(ctx, se)
+	return false, false, classify(ctx, err)
 }
 
 // Close closes the idle connections and waits for the Sends in progress to

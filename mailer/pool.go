@@ -21,6 +21,9 @@ type pooled struct {
 	smtp   *smtp.Client
 	conn   *conn
 
+	// What the relay offers on this connection, from its EHLO reply.
+	pipelining, smtputf8 bool
+
 	sent      int         // messages delivered on it, for the logs
 	idleSince time.Time   // guarded by Mailer.mu
 	idleTimer *time.Timer // guarded by Mailer.mu; nil until first idle
@@ -193,5 +196,9 @@ func (m *Mailer) dial(ctx context.Context) (*pooled, error) {
 		}
 		return nil, err
 	}
-	return &pooled{client: client, smtp: sc, conn: raw}, nil
+	pc := &pooled{client: client, smtp: sc, conn: raw}
+	pc.pipelining, _ = sc.Extension("PIPELINING")
+	pc.pipelining = pc.pipelining && !m.noPipelining
+	pc.smtputf8, _ = sc.Extension("SMTPUTF8")
+	return pc, nil
 }

@@ -1,0 +1,197 @@
+package mailer
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	netmail "net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/smtptest"
+)
+
+// TestTransactionWithAndWithoutPipelining runs the same transactions with
+// MAIL, RCPT and DATA pipelined and one by one: deliveries, refusals at
+// each stage (the connection kept and reset), and a relay that drops the
+// connection (a fresh one for the next message).
+func TestTransactionWithAndWithoutPipelining(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		failure   *smtptest.Failure
+		code      int
+		permanent bool
+		sessions  int
+	}{
+		{"delivered", nil, 0, false, 1},
+		{"452 at MAIL", &smtptest.Failure{Stage: smtptest.StageMail, Code: 452, Enhanced: [3]int{4, 3, 1}}, 452, false, 1},
+		{"550 at RCPT", &smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}}, 550, true, 1},
+		{"451 after DATA", &smtptest.Failure{Stage: smtptest.StageData, Code: 451, Enhanced: [3]int{4, 7, 1}}, 451, false, 1},
+		{"dropped at RCPT", &smtptest.Failure{Stage: smtptest.StageRcpt, Drop: true}, 0, false, 2},
+	}
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("pipelining=%t/%s", pipelining, tt.name), func(t *testing.T) {
+				t.Parallel()
+				relay := smtptest.Start(t)
+				m, err := New(Config{URL: relay.URL(), PoolSize: 1, Timeout: 5 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.noPipelining = !pipelining
+				t.Cleanup(func() { _ = m.Close() })
+				if tt.failure != nil {
+					tt.failure.Times = 1
+					relay.Fail(*tt.failure)
+				}
+				err = m.Send(t.Context(), testEmail("first"))
+				switch de, _ := err.(*nurture.DeliveryError); {
+				case tt.failure == nil && err != nil:
+					t.Fatalf("Send: %v", err)
+				case tt.failure != nil && (de == nil || de.Code != tt.code || de.Permanent != tt.permanent):
+					t.Fatalf("Send: %v, want code %d permanent %t", err, tt.code, tt.permanent)
+				}
+				if err := m.Send(t.Context(), testEmail("second")); err != nil {
+					t.Fatalf("the next Send: %v", err)
+				}
+				want := 2
+				if tt.failure != nil {
+					want = 1
+				}
+				msgs := relay.WaitForMessages(t, want, 5*time.Second)
+				if len(msgs) != want || msgs[len(msgs)-1].Header("Message-ID") != "<second@nurture.test>" {
+					t.Fatalf("relay has %d messages, want %d ending with the second", len(msgs), want)
+				}
+				if got := relay.Sessions(); got != tt.sessions {
+					t.Errorf("Sessions = %d, want %d", got, tt.sessions)
+				}
+			})
+		}
+	}
+}
+
+func testEmail(id string) *nurture.Email {
+	return &nurture.Email{
+		MessageID: id + "@nurture.test",
+		From:      netmail.Address{Address: "team@nurture.test"},
+		To:        netmail.Address{Address: "joerg@example.com"},
+		Subject:   "Hello",
+		Text:      ".\nHello\n",
+	}
+}
+
+func TestQuotedPrintable(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{"a=b", "a=3Db"},
+		{"line\nnext", "line\r\nnext"},
+		{"crlf\r\nnext", "crlf\r\nnext"},
+		{"lone\rcr", "lone=0Dcr"},
+		{"trailing \nspace\t", "trailing=20\r\nspace=09"},
+		{"inner  spaces kept", "inner  spaces kept"},
+		{".leading dot\n.", "=2Eleading dot\r\n=2E"},
+		{"Jörg", "J=C3=B6rg"},
+		{strings.Repeat("a", 80), strings.Repeat("a", 75) + "=\r\naaaaa"},
+		{strings.Repeat("a", 76), strings.Repeat("a", 76)}, // a last line may use all 76
+		{strings.Repeat("a", 74) + "=", strings.Repeat("a", 74) + "=\r\n=3D"},
+		{strings.Repeat("a", 75) + ".b", strings.Repeat("a", 75) + "=\r\n=2Eb"},
+	}
+	for _, tt := range tests {
+		if got := string(appendQP(nil, tt.in)); got != tt.want {
+			t.Errorf("appendQP(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+		checkQP(t, tt.in)
+	}
+}
+
+// checkQP checks what every encoding must be: 7-bit, lines of at most 76
+// characters, none ending in white space or starting with a dot, and
+// decoding to the input with CRLF line breaks.
+func checkQP(t *testing.T, in string) {
+	t.Helper()
+	out := appendQP(nil, in)
+	for i, line := range strings.Split(string(out), "\r\n") {
+		switch {
+		case len(line) > 76:
+			t.Fatalf("line %d of %q is %d long", i, in, len(line))
+		case strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t"):
+			t.Fatalf("line %d of %q ends in white space: %q", i, in, line)
+		case strings.HasPrefix(line, "."):
+			t.Fatalf("line %d of %q starts with a dot", i, in)
+		case strings.ContainsAny(line, "\r\n"):
+			t.Fatalf("a bare CR or LF in line %d of %q", i, in)
+		}
+		for _, c := range []byte(line) {
+			if c < 0x20 && c != '\t' || c > 0x7e {
+				t.Fatalf("byte %#x in line %d of %q", c, i, in)
+			}
+		}
+	}
+	got, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(out)))
+	if err != nil {
+		t.Fatalf("decode %q: %v", out, err)
+	}
+	want := strings.ReplaceAll(strings.ReplaceAll(in, "\r\n", "\n"), "\n", "\r\n")
+	if string(got) != want {
+		t.Fatalf("round trip of %q gave %q", in, got)
+	}
+}
+
+func FuzzQuotedPrintable(f *testing.F) {
+	for _, s := range []string{"", "a=b", ".x\n.", "trailing \n", "Jörg\r\n", strings.Repeat("ab ", 40), "\r\r\n\n", strings.Repeat("=", 30)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkQP(t, s)
+	})
+}
+
+func TestHeaderFolding(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, value string }{
+		{"Subject", "short"},
+		{"Subject", strings.Repeat("word ", 40)},
+		{"Subject", unstructured("Ihre Bestätigung, Zoë – 注文の確認 – please confirm your subscription to our weekly newsletter")},
+		{"List-Unsubscribe", "<https://links.example.com/u/" + strings.Repeat("x", 120) + ">, <mailto:u@example.com>"},
+		{"X-Spaces", "a  b   " + strings.Repeat("c", 70) + "  d"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		header(&b, tt.name, tt.value)
+		out := b.String()
+		if !strings.HasSuffix(out, "\r\n") {
+			t.Fatalf("%q does not end the field", out)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
+		for i, l := range lines {
+			rest := strings.TrimPrefix(l, " ")
+			if i == 0 {
+				rest = strings.TrimPrefix(l, tt.name+": ")
+			}
+			if len(l) > maxLine && strings.Contains(rest, " ") {
+				t.Errorf("line %d of %s is %d long though it could fold: %q", i, tt.name, len(l), l)
+			}
+			if i > 0 && (l == "" || strings.TrimSpace(l) == "" || l[0] != ' ') {
+				t.Errorf("continuation line %d of %s is %q", i, tt.name, l)
+			}
+		}
+		if got := strings.ReplaceAll(out, "\r\n", ""); got != tt.name+": "+tt.value {
+			t.Errorf("unfolded %q, want %q", got, tt.name+": "+tt.value)
+		}
+		msg, err := netmail.ReadMessage(strings.NewReader(out + "\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := new(mime.WordDecoder)
+		if got, err := dec.DecodeHeader(msg.Header.Get(tt.name)); err != nil || got == "" {
+			t.Errorf("%s reads back as %q (%v)", tt.name, got, err)
+		}
+	}
+}
