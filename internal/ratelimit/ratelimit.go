@@ -4,8 +4,9 @@
 // in one round trip, timed by Redis's clock, so any number of processes, with
 // clocks that disagree, see one bucket.
 //
-// It must not keep any state of its own, in memory or elsewhere: a bucket is
-// only its Redis key, which expires once the bucket is full again. It knows
+// It keeps no state of its own but caches: a bucket is only its Redis key,
+// which expires once the bucket is full again, and the tokens a relay
+// throttle takes ahead of need were taken from that bucket. It knows
 // nothing of HTTP or SMTP either: answering 429, or lowering a relay's rate
 // when the relay says "slow down", is the caller's decision. The limit is
 // passed with every call and is not stored, so a caller that passes a lower

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -54,4 +55,50 @@ func TestRelayThrottleSlowsEveryWorkerDown(t *testing.T) {
 	lvl, err := rdb.Get(ctx, "t:relay-penalty:smtp.example").Int()
 	require.NoError(t, err)
 	require.Equal(t, 4, lvl, "never slower than a sixteenth")
+}
+
+func TestRelayThrottleTakesTokensAheadFromTheSharedBucket(t *testing.T) {
+	t.Parallel()
+	opt, err := redis.ParseURL(testkit.RedisURL(t))
+	require.NoError(t, err)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	lim := ratelimit.New(rdb, "ahead:")
+	base := ratelimit.Limit{Rate: 1000, Burst: 1000}
+	th, err := ratelimit.NewRelayThrottle(lim, "smtp.example", base)
+	require.NoError(t, err)
+
+	// remaining reads the shared bucket by taking one token from it.
+	remaining := func() int {
+		r, err := lim.Allow(ctx, "relay:smtp.example", base)
+		require.NoError(t, err)
+		return r.Remaining
+	}
+	ok, _, err := th.Take(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	first := remaining()
+	require.Less(t, first, 1000-40, "one Take takes 50 ms worth (50 tokens) from the shared bucket")
+
+	for range 40 {
+		ok, _, err := th.Take(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.GreaterOrEqual(t, remaining(), first-1, "the next Takes spend the tokens held, not the bucket's")
+
+	// A worker that takes more than it holds goes back to the bucket, and
+	// together they never take more than the bucket has.
+	total, start := 0, time.Now()
+	for range 3000 {
+		ok, _, err := th.Take(ctx)
+		require.NoError(t, err)
+		if ok {
+			total++
+		}
+	}
+	refilled := base.Rate * time.Since(start).Seconds()
+	require.LessOrEqual(t, float64(total), 1000+refilled+1, "no more than the burst and what refilled meanwhile")
+	require.Less(t, total, 3000, "Takes beyond that are refused")
 }
