@@ -2,8 +2,6 @@ package templates
 
 import (
 	"strings"
-
-	"golang.org/x/net/html"
 )
 
 // The CSS the inliner understands: a stylesheet split into rules to inline
@@ -14,7 +12,8 @@ import (
 // stylesheet is the CSS of one <style> element, split into the rules to
 // inline and the text that stays. It never changes once parsed.
 type stylesheet struct {
-	rules int // how many rules there are to inline
+	src   string // the text it was parsed from
+	rules int    // how many rules there are to inline
 	// The rules, by the most selective part of their rightmost compound
 	// selector: its id, else its first class, else its type.
 	byID, byClass, byTag map[string][]*cssRule
@@ -49,7 +48,7 @@ type compound struct {
 // parseStylesheet never fails: text it cannot understand stays in <style>,
 // where the mail client will make of it what it can.
 func parseStylesheet(src string) *stylesheet {
-	s := &stylesheet{byID: map[string][]*cssRule{}, byClass: map[string][]*cssRule{}, byTag: map[string][]*cssRule{}}
+	s := &stylesheet{src: src, byID: map[string][]*cssRule{}, byClass: map[string][]*cssRule{}, byTag: map[string][]*cssRule{}}
 	css := stripComments(src)
 	var keep []string
 	for i := 0; i < len(css); {
@@ -343,38 +342,36 @@ func identEnd(s string, i int) int {
 	return i
 }
 
-func (c *compound) matches(n *html.Node) bool {
-	if n.Type != html.ElementNode || (c.tag != "" && n.Data != c.tag) {
+func (c *compound) matches(e *element) bool {
+	if c.tag != "" && e.tag != c.tag {
 		return false
 	}
-	if c.id != "" && attrValue(n, "id") != c.id {
+	if c.id != "" && string(e.id) != c.id {
 		return false
 	}
-	if len(c.classes) > 0 {
-		classes := attrValue(n, "class")
-		for _, want := range c.classes {
-			if !hasClass(classes, want) {
-				return false
-			}
+	for _, want := range c.classes {
+		if !hasClass(e.class, want) {
+			return false
 		}
 	}
 	return true
 }
 
-// matches reports whether the selector selects n.
-func (s selector) matches(n *html.Node) bool {
+// matches reports whether the selector selects e, whose ancestors are
+// stack (the root first).
+func (s selector) matches(stack []element, e *element) bool {
 	last := len(s) - 1
-	return s[last].matches(n) && s.matchesAbove(last-1, n)
+	return s[last].matches(e) && s.matchesAbove(last-1, stack)
 }
 
-// matchesAbove reports whether s[:i+1] matches the ancestors of n, given
-// that s[i+1] matched n.
-func (s selector) matchesAbove(i int, n *html.Node) bool {
+// matchesAbove reports whether s[:i+1] matches the ancestors in stack,
+// given that s[i+1] matched the element above them.
+func (s selector) matchesAbove(i int, stack []element) bool {
 	if i < 0 {
 		return true
 	}
-	for p := n.Parent; p != nil && p.Type == html.ElementNode; p = p.Parent {
-		if s[i].matches(p) && s.matchesAbove(i-1, p) {
+	for p := len(stack) - 1; p >= 0; p-- {
+		if s[i].matches(&stack[p]) && s.matchesAbove(i-1, stack[:p]) {
 			return true
 		}
 		if s[i+1].child {
@@ -385,8 +382,8 @@ func (s selector) matchesAbove(i int, n *html.Node) bool {
 }
 
 // hasClass reports whether the space-separated list classes holds class.
-func hasClass(classes, class string) bool {
-	for classes != "" {
+func hasClass(classes []byte, class string) bool {
+	for len(classes) > 0 {
 		i := 0
 		for i < len(classes) && isCSSSpace(classes[i]) {
 			i++
@@ -395,7 +392,7 @@ func hasClass(classes, class string) bool {
 		for j < len(classes) && !isCSSSpace(classes[j]) {
 			j++
 		}
-		if classes[i:j] == class {
+		if string(classes[i:j]) == class {
 			return true
 		}
 		classes = classes[j:]

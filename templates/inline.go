@@ -1,12 +1,11 @@
 package templates
 
 import (
+	"hash/maphash"
+	"maps"
 	"slices"
-	"strings"
 	"sync"
-
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
+	"sync/atomic"
 )
 
 // CSS inlining: many mail clients ignore <style> (or strip it when an email
@@ -59,14 +58,73 @@ func (c *styleCache) get(src string) *stylesheet {
 	return s
 }
 
-// inliner applies the stylesheets of one document.
-type inliner struct {
+// cascade is the stylesheets of a document, in document order, with the
+// style attribute they give each kind of element seen so far. An element's
+// style depends only on its tag, id, classes and own style and on those of
+// its ancestors, so a campaign's repeated structure is computed once and is
+// a map lookup afterwards: each such signature is numbered, and the number
+// of an element's parent stands for its whole ancestry.
+//
+// The table of signatures is read without locks; a render that meets new
+// ones keeps them aside and adds them when it ends, in a copy of the table.
+type cascade struct {
 	sheets []*stylesheet
+	rules  int // of all the sheets
+	table  atomic.Pointer[sigTable]
+	mu     sync.Mutex // serialises the writers of table
+}
+
+// maxSignatures bounds a cascade's table, in case a template builds its
+// classes from the data: past it, new signatures are computed each time.
+const maxSignatures = 4096
+
+type sigTable struct {
+	index map[uint64]int32 // hash of a signature -> its number
+	sigs  []signature
+}
+
+// signature is one kind of element, with the style attribute it gets.
+type signature struct {
+	hash                  uint64
+	parent                int32 // the parent's number, or noParent
+	tag, id, class, style string
+	restyle               bool   // whether any rule selects it
+	css                   string // its style attribute, when restyle
+}
+
+// noParent is the parent number of the root element. Numbers below it are
+// those a render has not added to the table yet (local signatures).
+const noParent int32 = -1
+
+var sigSeed = maphash.MakeSeed()
+
+func newCascade(sheets []*stylesheet) *cascade {
+	c := &cascade{sheets: sheets}
+	for _, s := range sheets {
+		c.rules += s.rules
+	}
+	c.table.Store(&sigTable{index: map[uint64]int32{}})
+	return c
+}
+
+// same reports whether the cascade is made of exactly these sheets.
+func (c *cascade) same(sheets []*stylesheet) bool {
+	return c != nil && slices.Equal(c.sheets, sheets)
+}
+
+// styler gives the elements of one document their style attributes.
+type styler struct {
+	c      *cascade
+	shared *sigTable
+	local  []signature // signatures not in shared, numbered localID(i)
 	// Reused from one element to the next:
 	cands []match
 	decls []placedDecl
 	buf   []byte
 }
+
+func localID(i int) int32     { return -2 - int32(i) }
+func localIndex(id int32) int { return int(-2 - id) }
 
 type match struct {
 	rule  *cssRule
@@ -78,73 +136,84 @@ type placedDecl struct {
 	block int
 }
 
-// inlineCSS moves the CSS of the document's <style> elements into style
-// attributes, leaving in each <style> what cannot be inlined (and removing
-// the element when nothing is left).
-func (c *styleCache) inlineCSS(doc *html.Node, styles []*html.Node) {
-	in := inliner{}
-	for _, st := range styles {
-		if media := strings.ToLower(strings.TrimSpace(attrValue(st, "media"))); media != "" && media != "all" && media != "screen" {
-			continue
-		}
-		src := ""
-		if t := st.FirstChild; t != nil && t.Type == html.TextNode && t.NextSibling == nil {
-			src = t.Data
-		}
-		sheet := c.get(src)
-		if sheet.rules == 0 {
-			continue // nothing to inline: the element stays as written
-		}
-		in.sheets = append(in.sheets, sheet)
-		if sheet.keep == "" {
-			st.Parent.RemoveChild(st)
-			continue
-		}
-		for t := st.FirstChild; t != nil; {
-			next := t.NextSibling
-			st.RemoveChild(t)
-			t = next
-		}
-		st.AppendChild(&html.Node{Type: html.TextNode, Data: "\n" + sheet.keep + "\n"})
+func newStyler(c *cascade) *styler {
+	return &styler{c: c, shared: c.table.Load()}
+}
+
+func (s *styler) sig(id int32) *signature {
+	if id >= 0 {
+		return &s.shared.sigs[id]
 	}
-	if len(in.sheets) == 0 {
+	return &s.local[localIndex(id)]
+}
+
+// style returns the number of the element e (whose parent is numbered
+// parent and whose ancestors are stack), and its new style attribute when
+// a rule selects it.
+func (s *styler) style(stack []element, parent int32, e *element, style []byte) (id int32, restyle bool, css string) {
+	h := uint64(uint32(parent))*0x9e3779b97f4a7c15 ^ maphash.String(sigSeed, e.tag)
+	h = h*0x100000001b3 ^ maphash.Bytes(sigSeed, e.id)
+	h = h*0x100000001b3 ^ maphash.Bytes(sigSeed, e.class)
+	h = h*0x100000001b3 ^ maphash.Bytes(sigSeed, style)
+	if parent >= noParent {
+		if i, ok := s.shared.index[h]; ok {
+			g := &s.shared.sigs[i]
+			if g.parent == parent && g.tag == e.tag && g.id == string(e.id) && g.class == string(e.class) && g.style == string(style) {
+				return i, g.restyle, g.css
+			}
+		}
+	}
+	g := signature{hash: h, parent: parent, tag: e.tag, id: string(e.id), class: string(e.class), style: string(style)}
+	g.restyle, g.css = s.compute(stack, e, g.id, g.class, style)
+	s.local = append(s.local, g)
+	return localID(len(s.local) - 1), g.restyle, g.css
+}
+
+// commit adds the signatures this render found to the cascade's table.
+func (s *styler) commit() {
+	if len(s.local) == 0 {
 		return
 	}
-	in.walk(doc)
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.table.Load()
+	if len(old.sigs)+len(s.local) > maxSignatures {
+		return
+	}
+	t := &sigTable{index: make(map[uint64]int32, len(old.index)+len(s.local)), sigs: slices.Clip(slices.Clone(old.sigs))}
+	maps.Copy(t.index, old.index)
+	numbers := make([]int32, len(s.local)) // local -> shared
+	const dropped = -1 << 30
+	for i, g := range s.local {
+		if g.parent < noParent {
+			if g.parent = numbers[localIndex(g.parent)]; g.parent == dropped {
+				numbers[i] = dropped
+				continue
+			}
+		}
+		if j, ok := t.index[g.hash]; ok {
+			if f := &t.sigs[j]; f.parent == g.parent && f.tag == g.tag && f.id == g.id && f.class == g.class && f.style == g.style {
+				numbers[i] = j // added by another render meanwhile
+			} else {
+				numbers[i] = dropped // a collision: the first keeps the hash, and this ancestry stays local
+			}
+			continue
+		}
+		numbers[i] = int32(len(t.sigs))
+		t.index[g.hash] = numbers[i]
+		t.sigs = append(t.sigs, g)
+	}
+	c.table.Store(t)
 }
 
-func (in *inliner) walk(n *html.Node) {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type != html.ElementNode {
-			continue
-		}
-		switch c.DataAtom {
-		case atom.Head, atom.Style, atom.Script, atom.Template:
-			continue
-		}
-		in.apply(c)
-		in.walk(c)
-	}
-}
-
-// apply sets the style attribute of n from the rules that select it.
-func (in *inliner) apply(n *html.Node) {
-	in.cands = in.cands[:0]
-	var id, classes string
-	for _, a := range n.Attr {
-		if a.Namespace != "" {
-			continue
-		}
-		switch a.Key {
-		case "id":
-			id = a.Val
-		case "class":
-			classes = a.Val
-		}
-	}
-	for si, sheet := range in.sheets {
+// compute applies the rules that select e, whose own style attribute is
+// style, and reports whether any does.
+func (s *styler) compute(stack []element, e *element, id, classes string, style []byte) (bool, string) {
+	s.cands = s.cands[:0]
+	for si, sheet := range s.c.sheets {
 		if id != "" {
-			in.collect(si, sheet.byID[id], n)
+			s.collect(si, sheet.byID[id], stack, e)
 		}
 		for rest := classes; rest != ""; {
 			i := 0
@@ -156,51 +225,45 @@ func (in *inliner) apply(n *html.Node) {
 				j++
 			}
 			if j > i {
-				in.collect(si, sheet.byClass[rest[i:j]], n)
+				s.collect(si, sheet.byClass[rest[i:j]], stack, e)
 			}
 			rest = rest[j:]
 		}
-		in.collect(si, sheet.byTag[n.Data], n)
+		s.collect(si, sheet.byTag[e.tag], stack, e)
 	}
-	if len(in.cands) == 0 {
-		return
+	if len(s.cands) == 0 {
+		return false, ""
 	}
-	slices.SortFunc(in.cands, func(a, b match) int {
+	slices.SortFunc(s.cands, func(a, b match) int {
 		if a.rule.spec != b.rule.spec {
 			return a.rule.spec - b.rule.spec
 		}
 		return a.order - b.order
 	})
 
-	in.decls = in.decls[:0]
+	s.decls = s.decls[:0]
 	block := 0
-	for _, m := range in.cands {
-		in.place(m.rule.normal, block)
+	for _, m := range s.cands {
+		s.place(m.rule.normal, block)
 		block++
 	}
-	styleAt := -1
-	for i, a := range n.Attr {
-		if a.Key == "style" && a.Namespace == "" {
-			styleAt = i
-			own := parseDeclarations(a.Val)
-			in.place(own, block)
+	if e.hasStyle {
+		own := parseDeclarations(string(style))
+		s.place(own, block)
+		block++
+		for _, m := range s.cands {
+			s.placeImportant(m.rule.important, own, block)
 			block++
-			for _, m := range in.cands {
-				in.placeImportant(m.rule.important, own, block)
-				block++
-			}
-			break
 		}
-	}
-	if styleAt < 0 {
-		for _, m := range in.cands {
-			in.place(m.rule.important, block)
+	} else {
+		for _, m := range s.cands {
+			s.place(m.rule.important, block)
 			block++
 		}
 	}
 
-	buf := in.buf[:0]
-	for i, d := range in.decls {
+	buf := s.buf[:0]
+	for i, d := range s.decls {
 		if i > 0 {
 			buf = append(buf, ';')
 		}
@@ -211,42 +274,38 @@ func (in *inliner) apply(n *html.Node) {
 			buf = append(buf, " !important"...)
 		}
 	}
-	in.buf = buf
-	if styleAt >= 0 {
-		n.Attr[styleAt].Val = string(buf)
-	} else {
-		n.Attr = append(n.Attr, html.Attribute{Key: "style", Val: string(buf)})
-	}
+	s.buf = buf
+	return true, string(buf)
 }
 
-func (in *inliner) collect(sheet int, rules []*cssRule, n *html.Node) {
+func (s *styler) collect(sheet int, rules []*cssRule, stack []element, e *element) {
 	for _, r := range rules {
-		if !r.sel.matches(n) {
+		if !r.sel.matches(stack, e) {
 			continue
 		}
 		m := match{rule: r, order: sheet<<24 | r.order}
-		if !slices.Contains(in.cands, m) { // class="a a"
-			in.cands = append(in.cands, m)
+		if !slices.Contains(s.cands, m) { // class="a a"
+			s.cands = append(s.cands, m)
 		}
 	}
 }
 
 // place appends the declarations of one block, which override those of the
 // blocks placed before it for the same properties.
-func (in *inliner) place(decls []declaration, block int) {
+func (s *styler) place(decls []declaration, block int) {
 	for _, d := range decls {
-		in.decls = slices.DeleteFunc(in.decls, func(p placedDecl) bool { return p.prop == d.prop && p.block != block })
-		in.decls = append(in.decls, placedDecl{d, block})
+		s.decls = slices.DeleteFunc(s.decls, func(p placedDecl) bool { return p.prop == d.prop && p.block != block })
+		s.decls = append(s.decls, placedDecl{d, block})
 	}
 }
 
 // placeImportant places a stylesheet's !important declarations, except
 // those the element's own style marks !important too.
-func (in *inliner) placeImportant(decls, own []declaration, block int) {
+func (s *styler) placeImportant(decls, own []declaration, block int) {
 	for _, d := range decls {
 		if slices.ContainsFunc(own, func(o declaration) bool { return o.important && o.prop == d.prop }) {
 			continue
 		}
-		in.place([]declaration{d}, block)
+		s.place([]declaration{d}, block)
 	}
 }

@@ -13,12 +13,10 @@ import (
 func inlined(t *testing.T, css, body string) (styles map[string]string, kept string) {
 	t.Helper()
 	src := "<!DOCTYPE html><html><head><style>" + css + "</style></head><body>" + body + "</body></html>"
-	doc, err := html.Parse(strings.NewReader(src))
+	doc, err := html.Parse(strings.NewReader(inlineOnly(t, src)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &styleCache{}
-	c.inlineCSS(doc, scan(doc).styles)
 	styles = map[string]string{}
 	kept = "-"
 	for n := range doc.Descendants() {
@@ -178,16 +176,7 @@ p + p { margin-top: 8px; }
 func TestInlineSkipsStyleForOtherMedia(t *testing.T) {
 	t.Parallel()
 	src := `<html><head><style media="print">.a{color:red}</style><style media="screen">.b{color:blue}</style></head><body><p id="p" class="a b">x</p></body></html>`
-	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	(&styleCache{}).inlineCSS(doc, scan(doc).styles)
-	var b strings.Builder
-	if err := html.Render(&b, doc); err != nil {
-		t.Fatal(err)
-	}
-	if got := b.String(); !strings.Contains(got, `<style media="print">.a{color:red}</style>`) || !strings.Contains(got, `<p id="p" class="a b" style="color:blue">`) {
+	if got := inlineOnly(t, src); !strings.Contains(got, `<style media="print">.a{color:red}</style>`) || !strings.Contains(got, `<p id="p" class="a b" style="color:blue">`) {
 		t.Errorf("got %s", got)
 	}
 }

@@ -7,9 +7,6 @@ import (
 	"sync"
 	"unicode"
 
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
-
 	"github.com/nurture-email/nurture"
 )
 
@@ -122,14 +119,13 @@ func (s *Set) Render(name string, d Data) (*Rendered, error) {
 // render is the pipeline, one step after the other:
 //
 //  1. subject and preheader, as text, reduced to one line each;
-//  2. the HTML body: the layout around the template's "body", executed,
-//     then parsed once into a tree that the next steps share;
-//  3. CSS inlining (inline.go);
-//  4. link rewriting for click tracking and the open pixel (track.go);
-//  5. the HTML written out;
-//  6. the text body: the template's .txt (its links replaced with their
-//     tracked URLs), or the final tree turned to text, so that it carries the
-//     same links as the HTML.
+//  2. the HTML body: the layout around the template's "body", executed;
+//  3. one pass over that HTML (stream.go) that writes it out with the CSS
+//     inlined (inline.go), the links rewritten for click tracking and the
+//     open pixel added (track.go), and turns it to text (text.go);
+//  4. the text body: the template's .txt (its links replaced with their
+//     tracked URLs), or the text of that pass, which carries the same
+//     links as the HTML.
 func (m *mail) render(d Data) (*Rendered, error) {
 	if d.Message.Template == "" {
 		d.Message.Template = m.name
@@ -152,34 +148,31 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	}
 	v.Subject, v.Preheader = r.Subject, r.Preheader
 
-	buf := buffers.Get().(*bytes.Buffer)
+	t := newTracker(m.track, &d)
+	pixel, err := t.pixel()
+	if err != nil {
+		return nil, err
+	}
+	src, out := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
 	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			buf.Reset()
-			buffers.Put(buf)
+		for _, b := range []*bytes.Buffer{src, out} {
+			if b.Cap() <= maxPooledBuffer {
+				b.Reset()
+				buffers.Put(b)
+			}
 		}
 	}()
-	buf.Grow(int(m.size.Load()))
-	if err := m.html.Execute(buf, v); err != nil {
+	size := int(m.size.Load())
+	src.Grow(size)
+	out.Grow(size)
+	if err := m.html.Execute(src, v); err != nil {
 		return nil, err
 	}
-	doc, err := html.Parse(buf)
+	text, err := renderHTML(src.Bytes(), out, m.styles, &m.cascade, t, pixel, m.text == nil)
 	if err != nil {
-		return nil, fmt.Errorf("parse html: %w", err)
+		return nil, fmt.Errorf("html: %w", err)
 	}
-	parts := scan(doc)
-	m.styles.inlineCSS(doc, parts.styles)
-	t := newTracker(m.track, &d)
-	t.rewrite(parts.anchors)
-	if err := t.pixel(parts.body); err != nil {
-		return nil, err
-	}
-
-	buf.Reset()
-	if err := html.Render(buf, doc); err != nil {
-		return nil, err
-	}
-	r.HTML = buf.String()
+	r.HTML = out.String()
 	if size := int64(len(r.HTML)) + 1024; size > m.size.Load() {
 		m.size.Store(size)
 	}
@@ -191,7 +184,7 @@ func (m *mail) render(d Data) (*Rendered, error) {
 		}
 		r.Text = cleanText(t.retarget(b.String()))
 	} else {
-		r.Text = cleanText(nodeText(doc))
+		r.Text = cleanText(text)
 	}
 	return r, nil
 }
@@ -217,43 +210,6 @@ func fillCompany(d *Data) {
 	if strings.TrimSpace(c.Size) == "" {
 		c.Size = d.Contact.TeamSize
 	}
-}
-
-// parts are the elements of a document the pipeline works on.
-type parts struct {
-	body    *html.Node
-	styles  []*html.Node // <style> elements
-	anchors []*html.Node // <a> elements, in document order
-}
-
-// scan finds the parts of a document in one walk. Elements inside
-// <template>, and foreign (SVG, MathML) elements, are not looked at.
-func scan(doc *html.Node) parts {
-	var p parts
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type != html.ElementNode || c.Namespace != "" {
-				continue
-			}
-			switch c.DataAtom {
-			case atom.Body:
-				if p.body == nil {
-					p.body = c
-				}
-			case atom.Style:
-				p.styles = append(p.styles, c)
-				continue
-			case atom.A:
-				p.anchors = append(p.anchors, c)
-			case atom.Template, atom.Script:
-				continue
-			}
-			walk(c)
-		}
-	}
-	walk(doc)
-	return p
 }
 
 // line executes one of the plain-text blocks and reduces it to one line.

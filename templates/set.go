@@ -44,11 +44,12 @@ type mail struct {
 	topic        nurture.Topic
 	track        trackMode
 	hasPreheader bool
-	lines        *texttemplate.Template // the .html file parsed as text: "subject" and "preheader"
-	html         *htmltemplate.Template // "layout", in a namespace holding the partials and the file's blocks
-	text         *texttemplate.Template // the .txt file, or nil to generate the text from the HTML
-	styles       *styleCache            // shared by the mails of a Set
-	size         atomic.Int64           // a little more than the largest HTML so far: the buffer to start with
+	lines        *texttemplate.Template  // the .html file parsed as text: "subject" and "preheader"
+	html         *htmltemplate.Template  // "layout", in a namespace holding the partials and the file's blocks
+	text         *texttemplate.Template  // the .txt file, or nil to generate the text from the HTML
+	styles       *styleCache             // shared by the mails of a Set
+	cascade      atomic.Pointer[cascade] // the stylesheets of its last email, with what they gave its elements
+	size         atomic.Int64            // a little more than the largest HTML so far: the buffer to start with
 }
 
 // Default returns the templates embedded in the binary. It parses them on

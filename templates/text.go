@@ -2,13 +2,11 @@ package templates
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
 
@@ -29,27 +27,15 @@ const textWidth = 76
 // spaces collapse, and lines are wrapped at 76 columns without breaking a
 // word. The result has no trailing newline.
 //
-// It fails only when the parser gives up: HTML nested deeper than 512
-// elements.
+// It fails only on HTML nested deeper than 512 elements.
 func HTMLToText(src string) (string, error) {
-	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		return "", fmt.Errorf("parse html: %w", err)
-	}
-	return nodeText(doc), nil
+	return renderText([]byte(src))
 }
 
-// nodeText is HTMLToText of a parsed document.
-func nodeText(doc *html.Node) string {
-	var c textConverter
-	c.walk(doc)
-	c.endBlock()
-	return c.format()
-}
-
-// textConverter walks an HTML tree and collects blocks of text: the runs of
-// inline content between block elements. Formatting (prefixes, wrapping,
-// the blank lines between blocks) happens once all blocks are known.
+// textConverter follows the elements and text of an HTML document, in
+// document order, and collects blocks of text: the runs of inline content
+// between block elements. Formatting (prefixes, wrapping, the blank lines
+// between blocks) happens once all blocks are known.
 type textConverter struct {
 	blocks []textBlock
 
@@ -59,10 +45,11 @@ type textConverter struct {
 	space   bool         // whether a space is due before the next word
 	sep     int          // the separation wanted before the next block
 
-	prefixes []linePrefix       // of the enclosing list items and quotes, outermost first
-	lists    []listState        // the enclosing lists, innermost last
-	links    []*strings.Builder // the text of the enclosing links
-	pre      int                // how many <pre> enclose the current node
+	prefixes []linePrefix // of the enclosing list items and quotes, outermost first
+	lists    []listState  // the enclosing lists, innermost last
+	links    []linkState  // the enclosing links, innermost last
+	linkText []byte       // the text of the outermost link so far; inner ones end it
+	pre      int          // how many <pre> enclose the current node
 }
 
 // textBlock is one block of the output.
@@ -84,60 +71,121 @@ type linePrefix struct {
 type listState struct {
 	ordered bool
 	next    int
+	sep     int
 }
 
-func (c *textConverter) walk(n *html.Node) {
-	switch n.Type {
-	case html.TextNode:
-		c.write(n.Data)
-		return
-	case html.DocumentNode:
-		c.children(n)
-		return
-	case html.ElementNode:
-	default: // comments, doctype
-		return
+type linkState struct {
+	href  string
+	start int // where its text starts in linkText
+}
+
+// textEnd is what the converter does when an element ends.
+type textEnd uint8
+
+const (
+	textNone  textEnd = iota
+	textBreak         // a block element: a break after it
+	textLink
+	textList
+	textItem
+	textQuote
+	textPre
+)
+
+// textAttrs are the attributes of an element that the converter reads, as
+// the email has them (style inlined, link tracked).
+type textAttrs struct {
+	hidden bool   // the hidden attribute, or display:none in its style
+	href   string // of a link, trimmed
+	alt    string // of an image
+	start  string // of an ordered list
+}
+
+// start handles the start of an element, and says what to do at its end and
+// whether its content is to be left out.
+func (c *textConverter) start(a atom.Atom, at *textAttrs) (end textEnd, skip bool) {
+	if at.hidden {
+		return textNone, true
 	}
-	if hidden(n) {
-		return
-	}
-	switch n.DataAtom {
+	switch a {
 	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript,
 		atom.Svg, atom.Math, atom.Iframe, atom.Object, atom.Select, atom.Textarea:
-		return
+		return textNone, true
 	case atom.Br:
 		c.lineBreak()
 	case atom.Img:
-		if alt := oneLine(attrValue(n, "alt")); meaningfulAlt(alt) {
+		if alt := oneLine(at.alt); meaningfulAlt(alt) {
 			c.appendWord(alt)
 			c.space = c.started
 		}
 	case atom.A:
-		c.link(n)
+		if !usefulHref(at.href) {
+			return textNone, false
+		}
+		c.links = append(c.links, linkState{href: at.href, start: len(c.linkText)})
+		return textLink, false
 	case atom.Ul, atom.Ol:
-		c.list(n)
+		sep := 2
+		if len(c.lists) > 0 {
+			sep = 1 // a list in a list stays tight
+		}
+		l := listState{ordered: a == atom.Ol, next: 1, sep: sep}
+		if start, err := strconv.Atoi(at.start); err == nil && l.ordered {
+			l.next = start
+		}
+		c.blockBreak(sep)
+		c.lists = append(c.lists, l)
+		return textList, false
 	case atom.Li:
-		c.item(n)
+		marker := "- "
+		if len(c.lists) > 0 && c.lists[len(c.lists)-1].ordered {
+			l := &c.lists[len(c.lists)-1]
+			marker = strconv.Itoa(l.next) + ". "
+			l.next++
+		}
+		c.nest(1, linePrefix{first: marker, rest: strings.Repeat(" ", utf8.RuneCountInString(marker))})
+		return textItem, false
 	case atom.Blockquote:
-		c.nest(n, 2, linePrefix{first: "> ", rest: "> "})
+		c.nest(2, linePrefix{first: "> ", rest: "> "})
+		return textQuote, false
 	case atom.Pre:
 		c.blockBreak(2)
 		c.pre++
-		c.children(n)
+		return textPre, false
+	default:
+		if sep := blockSep(a); sep > 0 {
+			c.blockBreak(sep)
+			return textBreak, false
+		}
+	}
+	return textNone, false
+}
+
+// end handles the end of an element that start said end of.
+func (c *textConverter) end(a atom.Atom, end textEnd) {
+	switch end {
+	case textBreak:
+		c.blockBreak(blockSep(a))
+	case textLink:
+		c.link()
+	case textList:
+		sep := c.lists[len(c.lists)-1].sep
+		c.lists = c.lists[:len(c.lists)-1]
+		c.blockBreak(sep)
+	case textItem:
+		c.unnest(1)
+	case textQuote:
+		c.unnest(2)
+	case textPre:
 		c.pre--
 		c.blockBreak(2)
-	default:
-		sep := blockSep(n.DataAtom)
-		c.blockBreak(sep)
-		c.children(n)
-		c.blockBreak(sep)
 	}
 }
 
-func (c *textConverter) children(n *html.Node) {
-	for child := n.FirstChild; child != nil; child = child.NextSibling {
-		c.walk(child)
-	}
+// finish ends the last block and returns the text.
+func (c *textConverter) finish() string {
+	c.endBlock()
+	return c.format()
 }
 
 // blockSep is the separation an element puts before and after itself: 2 for
@@ -156,54 +204,27 @@ func blockSep(a atom.Atom) int {
 	return 0
 }
 
-// nest walks n's children as a block with a prefix on each of their lines.
-func (c *textConverter) nest(n *html.Node, sep int, p linePrefix) {
+// nest starts a block with a prefix on each of its lines.
+func (c *textConverter) nest(sep int, p linePrefix) {
 	c.blockBreak(sep)
 	c.prefixes = append(c.prefixes, p)
-	c.children(n)
+}
+
+func (c *textConverter) unnest(sep int) {
 	c.prefixes = c.prefixes[:len(c.prefixes)-1]
 	c.blockBreak(sep)
 }
 
-func (c *textConverter) list(n *html.Node) {
-	sep := 2
-	if len(c.lists) > 0 {
-		sep = 1 // a list in a list stays tight
-	}
-	l := listState{ordered: n.DataAtom == atom.Ol, next: 1}
-	if start, err := strconv.Atoi(attrValue(n, "start")); err == nil && l.ordered {
-		l.next = start
-	}
-	c.blockBreak(sep)
-	c.lists = append(c.lists, l)
-	c.children(n)
-	c.lists = c.lists[:len(c.lists)-1]
-	c.blockBreak(sep)
-}
-
-func (c *textConverter) item(n *html.Node) {
-	marker := "- "
-	if len(c.lists) > 0 && c.lists[len(c.lists)-1].ordered {
-		l := &c.lists[len(c.lists)-1]
-		marker = strconv.Itoa(l.next) + ". "
-		l.next++
-	}
-	c.nest(n, 1, linePrefix{first: marker, rest: strings.Repeat(" ", utf8.RuneCountInString(marker))})
-}
-
-// link writes a link's text, then its target in parentheses unless the
-// text already shows it.
-func (c *textConverter) link(n *html.Node) {
-	href := strings.TrimSpace(attrValue(n, "href"))
-	if !usefulHref(href) {
-		c.children(n)
-		return
-	}
-	var text strings.Builder
-	c.links = append(c.links, &text)
-	c.children(n)
+// link ends a link: its target follows its text, in parentheses, unless
+// the text already shows it.
+func (c *textConverter) link() {
+	l := c.links[len(c.links)-1]
 	c.links = c.links[:len(c.links)-1]
-	t := oneLine(text.String())
+	t := oneLine(string(c.linkText[l.start:]))
+	if len(c.links) == 0 {
+		c.linkText = c.linkText[:0]
+	}
+	href := l.href
 	if t != "" && sameTarget(t, href) {
 		return
 	}
@@ -267,29 +288,27 @@ func meaningfulAlt(alt string) bool {
 	return strings.ContainsFunc(alt, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
 }
 
-// hidden reports whether n is not shown to readers of the HTML.
-func hidden(n *html.Node) bool {
-	for _, a := range n.Attr {
-		switch a.Key {
-		case "hidden":
-			return true
-		case "style":
-			style := strings.ToLower(strings.Join(strings.Fields(a.Val), ""))
-			if strings.Contains(style, "display:none") {
-				return true
-			}
-		}
+// hiddenStyle reports whether a style attribute hides its element.
+func hiddenStyle[T string | []byte](style T) bool {
+	found := false
+	for i := 0; i+4 <= len(style) && !found; i++ {
+		found = (style[i]|0x20) == 'n' && (style[i+1]|0x20) == 'o' && (style[i+2]|0x20) == 'n' && (style[i+3]|0x20) == 'e'
 	}
-	return false
-}
-
-func attrValue(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key && a.Namespace == "" {
-			return a.Val
-		}
+	if !found {
+		return false
 	}
-	return ""
+	compact := make([]byte, 0, len(style))
+	for i := 0; i < len(style); i++ {
+		c := style[i]
+		switch {
+		case isCSSSpace(c) || c == '\v':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		compact = append(compact, c)
+	}
+	return bytes.Contains(compact, []byte("display:none"))
 }
 
 // blockBreak ends the current block and asks for at least sep line breaks
@@ -327,41 +346,68 @@ func (c *textConverter) endBlock() {
 	c.started, c.space, c.sep = false, false, 0
 }
 
-// write adds the text of a text node: in a <pre> as it is, elsewhere with
-// its runs of white space collapsed and invisible characters dropped.
-func (c *textConverter) write(s string) {
+// write adds text: in a <pre> as it is, elsewhere with its runs of white
+// space collapsed; invisible characters are dropped.
+func (c *textConverter) write(s []byte) {
 	if c.pre > 0 {
-		s = strings.Map(func(r rune) rune {
-			if r != '\n' && r != '\t' && dropped(r) {
-				return -1
+		for i := 0; i < len(s); {
+			r, size := rune(s[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(s[i:])
 			}
-			return r
-		}, s)
-		if s == "" {
-			return
+			if r == '\n' || r == '\t' || !dropped(r) {
+				if !c.started {
+					c.startBlock()
+				}
+				c.emit(s[i : i+size])
+			}
+			i += size
 		}
-		if !c.started {
-			c.startBlock()
-		}
-		c.emit(s)
 		return
 	}
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			switch {
+			case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
+				c.space = c.started
+				i++
+			case b < ' ' || b == 0x7f:
+				i++
+			default:
+				j := i + 1
+				for j < len(s) && s[j] > ' ' && s[j] < 0x7f {
+					j++
+				}
+				c.word(s[i:j])
+				i = j
+			}
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
 		switch {
 		case unicode.IsSpace(r):
 			c.space = c.started
 		case dropped(r):
 		default:
-			if !c.started {
-				c.startBlock()
-			} else if c.space {
-				c.emit(" ")
-			}
-			c.space = false
-			c.emitRune(r)
+			c.word(s[i : i+size])
 		}
+		i += size
 	}
 }
+
+// word writes visible characters, after a space if one is due.
+func (c *textConverter) word(w []byte) {
+	if !c.started {
+		c.startBlock()
+	} else if c.space {
+		c.emit(space)
+	}
+	c.space = false
+	c.emit(w)
+}
+
+var space = []byte{' '}
 
 // appendWord adds s after the text so far, separated by a space.
 func (c *textConverter) appendWord(s string) {
@@ -369,32 +415,25 @@ func (c *textConverter) appendWord(s string) {
 		s = " " + s
 	}
 	c.space = c.started
-	c.write(s)
+	c.write([]byte(s))
 }
 
 func (c *textConverter) lineBreak() {
 	if c.pre > 0 {
-		c.write("\n")
+		c.write([]byte{'\n'})
 		return
 	}
 	if c.started {
-		c.emit("\n")
+		c.emit([]byte{'\n'})
 		c.space = false
 	}
 }
 
-// emit writes s to the block and to the text of every enclosing link.
-func (c *textConverter) emit(s string) {
-	c.text.WriteString(s)
-	for _, l := range c.links {
-		l.WriteString(s)
-	}
-}
-
-func (c *textConverter) emitRune(r rune) {
-	c.text.WriteRune(r)
-	for _, l := range c.links {
-		l.WriteRune(r)
+// emit writes s to the block and to the text of the enclosing links.
+func (c *textConverter) emit(s []byte) {
+	c.text.Write(s)
+	if len(c.links) > 0 {
+		c.linkText = append(c.linkText, s...)
 	}
 }
 

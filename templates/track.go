@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
-
 	"github.com/nurture-email/nurture"
 )
 
@@ -58,6 +55,7 @@ type tracker struct {
 	mode   trackMode
 	track  *Tracking
 	exempt [6]string // the recipient's own links, as given and as html/template writes them
+	index  int       // of the next tracked link
 	// targets maps each tracked target to its first tracked URL, for a
 	// hand-written text body.
 	targets map[string]string
@@ -72,73 +70,51 @@ func newTracker(mode trackMode, d *Data) *tracker {
 	return t
 }
 
-// rewrite replaces the target of every trackable link with the caller's
-// tracked URL, and drops the data-notrack marks. A link is trackable when
-// its href is an absolute http or https URL that nurture.SafeLinkTarget
-// accepts and it is none of the recipient's own links (unsubscribe,
-// preferences, view in browser). Others (mailto:, tel:, anchors, a target
-// the click endpoint would refuse) are left alone.
-func (t *tracker) rewrite(anchors []*html.Node) {
-	click := t.mode&trackClicks != 0 && t.track != nil && t.track.Click != nil
-	index := 0
-	for _, a := range anchors {
-		href, skip := -1, false
-		for i, at := range a.Attr {
-			if at.Namespace != "" {
-				continue
-			}
-			switch at.Key {
-			case "href":
-				href = i
-			case noTrackAttr:
-				skip = true
-			}
-		}
-		if skip {
-			a.Attr = removeAttr(a.Attr, noTrackAttr)
-			continue
-		}
-		if !click || href < 0 {
-			continue
-		}
-		target := strings.TrimSpace(a.Attr[href].Val)
-		if !trackable(target) || t.isExempt(target) {
-			continue
-		}
-		tracked := t.track.Click(index, target)
-		index++
-		if tracked == "" {
-			continue
-		}
-		a.Attr[href].Val = tracked
-		if t.targets == nil {
-			t.targets = map[string]string{}
-		}
-		if _, ok := t.targets[target]; !ok {
-			t.targets[target] = tracked
-		}
+// link decides the target of one <a href>, given as written (trimmed):
+// it returns the tracked URL to put in its place, or "" to leave it. A link
+// is trackable when its href is an absolute http or https URL that
+// nurture.SafeLinkTarget accepts and it is none of the recipient's own
+// links (unsubscribe, preferences, view in browser). Others (mailto:, tel:,
+// anchors, a target the click endpoint would refuse) are left alone.
+func (t *tracker) link(target string) string {
+	if t.mode&trackClicks == 0 || t.track == nil || t.track.Click == nil {
+		return ""
 	}
+	if !trackable(target) || t.isExempt(target) {
+		return ""
+	}
+	tracked := t.track.Click(t.index, target)
+	t.index++
+	if tracked == "" {
+		return ""
+	}
+	if t.targets == nil {
+		t.targets = map[string]string{}
+	}
+	if _, ok := t.targets[target]; !ok {
+		t.targets[target] = tracked
+	}
+	return tracked
 }
 
-// pixel appends the open pixel to the end of body, when there is one to add.
-func (t *tracker) pixel(body *html.Node) error {
-	if t.mode&trackOpens == 0 || t.track == nil || t.track.OpenPixel == "" || body == nil {
-		return nil
+// clicks reports whether links may be tracked at all.
+func (t *tracker) clicks() bool {
+	return t.mode&trackClicks != 0 && t.track != nil && t.track.Click != nil
+}
+
+// pixel returns the open pixel to add at the end of the body, or "".
+func (t *tracker) pixel() (string, error) {
+	if t.mode&trackOpens == 0 || t.track == nil || t.track.OpenPixel == "" {
+		return "", nil
 	}
 	if !nurture.SafeLinkTarget(t.track.OpenPixel) {
-		return fmt.Errorf("the open pixel %q is not an absolute http(s) URL", t.track.OpenPixel)
+		return "", fmt.Errorf("the open pixel %q is not an absolute http(s) URL", t.track.OpenPixel)
 	}
-	body.AppendChild(&html.Node{
-		Type: html.ElementNode, Data: "img", DataAtom: atom.Img,
-		Attr: []html.Attribute{
-			{Key: "src", Val: t.track.OpenPixel},
-			{Key: "width", Val: "1"},
-			{Key: "height", Val: "1"},
-			{Key: "alt", Val: ""},
-			{Key: "style", Val: "display:block;width:1px;height:1px;border:0;margin:0;padding:0;"},
-		},
-	})
-	return nil
+	var b strings.Builder
+	b.WriteString(`<img src="`)
+	escapeAttr(&b, t.track.OpenPixel)
+	b.WriteString(`" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0;">`)
+	return b.String(), nil
 }
 
 // trackable reports whether href is a link the click endpoint will follow.
@@ -239,14 +215,4 @@ func normalizeURL(u string) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func removeAttr(attrs []html.Attribute, key string) []html.Attribute {
-	out := attrs[:0]
-	for _, a := range attrs {
-		if a.Key != key || a.Namespace != "" {
-			out = append(out, a)
-		}
-	}
-	return out
 }

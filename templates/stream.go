@@ -1,0 +1,856 @@
+package templates
+
+import (
+	"bytes"
+	"errors"
+	stdhtml "html"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// One pass over the HTML that the layout and the body executed to: the
+// tokens are read once (scan.go), the ones nothing changes are copied to
+// the output as they are, and the start tags that get a style attribute
+// (CSS inlining), a tracked href or lose their data-notrack are written
+// again. The open pixel goes in before </body>, and the same pass feeds
+// the generator of the text body.
+//
+// The pass keeps a stack of the open elements, as a browser's parser would
+// build it (implied end tags for p, li, td..., implied tbody and tr), for
+// what depends on ancestors: descendant selectors, hidden elements, lists,
+// links, <pre>. It does not restructure the document: HTML that a parser
+// would repair (a misnested tag, a table with text in it) is written as it
+// came, and mail clients repair it as they always do. It does make sure
+// the output reads back as it meant: a tag cut off at the end is dropped, a
+// stray '<' is escaped, an unterminated comment or <style> is closed, and a
+// start tag whose attributes could be read two ways is written again.
+
+// maxDepth is how deep elements may nest, as golang.org/x/net/html allows.
+const maxDepth = 512
+
+var errTooDeep = errors.New("HTML nested deeper than 512 elements")
+
+// element is an open element.
+type element struct {
+	tag      string // lower case
+	atom     atom.Atom
+	id       []byte // for selectors
+	class    []byte
+	hasStyle bool
+	sig      int32 // its signature in the styler, or noParent
+	foreign  bool  // SVG or MathML
+	virtual  bool  // implied by the parser, not in the source
+	text     textEnd
+	ends     uint8 // the regions it opened (regionText...)
+	// A <style> whose fate is known at its end: where its start tag and
+	// its text are in the source.
+	style                        bool
+	styleStart, styleEnd         int
+	styleTextStart, styleTextEnd int
+}
+
+// The regions an element can open, which its end closes.
+const (
+	regionText   uint8 = 1 << iota // no text body for its content
+	regionInline                   // no CSS inlining (head, template)
+	regionTrack                    // no link tracking (template)
+)
+
+// pass is the state of one pass.
+type pass struct {
+	src   []byte
+	z     *scanner
+	out   *bytes.Buffer // nil when only the text is wanted
+	stack []element
+
+	styles   *styleCache // nil: no CSS inlining
+	styler   *styler     // nil while there is nothing to inline
+	expected []*stylesheet
+	found    []*stylesheet // the inlinable sheets met, in order
+	mismatch bool          // found is not expected: the pass must run again
+
+	track     *tracker // nil: links are left alone
+	pixel     string   // the open pixel to write before </body>
+	pixelDone bool
+
+	text     *textConverter // nil: no text body
+	noText   int
+	noInline int
+	noTrack  int
+	tooDeep  bool
+}
+
+// renderText is HTMLToText.
+func renderText(src []byte) (string, error) {
+	p := pass{src: src, z: newScanner(src), text: &textConverter{}}
+	p.run()
+	if p.tooDeep {
+		return "", errTooDeep
+	}
+	return p.text.finish(), nil
+}
+
+// renderHTML writes src to out with the CSS of its <style> elements inlined
+// (when styles is not nil; last remembers the sheets of the previous
+// email, and is updated when they change), its links tracked (when t is
+// not nil) and pixel added at the end of its body. With text, it returns
+// the text body too.
+func renderHTML(src []byte, out *bytes.Buffer, styles *styleCache, last *atomic.Pointer[cascade], t *tracker, pixel string, text bool) (string, error) {
+	var c *cascade
+	if styles != nil {
+		c = last.Load()
+	}
+	for attempt := 0; ; attempt++ {
+		p := pass{src: src, z: newScanner(src), out: out, styles: styles, track: t, pixel: pixel}
+		if text {
+			p.text = &textConverter{}
+		}
+		if c != nil {
+			p.expected = c.sheets
+			if c.rules > 0 {
+				p.styler = newStyler(c)
+			}
+		}
+		start := out.Len()
+		index := 0
+		if t != nil {
+			index = t.index
+		}
+		p.run()
+		if p.tooDeep {
+			return "", errTooDeep
+		}
+		if styles != nil && (p.mismatch || len(p.found) != len(p.expected)) && attempt == 0 {
+			// The <style> elements are not those of the last email: again,
+			// with these.
+			c = newCascade(p.found)
+			last.Store(c)
+			out.Truncate(start)
+			if t != nil {
+				t.index = index
+				t.targets = nil
+			}
+			continue
+		}
+		if p.styler != nil {
+			p.styler.commit()
+		}
+		if p.text == nil {
+			return "", nil
+		}
+		return p.text.finish(), nil
+	}
+}
+
+func (p *pass) run() {
+	z := p.z
+	for !p.tooDeep {
+		z.foreign = p.inForeign()
+		switch z.next() {
+		case tokEOF:
+			p.eof()
+			return
+		case tokText:
+			p.textToken()
+		case tokStart:
+			p.startTag()
+		case tokEnd:
+			p.endTag()
+		case tokComment:
+			p.comment()
+		case tokDoctype:
+			if !z.open {
+				p.write(p.src[z.start:z.end])
+			}
+		}
+	}
+}
+
+func (p *pass) write(b []byte) {
+	if p.out != nil {
+		p.out.Write(b)
+	}
+}
+
+func (p *pass) writeString(s string) {
+	if p.out != nil {
+		p.out.WriteString(s)
+	}
+}
+
+func (p *pass) top() *element {
+	if len(p.stack) == 0 {
+		return nil
+	}
+	return &p.stack[len(p.stack)-1]
+}
+
+func (p *pass) inForeign() bool {
+	e := p.top()
+	return e != nil && e.foreign
+}
+
+func (p *pass) textToken() {
+	z := p.z
+	b := z.name
+	if e := p.top(); e != nil && e.style {
+		e.styleTextStart, e.styleTextEnd = z.start, z.end
+		return
+	}
+	switch {
+	case z.lt:
+		p.writeString("&lt;")
+	case bytes.IndexByte(b, 0) >= 0 && !z.rawText:
+		for _, part := range bytes.Split(b, []byte{0}) {
+			p.write(part)
+		}
+	default:
+		p.write(b)
+	}
+	if !z.rawText {
+		if e := p.top(); e != nil && e.atom == atom.Head && len(bytes.TrimLeft(b, " \t\n\r\f")) > 0 {
+			p.pop(len(p.stack) - 1) // text ends the head
+		}
+	}
+	if p.text == nil || p.noText > 0 {
+		return
+	}
+	if !z.rawText && bytes.IndexByte(b, '&') >= 0 {
+		b = []byte(stdhtml.UnescapeString(string(b)))
+	}
+	p.text.write(b)
+}
+
+func (p *pass) comment() {
+	z := p.z
+	switch {
+	case z.cdata:
+		p.write(p.src[z.start:z.end])
+		if z.open {
+			p.writeString("]]>")
+		}
+	case z.bogus:
+		if !bytes.Contains(z.name, []byte("--")) {
+			p.writeString("<!--")
+			p.write(z.name)
+			p.writeString("-->")
+		}
+	default:
+		p.write(p.src[z.start:z.end])
+		if z.open {
+			p.writeString("-->")
+		}
+	}
+}
+
+// attrs are the attributes of a start tag the pass reads, by index in the
+// scanner's list, or -1.
+type attrs struct {
+	id, class, style, href, notrack, hidden, alt, start, media int
+}
+
+func (p *pass) readAttrs() attrs {
+	a := attrs{-1, -1, -1, -1, -1, -1, -1, -1, -1}
+	for i := range p.z.attrs {
+		k := p.z.attrs[i].key
+		var at *int
+		switch len(k) {
+		case 2:
+			at = pick(k, "id", &a.id)
+		case 3:
+			at = pick(k, "alt", &a.alt)
+		case 4:
+			at = pick(k, "href", &a.href)
+		case 5:
+			if at = pick(k, "class", &a.class); at == nil {
+				if at = pick(k, "style", &a.style); at == nil {
+					if at = pick(k, "start", &a.start); at == nil {
+						at = pick(k, "media", &a.media)
+					}
+				}
+			}
+		case 6:
+			at = pick(k, "hidden", &a.hidden)
+		case len(noTrackAttr):
+			at = pick(k, noTrackAttr, &a.notrack)
+		}
+		if at != nil && *at < 0 {
+			*at = i
+		}
+	}
+	return a
+}
+
+func pick(k []byte, name string, at *int) *int {
+	if at != nil && equalFold(k, name) {
+		return at
+	}
+	return nil
+}
+
+// val returns the value of attribute i, entities decoded, as bytes that
+// may be the source's own.
+func (p *pass) val(i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	a := &p.z.attrs[i]
+	if !needsDecode(a.val) {
+		return a.val
+	}
+	return []byte(decodeAttr(a))
+}
+
+func (p *pass) valString(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return string(p.val(i))
+}
+
+func needsDecode(v []byte) bool {
+	return bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0
+}
+
+// decodeAttr decodes an attribute value as golang.org/x/net/html does,
+// with its own rules for entities in attributes, by asking it.
+func decodeAttr(a *scanAttr) string {
+	var b bytes.Buffer
+	b.WriteString("<a a=")
+	if a.quote != 0 {
+		b.WriteByte(a.quote)
+	}
+	b.Write(a.val)
+	if a.quote != 0 {
+		b.WriteByte(a.quote)
+	}
+	b.WriteString(">")
+	z := html.NewTokenizer(&b)
+	z.Next()
+	_, v, _ := z.TagAttr()
+	return string(v)
+}
+
+// tagName returns the atom and the lower-case name of a tag.
+func tagName(name []byte) (atom.Atom, string) {
+	a := atom.Lookup(name)
+	if a == 0 {
+		var buf [16]byte
+		if len(name) <= len(buf) {
+			lower := buf[:len(name)]
+			for i, c := range name {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				lower[i] = c
+			}
+			a = atom.Lookup(lower)
+		}
+	}
+	if a != 0 {
+		return a, a.String()
+	}
+	return 0, strings.ToLower(string(name))
+}
+
+func isVoid(a atom.Atom) bool {
+	switch a {
+	case atom.Area, atom.Base, atom.Br, atom.Col, atom.Embed, atom.Hr, atom.Img, atom.Input,
+		atom.Link, atom.Meta, atom.Param, atom.Source, atom.Track, atom.Wbr, atom.Keygen:
+		return true
+	}
+	return false
+}
+
+func (p *pass) startTag() {
+	z := p.z
+	a, tag := tagName(z.name)
+	foreign := p.inForeign() || a == atom.Svg || a == atom.Math
+	if !foreign && !p.implyStart(a) {
+		p.write(p.src[z.start:z.end]) // a second <html>, <head> or <body>: merged by parsers
+		return
+	}
+	at := p.readAttrs()
+	e := element{tag: tag, atom: a, foreign: foreign, sig: noParent}
+	if top := p.top(); top != nil {
+		e.sig = top.sig
+	}
+	if !foreign && a == atom.Style && p.noTrack == 0 {
+		media := strings.ToLower(strings.TrimSpace(p.valString(at.media)))
+		if media == "" || media == "all" || media == "screen" {
+			e.style, e.styleStart, e.styleEnd = true, z.start, z.end
+			e.styleTextStart, e.styleTextEnd = z.end, z.end
+			p.push(e)
+			z.raw("style")
+			return
+		}
+	}
+
+	// CSS inlining.
+	restyle, css := false, ""
+	style := p.val(at.style)
+	if p.styler != nil && p.noInline == 0 && a != atom.Head && a != atom.Style && a != atom.Script && a != atom.Template {
+		e.id, e.class, e.hasStyle = p.val(at.id), p.val(at.class), at.style >= 0
+		e.sig, restyle, css = p.styler.style(p.stack, e.sig, &e, style)
+	}
+
+	// Link tracking.
+	href, tracked, dropMark := "", "", false
+	if a == atom.A && !foreign && p.noTrack == 0 {
+		dropMark = at.notrack >= 0
+		if at.href >= 0 && (p.text != nil || (p.track != nil && !dropMark && p.track.clicks())) {
+			href = strings.TrimSpace(p.valString(at.href))
+			if !dropMark && p.track != nil {
+				tracked = p.track.link(href)
+			}
+		}
+	}
+
+	if restyle || tracked != "" || dropMark || z.odd {
+		p.rewriteTag(at, restyle, css, tracked, dropMark, foreign && z.selfClose)
+	} else {
+		p.write(p.src[z.start:z.end])
+	}
+
+	void := (!foreign && isVoid(a)) || (foreign && z.selfClose)
+	if p.text != nil && p.noText == 0 {
+		ta := textAttrs{hidden: at.hidden >= 0}
+		if restyle {
+			ta.hidden = ta.hidden || hiddenStyle(css)
+		} else if at.style >= 0 {
+			ta.hidden = ta.hidden || hiddenStyle(style)
+		}
+		switch a {
+		case atom.A:
+			ta.href = href
+			if tracked != "" {
+				ta.href = tracked
+			}
+		case atom.Img:
+			ta.alt = p.valString(at.alt)
+		case atom.Ol:
+			ta.start = p.valString(at.start)
+		}
+		var skip bool
+		e.text, skip = p.text.start(a, &ta)
+		if skip && !void {
+			e.ends |= regionText
+			p.noText++
+		}
+	}
+	if void {
+		return
+	}
+	if a == atom.Head || a == atom.Template {
+		e.ends |= regionInline
+		p.noInline++
+	}
+	if a == atom.Template {
+		e.ends |= regionTrack
+		p.noTrack++
+	}
+	p.push(e)
+	if !foreign {
+		switch a {
+		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
+			z.raw(tag)
+		case atom.Plaintext:
+			z.raw("plaintext")
+		}
+	}
+}
+
+func (p *pass) push(e element) {
+	if len(p.stack) >= maxDepth {
+		p.tooDeep = true
+		return
+	}
+	p.stack = append(p.stack, e)
+}
+
+// pushVirtual pushes an element the parser implies, such as the <tbody>
+// between a <table> and its <tr>.
+func (p *pass) pushVirtual(a atom.Atom) {
+	e := element{tag: a.String(), atom: a, virtual: true, sig: noParent}
+	if top := p.top(); top != nil {
+		e.sig = top.sig
+	}
+	if p.styler != nil && p.noInline == 0 {
+		e.sig, _, _ = p.styler.style(p.stack, e.sig, &e, nil)
+	}
+	if p.text != nil && p.noText == 0 {
+		e.text, _ = p.text.start(a, &textAttrs{})
+	}
+	p.push(e)
+}
+
+// rewriteTag writes the current start tag again from its attributes.
+func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark, selfClose bool) {
+	if p.out == nil {
+		return
+	}
+	z, out := p.z, p.out
+	out.WriteByte('<')
+	out.Write(z.name)
+	for i := range z.attrs {
+		a := &z.attrs[i]
+		if z.odd && (len(a.key) == 0 || bytes.ContainsAny(a.key, "\"'<=") || p.repeated(i)) {
+			continue // junk, or a repeat browsers ignore
+		}
+		switch {
+		case i == at.notrack && dropMark:
+		case i == at.href && tracked != "":
+			out.WriteString(` href="`)
+			escapeAttr(out, tracked)
+			out.WriteByte('"')
+		case i == at.style && restyle:
+			out.WriteString(` style="`)
+			escapeAttr(out, css)
+			out.WriteByte('"')
+		case z.odd:
+			out.WriteByte(' ')
+			out.Write(a.key)
+			if a.quote != 0 || len(a.val) > 0 {
+				out.WriteString(`="`)
+				escapeAttr(out, string(p.val(i)))
+				out.WriteByte('"')
+			}
+		default:
+			out.WriteByte(' ')
+			out.Write(p.src[a.start:a.end])
+		}
+	}
+	if restyle && at.style < 0 {
+		out.WriteString(` style="`)
+		escapeAttr(out, css)
+		out.WriteByte('"')
+	}
+	if selfClose {
+		out.WriteString("/>")
+	} else {
+		out.WriteByte('>')
+	}
+}
+
+// repeated reports whether attribute i has the name of an earlier one.
+func (p *pass) repeated(i int) bool {
+	for j := range i {
+		if equalFoldBytes(p.z.attrs[j].key, p.z.attrs[i].key) {
+			return true
+		}
+	}
+	return false
+}
+
+// implyStart closes the elements that the start of an a element closes, as
+// a parser would, and pushes the ones it implies. It reports false when the
+// tag is to be ignored.
+func (p *pass) implyStart(a atom.Atom) bool {
+	if top := p.top(); top != nil && top.atom == atom.Head && !inHead(a) {
+		p.pop(len(p.stack) - 1)
+	}
+	switch a {
+	case atom.Html:
+		return len(p.stack) == 0
+	case atom.Head:
+		return len(p.stack) <= 1
+	case atom.Body:
+		return p.find(atom.Body, nil) < 0
+	case atom.Li:
+		p.closeP()
+		p.closeItem(stopLi, atom.Li)
+	case atom.Dd, atom.Dt:
+		p.closeP()
+		p.closeItem(stopLi, atom.Dd, atom.Dt)
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		p.closeP()
+		if top := p.top(); top != nil && isHeading(top.atom) {
+			p.pop(len(p.stack) - 1)
+		}
+	case atom.A:
+		if i := p.find(atom.A, scopeDefault); i >= 0 {
+			p.pop(i)
+		}
+	case atom.Tr:
+		if i := p.find(atom.Tr, scopeTable); i >= 0 {
+			p.pop(i)
+		}
+		if top := p.top(); top != nil && top.atom == atom.Table {
+			p.pushVirtual(atom.Tbody)
+		}
+	case atom.Td, atom.Th:
+		if i := p.findAny(scopeTable, atom.Td, atom.Th); i >= 0 {
+			p.pop(i)
+		}
+		if top := p.top(); top != nil && top.atom == atom.Table {
+			p.pushVirtual(atom.Tbody)
+		}
+		if top := p.top(); top != nil && (top.atom == atom.Tbody || top.atom == atom.Thead || top.atom == atom.Tfoot) {
+			p.pushVirtual(atom.Tr)
+		}
+	case atom.Tbody, atom.Thead, atom.Tfoot:
+		if i := p.findAny(scopeTable, atom.Tbody, atom.Thead, atom.Tfoot); i >= 0 {
+			p.pop(i)
+		}
+	case atom.Option:
+		if top := p.top(); top != nil && top.atom == atom.Option {
+			p.pop(len(p.stack) - 1)
+		}
+	case atom.Address, atom.Article, atom.Aside, atom.Blockquote, atom.Center, atom.Details, atom.Dialog,
+		atom.Dir, atom.Div, atom.Dl, atom.Fieldset, atom.Figcaption, atom.Figure, atom.Footer, atom.Header,
+		atom.Hgroup, atom.Main, atom.Menu, atom.Nav, atom.Ol, atom.P, atom.Section, atom.Summary, atom.Ul,
+		atom.Pre, atom.Listing, atom.Form, atom.Plaintext, atom.Table, atom.Hr, atom.Xmp:
+		p.closeP()
+	}
+	return true
+}
+
+func inHead(a atom.Atom) bool {
+	switch a {
+	case atom.Base, atom.Basefont, atom.Bgsound, atom.Link, atom.Meta, atom.Noframes, atom.Script,
+		atom.Style, atom.Template, atom.Title, atom.Noscript:
+		return true
+	}
+	return false
+}
+
+func isHeading(a atom.Atom) bool {
+	switch a {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		return true
+	}
+	return false
+}
+
+// Scopes: the elements that stop the search for an open element.
+var (
+	scopeDefault = []atom.Atom{atom.Applet, atom.Caption, atom.Html, atom.Table, atom.Td, atom.Th, atom.Marquee, atom.Object, atom.Template}
+	scopeButton  = append([]atom.Atom{atom.Button}, scopeDefault...)
+	scopeTable   = []atom.Atom{atom.Html, atom.Table, atom.Template}
+	stopLi       = append([]atom.Atom{atom.Ul, atom.Ol, atom.Dl, atom.Menu, atom.Body, atom.Button}, scopeDefault...)
+)
+
+// closeP closes an open <p>, as the start of a block does.
+func (p *pass) closeP() {
+	if i := p.find(atom.P, scopeButton); i >= 0 {
+		p.pop(i)
+	}
+}
+
+// closeItem closes an open list item, as the start of another does.
+func (p *pass) closeItem(stop []atom.Atom, items ...atom.Atom) {
+	if i := p.findAny(stop, items...); i >= 0 {
+		p.pop(i)
+	}
+}
+
+// find returns the index of the innermost open HTML element a, searching no
+// further than an element of scope, or -1.
+func (p *pass) find(a atom.Atom, scope []atom.Atom) int {
+	return p.findAny(scope, a)
+}
+
+func (p *pass) findAny(scope []atom.Atom, as ...atom.Atom) int {
+	for i := len(p.stack) - 1; i >= 0; i-- {
+		e := &p.stack[i]
+		if e.foreign {
+			return -1
+		}
+		for _, a := range as {
+			if e.atom == a {
+				return i
+			}
+		}
+		for _, s := range scope {
+			if e.atom == s {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// pop closes the elements from the top of the stack down to index i.
+func (p *pass) pop(i int) {
+	for j := len(p.stack) - 1; j >= i; j-- {
+		e := &p.stack[j]
+		if e.style {
+			p.endStyle(e, true)
+		}
+		if p.text != nil && e.ends&regionText == 0 && p.noText == 0 {
+			p.text.end(e.atom, e.text)
+		}
+		if e.ends&regionText != 0 {
+			p.noText--
+		}
+		if e.ends&regionInline != 0 {
+			p.noInline--
+		}
+		if e.ends&regionTrack != 0 {
+			p.noTrack--
+		}
+	}
+	p.stack = p.stack[:i]
+}
+
+func (p *pass) endTag() {
+	z := p.z
+	a, tag := tagName(z.name)
+	foreign := p.inForeign()
+	if !foreign {
+		switch a {
+		case atom.Br: // </br> is a <br>
+			p.writeString("<br>")
+			if p.text != nil && p.noText == 0 {
+				p.text.lineBreak()
+			}
+			return
+		case atom.Body, atom.Html:
+			if p.noTrack == 0 {
+				p.writePixel()
+			}
+			p.writeEnd(tag)
+			return
+		}
+	}
+	i := -1
+	for j := len(p.stack) - 1; j >= 0; j-- {
+		e := &p.stack[j]
+		if e.tag == tag && !e.virtual {
+			i = j
+			break
+		}
+		if !e.foreign && stops(a, e.atom) {
+			break
+		}
+	}
+	if i >= 0 {
+		if e := &p.stack[i]; e.style && i == len(p.stack)-1 {
+			written := p.endStyle(e, false)
+			e.style = false
+			p.pop(i)
+			if written {
+				p.writeEnd(tag)
+			}
+			return
+		}
+		p.pop(i)
+	}
+	p.writeEnd(tag)
+}
+
+// stops reports whether an open element e stops the search for the
+// element an end tag a closes.
+func stops(a, e atom.Atom) bool {
+	switch a {
+	case atom.Tr, atom.Td, atom.Th, atom.Tbody, atom.Thead, atom.Tfoot, atom.Table, atom.Caption:
+		return e == atom.Table && a != atom.Table || e == atom.Template || e == atom.Html
+	}
+	for _, s := range scopeDefault {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeEnd writes the current end tag, as </name> when it had more.
+func (p *pass) writeEnd(tag string) {
+	z := p.z
+	if raw := p.src[z.start:z.end]; len(raw) == len(tag)+3 {
+		p.write(raw)
+		return
+	}
+	p.writeString("</")
+	p.write(z.name)
+	p.writeString(">")
+}
+
+func (p *pass) writePixel() {
+	if p.pixel != "" && !p.pixelDone {
+		p.writeString(p.pixel)
+	}
+	p.pixelDone = true
+}
+
+// endStyle writes a <style> element, now that its text is known: as it is
+// when it has nothing to inline, without what was inlined, or not at all
+// when everything was. cut says that its end tag is missing. It reports
+// whether the element was written.
+func (p *pass) endStyle(e *element, cut bool) bool {
+	text := p.src[e.styleTextStart:e.styleTextEnd]
+	var sheet *stylesheet
+	if p.styles != nil {
+		if n := len(p.found); n < len(p.expected) && p.expected[n].src == string(text) {
+			sheet = p.expected[n]
+		} else {
+			sheet = p.styles.get(string(text))
+			p.mismatch = true
+		}
+		p.found = append(p.found, sheet)
+	}
+	switch {
+	case sheet == nil || sheet.rules == 0:
+		p.write(p.src[e.styleStart:e.styleEnd])
+		p.write(text)
+	case sheet.keep == "":
+		return false
+	default:
+		p.write(p.src[e.styleStart:e.styleEnd])
+		p.writeString("\n")
+		p.writeString(sheet.keep)
+		p.writeString("\n")
+	}
+	if cut {
+		p.writeString("</style>")
+	}
+	return true
+}
+
+func (p *pass) eof() {
+	if e := p.top(); e != nil && !e.foreign && !e.style {
+		switch e.atom {
+		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
+			p.writeString("</" + e.tag + ">") // its raw text ran to the end
+		}
+	}
+	plain := p.find(atom.Plaintext, nil) >= 0
+	if len(p.stack) > 0 {
+		p.pop(0)
+	}
+	if p.noTrack == 0 && !plain {
+		p.writePixel()
+	}
+}
+
+// escapeAttr writes s escaped for a quoted attribute value, as
+// golang.org/x/net/html writes attributes.
+func escapeAttr(w interface{ WriteString(string) (int, error) }, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\r':
+			esc = "&#13;"
+		default:
+			continue
+		}
+		w.WriteString(s[last:i])
+		w.WriteString(esc)
+		last = i + 1
+	}
+	w.WriteString(s[last:])
+}
