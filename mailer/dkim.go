@@ -422,47 +422,55 @@ func appendRelaxedField(dst, raw []byte) []byte {
 
 // relaxedBody returns body in DKIM's relaxed form: runs of white space in
 // a line as one space, none at the ends of lines, no empty lines at the
-// end, and a final CRLF unless the body is empty. Our bodies are
-// quoted-printable, whose lines rarely need a change, so most are copied
-// as they are.
+// end, and a final CRLF unless the body is empty. It is one pass that
+// copies runs of other bytes whole.
 func relaxedBody(body []byte) []byte {
 	out := make([]byte, 0, len(body)+2)
-	empty := 0
-	for len(body) > 0 {
-		line := body
-		if i := bytes.Index(body, []byte("\r\n")); i >= 0 {
-			line, body = body[:i], body[i+2:]
-		} else {
-			body = nil
-		}
-		line = bytes.TrimRight(line, " \t")
-		if len(line) == 0 {
-			empty++
-			continue
-		}
-		for ; empty > 0; empty-- {
-			out = append(out, '\r', '\n')
-		}
-		if bytes.IndexByte(line, '\t') < 0 && !bytes.Contains(line, []byte("  ")) {
-			out = append(out, line...)
-		} else {
-			space := false
-			for _, c := range line {
-				if c == ' ' || c == '\t' {
-					space = true
-					continue
-				}
-				if space {
-					out = append(out, ' ')
-					space = false
-				}
-				out = append(out, c)
+	var (
+		space   bool // white space seen since the last byte written
+		content bool // the line so far has something but white space
+		empty   int  // empty lines seen and not yet written
+	)
+	for i := 0; i < len(body); {
+		switch c := body[i]; {
+		case c == '\r' && i+1 < len(body) && body[i+1] == '\n':
+			if content {
+				out = append(out, '\r', '\n')
+			} else {
+				empty++
 			}
+			space, content = false, false
+			i += 2
+		case c == ' ' || c == '\t':
+			space = true
+			i++
+		default:
+			if !content {
+				for ; empty > 0; empty-- {
+					out = append(out, '\r', '\n')
+				}
+				content = true
+			}
+			if space {
+				out = append(out, ' ')
+				space = false
+			}
+			j := i + 1
+			for j < len(body) && !bodySpecial[body[j]] {
+				j++
+			}
+			out = append(out, body[i:j]...)
+			i = j
 		}
+	}
+	if content {
 		out = append(out, '\r', '\n')
 	}
 	return out
 }
+
+// bodySpecial marks the bytes relaxedBody looks at; it copies the others.
+var bodySpecial = [256]bool{' ': true, '\t': true, '\r': true}
 
 // headerKeys is the h= list for raw: each of signedHeaders as many times
 // as raw's header has it, and once more if it is oversigned.

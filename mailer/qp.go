@@ -23,12 +23,31 @@ const qpMaxLine = 75
 // and SMTP's dot-stuffing has nothing to do there.
 func appendQP(dst []byte, s string) []byte {
 	col := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		// The common case first: a run of bytes written as they are, as
+		// far as the line allows.
+		if col > 0 || s[i] != '.' {
+			j, limit := i, min(len(s), i+qpMaxLine-col)
+			for j < limit && qpLiteral[s[j]] {
+				j++
+			}
+			for j > i && (s[j-1] == ' ' || s[j-1] == '\t') && endsLine(s, j) {
+				j-- // white space that ends a line is encoded, below
+			}
+			if j > i {
+				dst = append(dst, s[i:j]...)
+				col += j - i
+				i = j
+				continue
+			}
+		}
+
 		c := s[i]
 		if c == '\n' || (c == '\r' && i+1 < len(s) && s[i+1] == '\n') {
 			if c == '\r' {
 				i++
 			}
+			i++
 			dst = append(dst, '\r', '\n')
 			col = 0
 			continue
@@ -57,6 +76,7 @@ func appendQP(dst []byte, s string) []byte {
 			dst = append(dst, '=', hexDigits[c>>4], hexDigits[c&0x0f])
 		}
 		col += n
+		i++
 	}
 	return dst
 }

@@ -195,3 +195,23 @@ func TestHeaderFolding(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkComposeAndSign writes and signs (Ed25519) a message the size of
+// the welcome starter: a 2 KB text part and a 9 KB HTML part, indented.
+func BenchmarkComposeAndSign(b *testing.B) {
+	e := testEmail("bench")
+	e.Text = strings.Repeat("Welcome aboard, Ada. Here is what to do first: (https://links.example.com/c/abcdef)\n", 24)
+	e.HTML = "<html>\n" + strings.Repeat("    <tr>\n      <td class=\"x\" style=\"padding: 0 24px; color: #333333;\">Welcome aboard, Ada &mdash; here is your guide.</td>\n    </tr>\n", 60) + "</html>\n"
+	s := testSigners()["ed25519"]
+	b.SetBytes(int64(len(e.Text) + len(e.HTML)))
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := compose(e, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.sign(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -31,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -67,41 +65,6 @@ func main() {
 	}
 }
 
-// sink is a null SMTP server: it reads every message and throws it away.
-type sink struct {
-	messages atomic.Int64
-	bytes    atomic.Int64
-}
-
-func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }
-
-type sinkSession struct{ s *sink }
-
-func (ss *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (ss *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (ss *sinkSession) Data(r io.Reader) error {
-	n, err := io.Copy(io.Discard, r)
-	ss.s.bytes.Add(n)
-	ss.s.messages.Add(1)
-	return err
-}
-func (ss *sinkSession) Reset()        {}
-func (ss *sinkSession) Logout() error { return nil }
-
-func startSink() (*sink, string, func(), error) {
-	s := &sink{}
-	srv := smtp.NewServer(s)
-	srv.Domain = "sink.localhost"
-	srv.AllowInsecureAuth = true
-	srv.MaxMessageBytes = 10 << 20
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	go func() { _ = srv.Serve(ln) }()
-	return s, ln.Addr().String(), func() { _ = srv.Close() }, nil
-}
-
 func run(o options) error {
 	ctx := context.Background()
 	for _, u := range []string{o.dbURL, o.redisURL} {
@@ -109,11 +72,12 @@ func run(o options) error {
 			return fmt.Errorf("%s is not on this machine", u)
 		}
 	}
-	s, sinkAddr, stopSink, err := startSink()
+	s, err := startSink()
 	if err != nil {
 		return err
 	}
-	defer stopSink()
+	defer s.close()
+	sinkAddr := s.addr()
 
 	env := append(os.Environ(),
 		"NURTURE_DATABASE_URL="+o.dbURL, "NURTURE_REDIS_URL="+o.redisURL,
