@@ -136,8 +136,9 @@ type placedDecl struct {
 	block int
 }
 
-func newStyler(c *cascade) *styler {
-	return &styler{c: c, shared: c.table.Load()}
+// reset makes s a styler for c, keeping its buffers.
+func (s *styler) reset(c *cascade) {
+	s.c, s.shared, s.local = c, c.table.Load(), s.local[:0]
 }
 
 func (s *styler) sig(id int32) *signature {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nurture-email/nurture"
 )
@@ -149,6 +150,7 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	v.Subject, v.Preheader = r.Subject, r.Preheader
 
 	t := newTracker(m.track, &d)
+	t.record = m.text != nil
 	pixel, err := t.pixel()
 	if err != nil {
 		return nil, err
@@ -225,6 +227,12 @@ func (m *mail) line(block string, v *view) (string, error) {
 // no control characters but tabs, no spaces at the ends of lines, no blank
 // lines at either end, and a final newline.
 func cleanText(s string) string {
+	if n := len(s); n > 1 && s[n-1] == '\n' && clean(s[:n-1]) {
+		return s
+	}
+	if clean(s) {
+		return s + "\n"
+	}
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
@@ -241,4 +249,43 @@ func cleanText(s string) string {
 		return ""
 	}
 	return s + "\n"
+}
+
+// clean reports whether cleanText has nothing to do to s but add the final
+// newline: s is not empty, has LF line endings, no control characters but
+// tabs, no spaces at the ends of lines and no blank lines at either end.
+func clean(s string) bool {
+	if s == "" || s[0] == '\n' || s[len(s)-1] == '\n' {
+		return false
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\n':
+				if i > 0 && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\v' || s[i-1] == '\f') {
+					return false
+				}
+			case c == '\t':
+				if i+1 == len(s) || s[i+1] == '\n' {
+					return false
+				}
+			case c < ' ' || c == 0x7f:
+				return false
+			case c == ' ' && (i+1 == len(s) || s[i+1] == '\n'):
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == unicode.ReplacementChar || unicode.IsControl(r) {
+			return false
+		}
+		if unicode.IsSpace(r) && (i+size == len(s) || s[i+size] == '\n') {
+			return false
+		}
+		i += size
+	}
+	return true
 }

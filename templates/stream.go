@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	stdhtml "html"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -67,7 +71,7 @@ type pass struct {
 	stack []element
 
 	styles   *styleCache // nil: no CSS inlining
-	styler   *styler     // nil while there is nothing to inline
+	styler   *styler     // its cascade is nil while there is nothing to inline
 	expected []*stylesheet
 	found    []*stylesheet // the inlinable sheets met, in order
 	mismatch bool          // found is not expected: the pass must run again
@@ -77,6 +81,7 @@ type pass struct {
 	pixelDone bool
 
 	text     *textConverter // nil: no text body
+	conv     *textConverter // the pass's own, which text is when there is one
 	noText   int
 	noInline int
 	noTrack  int
@@ -85,12 +90,13 @@ type pass struct {
 
 // renderText is HTMLToText.
 func renderText(src []byte) (string, error) {
-	p := pass{src: src, z: newScanner(src), text: &textConverter{}}
+	p := getPass(src, nil, true)
+	defer putPass(p)
 	p.run()
 	if p.tooDeep {
 		return "", errTooDeep
 	}
-	return p.text.finish(), nil
+	return strings.TrimSuffix(p.text.finish(), "\n"), nil
 }
 
 // renderHTML writes src to out with the CSS of its <style> elements inlined
@@ -98,51 +104,80 @@ func renderText(src []byte) (string, error) {
 // email, and is updated when they change), its links tracked (when t is
 // not nil) and pixel added at the end of its body. With text, it returns
 // the text body too.
+//
+// When the <style> elements are not those of the previous email, which
+// the pass finds out only as it meets them, it runs again with the right
+// ones; the tracked URLs of the first run are used again, so that Click
+// is still called once per link.
 func renderHTML(src []byte, out *bytes.Buffer, styles *styleCache, last *atomic.Pointer[cascade], t *tracker, pixel string, text bool) (string, error) {
 	var c *cascade
 	if styles != nil {
 		c = last.Load()
 	}
+	start := out.Len()
 	for attempt := 0; ; attempt++ {
-		p := pass{src: src, z: newScanner(src), out: out, styles: styles, track: t, pixel: pixel}
-		if text {
-			p.text = &textConverter{}
-		}
+		p := getPass(src, out, text)
+		p.styles, p.track, p.pixel = styles, t, pixel
 		if c != nil {
 			p.expected = c.sheets
 			if c.rules > 0 {
-				p.styler = newStyler(c)
+				p.styler.reset(c)
 			}
-		}
-		start := out.Len()
-		index := 0
-		if t != nil {
-			index = t.index
 		}
 		p.run()
 		if p.tooDeep {
+			putPass(p)
 			return "", errTooDeep
 		}
 		if styles != nil && (p.mismatch || len(p.found) != len(p.expected)) && attempt == 0 {
 			// The <style> elements are not those of the last email: again,
 			// with these.
-			c = newCascade(p.found)
+			c = newCascade(slices.Clone(p.found))
 			last.Store(c)
+			putPass(p)
 			out.Truncate(start)
 			if t != nil {
-				t.index = index
-				t.targets = nil
+				t.replay, t.index, t.targets = t.calls, 0, nil
 			}
 			continue
 		}
-		if p.styler != nil {
+		if p.styler.c != nil {
 			p.styler.commit()
 		}
-		if p.text == nil {
-			return "", nil
+		result := ""
+		if p.text != nil {
+			result = p.text.finish()
 		}
-		return p.text.finish(), nil
+		putPass(p)
+		return result, nil
 	}
+}
+
+var passes = sync.Pool{New: func() any {
+	return &pass{z: &scanner{attrs: make([]scanAttr, 0, 16)}, stack: make([]element, 0, 32), styler: &styler{}, conv: &textConverter{}}
+}}
+
+// getPass returns a pass over src, from the pool.
+func getPass(src []byte, out *bytes.Buffer, text bool) *pass {
+	p := passes.Get().(*pass)
+	z, stack, st, conv, found := p.z, p.stack[:0], p.styler, p.conv, p.found[:0]
+	*z = scanner{src: src, attrs: z.attrs[:0]}
+	st.c, st.shared, st.local = nil, nil, st.local[:0]
+	*p = pass{src: src, z: z, out: out, stack: stack, styler: st, conv: conv, found: found}
+	if text {
+		conv.reset()
+		p.text = conv
+	}
+	return p
+}
+
+func putPass(p *pass) {
+	if cap(p.stack) > 4*maxDepth || cap(p.z.attrs) > 1024 {
+		return
+	}
+	p.src, p.z.src, p.out, p.track, p.expected = nil, nil, nil, nil, nil
+	clear(p.found)
+	passes.Put(p)
 }
 
 func (p *pass) run() {
@@ -301,7 +336,91 @@ func (p *pass) val(i int) []byte {
 	if !needsDecode(a.val) {
 		return a.val
 	}
+	if v, ok := decodeCommon(a.val); ok {
+		return v
+	}
 	return []byte(decodeAttr(a))
+}
+
+// decodeCommon decodes an attribute value whose only references are those
+// html/template writes: &amp; &lt; &gt; &quot; &apos; and numeric ones,
+// each with its ';'. It reports false for anything else (a named entity,
+// a reference without ';', a CR), which decodeAttr is for.
+func decodeCommon(v []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch c {
+		case '\r', 0:
+			return nil, false
+		case '&':
+		default:
+			out = append(out, c)
+			i++
+			continue
+		}
+		end := bytes.IndexByte(v[i:min(len(v), i+12)], ';')
+		if end < 2 {
+			return nil, false
+		}
+		ref := v[i+1 : i+end]
+		switch string(ref) {
+		case "amp":
+			out = append(out, '&')
+		case "lt":
+			out = append(out, '<')
+		case "gt":
+			out = append(out, '>')
+		case "quot":
+			out = append(out, '"')
+		case "apos":
+			out = append(out, '\'')
+		default:
+			r, ok := numericRef(ref)
+			if !ok {
+				return nil, false
+			}
+			out = utf8.AppendRune(out, r)
+		}
+		i += end + 1
+	}
+	return out, true
+}
+
+// numericRef reads "#NN" or "#xHH", reporting false for what
+// golang.org/x/net/html would not take as it is: none at all, 0,
+// surrogates, values past Unicode and the C1 range (which it maps as
+// windows-1252 does).
+func numericRef(ref []byte) (rune, bool) {
+	if len(ref) < 2 || ref[0] != '#' {
+		return 0, false
+	}
+	digits, base := ref[1:], rune(10)
+	if digits[0] == 'x' || digits[0] == 'X' {
+		digits, base = digits[1:], 16
+	}
+	if len(digits) == 0 || len(digits) > 7 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range digits {
+		var d rune
+		switch {
+		case '0' <= c && c <= '9':
+			d = rune(c - '0')
+		case base == 16 && 'a' <= c && c <= 'f':
+			d = rune(c-'a') + 10
+		case base == 16 && 'A' <= c && c <= 'F':
+			d = rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+		r = r*base + d
+	}
+	if r == 0 || (0x80 <= r && r <= 0x9f) || (0xd800 <= r && r <= 0xdfff) || r > unicode.MaxRune {
+		return 0, false
+	}
+	return r, true
 }
 
 func (p *pass) valString(i int) string {
@@ -392,7 +511,7 @@ func (p *pass) startTag() {
 	// CSS inlining.
 	restyle, css := false, ""
 	style := p.val(at.style)
-	if p.styler != nil && p.noInline == 0 && a != atom.Head && a != atom.Style && a != atom.Script && a != atom.Template {
+	if p.styler.c != nil && p.noInline == 0 && a != atom.Head && a != atom.Style && a != atom.Script && a != atom.Template {
 		e.id, e.class, e.hasStyle = p.val(at.id), p.val(at.class), at.style >= 0
 		e.sig, restyle, css = p.styler.style(p.stack, e.sig, &e, style)
 	}
@@ -478,7 +597,7 @@ func (p *pass) pushVirtual(a atom.Atom) {
 	if top := p.top(); top != nil {
 		e.sig = top.sig
 	}
-	if p.styler != nil && p.noInline == 0 {
+	if p.styler.c != nil && p.noInline == 0 {
 		e.sig, _, _ = p.styler.style(p.stack, e.sig, &e, nil)
 	}
 	if p.text != nil && p.noText == 0 {

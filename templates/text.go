@@ -39,11 +39,11 @@ func HTMLToText(src string) (string, error) {
 type textConverter struct {
 	blocks []textBlock
 
-	cur     textBlock    // the block being written, once started
-	text    bytes.Buffer // its text: words separated by one space, '\n' for <br>
-	started bool         // whether cur has any text
-	space   bool         // whether a space is due before the next word
-	sep     int          // the separation wanted before the next block
+	cur     textBlock // the block being written, once started
+	all     []byte    // the text of every block, one after the other: words separated by one space, '\n' for <br>
+	started bool      // whether cur has any text
+	space   bool      // whether a space is due before the next word
+	sep     int       // the separation wanted before the next block
 
 	prefixes []linePrefix // of the enclosing list items and quotes, outermost first
 	lists    []listState  // the enclosing lists, innermost last
@@ -58,7 +58,8 @@ type textBlock struct {
 	first string // the prefix of its first line
 	rest  string // the prefix of its other lines
 	pre   bool   // whether text is preformatted: no wrapping, lines kept
-	text  string
+	start int    // its text is all[start:end]
+	end   int
 }
 
 // linePrefix is what a list item or a quote puts before each line: first on
@@ -99,6 +100,11 @@ type textAttrs struct {
 	href   string // of a link, trimmed
 	alt    string // of an image
 	start  string // of an ordered list
+}
+
+// reset empties c, keeping its buffers.
+func (c *textConverter) reset() {
+	*c = textConverter{blocks: c.blocks[:0], all: c.all[:0], prefixes: c.prefixes[:0], lists: c.lists[:0], links: c.links[:0], linkText: c.linkText[:0]}
 }
 
 // start handles the start of an element, and says what to do at its end and
@@ -182,7 +188,8 @@ func (c *textConverter) end(a atom.Atom, end textEnd) {
 	}
 }
 
-// finish ends the last block and returns the text.
+// finish ends the last block and returns the text, which ends with a
+// newline unless it is empty.
 func (c *textConverter) finish() string {
 	c.endBlock()
 	return c.format()
@@ -241,7 +248,6 @@ func (c *textConverter) link() {
 	sep := c.sep
 	c.cur = c.blocks[len(c.blocks)-1]
 	c.blocks = c.blocks[:len(c.blocks)-1]
-	c.text.WriteString(c.cur.text)
 	c.started = true
 	c.appendWord(word)
 	c.endBlock()
@@ -288,27 +294,46 @@ func meaningfulAlt(alt string) bool {
 	return strings.ContainsFunc(alt, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
 }
 
-// hiddenStyle reports whether a style attribute hides its element.
+// hiddenStyle reports whether a style attribute hides its element: it says
+// display:none, in any case and with any spaces around the colon.
 func hiddenStyle[T string | []byte](style T) bool {
-	found := false
-	for i := 0; i+4 <= len(style) && !found; i++ {
-		found = (style[i]|0x20) == 'n' && (style[i+1]|0x20) == 'o' && (style[i+2]|0x20) == 'n' && (style[i+3]|0x20) == 'e'
+	const display, none = "display", "none"
+	for i := 0; i+len(display) <= len(style); i++ {
+		if !hasPrefixFold(style[i:], display) {
+			continue
+		}
+		j := i + len(display)
+		for j < len(style) && (isCSSSpace(style[j]) || style[j] == '\v') {
+			j++
+		}
+		if j >= len(style) || style[j] != ':' {
+			continue
+		}
+		for j++; j < len(style) && (isCSSSpace(style[j]) || style[j] == '\v'); j++ {
+		}
+		if hasPrefixFold(style[j:], none) {
+			return true
+		}
 	}
-	if !found {
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// in any case.
+func hasPrefixFold[T string | []byte](s T, prefix string) bool {
+	if len(s) < len(prefix) {
 		return false
 	}
-	compact := make([]byte, 0, len(style))
-	for i := 0; i < len(style); i++ {
-		c := style[i]
-		switch {
-		case isCSSSpace(c) || c == '\v':
-			continue
-		case 'A' <= c && c <= 'Z':
+	for i := range len(prefix) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		compact = append(compact, c)
+		if c != prefix[i] {
+			return false
+		}
 	}
-	return bytes.Contains(compact, []byte("display:none"))
+	return true
 }
 
 // blockBreak ends the current block and asks for at least sep line breaks
@@ -323,7 +348,7 @@ func (c *textConverter) blockBreak(sep int) {
 
 func (c *textConverter) startBlock() {
 	c.started = true
-	c.cur = textBlock{sep: c.sep, pre: c.pre > 0}
+	c.cur = textBlock{sep: c.sep, pre: c.pre > 0, start: len(c.all)}
 	for i := range c.prefixes {
 		p := &c.prefixes[i]
 		if p.used {
@@ -340,9 +365,8 @@ func (c *textConverter) endBlock() {
 	if !c.started {
 		return
 	}
-	c.cur.text = c.text.String() // a copy: the buffer is reused
+	c.cur.end = len(c.all)
 	c.blocks = append(c.blocks, c.cur)
-	c.text.Reset()
 	c.started, c.space, c.sep = false, false, 0
 }
 
@@ -431,7 +455,7 @@ func (c *textConverter) lineBreak() {
 
 // emit writes s to the block and to the text of the enclosing links.
 func (c *textConverter) emit(s []byte) {
-	c.text.Write(s)
+	c.all = append(c.all, s...)
 	if len(c.links) > 0 {
 		c.linkText = append(c.linkText, s...)
 	}
@@ -448,42 +472,56 @@ func dropped(r rune) bool {
 	return invisible(r) || unicode.IsControl(r)
 }
 
-// format lays the blocks out: prefixes, wrapping and the separations.
+// format lays the blocks out: prefixes, wrapping and the separations. The
+// text ends with a newline, unless it is empty.
 func (c *textConverter) format() string {
-	var out strings.Builder
 	size := 0
 	for _, b := range c.blocks {
-		size += len(b.text) + 2 + len(b.first) + 4*len(b.rest)
+		size += b.end - b.start + 2 + len(b.first) + 4*len(b.rest)
 	}
-	out.Grow(size)
+	all := string(c.all)
+	out := make([]byte, 0, size+1)
+	var lines []byte
 	for _, b := range c.blocks {
-		lines := b.lines()
+		lines = b.appendLines(lines[:0], all[b.start:b.end])
 		if len(lines) == 0 {
 			continue
 		}
-		if out.Len() > 0 {
-			out.WriteString("\n")
+		if len(out) > 0 {
+			out = append(out, '\n')
 			if b.sep >= 2 {
-				out.WriteString("\n")
+				out = append(out, '\n')
 			}
 		}
-		out.WriteString(strings.Join(lines, "\n"))
+		out = append(out, lines...)
 	}
-	return out.String()
+	if len(out) > 0 {
+		out = append(out, '\n')
+	}
+	return string(out)
 }
 
-// lines returns the block's lines, prefixed, with no spaces at their ends.
-func (b textBlock) lines() []string {
-	var out []string
+// appendLines appends the block's lines to dst, prefixed, with no spaces
+// at their ends, separated by line breaks. It appends nothing for a block
+// with no text.
+func (b textBlock) appendLines(dst []byte, text string) []byte {
+	n := 0 // lines so far
 	add := func(s string) {
-		prefix := b.rest
-		if len(out) == 0 {
-			prefix = b.first
+		if n > 0 {
+			dst = append(dst, '\n')
 		}
-		out = append(out, strings.TrimRightFunc(prefix+s, unicode.IsSpace))
+		start := len(dst)
+		if n == 0 {
+			dst = append(dst, b.first...)
+		} else {
+			dst = append(dst, b.rest...)
+		}
+		dst = append(dst, s...)
+		dst = dst[:start+len(bytes.TrimRightFunc(dst[start:], unicode.IsSpace))]
+		n++
 	}
 	if b.pre {
-		lines := strings.Split(b.text, "\n")
+		lines := strings.Split(text, "\n")
 		for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
 			lines = lines[1:]
 		}
@@ -493,42 +531,58 @@ func (b textBlock) lines() []string {
 		for _, l := range lines {
 			add(l)
 		}
-		return out
+		return dst
 	}
 	blank := false
-	var line strings.Builder
-	for hard := range strings.SplitSeq(b.text, "\n") {
+	for rest := text; rest != ""; {
+		hard := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			hard, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if strings.TrimSpace(hard) == "" {
-			blank = len(out) > 0
+			blank = n > 0
 			continue
 		}
 		if blank {
 			add("")
 			blank = false
 		}
-		line.Reset()
+		// Words, wrapped: a line is written once it is full.
+		if n > 0 {
+			dst = append(dst, '\n')
+		}
+		prefix := b.rest
+		if n == 0 {
+			prefix = b.first
+		}
+		lineStart := len(dst)
+		dst = append(dst, prefix...)
+		width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 		lineWidth := 0
 		for w := range strings.FieldsSeq(hard) {
-			prefix := b.rest
-			if len(out) == 0 {
-				prefix = b.first
-			}
-			width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 			wWidth := utf8.RuneCountInString(w)
 			switch {
 			case lineWidth == 0:
 			case lineWidth+1+wWidth <= width:
-				line.WriteByte(' ')
+				dst = append(dst, ' ')
 				lineWidth++
 			default:
-				add(line.String())
-				line.Reset()
+				dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
+				n++
+				dst = append(dst, '\n')
+				prefix = b.rest
+				lineStart = len(dst)
+				dst = append(dst, prefix...)
+				width = max(textWidth-utf8.RuneCountInString(prefix), 20)
 				lineWidth = 0
 			}
-			line.WriteString(w)
+			dst = append(dst, w...)
 			lineWidth += wWidth
 		}
-		add(line.String())
+		dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
+		n++
 	}
-	return out
+	return dst
 }

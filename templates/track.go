@@ -56,9 +56,12 @@ type tracker struct {
 	track  *Tracking
 	exempt [6]string // the recipient's own links, as given and as html/template writes them
 	index  int       // of the next tracked link
+	calls  []string  // what Click returned, by index
+	replay []string  // what it returned in an earlier pass over the same email
 	// targets maps each tracked target to its first tracked URL, for a
-	// hand-written text body.
+	// hand-written text body, when record says there is one.
 	targets map[string]string
+	record  bool
 }
 
 func newTracker(mode trackMode, d *Data) *tracker {
@@ -83,16 +86,24 @@ func (t *tracker) link(target string) string {
 	if !trackable(target) || t.isExempt(target) {
 		return ""
 	}
-	tracked := t.track.Click(t.index, target)
+	var tracked string
+	if t.index < len(t.replay) {
+		tracked = t.replay[t.index]
+	} else {
+		tracked = t.track.Click(t.index, target)
+		t.calls = append(t.calls, tracked)
+	}
 	t.index++
 	if tracked == "" {
 		return ""
 	}
-	if t.targets == nil {
-		t.targets = map[string]string{}
-	}
-	if _, ok := t.targets[target]; !ok {
-		t.targets[target] = tracked
+	if t.record {
+		if t.targets == nil {
+			t.targets = map[string]string{}
+		}
+		if _, ok := t.targets[target]; !ok {
+			t.targets[target] = tracked
+		}
 	}
 	return tracked
 }
