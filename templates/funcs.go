@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 
 	"github.com/nurture-email/nurture"
@@ -224,29 +222,13 @@ func asset(p Product, path string) string {
 // or "" when base is not an absolute URL: {{resolve .Product.URL "/changelog"}}
 // is the changelog on the product's site.
 func resolve(base, ref string) string {
-	key := resolveKey{base, ref}
-	if u, ok := resolved.Load(key); ok {
-		return u.(string)
-	}
-	u := resolveURL(base, ref)
-	if resolvedCount.Load() < maxResolved {
-		if _, loaded := resolved.LoadOrStore(key, u); !loaded {
-			resolvedCount.Add(1)
-		}
-	}
-	return u
+	return resolved.get(resolveKey{base, ref}, func(k resolveKey) string { return resolveURL(k.base, k.ref) })
 }
 
 // resolved remembers what resolve returned: the base is the product's URL
 // and the references are literals of the templates, so each email of a
 // campaign asks the same questions.
-var (
-	resolved      sync.Map // resolveKey -> string
-	resolvedCount atomic.Int64
-)
-
-// maxResolved bounds resolved, in case a template resolves data.
-const maxResolved = 4096
+var resolved = memo[resolveKey, string]{max: 4096}
 
 type resolveKey struct{ base, ref string }
 

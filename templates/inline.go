@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -89,7 +90,8 @@ type signature struct {
 	parent                int32 // the parent's number, or noParent
 	tag, id, class, style string
 	restyle               bool   // whether any rule selects it
-	css                   string // its style attribute, when restyle
+	css                   string // its style attribute, when restyle, escaped for the tag
+	hidden                bool   // whether css hides it
 }
 
 // noParent is the parent number of the root element. Numbers below it are
@@ -149,9 +151,10 @@ func (s *styler) sig(id int32) *signature {
 }
 
 // style returns the number of the element e (whose parent is numbered
-// parent and whose ancestors are stack), and its new style attribute when
-// a rule selects it.
-func (s *styler) style(stack []element, parent int32, e *element, style []byte) (id int32, restyle bool, css string) {
+// parent and whose ancestors are stack, and whose own style attribute is
+// style), and its signature, which says its new style attribute when a rule
+// selects it. The signature is valid until the next call.
+func (s *styler) style(stack []element, parent int32, e *element, style []byte) (id int32, g *signature) {
 	h := uint64(uint32(parent))*0x9e3779b97f4a7c15 ^ maphash.String(sigSeed, e.tag)
 	h = h*0x100000001b3 ^ maphash.Bytes(sigSeed, e.id)
 	h = h*0x100000001b3 ^ maphash.Bytes(sigSeed, e.class)
@@ -160,14 +163,19 @@ func (s *styler) style(stack []element, parent int32, e *element, style []byte) 
 		if i, ok := s.shared.index[h]; ok {
 			g := &s.shared.sigs[i]
 			if g.parent == parent && g.tag == e.tag && g.id == string(e.id) && g.class == string(e.class) && g.style == string(style) {
-				return i, g.restyle, g.css
+				return i, g
 			}
 		}
 	}
-	g := signature{hash: h, parent: parent, tag: e.tag, id: string(e.id), class: string(e.class), style: string(style)}
-	g.restyle, g.css = s.compute(stack, e, g.id, g.class, style)
-	s.local = append(s.local, g)
-	return localID(len(s.local) - 1), g.restyle, g.css
+	n := signature{hash: h, parent: parent, tag: e.tag, id: string(e.id), class: string(e.class), style: string(style)}
+	var css string
+	if n.restyle, css = s.compute(stack, e, n.id, n.class, style); n.restyle {
+		var b strings.Builder
+		escapeAttr(&b, css)
+		n.css, n.hidden = b.String(), hiddenStyle(css)
+	}
+	s.local = append(s.local, n)
+	return localID(len(s.local) - 1), &s.local[len(s.local)-1]
 }
 
 // commit adds the signatures this render found to the cascade's table.

@@ -509,11 +509,13 @@ func (p *pass) startTag() {
 	}
 
 	// CSS inlining.
-	restyle, css := false, ""
+	restyle, css, hidden := false, "", false
 	style := p.val(at.style)
 	if p.styler.c != nil && p.noInline == 0 && a != atom.Head && a != atom.Style && a != atom.Script && a != atom.Template {
 		e.id, e.class, e.hasStyle = p.val(at.id), p.val(at.class), at.style >= 0
-		e.sig, restyle, css = p.styler.style(p.stack, e.sig, &e, style)
+		var g *signature
+		e.sig, g = p.styler.style(p.stack, e.sig, &e, style)
+		restyle, css, hidden = g.restyle, g.css, g.hidden
 	}
 
 	// Link tracking.
@@ -538,7 +540,7 @@ func (p *pass) startTag() {
 	if p.text != nil && p.noText == 0 {
 		ta := textAttrs{hidden: at.hidden >= 0}
 		if restyle {
-			ta.hidden = ta.hidden || hiddenStyle(css)
+			ta.hidden = ta.hidden || hidden
 		} else if at.style >= 0 {
 			ta.hidden = ta.hidden || hiddenStyle(style)
 		}
@@ -598,7 +600,7 @@ func (p *pass) pushVirtual(a atom.Atom) {
 		e.sig = top.sig
 	}
 	if p.styler.c != nil && p.noInline == 0 {
-		e.sig, _, _ = p.styler.style(p.stack, e.sig, &e, nil)
+		e.sig, _ = p.styler.style(p.stack, e.sig, &e, nil)
 	}
 	if p.text != nil && p.noText == 0 {
 		e.text, _ = p.text.start(a, &textAttrs{})
@@ -606,7 +608,8 @@ func (p *pass) pushVirtual(a atom.Atom) {
 	p.push(e)
 }
 
-// rewriteTag writes the current start tag again from its attributes.
+// rewriteTag writes the current start tag again from its attributes; css
+// is escaped already.
 func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark, selfClose bool) {
 	if p.out == nil {
 		return
@@ -627,7 +630,7 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 			out.WriteByte('"')
 		case i == at.style && restyle:
 			out.WriteString(` style="`)
-			escapeAttr(out, css)
+			out.WriteString(css)
 			out.WriteByte('"')
 		case z.odd:
 			out.WriteByte(' ')
@@ -644,7 +647,7 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 	}
 	if restyle && at.style < 0 {
 		out.WriteString(` style="`)
-		escapeAttr(out, css)
+		out.WriteString(css)
 		out.WriteByte('"')
 	}
 	if selfClose {

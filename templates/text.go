@@ -260,9 +260,8 @@ func usefulHref(href string) bool {
 	if href == "" || strings.HasPrefix(href, "#") {
 		return false
 	}
-	lower := strings.ToLower(href)
 	for _, scheme := range []string{"javascript:", "vbscript:", "data:"} {
-		if strings.HasPrefix(lower, scheme) {
+		if hasPrefixFold(href, scheme) {
 			return false
 		}
 	}
@@ -273,21 +272,30 @@ func usefulHref(href string) bool {
 // "ada@example.com" for "mailto:ada@example.com".
 func sameTarget(text, href string) bool {
 	norm := func(s string) string {
-		s = strings.ToLower(s)
 		for _, scheme := range []string{"mailto:", "tel:"} {
-			s = strings.TrimPrefix(s, scheme)
+			if hasPrefixFold(s, scheme) {
+				s = s[len(scheme):]
+			}
 		}
 		return strings.TrimSuffix(s, "/")
 	}
-	return norm(text) == norm(href)
+	a, b := norm(text), norm(href)
+	if len(a) != len(b) {
+		return strings.ToLower(a) == strings.ToLower(b) // non-ASCII case changes lengths
+	}
+	for i := range len(a) {
+		if x, y := a[i], b[i]; x != y && (x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z') {
+			return strings.ToLower(a) == strings.ToLower(b)
+		}
+	}
+	return true
 }
 
 // meaningfulAlt reports whether an image's alt text is worth reading: it
 // has a letter or a digit and is not a file name.
 func meaningfulAlt(alt string) bool {
-	lower := strings.ToLower(alt)
 	for _, ext := range []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico"} {
-		if strings.HasSuffix(lower, ext) {
+		if len(alt) >= len(ext) && hasPrefixFold(alt[len(alt)-len(ext):], ext) {
 			return false
 		}
 	}

@@ -130,15 +130,15 @@ func (t *tracker) pixel() (string, error) {
 
 // trackable reports whether href is a link the click endpoint will follow.
 func trackable(href string) bool {
-	if len(href) < 8 {
+	if len(href) < 8 || !hasPrefixFold(href, "http://") && !hasPrefixFold(href, "https://") {
 		return false
 	}
-	scheme := strings.ToLower(href[:min(len(href), 8)])
-	if !strings.HasPrefix(scheme, "http://") && !strings.HasPrefix(scheme, "https://") {
-		return false
-	}
-	return nurture.SafeLinkTarget(href)
+	return safeTargets.get(href, nurture.SafeLinkTarget)
 }
+
+// safeTargets remembers what nurture.SafeLinkTarget says of the links of
+// the templates, which are the same in every email of a campaign.
+var safeTargets = memo[string, bool]{max: 4096}
 
 func (t *tracker) isExempt(target string) bool {
 	for _, e := range t.exempt {
