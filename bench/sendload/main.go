@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.template, "template", "welcome", "template to send")
 	flag.StringVar(&o.dkim, "dkim", "ed25519", "DKIM key: ed25519, rsa or none")
 	flag.StringVar(&o.bin, "nurture", "bin/nurture", "the nurture binary")
-	flag.StringVar(&o.dbURL, "db", "postgres://postgres@127.0.0.1:5432/nurture_bench?sslmode=disable", "a database to fill (its tables are emptied)")
+	flag.StringVar(&o.dbURL, "db", "postgres://postgres@127.0.0.1:5432/nurture_sendload?sslmode=disable", "a database to fill (its tables are emptied)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/14", "a Redis database to use (it is emptied)")
 	flag.Parse()
 	if err := run(o); err != nil {
