@@ -132,7 +132,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{cfg: cfg, engine: e}
 	if cfg.Hits != nil {
-		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, 1)
+		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, cfg.HitWait)
 	}
 	e.GET("/healthz", a.healthz)
 	e.GET("/o/:token", a.open)

@@ -13,7 +13,7 @@ import (
 func (a *API) metrics(c *gin.Context) {
 	var recorded, dropped, queued int64
 	if a.hits != nil {
-		recorded, dropped, queued = a.hits.recorded.Load(), a.hits.dropped.Load(), int64(len(a.hits.queue))
+		recorded, dropped, queued = a.hits.recorded.Load(), a.hits.dropped.Load(), int64(a.hits.queuedHits())
 	}
 	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	c.Status(http.StatusOK)

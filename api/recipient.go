@@ -62,7 +62,7 @@ func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture
 // whatever the state of the database; a valid token's open is recorded.
 func (a *API) open(c *gin.Context) {
 	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
-		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitOpen, t), a.cfg.HitWait)
+		a.hits.record(a.hit(c, nurture.HitOpen, t))
 	}
 	// Canonical keys set directly: this is the hottest response of all.
 	h := c.Writer.Header()
@@ -81,7 +81,7 @@ func (a *API) click(c *gin.Context) {
 		return
 	}
 	if a.hits != nil {
-		a.hits.record(c.Request.Context(), a.hit(c, nurture.HitClick, t), a.cfg.HitWait)
+		a.hits.record(a.hit(c, nurture.HitClick, t))
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Referrer-Policy", "no-referrer")

@@ -2,32 +2,53 @@
 # Measures the recipient endpoints (/o/ pixel, /c/ click): starts `nurture
 # api` on a fresh database and loads it with bench/hitload, 50 connections.
 #   bench/hits.sh [duration]
+# NURTURE_BIN_DIR=dir uses the nurture and hitload binaries found there
+# instead of building them (for measuring a build made elsewhere);
+# HITS_PERF=dir records a system-wide perf profile of each run there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
 db=nurture_bench
 scripts/services.sh "$db" >/dev/null
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-go build -o bin/nurture ./cmd/nurture
-go build -o bin/hitload ./bench/hitload
+bin=${NURTURE_BIN_DIR:-bin}
+if [ -z "${NURTURE_BIN_DIR:-}" ]; then
+  go build -o "$bin"/nurture ./cmd/nurture
+  go build -o "$bin"/hitload ./bench/hitload
+fi
 export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable${PGPARAMS:-}"
 export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
 export NURTURE_LISTEN=127.0.0.1:18081 NURTURE_SECRET=$(head -c 24 /dev/urandom | base64) NURTURE_LOG_LEVEL=warn
-bin/nurture migrate >/dev/null 2>&1
-bin/nurture api 2>/tmp/nurture-bench-hits.log &
+"$bin"/nurture migrate >/dev/null 2>&1
+"$bin"/nurture api 2>/tmp/nurture-bench-hits.log &
 api=$!
 trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs http://127.0.0.1:18081/readyz >/dev/null && break; sleep 0.2; done
+# CPU time (µs) used so far by the API process, and by all PostgreSQL
+# processes: per request it is a steadier figure than requests/s on a
+# shared machine.
+cpu() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
+pgcpu() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { t += $14 + $15 } END { print t * 10000 }'; }
+commits() { psql -h 127.0.0.1 -U postgres -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'"; }
 count() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "SELECT count(*) FROM email_events"; }
 for path in o c; do
   if command -v wrk >/dev/null; then
     # wrk (C) leaves the two cores to the server; bench/hitload is the fallback.
-    bin/hitload -db "$NURTURE_DATABASE_URL" -secret "$NURTURE_SECRET" -path $path -paths /tmp/nurture-paths.txt
-    before=$(count)
+    "$bin"/hitload -db "$NURTURE_DATABASE_URL" -secret "$NURTURE_SECRET" -path $path -paths /tmp/nurture-paths.txt
+    before=$(count) api0=$(cpu $api) pg0=$(pgcpu) commits0=$(commits)
     echo "/$path/ with wrk:"
-    wrk -t 2 -c 50 -d "$duration" --latency -s bench/paths.lua http://127.0.0.1:18081 -- /tmp/nurture-paths.txt | grep -E "Requests/sec|Latency|99%|50%|requests in|Non-2xx"
-    echo "hits recorded in the database: $(( $(count) - before ))"
+    if [ -n "${HITS_PERF:-}" ]; then
+      mkdir -p "$HITS_PERF"
+      perf record -q -F 999 -g -a -o "$HITS_PERF/$path.data" -- sleep "${duration%s}" 2>/dev/null &
+    fi
+    out=$(wrk -t 2 -c 50 -d "$duration" --latency -s bench/paths.lua http://127.0.0.1:18081 -- /tmp/nurture-paths.txt)
+    api1=$(cpu $api) pg1=$(pgcpu)
+    grep -E "Requests/sec|Latency|99%|50%|requests in|Non-2xx" <<<"$out"
+    reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+    n=$(( $(count) - before ))
+    echo "hits recorded in the database: $n, in $(( $(commits) - commits0 )) commits"
+    echo "CPU per request: API $(( (api1 - api0) / reqs )) µs, PostgreSQL $(( (pg1 - pg0) / reqs )) µs"
   else
-    bin/hitload -url http://127.0.0.1:18081 -db "$NURTURE_DATABASE_URL" -secret "$NURTURE_SECRET" -path $path -c 50 -duration "$duration"
+    "$bin"/hitload -url http://127.0.0.1:18081 -db "$NURTURE_DATABASE_URL" -secret "$NURTURE_SECRET" -path $path -c 50 -duration "$duration"
   fi
 done

@@ -8,9 +8,11 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// RecordHits stores opens and clicks, many in one statement. Hits for a
-// message or contact that no longer exists (an erased person's old link)
-// are dropped: their tokens still verify, but record nothing. The last
+// RecordHits stores opens and clicks, many in one statement. Hits of a
+// contact that is erased or gone (an erased person's old link) are
+// dropped: their tokens still verify, but record nothing. The message is
+// not looked up: the pair (message, contact) comes from a signed token, so
+// it is genuine, and the lookup cost a sixth of the statement. The last
 // human open and click of a contact are read from these rows (see
 // Engagement), so that a burst of hits rewrites no summary row.
 func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
@@ -44,7 +46,6 @@ func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 		SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
 			AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-		JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id
 		JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL`,
 		msgIDs, contactIDs, kinds, classes, reasons, links, urls, ips, agents, ats)
 	if err != nil {
@@ -60,10 +61,14 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// MessageHits returns the opens and clicks of a message, oldest first.
+// MessageHits returns the opens and clicks of a message, oldest first. They
+// are found through the contact's index (email_events has no index of its
+// own by message: see migration 00006): a contact's hits are few.
 func (db *DB) MessageHits(ctx context.Context, messageID int64) ([]nurture.Hit, error) {
 	rows, err := db.pool.Query(ctx, `SELECT kind, class, reason, coalesce(link_index, 0), coalesce(url, ''), user_agent, at
-		FROM email_events WHERE message_id = $1 ORDER BY at, id`, messageID)
+		FROM email_events
+		WHERE contact_id = (SELECT contact_id FROM messages WHERE id = $1) AND message_id = $1
+		ORDER BY at, id`, messageID)
 	if err != nil {
 		return nil, fmt.Errorf("message hits: %w", err)
 	}
