@@ -12,14 +12,14 @@ import (
 )
 
 // isManaged reports whether a header (named in lower case) is written by
-// the mailer itself from Email's fields or by go-mail: an extra header of
-// that name would duplicate or contradict it (a second To, a Bcc, a
-// Content-Type that breaks the MIME structure), so Email.Headers may not
+// the mailer itself: an extra header of that name would duplicate or
+// contradict it (a second To, a Bcc, a Content-Type that breaks the MIME
+// structure, a DKIM-Signature we did not make), so Email.Headers may not
 // carry it.
 func isManaged(lower string) bool {
 	switch lower {
 	case "from", "to", "cc", "bcc", "sender", "subject", "date", "message-id", "return-path",
-		"mime-version", "content-type", "content-transfer-encoding":
+		"mime-version", "content-type", "content-transfer-encoding", "dkim-signature":
 		return true
 	}
 	return false

@@ -114,6 +114,9 @@ func TestSendRefusesUnsafeInput(t *testing.T) {
 		{"empty header name", func(e *nurture.Email) { e.Headers = []nurture.Header{{Name: "", Value: "v"}} }, "Headers"},
 		{"non-ASCII header name", func(e *nurture.Email) { e.Headers = []nurture.Header{{Name: "X-Tägg", Value: "v"}} }, "Headers"},
 		{"Bcc as extra header", func(e *nurture.Email) { e.Headers = []nurture.Header{{Name: "bcc", Value: "x@evil.example"}} }, "bcc"},
+		{"DKIM-Signature as extra header", func(e *nurture.Email) {
+			e.Headers = []nurture.Header{{Name: "DKIM-Signature", Value: "v=1; d=evil.example"}}
+		}, "DKIM-Signature"},
 		{"Content-Type as extra header", func(e *nurture.Email) {
 			e.Headers = []nurture.Header{{Name: "Content-Type", Value: "text/plain"}}
 		}, "Content-Type"},

@@ -1,7 +1,10 @@
 // Package mailer owns SMTP delivery: it turns a composed nurture.Email into
-// a MIME message, keeps a small pool of persistent connections to one
-// relay, and reports every failure as a *nurture.DeliveryError that says
-// whether trying again can help.
+// a MIME message (mime.go, qp.go), signs it with DKIM (dkim.go), keeps a
+// small pool of persistent connections to one relay (pool.go), runs the
+// mail transaction on them, pipelined where the relay allows (smtp.go), and
+// reports every failure as a *nurture.DeliveryError that says whether
+// trying again can help. go-mail dials, upgrades and authenticates the
+// connections.
 //
 // It knows nothing of Postgres, asynq or templates: what to send, when, and
 // whether it was already sent are decided by its callers.

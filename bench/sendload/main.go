@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,7 +129,7 @@ func run(o options) error {
 	}
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
-	start := time.Now()
+	start, machineBefore, selfBefore := time.Now(), machineCPU(), selfCPU()
 	for i := 0; i < len(ids); i += o.chunk {
 		payload, _ := json.Marshal(jobs.SendPayload{MessageIDs: ids[i:min(i+o.chunk, len(ids))]})
 		task := asynq.NewTask(jobs.TypeEmailSendBatch, payload, asynq.Queue(jobs.QueueLow), asynq.MaxRetry(3),
@@ -145,6 +146,7 @@ func run(o options) error {
 		}
 	}
 	elapsed := time.Since(start)
+	machine, self := machineCPU()-machineBefore, selfCPU()-selfBefore
 	var sent int
 	for {
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'sent'`).Scan(&sent); err != nil {
@@ -168,6 +170,8 @@ func run(o options) error {
 		float64(o.n)/elapsed.Seconds(), elapsed.Round(time.Millisecond), recorded.Round(time.Millisecond), enqueued.Round(time.Millisecond))
 	fmt.Printf("          worker CPU %s = %.0f µs per email; worker peak RSS %d MB\n",
 		cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(o.n), rss>>20)
+	fmt.Printf("          the machine was busy %.2f of %d cores meanwhile; the sink used %.0f µs per email\n",
+		machine.Seconds()/elapsed.Seconds(), runtime.NumCPU(), float64(self.Microseconds())/float64(o.n))
 
 	limit, err := baseline(ctx, o, sinkAddr)
 	if err != nil {
@@ -310,6 +314,33 @@ func writeKey(kind string) (string, error) {
 	}
 	f := filepath.Join(os.TempDir(), fmt.Sprintf("sendload-dkim-%d.pem", os.Getpid()))
 	return f, os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+// machineCPU is the CPU time all processes of the machine have used, from
+// /proc/stat: all but idle and iowait.
+func machineCPU() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	var busy int64
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// selfCPU is this process's CPU time: the sink's, while the engine runs.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads a process's high-water resident set size from /proc.
