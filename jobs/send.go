@@ -231,7 +231,8 @@ func (h *SendHandler) prepare(ctx context.Context, claimed []nurture.Message) ([
 			w.skip("address suppressed: " + string(suppressed[c.Email]))
 			continue
 		}
-		r, err := h.render(&m, c, engagement[c.ID])
+		unsubscribe := h.cfg.Links.Unsubscribe(&m) // one link for the body and the headers
+		r, err := h.render(&m, c, engagement[c.ID], unsubscribe)
 		if err != nil {
 			w.outcome.Status, w.outcome.Detail = nurture.StatusFailed, err.Error()
 			w.err = err
@@ -251,7 +252,7 @@ func (h *SendHandler) prepare(ctx context.Context, claimed []nurture.Message) ([
 				sent[c.ID]++ // a second message of the batch to the same person counts the first
 			}
 		}
-		w.email = h.compose(&m, c, r)
+		w.email = h.compose(&m, c, r, unsubscribe)
 	}
 	return work, nil
 }
@@ -270,7 +271,7 @@ func optedOut(topics []nurture.Topic, t nurture.Topic) bool {
 }
 
 // render renders m's template for c, with tracked links.
-func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact, e *nurture.EngagementSummary) (*templates.Rendered, error) {
+func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact, e *nurture.EngagementSummary, unsubscribe string) (*templates.Rendered, error) {
 	links := h.cfg.Links
 	if e == nil {
 		e = &nurture.EngagementSummary{}
@@ -281,8 +282,8 @@ func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact, e *nurture.
 		Message:    templates.MessageInfo{ID: m.ID, Template: m.Template},
 		Product:    h.cfg.Product,
 		Links: templates.Links{
-			Unsubscribe:   links.Unsubscribe(m),
-			Preferences:   links.Unsubscribe(m),
+			Unsubscribe:   unsubscribe,
+			Preferences:   unsubscribe,
 			ViewInBrowser: links.View(m),
 		},
 		Track: &templates.Tracking{
@@ -299,7 +300,7 @@ func (h *SendHandler) render(m *nurture.Message, c *nurture.Contact, e *nurture.
 
 // compose builds the email with the headers that mailbox providers and
 // RFC 8058 ask of bulk senders.
-func (h *SendHandler) compose(m *nurture.Message, c *nurture.Contact, r *templates.Rendered) *nurture.Email {
+func (h *SendHandler) compose(m *nurture.Message, c *nurture.Contact, r *templates.Rendered, unsubscribe string) *nurture.Email {
 	from := h.cfg.From.Address
 	domain := from[strings.LastIndexByte(from, '@')+1:]
 	e := &nurture.Email{
@@ -320,7 +321,6 @@ func (h *SendHandler) compose(m *nurture.Message, c *nurture.Contact, r *templat
 	if r.Topic == nurture.TopicTransactional {
 		return e
 	}
-	unsubscribe := h.cfg.Links.Unsubscribe(m)
 	value := "<" + unsubscribe + ">"
 	if mailto := unsubscribeMailto(h.cfg.UnsubscribeMailto, unsubscribe); mailto != "" {
 		value += ", <" + mailto + ">"

@@ -37,6 +37,7 @@ func TestDeliveredEmailCarriesBulkSenderHeadersAndTrackedLinks(t *testing.T) {
 	unsub := header("List-Unsubscribe")
 	require.Regexp(t, `^<`+regexp.QuoteMeta(e.apiURL)+`/u/[A-Za-z0-9_-]+>$`, unsub)
 	require.Equal(t, "List-Unsubscribe=One-Click", header("List-Unsubscribe-Post"))
+	require.Contains(t, html, `href="`+strings.Trim(unsub, "<>")+`"`, "the body's unsubscribe link is the header's")
 	require.Contains(t, header("List-Id"), "<onboarding.acme.example>")
 	require.Equal(t, "welcome:onboarding:lifecycle:nurture", header("Feedback-ID"))
 	require.Empty(t, header("Precedence"), "lifecycle mail is not bulk")
