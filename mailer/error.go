@@ -23,7 +23,10 @@ func temporary(code int, err error) *nurture.DeliveryError {
 // classify turns a refused or interrupted transaction into the
 // DeliveryError callers decide retries by: permanent only for a 5xx reply
 // that is about the message or the recipient; everything without a reply
-// (a network error, a timeout) is temporary.
+// (a network error, a timeout) is temporary. A refusal of MAIL FROM is
+// about our sender (its address, our IP, our account), never about the
+// recipient, whom callers would otherwise suppress: it is temporary, to be
+// retried once someone has fixed it.
 func classify(ctx context.Context, err error) *nurture.DeliveryError {
 	code := replyCode(err)
 	if code < 400 || code > 599 {
@@ -32,8 +35,10 @@ func classify(ctx context.Context, err error) *nurture.DeliveryError {
 		}
 		return temporary(0, err)
 	}
+	var se *stageError
+	sender := errors.As(err, &se) && se.stage == "MAIL FROM"
 	return &nurture.DeliveryError{
-		Permanent: permanentReply(code),
+		Permanent: permanentReply(code) && !sender,
 		Code:      code,
 		Enhanced:  enhancedCode(err),
 		Err:       err,

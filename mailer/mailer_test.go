@@ -87,6 +87,7 @@ func TestSendReportsRelayFailures(t *testing.T) {
 		{"550 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such user"}, true, 550, "5.1.1", 1},
 		{"554 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}}, true, 554, "5.6.0", 1},
 		{"552 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 552, Enhanced: [3]int{5, 3, 4}}, true, 552, "5.3.4", 1},
+		{"550 at MAIL is the sender's problem, not the recipient's", smtptest.Failure{Stage: smtptest.StageMail, Code: 550, Enhanced: [3]int{5, 7, 1}}, false, 550, "5.7.1", 1},
 		{"530 auth required is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageMail, Code: 530, Enhanced: [3]int{5, 7, 0}}, false, 530, "5.7.0", 1},
 		{"503 bad sequence is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 503}, false, 503, "5.0.0", 1},
 		{"421 closes the connection", smtptest.Failure{Stage: smtptest.StageMail, Code: 421, Enhanced: [3]int{4, 4, 2}}, false, 421, "4.4.2", 2},
