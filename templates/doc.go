@@ -8,15 +8,18 @@
 // is loaded, so a broken template stops the process at start rather than
 // failing a send at night.
 //
-// The embedded starters: welcome and onboarding-tips (onboarding),
-// feature-education (education), demo-offer, re-engagement and newsletter
-// (marketing).
+// The embedded starters: welcome, onboarding-tips and check-in (a short
+// personal note on the plain "note" page) (onboarding), feature-education
+// (education), demo-offer, re-engagement and newsletter (marketing).
 //
 // # File format
 //
 // Under the root of the file system:
 //
 //	mail/_layout.html       {{define "layout"}}: the page around every email; it calls {{template "body" .}}
+//	mail/_layout-NAME.html  optional other pages, each {{define "layout-NAME"}}, for the emails that
+//	                        choose it with their "page" block (the starters add "note": a plain
+//	                        page without stylesheet, for a short personal email)
 //	mail/_partials/*.html   shared {{define "name"}} blocks, such as "button", "footer", "greeting",
 //	                        "signoff", "callout", "divider" and "article"
 //	mail/<name>.html        one email, made of these blocks:
@@ -26,6 +29,8 @@
 //	                                                 product, marketing or transactional
 //	                          {{define "tracking"}}  optional, a constant: all (the default), clicks,
 //	                                                 opens or none
+//	                          {{define "page"}}      optional, a constant: the page around the body,
+//	                                                 default (_layout.html) or NAME (_layout-NAME.html)
 //	                          {{define "body"}}      required, HTML placed in the layout
 //	                        and any other blocks of its own
 //	mail/<name>.txt         optional hand-written text body (text/template); without it the
@@ -33,8 +38,8 @@
 //
 // A name is lower case letters, digits, '-' and '_', and does not start with
 // '_'. Files of other kinds under mail/ (a README, say) are ignored. The
-// topic and the tracking are read once, at load time, so they must not
-// depend on the data.
+// topic, the tracking and the page are read once, at load time, so they
+// must not depend on the data.
 //
 // Subject and preheader are executed with text/template, so they are plain
 // text ("Ben & Jerry's", never "Ben &amp; Jerry&#39;s"), then reduced to one
@@ -78,13 +83,25 @@
 // # From template to email
 //
 // Render executes the subject and the preheader, then the layout around the
-// body, and parses the HTML once; the following steps work on that tree.
+// body, and makes one pass over the tokens of that HTML (stream.go): the
+// ones nothing changes are copied as they are, the start tags that change
+// are written again, and the text body is generated on the way. The pass
+// keeps the stack of open elements a parser would, for what depends on
+// ancestors, but does not repair the document: HTML a browser would repair
+// reaches the mail client as written, which repairs it the same way. What
+// could be read two ways is made plain: a tag cut off by the end is dropped,
+// a stray '<' is escaped, an unclosed comment or <style> is closed, and a
+// start tag whose attributes are ambiguous is written again.
 //
 // CSS inlining (inline.go): the rules of <style> elements are copied into
 // the style attribute of each element they select, so templates write plain
 // HTML with the layout's classes (listed in _layout.html). What cannot be
 // inlined, such as @media rules for narrow screens and dark mode, stays in
-// <style>. The parsed stylesheet is cached, as it rarely depends on the data.
+// <style>. The parsed stylesheet is cached, as it rarely depends on the
+// data, and so is the style each kind of element gets (its tag, id, classes
+// and style attribute, and those of its ancestors): the repeated structure
+// of a campaign costs a map lookup. A template whose <style> does depend on
+// the data works, at the cost of a second pass for each email.
 //
 // Tracking (track.go), when the caller passes Data.Track: every <a href> to
 // an absolute http(s) URL is replaced with the URL Track.Click returns for
@@ -98,8 +115,8 @@
 // order from 0, so the same template and data give the same indexes. Links
 // inside Outlook conditional comments are not seen, hence not tracked.
 //
-// The text body is the tree turned to text (see HTMLToText), so it carries
-// the tracked URLs too; in a hand-written .txt, a URL that is the target of
+// The text body is the final HTML turned to text (see HTMLToText), so it
+// carries the tracked URLs too; in a hand-written .txt, a URL that is the target of
 // a tracked link is replaced with that link's tracked URL.
 //
 // # What it must not do

@@ -188,6 +188,9 @@ func TestInlineStarters(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	for _, name := range starters {
+		if name == "check-in" {
+			continue // on the plain "note" page, which has no stylesheet
+		}
 		r, err := s.Render(name, full())
 		if err != nil {
 			t.Fatalf("Render(%s): %v", name, err)

@@ -435,6 +435,12 @@ func BenchmarkRenderNewsletter(b *testing.B) {
 	benchmarkRender(b, "newsletter")
 }
 
+// BenchmarkRenderCheckIn renders the small personal note (about 2 KB on
+// the wire), the message of the small-email send benchmark.
+func BenchmarkRenderCheckIn(b *testing.B) {
+	benchmarkRender(b, "check-in")
+}
+
 func benchmarkRender(b *testing.B, name string) {
 	s := setup(b)
 	d := full()

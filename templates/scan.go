@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"strings"
 )
 
 // scanner splits HTML into tokens the way an HTML5 tokenizer does, over a
@@ -64,6 +65,7 @@ type scanAttr struct {
 	val        []byte // as written, entities not decoded
 	quote      byte   // '"', '\'' or 0 for an unquoted or missing value
 	start, end int    // the span of the whole attribute in src
+	dup        bool   // an earlier attribute has the same name
 }
 
 func newScanner(src []byte) *scanner {
@@ -374,13 +376,24 @@ func (z *scanner) finish(kind tokenKind, end int) {
 		return
 	}
 	// A repeated attribute: browsers keep the first, and so will the output.
-	for i := 1; i < len(z.attrs); i++ {
-		for j := range i {
-			if equalFoldBytes(z.attrs[i].key, z.attrs[j].key) {
-				z.odd = true
-				return
+	if len(z.attrs) <= 16 {
+		for i := 1; i < len(z.attrs); i++ {
+			for j := range i {
+				if equalFoldBytes(z.attrs[i].key, z.attrs[j].key) {
+					z.attrs[i].dup, z.odd = true, true
+					break
+				}
 			}
 		}
+		return
+	}
+	seen := make(map[string]bool, len(z.attrs))
+	for i := range z.attrs {
+		k := strings.ToLower(string(z.attrs[i].key))
+		if seen[k] {
+			z.attrs[i].dup, z.odd = true, true
+		}
+		seen[k] = true
 	}
 }
 

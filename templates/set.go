@@ -29,6 +29,9 @@ const (
 	mailDir     = "mail"
 	layoutFile  = "mail/_layout.html"
 	partialsDir = "mail/_partials"
+	// Other pages an email may choose with its "page" block: the file
+	// mail/_layout-NAME.html defines "layout-NAME".
+	otherLayouts = "mail/_layout-*.html"
 )
 
 // Set is a parsed and checked collection of email templates. It is safe for
@@ -83,6 +86,9 @@ func Load(fsys fs.FS) (*Set, error) {
 		ext := path.Ext(e.Name())
 		name := strings.TrimSuffix(e.Name(), ext)
 		if e.IsDir() || (ext != ".html" && ext != ".txt") || file == layoutFile {
+			continue
+		}
+		if ok, _ := path.Match(otherLayouts, file); ok {
 			continue
 		}
 		if err := checkName(name); err != nil {
@@ -153,6 +159,27 @@ func parseBase(fsys fs.FS) (*htmltemplate.Template, error) {
 	}
 	if base.Lookup("layout") == nil {
 		return nil, fmt.Errorf("%s: no {{define \"layout\"}} block", layoutFile)
+	}
+	layouts, err := fs.Glob(fsys, otherLayouts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mailDir, err)
+	}
+	for _, file := range layouts {
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		t, err := base.New(file).Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		if err := onlyDefines(t.Tree); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		name := "layout-" + strings.TrimSuffix(strings.TrimPrefix(path.Base(file), "_layout-"), ".html")
+		if base.Lookup(name) == nil {
+			return nil, fmt.Errorf("%s: no {{define %q}} block", file, name)
+		}
 	}
 	partials, err := fs.Glob(fsys, partialsDir+"/*.html")
 	if err != nil {
@@ -237,6 +264,17 @@ func parseMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText boo
 		}
 	}
 
+	layout := "layout"
+	if m.lines.Lookup("page") != nil {
+		var page strings.Builder
+		if err := m.lines.ExecuteTemplate(&page, "page", &view{}); err != nil {
+			return nil, fmt.Errorf("page: %w", err)
+		}
+		if p := strings.TrimSpace(page.String()); p != "" && p != "default" {
+			layout = "layout-" + p
+		}
+	}
+
 	t, err := base.Clone()
 	if err != nil {
 		return nil, err
@@ -244,7 +282,9 @@ func parseMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText boo
 	if _, err := t.New(file).Parse(src); err != nil {
 		return nil, err
 	}
-	m.html = t.Lookup("layout")
+	if m.html = t.Lookup(layout); m.html == nil || layout == "layout-" {
+		return nil, fmt.Errorf("page %q: there is no %s/_%s.html defining {{define %q}}", strings.TrimPrefix(layout, "layout-"), mailDir, layout, layout)
+	}
 
 	if hasText {
 		textFile := path.Join(mailDir, name+".txt")

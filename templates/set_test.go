@@ -215,3 +215,39 @@ func TestTopicValid(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPage checks that an email can choose another page than the
+// layout, and that a page nobody defines is reported at load time.
+func TestLoadPage(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{
+		"mail/_layout-bare.html": `{{define "layout-bare"}}<html><body><main>{{template "body" .}}</main></body></html>{{end}}`,
+		"mail/bare.html":         good + `{{define "page"}}bare{{end}}`,
+		"mail/plain.html":        good + `{{define "page"}} default {{end}}`,
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	r, err := s.Render("bare", data(ada()))
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if !strings.HasPrefix(r.HTML, "<html><body><main><p>Hi</p>") || strings.Contains(r.HTML, "<style") {
+		t.Errorf("bare page: %s", r.HTML)
+	}
+	if r, err := s.Render("plain", data(ada())); err != nil || !strings.Contains(r.HTML, `class="content"`) {
+		t.Errorf("default page: %v", err)
+	}
+	if slices.Contains(s.Names(), "_layout-bare") {
+		t.Errorf("a page is listed as a template: %q", s.Names())
+	}
+	for want, files := range map[string]map[string]string{
+		`page "nowhere": there is no mail/_layout-nowhere.html`: {"mail/bad.html": good + `{{define "page"}}nowhere{{end}}`},
+		`no {{define "layout-x"}} block`:                        {"mail/_layout-x.html": `{{define "layout-y"}}{{template "body" .}}{{end}}`},
+	} {
+		_, err := Load(fsWith(t, files))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load: %v, want an error with %q", err, want)
+		}
+	}
+}

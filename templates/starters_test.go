@@ -114,6 +114,7 @@ func TestStarterTopics(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	want := map[string]nurture.Topic{
+		"check-in":          nurture.TopicOnboarding,
 		"welcome":           nurture.TopicOnboarding,
 		"onboarding-tips":   nurture.TopicOnboarding,
 		"feature-education": nurture.TopicEducation,
@@ -129,5 +130,43 @@ func TestStarterTopics(t *testing.T) {
 		if r.Topic != topic {
 			t.Errorf("%s: topic %q, want %q", name, r.Topic, topic)
 		}
+	}
+}
+
+// TestCheckInIsSmall keeps the personal note what it is meant to be: a
+// short email on the plain page, with no stylesheet and no images.
+func TestCheckInIsSmall(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	for _, d := range []Data{full(), unknown()} {
+		r, err := s.Render("check-in", d)
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		if n := len(r.HTML); n < 600 || n > 1100 {
+			t.Errorf("HTML is %d bytes, want about 800 to 1,000", n)
+		}
+		if n := len(r.Text); n < 250 || n > 550 {
+			t.Errorf("text is %d bytes, want about 400:\n%s", n, r.Text)
+		}
+		for _, unwanted := range []string{"<style", "<table", "class=", "cdn.acme.test"} {
+			if strings.Contains(r.HTML, unwanted) {
+				t.Errorf("HTML has %q", unwanted)
+			}
+		}
+		for _, want := range []string{"I'm Sam", "Just reply", "Unsubscribe (https://links.acme.test/u/tok123)"} {
+			if !strings.Contains(unwrap(r.Text), want) {
+				t.Errorf("text lacks %q:\n%s", want, r.Text)
+			}
+		}
+	}
+	d := full()
+	d.Contact.Attributes = map[string]any{"account_manager": "Grace <Hopper>"}
+	r, err := s.Render("check-in", d)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if !strings.Contains(r.HTML, "I'm Grace &lt;Hopper&gt;") || !strings.Contains(r.Text, "Grace <Hopper>\n") {
+		t.Errorf("the sender's name is not shown as text:\n%s\n%s", r.HTML, r.Text)
 	}
 }

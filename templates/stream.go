@@ -619,7 +619,7 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 	out.Write(z.name)
 	for i := range z.attrs {
 		a := &z.attrs[i]
-		if z.odd && (len(a.key) == 0 || bytes.ContainsAny(a.key, "\"'<=") || p.repeated(i)) {
+		if z.odd && (len(a.key) == 0 || bytes.ContainsAny(a.key, "\"'<=") || a.dup) {
 			continue // junk, or a repeat browsers ignore
 		}
 		switch {
@@ -655,16 +655,6 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 	} else {
 		out.WriteByte('>')
 	}
-}
-
-// repeated reports whether attribute i has the name of an earlier one.
-func (p *pass) repeated(i int) bool {
-	for j := range i {
-		if equalFoldBytes(p.z.attrs[j].key, p.z.attrs[i].key) {
-			return true
-		}
-	}
-	return false
 }
 
 // implyStart closes the elements that the start of an a element closes, as
