@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,11 +22,16 @@ type RecipientStore interface {
 	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
 }
 
-// The pixel's caching headers, shared by every response (never modified).
+// The fixed headers of the pixel and of the click's redirect, shared by
+// every response (never modified), and set with their canonical keys:
+// these are the hottest responses of all.
 var (
 	pixelNoStore = []string{"no-store, no-cache, must-revalidate, private"}
 	pixelNoCache = []string{"no-cache"}
 	pixelExpires = []string{"0"}
+	pixelType    = []string{"image/gif"}
+	clickNoStore = []string{"no-store"}
+	noReferrer   = []string{"no-referrer"}
 )
 
 // pixel is a transparent 1x1 GIF, 43 bytes.
@@ -48,14 +54,27 @@ func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, boo
 }
 
 func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture.Hit {
-	ip, _ := netip.ParseAddr(c.ClientIP())
 	h := nurture.Hit{Kind: kind, MessageID: t.MessageID, ContactID: t.ContactID, LinkIndex: t.LinkIndex, URL: t.URL,
-		Method: c.Request.Method, IP: ip, UserAgent: c.Request.UserAgent(), At: a.cfg.Clock.Now(), SentAt: t.IssuedAt}
+		Method: c.Request.Method, IP: a.clientAddr(c), UserAgent: c.Request.UserAgent(), At: a.cfg.Clock.Now(), SentAt: t.IssuedAt}
 	if kind == nurture.HitClick {
 		h.OtherLinks = a.clicks.add(t.MessageID, t.LinkIndex, h.At)
 	}
 	nurture.Classify(a.cfg.HitRules, &h)
 	return h
+}
+
+// clientAddr is the client's address: the peer's, unless a trusted proxy
+// says otherwise (Gin decides). Without trusted proxies it is read straight
+// from the connection's address, the same answer without Gin's detour
+// through strings.
+func (a *API) clientAddr(c *gin.Context) netip.Addr {
+	if len(a.cfg.TrustedProxies) == 0 {
+		if ap, err := netip.ParseAddrPort(c.Request.RemoteAddr); err == nil {
+			return ap.Addr().Unmap()
+		}
+	}
+	ip, _ := netip.ParseAddr(c.ClientIP())
+	return ip
 }
 
 // open serves GET /o/{token}: the pixel, always, whatever the token and
@@ -64,12 +83,13 @@ func (a *API) open(c *gin.Context) {
 	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
 		a.hits.record(a.hit(c, nurture.HitOpen, t))
 	}
-	// Canonical keys set directly: this is the hottest response of all.
 	h := c.Writer.Header()
 	h["Cache-Control"] = pixelNoStore
 	h["Pragma"] = pixelNoCache
 	h["Expires"] = pixelExpires
-	c.Data(http.StatusOK, "image/gif", pixel)
+	h["Content-Type"] = pixelType
+	c.Writer.WriteHeader(http.StatusOK)
+	_, _ = c.Writer.Write(pixel)
 }
 
 // click serves GET (and HEAD) /c/{token}: a redirect to the target the
@@ -83,9 +103,37 @@ func (a *API) click(c *gin.Context) {
 	if a.hits != nil {
 		a.hits.record(a.hit(c, nurture.HitClick, t))
 	}
-	c.Header("Cache-Control", "no-store")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Redirect(http.StatusFound, t.URL)
+	// The redirect is written here rather than by http.Redirect, which
+	// parses the URL again and writes an HTML body no browser shows.
+	h := c.Writer.Header()
+	h["Cache-Control"] = clickNoStore
+	h["Referrer-Policy"] = noReferrer
+	h["Location"] = []string{location(t.URL)}
+	c.Writer.WriteHeader(http.StatusFound)
+}
+
+// location is a signed target as a Location header: an absolute http(s)
+// URL (nurture.SafeLinkTarget) with its non-ASCII bytes percent-encoded, as
+// http.Redirect does.
+func location(u string) string {
+	i := 0
+	for i < len(u) && u[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(u) {
+		return u
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(u)+16)
+	b = append(b, u[:i]...)
+	for ; i < len(u); i++ {
+		if u[i] >= utf8.RuneSelf {
+			b = append(b, '%', hex[u[i]>>4], hex[u[i]&15])
+		} else {
+			b = append(b, u[i])
+		}
+	}
+	return string(b)
 }
 
 // preferenceTopics are the topics a person can turn off; transactional mail

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -145,4 +146,102 @@ func TestPixelAnswersWhileTheDatabaseIsAwayAndRecordsLater(t *testing.T) {
 	// The first hit, the batch the writer held through the outage, and the queue of 3.
 	require.Eventually(t, func() bool { return opens() >= 5 }, 30*time.Second, 50*time.Millisecond,
 		"the hits that waited are written when the database is back")
+}
+
+// memoryHits is a HitStore in memory that can be made to hang or fail.
+type memoryHits struct {
+	mu    sync.Mutex
+	hits  map[int64]bool // by MessageID
+	gate  chan struct{}  // when not nil, RecordHits waits for it to close
+	fails int            // RecordHits fails this many more times
+}
+
+func (m *memoryHits) RecordHits(ctx context.Context, hits []nurture.Hit) error {
+	m.mu.Lock()
+	gate := m.gate
+	if m.fails > 0 {
+		m.fails--
+		m.mu.Unlock()
+		return io.ErrUnexpectedEOF
+	}
+	m.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range hits {
+		m.hits[h.MessageID] = true
+	}
+	return nil
+}
+
+func (m *memoryHits) has(id int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hits[id]
+}
+
+func (m *memoryHits) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.hits)
+}
+
+func TestRecorderAnswersOnlyAfterTheCommit(t *testing.T) {
+	t.Parallel()
+	store := &memoryHits{hits: map[int64]bool{}}
+	r := newHitRecorder(store, slog.New(slog.DiscardHandler), 10_000, time.Minute)
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Go(func() {
+			id := int64(i + 1)
+			if !r.record(nurture.Hit{MessageID: id}) {
+				t.Errorf("hit %d not committed", id)
+			} else if !store.has(id) {
+				t.Errorf("hit %d answered before it was stored", id)
+			}
+		})
+	}
+	wg.Wait()
+	r.close()
+	require.Equal(t, 500, store.count())
+	require.EqualValues(t, 500, r.recorded.Load())
+	require.Zero(t, r.dropped.Load())
+}
+
+func TestRecorderStopsWaitingForACommitThatHangsAndWritesLater(t *testing.T) {
+	t.Parallel()
+	store := &memoryHits{hits: map[int64]bool{}, gate: make(chan struct{})}
+	r := newHitRecorder(store, slog.New(slog.DiscardHandler), 100, 10*time.Millisecond)
+	t.Cleanup(r.close)
+	require.False(t, r.record(nurture.Hit{MessageID: 1}), "the commit hangs: the request answers anyway")
+	require.False(t, r.record(nurture.Hit{MessageID: 2}), "the database is away: answered without waiting")
+	require.Equal(t, 1, r.queuedHits())
+
+	store.mu.Lock()
+	close(store.gate)
+	store.gate = nil
+	store.mu.Unlock()
+	require.Eventually(t, func() bool { return store.count() == 2 }, 10*time.Second, 5*time.Millisecond, "both are written once the database answers")
+	require.True(t, r.record(nurture.Hit{MessageID: 3}), "back to waiting for the commit")
+	require.True(t, store.has(3))
+}
+
+func TestRecorderDropsAndCountsPastItsQueue(t *testing.T) {
+	t.Parallel()
+	store := &memoryHits{hits: map[int64]bool{}, fails: 1 << 30}
+	r := newHitRecorder(store, slog.New(slog.DiscardHandler), 3, 10*time.Millisecond)
+	for i := range 10 {
+		require.False(t, r.record(nurture.Hit{MessageID: int64(i + 1)}))
+	}
+	// One hit is with the writer, three wait in the queue, the rest are dropped.
+	require.Equal(t, 3, r.queuedHits())
+	require.EqualValues(t, 6, r.dropped.Load())
+	store.mu.Lock()
+	store.fails = 0
+	store.mu.Unlock()
+	require.Eventually(t, func() bool { return store.count() == 4 }, 10*time.Second, 5*time.Millisecond)
+	r.close()
+	require.EqualValues(t, 4, r.recorded.Load())
 }
