@@ -30,6 +30,7 @@ func funcs() map[string]any {
 		"audience":  audience,
 		"asset":     asset,
 		"resolve":   resolve,
+		"partial":   noPartial,
 	}
 }
 
@@ -103,6 +104,13 @@ func mso(s string) (htmltemplate.HTML, error) {
 // (which can disguise text) are dropped, runs of spaces collapse to one and
 // the ends are trimmed. Invalid UTF-8 is dropped.
 func oneLine(s string) string {
+	if isOneLine(s) {
+		return s
+	}
+	return oneLineSlow(s)
+}
+
+func oneLineSlow(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -242,4 +250,19 @@ func resolveURL(base, ref string) string {
 		return ""
 	}
 	return b.ResolveReference(r).String()
+}
+
+// isOneLine reports whether oneLine would return s as it is: printable
+// ASCII with single spaces between words.
+func isOneLine(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return s == ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || (c == ' ' && s[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
 }

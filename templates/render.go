@@ -233,6 +233,10 @@ func cleanText(s string) string {
 	if clean(s) {
 		return s + "\n"
 	}
+	return cleanTextSlow(s)
+}
+
+func cleanTextSlow(s string) string {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

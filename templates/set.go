@@ -285,6 +285,8 @@ func parseMail(fsys fs.FS, base *htmltemplate.Template, name string, hasText boo
 	if m.html = t.Lookup(layout); m.html == nil || layout == "layout-" {
 		return nil, fmt.Errorf("page %q: there is no %s/_%s.html defining {{define %q}}", strings.TrimPrefix(layout, "layout-"), mailDir, layout, layout)
 	}
+	p := &partials{html: t}
+	t.Funcs(htmltemplate.FuncMap{"partial": p.call})
 
 	if hasText {
 		textFile := path.Join(mailDir, name+".txt")

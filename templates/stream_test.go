@@ -143,3 +143,45 @@ func FuzzRenderHTML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastPaths checks that the shortcuts of cleanText and oneLine give
+// what the long way does.
+func FuzzFastPaths(f *testing.F) {
+	for _, seed := range []string{"", "a", "a b", "a  b", " a", "a\n", "a \nb", "a\tb\n", "\nA", "é\u00a0\nb", "x\u2028", "a\r\nb", "\ufffd", "ok\n\nok"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := cleanText(s), cleanTextSlow(s); got != want {
+			t.Errorf("cleanText(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := oneLine(s), oneLineSlow(s); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// TestPartialRemembers checks that {{partial}} gives what {{template}}
+// gives, for each data, and remembers only plain dicts.
+func TestPartialRemembers(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{"mail/p.html": `{{define "subject"}}P{{end}}{{define "topic"}}product{{end}}
+{{define "item"}}<i>{{.Text}} {{.N}}</i>{{end}}
+{{define "body"}}{{partial "item" (dict "Text" .Contact.FirstName "N" 1)}}{{template "item" (dict "Text" .Contact.FirstName "N" 1)}}{{partial "item" (dict "Text" .Contact.Attributes "N" "1")}}{{end}}`}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, name := range []string{"Ada", "<b>Bob</b>", "Ada", "Zoë & Co"} {
+		d := data(ada())
+		d.Contact.FirstName = name
+		d.Contact.Attributes = map[string]any{"x": name}
+		r, err := s.Render("p", d)
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		esc := html.EscapeString(name)
+		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i>"
+		if !strings.Contains(r.HTML, want) {
+			t.Errorf("HTML for %q lacks %s", name, want)
+		}
+	}
+}

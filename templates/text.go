@@ -49,6 +49,8 @@ type textConverter struct {
 	lists    []listState  // the enclosing lists, innermost last
 	links    []linkState  // the enclosing links, innermost last
 	linkText []byte       // the text of the outermost link so far; inner ones end it
+	scratch  []byte       // for format
+	word     []byte       // for appendWord
 	pre      int          // how many <pre> enclose the current node
 }
 
@@ -104,7 +106,7 @@ type textAttrs struct {
 
 // reset empties c, keeping its buffers.
 func (c *textConverter) reset() {
-	*c = textConverter{blocks: c.blocks[:0], all: c.all[:0], prefixes: c.prefixes[:0], lists: c.lists[:0], links: c.links[:0], linkText: c.linkText[:0]}
+	*c = textConverter{blocks: c.blocks[:0], all: c.all[:0], prefixes: c.prefixes[:0], lists: c.lists[:0], links: c.links[:0], linkText: c.linkText[:0], scratch: c.scratch[:0], word: c.word[:0]}
 }
 
 // start handles the start of an element, and says what to do at its end and
@@ -411,7 +413,7 @@ func (c *textConverter) write(s []byte) {
 				for j < len(s) && s[j] > ' ' && s[j] < 0x7f {
 					j++
 				}
-				c.word(s[i:j])
+				c.visible(s[i:j])
 				i = j
 			}
 			continue
@@ -422,14 +424,14 @@ func (c *textConverter) write(s []byte) {
 			c.space = c.started
 		case dropped(r):
 		default:
-			c.word(s[i : i+size])
+			c.visible(s[i : i+size])
 		}
 		i += size
 	}
 }
 
-// word writes visible characters, after a space if one is due.
-func (c *textConverter) word(w []byte) {
+// visible writes visible characters, after a space if one is due.
+func (c *textConverter) visible(w []byte) {
 	if !c.started {
 		c.startBlock()
 	} else if c.space {
@@ -443,11 +445,13 @@ var space = []byte{' '}
 
 // appendWord adds s after the text so far, separated by a space.
 func (c *textConverter) appendWord(s string) {
+	c.word = c.word[:0]
 	if c.pre > 0 && c.started {
-		s = " " + s
+		c.word = append(c.word, ' ')
 	}
+	c.word = append(c.word, s...)
 	c.space = c.started
-	c.write([]byte(s))
+	c.write(c.word)
 }
 
 func (c *textConverter) lineBreak() {
@@ -487,34 +491,35 @@ func (c *textConverter) format() string {
 	for _, b := range c.blocks {
 		size += b.end - b.start + 2 + len(b.first) + 4*len(b.rest)
 	}
-	all := string(c.all)
-	out := make([]byte, 0, size+1)
-	var lines []byte
+	var out strings.Builder
+	out.Grow(size + 1)
+	lines := c.scratch[:0]
 	for _, b := range c.blocks {
-		lines = b.appendLines(lines[:0], all[b.start:b.end])
+		lines = b.appendLines(lines[:0], c.all[b.start:b.end])
 		if len(lines) == 0 {
 			continue
 		}
-		if len(out) > 0 {
-			out = append(out, '\n')
+		if out.Len() > 0 {
+			out.WriteByte('\n')
 			if b.sep >= 2 {
-				out = append(out, '\n')
+				out.WriteByte('\n')
 			}
 		}
-		out = append(out, lines...)
+		out.Write(lines)
 	}
-	if len(out) > 0 {
-		out = append(out, '\n')
+	c.scratch = lines
+	if out.Len() > 0 {
+		out.WriteByte('\n')
 	}
-	return string(out)
+	return out.String()
 }
 
 // appendLines appends the block's lines to dst, prefixed, with no spaces
 // at their ends, separated by line breaks. It appends nothing for a block
 // with no text.
-func (b textBlock) appendLines(dst []byte, text string) []byte {
+func (b textBlock) appendLines(dst, text []byte) []byte {
 	n := 0 // lines so far
-	add := func(s string) {
+	add := func(s []byte) {
 		if n > 0 {
 			dst = append(dst, '\n')
 		}
@@ -529,11 +534,11 @@ func (b textBlock) appendLines(dst []byte, text string) []byte {
 		n++
 	}
 	if b.pre {
-		lines := strings.Split(text, "\n")
-		for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines := bytes.Split(text, []byte{'\n'})
+		for len(lines) > 0 && len(bytes.TrimSpace(lines[0])) == 0 {
 			lines = lines[1:]
 		}
-		for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		for len(lines) > 0 && len(bytes.TrimSpace(lines[len(lines)-1])) == 0 {
 			lines = lines[:len(lines)-1]
 		}
 		for _, l := range lines {
@@ -542,19 +547,19 @@ func (b textBlock) appendLines(dst []byte, text string) []byte {
 		return dst
 	}
 	blank := false
-	for rest := text; rest != ""; {
+	for rest := text; len(rest) > 0; {
 		hard := rest
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			hard, rest = rest[:i], rest[i+1:]
 		} else {
-			rest = ""
+			rest = nil
 		}
-		if strings.TrimSpace(hard) == "" {
+		if len(bytes.TrimSpace(hard)) == 0 {
 			blank = n > 0
 			continue
 		}
 		if blank {
-			add("")
+			add(nil)
 			blank = false
 		}
 		// Words, wrapped: a line is written once it is full.
@@ -569,8 +574,8 @@ func (b textBlock) appendLines(dst []byte, text string) []byte {
 		dst = append(dst, prefix...)
 		width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 		lineWidth := 0
-		for w := range strings.FieldsSeq(hard) {
-			wWidth := utf8.RuneCountInString(w)
+		for w := range bytes.FieldsSeq(hard) {
+			wWidth := utf8.RuneCount(w)
 			switch {
 			case lineWidth == 0:
 			case lineWidth+1+wWidth <= width:
