@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nurture-email/nurture"
 )
@@ -252,17 +253,26 @@ func resolveURL(base, ref string) string {
 	return b.ResolveReference(r).String()
 }
 
-// isOneLine reports whether oneLine would return s as it is: printable
-// ASCII with single spaces between words.
+// isOneLine reports whether oneLine would return s as it is: visible
+// characters with single spaces between words.
 func isOneLine(s string) bool {
 	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
 		return s == ""
 	}
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
-		if c < ' ' || c > '~' || (c == ' ' && s[i+1] == ' ') {
+		if c < utf8.RuneSelf {
+			if c < ' ' || c == 0x7f || (c == ' ' && s[i+1] == ' ') {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == unicode.ReplacementChar || invisible(r) || unicode.IsSpace(r) || unicode.IsControl(r) {
 			return false
 		}
+		i += size
 	}
 	return true
 }

@@ -111,6 +111,9 @@ func FuzzRenderHTML(f *testing.F) {
 		if !utf8.ValidString(text) || strings.Contains(text, "\r") {
 			t.Errorf("text part %q", text)
 		}
+		if clean := cleanText(text); clean != text {
+			t.Errorf("text part is not clean:\n%q\nclean:\n%q", text, clean)
+		}
 		if n := strings.Count(got, `src="https://links.test/o/pixel.gif"`); n > 1 {
 			t.Errorf("%d pixels", n)
 		}

@@ -237,12 +237,12 @@ func (c *textConverter) link() {
 	if t != "" && sameTarget(t, href) {
 		return
 	}
-	word := href
+	open, end := "", ""
 	if t != "" {
-		word = "(" + href + ")"
+		open, end = "(", ")"
 	}
 	if c.started || t == "" || len(c.blocks) == 0 {
-		c.appendWord(word)
+		c.appendWord(open, href, end)
 		return
 	}
 	// The link held blocks, which are finished: its target goes at the end
@@ -251,7 +251,7 @@ func (c *textConverter) link() {
 	c.cur = c.blocks[len(c.blocks)-1]
 	c.blocks = c.blocks[:len(c.blocks)-1]
 	c.started = true
-	c.appendWord(word)
+	c.appendWord(open, href, end)
 	c.endBlock()
 	c.sep = sep
 }
@@ -283,6 +283,9 @@ func sameTarget(text, href string) bool {
 	}
 	a, b := norm(text), norm(href)
 	if len(a) != len(b) {
+		if isASCII(a) && isASCII(b) {
+			return false
+		}
 		return strings.ToLower(a) == strings.ToLower(b) // non-ASCII case changes lengths
 	}
 	for i := range len(a) {
@@ -443,13 +446,16 @@ func (c *textConverter) visible(w []byte) {
 
 var space = []byte{' '}
 
-// appendWord adds s after the text so far, separated by a space.
-func (c *textConverter) appendWord(s string) {
+// appendWord adds the parts, as one word, after the text so far, separated
+// by a space.
+func (c *textConverter) appendWord(parts ...string) {
 	c.word = c.word[:0]
 	if c.pre > 0 && c.started {
 		c.word = append(c.word, ' ')
 	}
-	c.word = append(c.word, s...)
+	for _, s := range parts {
+		c.word = append(c.word, s...)
+	}
 	c.space = c.started
 	c.write(c.word)
 }
@@ -598,4 +604,13 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 		n++
 	}
 	return dst
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
