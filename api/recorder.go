@@ -277,13 +277,15 @@ func (r *recentClicks) add(msg int64, link int, at time.Time) int {
 		}
 		r.pruned = at
 	}
-	others := map[int]bool{}
+	// The distinct other links, without a map per click: a message's links
+	// are few (they come from signed tokens), so a list is quicker.
+	others := make([]int, 0, 16)
 	kept := r.clicks[msg][:0]
 	for _, c := range r.clicks[msg] {
 		if at.Sub(c.at) <= time.Second {
 			kept = append(kept, c)
-			if c.link != link {
-				others[c.link] = true
+			if c.link != link && !slices.Contains(others, c.link) {
+				others = append(others, c.link)
 			}
 		}
 	}

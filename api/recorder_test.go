@@ -245,3 +245,31 @@ func TestRecorderDropsAndCountsPastItsQueue(t *testing.T) {
 	r.close()
 	require.EqualValues(t, 4, r.recorded.Load())
 }
+
+func TestRecentClicksCountsOtherLinksOfTheLastSecond(t *testing.T) {
+	t.Parallel()
+	var r recentClicks
+	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	for i, step := range []struct {
+		msg  int64
+		link int
+		at   time.Time
+		want int
+	}{
+		{1, 1, ms(0), 0},
+		{1, 1, ms(100), 0},   // the same link again is no other link
+		{1, 2, ms(200), 1},   // link 1 (twice) before it
+		{2, 7, ms(250), 0},   // another message is counted apart
+		{1, 3, ms(300), 2},   // links 1 and 2
+		{1, 1, ms(400), 2},   // links 2 and 3
+		{1, 4, ms(1250), 2},  // link 1 at 100 ms and 2 at 200 ms are past the second: 3 and 1 (at 400 ms)
+		{1, 5, ms(9000), 0},  // all of it long ago
+		{2, 7, ms(9100), 0},  // pruned, then seen again
+		{2, 8, ms(9200), 1},  // link 7
+		{2, 8, ms(9300), 1},  // still link 7 only
+		{2, 9, ms(10400), 0}, // more than a second after the last
+	} {
+		require.Equal(t, step.want, r.add(step.msg, step.link, step.at), "step %d", i)
+	}
+}
