@@ -254,7 +254,11 @@ func (p *pass) textToken() {
 		return
 	}
 	if !z.rawText && bytes.IndexByte(b, '&') >= 0 {
-		b = []byte(stdhtml.UnescapeString(string(b)))
+		if d, ok := decodeCommon(b); ok {
+			b = d
+		} else {
+			b = []byte(stdhtml.UnescapeString(string(b)))
+		}
 	}
 	p.text.write(b)
 }
@@ -342,10 +346,20 @@ func (p *pass) val(i int) []byte {
 	return []byte(decodeAttr(a))
 }
 
-// decodeCommon decodes an attribute value whose only references are those
-// html/template writes: &amp; &lt; &gt; &quot; &apos; and numeric ones,
-// each with its ';'. It reports false for anything else (a named entity,
-// a reference without ';', a CR), which decodeAttr is for.
+// commonEntities are the named references that html/template writes and
+// that emails use most, each of which stands for one character when it
+// ends with ';', in text as in attributes.
+var commonEntities = map[string]rune{
+	"amp": '&', "lt": '<', "gt": '>', "quot": '"', "apos": '\'', "nbsp": '\u00a0',
+	"rarr": '→', "larr": '←', "ldquo": '“', "rdquo": '”', "lsquo": '‘', "rsquo": '’',
+	"middot": '·', "mdash": '—', "ndash": '–', "hellip": '…', "bull": '•', "copy": '©',
+	"reg": '®', "trade": '™', "euro": '€', "zwnj": '\u200c', "zwj": '\u200d', "shy": '\u00ad',
+}
+
+// decodeCommon decodes text or an attribute value whose only references are
+// numeric ones or commonEntities, each with its ';'. It reports false for
+// anything else (another named entity, a reference without ';', a CR),
+// which the full decoders are for.
 func decodeCommon(v []byte) ([]byte, bool) {
 	out := make([]byte, 0, len(v))
 	for i := 0; i < len(v); {
@@ -364,23 +378,12 @@ func decodeCommon(v []byte) ([]byte, bool) {
 			return nil, false
 		}
 		ref := v[i+1 : i+end]
-		switch string(ref) {
-		case "amp":
-			out = append(out, '&')
-		case "lt":
-			out = append(out, '<')
-		case "gt":
-			out = append(out, '>')
-		case "quot":
-			out = append(out, '"')
-		case "apos":
-			out = append(out, '\'')
-		default:
-			r, ok := numericRef(ref)
-			if !ok {
-				return nil, false
-			}
+		if r, ok := commonEntities[string(ref)]; ok {
 			out = utf8.AppendRune(out, r)
+		} else if r, ok := numericRef(ref); ok {
+			out = utf8.AppendRune(out, r)
+		} else {
+			return nil, false
 		}
 		i += end + 1
 	}

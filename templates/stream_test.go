@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	stdhtml "html"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -185,6 +186,35 @@ func TestPartialRemembers(t *testing.T) {
 		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i>"
 		if !strings.Contains(r.HTML, want) {
 			t.Errorf("HTML for %q lacks %s", name, want)
+		}
+	}
+}
+
+// TestDecodeCommon checks the shortcut for entities against the decoders
+// it stands for, in text and in attributes.
+func TestDecodeCommon(t *testing.T) {
+	t.Parallel()
+	var refs []string
+	for name := range commonEntities {
+		refs = append(refs, "&"+name+";")
+	}
+	refs = append(refs, "&#39;", "&#x27;", "&#8594;", "&#xD7FF;", "&#128512;", "&#X1f600;", "a&amp;b&lt;c", "&#1;")
+	for _, ref := range refs {
+		got, ok := decodeCommon([]byte(ref))
+		if !ok {
+			t.Errorf("decodeCommon(%q) refused it", ref)
+			continue
+		}
+		if want := stdhtml.UnescapeString(ref); string(got) != want {
+			t.Errorf("decodeCommon(%q) = %q, html.UnescapeString gives %q", ref, got, want)
+		}
+		if want := decodeAttr(&scanAttr{val: []byte(ref), quote: '"'}); string(got) != want {
+			t.Errorf("decodeCommon(%q) = %q, x/net/html gives %q in an attribute", ref, got, want)
+		}
+	}
+	for _, ref := range []string{"&nbsp", "&copy=1", "&#0;", "&#x80;", "&#xD800;", "&#1114112;", "&unknown;", "a\rb", "&;", "&#;", "&#x;"} {
+		if got, ok := decodeCommon([]byte(ref)); ok {
+			t.Errorf("decodeCommon(%q) = %q, want a refusal", ref, got)
 		}
 	}
 }

@@ -580,7 +580,17 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 		dst = append(dst, prefix...)
 		width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 		lineWidth := 0
-		for w := range bytes.FieldsSeq(hard) {
+		// Words are separated by one space: write made them so.
+		for rest := hard; len(rest) > 0; {
+			w := rest
+			if i := bytes.IndexByte(rest, ' '); i >= 0 {
+				w, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = nil
+			}
+			if len(w) == 0 {
+				continue
+			}
 			wWidth := utf8.RuneCount(w)
 			switch {
 			case lineWidth == 0:
