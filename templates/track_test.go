@@ -151,7 +151,7 @@ func TestTrackIndexesAreStable(t *testing.T) {
 			if !slices.Equal(runs[0].targets, runs[1].targets) {
 				t.Errorf("targets differ between renders:\n%q\n%q", runs[0].targets, runs[1].targets)
 			}
-			if len(runs[0].targets) == 0 {
+			if len(runs[0].targets) == 0 && name != "check-in" { // a note: nothing to click but the recipient's own links
 				t.Error("no link was tracked")
 			}
 		})
