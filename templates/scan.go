@@ -31,7 +31,7 @@ type scanner struct {
 	pos int
 
 	rawTag  string // the element whose raw text comes next, or ""
-	foreign bool   // whether the current node is SVG or MathML, where <![CDATA[ is text
+	foreign bool   // whether the current element is SVG or MathML, where <![CDATA[ is text
 
 	// The current token:
 	kind       tokenKind
@@ -45,7 +45,6 @@ type scanner struct {
 	bogus      bool // a comment written as <!x>, <?x> or </ x>
 	rawText    bool // a text token of raw text: no entities, no tags
 	cdata      bool // a <![CDATA[...]]> section in foreign content
-	attrsStart int  // where the attributes of a tag begin in src
 }
 
 type tokenKind uint8
@@ -277,7 +276,6 @@ func (z *scanner) tag(kind tokenKind) bool {
 		i++
 	}
 	z.name = src[nameStart:i]
-	z.attrsStart = i
 	for {
 		for i < len(src) && isHTMLSpace(src[i]) {
 			i++

@@ -218,3 +218,37 @@ func TestDecodeCommon(t *testing.T) {
 		}
 	}
 }
+
+// TestStyleChangesWithData checks an email whose <style> comes late or
+// depends on the data: every element gets the rules of the document it is
+// in, and Click is still called once per link.
+func TestStyleChangesWithData(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fsWith(t, map[string]string{
+		"mail/_layout.html": `{{define "layout"}}<html><body>{{template "body" .}}</body></html>{{end}}`,
+		"mail/css.html": `{{define "subject"}}CSS{{end}}{{define "topic"}}product{{end}}
+{{define "body"}}<p class="x"><a href="https://app.acme.test/a">a</a></p><style>.x { color: {{.Contact.Attributes.color}}; }</style>{{end}}`,
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, color := range []string{"red", "blue", "blue", "green"} {
+		var c clicks
+		d := data(ada())
+		d.Contact.Attributes = map[string]any{"color": color}
+		d.Track = c.tracking()
+		r, err := s.Render("css", d)
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		if want := `<p class="x" style="color:` + color + `">`; !strings.Contains(r.HTML, want) {
+			t.Errorf("HTML lacks %s:\n%s", want, r.HTML)
+		}
+		if strings.Contains(r.HTML, "<style") {
+			t.Errorf("the inlined <style> stayed:\n%s", r.HTML)
+		}
+		if len(c.targets) != 1 || len(c.bad) > 0 {
+			t.Errorf("Click called for %q (out of order: %q), want once", c.targets, c.bad)
+		}
+	}
+}

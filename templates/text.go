@@ -51,7 +51,7 @@ type textConverter struct {
 	linkText []byte       // the text of the outermost link so far; inner ones end it
 	scratch  []byte       // for format
 	word     []byte       // for appendWord
-	pre      int          // how many <pre> enclose the current node
+	pre      int          // how many <pre> are open
 }
 
 // textBlock is one block of the output.
