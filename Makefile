@@ -8,10 +8,10 @@ export NURTURE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture_t
 export NURTURE_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send fmt vet
 
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## build bin/nurture
 	CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/nurture ./cmd/nurture
@@ -32,6 +32,9 @@ bench: ## run the benchmarks
 
 bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/benchmarks.md)
 	bench/ingest.sh
+
+bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (see docs/benchmarks.md)
+	bench/send.sh
 
 fmt: ## format the Go code
 	go fmt ./...
