@@ -77,10 +77,10 @@
 //	resolve BASE REF        REF resolved against the URL BASE, or "" when BASE is not absolute:
 //	                        {{resolve .Product.URL "/changelog"}}
 //	dict K1 V1 ...          a map, to hand several values to a partial
-//	partial NAME DATA       the block NAME executed with DATA, as {{template NAME DATA}}, for the
-//	                        text of the body (not an attribute): with a dict of plain values (text,
-//	                        numbers, a Product) the HTML is remembered, so that a campaign executes
-//	                        its stories and buttons once rather than once per recipient
+//	partial NAME K1 V1 ...  the block NAME executed with (dict K1 V1 ...), as {{template NAME (dict ...)}},
+//	                        for the text of the body (not an attribute); partial NAME DATA passes DATA.
+//	                        With plain values (text, numbers, a Product) the HTML is remembered, so
+//	                        that a campaign executes its stories and buttons once, not per recipient
 //	upper, lower, trim      as strings.ToUpper, ToLower and TrimSpace
 //	mso LITERAL             LITERAL in an Outlook conditional comment (for the layout)
 //

@@ -4,18 +4,20 @@ import (
 	"fmt"
 	"hash/maphash"
 	htmltemplate "html/template"
-	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
 
-// partial is the template function {{partial NAME DATA}}: the block NAME
-// executed with DATA, as {{template NAME DATA}} would in the text of the
-// body, and remembered. When DATA is a dict of plain values (text, numbers,
-// booleans, a Product), the same call in the next email returns the same
-// HTML without executing anything: the stories and buttons of a campaign,
-// built from literals and the product's URLs, are executed once, not once
-// per recipient. Other data is executed each time.
+// partial is the template function {{partial NAME K1 V1 K2 V2...}}: the
+// block NAME executed with the dict of the pairs (or with the one DATA of
+// {{partial NAME DATA}}), as {{template NAME (dict K1 V1...)}} would in the
+// text of the body, and remembered. When the values are plain (text,
+// numbers, booleans, a Product), the same call in the next email returns
+// the same HTML without executing anything, not even building the dict:
+// the stories and buttons of a campaign, built from literals and the
+// product's URLs, are executed once, not once per recipient. Other data is
+// executed each time.
 //
 // Its HTML is placed as it is, so partial is for the text of the body, not
 // for attribute values.
@@ -27,7 +29,7 @@ type partials struct {
 
 type partialResult struct {
 	name string
-	data map[string]any // nil for a call with nil data
+	args []any
 	html htmltemplate.HTML
 }
 
@@ -35,15 +37,27 @@ type partialResult struct {
 // changes with each recipient.
 const maxPartials = 256
 
-func (p *partials) call(name string, data any) (htmltemplate.HTML, error) {
-	h, ok := partialHash(name, data)
+func (p *partials) call(name string, args ...any) (htmltemplate.HTML, error) {
+	h, ok := partialHash(name, args)
 	if ok {
 		p.mu.RLock()
 		r, found := p.m[h]
 		p.mu.RUnlock()
-		if found && r.name == name && sameData(r.data, data) {
+		if found && r.name == name && slices.Equal(r.args, args) {
 			return r.html, nil
 		}
+	}
+	var data any
+	switch len(args) {
+	case 0:
+	case 1:
+		data = args[0]
+	default:
+		d, err := dict(args...)
+		if err != nil {
+			return "", fmt.Errorf("partial %q: %w", name, err)
+		}
+		data = d
 	}
 	var b strings.Builder
 	if err := p.html.ExecuteTemplate(&b, name, data); err != nil {
@@ -56,11 +70,7 @@ func (p *partials) call(name string, data any) (htmltemplate.HTML, error) {
 			if p.m == nil {
 				p.m = map[uint64]partialResult{}
 			}
-			r := partialResult{name: name, html: out}
-			if data != nil {
-				r.data = maps.Clone(data.(map[string]any))
-			}
-			p.m[h] = r
+			p.m[h] = partialResult{name: name, args: slices.Clone(args), html: out}
 		}
 		p.mu.Unlock()
 	}
@@ -69,48 +79,25 @@ func (p *partials) call(name string, data any) (htmltemplate.HTML, error) {
 
 // noPartial stands for partial while the templates are parsed, before each
 // email binds its own.
-func noPartial(name string, data any) (htmltemplate.HTML, error) {
+func noPartial(name string, args ...any) (htmltemplate.HTML, error) {
 	return "", fmt.Errorf("partial %q called outside an email", name)
 }
 
 var partialSeed = maphash.MakeSeed()
 
-// partialHash hashes a call, or reports false when its data is not nil or
-// a dict of plain values (text, typed HTML or URL, booleans, numbers, a
-// Product), which are the ones compared by sameData.
-func partialHash(name string, data any) (uint64, bool) {
+// partialHash hashes a call, or reports false when an argument is not a
+// plain value (text, typed HTML or URL, booleans, numbers, a Product):
+// those are the ones that compare with ==, and whose equality means the
+// same output.
+func partialHash(name string, args []any) (uint64, bool) {
 	h := maphash.String(partialSeed, name)
-	if data == nil {
-		return h, true
-	}
-	m, ok := data.(map[string]any)
-	if !ok {
-		return 0, false
-	}
-	for k, v := range m {
+	for _, v := range args {
 		switch v.(type) {
 		case nil, string, htmltemplate.HTML, htmltemplate.URL, bool, int, int64, float64, Product:
 		default:
 			return 0, false
 		}
-		h += (maphash.String(partialSeed, k) + 1) * (maphash.Comparable(partialSeed, v) | 1) // the order of a map does not count
+		h = h*0x100000001b3 ^ maphash.Comparable(partialSeed, v)
 	}
 	return h, true
-}
-
-// sameData reports whether a call's data is the one remembered.
-func sameData(kept map[string]any, data any) bool {
-	if data == nil {
-		return kept == nil
-	}
-	m := data.(map[string]any)
-	if kept == nil || len(kept) != len(m) {
-		return false
-	}
-	for k, v := range m {
-		if w, ok := kept[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

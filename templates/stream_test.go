@@ -170,7 +170,7 @@ func TestPartialRemembers(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/p.html": `{{define "subject"}}P{{end}}{{define "topic"}}product{{end}}
 {{define "item"}}<i>{{.Text}} {{.N}}</i>{{end}}
-{{define "body"}}{{partial "item" (dict "Text" .Contact.FirstName "N" 1)}}{{template "item" (dict "Text" .Contact.FirstName "N" 1)}}{{partial "item" (dict "Text" .Contact.Attributes "N" "1")}}{{end}}`}))
+{{define "body"}}{{partial "item" "Text" .Contact.FirstName "N" 1}}{{template "item" (dict "Text" .Contact.FirstName "N" 1)}}{{partial "item" (dict "Text" .Contact.Attributes "N" "1")}}{{partial "item" "Text" (print .Contact.FirstName) "N" "1"}}{{end}}`}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestPartialRemembers(t *testing.T) {
 			t.Fatalf("Render: %v", err)
 		}
 		esc := html.EscapeString(name)
-		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i>"
+		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i><i>" + esc + " 1</i>"
 		if !strings.Contains(r.HTML, want) {
 			t.Errorf("HTML for %q lacks %s", name, want)
 		}
