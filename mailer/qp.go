@@ -63,7 +63,8 @@ func appendQP(dst []byte, s string) []byte {
 		if !literal {
 			n = 3
 		}
-		if col+n > qpMaxLine && !(col+n == qpMaxLine+1 && endsLine(s, i+1)) {
+		// A line may use all 76 characters when no soft break follows.
+		if col+n > qpMaxLine && (col+n != qpMaxLine+1 || !endsLine(s, i+1)) {
 			dst = append(dst, '=', '\r', '\n')
 			col = 0
 			if c == '.' {

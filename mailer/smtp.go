@@ -34,7 +34,7 @@ func (e *stageError) Unwrap() error { return e.err }
 func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
 	text := pc.smtp.Text
 	mail := "MAIL FROM:<" + msg.from + ">"
-	if pc.smtputf8 && !(isASCII(msg.from) && isASCII(msg.to)) {
+	if pc.smtputf8 && (!isASCII(msg.from) || !isASCII(msg.to)) {
 		mail += " SMTPUTF8"
 	}
 	steps := [...]struct {
