@@ -155,27 +155,28 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, out := buffers.Get().(*bytes.Buffer), buffers.Get().(*bytes.Buffer)
+	src := buffers.Get().(*bytes.Buffer)
 	defer func() {
-		for _, b := range []*bytes.Buffer{src, out} {
-			if b.Cap() <= maxPooledBuffer {
-				b.Reset()
-				buffers.Put(b)
-			}
+		if src.Cap() <= maxPooledBuffer {
+			src.Reset()
+			buffers.Put(src)
 		}
 	}()
 	size := int(m.size.Load())
 	src.Grow(size)
-	out.Grow(size)
 	if err := m.html.Execute(src, v); err != nil {
 		return nil, err
 	}
-	text, err := renderHTML(src.Bytes(), out, m.styles, &m.cascade, t, pixel, m.text == nil)
+	// The output becomes r.HTML without a copy: a builder of its own, of
+	// the size the last emails had.
+	var out strings.Builder
+	out.Grow(max(size, src.Len()+256))
+	text, err := renderHTML(src.Bytes(), &out, m.styles, &m.cascade, t, pixel, m.text == nil)
 	if err != nil {
 		return nil, fmt.Errorf("html: %w", err)
 	}
 	r.HTML = out.String()
-	if size := int64(len(r.HTML)) + 1024; size > m.size.Load() {
+	if size := int64(len(r.HTML)) + 256; size > m.size.Load() {
 		m.size.Store(size)
 	}
 
@@ -191,8 +192,8 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	return r, nil
 }
 
-// buffers holds the buffers that emails are executed into and written from,
-// which a campaign would otherwise allocate afresh for each recipient.
+// buffers holds the buffers that emails are executed into, which a
+// campaign would otherwise allocate afresh for each recipient.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledBuffer is the largest buffer put back in the pool: one huge email

@@ -67,7 +67,7 @@ const (
 type pass struct {
 	src   []byte
 	z     *scanner
-	out   *bytes.Buffer // nil when only the text is wanted
+	out   *strings.Builder // nil when only the text is wanted
 	stack []element
 
 	styles   *styleCache // nil: no CSS inlining
@@ -99,7 +99,8 @@ func renderText(src []byte) (string, error) {
 	return strings.TrimSuffix(p.text.finish(), "\n"), nil
 }
 
-// renderHTML writes src to out with the CSS of its <style> elements inlined
+// renderHTML writes src to out (which it resets to write again when it
+// runs a second time, see below) with the CSS of its <style> elements inlined
 // (when styles is not nil; last remembers the sheets of the previous
 // email, and is updated when they change), its links tracked (when t is
 // not nil) and pixel added at the end of its body. With text, it returns
@@ -109,12 +110,11 @@ func renderText(src []byte) (string, error) {
 // the pass finds out only as it meets them, it runs again with the right
 // ones; the tracked URLs of the first run are used again, so that Click
 // is still called once per link.
-func renderHTML(src []byte, out *bytes.Buffer, styles *styleCache, last *atomic.Pointer[cascade], t *tracker, pixel string, text bool) (string, error) {
+func renderHTML(src []byte, out *strings.Builder, styles *styleCache, last *atomic.Pointer[cascade], t *tracker, pixel string, text bool) (string, error) {
 	var c *cascade
 	if styles != nil {
 		c = last.Load()
 	}
-	start := out.Len()
 	for attempt := 0; ; attempt++ {
 		p := getPass(src, out, text)
 		p.styles, p.track, p.pixel = styles, t, pixel
@@ -135,7 +135,7 @@ func renderHTML(src []byte, out *bytes.Buffer, styles *styleCache, last *atomic.
 			c = newCascade(slices.Clone(p.found))
 			last.Store(c)
 			putPass(p)
-			out.Truncate(start)
+			out.Reset()
 			if t != nil {
 				t.replay, t.index, t.targets = t.calls, 0, nil
 			}
@@ -158,7 +158,7 @@ var passes = sync.Pool{New: func() any {
 }}
 
 // getPass returns a pass over src, from the pool.
-func getPass(src []byte, out *bytes.Buffer, text bool) *pass {
+func getPass(src []byte, out *strings.Builder, text bool) *pass {
 	p := passes.Get().(*pass)
 	z, stack, st, conv, found := p.z, p.stack[:0], p.styler, p.conv, p.found[:0]
 	*z = scanner{src: src, attrs: z.attrs[:0]}

@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	stdhtml "html"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 // inlineOnly returns src with its CSS inlined, and nothing else changed.
 func inlineOnly(t testing.TB, src string) string {
 	t.Helper()
-	var out bytes.Buffer
+	var out strings.Builder
 	var last atomic.Pointer[cascade]
 	if _, err := renderHTML([]byte(src), &out, &styleCache{}, &last, nil, "", false); err != nil {
 		t.Fatalf("renderHTML: %v", err)
@@ -99,7 +98,7 @@ func FuzzRenderHTML(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out bytes.Buffer
+		var out strings.Builder
 		var last atomic.Pointer[cascade]
 		text, err := renderHTML([]byte(src), &out, &styleCache{}, &last, tr, pixel, true)
 		if err != nil {
