@@ -412,9 +412,16 @@ func (c *textConverter) write(s []byte) {
 			case b < ' ' || b == 0x7f:
 				i++
 			default:
+				// Printable ASCII, with the single spaces between words.
 				j := i + 1
-				for j < len(s) && s[j] > ' ' && s[j] < 0x7f {
-					j++
+				for j < len(s) {
+					if d := s[j]; d > ' ' && d < 0x7f {
+						j++
+					} else if d == ' ' && j+1 < len(s) && s[j+1] > ' ' && s[j+1] < 0x7f {
+						j += 2
+					} else {
+						break
+					}
 				}
 				c.visible(s[i:j])
 				i = j
@@ -580,7 +587,34 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 		dst = append(dst, prefix...)
 		width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 		lineWidth := 0
-		// Words are separated by one space: write made them so.
+		// Words are separated by one space: write made them so. Where
+		// every character is one byte, a line is the longest run of words
+		// that fits, found from the end.
+		if rest := bytes.TrimLeft(hard, " "); isASCIIBytes(rest) {
+			for {
+				if len(rest) <= width {
+					dst = append(dst, rest...)
+					break
+				}
+				k := bytes.LastIndexByte(rest[:width+1], ' ')
+				if k < 0 { // a word longer than the line
+					if k = bytes.IndexByte(rest, ' '); k < 0 {
+						dst = append(dst, rest...)
+						break
+					}
+				}
+				dst = append(dst, rest[:k]...)
+				rest = rest[k+1:]
+				dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
+				n++
+				dst = append(dst, '\n')
+				prefix = b.rest
+				lineStart = len(dst)
+				dst = append(dst, prefix...)
+				width = max(textWidth-utf8.RuneCountInString(prefix), 20)
+			}
+			hard = nil
+		}
 		for rest := hard; len(rest) > 0; {
 			w := rest
 			if i := bytes.IndexByte(rest, ' '); i >= 0 {
@@ -619,6 +653,15 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
 			return false
 		}
 	}
