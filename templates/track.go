@@ -91,6 +91,9 @@ func (t *tracker) link(target string) string {
 		tracked = t.replay[t.index]
 	} else {
 		tracked = t.track.Click(t.index, target)
+		if t.calls == nil {
+			t.calls = make([]string, 0, 16)
+		}
 		t.calls = append(t.calls, tracked)
 	}
 	t.index++
