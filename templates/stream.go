@@ -8,10 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
 
@@ -346,114 +343,11 @@ func (p *pass) val(i int) []byte {
 	return []byte(decodeAttr(a))
 }
 
-// commonEntities are the named references that html/template writes and
-// that emails use most, each of which stands for one character when it
-// ends with ';', in text as in attributes.
-var commonEntities = map[string]rune{
-	"amp": '&', "lt": '<', "gt": '>', "quot": '"', "apos": '\'', "nbsp": '\u00a0',
-	"rarr": '→', "larr": '←', "ldquo": '“', "rdquo": '”', "lsquo": '‘', "rsquo": '’',
-	"middot": '·', "mdash": '—', "ndash": '–', "hellip": '…', "bull": '•', "copy": '©',
-	"reg": '®', "trade": '™', "euro": '€', "zwnj": '\u200c', "zwj": '\u200d', "shy": '\u00ad',
-}
-
-// decodeCommon decodes text or an attribute value whose only references are
-// numeric ones or commonEntities, each with its ';'. It reports false for
-// anything else (another named entity, a reference without ';', a CR),
-// which the full decoders are for.
-func decodeCommon(v []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(v))
-	for i := 0; i < len(v); {
-		c := v[i]
-		switch c {
-		case '\r', 0:
-			return nil, false
-		case '&':
-		default:
-			out = append(out, c)
-			i++
-			continue
-		}
-		end := bytes.IndexByte(v[i:min(len(v), i+12)], ';')
-		if end < 2 {
-			return nil, false
-		}
-		ref := v[i+1 : i+end]
-		if r, ok := commonEntities[string(ref)]; ok {
-			out = utf8.AppendRune(out, r)
-		} else if r, ok := numericRef(ref); ok {
-			out = utf8.AppendRune(out, r)
-		} else {
-			return nil, false
-		}
-		i += end + 1
-	}
-	return out, true
-}
-
-// numericRef reads "#NN" or "#xHH", reporting false for what
-// golang.org/x/net/html would not take as it is: none at all, 0,
-// surrogates, values past Unicode and the C1 range (which it maps as
-// windows-1252 does).
-func numericRef(ref []byte) (rune, bool) {
-	if len(ref) < 2 || ref[0] != '#' {
-		return 0, false
-	}
-	digits, base := ref[1:], rune(10)
-	if digits[0] == 'x' || digits[0] == 'X' {
-		digits, base = digits[1:], 16
-	}
-	if len(digits) == 0 || len(digits) > 7 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range digits {
-		var d rune
-		switch {
-		case '0' <= c && c <= '9':
-			d = rune(c - '0')
-		case base == 16 && 'a' <= c && c <= 'f':
-			d = rune(c-'a') + 10
-		case base == 16 && 'A' <= c && c <= 'F':
-			d = rune(c-'A') + 10
-		default:
-			return 0, false
-		}
-		r = r*base + d
-	}
-	if r == 0 || (0x80 <= r && r <= 0x9f) || (0xd800 <= r && r <= 0xdfff) || r > unicode.MaxRune {
-		return 0, false
-	}
-	return r, true
-}
-
 func (p *pass) valString(i int) string {
 	if i < 0 {
 		return ""
 	}
 	return string(p.val(i))
-}
-
-func needsDecode(v []byte) bool {
-	return bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0
-}
-
-// decodeAttr decodes an attribute value as golang.org/x/net/html does,
-// with its own rules for entities in attributes, by asking it.
-func decodeAttr(a *scanAttr) string {
-	var b bytes.Buffer
-	b.WriteString("<a a=")
-	if a.quote != 0 {
-		b.WriteByte(a.quote)
-	}
-	b.Write(a.val)
-	if a.quote != 0 {
-		b.WriteByte(a.quote)
-	}
-	b.WriteString(">")
-	z := html.NewTokenizer(&b)
-	z.Next()
-	_, v, _ := z.TagAttr()
-	return string(v)
 }
 
 // tagName returns the atom and the lower-case name of a tag.
@@ -476,15 +370,6 @@ func tagName(name []byte) (atom.Atom, string) {
 		return a, a.String()
 	}
 	return 0, strings.ToLower(string(name))
-}
-
-func isVoid(a atom.Atom) bool {
-	switch a {
-	case atom.Area, atom.Base, atom.Br, atom.Col, atom.Embed, atom.Hr, atom.Img, atom.Input,
-		atom.Link, atom.Meta, atom.Param, atom.Source, atom.Track, atom.Wbr, atom.Keygen:
-		return true
-	}
-	return false
 }
 
 func (p *pass) startTag() {
@@ -587,30 +472,6 @@ func (p *pass) startTag() {
 	}
 }
 
-func (p *pass) push(e element) {
-	if len(p.stack) >= maxDepth {
-		p.tooDeep = true
-		return
-	}
-	p.stack = append(p.stack, e)
-}
-
-// pushVirtual pushes an element the parser implies, such as the <tbody>
-// between a <table> and its <tr>.
-func (p *pass) pushVirtual(a atom.Atom) {
-	e := element{tag: a.String(), atom: a, virtual: true, sig: noParent}
-	if top := p.top(); top != nil {
-		e.sig = top.sig
-	}
-	if p.styler.c != nil && p.noInline == 0 {
-		e.sig, _ = p.styler.style(p.stack, e.sig, &e, nil)
-	}
-	if p.text != nil && p.noText == 0 {
-		e.text, _ = p.text.start(a, &textAttrs{})
-	}
-	p.push(e)
-}
-
 // rewriteTag writes the current start tag again from its attributes; css
 // is escaped already.
 func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark, selfClose bool) {
@@ -660,157 +521,6 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 	}
 }
 
-// implyStart closes the elements that the start of an a element closes, as
-// a parser would, and pushes the ones it implies. It reports false when the
-// tag is to be ignored.
-func (p *pass) implyStart(a atom.Atom) bool {
-	if top := p.top(); top != nil && top.atom == atom.Head && !inHead(a) {
-		p.pop(len(p.stack) - 1)
-	}
-	switch a {
-	case atom.Html:
-		return len(p.stack) == 0
-	case atom.Head:
-		return len(p.stack) <= 1
-	case atom.Body:
-		return p.find(atom.Body, nil) < 0
-	case atom.Li:
-		p.closeP()
-		p.closeItem(stopLi, atom.Li)
-	case atom.Dd, atom.Dt:
-		p.closeP()
-		p.closeItem(stopLi, atom.Dd, atom.Dt)
-	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
-		p.closeP()
-		if top := p.top(); top != nil && isHeading(top.atom) {
-			p.pop(len(p.stack) - 1)
-		}
-	case atom.A:
-		if i := p.find(atom.A, scopeDefault); i >= 0 {
-			p.pop(i)
-		}
-	case atom.Tr:
-		if i := p.find(atom.Tr, scopeTable); i >= 0 {
-			p.pop(i)
-		}
-		if top := p.top(); top != nil && top.atom == atom.Table {
-			p.pushVirtual(atom.Tbody)
-		}
-	case atom.Td, atom.Th:
-		if i := p.findAny(scopeTable, atom.Td, atom.Th); i >= 0 {
-			p.pop(i)
-		}
-		if top := p.top(); top != nil && top.atom == atom.Table {
-			p.pushVirtual(atom.Tbody)
-		}
-		if top := p.top(); top != nil && (top.atom == atom.Tbody || top.atom == atom.Thead || top.atom == atom.Tfoot) {
-			p.pushVirtual(atom.Tr)
-		}
-	case atom.Tbody, atom.Thead, atom.Tfoot:
-		if i := p.findAny(scopeTable, atom.Tbody, atom.Thead, atom.Tfoot); i >= 0 {
-			p.pop(i)
-		}
-	case atom.Option:
-		if top := p.top(); top != nil && top.atom == atom.Option {
-			p.pop(len(p.stack) - 1)
-		}
-	case atom.Address, atom.Article, atom.Aside, atom.Blockquote, atom.Center, atom.Details, atom.Dialog,
-		atom.Dir, atom.Div, atom.Dl, atom.Fieldset, atom.Figcaption, atom.Figure, atom.Footer, atom.Header,
-		atom.Hgroup, atom.Main, atom.Menu, atom.Nav, atom.Ol, atom.P, atom.Section, atom.Summary, atom.Ul,
-		atom.Pre, atom.Listing, atom.Form, atom.Plaintext, atom.Table, atom.Hr, atom.Xmp:
-		p.closeP()
-	}
-	return true
-}
-
-func inHead(a atom.Atom) bool {
-	switch a {
-	case atom.Base, atom.Basefont, atom.Bgsound, atom.Link, atom.Meta, atom.Noframes, atom.Script,
-		atom.Style, atom.Template, atom.Title, atom.Noscript:
-		return true
-	}
-	return false
-}
-
-func isHeading(a atom.Atom) bool {
-	switch a {
-	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
-		return true
-	}
-	return false
-}
-
-// Scopes: the elements that stop the search for an open element.
-var (
-	scopeDefault = []atom.Atom{atom.Applet, atom.Caption, atom.Html, atom.Table, atom.Td, atom.Th, atom.Marquee, atom.Object, atom.Template}
-	scopeButton  = append([]atom.Atom{atom.Button}, scopeDefault...)
-	scopeTable   = []atom.Atom{atom.Html, atom.Table, atom.Template}
-	stopLi       = append([]atom.Atom{atom.Ul, atom.Ol, atom.Dl, atom.Menu, atom.Body, atom.Button}, scopeDefault...)
-)
-
-// closeP closes an open <p>, as the start of a block does.
-func (p *pass) closeP() {
-	if i := p.find(atom.P, scopeButton); i >= 0 {
-		p.pop(i)
-	}
-}
-
-// closeItem closes an open list item, as the start of another does.
-func (p *pass) closeItem(stop []atom.Atom, items ...atom.Atom) {
-	if i := p.findAny(stop, items...); i >= 0 {
-		p.pop(i)
-	}
-}
-
-// find returns the index of the innermost open HTML element a, searching no
-// further than an element of scope, or -1.
-func (p *pass) find(a atom.Atom, scope []atom.Atom) int {
-	return p.findAny(scope, a)
-}
-
-func (p *pass) findAny(scope []atom.Atom, as ...atom.Atom) int {
-	for i := len(p.stack) - 1; i >= 0; i-- {
-		e := &p.stack[i]
-		if e.foreign {
-			return -1
-		}
-		for _, a := range as {
-			if e.atom == a {
-				return i
-			}
-		}
-		for _, s := range scope {
-			if e.atom == s {
-				return -1
-			}
-		}
-	}
-	return -1
-}
-
-// pop closes the elements from the top of the stack down to index i.
-func (p *pass) pop(i int) {
-	for j := len(p.stack) - 1; j >= i; j-- {
-		e := &p.stack[j]
-		if e.style {
-			p.endStyle(e, true)
-		}
-		if p.text != nil && e.ends&regionText == 0 && p.noText == 0 {
-			p.text.end(e.atom, e.text)
-		}
-		if e.ends&regionText != 0 {
-			p.noText--
-		}
-		if e.ends&regionInline != 0 {
-			p.noInline--
-		}
-		if e.ends&regionTrack != 0 {
-			p.noTrack--
-		}
-	}
-	p.stack = p.stack[:i]
-}
-
 func (p *pass) endTag() {
 	z := p.z
 	a, tag := tagName(z.name)
@@ -855,21 +565,6 @@ func (p *pass) endTag() {
 		p.pop(i)
 	}
 	p.writeEnd(tag)
-}
-
-// stops reports whether an open element e stops the search for the
-// element an end tag a closes.
-func stops(a, e atom.Atom) bool {
-	switch a {
-	case atom.Tr, atom.Td, atom.Th, atom.Tbody, atom.Thead, atom.Tfoot, atom.Table, atom.Caption:
-		return e == atom.Table && a != atom.Table || e == atom.Template || e == atom.Html
-	}
-	for _, s := range scopeDefault {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // writeEnd writes the current end tag, as </name> when it had more.
@@ -939,33 +634,4 @@ func (p *pass) eof() {
 	if p.noTrack == 0 && !plain {
 		p.writePixel()
 	}
-}
-
-// escapeAttr writes s escaped for a quoted attribute value, as
-// golang.org/x/net/html writes attributes.
-func escapeAttr(w interface{ WriteString(string) (int, error) }, s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '\'':
-			esc = "&#39;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '"':
-			esc = "&#34;"
-		case '\r':
-			esc = "&#13;"
-		default:
-			continue
-		}
-		w.WriteString(s[last:i])
-		w.WriteString(esc)
-		last = i + 1
-	}
-	w.WriteString(s[last:])
 }
