@@ -120,8 +120,14 @@
 // inside Outlook conditional comments are not seen, hence not tracked.
 //
 // The text body is the final HTML turned to text (see HTMLToText), so it
-// carries the tracked URLs too; in a hand-written .txt, a URL that is the target of
-// a tracked link is replaced with that link's tracked URL.
+// carries the tracked URLs too; in a hand-written .txt, a URL that is the
+// target of a tracked link is replaced with that link's tracked URL.
+//
+// What does not depend on the recipient is worked out once: the parsed
+// stylesheets and the styles they give (above), the blocks called with
+// {{partial}} and plain values (the stories of a newsletter), the product's
+// URLs that resolve builds, and which targets nurture.SafeLinkTarget
+// accepts. The buffers and the state of the pass are pooled.
 //
 // # What it must not do
 //
