@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Measures the recipient endpoints (/o/ pixel, /c/ click): starts `nurture
-# api` on a fresh database and loads it with bench/hitload, 50 connections.
-#   bench/hits.sh [duration]
+# api` on a fresh database, prepares signed links with bench/hitload and
+# loads them with wrk (bench/hitload when wrk is missing), 50 connections.
+# Run it under the shared lock so that two load benchmarks never overlap:
+#   flock /tmp/nurture-bench.lock bench/hits.sh [duration]
 # NURTURE_BIN_DIR=dir uses the nurture and hitload binaries found there
 # instead of building them (for measuring a build made elsewhere);
-# HITS_PERF=dir records a system-wide perf profile of each run there.
+# HITS_PERF=dir records a system-wide perf profile of each run there (the
+# duration must then be in seconds, like 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
@@ -27,8 +30,9 @@ for _ in $(seq 50); do curl -fs http://127.0.0.1:18081/readyz >/dev/null && brea
 # CPU time (µs) used so far by the API process, and by all PostgreSQL
 # processes: per request it is a steadier figure than requests/s on a
 # shared machine.
-cpu() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
-pgcpu() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" { t += $14 + $15 } END { print t * 10000 }'; }
+tick=$(( 1000000 / $(getconf CLK_TCK) ))
+cpu() { awk -v tick=$tick '{ print ($14 + $15) * tick }' "/proc/$1/stat"; }
+pgcpu() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v tick=$tick '$2 == "(postgres)" { t += $14 + $15 } END { print t * tick }'; }
 commits() { psql -h 127.0.0.1 -U postgres -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'"; }
 count() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "SELECT count(*) FROM email_events"; }
 for path in o c; do
