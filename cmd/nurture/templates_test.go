@@ -23,7 +23,7 @@ func TestTemplatesCheck(t *testing.T) {
 	var out bytes.Buffer
 	noEnv := func(string) string { return "" }
 	require.Equal(t, 0, run(context.Background(), []string{"templates", "check"}, noEnv, &out, io.Discard))
-	require.Contains(t, out.String(), "6 templates render")
+	require.Contains(t, out.String(), "7 templates render")
 
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "mail"), 0o700))
