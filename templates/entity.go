@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -116,7 +117,7 @@ func decodeAttr(a *scanAttr) string {
 
 // escapeAttr writes s escaped for a quoted attribute value, as
 // golang.org/x/net/html writes attributes.
-func escapeAttr(w interface{ WriteString(string) (int, error) }, s string) {
+func escapeAttr(w *strings.Builder, s string) {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var esc string

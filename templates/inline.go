@@ -109,11 +109,6 @@ func newCascade(sheets []*stylesheet) *cascade {
 	return c
 }
 
-// same reports whether the cascade is made of exactly these sheets.
-func (c *cascade) same(sheets []*stylesheet) bool {
-	return c != nil && slices.Equal(c.sheets, sheets)
-}
-
 // styler gives the elements of one document their style attributes.
 type styler struct {
 	c      *cascade
@@ -141,13 +136,6 @@ type placedDecl struct {
 // reset makes s a styler for c, keeping its buffers.
 func (s *styler) reset(c *cascade) {
 	s.c, s.shared, s.local = c, c.table.Load(), s.local[:0]
-}
-
-func (s *styler) sig(id int32) *signature {
-	if id >= 0 {
-		return &s.shared.sigs[id]
-	}
-	return &s.local[localIndex(id)]
 }
 
 // style returns the number of the element e (whose parent is numbered

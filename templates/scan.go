@@ -67,10 +67,6 @@ type scanAttr struct {
 	dup        bool   // an earlier attribute has the same name
 }
 
-func newScanner(src []byte) *scanner {
-	return &scanner{src: src, attrs: make([]scanAttr, 0, 16)}
-}
-
 func isHTMLSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }

@@ -285,11 +285,11 @@ func sameTarget(text, href string) bool {
 		if isASCII(a) && isASCII(b) {
 			return false
 		}
-		return strings.ToLower(a) == strings.ToLower(b) // non-ASCII case changes lengths
+		return strings.EqualFold(a, b) // non-ASCII case changes lengths
 	}
 	for i := range len(a) {
 		if x, y := a[i], b[i]; x != y && (x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z') {
-			return strings.ToLower(a) == strings.ToLower(b)
+			return strings.EqualFold(a, b)
 		}
 	}
 	return true
