@@ -59,12 +59,8 @@ func TestRelayThrottleSlowsEveryWorkerDown(t *testing.T) {
 
 func TestRelayThrottleTakesTokensAheadFromTheSharedBucket(t *testing.T) {
 	t.Parallel()
-	opt, err := redis.ParseURL(testkit.RedisURL(t))
-	require.NoError(t, err)
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	lim := setup(t).limiter
 	ctx := context.Background()
-	lim := ratelimit.New(rdb, "ahead:")
 	base := ratelimit.Limit{Rate: 1000, Burst: 1000}
 	th, err := ratelimit.NewRelayThrottle(lim, "smtp.example", base)
 	require.NoError(t, err)
