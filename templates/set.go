@@ -165,16 +165,8 @@ func parseBase(fsys fs.FS) (*htmltemplate.Template, error) {
 		return nil, fmt.Errorf("%s: %w", mailDir, err)
 	}
 	for _, file := range layouts {
-		src, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		t, err := base.New(file).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		if err := onlyDefines(t.Tree); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+		if err := parseDefines(base, fsys, file); err != nil {
+			return nil, err
 		}
 		name := "layout-" + strings.TrimSuffix(strings.TrimPrefix(path.Base(file), "_layout-"), ".html")
 		if base.Lookup(name) == nil {
@@ -186,16 +178,8 @@ func parseBase(fsys fs.FS) (*htmltemplate.Template, error) {
 		return nil, fmt.Errorf("%s: %w", partialsDir, err)
 	}
 	for _, file := range partials {
-		src, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		t, err := base.New(file).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		if err := onlyDefines(t.Tree); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+		if err := parseDefines(base, fsys, file); err != nil {
+			return nil, err
 		}
 	}
 	return base, nil
@@ -418,4 +402,21 @@ func quietActions(list *parse.ListNode) {
 			quietActions(n.ElseList)
 		}
 	}
+}
+
+// parseDefines adds the blocks of file, which may hold nothing but
+// {{define}}s, to base.
+func parseDefines(base *htmltemplate.Template, fsys fs.FS, file string) error {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	t, err := base.New(file).Parse(string(src))
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := onlyDefines(t.Tree); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
 }
