@@ -45,9 +45,9 @@ for path in o c; do
       mkdir -p "$HITS_PERF"
       perf record -q -F 999 -g -a -o "$HITS_PERF/$path.data" -- sleep "${duration%s}" 2>/dev/null &
     fi
-    out=$(wrk -t 2 -c 50 -d "$duration" --latency -s bench/paths.lua http://127.0.0.1:18081 -- /tmp/nurture-paths.txt)
+    out=$(/usr/bin/time -f "wrk CPU %U+%S s" wrk -t 2 -c 50 -d "$duration" --latency -s bench/paths.lua http://127.0.0.1:18081 -- /tmp/nurture-paths.txt 2>&1)
     api1=$(cpu $api) pg1=$(pgcpu)
-    grep -E "Requests/sec|Latency|99%|50%|requests in|Non-2xx" <<<"$out"
+    grep -E "Requests/sec|Latency|99%|50%|requests in|Non-2xx|wrk CPU" <<<"$out"
     reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
     n=$(( $(count) - before ))
     echo "hits recorded in the database: $n, in $(( $(commits) - commits0 )) commits"
