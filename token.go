@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,8 +64,11 @@ type Signer struct {
 }
 
 type signingKey struct {
-	id  byte
-	mac []byte // the HMAC key, derived from the secret
+	id byte
+	// macs holds HMAC states keyed with the MAC key derived from the
+	// secret, reset and reused: making one costs two SHA-256 states and a
+	// padded key, on every link signed and every hit checked.
+	macs *sync.Pool
 }
 
 // NewSigner returns a Signer that signs with current and also accepts tokens
@@ -79,7 +84,9 @@ func NewSigner(current string, previous ...string) (*Signer, error) {
 		}
 		sum := sha256.Sum256([]byte("nurture token key id\x00" + secret))
 		mac := sha256.Sum256([]byte("nurture token mac key\x00" + secret))
-		s.keys = append(s.keys, signingKey{id: sum[0], mac: mac[:]})
+		s.keys = append(s.keys, signingKey{id: sum[0], macs: &sync.Pool{
+			New: func() any { return hmac.New(sha256.New, mac[:]) },
+		}})
 	}
 	return s, nil
 }
@@ -96,14 +103,19 @@ func (s *Signer) Sign(t Token) string {
 		buf = binary.AppendUvarint(buf, uint64(t.LinkIndex))
 		buf = append(buf, t.URL...)
 	}
-	buf = append(buf, sum(k.mac, buf)...)
+	buf = k.sum(buf, buf)
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-func sum(key, data []byte) []byte {
-	m := hmac.New(sha256.New, key)
+// sum appends the MAC of data to dst.
+func (k *signingKey) sum(dst, data []byte) []byte {
+	m := k.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write(data)
-	return m.Sum(nil)[:macSize]
+	var full [sha256.Size]byte
+	dst = append(dst, m.Sum(full[:0])[:macSize]...)
+	k.macs.Put(m)
+	return dst
 }
 
 // Verify checks a token's signature with each known key and returns what it
@@ -118,8 +130,9 @@ func (s *Signer) Verify(token string) (Token, error) {
 	}
 	body, mac := raw[:len(raw)-macSize], raw[len(raw)-macSize:]
 	var key *signingKey
+	var want [macSize]byte
 	for i := range s.keys {
-		if s.keys[i].id == raw[1] && hmac.Equal(mac, sum(s.keys[i].mac, body)) {
+		if s.keys[i].id == raw[1] && hmac.Equal(mac, s.keys[i].sum(want[:0], body)) {
 			key = &s.keys[i]
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,4 +119,20 @@ func FuzzVerifyToken(f *testing.F) {
 			t.Fatalf("unsafe target %q verified", got.URL)
 		}
 	})
+}
+
+// BenchmarkVerify checks a click token, as every hit of /c/ does.
+func BenchmarkVerify(b *testing.B) {
+	s, err := nurture.NewSigner(strings.Repeat("k", 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := s.Sign(nurture.Token{Purpose: nurture.PurposeClick, MessageID: 123456, ContactID: 654321,
+		IssuedAt: time.Now(), LinkIndex: 3, URL: "https://app.example.com/docs/getting-started?utm_source=email"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Verify(token); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
