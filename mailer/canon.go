@@ -1,0 +1,122 @@
+package mailer
+
+import "bytes"
+
+// DKIM's relaxed canonicalisation (RFC 6376 3.4.2 and 3.4.4): what a
+// signature covers is the message in this form, so that relays that
+// re-fold headers or trim white space do not break it.
+
+// headerField is one field of a message header, with its continuation
+// lines and final CRLF.
+type headerField struct {
+	name string
+	raw  []byte
+}
+
+// headerFields splits a message header, CRLF-terminated, into its fields.
+func headerFields(header []byte) []headerField {
+	var out []headerField
+	for len(header) > 0 {
+		end := 0
+		for {
+			i := bytes.Index(header[end:], []byte("\r\n"))
+			if i < 0 {
+				end = len(header)
+				break
+			}
+			end += i + 2
+			if end == len(header) || (header[end] != ' ' && header[end] != '\t') {
+				break
+			}
+		}
+		raw := header[:end]
+		if name, _, ok := bytes.Cut(raw, []byte(":")); ok {
+			out = append(out, headerField{name: string(bytes.TrimRight(name, " \t")), raw: raw})
+		}
+		header = header[end:]
+	}
+	return out
+}
+
+// appendRelaxedField appends a header field in DKIM's relaxed form: the
+// name in lower case, the value unfolded, runs of white space as one
+// space, none around the colon or at the end, and a CRLF.
+func appendRelaxedField(dst, raw []byte) []byte {
+	name, value, _ := bytes.Cut(raw, []byte(":"))
+	for _, c := range bytes.TrimRight(name, " \t") {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	dst = append(dst, ':')
+	space := false
+	start := len(dst)
+	for _, c := range value {
+		switch c {
+		case '\r', '\n':
+			continue
+		case ' ', '\t':
+			space = true
+			continue
+		}
+		if space && len(dst) > start {
+			dst = append(dst, ' ')
+		}
+		space = false
+		dst = append(dst, c)
+	}
+	return append(dst, '\r', '\n')
+}
+
+// relaxedBody returns body in DKIM's relaxed form: runs of white space in
+// a line as one space, none at the ends of lines, no empty lines at the
+// end, and a final CRLF unless the body is empty. It is one pass that
+// copies runs of other bytes whole.
+func relaxedBody(body []byte) []byte {
+	out := make([]byte, 0, len(body)+2)
+	var (
+		space   bool // white space seen since the last byte written
+		content bool // the line so far has something but white space
+		empty   int  // empty lines seen and not yet written
+	)
+	for i := 0; i < len(body); {
+		switch c := body[i]; {
+		case c == '\r' && i+1 < len(body) && body[i+1] == '\n':
+			if content {
+				out = append(out, '\r', '\n')
+			} else {
+				empty++
+			}
+			space, content = false, false
+			i += 2
+		case c == ' ' || c == '\t':
+			space = true
+			i++
+		default:
+			if !content {
+				for ; empty > 0; empty-- {
+					out = append(out, '\r', '\n')
+				}
+				content = true
+			}
+			if space {
+				out = append(out, ' ')
+				space = false
+			}
+			j := i + 1
+			for j < len(body) && !bodySpecial[body[j]] {
+				j++
+			}
+			out = append(out, body[i:j]...)
+			i = j
+		}
+	}
+	if content {
+		out = append(out, '\r', '\n')
+	}
+	return out
+}
+
+// bodySpecial marks the bytes relaxedBody looks at; it copies the others.
+var bodySpecial = [256]bool{' ': true, '\t': true, '\r': true}
