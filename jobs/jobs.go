@@ -76,6 +76,37 @@ func NewSendTask(m *nurture.Message) (*asynq.Task, error) {
 	), nil
 }
 
+// BatchSize is how many messages an email:send-batch task carries: enough
+// that a batch's bookkeeping (a few statements) is small beside its
+// sending, few enough that its payload stays a few kilobytes of ids and a
+// retry redoes little.
+const BatchSize = 250
+
+// SendBatchTaskID is the task id of the chunk-th email:send-batch task of
+// the batch called key (a campaign's dispatch, say): enqueuing the same
+// batch twice queues each chunk once.
+func SendBatchTaskID(key string, chunk int) string {
+	return "batch:" + key + ":" + strconv.Itoa(chunk)
+}
+
+// NewSendBatchTask returns the email:send-batch task for the messages ids,
+// the chunk-th chunk of the batch called key.
+func NewSendBatchTask(key string, chunk int, ids []int64, queue string) (*asynq.Task, error) {
+	payload, err := json.Marshal(SendPayload{MessageIDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	if queue == "" {
+		queue = QueueLow
+	}
+	return asynq.NewTask(TypeEmailSendBatch, payload,
+		asynq.TaskID(SendBatchTaskID(key, chunk)),
+		asynq.Queue(queue),
+		asynq.MaxRetry(SendMaxRetry),
+		asynq.Timeout(10*time.Minute),
+	), nil
+}
+
 // Enqueuer hands work to the task queue.
 type Enqueuer struct {
 	client *asynq.Client
@@ -100,6 +131,24 @@ func (e *Enqueuer) EnqueueSend(ctx context.Context, m *nurture.Message) error {
 		return fmt.Errorf("enqueue %s for message %d: %w", TypeEmailSend, m.ID, err)
 	}
 	return nil
+}
+
+// EnqueueSendBatch queues the delivery of the messages ids as tasks of
+// BatchSize messages, so that a campaign of any size costs Redis a task
+// per chunk and the worker's memory stays flat. key names the batch: a
+// second call with the same key and ids queues no chunk twice.
+func (e *Enqueuer) EnqueueSendBatch(ctx context.Context, key, queue string, ids []int64) (chunks int, err error) {
+	for i := 0; i < len(ids); i += BatchSize {
+		task, err := NewSendBatchTask(key, chunks, ids[i:min(i+BatchSize, len(ids))], queue)
+		if err != nil {
+			return chunks, err
+		}
+		if _, err := e.client.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return chunks, fmt.Errorf("enqueue %s %s: %w", TypeEmailSendBatch, SendBatchTaskID(key, chunks), err)
+		}
+		chunks++
+	}
+	return chunks, nil
 }
 
 // ErrInterrupted marks a task that stopped because the worker is shutting

@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -43,7 +42,7 @@ import (
 )
 
 type options struct {
-	n, conns, concurrency, chunk int
+	n, conns, concurrency int
 	template, dkim, bin          string
 	dbURL, redisURL              string
 }
@@ -53,7 +52,6 @@ func main() {
 	flag.IntVar(&o.n, "n", 100000, "recipients")
 	flag.IntVar(&o.conns, "conns", 4, "SMTP connections (NURTURE_SMTP_POOL, and the baseline's)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "worker tasks at once (NURTURE_CONCURRENCY)")
-	flag.IntVar(&o.chunk, "chunk", 250, "messages per email:send-batch task")
 	flag.StringVar(&o.template, "template", "welcome", "template to send")
 	flag.StringVar(&o.dkim, "dkim", "ed25519", "DKIM key: ed25519, rsa or none")
 	flag.StringVar(&o.bin, "nurture", "bin/nurture", "the nurture binary")
@@ -130,13 +128,8 @@ func run(o options) error {
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
 	start, machineBefore, selfBefore := time.Now(), machineCPU(), selfCPU()
-	for i := 0; i < len(ids); i += o.chunk {
-		payload, _ := json.Marshal(jobs.SendPayload{MessageIDs: ids[i:min(i+o.chunk, len(ids))]})
-		task := asynq.NewTask(jobs.TypeEmailSendBatch, payload, asynq.Queue(jobs.QueueLow), asynq.MaxRetry(3),
-			asynq.TaskID(fmt.Sprintf("bench:%d:%d", start.UnixNano(), i)))
-		if _, err := client.Enqueue(task); err != nil {
-			return err
-		}
+	if _, err := jobs.NewEnqueuer(client).EnqueueSendBatch(ctx, fmt.Sprint("bench:", start.UnixNano()), jobs.QueueLow, ids); err != nil {
+		return err
 	}
 	enqueued := time.Since(start)
 	for s.messages.Load() < int64(o.n) {
@@ -165,7 +158,7 @@ func run(o options) error {
 	avg := s.bytes.Load() / int64(o.n)
 
 	fmt.Printf("template %s (%d bytes on the wire on average), DKIM %s, %d recipients, %d SMTP connections, %d tasks of %d\n",
-		o.template, avg, o.dkim, o.n, o.conns, (o.n+o.chunk-1)/o.chunk, o.chunk)
+		o.template, avg, o.dkim, o.n, o.conns, (o.n+jobs.BatchSize-1)/jobs.BatchSize, jobs.BatchSize)
 	fmt.Printf("engine:   %.0f emails/s delivered (%s), all recorded sent after %s; enqueue took %s\n",
 		float64(o.n)/elapsed.Seconds(), elapsed.Round(time.Millisecond), recorded.Round(time.Millisecond), enqueued.Round(time.Millisecond))
 	fmt.Printf("          worker CPU %s = %.0f µs per email; worker peak RSS %d MB\n",
