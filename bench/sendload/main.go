@@ -43,8 +43,8 @@ import (
 
 type options struct {
 	n, conns, concurrency int
-	template, dkim, bin          string
-	dbURL, redisURL              string
+	template, dkim, bin   string
+	dbURL, redisURL       string
 }
 
 func main() {
