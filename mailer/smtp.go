@@ -26,8 +26,11 @@ func (e *stageError) Unwrap() error { return e.err }
 // out together and the message follows the three replies, two round trips
 // a message instead of go-mail's five (NOOP, MAIL, RCPT, DATA, RSET).
 //
-// sent reports that the end of the data was written, after which the
-// relay may have the message whatever the error says. A refusal leaves the
+// sent reports that the message's data began to go out: a failure after
+// that is never retried at once on another connection (once the end of the
+// data is written, the relay may have the message whatever the error
+// says, and only a later attempt, after the caller's back-off, may send it
+// again). A refusal leaves the
 // session in the middle of a transaction: the caller resets it. accepted
 // reports a DATA that the relay accepted although an earlier command was
 // refused; the session then waits for a message and must be dropped.
@@ -87,8 +90,8 @@ func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
 		data = dotStuff(data)
 	}
 	// One write: the bytes and the end marker, in the spare capacity
-	// left for it where there is some.
-	wire := append(data[:len(data):cap(data)], endOfData...)
+	// that compose and sign leave for it.
+	wire := append(data, endOfData...)
 	if _, err := text.W.Write(wire); err != nil {
 		return true, false, &stageError{"end of DATA", err}
 	}
