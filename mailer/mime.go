@@ -59,10 +59,53 @@ func header(b *bytes.Buffer, name, value string) {
 }
 
 // unstructured encodes a free-text header value (the subject, an extra
-// header) as RFC 2047 encoded words when it is not printable ASCII. Long
-// values become several words, separated by spaces to fold at.
+// header) for the header: words of printable ASCII stay as they are, and
+// each run of words that are not becomes RFC 2047 encoded words, the
+// spaces between them inside (a decoder drops the white space between two
+// encoded words). So "Ærø onboarding <onboarding.example.com>" keeps its
+// list id readable, as List-Id needs. Long runs become several encoded
+// words, separated by spaces to fold at.
 func unstructured(s string) string {
-	return mime.QEncoding.Encode("UTF-8", s)
+	if isASCIIText(s) {
+		return s
+	}
+	var b strings.Builder
+	words := strings.Split(s, " ")
+	for i := 0; i < len(words); {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if isASCIIText(words[i]) {
+			b.WriteString(words[i])
+			i++
+			continue
+		}
+		// The run takes in empty words (runs of spaces) between two words
+		// to encode, so that the spaces are kept.
+		j, end := i+1, i+1
+		for j < len(words) && (words[j] == "" || !isASCIIText(words[j])) {
+			if j++; words[j-1] != "" {
+				end = j
+			}
+		}
+		j = end
+		b.WriteString(mime.QEncoding.Encode("UTF-8", strings.Join(words[i:j], " ")))
+		i = j
+	}
+	return b.String()
+}
+
+// isASCIIText reports whether s can stand in a header as it is: printable
+// ASCII and tabs. (Text that looks like an encoded word is left alone too:
+// a reader decodes it to what it says, which is no more than the same text
+// given in Unicode could show.)
+func isASCIIText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // address formats a From, To or Reply-To address: a display name quoted

@@ -215,3 +215,53 @@ func BenchmarkComposeAndSign(b *testing.B) {
 		}
 	}
 }
+
+func TestUnstructuredEncodesOnlyWhatNeedsIt(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, plain string }{
+		{"Hello there", "Hello there"},
+		{"Ærø Bäckerei onboarding <onboarding.acme.example>", " onboarding <onboarding.acme.example>"},
+		{"Willkommen, Jörg: los geht's", "Willkommen, "},
+		{"Ü  Ü  x", "  x"},
+		{"  Ü", "  "},
+		{"Zoë – 注文の確認 – " + strings.Repeat("x", 10), strings.Repeat("x", 10)},
+	}
+	dec := new(mime.WordDecoder)
+	for _, tt := range tests {
+		got := unstructured(tt.in)
+		if !strings.Contains(got, tt.plain) {
+			t.Errorf("unstructured(%q) = %q, want %q left as it is", tt.in, got, tt.plain)
+		}
+		for _, c := range []byte(got) {
+			if c < 0x20 || c > 0x7e {
+				t.Fatalf("unstructured(%q) = %q is not printable ASCII", tt.in, got)
+			}
+		}
+		if back, err := dec.DecodeHeader(got); err != nil || back != tt.in {
+			t.Errorf("unstructured(%q) = %q reads back as %q (%v)", tt.in, got, back, err)
+		}
+	}
+}
+
+// FuzzUnstructured checks that any header text checkText lets through is
+// written as printable ASCII that decodes back to it.
+func FuzzUnstructured(f *testing.F) {
+	for _, s := range []string{"Hello", "Jörg Müller", "Ü  Ü  x", "  Ü", "注文の確認 – ok", "a\tb"} {
+		f.Add(s)
+	}
+	dec := new(mime.WordDecoder)
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkText("Subject", s) != nil || strings.Contains(s, "=?") {
+			return
+		}
+		got := unstructured(s)
+		for _, c := range []byte(got) {
+			if (c < 0x20 && c != '\t') || c > 0x7e {
+				t.Fatalf("unstructured(%q) = %q is not printable ASCII", s, got)
+			}
+		}
+		if back, err := dec.DecodeHeader(got); err != nil || back != s {
+			t.Fatalf("unstructured(%q) = %q reads back as %q (%v)", s, got, back, err)
+		}
+	})
+}
