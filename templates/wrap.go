@@ -100,6 +100,17 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 		dst = append(dst, prefix...)
 		width := max(textWidth-utf8.RuneCountInString(prefix), 20)
 		lineWidth := 0
+		// breakLine ends the line being written (without trailing white
+		// space) and starts the next, with the block's continuation prefix.
+		breakLine := func() {
+			dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
+			n++
+			dst = append(dst, '\n')
+			prefix = b.rest
+			lineStart = len(dst)
+			dst = append(dst, prefix...)
+			width = max(textWidth-utf8.RuneCountInString(prefix), 20)
+		}
 		// Words are separated by one space: write made them so. Where
 		// every character is one byte, a line is the longest run of words
 		// that fits, found from the end.
@@ -118,13 +129,7 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 				}
 				dst = append(dst, rest[:k]...)
 				rest = rest[k+1:]
-				dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
-				n++
-				dst = append(dst, '\n')
-				prefix = b.rest
-				lineStart = len(dst)
-				dst = append(dst, prefix...)
-				width = max(textWidth-utf8.RuneCountInString(prefix), 20)
+				breakLine()
 			}
 			hard = nil
 		}
@@ -145,13 +150,7 @@ func (b textBlock) appendLines(dst, text []byte) []byte {
 				dst = append(dst, ' ')
 				lineWidth++
 			default:
-				dst = dst[:lineStart+len(bytes.TrimRightFunc(dst[lineStart:], unicode.IsSpace))]
-				n++
-				dst = append(dst, '\n')
-				prefix = b.rest
-				lineStart = len(dst)
-				dst = append(dst, prefix...)
-				width = max(textWidth-utf8.RuneCountInString(prefix), 20)
+				breakLine()
 				lineWidth = 0
 			}
 			dst = append(dst, w...)
