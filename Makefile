@@ -3,9 +3,9 @@
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-# The databases the tests use; override them to test elsewhere.
+# The database the tests use; override it to test elsewhere. Each test starts
+# a redis-server of its own, so no Redis of yours is touched.
 export NURTURE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable
-export NURTURE_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test lint bench bench-ingest bench-send fmt vet

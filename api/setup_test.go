@@ -307,7 +307,7 @@ func (k keyLimiter) Allow(ctx context.Context, key string) (bool, time.Duration,
 	return r.Allowed, r.RetryAfter, nil
 }
 
-// redisLimiter returns a limiter on a Redis database of the test's own.
+// redisLimiter returns a limiter on a redis-server of the test's own.
 func redisLimiter(t testing.TB, lim ratelimit.Limit) api.RateLimiter {
 	t.Helper()
 	opt, err := redis.ParseURL(testkit.RedisURL(t))

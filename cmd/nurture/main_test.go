@@ -23,7 +23,7 @@ import (
 )
 
 // engine is the real binary's run function, started in process against a
-// fresh schema, a leased Redis database and an in-process SMTP server.
+// fresh schema, a redis-server of its own and an in-process SMTP server.
 type engine struct {
 	t      *testing.T
 	key    string // an ingest key

@@ -116,7 +116,7 @@ func TestKeysAreIndependent(t *testing.T) {
 	t.Run("one bucket for processes sharing a prefix", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		other := ratelimit.New(newClient(t), b.prefix) // as another process would
+		other := ratelimit.New(b.newClient(t), b.prefix) // as another process would
 		res, err := b.limiter.Allow(ctx, "key", lim)
 		require.NoError(t, err)
 		require.True(t, res.Allowed)
@@ -145,7 +145,7 @@ func TestConcurrentCallersShareTheBucket(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			// Two Limiters with clients of their own, as two processes have.
-			limiters := []*ratelimit.Limiter{b.limiter, ratelimit.New(newClient(t), b.prefix)}
+			limiters := []*ratelimit.Limiter{b.limiter, ratelimit.New(b.newClient(t), b.prefix)}
 
 			var (
 				mu      sync.Mutex

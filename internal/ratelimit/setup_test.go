@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -12,54 +11,36 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/internal/ratelimit"
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
-// bundle is what a test gets from setup: a Limiter on the test Redis with a
-// key prefix of its own, and a client to look at the keys behind it.
+// bundle is what a test gets from setup: a Limiter on a Redis of the test's
+// own, under a key prefix, and a client to look at the keys behind it.
 type bundle struct {
 	rdb     *redis.Client
+	addr    string
 	limiter *ratelimit.Limiter
 	prefix  string
 }
 
-// redisOptions reads NURTURE_TEST_REDIS_URL, or the local default.
-func redisOptions(t testing.TB) *redis.Options {
+// newClient returns another client of the bundle's Redis, as another
+// process would have.
+func (b bundle) newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	url := os.Getenv("NURTURE_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opt, err := redis.ParseURL(url)
-	require.NoError(t, err, "NURTURE_TEST_REDIS_URL")
-	return opt
-}
-
-func newClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opt := redisOptions(t)
-	rdb := redis.NewClient(opt)
+	rdb := redis.NewClient(&redis.Options{Addr: b.addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("Redis at %s does not answer (run `make test`, which starts it): %v", opt.Addr, err)
-	}
 	return rdb
 }
 
-// setup returns a bundle whose keys are deleted when the test ends.
+// setup returns a bundle on a redis-server of the test's own.
 func setup(t testing.TB) bundle {
 	t.Helper()
-	rdb := newClient(t)
+	addr := testkit.NewRedisServer(t).Addr
+	rdb := bundle{addr: addr}.newClient(t)
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	prefix := "nurture:test:ratelimit:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return bundle{rdb: rdb, limiter: ratelimit.New(rdb, prefix), prefix: prefix}
+	return bundle{rdb: rdb, addr: addr, limiter: ratelimit.New(rdb, prefix), prefix: prefix}
 }
 
 // keys lists the bundle's keys in Redis.

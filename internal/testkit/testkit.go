@@ -1,16 +1,16 @@
 // Package testkit gives every test what it needs to run against the real
 // services in isolation: a fresh PostgreSQL schema with the migrations
-// applied, a Redis database index of its own, and a clock it controls.
+// applied, a throw-away redis-server of its own, and a clock it controls.
 //
 // Tests of many packages run at once, so nothing here is shared between
-// tests: each schema and each Redis index belongs to one test until it ends.
+// tests: each schema and each Redis server belongs to one test until it
+// ends, and the developer's own Redis is never touched.
 package testkit
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/nurture-email/nurture/postgres"
 )
@@ -30,17 +29,6 @@ func DatabaseURL() string {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable"
-}
-
-// RedisAddr is the test Redis server: NURTURE_TEST_REDIS_URL's host, or the local default.
-func RedisAddr() string {
-	if u := os.Getenv("NURTURE_TEST_REDIS_URL"); u != "" {
-		opt, err := redis.ParseURL(u)
-		if err == nil {
-			return opt.Addr
-		}
-	}
-	return "127.0.0.1:6379"
 }
 
 var createDatabaseOnce sync.Once
@@ -127,58 +115,6 @@ func DatabaseURLFor(t testing.TB, pool *pgxpool.Pool) string {
 		sep = "&"
 	}
 	return DatabaseURL() + sep + "search_path=" + schema
-}
-
-// redisDBs is how many database indexes a default Redis server has. Index 0
-// holds the leases and is never handed out.
-const redisDBs = 16
-
-// RedisURL leases a Redis database index for the test, empties it and
-// returns its URL. The lease ends with the test. When every index is taken
-// by other tests, it waits.
-func RedisURL(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	admin := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: 0})
-	defer admin.Close()
-	if err := admin.Ping(ctx).Err(); err != nil {
-		t.Fatalf("testkit: Redis at %s does not answer (run `make test`, which starts it): %v", RedisAddr(), err)
-	}
-	owner := randomHex(8)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		for db := 1; db < redisDBs; db++ {
-			key := fmt.Sprintf("nurture:testkit:lease:%d", db)
-			ok, err := admin.SetNX(ctx, key, owner, 10*time.Minute).Result()
-			if err != nil {
-				t.Fatalf("testkit: lease Redis db: %v", err)
-			}
-			if !ok {
-				continue
-			}
-			client := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: db})
-			err = client.FlushDB(ctx).Err()
-			_ = client.Close()
-			if err != nil {
-				t.Fatalf("testkit: flush Redis db %d: %v", db, err)
-			}
-			t.Cleanup(func() {
-				c := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: db})
-				_ = c.FlushDB(context.Background()).Err()
-				_ = c.Close()
-				a := redis.NewClient(&redis.Options{Addr: RedisAddr(), DB: 0})
-				if v, _ := a.Get(context.Background(), key).Result(); v == owner {
-					a.Del(context.Background(), key)
-				}
-				_ = a.Close()
-			})
-			return fmt.Sprintf("redis://%s/%d", RedisAddr(), db)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testkit: no free Redis database index in 2 minutes")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func randomHex(n int) string {
