@@ -39,7 +39,7 @@ func TestRelayThrottleSlowsEveryWorkerDown(t *testing.T) {
 	}
 	require.Equal(t, 8, taken(a), "the full burst at the base rate")
 
-	require.NoError(t, rdb.Del(ctx, "t:relay:smtp.example").Err()) // refill
+	require.NoError(t, rdb.Del(ctx, "rate:t:relay:smtp.example").Err()) // refill
 	require.NoError(t, a.SlowDown(ctx))
 	require.NoError(t, a.SlowDown(ctx))
 	// b learns of the slow-down from Redis (its cache is new) and gets a quarter of the burst.
