@@ -57,14 +57,21 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 // every read and write, so a caller that gives a limit check a budget of a
 // few milliseconds gets its answer (or an error) within it even when Redis
 // hangs; with the default a call waits for the client's own 3 s timeouts.
+// It keeps a few connections open, dialled in the background: a dial (TLS
+// to a distant Redis, say) may take longer than such a budget, and would
+// otherwise be given up every time.
 func NewClient(url string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
 	opt.ContextTimeoutEnabled = true
+	opt.MinIdleConns = max(opt.MinIdleConns, minIdleConns)
 	return redis.NewClient(opt), nil
 }
+
+// minIdleConns is how many connections a limiter's client keeps ready.
+const minIdleConns = 4
 
 // Limit is how fast a bucket refills and how much it holds. It travels with
 // every call rather than living in Redis, so changing it needs no migration
