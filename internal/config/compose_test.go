@@ -138,7 +138,7 @@ func TestComposeFileCheckCatches(t *testing.T) {
 			want: "service worker reads the secret that service secret writes, but does not wait for it to complete successfully",
 		},
 		{
-			name: "a secret directory the image does not give its user",
+			name:  "a secret directory the image does not give its user",
 			image: func(i *image) { i.ownedDirs = nil },
 			want:  "service secret writes to /var/lib/nurture, which the Dockerfile does not give to the image's user (COPY --chown=65532:65532 ...)",
 		},
