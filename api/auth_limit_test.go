@@ -317,12 +317,10 @@ func TestRateLimitsSkippedWhileRedisIsAway(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			base, err := ratelimit.NewClient("redis://" + tc.addr(t) + "/0")
+			opt, err := ratelimit.ClientOptions("redis://" + tc.addr(t) + "/0")
 			require.NoError(t, err)
-			opt := *base.Options()
-			require.NoError(t, base.Close())
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Hour, time.Hour, time.Hour
-			rdb := redis.NewClient(&opt)
+			rdb := redis.NewClient(opt)
 			t.Cleanup(func() { _ = rdb.Close() })
 			limiter := ratelimit.New(rdb, "nurture:test:")
 			perKey := &countingLimiter{RateLimiter: keyLimiter{limiter: limiter, limit: ratelimit.Limit{Rate: 1, Burst: 1}}}

@@ -61,13 +61,23 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 // to a distant Redis, say) may take longer than such a budget, and would
 // otherwise be given up every time.
 func NewClient(url string) (*redis.Client, error) {
+	opt, err := ClientOptions(url)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opt), nil
+}
+
+// ClientOptions are the options of NewClient's client, for a caller that
+// needs to change one of them (a test stretching the client's own timeouts).
+func ClientOptions(url string) (*redis.Options, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
 	opt.ContextTimeoutEnabled = true
 	opt.MinIdleConns = max(opt.MinIdleConns, minIdleConns)
-	return redis.NewClient(opt), nil
+	return opt, nil
 }
 
 // minIdleConns is how many connections a limiter's client keeps ready.

@@ -442,12 +442,10 @@ func TestRedisErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			base, err := ratelimit.NewClient("redis://" + tc.addr(t) + "/0")
+			opt, err := ratelimit.ClientOptions("redis://" + tc.addr(t) + "/0")
 			require.NoError(t, err)
-			opt := *base.Options()
-			require.NoError(t, base.Close())
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Hour, time.Hour, time.Hour
-			rdb := redis.NewClient(&opt)
+			rdb := redis.NewClient(opt)
 			defer rdb.Close()
 
 			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
