@@ -139,11 +139,16 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 		return nil, err
 	}
 	limiter := ratelimit.New(limitRDB, "nurture:ratelimit:")
+	perKey := ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst}
+	if err := perKey.Validate(); err != nil {
+		// A limit Redis would refuse on every call would be skipped on every call.
+		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
+	}
 	return api.New(api.Config{
 		Store:              store,
 		Keys:               store,
 		Enqueuer:           enq,
-		RateLimiter:        keyLimiter{limiter: limiter, limit: ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst}},
+		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
 		Signer:             signer,
 		Recipients:         store,
