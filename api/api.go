@@ -44,6 +44,13 @@ type Config struct {
 	Enqueuer Enqueuer
 	// RateLimiter limits requests per API key; nil means no limit.
 	RateLimiter RateLimiter
+	// AuthFailureLimiter limits failed authentications per client address
+	// (keyed "auth:<address>"); nil means no limit.
+	AuthFailureLimiter RateLimiter
+	// RateLimitBudget is how long a rate-limit check may take before the
+	// request goes through unchecked; default 25ms. RateLimitCooldown is
+	// how long checks are then skipped without asking; default 1s.
+	RateLimitBudget, RateLimitCooldown time.Duration
 	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
 	Ready map[string]Pinger
 
@@ -89,11 +96,13 @@ type Config struct {
 
 // API serves HTTP.
 type API struct {
-	cfg    Config
-	engine *gin.Engine
-	keys   keyCache
-	hits   *hitRecorder // nil without a HitStore
-	clicks recentClicks
+	cfg      Config
+	engine   *gin.Engine
+	keys     *keyCache
+	failures *failedAuth
+	limits   *limitGuard
+	hits     *hitRecorder // nil without a HitStore
+	clicks   recentClicks
 }
 
 // New builds the API and its routes.
@@ -130,7 +139,14 @@ func New(cfg Config) (*API, error) {
 	if cfg.HitQueue == 0 {
 		cfg.HitQueue = 100_000
 	}
-	a := &API{cfg: cfg, engine: e}
+	if cfg.RateLimitBudget == 0 {
+		cfg.RateLimitBudget = defaultRateLimitBudget
+	}
+	if cfg.RateLimitCooldown == 0 {
+		cfg.RateLimitCooldown = defaultRateLimitCooldown
+	}
+	a := &API{cfg: cfg, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
+		limits: &limitGuard{budget: cfg.RateLimitBudget, cooldown: cfg.RateLimitCooldown, clock: cfg.Clock, log: cfg.Logger}}
 	if cfg.Hits != nil {
 		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, cfg.HitWait)
 	}
@@ -144,7 +160,7 @@ func New(cfg Config) (*API, error) {
 		e.GET("/v/:token", a.view)
 	}
 	e.GET("/readyz", a.readyz)
-	ingest := e.Group("/v1", a.requireScope(nurture.ScopeIngest))
+	ingest := e.Group("/v1", a.requireIngestKey())
 	ingest.POST("/identify", a.single("identify"))
 	ingest.POST("/track", a.single("track"))
 	ingest.POST("/page", a.single("page"))

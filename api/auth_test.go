@@ -165,3 +165,55 @@ func TestRateLimiterDownLetsRequestsThrough(t *testing.T) {
 		requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "x"}))
 	}
 }
+
+// Segment's HTTP API also takes the key as writeKey in the JSON body, when
+// no Authorization header is sent; the key is never stored with the call.
+func TestWriteKeyInTheBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	identify := func(key any) obj {
+		return obj{"writeKey": key, "userId": "u1", "traits": obj{"email": "ada@example.com"}}
+	}
+	batch := func(key any, ids ...string) obj {
+		var calls []obj
+		for _, id := range ids {
+			calls = append(calls, obj{"type": "track", "userId": "u1", "event": "x", "messageId": id, "writeKey": key})
+		}
+		return obj{"writeKey": key, "batch": calls}
+	}
+	tests := []struct {
+		name    string
+		path    string
+		body    any
+		gzip    bool
+		headers map[string]string
+		status  int
+	}{
+		{"batch", "/v1/batch", batch(b.ingest, "b1", "b2"), false, nil, 200},
+		{"gzipped batch", "/v1/batch", batch(b.ingest, "b3"), true, nil, 200},
+		{"import", "/v1/import", batch(b.ingest, "b4"), false, nil, 200},
+		{"identify", "/v1/identify", identify(b.ingest), false, nil, 200},
+		{"track", "/v1/track", obj{"writeKey": b.ingest, "userId": "u1", "event": "x"}, false, nil, 200},
+		{"wrong key", "/v1/batch", batch(wrongKey(t), "w1"), false, nil, 401},
+		{"admin key", "/v1/batch", batch(b.admin, "w2"), false, nil, 403},
+		{"key not a string", "/v1/identify", identify(42), false, nil, 401},
+		{"not JSON", "/v1/identify", "writeKey=" + b.ingest, false, nil, 401},
+		{"the header wins", "/v1/batch", batch(b.ingest, "w3"), false, map[string]string{"Authorization": "Bearer " + wrongKey(t)}, 401},
+		{"a bad header is not replaced", "/v1/batch", batch(b.ingest, "w4"), false, map[string]string{"Authorization": "Bearer"}, 401},
+		{"too large", "/v1/identify", obj{"writeKey": b.ingest, "userId": "u1", "traits": obj{"bio": strings.Repeat("x", api.MaxCallBytes)}}, false, nil, 413},
+		{"gzip bomb", "/v1/batch", obj{"writeKey": b.ingest, "batch": []obj{}, "pad": strings.Repeat(" ", api.MaxBatchBytes)}, true, nil, 413},
+	}
+	for _, tt := range tests {
+		res := b.do(t, request{path: tt.path, body: tt.body, gzip: tt.gzip, headers: tt.headers})
+		if tt.status == 200 {
+			requireSuccess(t, res)
+			continue
+		}
+		requireError(t, res, tt.status, "")
+	}
+	var stored, leaked int
+	require.NoError(t, b.pool.QueryRow(context.Background(),
+		`SELECT count(*), count(*) FILTER (WHERE raw::text LIKE '%writeKey%' OR raw::text LIKE '%nk\_%') FROM events`).Scan(&stored, &leaked))
+	require.Equal(t, 6, stored, "the calls accepted are stored")
+	require.Zero(t, leaked, "a key was stored with its call")
+}

@@ -24,6 +24,7 @@ func (a *API) metrics(c *gin.Context) {
 		{"nurture_hits_recorded_total", "counter", "Opens and clicks written to the database by this process.", recorded},
 		{"nurture_hits_dropped_total", "counter", "Opens and clicks dropped because the queue was full while the database was away.", dropped},
 		{"nurture_hits_queued", "gauge", "Opens and clicks waiting to be written.", queued},
+		{"nurture_ratelimit_skipped_total", "counter", "Rate-limit checks skipped, their requests let through, because Redis failed or was slow (and for a second after each such failure).", a.limits.skipped.Load()},
 	} {
 		fmt.Fprintf(c.Writer, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.kind, m.name, m.value)
 	}

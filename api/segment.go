@@ -185,10 +185,11 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 		}
 	}
 	// The raw call is kept for the record, less its traits or properties,
-	// which are stored beside it already.
+	// which are stored beside it already, and less the API key a Segment
+	// client may send as writeKey.
 	call.Raw = make(map[string]any, len(obj))
 	for k, v := range obj {
-		if k != "traits" && k != "properties" {
+		if k != "traits" && k != "properties" && k != "writeKey" {
 			call.Raw[k] = v
 		}
 	}

@@ -59,6 +59,9 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 		Ready:    map[string]api.Pinger{"postgres": pool.Ping},
 		Clock:    b.clock,
 		Logger:   slog.New(slog.DiscardHandler),
+		// A Redis shared by a busy test run may take longer than the
+		// production budget; the tests of the budget set their own.
+		RateLimitBudget: 10 * time.Second,
 	}
 	for _, f := range configure {
 		f(&cfg)
@@ -88,6 +91,8 @@ type request struct {
 	gzip    bool // compress the body and say so
 	chunked bool // send no Content-Length, as a streaming client does
 	headers map[string]string
+	remote  string          // the client's address, host:port; httptest's 192.0.2.1:1234 unless said
+	ctx     context.Context // the request's context, when not the default
 }
 
 // response is what the API answered.
@@ -140,6 +145,12 @@ func (b *bundle) do(t testing.TB, r request) response {
 	}
 	for k, v := range r.headers {
 		req.Header.Set(k, v)
+	}
+	if r.remote != "" {
+		req.RemoteAddr = r.remote
+	}
+	if r.ctx != nil {
+		req = req.WithContext(r.ctx)
 	}
 	rec := httptest.NewRecorder()
 	b.api.ServeHTTP(rec, req)

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -78,11 +79,16 @@ func run(o options) error {
 	defer s.close()
 	sinkAddr := s.addr()
 
+	// A secret of the run's own: the engine refuses a weak one outside --dev.
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
 	env := append(os.Environ(),
 		"NURTURE_DATABASE_URL="+o.dbURL, "NURTURE_REDIS_URL="+o.redisURL,
 		"NURTURE_SMTP_URL=smtp://"+sinkAddr+"?tls=none", "NURTURE_SMTP_POOL="+strconv.Itoa(o.conns),
 		"NURTURE_SMTP_RATE=1000000", "NURTURE_FREQUENCY_CAP=0", "NURTURE_CONCURRENCY="+strconv.Itoa(o.concurrency),
-		"NURTURE_SECRET="+strings.Repeat("b", 32), "NURTURE_FROM=Acme <news@acme.example>",
+		"NURTURE_SECRET="+hex.EncodeToString(secret), "NURTURE_FROM=Acme <news@acme.example>",
 		"NURTURE_PUBLIC_URL=https://links.acme.example", "NURTURE_LOG_LEVEL=warn")
 	if o.dkim != "none" {
 		keyFile, err := writeKey(o.dkim)

@@ -92,6 +92,8 @@ func dispatch(ctx context.Context, name string, cfg *config.Config, logger *slog
 		return healthcheck(ctx, cfg.HealthURL)
 	case "demo":
 		return demo(ctx, cfg, logger, stdout)
+	case "secret":
+		return runSecret(cfg, logger, stdout)
 	}
 	return fmt.Errorf("command %s is not wired", name)
 }

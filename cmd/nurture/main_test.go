@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/postgres"
@@ -50,7 +51,7 @@ func setup(t *testing.T) *engine {
 			"NURTURE_REDIS_URL":    testkit.RedisURL(t),
 			"NURTURE_SMTP_URL":     smtp.URL(),
 			"NURTURE_LISTEN":       addr,
-			"NURTURE_SECRET":       strings.Repeat("s", 32),
+			"NURTURE_SECRET":       config.NewSecret(),
 			"NURTURE_FROM":         "Acme Cloud <hello@acme.example>",
 			"NURTURE_PRODUCT_NAME": "Acme Cloud",
 			"NURTURE_LOG_LEVEL":    "warn",
@@ -258,7 +259,7 @@ func TestSameSignUpTwiceSendsOneEmail(t *testing.T) {
 func TestBadDatabaseURLStopsWithOneLine(t *testing.T) {
 	t.Parallel()
 	var stderr bytes.Buffer
-	env := map[string]string{"NURTURE_DATABASE_URL": "nonsense", "NURTURE_SECRET": strings.Repeat("s", 32)}
+	env := map[string]string{"NURTURE_DATABASE_URL": "nonsense", "NURTURE_SECRET": config.NewSecret()}
 	for _, cmd := range []string{"api", "worker", "all", "migrate"} {
 		stderr.Reset()
 		code := run(context.Background(), []string{cmd}, func(k string) string { return env[k] }, io.Discard, &stderr)

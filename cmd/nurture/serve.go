@@ -94,7 +94,12 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
 		defer hitsPool.Close()
-		handler, err := newAPI(cfg, logger, store, postgres.New(hitsPool), enqueuer, pool, rdb)
+		limitRDB, err := ratelimit.NewClient(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
+		}
+		defer limitRDB.Close()
+		handler, err := newAPI(cfg, logger, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
 		if err != nil {
 			return err
 		}
@@ -117,7 +122,14 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	return errors.Join(errs...)
 }
 
-func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb redis.UniversalClient) (*api.API, error) {
+// authFailureLimit is how many failed authentications a client address may
+// make: 20 a minute, in a burst or spread out.
+var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
+
+// newAPI builds the API. Its rate limits use limitRDB, a client that keeps
+// to each check's budget of a few milliseconds (ratelimit.NewClient), so
+// that a Redis outage does not slow ingestion down.
+func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, err
@@ -126,23 +138,27 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 	if err != nil {
 		return nil, err
 	}
+	limiter := ratelimit.New(limitRDB, "nurture:ratelimit:")
+	perKey := ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst}
+	if err := perKey.Validate(); err != nil {
+		// A limit Redis would refuse on every call would be skipped on every call.
+		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
+	}
 	return api.New(api.Config{
-		Store:    store,
-		Keys:     store,
-		Enqueuer: enq,
-		RateLimiter: keyLimiter{
-			limiter: ratelimit.New(rdb, "nurture:ratelimit:"),
-			limit:   ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst},
-		},
-		Signer:          signer,
-		Recipients:      store,
-		Hits:            hits,
-		Messages:        store,
-		TemplateTopic:   tmpl.Topic,
-		TemplateNames:   tmpl.Names(),
-		Templates:       tmpl,
-		Product:         templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
-		SoftBounceLimit: cfg.SoftBounceLimit,
+		Store:              store,
+		Keys:               store,
+		Enqueuer:           enq,
+		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
+		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
+		Signer:             signer,
+		Recipients:         store,
+		Hits:               hits,
+		Messages:           store,
+		TemplateTopic:      tmpl.Topic,
+		TemplateNames:      tmpl.Names(),
+		Templates:          tmpl,
+		Product:            templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
+		SoftBounceLimit:    cfg.SoftBounceLimit,
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -34,7 +35,7 @@ var (
 func TestComposeFile(t *testing.T) {
 	t.Parallel()
 
-	if problems := composeProblems(loadCompose(t), dockerEntrypoint(t)); len(problems) > 0 {
+	if problems := composeProblems(loadCompose(t), dockerImage(t), secretFile(t)); len(problems) > 0 {
 		t.Errorf("docker-compose.yml:\n  %s", strings.Join(problems, "\n  "))
 	}
 }
@@ -47,6 +48,7 @@ func TestComposeFileCheckCatches(t *testing.T) {
 	tests := []struct {
 		name   string
 		breaks func(t *testing.T, p *types.Project)
+		image  func(*image) // breaks the Dockerfile's facts instead
 		want   string
 	}{
 		{
@@ -105,6 +107,42 @@ func TestComposeFileCheckCatches(t *testing.T) {
 			want: "service api: the healthcheck probes http://127.0.0.1:9999/healthz, not /healthz on the listen port 8080",
 		},
 		{
+			name: "a published secret",
+			breaks: func(t *testing.T, p *types.Project) {
+				delete(service(t, p, "worker").Environment, "NURTURE_SECRET_FILE")
+				setEnv("worker", "NURTURE_SECRET", "demo-only-secret-do-not-use-in-production")(t, p)
+			},
+			want: "service worker: `nurture worker` rejects its settings: invalid NURTURE_SECRET: is a demo secret",
+		},
+		{
+			name:   "a secret file nobody writes",
+			breaks: setEnv("secret", "NURTURE_SECRET_FILE", "/var/lib/nurture/other"),
+			want:   "service api reads NURTURE_SECRET_FILE /var/lib/nurture/secret (volume nurture-secret), which no `nurture secret` service writes",
+		},
+		{
+			name: "a secret written outside a volume",
+			breaks: func(t *testing.T, p *types.Project) {
+				s := service(t, p, "secret")
+				s.Volumes = nil
+				p.Services["secret"] = s
+			},
+			want: "service secret writes NURTURE_SECRET_FILE /var/lib/nurture/secret outside any volume",
+		},
+		{
+			name: "a secret read before it is written",
+			breaks: func(t *testing.T, p *types.Project) {
+				s := service(t, p, "worker")
+				delete(s.DependsOn, "secret")
+				p.Services["worker"] = s
+			},
+			want: "service worker reads the secret that service secret writes, but does not wait for it to complete successfully",
+		},
+		{
+			name:  "a secret directory the image does not give its user",
+			image: func(i *image) { i.ownedDirs = nil },
+			want:  "service secret writes to /var/lib/nurture, which the Dockerfile does not give to the image's user (COPY --chown=65532:65532 ...)",
+		},
+		{
 			name: "a missing dependency",
 			breaks: func(t *testing.T, p *types.Project) {
 				s := service(t, p, "demo")
@@ -117,9 +155,14 @@ func TestComposeFileCheckCatches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := loadCompose(t)
-			tt.breaks(t, p)
-			problems := composeProblems(p, dockerEntrypoint(t))
+			p, img := loadCompose(t), dockerImage(t)
+			if tt.breaks != nil {
+				tt.breaks(t, p)
+			}
+			if tt.image != nil {
+				tt.image(&img)
+			}
+			problems := composeProblems(p, img, secretFile(t))
 			require.NotEmpty(t, problems)
 			require.Contains(t, strings.Join(problems, "\n"), tt.want)
 		})
@@ -136,15 +179,33 @@ func loadCompose(t *testing.T) *types.Project {
 	return p
 }
 
-// dockerEntrypoint returns the binary's path in the image, from the
-// Dockerfile's ENTRYPOINT ["/nurture"].
-func dockerEntrypoint(t *testing.T) string {
+// image is what the compose check needs to know of the Dockerfile.
+type image struct {
+	entrypoint string   // the binary's path, from ENTRYPOINT ["/nurture"]
+	ownedDirs  []string // directories it gives to the non-root user: COPY --chown=65532:65532 SRC DIR
+}
+
+func dockerImage(t *testing.T) image {
 	t.Helper()
 	b, err := os.ReadFile(dockerfile)
 	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^ENTRYPOINT\s+\[\s*"([^"]+)"`).FindSubmatch(b)
 	require.NotNil(t, m, "the Dockerfile has no ENTRYPOINT [\"...\"]")
-	return string(m[1])
+	img := image{entrypoint: string(m[1])}
+	for _, m := range regexp.MustCompile(`(?m)^COPY\s+(?:--from=\S+\s+)?--chown=65532:65532\s+\S+\s+(\S+)\s*$`).FindAllSubmatch(b, -1) {
+		img.ownedDirs = append(img.ownedDirs, path.Clean(string(m[1])))
+	}
+	return img
+}
+
+// secretFile is a file holding a good secret: it stands in for the file a
+// service reads from a volume, once the check has seen that another service
+// writes it there.
+func secretFile(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(f, []byte(config.NewSecret()+"\n"), 0o600))
+	return f
 }
 
 func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
@@ -183,10 +244,13 @@ type nurtureService struct {
 	getenv func(string) string
 }
 
-// composeProblems returns what is wrong with p, one sentence each.
-func composeProblems(p *types.Project, entrypoint string) []string {
+// composeProblems returns what is wrong with p, one sentence each. The
+// secret file that services read from a volume is read from secretFile.
+func composeProblems(p *types.Project, img image, secretFile string) []string {
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	entrypoint := img.entrypoint
+	secrets := secretWriters(p, img, fail)
 
 	known := map[string]bool{}
 	for _, s := range config.Settings {
@@ -229,6 +293,17 @@ func composeProblems(p *types.Project, entrypoint string) []string {
 			}
 		}
 		getenv := envOf(svc)
+		if file := getenv("NURTURE_SECRET_FILE"); file != "" && slices.Contains(cmd.Settings, "secret") {
+			if !secretReadable(p, name, file, secrets, fail) {
+				continue
+			}
+			getenv = func(v string) string {
+				if v == "NURTURE_SECRET_FILE" {
+					return secretFile
+				}
+				return envOf(svc)(v)
+			}
+		}
 		c, err := config.Load(cmd, svc.Command[1:], getenv, io.Discard)
 		if err != nil {
 			fail("service %s: `nurture %s` rejects its settings: %v", name, cmd.Name, err)
@@ -333,6 +408,77 @@ func composeProblems(p *types.Project, entrypoint string) []string {
 		fail("the services disagree on NURTURE_PUBLIC_URL: %v", publicURLs)
 	}
 	return problems
+}
+
+// volumeFile is a file inside a named volume: where a service writes or
+// reads it.
+type volumeFile struct{ volume, rel string }
+
+// inVolume finds which named volume of svc holds file, if any.
+func inVolume(svc types.ServiceConfig, file string) (types.ServiceVolumeConfig, volumeFile, bool) {
+	file = path.Clean(file)
+	for _, v := range svc.Volumes {
+		if v.Type != types.VolumeTypeVolume {
+			continue
+		}
+		target := path.Clean(v.Target)
+		if rel, ok := strings.CutPrefix(file, target+"/"); ok {
+			return v, volumeFile{volume: v.Source, rel: rel}, true
+		}
+	}
+	return types.ServiceVolumeConfig{}, volumeFile{}, false
+}
+
+// secretWriters finds the services that run `nurture secret` with
+// NURTURE_SECRET_FILE: each must write into a named volume, mounted
+// writable on a directory the image gives to its non-root user (a new
+// volume takes that directory's owner).
+func secretWriters(p *types.Project, img image, fail func(string, ...any)) map[volumeFile]string {
+	writers := map[volumeFile]string{}
+	for _, name := range p.ServiceNames() {
+		svc := p.Services[name]
+		if svc.Build == nil || len(svc.Command) == 0 || svc.Command[0] != "secret" {
+			continue
+		}
+		file := envOf(svc)("NURTURE_SECRET_FILE")
+		if file == "" {
+			fail("service %s runs `nurture secret` without NURTURE_SECRET_FILE: it prints a secret nobody reads", name)
+			continue
+		}
+		mount, at, ok := inVolume(svc, file)
+		switch {
+		case !ok:
+			fail("service %s writes NURTURE_SECRET_FILE %s outside any volume: the services that read it cannot see it", name, file)
+			continue
+		case mount.ReadOnly:
+			fail("service %s mounts volume %s read-only, so it cannot write the secret", name, mount.Source)
+		case !slices.Contains(img.ownedDirs, path.Clean(mount.Target)):
+			fail("service %s writes to %s, which the Dockerfile does not give to the image's user (COPY --chown=65532:65532 ...): a new volume there belongs to root", name, path.Clean(mount.Target))
+		}
+		writers[at] = name
+	}
+	return writers
+}
+
+// secretReadable checks that service name reads its NURTURE_SECRET_FILE from
+// a volume that a `nurture secret` service writes it to, and waits for that
+// service to complete.
+func secretReadable(p *types.Project, name, file string, writers map[volumeFile]string, fail func(string, ...any)) bool {
+	_, at, ok := inVolume(p.Services[name], file)
+	if !ok {
+		fail("service %s reads NURTURE_SECRET_FILE %s outside any volume: no other service can put it there", name, file)
+		return false
+	}
+	writer, ok := writers[at]
+	if !ok {
+		fail("service %s reads NURTURE_SECRET_FILE %s (volume %s), which no `nurture secret` service writes", name, file, at.volume)
+		return false
+	}
+	if dep, ok := p.Services[name].DependsOn[writer]; !ok || dep.Condition != types.ServiceConditionCompletedSuccessfully {
+		fail("service %s reads the secret that service %s writes, but does not wait for it to complete successfully", name, writer)
+		return false
+	}
+	return true
 }
 
 func command0(name string) config.Command {

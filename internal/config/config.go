@@ -7,8 +7,6 @@
 package config
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +45,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	HealthURL       string
 	SecretPrevious  string
+	SecretFile      string
 	SMTPRate        float64
 	FrequencyCap    int
 	UnsubMailto     string
@@ -99,15 +98,11 @@ var Settings = []Setting{
 	{Flag: "listen", Env: "NURTURE_LISTEN", Default: ":8080",
 		Usage: "address the HTTP API listens on", set: setListen},
 	{Flag: "secret", Env: "NURTURE_SECRET", Default: "",
-		Usage: "key that signs recipient links, at least 32 characters (required unless --dev)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
+		Usage: "key that signs recipient links: a random value of at least 32 characters and 128 bits, such as `nurture secret` prints (required unless --dev or NURTURE_SECRET_FILE)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
+	{Flag: "secret-file", Env: "NURTURE_SECRET_FILE", Default: "",
+		Usage: "file that holds the secret instead of NURTURE_SECRET (a Docker or Kubernetes secret); `nurture secret` creates it when it does not exist", set: func(c *Config, v string) error { c.SecretFile = v; return nil }},
 	{Flag: "secret-previous", Env: "NURTURE_SECRET_PREVIOUS", Default: "",
-		Usage: "the secret before the last rotation: links signed with it keep working", set: func(c *Config, v string) error {
-			if v != "" && len(v) < MinSecretLength {
-				return fmt.Errorf("is %d characters, needs at least %d", len(v), MinSecretLength)
-			}
-			c.SecretPrevious = v
-			return nil
-		}},
+		Usage: "the secret before the last rotation: links signed with it keep working", set: func(c *Config, v string) error { c.SecretPrevious = v; return nil }},
 	{Flag: "smtp-rate", Env: "NURTURE_SMTP_RATE", Default: "100",
 		Usage: "messages per second to the relay, shared by every worker; halved for a while when the relay answers 421 or 454", set: setPositiveFloat(func(c *Config, f float64) { c.SMTPRate = f })},
 	{Flag: "frequency-cap", Env: "NURTURE_FREQUENCY_CAP", Default: "3",
@@ -144,7 +139,7 @@ var Settings = []Setting{
 	{Flag: "postal-address", Env: "NURTURE_POSTAL_ADDRESS", Default: "Acme Inc., 1 Example Street, Springfield",
 		Usage: "sender's postal address for the email footer (required by CAN-SPAM)", set: func(c *Config, v string) error { c.PostalAddress = v; return nil }},
 	{Flag: "dev", Env: "NURTURE_DEV", Default: "false", Bool: true,
-		Usage: "development mode: generate a secret when none is set, verbose errors", set: setBool(func(c *Config, b bool) { c.Dev = b })},
+		Usage: "development mode: make up a secret for the run when none is set, and accept a weak one", set: setBool(func(c *Config, b bool) { c.Dev = b })},
 	{Flag: "log-format", Env: "NURTURE_LOG_FORMAT", Default: "text",
 		Usage: "log format: text or json", set: oneOf("text", "json")(func(c *Config, v string) { c.LogFormat = v })},
 	{Flag: "log-level", Env: "NURTURE_LOG_LEVEL", Default: "info",
@@ -174,9 +169,9 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "templates-dir", "shutdown-timeout"}
-	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-previous",
+	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "dev", "concurrency", "shutdown-timeout"}
 )
@@ -191,6 +186,7 @@ var Commands = []Command{
 	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
 	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
 		Settings: join([]string{"database-url", "templates-dir", "product-name", "product-url", "postal-address"}, common)},
+	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
 }
@@ -286,31 +282,11 @@ func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut i
 		}
 	}
 	if slices.Contains(cmd.Settings, "secret") {
-		if err := c.checkSecret(origins["secret"]); err != nil {
+		if err := c.checkSecret(origins); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
-}
-
-// MinSecretLength is the shortest NURTURE_SECRET accepted.
-const MinSecretLength = 32
-
-// checkSecret enforces the secret's length; origin names where it came from
-// (the variable or the flag) for the error.
-func (c *Config) checkSecret(origin string) error {
-	switch {
-	case c.Secret == "" && c.Dev:
-		buf := make([]byte, 32)
-		_, _ = rand.Read(buf)
-		c.Secret, c.SecretGenerated = hex.EncodeToString(buf), true
-		return nil
-	case c.Secret == "":
-		return errors.New("NURTURE_SECRET is required (at least 32 characters; or run with --dev to generate one)")
-	case len(c.Secret) < MinSecretLength:
-		return fmt.Errorf("invalid %s: is %d characters, needs at least %d", origin, len(c.Secret), MinSecretLength)
-	}
-	return nil
 }
 
 // PrintUsage writes the help of cmd: its flags with their variables and defaults.

@@ -3,11 +3,15 @@ package config_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,8 +22,9 @@ import (
 	"github.com/nurture-email/nurture/internal/config"
 )
 
-// testSecret is long enough for every command that reads NURTURE_SECRET.
-const testSecret = "0123456789abcdef0123456789abcdef"
+// testSecret passes the secret check of every command that reads
+// NURTURE_SECRET (made with openssl rand -hex 32).
+const testSecret = "6c686e1b6ad8da7dba8c8b8d7841a585abffcc7def3e4162988f272585d2bd6d"
 
 func command(t *testing.T, name string) config.Command {
 	t.Helper()
@@ -292,49 +297,71 @@ func TestLoadErrorsHidePasswords(t *testing.T) {
 
 func TestSecret(t *testing.T) {
 	t.Parallel()
+	weak := strings.Repeat("a", 32)
+	demo := "demo-only-secret-do-not-use-in-production"
+	tests := []struct {
+		name string
+		cmd  string
+		args []string
+		env  map[string]string
+		want string // in the error, "" for none
+	}{
+		{name: "required by api", cmd: "api", want: "NURTURE_SECRET is required"},
+		{name: "required by worker", cmd: "worker", want: "NURTURE_SECRET is required"},
+		{name: "required by all", cmd: "all", want: "NURTURE_SECRET is required"},
+		{name: "too short", cmd: "api", env: map[string]string{"NURTURE_SECRET": "tooshort-abcdefghijklmnopqrstuv"}, want: "invalid NURTURE_SECRET: is 31 characters, needs at least 32"},
+		{name: "too short from the flag", cmd: "worker", args: []string{"--secret", "tooshort"}, env: map[string]string{"NURTURE_SECRET": testSecret}, want: "invalid --secret: is 8 characters"},
+		{name: "too short even in dev", cmd: "api", args: []string{"--dev"}, env: map[string]string{"NURTURE_SECRET": "short"}, want: "invalid NURTURE_SECRET: is 5 characters"},
+		{name: "32 times a", cmd: "api", env: map[string]string{"NURTURE_SECRET": weak}, want: "invalid NURTURE_SECRET: has a run of repeated"},
+		{name: "the demo secret", cmd: "worker", env: map[string]string{"NURTURE_SECRET": demo}, want: "invalid NURTURE_SECRET: is a demo secret"},
+		{name: "a weak previous secret", cmd: "api", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_SECRET_PREVIOUS": demo}, want: "invalid NURTURE_SECRET_PREVIOUS: is a demo secret"},
+		{name: "a short previous secret", cmd: "api", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_SECRET_PREVIOUS": "old"}, want: "invalid NURTURE_SECRET_PREVIOUS: is 3 characters"},
+		{name: "a short previous secret in dev", cmd: "api", args: []string{"--dev"}, env: map[string]string{"NURTURE_SECRET_PREVIOUS": "old"}, want: "invalid NURTURE_SECRET_PREVIOUS: is 3 characters"},
+		{name: "a strong secret", cmd: "api", env: map[string]string{"NURTURE_SECRET": testSecret}},
+		{name: "a strong secret and a strong previous one", cmd: "all", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_SECRET_PREVIOUS": config.NewSecret()}},
+		{name: "weak secrets in dev", cmd: "all", args: []string{"--dev"}, env: map[string]string{"NURTURE_SECRET": weak, "NURTURE_SECRET_PREVIOUS": demo}},
+		{name: "weak from the file", cmd: "api", env: map[string]string{"NURTURE_SECRET_FILE": "weak"}, want: "invalid secret in NURTURE_SECRET_FILE ("},
+		{name: "strong from the file", cmd: "worker", env: map[string]string{"NURTURE_SECRET_FILE": "strong"}},
+		{name: "an empty file", cmd: "worker", env: map[string]string{"NURTURE_SECRET_FILE": "empty"}, want: "invalid NURTURE_SECRET_FILE: "},
+		{name: "no such file", cmd: "worker", env: map[string]string{"NURTURE_SECRET_FILE": "missing"}, want: "invalid NURTURE_SECRET_FILE: "},
+		{name: "a file and a value", cmd: "api", args: []string{"--secret", testSecret}, env: map[string]string{"NURTURE_SECRET_FILE": "strong"}, want: "both --secret and NURTURE_SECRET_FILE are set"},
+	}
+	dir := t.TempDir()
+	files := map[string]string{"weak": weak + "\n", "strong": testSecret + "\n", "empty": " \n"}
+	for name, content := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{}
+			for k, v := range tt.env {
+				if k == "NURTURE_SECRET_FILE" {
+					v = filepath.Join(dir, v)
+				}
+				vars[k] = v
+			}
+			c, err := config.Load(command(t, tt.cmd), tt.args, env(vars), io.Discard)
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, len(c.Secret), config.MinSecretLength)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "\n", "one line")
+			for _, secret := range []string{weak, demo, testSecret, "tooshort", "short"} {
+				require.NotContains(t, err.Error(), secret, "the error must not print the secret")
+			}
+		})
+	}
 
-	t.Run("required outside dev", func(t *testing.T) {
-		t.Parallel()
-		for _, name := range []string{"api", "worker", "all"} {
-			_, err := config.Load(command(t, name), nil, env(nil), io.Discard)
-			require.Error(t, err, name)
-			require.Contains(t, err.Error(), "NURTURE_SECRET")
-			require.NotContains(t, err.Error(), "\n")
-		}
-	})
-	t.Run("too short from env", func(t *testing.T) {
-		t.Parallel()
-		_, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": "tooshort-abcdefghijklmnopqrstuv"}), io.Discard)
-		require.Error(t, err)
-		require.Contains(t, err.Error(), "NURTURE_SECRET")
-		require.Contains(t, err.Error(), "32")
-		require.NotContains(t, err.Error(), "tooshort", "the error must not print the secret")
-	})
-	t.Run("too short from flag", func(t *testing.T) {
-		t.Parallel()
-		_, err := config.Load(command(t, "worker"), []string{"--secret", "tooshort"}, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
-		require.Error(t, err)
-		require.Contains(t, err.Error(), "--secret")
-		require.NotContains(t, err.Error(), "NURTURE_SECRET")
-	})
-	t.Run("too short even in dev", func(t *testing.T) {
-		t.Parallel()
-		_, err := config.Load(command(t, "api"), []string{"--dev"}, env(map[string]string{"NURTURE_SECRET": "short"}), io.Discard)
-		require.Error(t, err)
-	})
-	t.Run("32 characters are enough", func(t *testing.T) {
-		t.Parallel()
-		c, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
-		require.NoError(t, err)
-		require.Equal(t, testSecret, c.Secret)
-		require.False(t, c.SecretGenerated)
-	})
 	t.Run("generated in dev", func(t *testing.T) {
 		t.Parallel()
 		a, err := config.Load(command(t, "all"), []string{"--dev"}, env(nil), io.Discard)
 		require.NoError(t, err)
 		require.True(t, a.SecretGenerated)
-		require.GreaterOrEqual(t, len(a.Secret), config.MinSecretLength)
+		require.NoError(t, config.CheckSecret(a.Secret))
 		b, err := config.Load(command(t, "all"), []string{"--dev"}, env(nil), io.Discard)
 		require.NoError(t, err)
 		require.NotEqual(t, a.Secret, b.Secret, "each start makes up a new secret")
@@ -348,11 +375,124 @@ func TestSecret(t *testing.T) {
 	})
 	t.Run("not asked of commands that do not sign", func(t *testing.T) {
 		t.Parallel()
-		for _, name := range []string{"migrate", "healthcheck", "demo", "version"} {
+		for _, name := range []string{"migrate", "healthcheck", "demo", "version", "secret"} {
 			_, err := config.Load(command(t, name), nil, env(nil), io.Discard)
 			require.NoError(t, err, name)
 		}
 	})
+}
+
+// CheckSecret refuses what is plainly not random and accepts every common
+// generator's output.
+func TestCheckSecret(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		secret string
+		want   string // in the error, "" for none
+	}{
+		{strings.Repeat("a", 32), "a run of repeated"},
+		{strings.Repeat("a", 64), "a run of repeated"},
+		{strings.Repeat("ab", 32), "repeats its characters"},
+		{"0123456789abcdef0123456789abcdef", "a run of repeated or consecutive"},
+		{"fedcba9876543210fedcba9876543210", "a run of repeated or consecutive"},
+		{strings.Repeat("7", 16) + "3f9a1c2e8b4d6f0a", "a run of repeated"},
+		{"12345678901234567890123456789012", "holds at most 106 bits"},
+		{"demo-only-secret-do-not-use-in-production", "a demo secret"},
+		{"my-super-secret-signing-key-2026!", "a common word"},
+		{"Change-Me-Before-Going-Live-2026", "a common word"},
+		{"qwertyuiopasdfghjklzxcvbnm123456", "a common word"},
+		{"hello world hello world hello world", "repeats its characters"},
+		{"tooshort", "is 8 characters"},
+		{"6c686e1b6ad8da7dba8c8b8d7841a585abffcc7def3e4162988f272585d2bd6d", ""}, // openssl rand -hex 32
+		{"e3b0c44298fc1c149afbf4c8996fb924", ""},                                 // openssl rand -hex 16: 128 bits
+		{"O2bN6Qm1tq4kYy8d0J4nHkq5Wc1Hr9ZqTt3Vx0uQeKY=", ""},                     // openssl rand -base64 32
+		{"e2c4f1d8-9b3a-4c6e-8f0d-7a5b3c9e1f24", ""},                             // a UUID: 122 bits, said 147
+		{"Zx8#qLm2!vR9$wT4^pN7&kJ3*hG6@fD1", ""},                                 // a password manager's
+	} {
+		err := config.CheckSecret(tc.secret)
+		if tc.want == "" {
+			require.NoError(t, err, "%q", tc.secret)
+			continue
+		}
+		require.Error(t, err, "%q", tc.secret)
+		require.Contains(t, err.Error(), tc.want, "%q", tc.secret)
+		require.NotContains(t, err.Error(), tc.secret)
+	}
+}
+
+// Random secrets from common generators pass, every time: the checks'
+// margins hold over many draws (a million of each were measured once; the
+// test draws fewer).
+func TestCheckSecretAcceptsRandomSecrets(t *testing.T) {
+	t.Parallel()
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		return b
+	}
+	uuid := func() string {
+		h := hex.EncodeToString(random(16))
+		return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-" + h[16:20] + "-" + h[20:]
+	}
+	for name, gen := range map[string]func() string{
+		"hex 16 bytes":    func() string { return hex.EncodeToString(random(16)) },
+		"hex 32 bytes":    func() string { return hex.EncodeToString(random(32)) },
+		"HEX 16 bytes":    func() string { return strings.ToUpper(hex.EncodeToString(random(16))) },
+		"base64 24 bytes": func() string { return base64.StdEncoding.EncodeToString(random(24)) },
+		"base64 32 bytes": func() string { return base64.StdEncoding.EncodeToString(random(32)) },
+		"base64url 24":    func() string { return base64.RawURLEncoding.EncodeToString(random(24)) },
+		"uuid":            uuid,
+		"nurture secret":  config.NewSecret,
+	} {
+		for range 20_000 {
+			s := gen()
+			require.NoError(t, config.CheckSecret(s), "%s: %q", name, s)
+		}
+	}
+}
+
+// FuzzCheckSecret: any value is answered without a panic, and a refusal
+// never quotes the value.
+func FuzzCheckSecret(f *testing.F) {
+	for _, seed := range []string{"", strings.Repeat("a", 32), testSecret, "demo-only-secret-do-not-use-in-production", "\x00\xff\xfe" + testSecret} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := config.CheckSecret(s)
+		if err != nil && len(s) >= 4 && strings.Contains(err.Error(), s) {
+			t.Fatalf("the error quotes the secret: %v", err)
+		}
+	})
+}
+
+// Every secret written out in the repository's documentation, compose
+// file and scripts is refused: copies of an example live on. Values made
+// on the spot ($(openssl rand -hex 32)) are not examples.
+func TestPublishedSecretsAreRefused(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	var files []string
+	for _, pattern := range []string{"*.md", "docs/*.md", "docker-compose.yml", "Makefile", "bench/*.sh", "scripts/*.sh", "bench/*/*.go", ".ci/*"} {
+		m, err := filepath.Glob(filepath.Join(root, pattern))
+		require.NoError(t, err)
+		files = append(files, m...)
+	}
+	require.NotEmpty(t, files)
+	value := regexp.MustCompile(`(?:NURTURE_SECRET(?:_PREVIOUS)?["']?\s*[=:]|--secret(?:-previous)?[= ])\s*["']?([^"'\s$)(]+)`)
+	published := []string{"demo-only-secret-do-not-use-in-production"} // docker-compose.yml until December 2026
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range value.FindAllStringSubmatch(string(data), -1) {
+			if strings.HasPrefix(m[1], "*") || strings.HasPrefix(m[1], "/") {
+				continue // a YAML alias or a file path, not a value
+			}
+			published = append(published, m[1])
+		}
+	}
+	for _, s := range published {
+		require.Error(t, config.CheckSecret(s), "a published secret is accepted: %q", s)
+	}
 }
 
 func TestPrintUsage(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/ratelimit"
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 func TestBurstIsHonoured(t *testing.T) {
@@ -103,7 +104,7 @@ func TestKeysAreIndependent(t *testing.T) {
 		b := setup(t)
 		drain(t, b.limiter, "key_a")
 		drain(t, b.limiter, "key_b")
-		require.ElementsMatch(t, []string{b.prefix + "key_a", b.prefix + "key_b"}, b.keys(t))
+		require.ElementsMatch(t, []string{b.bucketKey("key_a"), b.bucketKey("key_b")}, b.keys(t))
 	})
 
 	t.Run("prefixes", func(t *testing.T) {
@@ -247,6 +248,7 @@ func TestInvalidCalls(t *testing.T) {
 		{name: "zero burst", lim: ratelimit.Limit{Rate: 1, Burst: 0}, field: "Burst"},
 		{name: "negative burst", lim: ratelimit.Limit{Rate: 1, Burst: -3}, field: "Burst"},
 		{name: "zero limit", lim: ratelimit.Limit{}, field: "Rate"},
+		{name: "rate below the least", lim: ratelimit.Limit{Rate: ratelimit.MinRate / 2, Burst: 5}, field: "Rate"},
 		{name: "n above burst", lim: ok, n: 6, field: "n"},
 		{name: "zero n", lim: ok, n: 0, field: "n"},
 		{name: "negative n", lim: ok, n: -1, field: "n"},
@@ -277,6 +279,8 @@ func TestInvalidCalls(t *testing.T) {
 	require.NoError(t, ok.Validate())
 }
 
+// A bucket's key lives about as long as the bucket is not full: redis_rate
+// sets its expiry in whole seconds, rounded up.
 func TestKeysExpireWhenFull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -288,14 +292,14 @@ func TestKeysExpireWhenFull(t *testing.T) {
 		res, err := b.limiter.AllowN(ctx, "key", lim, 3)
 		require.NoError(t, err)
 		require.True(t, res.Allowed)
-		ttl, err := b.rdb.PTTL(ctx, b.prefix+"key").Result()
+		ttl, err := b.rdb.PTTL(ctx, b.bucketKey("key")).Result()
 		require.NoError(t, err)
-		requireWithin(t, ttl, time.Millisecond, 3*perToken(lim), "PTTL")
+		requireWithin(t, ttl, time.Millisecond, time.Second, "PTTL")
 
 		deadline := time.Now().Add(10 * time.Second) // a bound for failing, not a timing
 		for len(b.keys(t)) > 0 {
 			require.True(t, time.Now().Before(deadline), "the key is still there")
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 		}
 		// Gone means full.
 		res, err = b.limiter.AllowN(ctx, "key", lim, lim.Burst)
@@ -318,31 +322,36 @@ func TestKeysExpireWhenFull(t *testing.T) {
 			res, err := b.limiter.AllowN(ctx, "key", lim, step.n)
 			require.NoError(t, err)
 			require.True(t, res.Allowed)
-			ttl, err := b.rdb.PTTL(ctx, b.prefix+"key").Result()
+			ttl, err := b.rdb.PTTL(ctx, b.bucketKey("key")).Result()
 			require.NoError(t, err)
-			requireWithin(t, ttl, step.fullIn-time.Since(start)-time.Millisecond, step.fullIn, fmt.Sprintf("PTTL after AllowN(%d)", step.n))
+			requireWithin(t, ttl, step.fullIn-time.Since(start)-time.Millisecond, step.fullIn+time.Second, fmt.Sprintf("PTTL after AllowN(%d)", step.n))
 		}
 		// A refusal changes nothing, expiry included.
-		before, err := b.rdb.PTTL(ctx, b.prefix+"key").Result()
+		before, err := b.rdb.PTTL(ctx, b.bucketKey("key")).Result()
 		require.NoError(t, err)
 		res, err := b.limiter.AllowN(ctx, "key", lim, 2) // 1 left
 		require.NoError(t, err)
 		require.False(t, res.Allowed)
-		after, err := b.rdb.PTTL(ctx, b.prefix+"key").Result()
+		require.Equal(t, 1, res.Remaining, "a refusal still says what is left")
+		after, err := b.rdb.PTTL(ctx, b.bucketKey("key")).Result()
 		require.NoError(t, err)
 		require.LessOrEqual(t, after, before)
 	})
 }
 
+// A limit travels with each call, so a changed one applies to the next
+// call. GCRA keeps what was spent as time owed (when the bucket will be full
+// again), so a lowered limit sees the debt in time, not in tokens.
 func TestChangedLimitAppliesAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	t.Run("a lowered rate", func(t *testing.T) {
+	t.Run("a lowered rate and burst", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		fast := ratelimit.Limit{Rate: 100, Burst: 10}
-		slow := ratelimit.Limit{Rate: 1, Burst: 10} // the relay said 421: slow down
+		// The relay throttle lowers both together, keeping a second's worth.
+		fast := ratelimit.Limit{Rate: 100, Burst: 100}
+		slow := ratelimit.Limit{Rate: 1, Burst: 1} // the relay said 421: slow down
 		start := time.Now()
 		res, err := b.limiter.AllowN(ctx, "relay", fast, fast.Burst)
 		require.NoError(t, err)
@@ -359,16 +368,20 @@ func TestChangedLimitAppliesAtOnce(t *testing.T) {
 		res, err := b.limiter.Allow(ctx, "key", ratelimit.Limit{Rate: 0.01, Burst: 10})
 		require.NoError(t, err)
 		require.Equal(t, 9, res.Remaining)
+		// The token spent counts against the smaller bucket too.
 		res, err = b.limiter.Allow(ctx, "key", ratelimit.Limit{Rate: 0.01, Burst: 3})
 		require.NoError(t, err)
-		require.Equal(t, ratelimit.Result{Allowed: true, Remaining: 2}, res)
+		require.Equal(t, ratelimit.Result{Allowed: true, Remaining: 1}, res)
 	})
 }
 
-// TestRedisClockSteppedBack fakes a bucket last touched 10 s in Redis's
-// future, as after a failover to a server whose clock is behind. It knows
-// the bucket's layout (bucket.lua): tk, tokens left; ts, microseconds.
-func TestRedisClockSteppedBack(t *testing.T) {
+// TestRedisClockSteppedBackStallsTheBucket fakes a bucket last touched 10 s
+// in Redis's future, as after a failover to a server whose clock is behind.
+// It knows redis_rate's layout: a string holding when the bucket is full
+// again, in seconds since 2017-01-01. This is what GCRA costs over the Lua
+// bucket this package had, which counted from the new "now" at once: the
+// bucket refuses until Redis's clock has caught up with the step.
+func TestRedisClockSteppedBackStallsTheBucket(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
@@ -376,21 +389,17 @@ func TestRedisClockSteppedBack(t *testing.T) {
 
 	now, err := b.rdb.Time(ctx).Result()
 	require.NoError(t, err)
-	future := now.Add(10 * time.Second).UnixMicro()
-	require.NoError(t, b.rdb.HSet(ctx, b.prefix+"key", "tk", "0", "ts", fmt.Sprint(future)).Err())
-	require.NoError(t, b.rdb.Expire(ctx, b.prefix+"key", time.Minute).Err())
+	jan2017 := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)
+	step := 10 * time.Second
+	full := now.Add(step).Sub(jan2017).Seconds()
+	require.NoError(t, b.rdb.Set(ctx, b.bucketKey("key"), fmt.Sprintf("%.6f", full), time.Minute).Err())
 
-	// Nothing refills for the time that went backwards...
 	res, err := b.limiter.Allow(ctx, "key", lim)
 	require.NoError(t, err)
 	require.False(t, res.Allowed)
-	requireWithin(t, res.RetryAfter, time.Microsecond, perToken(lim), "RetryAfter")
-
-	// ...but the bucket counts from the new "now", instead of stalling 10 s.
-	time.Sleep(res.RetryAfter)
-	res, err = b.limiter.Allow(ctx, "key", lim)
-	require.NoError(t, err)
-	require.True(t, res.Allowed, "the bucket waits for Redis's clock to catch up")
+	// Refused until the step, less the burst's worth, has passed; never longer.
+	burstTime := time.Duration(lim.Burst-1) * perToken(lim)
+	requireWithin(t, res.RetryAfter, step-burstTime-time.Second, step-burstTime+time.Millisecond, "RetryAfter")
 }
 
 func TestRedisErrors(t *testing.T) {
@@ -415,6 +424,45 @@ func TestRedisErrors(t *testing.T) {
 		require.Error(t, err)
 		require.Equal(t, nurture.CodeInternal, nurture.ErrorCodeOf(err), "a Redis failure is not the caller's mistake")
 	})
+
+	// A client from NewClient keeps to the caller's deadline whatever Redis
+	// does: the API gives each check a few milliseconds. The client's own
+	// timeouts are stretched to an hour, so only the deadline can end the
+	// call before the test gives up.
+	for _, tc := range []struct {
+		name string
+		addr func(t *testing.T) string
+	}{
+		{"a stopped server", func(t *testing.T) string {
+			s := testkit.NewRedisServer(t)
+			s.Stop()
+			return s.Addr
+		}},
+		{"a server that never answers", func(t *testing.T) string { return hangingServer(t).Addr().String() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opt, err := ratelimit.ClientOptions("redis://" + tc.addr(t) + "/0")
+			require.NoError(t, err)
+			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Hour, time.Hour, time.Hour
+			rdb := redis.NewClient(opt)
+			defer rdb.Close()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := ratelimit.New(rdb, "nurture:test:").Allow(ctx, "key", lim)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			case <-time.After(20 * time.Second): // a bound for failing, not a timing
+				t.Fatal("the call outlived its deadline")
+			}
+		})
+	}
 }
 
 func BenchmarkAllow(b *testing.B) {

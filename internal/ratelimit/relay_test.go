@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func TestRelayThrottleSlowsEveryWorkerDown(t *testing.T) {
 	}
 	require.Equal(t, 8, taken(a), "the full burst at the base rate")
 
-	require.NoError(t, rdb.Del(ctx, "t:relay:smtp.example").Err()) // refill
+	require.NoError(t, rdb.Del(ctx, "rate:t:relay:smtp.example").Err()) // refill
 	require.NoError(t, a.SlowDown(ctx))
 	require.NoError(t, a.SlowDown(ctx))
 	// b learns of the slow-down from Redis (its cache is new) and gets a quarter of the burst.
@@ -71,11 +72,15 @@ func TestRelayThrottleTakesTokensAheadFromTheSharedBucket(t *testing.T) {
 		require.NoError(t, err)
 		return r.Remaining
 	}
+	start := time.Now()
 	ok, _, err := th.Take(ctx)
 	require.NoError(t, err)
 	require.True(t, ok)
 	first := remaining()
-	require.Less(t, first, 1000-40, "one Take takes 50 ms worth (50 tokens) from the shared bucket")
+	// What refilled meanwhile, at 1000 a second, comes on top: a loaded
+	// machine may take milliseconds between the two calls.
+	refill := int(math.Ceil(base.Rate * time.Since(start).Seconds()))
+	require.LessOrEqual(t, first, 1000-50-1+refill, "one Take takes 50 ms worth (50 tokens) from the shared bucket")
 
 	for range 40 {
 		ok, _, err := th.Take(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"testing"
 	"time"
 
@@ -43,13 +44,17 @@ func setup(t testing.TB) bundle {
 	return bundle{rdb: rdb, addr: addr, limiter: ratelimit.New(rdb, prefix), prefix: prefix}
 }
 
-// keys lists the bundle's keys in Redis.
+// keys lists the bundle's keys in Redis (redis_rate puts "rate:" before
+// the prefix).
 func (b bundle) keys(t testing.TB) []string {
 	t.Helper()
-	keys, _, err := b.rdb.Scan(context.Background(), 0, b.prefix+"*", 1000).Result()
+	keys, _, err := b.rdb.Scan(context.Background(), 0, "*"+b.prefix+"*", 1000).Result()
 	require.NoError(t, err)
 	return keys
 }
+
+// bucketKey is the Redis key of the bucket named name.
+func (b bundle) bucketKey(name string) string { return "rate:" + b.prefix + name }
 
 // perToken is how long one token takes to come back at lim's rate.
 func perToken(lim ratelimit.Limit) time.Duration {
@@ -62,4 +67,32 @@ func requireWithin(t testing.TB, got, lo, hi time.Duration, what string) {
 	if got < lo || got > hi {
 		t.Fatalf("%s = %v, want between %v and %v", what, got, lo, hi)
 	}
+}
+
+// hangingServer is a TCP server that accepts connections and never answers,
+// as a Redis stuck on a slow disk or behind a broken network does.
+func hangingServer(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, unread
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-done
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln
 }
