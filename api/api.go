@@ -82,8 +82,8 @@ type Config struct {
 	// subscription confirmations. Default: an http.Client with a 10 s
 	// timeout that follows no redirect.
 	SNSClient HTTPDoer
-	// SNSTopics, when not empty, are the only SNS topic ARNs that
-	// /v1/webhooks/ses accepts.
+	// SNSTopics are the SNS topic ARNs whose messages /v1/webhooks/ses
+	// accepts; with none it refuses every message (403).
 	SNSTopics []string
 }
 
