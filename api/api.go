@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,6 +49,10 @@ type Config struct {
 	Ready map[string]Pinger
 
 	// Signer verifies recipient links; Recipients and Hits serve them.
+	// PublicURL is the base of those links, when the API is reached under
+	// another host (through a proxy): the preference form accepts posts
+	// whose Origin is its host or the request's.
+	PublicURL  string
 	Signer     *nurture.Signer
 	Recipients RecipientStore
 	Hits       HitStore
@@ -94,6 +99,8 @@ type API struct {
 	keys   keyCache
 	hits   *hitRecorder // nil without a HitStore
 	clicks recentClicks
+	// publicHost is the host of Config.PublicURL, "" without one.
+	publicHost string
 }
 
 // New builds the API and its routes.
@@ -131,6 +138,9 @@ func New(cfg Config) (*API, error) {
 		cfg.HitQueue = 100_000
 	}
 	a := &API{cfg: cfg, engine: e}
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		a.publicHost = u.Host
+	}
 	if cfg.Hits != nil {
 		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, cfg.HitWait)
 	}

@@ -138,6 +138,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 			limiter: ratelimit.New(rdb, "nurture:ratelimit:"),
 			limit:   ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst},
 		},
+		PublicURL:       cfg.PublicURL,
 		Signer:          signer,
 		Recipients:      store,
 		Hits:            hits,
