@@ -197,13 +197,21 @@ func (a *API) unsubscribe(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	form := c.Request.PostForm
+	oneClick := form.Get("List-Unsubscribe") == "One-Click"
 	m, err := a.recipientMessage(ctx, t)
 	if err != nil {
+		if oneClick && err == nurture.ErrBadToken {
+			if _, cerr := a.cfg.Recipients.Contact(ctx, t.ContactID); nurture.ErrorCodeOf(cerr) == nurture.CodeNotFound {
+				// A person erased with their messages: nothing is kept,
+				// nothing will be sent, and the mailbox provider hears so.
+				c.String(http.StatusOK, "You are unsubscribed.")
+				return
+			}
+		}
 		fail(c, err)
 		return
 	}
-	form := c.Request.PostForm
-	oneClick := form.Get("List-Unsubscribe") == "One-Click"
 	if !oneClick && !a.pageForm(c, form.Get(formTokenField)) {
 		a.renderPreferences(c, t, "stale", http.StatusForbidden)
 		return

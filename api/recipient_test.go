@@ -302,6 +302,12 @@ func TestRecipientEndpointsRequireTheMessageOfTheContact(t *testing.T) {
 	require.NoError(t, r.pool.QueryRow(ctx, `SELECT count(*) FROM topic_optouts`).Scan(&n))
 	require.Zero(t, n, "nobody's preferences changed")
 
+	// One-click for a person gone with their messages: nothing to change,
+	// and the mailbox provider is told they are unsubscribed.
+	gone := r.signer.Sign(nurture.Token{Purpose: nurture.PurposeUnsubscribe, MessageID: 1 << 40, ContactID: 1 << 40})
+	w := r.postForm(gone, url.Values{"List-Unsubscribe": {"One-Click"}}, nil)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+
 	// The genuine links of the same message work.
 	genuine := nurture.Token{MessageID: r.message, ContactID: r.contact}
 	for purpose, path := range map[nurture.Purpose]string{nurture.PurposeUnsubscribe: "/u/", nurture.PurposeView: "/v/"} {
