@@ -37,8 +37,8 @@ type Bounce struct {
 	Type   BounceType
 	Reason string // what the receiving server or the provider said, without the address
 	// MessageID is the Message-ID header value of the mail concerned, without
-	// angle brackets (ours look like nurture.123@acme.example), when the
-	// provider reports it.
+	// angle brackets (ours look like nurture.123.<tag>@acme.example: see
+	// MessageIDs), when the provider reports it.
 	MessageID string
 	At        time.Time // when the provider saw it; zero when it did not say
 	Provider  string    // api, ses, sendgrid or postmark
@@ -57,6 +57,24 @@ const (
 
 // MaxBounceReason is how much of a provider's reason is kept.
 const MaxBounceReason = 1000
+
+// The most items one webhook post may carry; a longer one is refused whole
+// (too_large, naming the first item past the limit), so that no request
+// holds the store for long. The generic endpoint is ours: its clients
+// split their reports. SendGrid batches its events itself, up to 768 KB a
+// post, which at a few hundred bytes an event is a few thousand: its
+// limit leaves room for that, since a refused post is one it retries, and
+// would retry in vain.
+const (
+	MaxGenericBounces = 1000
+	MaxSendGridEvents = 10000
+)
+
+// tooMany is the error of a post past its limit of items.
+func tooMany(limit int, what string) error {
+	return &Error{Code: CodeTooLarge, Field: fmt.Sprintf("[%d]", limit),
+		Message: fmt.Sprintf("is past the limit of %d %s a request: send the rest in another request", limit, what)}
+}
 
 // newBounce checks and tidies what a parser found: the address must be one
 // address (a display name is dropped), the reason is clipped and loses any
@@ -140,28 +158,6 @@ func trimAngles(s string) string {
 	return strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">"))
 }
 
-// MessageIDFromHeader returns the id of our message whose Message-ID header
-// value is v (nurture.<id>@<domain>, angle brackets optional); ok is false
-// for anyone else's Message-ID.
-func MessageIDFromHeader(v string) (id int64, ok bool) {
-	v = trimAngles(v)
-	rest, found := strings.CutPrefix(v, "nurture.")
-	if !found {
-		return 0, false
-	}
-	digits, domain, found := strings.Cut(rest, "@")
-	if !found || domain == "" || digits == "" || digits[0] == '0' || len(digits) > 18 {
-		return 0, false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-	}
-	id, err := strconv.ParseInt(digits, 10, 64)
-	return id, err == nil
-}
-
 // typeError names the field of a JSON type mismatch.
 func typeError(err error, prefix, fallback, want string) error {
 	var te *json.UnmarshalTypeError
@@ -213,7 +209,8 @@ type genericBounce struct {
 }
 
 // ParseGenericBounces reads the body of POST /v1/webhooks/bounces: one
-// {"email","type","reason"} object or an array of them. messageId (the
+// {"email","type","reason"} object or an array of at most
+// MaxGenericBounces of them. messageId (the
 // Message-ID of the mail), at (RFC 3339) and id (an idempotency key) are
 // optional; without id or at, a repeated post counts again.
 func ParseGenericBounces(data []byte) ([]Bounce, error) {
@@ -227,6 +224,9 @@ func ParseGenericBounces(data []byte) ([]Bounce, error) {
 	case '[':
 		if err := json.Unmarshal(data, &items); err != nil {
 			return nil, FieldError("body", "is not a JSON array of bounce objects")
+		}
+		if len(items) > MaxGenericBounces {
+			return nil, tooMany(MaxGenericBounces, "bounces")
 		}
 		prefix = func(i int) string { return fmt.Sprintf("[%d].", i) }
 	case '{':
@@ -441,8 +441,8 @@ type sendGridEvent struct {
 	Type      string `json:"type"` // of a bounce: bounce, blocked or expired
 }
 
-// ParseSendGridEvents reads a SendGrid Event Webhook post: an array of
-// events. A bounce is hard, unless SendGrid says it was blocked or expired
+// ParseSendGridEvents reads a SendGrid Event Webhook post: an array of at
+// most MaxSendGridEvents events. A bounce is hard, unless SendGrid says it was blocked or expired
 // (soft); a drop because the address bounced before is hard, one because it
 // complained before is a complaint; a spam report is a complaint. Every
 // other event (deferred, delivered, open, ...) is ignored.
@@ -450,6 +450,9 @@ func ParseSendGridEvents(data []byte) ([]Bounce, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(data, &items); err != nil {
 		return nil, FieldError("body", "must be a JSON array of SendGrid events")
+	}
+	if len(items) > MaxSendGridEvents {
+		return nil, tooMany(MaxSendGridEvents, "events")
 	}
 	var out []Bounce
 	for i, raw := range items {
@@ -594,7 +597,7 @@ func ourMessageIDIn(raw string) string {
 		if !ok || !strings.EqualFold(strings.TrimSpace(name), "Message-ID") {
 			continue
 		}
-		if _, ours := MessageIDFromHeader(value); ours {
+		if _, _, ours := ParseMessageID(value); ours {
 			return trimAngles(value)
 		}
 	}

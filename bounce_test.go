@@ -260,25 +260,32 @@ func TestBounceParsePostmark(t *testing.T) {
 	}
 }
 
-func TestBounceMessageIDFromHeader(t *testing.T) {
+func TestBouncePostsHaveALimitOfItems(t *testing.T) {
 	t.Parallel()
-	for v, want := range map[string]int64{
-		"nurture.123@acme.example":                  123,
-		"<nurture.7@acme.example>":                  7,
-		" <nurture.7@acme.example> ":                7,
-		"nurture.0@acme.example":                    0,
-		"nurture.07@acme.example":                   0,
-		"nurture.12a@acme.example":                  0,
-		"nurture.12@":                               0,
-		"nurture.@acme.example":                     0,
-		"other.12@acme.example":                     0,
-		"nurture.99999999999999999999@acme.example": 0,
-		"": 0,
-	} {
-		id, ok := nurture.MessageIDFromHeader(v)
-		require.Equal(t, want, id, v)
-		require.Equal(t, want != 0, ok, v)
+	items := func(n int, item string) []byte {
+		return []byte("[" + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + "]")
 	}
+	generic := `{"email":"a@example.com","type":"soft"}`
+	got, err := nurture.ParseGenericBounces(items(nurture.MaxGenericBounces, generic))
+	require.NoError(t, err)
+	require.Len(t, got, nurture.MaxGenericBounces)
+	_, err = nurture.ParseGenericBounces(items(nurture.MaxGenericBounces+1, generic))
+	requireTooLarge(t, err, "[1000]")
+
+	event := `{"event":"bounce","email":"a@example.com"}`
+	got, err = nurture.ParseSendGridEvents(items(nurture.MaxSendGridEvents, event))
+	require.NoError(t, err)
+	require.Len(t, got, nurture.MaxSendGridEvents)
+	_, err = nurture.ParseSendGridEvents(items(nurture.MaxSendGridEvents+1, `{"event":"open"}`))
+	requireTooLarge(t, err, "[10000]")
+}
+
+func requireTooLarge(t *testing.T, err error, field string) {
+	t.Helper()
+	var de *nurture.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, nurture.CodeTooLarge, de.Code)
+	require.Equal(t, field, de.Field)
 }
 
 func TestBounceReasonIsClippedAndValid(t *testing.T) {
@@ -495,27 +502,6 @@ func TestSNSVerifyRejects(t *testing.T) {
 	})
 }
 
-func TestSNSCheckURL(t *testing.T) {
-	t.Parallel()
-	for raw, ok := range map[string]bool{
-		testCertURL: true,
-		"https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem": true,
-		"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-1.pem": true,
-		"https://sns.amazonaws.com/SimpleNotificationService-1.pem":               false,
-		"https://sns.us-east-1.amazonaws.com.evil/x.pem":                          false,
-		"https://evilsns.us-east-1.amazonaws.com/x.pem":                           false,
-		"https://sns.us-east-1.amazonaws.com/x.pem?x=1":                           false,
-		"https://sns.us-east-1.amazonaws.com/x.pem#frag":                          false,
-		"ftp://sns.us-east-1.amazonaws.com/x.pem":                                 false,
-		"//sns.us-east-1.amazonaws.com/x.pem":                                     false,
-		"https://SNS.US-EAST-1.AMAZONAWS.COM/x.pem":                               false,
-	} {
-		require.Equal(t, ok, nurture.CheckSNSURL(raw, true) == nil, raw)
-	}
-	require.NoError(t, nurture.CheckSNSURL("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=x", false))
-	require.Error(t, nurture.CheckSNSURL("https://example.com/?Action=ConfirmSubscription", false))
-}
-
 func TestSNSParseMessage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ body, field string }{
@@ -536,10 +522,13 @@ func TestSNSParseMessage(t *testing.T) {
 func checkBounces(t *testing.T, bounces []nurture.Bounce, err error, provider string) {
 	if err != nil {
 		var de *nurture.Error
-		if !errors.As(err, &de) || de.Code != nurture.CodeInvalid || de.Field == "" {
-			t.Fatalf("error %v is not an invalid-field error", err)
+		if !errors.As(err, &de) || (de.Code != nurture.CodeInvalid && de.Code != nurture.CodeTooLarge) || de.Field == "" {
+			t.Fatalf("error %v is not an invalid-field or too-large error", err)
 		}
 		return
+	}
+	if len(bounces) > nurture.MaxSendGridEvents || (provider == nurture.ProviderAPI && len(bounces) > nurture.MaxGenericBounces) {
+		t.Fatalf("%d bounces in one post", len(bounces))
 	}
 	for _, b := range bounces {
 		if !b.Type.Valid() || b.Email == "" || b.Provider != provider || len(b.Reason) > nurture.MaxBounceReason ||

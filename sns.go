@@ -103,8 +103,9 @@ func (m *SNSMessage) stringToSign() string {
 }
 
 // snsHost is the host of every SNS endpoint: sns.<region>.amazonaws.com,
-// or .amazonaws.com.cn in China.
-var snsHost = regexp.MustCompile(`^sns\.[a-z0-9]+(-[a-z0-9]+)+\.amazonaws\.com(\.cn)?$`)
+// or .amazonaws.com.cn in China, where a region is words and a number
+// joined by hyphens (us-east-1, us-gov-west-1, cn-north-1).
+var snsHost = regexp.MustCompile(`^sns\.[a-z]+(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?$`)
 
 // CheckSNSURL checks that raw is an https URL of Amazon SNS itself, so that
 // neither a certificate fetch nor a subscription confirmation can be aimed

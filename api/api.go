@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -55,6 +56,10 @@ type Config struct {
 	Ready map[string]Pinger
 
 	// Signer verifies recipient links; Recipients and Hits serve them.
+	// PublicURL is the base of those links, when the API is reached under
+	// another host (through a proxy): the preference form accepts posts
+	// whose Origin is its host or the request's.
+	PublicURL  string
 	Signer     *nurture.Signer
 	Recipients RecipientStore
 	Hits       HitStore
@@ -89,8 +94,8 @@ type Config struct {
 	// subscription confirmations. Default: an http.Client with a 10 s
 	// timeout that follows no redirect.
 	SNSClient HTTPDoer
-	// SNSTopics, when not empty, are the only SNS topic ARNs that
-	// /v1/webhooks/ses accepts.
+	// SNSTopics are the SNS topic ARNs whose messages /v1/webhooks/ses
+	// accepts; with none it refuses every message (403).
 	SNSTopics []string
 }
 
@@ -103,6 +108,8 @@ type API struct {
 	limits   *limitGuard
 	hits     *hitRecorder // nil without a HitStore
 	clicks   recentClicks
+	// publicHost is the host of Config.PublicURL, "" without one.
+	publicHost string
 }
 
 // New builds the API and its routes.
@@ -147,6 +154,9 @@ func New(cfg Config) (*API, error) {
 	}
 	a := &API{cfg: cfg, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
 		limits: &limitGuard{budget: cfg.RateLimitBudget, cooldown: cfg.RateLimitCooldown, clock: cfg.Clock, log: cfg.Logger}}
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		a.publicHost = u.Host
+	}
 	if cfg.Hits != nil {
 		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, cfg.HitWait)
 	}

@@ -9,9 +9,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image/png"
 	"io"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -134,6 +136,56 @@ func TestBrowserPreferencePage(t *testing.T) {
 			}
 		})
 	}
+
+	// Another site's page with a form that posts to a person's preference
+	// page (whose link it has learnt), even with the page's own form token
+	// copied in: the person, who opted out of marketing, clicks its button
+	// and is not subscribed again. The browser says where the post comes
+	// from; no script is involved on either side.
+	t.Run("cross-site form", func(t *testing.T) {
+		c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "browser-csrf@example.com"})
+		require.NoError(t, err)
+		m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: "browser:csrf", ContactID: c.ID, Template: "welcome", SendAt: received})
+		require.NoError(t, err)
+		require.NoError(t, b.store.SetPreferences(ctx, c.ID, []nurture.Topic{nurture.TopicMarketing}, nil))
+		pageURL := srv.URL + "/u/" + signer.Sign(nurture.Token{Purpose: nurture.PurposeUnsubscribe, MessageID: m.ID, ContactID: c.ID})
+
+		tab := br.newTab(ctx, t)
+		tab.navigate(ctx, t, pageURL)
+		var formToken string
+		tab.document(ctx, t).walk(func(n *domNode) {
+			if n.Name == "INPUT" && n.attr("name") == "form" {
+				formToken = n.attr("value")
+			}
+		})
+		require.NotEmpty(t, formToken)
+
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><form method="post" action="%s"><input type="hidden" name="form" value="%s">`+
+				`<input type="hidden" name="topic" value="onboarding"><input type="hidden" name="topic" value="education">`+
+				`<input type="hidden" name="topic" value="product"><input type="hidden" name="topic" value="marketing">`+
+				`<button>Win a prize</button></form>`, html.EscapeString(pageURL), html.EscapeString(formToken))
+		}))
+		t.Cleanup(evil.Close)
+		// 127.0.0.1 and localhost are different sites to the browser.
+		evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+		require.NotEqual(t, evil.URL, evilURL)
+		tab.navigate(ctx, t, evilURL)
+		button := tab.document(ctx, t).find(func(n *domNode) bool { return n.Name == "BUTTON" })
+		require.NotNil(t, button)
+		loaded, stop := tab.subscribe("Page.loadEventFired")
+		tab.click(ctx, t, button)
+		tab.wait(ctx, t, loaded, "the page after the cross-site post", func(json.RawMessage) bool { return true })
+		stop()
+
+		var optedOut []string
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT coalesce(array_agg(topic ORDER BY topic), '{}') FROM topic_optouts WHERE contact_id = $1`, c.ID).Scan(&optedOut))
+		require.Equal(t, []string{"marketing"}, optedOut, "still opted out of marketing")
+		alert := tab.document(ctx, t).find(func(n *domNode) bool { return n.attr("role") == "alert" })
+		require.NotNil(t, alert, "the page says nothing changed")
+		require.Contains(t, alert.text(), "Nothing was changed")
+	})
 }
 
 // checkAccessible asserts the basics a screen reader and a phone need, and

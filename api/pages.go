@@ -19,9 +19,12 @@ type preferencePage struct {
 	Product string
 	Email   string
 	Action  string
-	Status  string
+	Status  string // "", "saved" or "stale"
 	Topics  []topicChoice
 	AllOff  bool
+	// FormField and FormToken are the hidden field that proves a post
+	// comes from this page (API.pageForm).
+	FormField, FormToken string
 }
 
 type topicChoice struct {
@@ -33,8 +36,8 @@ type topicChoice struct {
 type topicLabel struct{ Name, Hint string }
 
 type pageText struct {
-	Title, Intro, Choose, Save, All, Saved, Rights, Export, Erase string
-	Topics                                                        map[nurture.Topic]topicLabel
+	Title, Intro, Choose, Save, All, Saved, Stale, Rights, Export, Erase string
+	Topics                                                               map[nurture.Topic]topicLabel
 }
 
 // pageTexts holds the page in each language it speaks.
@@ -42,6 +45,7 @@ var pageTexts = map[string]pageText{
 	"en": {
 		Title: "Email preferences", Intro: "Choose what we send to", Choose: "Send me:",
 		Save: "Save my choices", All: "Unsubscribe from everything", Saved: "Your choices are saved.",
+		Stale:  "Nothing was changed: this page was out of date. Please make your choice again.",
 		Rights: "Your data:", Export: "email me a copy of my data", Erase: "delete my data",
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Getting started", "Tips for your first weeks"},
@@ -53,6 +57,7 @@ var pageTexts = map[string]pageText{
 	"fr": {
 		Title: "Préférences e-mail", Intro: "Choisissez ce que nous envoyons à", Choose: "Envoyez-moi :",
 		Save: "Enregistrer mes choix", All: "Me désabonner de tout", Saved: "Vos choix sont enregistrés.",
+		Stale:  "Rien n'a été modifié : cette page n'était plus à jour. Veuillez refaire votre choix.",
 		Rights: "Vos données :", Export: "m'envoyer une copie de mes données", Erase: "supprimer mes données",
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Premiers pas", "Des conseils pour vos premières semaines"},
@@ -64,6 +69,7 @@ var pageTexts = map[string]pageText{
 	"de": {
 		Title: "E-Mail-Einstellungen", Intro: "Wählen Sie, was wir senden an", Choose: "Senden Sie mir:",
 		Save: "Auswahl speichern", All: "Von allem abmelden", Saved: "Ihre Auswahl ist gespeichert.",
+		Stale:  "Es wurde nichts geändert: Diese Seite war nicht mehr aktuell. Bitte treffen Sie Ihre Auswahl erneut.",
 		Rights: "Ihre Daten:", Export: "Kopie meiner Daten senden", Erase: "meine Daten löschen",
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Erste Schritte", "Tipps für die ersten Wochen"},
@@ -75,6 +81,7 @@ var pageTexts = map[string]pageText{
 	"es": {
 		Title: "Preferencias de correo", Intro: "Elige qué enviamos a", Choose: "Envíame:",
 		Save: "Guardar mis opciones", All: "Darme de baja de todo", Saved: "Tus opciones se han guardado.",
+		Stale:  "No se ha cambiado nada: esta página estaba desactualizada. Vuelve a hacer tu elección.",
 		Rights: "Tus datos:", Export: "enviarme una copia de mis datos", Erase: "borrar mis datos",
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Primeros pasos", "Consejos para tus primeras semanas"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -51,6 +52,21 @@ func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, boo
 		return nurture.Token{}, false
 	}
 	return t, true
+}
+
+// recipientMessage is the message the token is about, which must be the
+// token's contact's: the one rule every recipient endpoint applies. A
+// token is signed, but with the same secret a reset database or a second
+// installation holds other people under the same ids, and a link from its
+// mail must not act on ours. Opens and clicks, which answer without
+// reading the database, have the rule applied where their batch is
+// written (HitStore). A missing or foreign message is ErrBadToken.
+func (a *API) recipientMessage(ctx context.Context, t nurture.Token) (*nurture.Message, error) {
+	m, err := a.cfg.Recipients.Message(ctx, t.MessageID)
+	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound || (err == nil && m.ContactID != t.ContactID) {
+		return nil, nurture.ErrBadToken
+	}
+	return m, err
 }
 
 func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture.Hit {
@@ -148,13 +164,23 @@ func (a *API) unsubscribePage(c *gin.Context) {
 		fail(c, nurture.ErrBadToken)
 		return
 	}
-	a.renderPreferences(c, t, "")
+	if _, err := a.recipientMessage(c.Request.Context(), t); err != nil {
+		fail(c, err)
+		return
+	}
+	a.renderPreferences(c, t, "", http.StatusOK)
 }
 
 // unsubscribe serves POST /u/{token}: RFC 8058 one-click unsubscribe
 // (List-Unsubscribe=One-Click, form or multipart encoded, no cookie, 200, no
 // redirect) and the preference page's own form. The change is committed
 // before the answer.
+//
+// One-click only ever unsubscribes, and mailbox providers send it from
+// their own servers: it needs nothing but the link. Every other change,
+// above all one that subscribes again, must come from the page's own form
+// (pageForm); otherwise nothing changes and the page is shown again, with
+// a fresh form, answering 403.
 func (a *API) unsubscribe(c *gin.Context) {
 	t, ok := a.token(c, nurture.PurposeUnsubscribe)
 	if !ok {
@@ -171,6 +197,25 @@ func (a *API) unsubscribe(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	form := c.Request.PostForm
+	oneClick := form.Get("List-Unsubscribe") == "One-Click"
+	m, err := a.recipientMessage(ctx, t)
+	if err != nil {
+		if oneClick && err == nurture.ErrBadToken {
+			if _, cerr := a.cfg.Recipients.Contact(ctx, t.ContactID); nurture.ErrorCodeOf(cerr) == nurture.CodeNotFound {
+				// A person erased with their messages: nothing is kept,
+				// nothing will be sent, and the mailbox provider hears so.
+				c.String(http.StatusOK, "You are unsubscribed.")
+				return
+			}
+		}
+		fail(c, err)
+		return
+	}
+	if !oneClick && !a.pageForm(c, form.Get(formTokenField)) {
+		a.renderPreferences(c, t, "stale", http.StatusForbidden)
+		return
+	}
 	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
 		// An erased person's old link: nothing is kept, nothing to change.
@@ -187,15 +232,9 @@ func (a *API) unsubscribe(c *gin.Context) {
 		return
 	}
 	optedOut := current[contact.ID]
-	form := c.Request.PostForm
-	oneClick := form.Get("List-Unsubscribe") == "One-Click"
 	switch {
 	case oneClick:
-		topic, err := a.messageTopic(ctx, t.MessageID)
-		if err != nil {
-			fail(c, err)
-			return
-		}
+		topic := a.messageTopic(m)
 		if topic == "" || topic == nurture.TopicTransactional {
 			optedOut = slices.Clone(preferenceTopics)
 		} else if !slices.Contains(optedOut, topic) {
@@ -221,23 +260,40 @@ func (a *API) unsubscribe(c *gin.Context) {
 		c.String(http.StatusOK, "You are unsubscribed.")
 		return
 	}
-	a.renderPreferences(c, t, "saved")
+	a.renderPreferences(c, t, "saved", http.StatusOK)
+}
+
+// formTokenField is the name of the preference form's hidden field that
+// carries its form token.
+const formTokenField = "form"
+
+// pageForm reports whether a POST of preferences comes from the page's own
+// form: it carries the form token the page was served with, for this very
+// link and recent enough (nurture.Signer.FormToken), and the browser does
+// not say it comes from another site. Sec-Fetch-Site is what browsers of
+// the last years send; Origin is checked when it names a site (the page's
+// no-referrer policy makes browsers send "null" for it), against the host
+// the request came to and the public URL.
+func (a *API) pageForm(c *gin.Context, formToken string) bool {
+	if site := c.GetHeader("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
+	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" || (!strings.EqualFold(u.Host, c.Request.Host) && !strings.EqualFold(u.Host, a.publicHost)) {
+			return false
+		}
+	}
+	return a.cfg.Signer.CheckFormToken(c.Param("token"), formToken, a.cfg.Clock.Now())
 }
 
 // messageTopic is the topic of the email the link came from.
-func (a *API) messageTopic(ctx context.Context, id int64) (nurture.Topic, error) {
-	m, err := a.cfg.Recipients.Message(ctx, id)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
+func (a *API) messageTopic(m *nurture.Message) nurture.Topic {
 	if m.Topic == "" && a.cfg.TemplateTopic != nil {
 		t, _ := a.cfg.TemplateTopic(m.Template)
-		return t, nil
+		return t
 	}
-	return m.Topic, nil
+	return m.Topic
 }
 
 // templatesOf lists the templates of the given topics, whose queued
@@ -255,7 +311,10 @@ func (a *API) templatesOf(topics []nurture.Topic) []string {
 	return out
 }
 
-func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string) {
+// renderPreferences shows the preference page with code; status is "",
+// "saved" (the change is committed) or "stale" (the form was refused and
+// nothing changed). Every page carries a new form token.
+func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, code int) {
 	ctx := c.Request.Context()
 	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
@@ -274,7 +333,8 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string) 
 	lang := pickLanguage(contact.Locale, c.GetHeader("Accept-Language"))
 	page := preferencePage{
 		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
-		Product: a.cfg.Product.Name,
+		Product: a.cfg.Product.Name, FormField: formTokenField,
+		FormToken: a.cfg.Signer.FormToken(c.Param("token"), a.cfg.Clock.Now()),
 	}
 	all := true
 	for _, topic := range preferenceTopics {
@@ -287,7 +347,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string) 
 	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	c.Header("X-Frame-Options", "DENY")
 	c.Header("Referrer-Policy", "no-referrer")
-	c.Status(http.StatusOK)
+	c.Status(code)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	if err := preferencesTemplate.Execute(c.Writer, page); err != nil {
 		a.cfg.Logger.Error("render preference page", "err", err)
@@ -317,10 +377,7 @@ func (a *API) view(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	m, err := a.cfg.Recipients.Message(ctx, t.MessageID)
-	if err == nil && m.ContactID != t.ContactID {
-		err = nurture.ErrBadToken
-	}
+	m, err := a.recipientMessage(ctx, t)
 	if err != nil {
 		fail(c, err)
 		return

@@ -43,7 +43,7 @@ type webhookHandler struct {
 	softLimit int
 	client    HTTPDoer // requests to SNS: certificates and subscription confirmations
 	sns       *nurture.SNSVerifier
-	topics    map[string]bool // SNS topics accepted; empty: any
+	topics    map[string]bool // SNS topics accepted; empty: none
 }
 
 // newWebhookHandler applies the defaults of the webhook settings of Config.
@@ -64,11 +64,9 @@ func (a *API) newWebhookHandler() *webhookHandler {
 		}
 	}
 	h.sns = nurture.NewSNSVerifier(snsCertFetcher{client: h.client})
-	if len(a.cfg.SNSTopics) > 0 {
-		h.topics = make(map[string]bool, len(a.cfg.SNSTopics))
-		for _, t := range a.cfg.SNSTopics {
-			h.topics[t] = true
-		}
+	h.topics = make(map[string]bool, len(a.cfg.SNSTopics))
+	for _, t := range a.cfg.SNSTopics {
+		h.topics[t] = true
 	}
 	return h
 }
@@ -124,8 +122,12 @@ func (h *webhookHandler) record(c *gin.Context, bounces []nurture.Bounce) {
 }
 
 // ses serves POST /v1/webhooks/ses: the messages of an SNS topic that SES
-// publishes bounces and complaints to. Every message must carry SNS's
-// signature; a subscription confirmation is confirmed, once verified.
+// publishes bounces and complaints to. The topic must be one of
+// Config.SNSTopics (with none, every message is refused): a valid SNS
+// signature only proves that some AWS account's topic sent it, and anyone
+// can subscribe our URL to a topic of their own. Every message must carry
+// SNS's signature; a subscription confirmation is confirmed, once verified.
+// Nothing is fetched for a message of another topic.
 func (h *webhookHandler) ses(c *gin.Context) {
 	data, err := readBody(c.Request, MaxWebhookBytes)
 	if err != nil {
@@ -137,7 +139,12 @@ func (h *webhookHandler) ses(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if h.topics != nil && !h.topics[m.TopicArn] {
+	if len(h.topics) == 0 {
+		fail(c, &nurture.Error{Code: nurture.CodeForbidden, Field: "TopicArn",
+			Message: "is not accepted: this installation lists no SNS topic for Amazon SES notifications yet"})
+		return
+	}
+	if !h.topics[m.TopicArn] {
 		fail(c, &nurture.Error{Code: nurture.CodeForbidden, Field: "TopicArn", Message: "is not a topic this endpoint accepts"})
 		return
 	}

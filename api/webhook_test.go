@@ -40,7 +40,7 @@ type hooks struct {
 func setupHooks(t *testing.T, configure ...func(*api.Config)) *hooks {
 	t.Helper()
 	fake := &fakeSNS{cert: testSigner().cert}
-	b := setup(t, append([]func(*api.Config){func(c *api.Config) { c.SNSClient = fake }}, configure...)...)
+	b := setup(t, append([]func(*api.Config){func(c *api.Config) { c.SNSClient, c.SNSTopics = fake, []string{testTopic} }}, configure...)...)
 	return &hooks{bundle: b, key: b.newKey(t, nurture.ScopeWebhooks), sns: fake}
 }
 
@@ -78,7 +78,7 @@ func (h *hooks) softBounces(t *testing.T, email string) int {
 }
 
 // sentMessage stores a contact and a message sent to it; it returns the
-// message's id and its Message-ID header.
+// message's id and its Message-ID header, as the worker wrote it.
 func (h *hooks) sentMessage(t *testing.T, email string) (int64, string) {
 	t.Helper()
 	ctx := context.Background()
@@ -87,7 +87,9 @@ func (h *hooks) sentMessage(t *testing.T, email string) (int64, string) {
 	require.NoError(t, h.pool.QueryRow(ctx, `
 		INSERT INTO messages (dedupe_key, contact_id, template, send_at, status, sent_at)
 		VALUES ($1, $2, 'welcome', now(), 'sent', now()) RETURNING id`, "test:"+email, contactID).Scan(&id))
-	return id, fmt.Sprintf("nurture.%d@acme.example", id)
+	ids, err := h.store.MessageIDs(ctx)
+	require.NoError(t, err)
+	return id, ids.Header(id, "acme.example")
 }
 
 // messageStatus returns the message's status and its last history line.
@@ -191,6 +193,58 @@ func TestWebhookGeneric(t *testing.T) {
 		requireError(t, h.post(t, "/v1/webhooks/bounces", tc.body), http.StatusBadRequest, tc.field)
 	}
 	require.Equal(t, "", h.suppressed(t, "dee@example.com"), "a rejected request records nothing, not even its valid part")
+}
+
+// A Message-ID is in every copy of the mail and in reports others see, and
+// our message ids count up from 1: a bounce for some other address, or
+// with a Message-ID that is not this installation's, bounces no message.
+func TestWebhookBounceMarksOnlyTheRecipientsMessage(t *testing.T) {
+	t.Parallel()
+	h := setupHooks(t)
+	id, header := h.sentMessage(t, "ada@example.com")
+	status := func() (s string) {
+		require.NoError(t, h.pool.QueryRow(context.Background(), `SELECT status FROM messages WHERE id = $1`, id).Scan(&s))
+		return s
+	}
+	for _, tc := range []struct {
+		name, email, messageID string
+		suppressed             int
+	}{
+		{"another address with Ada's Message-ID", "mallory@example.com", header, 1},
+		{"Ada's address with her message's id, untagged", "ada@example.com", fmt.Sprintf("nurture.%d@acme.example", id), 1},
+		{"Ada's address with a forged tag", "ada@example.com", fmt.Sprintf("nurture.%d.0123456789abcdef@acme.example", id), 0},
+	} {
+		requireRecorded(t, h.post(t, "/v1/webhooks/bounces", obj{"email": tc.email, "type": "hard", "messageId": "<" + tc.messageID + ">"}), 1, tc.suppressed)
+		require.Equal(t, "sent", status(), tc.name)
+	}
+	require.Equal(t, "hard_bounce", h.suppressed(t, "mallory@example.com"), "the bounce itself is still about its own address")
+
+	// The same goes for every provider's format.
+	requireRecorded(t, h.post(t, "/v1/webhooks/sendgrid", webhook(t, "sendgrid.json", "NURTURE_MESSAGE_ID", header)), 4, 3)
+	require.Equal(t, "sent", status(), "SendGrid's bounce of gone@test.com")
+	requireRecorded(t, h.post(t, "/v1/webhooks/postmark", webhook(t, "postmark_bounce.json", "NURTURE_MESSAGE_ID", header)), 1, 1)
+	require.Equal(t, "sent", status(), "Postmark's bounce of john@example.com")
+
+	requireRecorded(t, h.post(t, "/v1/webhooks/bounces", obj{"email": "Ada@example.com", "type": "hard", "messageId": "<" + header + ">"}), 1, 0)
+	require.Equal(t, "bounced", status(), "Ada's own bounce")
+}
+
+// A 20,000-item post once held one transaction for ten seconds: a post
+// carries at most 1,000 bounces, and is refused whole past that.
+func TestWebhookBounceItemLimit(t *testing.T) {
+	t.Parallel()
+	h := setupHooks(t)
+	items := make([]obj, nurture.MaxGenericBounces+1)
+	for i := range items {
+		items[i] = obj{"email": fmt.Sprintf("b%d@example.com", i), "type": "hard"}
+	}
+	res := h.post(t, "/v1/webhooks/bounces", items)
+	e := requireError(t, res, http.StatusRequestEntityTooLarge, "[1000]")
+	require.Contains(t, e.Error.Message, "1000")
+	require.Equal(t, "", h.suppressed(t, "b0@example.com"), "nothing of a refused post is recorded")
+
+	requireRecorded(t, h.post(t, "/v1/webhooks/bounces", items[:nurture.MaxGenericBounces]), 1000, 1000)
+	require.Equal(t, "hard_bounce", h.suppressed(t, "b999@example.com"))
 }
 
 func TestWebhookSendGrid(t *testing.T) {
@@ -504,13 +558,22 @@ func TestWebhookSES(t *testing.T) {
 		}
 	})
 
-	t.Run("another topic", func(t *testing.T) {
-		t.Parallel()
-		h := setupHooks(t, func(c *api.Config) { c.SNSTopics = []string{"arn:aws:sns:us-east-1:123456789012:mine"} })
-		requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, notification(webhook(t, "ses_complaint.json"), "m1"), "2")),
-			http.StatusForbidden, "TopicArn")
-		require.Empty(t, h.sns.fetched())
-	})
+	// Any AWS account can subscribe our URL to a topic of its own and sign
+	// its messages validly: only the topics the operator listed count.
+	for name, topics := range map[string][]string{
+		"another account's topic": {"arn:aws:sns:us-east-1:123456789012:mine"},
+		"no topic listed":         nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := setupHooks(t, func(c *api.Config) { c.SNSTopics = topics })
+			requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, confirmation(subscribeURL), "2")), http.StatusForbidden, "TopicArn")
+			requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, notification(webhook(t, "ses_complaint.json"), "m1"), "2")),
+				http.StatusForbidden, "TopicArn")
+			require.Empty(t, h.sns.fetched(), "the subscription is not confirmed, and no certificate is fetched")
+			require.Equal(t, "", h.suppressed(t, "richard@example.com"))
+		})
+	}
 
 	t.Run("SNS unreachable", func(t *testing.T) {
 		t.Parallel()

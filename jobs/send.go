@@ -61,6 +61,10 @@ type SendConfig struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 
+	// MessageIDs makes the Message-ID headers, with the installation's key
+	// (postgres.DB.MessageIDs); without one they are untagged, as before.
+	MessageIDs nurture.MessageIDs
+
 	// FrequencyCap is how many emails other than transactional ones a
 	// contact may get in 24 hours; 0 means no cap.
 	FrequencyCap int
@@ -304,7 +308,7 @@ func (h *SendHandler) compose(m *nurture.Message, c *nurture.Contact, r *templat
 	from := h.cfg.From.Address
 	domain := from[strings.LastIndexByte(from, '@')+1:]
 	e := &nurture.Email{
-		MessageID: MessageIDHeader(m.ID, from),
+		MessageID: MessageIDHeader(h.cfg.MessageIDs, m.ID, from),
 		From:      h.cfg.From,
 		To:        mail.Address{Name: c.Name(), Address: c.Email},
 		Subject:   r.Subject,
@@ -498,12 +502,12 @@ func (h *SendHandler) result(ctx context.Context, work []*delivery, held error) 
 	return nil
 }
 
-// MessageIDHeader is the Message-ID of message id: derived from the id, so a
-// retried delivery carries the same Message-ID and receivers can tell it is
-// the same email.
-func MessageIDHeader(id int64, from string) string {
-	domain := from[strings.LastIndexByte(from, '@')+1:]
-	return fmt.Sprintf("nurture.%d@%s", id, domain)
+// MessageIDHeader is the Message-ID of message id: derived from the id and
+// the installation's key (nurture.MessageIDs), so a retried delivery
+// carries the same Message-ID and receivers can tell it is the same email,
+// while another installation's message of the same id has another.
+func MessageIDHeader(ids nurture.MessageIDs, id int64, from string) string {
+	return ids.Header(id, from[strings.LastIndexByte(from, '@')+1:])
 }
 
 // lastAttempt reports whether the running task has no retries left.

@@ -43,8 +43,10 @@ func setupSendB(t testing.TB) *sendBundle {
 	clock := testkit.NewClock(time.Now())
 	signer, err := nurture.NewSigner(strings.Repeat("k", 32))
 	require.NoError(t, err)
+	ids, err := store.MessageIDs(context.Background())
+	require.NoError(t, err)
 	h := jobs.NewSendHandler(jobs.SendConfig{
-		Store: store, Renderer: tmpl, Sender: m, Clock: clock,
+		Store: store, Renderer: tmpl, Sender: m, Clock: clock, MessageIDs: ids,
 		Links:   jobs.Linker{Signer: signer, BaseURL: "https://links.acme.example", Clock: clock},
 		From:    mail.Address{Name: "Acme", Address: "hello@acme.example"},
 		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.example"},
@@ -91,7 +93,14 @@ func TestSendDeliversOnceAndRecordsIt(t *testing.T) {
 
 	msgs := b.smtp.Messages()
 	require.Len(t, msgs, 1)
-	require.Equal(t, "<"+jobs.MessageIDHeader(id, "hello@acme.example")+">", msgs[0].Header("Message-ID"))
+	ids, err := b.store.MessageIDs(context.Background())
+	require.NoError(t, err)
+	header := msgs[0].Header("Message-ID")
+	require.Equal(t, "<"+jobs.MessageIDHeader(ids, id, "hello@acme.example")+">", header)
+	require.Regexp(t, `^<nurture\.[0-9]+\.[0-9a-f]{16}@acme\.example>$`, header, "tagged with the installation's key")
+	ours, ok := ids.Ours(header)
+	require.True(t, ok, "a bounce of it is recognised")
+	require.Equal(t, id, ours)
 	m := b.status(t, id)
 	require.Equal(t, nurture.StatusSent, m.Status)
 	require.Equal(t, 1, m.Attempts)

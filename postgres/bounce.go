@@ -16,8 +16,15 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// RecordBounces records what a provider reported, in one transaction, and
-// returns how many addresses it newly suppressed.
+// bounceBatch is how many bounces one transaction records: a provider's
+// large post is written in several short transactions rather than one
+// that holds its locks (and a connection) for seconds.
+const bounceBatch = 500
+
+// RecordBounces records what a provider reported, in transactions of at
+// most bounceBatch bounces, and returns how many addresses it newly
+// suppressed. When one fails, those before it stay recorded: a retry of
+// the same events changes nothing for them (below).
 //
 //   - A hard bounce or a complaint suppresses the address (hard_bounce or
 //     complaint). A soft bounce counts towards softLimit; the one that
@@ -26,8 +33,12 @@ import (
 //     retry of the same event: same provider, event id and address; or, when
 //     it gave no id, the same type, time, reason and Message-ID) changes
 //     nothing, so a replayed webhook does not count a soft bounce twice.
-//   - A hard or soft bounce whose Message-ID is one of ours marks that
-//     message bounced, when it stands at sent, with a line of history.
+//   - A hard or soft bounce whose Message-ID is one of this installation's
+//     (nurture.MessageIDs) marks that message bounced, when it stands at
+//     sent and the bounced address is its contact's (now or before an
+//     email change), with a line of history. Message-IDs travel in mail
+//     and reports that others see; the address check means one cannot
+//     bounce somebody else's message.
 //
 // A bounce without a time is taken to happen now.
 func (db *DB) RecordBounces(ctx context.Context, bounces []nurture.Bounce, softLimit int) (suppressed int, err error) {
@@ -58,19 +69,29 @@ func (db *DB) RecordBounces(ctx context.Context, bounces []nurture.Bounce, softL
 	slices.SortStableFunc(items, func(x, y item) int {
 		return cmp.Or(bytes.Compare(x.hash, y.hash), x.b.At.Compare(y.b.At))
 	})
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		suppressed = 0
-		for _, it := range items {
-			n, err := recordBounce(ctx, tx, it.b, it.hash, it.key, softLimit)
-			if err != nil {
-				return err
-			}
-			suppressed += n
-		}
-		return nil
-	})
+	if len(items) == 0 {
+		return 0, nil
+	}
+	ids, err := db.MessageIDs(ctx)
 	if err != nil {
 		return 0, err
+	}
+	for batch := range slices.Chunk(items, bounceBatch) {
+		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			n := 0
+			for _, it := range batch {
+				one, err := recordBounce(ctx, tx, ids, it.b, it.hash, it.key, softLimit)
+				if err != nil {
+					return err
+				}
+				n += one
+			}
+			suppressed += n
+			return nil
+		})
+		if err != nil {
+			return suppressed, err
+		}
 	}
 	return suppressed, nil
 }
@@ -87,7 +108,7 @@ func bounceEventKey(b nurture.Bounce) string {
 }
 
 // recordBounce records one bounce and returns 1 when it suppressed the address.
-func recordBounce(ctx context.Context, tx pgx.Tx, b nurture.Bounce, hash []byte, key string, softLimit int) (int, error) {
+func recordBounce(ctx context.Context, tx pgx.Tx, ids nurture.MessageIDs, b nurture.Bounce, hash []byte, key string, softLimit int) (int, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `
 		INSERT INTO bounces (email_hash, type, reason, provider, event_key, message_id, at)
@@ -102,7 +123,7 @@ func recordBounce(ctx context.Context, tx pgx.Tx, b nurture.Bounce, hash []byte,
 		return 0, fmt.Errorf("insert bounce: %w", err)
 	}
 
-	if msgID, ours := nurture.MessageIDFromHeader(b.MessageID); ours && b.Type != nurture.BounceComplaint {
+	if msgID, ours := ids.Ours(b.MessageID); ours && b.Type != nurture.BounceComplaint {
 		if err := markBounced(ctx, tx, msgID, b); err != nil {
 			return 0, err
 		}
@@ -137,14 +158,18 @@ func recordBounce(ctx context.Context, tx pgx.Tx, b nurture.Bounce, hash []byte,
 	return int(tag.RowsAffected()), nil
 }
 
-// markBounced moves our message id from sent to bounced. A message in any
-// other state is left alone: one not yet sent will meet the suppression
-// when it is, one already bounced has its history.
+// markBounced moves our message id from sent to bounced, when b's address
+// is one its contact has or had. A message in any other state is left
+// alone: one not yet sent will meet the suppression when it is, one
+// already bounced has its history.
 func markBounced(ctx context.Context, tx pgx.Tx, id int64, b nurture.Bounce) error {
 	detail := describeBounce(b)
 	tag, err := tx.Exec(ctx, `
-		UPDATE messages SET status = 'bounced', last_error = $2, updated_at = now()
-		WHERE id = $1 AND status = 'sent'`, id, detail)
+		UPDATE messages m SET status = 'bounced', last_error = $2, updated_at = now()
+		WHERE m.id = $1 AND m.status = 'sent' AND (
+			EXISTS (SELECT 1 FROM contacts c WHERE c.id = m.contact_id AND lower(c.email) = lower($3))
+			OR EXISTS (SELECT 1 FROM contact_email_changes e
+				WHERE e.contact_id = m.contact_id AND lower(e.old_email) = lower($3)))`, id, detail, b.Email)
 	if err != nil {
 		return fmt.Errorf("mark message bounced: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/testkit"
+	"github.com/nurture-email/nurture/postgres"
 )
 
 var bounceAt = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -143,14 +145,16 @@ func TestRecordBouncesMarksOurMessageBounced(t *testing.T) {
 	sent := sentMessage(t, pool, "ada@example.com", nurture.StatusSent)
 	complained := sentMessage(t, pool, "bob@example.com", nurture.StatusSent)
 	queued := sentMessage(t, pool, "cy@example.com", nurture.StatusQueued)
-	header := func(id int64) string { return fmt.Sprintf("nurture.%d@acme.example", id) }
+	ids, err := db.MessageIDs(ctx)
+	require.NoError(t, err)
+	header := func(id int64) string { return ids.Header(id, "acme.example") }
 
-	_, err := db.RecordBounces(ctx, []nurture.Bounce{
+	_, err = db.RecordBounces(ctx, []nurture.Bounce{
 		{Email: "ada@example.com", Type: nurture.BounceHard, Reason: "550 5.1.1 user unknown", MessageID: header(sent), At: bounceAt, Provider: "ses", EventID: "1"},
 		{Email: "bob@example.com", Type: nurture.BounceComplaint, Reason: "complaint: abuse", MessageID: header(complained), At: bounceAt, Provider: "ses", EventID: "2"},
 		{Email: "cy@example.com", Type: nurture.BounceSoft, Reason: "busy", MessageID: header(queued), At: bounceAt, Provider: "ses", EventID: "3"},
 		{Email: "dee@example.com", Type: nurture.BounceHard, Reason: "no", MessageID: "0102015fd91a5ca3@email.amazonses.com", At: bounceAt, Provider: "ses", EventID: "4"},
-		{Email: "eve@example.com", Type: nurture.BounceHard, Reason: "no", MessageID: "nurture.999999@acme.example", At: bounceAt, Provider: "ses", EventID: "5"},
+		{Email: "eve@example.com", Type: nurture.BounceHard, Reason: "no", MessageID: header(999999), At: bounceAt, Provider: "ses", EventID: "5"},
 	}, 3)
 	require.NoError(t, err)
 
@@ -215,4 +219,75 @@ func TestRecordBouncesRejectsWhatIsNotABounce(t *testing.T) {
 	n, err := db.RecordBounces(ctx, nil, 3)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// A Message-ID travels in mail and reports others see, and message ids are
+// row numbers: a bounce marks a message only when its Message-ID carries
+// this installation's tag and its address is the message's recipient's.
+func TestRecordBouncesMarkOnlyTheRecipientsMessageOfThisInstallation(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	pool := db.Pool()
+	ids, err := db.MessageIDs(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ids.Key), 16)
+	other, err := postgres.New(testkit.DB(t)).MessageIDs(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, ids.Key, other.Key, "every database gets a key of its own")
+
+	status := func(id int64) nurture.MessageStatus {
+		m, err := db.Message(ctx, id)
+		require.NoError(t, err)
+		return m.Status
+	}
+	bounce := func(email, messageID string) {
+		t.Helper()
+		_, err := db.RecordBounces(ctx, []nurture.Bounce{{Email: email, Type: nurture.BounceHard, Reason: "550",
+			MessageID: messageID, At: bounceAt, Provider: "api"}}, 3)
+		require.NoError(t, err)
+	}
+
+	ada := sentMessage(t, pool, "ada@example.com", nurture.StatusSent)
+	bounce("mallory@example.com", ids.Header(ada, "acme.example"))
+	require.Equal(t, nurture.StatusSent, status(ada), "another address cannot bounce Ada's message")
+	bounce("ada@example.com", other.Header(ada, "acme.example"))
+	require.Equal(t, nurture.StatusSent, status(ada), "another installation's message of the same id is not Ada's")
+	bounce("ada@example.com", fmt.Sprintf("nurture.%d@acme.example", ada))
+	require.Equal(t, nurture.StatusSent, status(ada), "an untagged Message-ID is not of a message sent since tags exist")
+	bounce("ADA@Example.com", "<"+ids.Header(ada, "acme.example")+">")
+	require.Equal(t, nurture.StatusBounced, status(ada), "her own bounce, whatever the case of the address")
+
+	// An address the contact had when the message left still matches.
+	bob := sentMessage(t, pool, "bob@example.com", nurture.StatusSent)
+	_, err = pool.Exec(ctx, `WITH c AS (UPDATE contacts SET email = 'robert@example.com' WHERE email = 'bob@example.com' RETURNING id)
+		INSERT INTO contact_email_changes (contact_id, old_email, new_email, changed_at) SELECT id, 'bob@example.com', 'robert@example.com', now() FROM c`)
+	require.NoError(t, err)
+	bounce("bob@example.com", ids.Header(bob, "acme.example"))
+	require.Equal(t, nurture.StatusBounced, status(bob))
+
+	// Mail sent before the upgrade carries the untagged form, recognised
+	// below legacy_message_ids_below.
+	cy := sentMessage(t, pool, "cy@example.com", nurture.StatusSent)
+	_, err = pool.Exec(ctx, `UPDATE installation SET legacy_message_ids_below = $1`, cy+1)
+	require.NoError(t, err)
+	bounce("cy@example.com", fmt.Sprintf("<nurture.%d@acme.example>", cy))
+	require.Equal(t, nurture.StatusBounced, status(cy))
+}
+
+// A large post is written in transactions of 500 bounces, not one that
+// holds its locks for the whole post.
+func TestRecordBouncesWritesInBoundedTransactions(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	bounces := make([]nurture.Bounce, 1001)
+	for i := range bounces {
+		bounces[i] = nurture.Bounce{Email: fmt.Sprintf("b%d@example.com", i), Type: nurture.BounceHard, At: bounceAt, Provider: "api"}
+	}
+	n, err := db.RecordBounces(ctx, bounces, 3)
+	require.NoError(t, err)
+	require.Equal(t, 1001, n)
+	var rows, transactions int
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM bounces`).Scan(&rows, &transactions))
+	require.Equal(t, 1001, rows)
+	require.Equal(t, 3, transactions, "500 + 500 + 1")
 }

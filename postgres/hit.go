@@ -10,9 +10,11 @@ import (
 
 // RecordHits stores opens and clicks, many in one statement. Hits of a
 // contact that is erased or gone (an erased person's old link) are
-// dropped: their tokens still verify, but record nothing. The message is
-// not looked up: the pair (message, contact) comes from a signed token, so
-// it is genuine, and the lookup cost a sixth of the statement. The last
+// dropped: their tokens still verify, but record nothing. So are hits
+// whose message is not their contact's: the pair (message, contact) comes
+// from a signed token, but a database reset, or a second installation
+// with the same secret, signed the same ids for other people (the rule of
+// every recipient endpoint, api.recipientMessage). The last
 // human open and click of a contact are read from these rows (see
 // Engagement), so that a burst of hits rewrites no summary row.
 func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
@@ -46,7 +48,8 @@ func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 		SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
 			AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-		JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL`,
+		JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL
+		JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id`,
 		msgIDs, contactIDs, kinds, classes, reasons, links, urls, ips, agents, ats)
 	if err != nil {
 		return fmt.Errorf("record hits: %w", err)

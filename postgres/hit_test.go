@@ -99,3 +99,30 @@ func TestRecordHitsOfErasedOrUnknownContactsRecordsNothing(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, kept.ID, who)
 }
+
+// A token signed for (message, contact) by a reset database, or by
+// another installation with the same secret, names people who are not
+// ours under the same ids: its hits are dropped, not credited to whoever
+// holds those ids here.
+func TestRecordHitsOfAnotherContactsMessageRecordsNothing(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	ada, _, err := db.UpsertContact(ctx, &nurture.Contact{Email: "ada@example.com"})
+	require.NoError(t, err)
+	bob, _, err := db.UpsertContact(ctx, &nurture.Contact{Email: "bob@example.com"})
+	require.NoError(t, err)
+	m, _, err := db.CreateMessage(ctx, nurture.Message{DedupeKey: "a", ContactID: ada.ID, Template: "welcome", SendAt: at})
+	require.NoError(t, err)
+
+	require.NoError(t, db.RecordHits(ctx, []nurture.Hit{
+		{Kind: nurture.HitOpen, MessageID: m.ID, ContactID: bob.ID, Class: nurture.ClassHuman, At: at},        // Ada's message
+		{Kind: nurture.HitClick, MessageID: 1 << 40, ContactID: bob.ID, Class: nurture.ClassHuman, At: at},    // no such message
+		{Kind: nurture.HitOpen, MessageID: m.ID, ContactID: ada.ID, Class: nurture.ClassHuman, At: at.Add(1)}, // the genuine one
+	}))
+	var n int
+	var who int64
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*), max(contact_id) FROM email_events`).Scan(&n, &who))
+	require.Equal(t, 1, n)
+	require.Equal(t, ada.ID, who)
+}

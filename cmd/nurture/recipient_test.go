@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/postgres"
 )
 
 // noRedirects is a client that shows redirects instead of following them.
@@ -119,4 +124,120 @@ func TestOpenClickAndOneClickUnsubscribe(t *testing.T) {
 	var topic string
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT topic FROM topic_optouts`).Scan(&topic))
 	require.Equal(t, "onboarding", topic)
+}
+
+// postAs sends body to path with key as the Basic user name, as providers
+// do, and returns the status and body.
+func (e *engine) postAs(key, path string, body any) (int, string) {
+	e.t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(e.t, err)
+	req, err := http.NewRequest(http.MethodPost, e.apiURL+path, bytes.NewReader(data))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(key, "")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// The Message-ID the worker writes is this installation's, and a bounce
+// reported with it marks the message only for the address it went to.
+func TestBounceOfDeliveredEmailMarksItForItsRecipientOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	hooks, err := createAPIKey(context.Background(), postgres.New(e.pool), "hooks", []nurture.Scope{nurture.ScopeWebhooks})
+	require.NoError(t, err)
+	e.start("all")
+	e.waitReady()
+	_, _, header := e.signUp("u-bounce", "bounce@example.com")
+	messageID := header("Message-ID")
+	require.Regexp(t, `^<nurture\.[0-9]+\.[0-9a-f]{16}@acme\.example>$`, messageID)
+
+	status, body := e.postAs(hooks, "/v1/webhooks/bounces", map[string]any{"email": "someone-else@example.com", "type": "hard", "messageId": messageID})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, []string{"sent"}, e.messages("u-bounce"), "another address's bounce leaves the message alone")
+
+	status, body = e.postAs(hooks, "/v1/webhooks/bounces", map[string]any{"email": "bounce@example.com", "type": "hard", "messageId": messageID})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, []string{"bounced"}, e.messages("u-bounce"))
+}
+
+// NURTURE_SES_TOPICS reaches the SES webhook: without it every message is
+// refused; with it, messages of the listed topics go on to the signature
+// check (which an http certificate URL fails, so nothing is fetched here)
+// and those of other topics are refused.
+func TestSESTopicsSetting(t *testing.T) {
+	t.Parallel()
+	const mine = "arn:aws:sns:us-east-1:123456789012:ses-bounces"
+	message := func(topic string) map[string]string {
+		return map[string]string{"Type": "SubscriptionConfirmation", "MessageId": "m1", "Token": "t", "TopicArn": topic,
+			"Message": "confirm", "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t",
+			"Timestamp": "2026-03-02T12:00:00.000Z", "SignatureVersion": "2", "Signature": "c2ln",
+			"SigningCertURL": "http://sns.us-east-1.amazonaws.com/cert.pem"}
+	}
+	for _, tc := range []struct {
+		name, setting, topic, field string
+	}{
+		{"not set", "", mine, "TopicArn"},
+		{"set, another topic", mine, "arn:aws:sns:us-east-1:999999999999:theirs", "TopicArn"},
+		{"set, its topic", "arn:aws:sns:eu-west-1:123456789012:other," + mine, mine, "SigningCertURL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			hooks, err := createAPIKey(context.Background(), postgres.New(e.pool), "hooks", []nurture.Scope{nurture.ScopeWebhooks})
+			require.NoError(t, err)
+			e.env["NURTURE_SES_TOPICS"] = tc.setting
+			e.start("api")
+			e.waitReady()
+			status, body := e.postAs(hooks, "/v1/webhooks/ses", message(tc.topic))
+			require.Equal(t, http.StatusForbidden, status, body)
+			require.Contains(t, body, `"field":"`+tc.field+`"`)
+		})
+	}
+}
+
+// The preference page through the binary, behind a proxy: the API is
+// reached at its own address while the links, and the browser's Origin,
+// say NURTURE_PUBLIC_URL.
+func TestPreferencePageBehindAProxy(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const public = "https://links.acme.example"
+	e.env["NURTURE_PUBLIC_URL"] = public
+	e.start("all")
+	e.waitReady()
+	_, _, header := e.signUp("u-prefs", "prefs@example.com")
+	page := strings.Replace(strings.Trim(header("List-Unsubscribe"), "<>"), public, e.apiURL, 1)
+
+	resp, err := http.Get(page)
+	require.NoError(t, err)
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	token := regexp.MustCompile(`name="form" value="([A-Za-z0-9_-]+)"`).FindStringSubmatch(string(html))
+	require.NotNil(t, token, "the form carries its token")
+
+	post := func(origin string) int {
+		form := url.Values{"form": {token[1]}, "topic": {"education"}}
+		req, err := http.NewRequest(http.MethodPost, page, strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := noRedirects.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	optOuts := func() (n int) {
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM topic_optouts`).Scan(&n))
+		return n
+	}
+	require.Equal(t, http.StatusForbidden, post("https://evil.example"))
+	require.Zero(t, optOuts())
+	require.Equal(t, http.StatusOK, post(public))
+	require.Equal(t, 3, optOuts(), "all but education")
 }

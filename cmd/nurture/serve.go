@@ -109,7 +109,11 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		})
 	}
 	if which&serviceWorker != 0 {
-		w, closeMailer, err := newWorker(cfg, logger, store, redisOpt, rdb)
+		ids, err := store.MessageIDs(connectCtx)
+		if err != nil {
+			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+		}
+		w, closeMailer, err := newWorker(cfg, logger, store, ids, redisOpt, rdb)
 		if err != nil {
 			return err
 		}
@@ -159,6 +163,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 		Templates:          tmpl,
 		Product:            templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
 		SoftBounceLimit:    cfg.SoftBounceLimit,
+		PublicURL:          cfg.PublicURL,
+		SNSTopics:          cfg.SESTopics,
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -168,7 +174,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 	})
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -206,6 +212,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, redi
 		Sender:            sender,
 		Links:             jobs.Linker{Signer: signer, BaseURL: cfg.PublicURL},
 		From:              *from,
+		MessageIDs:        ids,
 		Product:           templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
 		Throttle:          throttle,
 		FrequencyCap:      cfg.FrequencyCap,

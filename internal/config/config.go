@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,6 +58,7 @@ type Config struct {
 	IngestRate      float64
 	IngestBurst     int
 	APIURL          string
+	SESTopics       []string
 
 	// SecretGenerated is true when --dev made up a secret because none was set.
 	SecretGenerated bool
@@ -130,6 +132,8 @@ var Settings = []Setting{
 		Usage: "directory of email templates that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.TemplatesDir = v; return nil }},
 	{Flag: "soft-bounce-limit", Env: "NURTURE_SOFT_BOUNCE_LIMIT", Default: "3",
 		Usage: "soft bounces after which an address is suppressed", set: positiveInt("soft-bounce-limit", func(c *Config, n int) { c.SoftBounceLimit = n })},
+	{Flag: "ses-topics", Env: "NURTURE_SES_TOPICS", Default: "",
+		Usage: "comma-separated ARNs of the Amazon SNS topics /v1/webhooks/ses accepts (and confirms subscriptions of); empty: it refuses every message", set: setSESTopics},
 	{Flag: "from", Env: "NURTURE_FROM", Default: "Nurture <hello@nurture.localhost>",
 		Usage: "From address of outgoing email", set: setFrom},
 	{Flag: "product-name", Env: "NURTURE_PRODUCT_NAME", Default: "Acme Cloud",
@@ -170,7 +174,7 @@ type Command struct {
 var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
-		"ingest-rate", "ingest-burst", "soft-bounce-limit", "templates-dir", "shutdown-timeout"}
+		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "dev", "concurrency", "shutdown-timeout"}
@@ -416,6 +420,28 @@ func setTrustedProxies(c *Config, v string) error {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	return nil
+}
+
+// snsTopicARN is an Amazon SNS topic's ARN: partition, region, 12-digit
+// account and topic name (letters, digits, - and _, a .fifo suffix for
+// FIFO topics).
+var snsTopicARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z]+(-[a-z]+)+-[0-9]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+
+func setSESTopics(c *Config, v string) error {
+	c.SESTopics = nil
+	for _, arn := range strings.Split(v, ",") {
+		arn = strings.TrimSpace(arn)
+		if arn == "" {
+			continue
+		}
+		if !snsTopicARN.MatchString(arn) {
+			return fmt.Errorf("%q is not an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:ses-bounces", arn)
+		}
+		if !slices.Contains(c.SESTopics, arn) {
+			c.SESTopics = append(c.SESTopics, arn)
+		}
 	}
 	return nil
 }

@@ -193,8 +193,10 @@ func TestLoadPrecedence(t *testing.T) {
 				"NURTURE_FROM":            "hello@acme.com",
 				"NURTURE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1,",
 				"NURTURE_LISTEN":          ":0",
+				"NURTURE_SES_TOPICS":      " arn:aws:sns:us-east-1:123456789012:ses-bounces,arn:aws-cn:sns:cn-north-1:123456789012:b.fifo, arn:aws:sns:us-east-1:123456789012:ses-bounces,",
 			},
 			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, []string{"arn:aws:sns:us-east-1:123456789012:ses-bounces", "arn:aws-cn:sns:cn-north-1:123456789012:b.fifo"}, c.SESTopics)
 				require.Equal(t, "https://links.example.com", c.PublicURL)
 				require.Equal(t, "<hello@acme.com>", c.From)
 				require.Equal(t, []string{"10.0.0.0/8", "192.168.1.1"}, c.TrustedProxies)
@@ -250,6 +252,9 @@ func TestLoadRejects(t *testing.T) {
 		{"concurrency by flag", "worker", nil, []string{"--concurrency", "0"}, "--concurrency"},
 		{"trusted proxy bad CIDR", "api", map[string]string{"NURTURE_TRUSTED_PROXIES": "10.0.0.0/33"}, nil, "NURTURE_TRUSTED_PROXIES"},
 		{"trusted proxy host name", "api", map[string]string{"NURTURE_TRUSTED_PROXIES": "10.0.0.1,proxy.example.com"}, nil, "NURTURE_TRUSTED_PROXIES"},
+		{"ses topic not an ARN", "api", map[string]string{"NURTURE_SES_TOPICS": "ses-bounces"}, nil, "NURTURE_SES_TOPICS"},
+		{"ses topic of another service", "all", map[string]string{"NURTURE_SES_TOPICS": "arn:aws:sqs:us-east-1:123456789012:q"}, nil, "NURTURE_SES_TOPICS"},
+		{"ses topic with a short account", "api", nil, []string{"--ses-topics", "arn:aws:sns:us-east-1:1234:t"}, "--ses-topics"},
 		{"log format", "migrate", map[string]string{"NURTURE_LOG_FORMAT": "xml"}, nil, "NURTURE_LOG_FORMAT"},
 		{"log level", "migrate", map[string]string{"NURTURE_LOG_LEVEL": "loud"}, nil, "NURTURE_LOG_LEVEL"},
 		{"dev not a boolean", "api", map[string]string{"NURTURE_DEV": "maybe"}, nil, "NURTURE_DEV"},
