@@ -72,6 +72,9 @@ wait_for() { # description, command...
 port_open() { # host, port
 	local host=${1#[}
 	host=${host%]}
+	# The inner shell expands $0 and $1 (host and port); timeout bounds a
+	# host that drops packets.
+	# shellcheck disable=SC2016
 	timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$2" 2>/dev/null
 }
 
@@ -129,6 +132,8 @@ check_postgres() { # URL
 			problem "PostgreSQL at $where does not answer; start it yourself (only 127.0.0.1:5432 is started here)"
 			return
 		fi
+		# The newest installed cluster version (Debian names them 15, 16, ...).
+		# shellcheck disable=SC2012
 		act "start PostgreSQL on 127.0.0.1:5432" \
 			pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
 		wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432 || {
