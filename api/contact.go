@@ -145,8 +145,9 @@ type contactRef struct {
 // is never answered with someone else.
 const userPrefix = "user:"
 
-// maxRefBytes bounds a user id or address in a lookup: longer ones cannot
-// be stored, so they are refused before they reach the database.
+// maxRefBytes bounds a user id or address in a lookup, so that no request
+// carries a huge value to the database: addresses stop at 254 bytes, and
+// user ids are short keys.
 const maxRefBytes = 1024
 
 // parsePathRef reads /v1/contacts/{id}: a positive number is the contact's
