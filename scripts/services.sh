@@ -141,8 +141,10 @@ check_postgres() { # URL
 			return
 		}
 		if $dry_run; then
-			[[ -n $db ]] && say "would create database $db on $where if it is missing"
-			return
+			if [[ -n $db ]]; then
+				say "would create database $db on $where if it is missing"
+			fi
+			return 0
 		fi
 	fi
 	[[ -n $db ]] || return 0

@@ -160,6 +160,12 @@ func TestServicesDryRun(t *testing.T) {
 	}
 	withFake := strings.Join(append([]string{fake}, noMailpit...), string(os.PathListSeparator))
 	without := strings.Join(noMailpit, string(os.PathListSeparator))
+	// A machine where nothing runs yet (a fresh CI box): PostgreSQL and
+	// Redis do not answer.
+	down := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(down, "pg_isready"), []byte("#!/bin/sh\nexit 2\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(down, "redis-cli"), []byte("#!/bin/sh\necho 'Could not connect to Redis' >&2\nexit 1\n"), 0o755))
+	allDown := strings.Join(append([]string{down}, noMailpit...), string(os.PathListSeparator))
 
 	pgPort, redisPort, smtpPort := closedPort(t), closedPort(t), closedPort(t)
 	tests := []struct {
@@ -203,6 +209,18 @@ func TestServicesDryRun(t *testing.T) {
 				"services: would create database " + missing + " on " + where(local),
 				"services: would start Mailpit: SMTP on 127.0.0.1:" + smtpPort + ", web UI on http://127.0.0.1:9925",
 			}},
+		{name: "on a fresh machine, no argument starts the default services (.ci/run)",
+			path:   allDown,
+			stdout: []string{"services: would start PostgreSQL on 127.0.0.1:5432", "services: would start Redis on 127.0.0.1:6379"}},
+		{name: "on a fresh machine, the default test database's server is started",
+			path: allDown, args: []string{"postgres://postgres@localhost:5432/nurture_test?sslmode=disable"},
+			stdout: []string{"services: would start PostgreSQL on 127.0.0.1:5432", "services: would create database nurture_test on localhost:5432 if it is missing"}},
+		{name: "on a fresh machine, a Redis URL of the default server starts it",
+			path: allDown, args: []string{"redis://localhost:6379/3"},
+			stdout: []string{"services: would start Redis on 127.0.0.1:6379"}},
+		{name: "on a fresh machine, a server on another port is still not started",
+			path: allDown, args: []string{"postgres://postgres@127.0.0.1:5433/x", "redis://127.0.0.1:6380"}, code: 1,
+			stderr: []string{"PostgreSQL at 127.0.0.1:5433 does not answer", "Redis at 127.0.0.1:6380 does not answer"}},
 		{name: "not a URL of a service",
 			args: []string{"mysql://127.0.0.1/x"}, code: 1, stderr: []string{"cannot tell which service mysql://127.0.0.1/x is"}},
 		{name: "a broken URL",
