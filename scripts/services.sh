@@ -148,7 +148,12 @@ check_postgres() { # URL
 		fi
 	fi
 	[[ -n $db ]] || return 0
-	# Look for the database from the server's maintenance database, with the
+	# A database one can connect to exists; that is all a server elsewhere
+	# may let its users see.
+	if psql "$url" -X -q -t -A -c 'SELECT 1' >/dev/null 2>&1; then
+		return 0
+	fi
+	# Else look for it from the server's maintenance database, with the
 	# URL's user and options; the name travels as a psql variable, quoted by
 	# psql itself, never spliced into the SQL.
 	local admin="$scheme://$userinfo$host${port:+:$port}/postgres$query"
