@@ -1,11 +1,24 @@
 # Run `make` (or `make help`) to list the targets.
 
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+# The commands the targets run; scripts/services_test.go replaces them to see
+# what make run and make test would pass.
+GO ?= go
+SERVICES ?= bash scripts/services.sh
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # The database the tests use; override it to test elsewhere. Each test starts
 # a redis-server of its own, so no Redis of yours is touched.
 export NURTURE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable
+
+# What `make run` uses. Override any of them, in the environment or on the
+# command line (make run MAILPIT_SMTP=127.0.0.1:2025): scripts/services.sh
+# then checks, starts or creates what they name, and nothing else.
+NURTURE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable
+NURTURE_REDIS_URL ?= redis://127.0.0.1:6379/0
+MAILPIT_SMTP ?= 127.0.0.1:1025
+MAILPIT_UI ?= 127.0.0.1:8025
+NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test lint bench bench-ingest bench-send fmt vet
@@ -14,21 +27,24 @@ help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## build bin/nurture
-	CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/nurture ./cmd/nurture
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/nurture ./cmd/nurture
 
-run: ## run the API and the worker in one process (--dev) against local Postgres, Redis and SMTP
-	@bash scripts/services.sh --smtp nurture
-	go run ./cmd/nurture all --dev
+run: export NURTURE_DATABASE_URL := $(NURTURE_DATABASE_URL)
+run: export NURTURE_REDIS_URL := $(NURTURE_REDIS_URL)
+run: export NURTURE_SMTP_URL := $(NURTURE_SMTP_URL)
+run: ## run the API and the worker in one process (--dev) against Postgres, Redis and SMTP (local ones unless NURTURE_*_URL say)
+	@$(SERVICES) --mailpit-ui "$(MAILPIT_UI)" "$$NURTURE_DATABASE_URL" "$$NURTURE_REDIS_URL" "$$NURTURE_SMTP_URL"
+	$(GO) run ./cmd/nurture all --dev
 
-test: ## run every test, starting Postgres and Redis when they are not running
-	@bash scripts/services.sh nurture_test
-	go test -race -count=1 ./...
+test: ## run every test, starting PostgreSQL when it is not running
+	@$(SERVICES) "$$NURTURE_TEST_DATABASE_URL"
+	$(GO) test -race -count=1 ./...
 
 lint: ## run golangci-lint (built from source the first time: a few minutes)
-	go run $(GOLANGCI_LINT) run
+	$(GO) run $(GOLANGCI_LINT) run
 
 bench: ## run the benchmarks
-	go test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/benchmarks.md)
 	bench/ingest.sh
@@ -37,7 +53,7 @@ bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (s
 	bench/send.sh
 
 fmt: ## format the Go code
-	go fmt ./...
+	$(GO) fmt ./...
 
 vet: ## run go vet
-	go vet ./...
+	$(GO) vet ./...

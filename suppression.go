@@ -3,6 +3,7 @@ package nurture
 import (
 	"crypto/sha256"
 	"strings"
+	"time"
 )
 
 // SuppressionReason says why an address must not be mailed.
@@ -16,6 +17,15 @@ const (
 	SuppressErasure     SuppressionReason = "erasure"
 	SuppressManual      SuppressionReason = "manual"
 )
+
+// Suppression is an address's entry on the suppression list: why it must
+// not be mailed, what the relay or provider said, and since when. An
+// address keeps its first suppression.
+type Suppression struct {
+	Reason SuppressionReason
+	Detail string
+	Since  time.Time
+}
 
 // EmailHash is the key of a suppression: SHA-256 of the lower-cased address.
 // It lets an erased person stay suppressed without us keeping the address.

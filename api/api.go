@@ -25,8 +25,7 @@ import (
 // Store is what the API needs of the store.
 type Store interface {
 	Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error)
-	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
-	Engagement(ctx context.Context, id int64) (*nurture.EngagementSummary, error)
+	ContactStore
 }
 
 // Enqueuer hands messages to the task queue.
@@ -180,6 +179,7 @@ func New(cfg Config) (*API, error) {
 	ingest.POST("/import", a.batch) // Segment's older name for batch
 
 	admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
+	admin.GET("/contacts", a.findContact)
 	admin.GET("/contacts/:id", a.getContact)
 	e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
 	if cfg.Messages != nil {

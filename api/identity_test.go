@@ -387,7 +387,7 @@ func TestContextFillsProfileWhereTraitsDoNot(t *testing.T) {
 	require.Equal(t, strings.Repeat("a", 511), ua)
 
 	profile := b.getContact(t, u2.ID).Profile
-	require.Equal(t, "America/New_York", profile["time_zone"])
-	require.Equal(t, "192.0.2.20", profile["last_ip"])
-	require.Equal(t, device["userAgent"], profile["user_agent"])
+	require.Equal(t, "America/New_York", profile["timezone"])
+	require.Equal(t, "192.0.2.20", profile["ip"])
+	require.Equal(t, device["userAgent"], profile["userAgent"])
 }

@@ -81,9 +81,9 @@ func TestSegmentSpecExamples(t *testing.T) {
 	require.Equal(t, "019mr8mf4r", got.UserID)
 	require.Equal(t, "peter@initech.com", got.Email)
 	require.Equal(t, map[string]string{
-		"first_name": "Peter", "last_name": "Gibbons", "company": "Initech", "industry": "Technology",
-		"team_size": "120", "time_zone": "America/Chicago", "locale": "en-US", "last_ip": "24.5.68.47",
-		"user_agent": c.UserAgent,
+		"firstName": "Peter", "lastName": "Gibbons", "company": "Initech", "industry": "Technology",
+		"teamSize": "120", "timezone": "America/Chicago", "locale": "en-US", "ip": "24.5.68.47",
+		"userAgent": c.UserAgent,
 	}, got.Profile)
 	require.Equal(t, "premium", got.Attributes["plan"])
 	require.EqualValues(t, 1, got.Engagement.PageViews)

@@ -267,12 +267,29 @@ type engagementJSON struct {
 
 // contactJSON is a contact as GET /v1/contacts/{id} shows it.
 type contactJSON struct {
-	ID         int64             `json:"id"`
-	UserID     string            `json:"userId"`
-	Email      string            `json:"email"`
-	Profile    map[string]string `json:"profile"`
-	Attributes map[string]any    `json:"attributes"`
-	Engagement engagementJSON    `json:"engagement"`
+	ID            int64                `json:"id"`
+	UserID        string               `json:"userId"`
+	Email         string               `json:"email"`
+	Profile       map[string]string    `json:"profile"`
+	Attributes    map[string]any       `json:"attributes"`
+	Engagement    engagementJSON       `json:"engagement"`
+	Subscriptions map[string]topicJSON `json:"subscriptions"`
+	Suppression   suppressionJSON      `json:"suppression"`
+}
+
+// topicJSON is a contact's subscription to one topic.
+type topicJSON struct {
+	Subscribed     bool       `json:"subscribed"`
+	UnsubscribedAt *time.Time `json:"unsubscribedAt"`
+	Via            string     `json:"via"`
+}
+
+// suppressionJSON is whether a contact's address is suppressed.
+type suppressionJSON struct {
+	Suppressed bool       `json:"suppressed"`
+	Reason     string     `json:"reason"`
+	Detail     string     `json:"detail"`
+	Since      *time.Time `json:"since"`
 }
 
 // getContact reads a contact through the admin API.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -261,4 +262,37 @@ func (db *DB) ContactByEmail(ctx context.Context, email string) (*nurture.Contac
 		return nil, notFound(err, "contact")
 	}
 	return c, nil
+}
+
+// ContactOptOuts returns the topics contact id opted out of, with when and
+// how, in topic order.
+func (db *DB) ContactOptOuts(ctx context.Context, id int64) ([]nurture.OptOut, error) {
+	rows, err := db.pool.Query(ctx, `SELECT topic, created_at, via FROM topic_optouts WHERE contact_id = $1 ORDER BY topic`, id)
+	if err != nil {
+		return nil, fmt.Errorf("contact opt-outs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.OptOut, error) {
+		var o nurture.OptOut
+		err := r.Scan(&o.Topic, &o.Since, &o.Via)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("contact opt-outs: %w", err)
+	}
+	return out, nil
+}
+
+// ContactSuppression returns the suppression of email, or nil when the
+// address may be mailed.
+func (db *DB) ContactSuppression(ctx context.Context, email string) (*nurture.Suppression, error) {
+	s := &nurture.Suppression{}
+	err := db.pool.QueryRow(ctx, `SELECT reason, detail, created_at FROM suppressions WHERE email_hash = $1`,
+		nurture.EmailHash(email)).Scan(&s.Reason, &s.Detail, &s.Since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contact suppression: %w", err)
+	}
+	return s, nil
 }

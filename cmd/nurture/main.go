@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -71,11 +73,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SecretGenerated {
 		logger.Warn("no NURTURE_SECRET set: generated a random one for this run (--dev); links in emails sent now stop working after a restart")
 	}
+	if !cfg.Dev && slices.Contains(cmd.Settings, "public-url") && plainHTTP(cfg.PublicURL) {
+		logger.Warn(plainHTTPWarning+" (--dev silences this warning)", "public_url", cfg.PublicURL)
+	}
 	if err := dispatch(ctx, cmd.Name, cfg, logger, stdout); err != nil {
 		logger.Error(cmd.Name+" stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// plainHTTPWarning is said when recipient links would be plain http: the
+// engine works, but mailbox providers ignore its unsubscribe header.
+const plainHTTPWarning = "NURTURE_PUBLIC_URL is http, not https: the List-Unsubscribe links of every email will be http, " +
+	"which RFC 8058 one-click unsubscribe forbids and Gmail and Yahoo ignore; set an https URL"
+
+// plainHTTP reports whether the public URL is http rather than https.
+func plainHTTP(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && strings.EqualFold(u.Scheme, "http")
 }
 
 func dispatch(ctx context.Context, name string, cfg *config.Config, logger *slog.Logger, stdout io.Writer) error {

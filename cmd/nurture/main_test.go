@@ -281,6 +281,57 @@ func TestUnreachableDatabaseNamesTheVariable(t *testing.T) {
 	require.Contains(t, stderr.String(), "NURTURE_DATABASE_URL")
 }
 
+// Outside --dev, every command that builds or serves recipient links says
+// once, at start, that an http public URL makes List-Unsubscribe http.
+func TestPlainHTTPPublicURLWarnsAtStart(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		warns bool
+	}{
+		{"api", []string{"api"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com"}, true},
+		{"worker", []string{"worker"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com"}, true},
+		{"all", []string{"all"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com"}, true},
+		{"the default", []string{"all"}, nil, true},
+		{"the flag wins", []string{"api", "--public-url", "http://links.example.com"}, map[string]string{"NURTURE_PUBLIC_URL": "https://links.example.com"}, true},
+		{"https", []string{"all"}, map[string]string{"NURTURE_PUBLIC_URL": "https://links.example.com"}, false},
+		{"--dev", []string{"all", "--dev"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com"}, false},
+		{"NURTURE_DEV", []string{"api"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com", "NURTURE_DEV": "true"}, false},
+		{"migrate builds no link", []string{"migrate"}, map[string]string{"NURTURE_PUBLIC_URL": "http://links.example.com"}, false},
+	}
+	// The warning comes before any connection: a database that is not there
+	// and a context already ended make each run stop at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range tests {
+		env := map[string]string{
+			"NURTURE_DATABASE_URL": "postgres://postgres@" + freeAddr(t) + "/nurture?sslmode=disable&connect_timeout=2",
+			"NURTURE_SECRET":       strings.Repeat("s", 32),
+		}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		var stderr bytes.Buffer
+		run(ctx, tt.args, func(k string) string { return env[k] }, io.Discard, &stderr)
+		var warnings []string
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(line, "NURTURE_PUBLIC_URL is http") {
+				warnings = append(warnings, line)
+			}
+		}
+		if !tt.warns {
+			require.Empty(t, warnings, tt.name)
+			continue
+		}
+		require.Len(t, warnings, 1, "%s: %s", tt.name, stderr.String())
+		require.Contains(t, warnings[0], "level=WARN", tt.name)
+		require.Contains(t, warnings[0], "List-Unsubscribe", tt.name)
+		require.Contains(t, warnings[0], "public_url=http://", tt.name)
+	}
+}
+
 func TestHelpListsCommandsAndVariables(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer

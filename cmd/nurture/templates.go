@@ -60,6 +60,9 @@ func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv
 	product := templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress}
 	switch action {
 	case "check":
+		if plainHTTP(cfg.PublicURL) {
+			fmt.Fprintf(stderr, "warning: %s (it is %s)\n", plainHTTPWarning, cfg.PublicURL)
+		}
 		return checkTemplates(set, product, stdout, stderr)
 	case "preview":
 		if name == "" {

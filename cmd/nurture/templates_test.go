@@ -79,3 +79,37 @@ func TestTemplatePreviewCLIAndAPI(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// `templates check` says when recipient links would be plain http, and
+// still passes: the templates themselves are fine.
+func TestTemplatesCheckWarnsOfPlainHTTPLinks(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		publicURL string
+		warns     bool
+	}{
+		{"http://links.example.com", true},
+		{"HTTP://links.example.com", true},
+		{"", true}, // the default, http://localhost:8080
+		{"https://links.example.com", false},
+	} {
+		var out, errOut bytes.Buffer
+		env := map[string]string{"NURTURE_PUBLIC_URL": tt.publicURL}
+		code := run(context.Background(), []string{"templates", "check"}, func(k string) string { return env[k] }, &out, &errOut)
+		require.Equal(t, 0, code, errOut.String())
+		require.Contains(t, out.String(), "7 templates render")
+		if !tt.warns {
+			require.Empty(t, errOut.String(), tt.publicURL)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n")
+		require.Len(t, lines, 1, "one line: %q", errOut.String())
+		require.Contains(t, lines[0], "warning: NURTURE_PUBLIC_URL is http, not https")
+		require.Contains(t, lines[0], "RFC 8058")
+		want := tt.publicURL
+		if want == "" {
+			want = "http://localhost:8080"
+		}
+		require.Contains(t, lines[0], "(it is "+want+")")
+	}
+}
