@@ -1,3 +1,5 @@
+//go:build !xtok
+
 package templates
 
 import (
@@ -74,6 +76,9 @@ func isHTMLSpace(c byte) bool {
 func isASCIILetter(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
+
+// reset makes z a scanner of src, keeping its buffers.
+func (z *scanner) reset(src []byte) { *z = scanner{src: src, attrs: z.attrs[:0]} }
 
 // raw tells the scanner that the element just started, called name, holds
 // raw text up to its end tag ("plaintext" holds it to the end).
@@ -426,4 +431,24 @@ func equalFoldBytes(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// val returns the value of attribute i, entities decoded, as bytes that
+// may be the source's own.
+func (p *pass) val(i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	a := &p.z.attrs[i]
+	if !needsDecode(a.val) {
+		return a.val
+	}
+	if v, ok := decodeCommon(a.val); ok {
+		return v
+	}
+	return []byte(decodeAttr(a))
+}
+
+func needsDecode(v []byte) bool {
+	return bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0
 }

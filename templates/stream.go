@@ -158,7 +158,7 @@ var passes = sync.Pool{New: func() any {
 func getPass(src []byte, out *strings.Builder, text bool) *pass {
 	p := passes.Get().(*pass)
 	z, stack, st, conv, found := p.z, p.stack[:0], p.styler, p.conv, p.found[:0]
-	*z = scanner{src: src, attrs: z.attrs[:0]}
+	z.reset(src)
 	st.c, st.shared, st.local = nil, nil, st.local[:0]
 	*p = pass{src: src, z: z, out: out, stack: stack, styler: st, conv: conv, found: found}
 	if text {
@@ -327,22 +327,6 @@ func pick(k []byte, name string, at *int) *int {
 	return nil
 }
 
-// val returns the value of attribute i, entities decoded, as bytes that
-// may be the source's own.
-func (p *pass) val(i int) []byte {
-	if i < 0 {
-		return nil
-	}
-	a := &p.z.attrs[i]
-	if !needsDecode(a.val) {
-		return a.val
-	}
-	if v, ok := decodeCommon(a.val); ok {
-		return v
-	}
-	return []byte(decodeAttr(a))
-}
-
 func (p *pass) valString(i int) string {
 	if i < 0 {
 		return ""
@@ -501,7 +485,7 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 			out.Write(a.key)
 			if a.quote != 0 || len(a.val) > 0 {
 				out.WriteString(`="`)
-				escapeAttr(out, string(p.val(i)))
+				escapeAttrBytes(out, p.val(i))
 				out.WriteByte('"')
 			}
 		default:
