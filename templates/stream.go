@@ -27,7 +27,9 @@ import (
 // came, and mail clients repair it as they always do. It does make sure
 // the output reads back as it meant: a tag cut off at the end is dropped, a
 // stray '<' is escaped, an unterminated comment or <style> is closed, and a
-// start tag whose attributes could be read two ways is written again.
+// start tag whose attributes could be read two ways is written again. In
+// SVG and MathML, the elements whose content is raw text in HTML are
+// copied as raw text too, unchanged (see startTag and eof).
 
 // maxDepth is how deep elements may nest, as golang.org/x/net/html allows.
 const maxDepth = 512
@@ -83,6 +85,9 @@ type pass struct {
 	noInline int
 	noTrack  int
 	tooDeep  bool
+	// The input ends inside the text of an SVG or MathML element that
+	// readers take for different things (see eof): nothing is added.
+	openForeign bool
 }
 
 // renderText is HTMLToText.
@@ -265,9 +270,7 @@ func (p *pass) comment() {
 	switch {
 	case z.cdata:
 		p.write(p.src[z.start:z.end])
-		if z.open {
-			p.writeString("]]>")
-		}
+		p.openForeign = z.open
 	case z.bogus:
 		if !bytes.Contains(z.name, []byte("--")) {
 			p.writeString("<!--")
@@ -446,13 +449,16 @@ func (p *pass) startTag() {
 		p.noTrack++
 	}
 	p.push(e)
-	if !foreign {
-		switch a {
-		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
-			z.raw(tag)
-		case atom.Plaintext:
-			z.raw("plaintext")
-		}
+	// In SVG and MathML these are ordinary elements, but their content is
+	// copied as raw text all the same, unchanged: a reader that does not
+	// follow foreign content (many sanitizers) takes it for raw text, a
+	// browser reads it as markup, and both read the same in the output as
+	// in the input, since nothing in it was rewritten.
+	switch a {
+	case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
+		z.raw(tag)
+	case atom.Plaintext:
+		z.raw("plaintext")
 	}
 }
 
@@ -605,13 +611,23 @@ func (p *pass) endStyle(e *element, cut bool) bool {
 }
 
 func (p *pass) eof() {
-	if e := p.top(); e != nil && !e.foreign && !e.style {
+	// The raw text of the innermost element ran to the end: close it, so
+	// that the pixel is not its text. In SVG and MathML, where a browser
+	// reads that text as markup, and for a <![CDATA[ section there, which
+	// a reader that does not follow foreign content takes for a comment
+	// that ends at the first '>', the end may be a tag cut off, which
+	// anything added would complete: it is left as it is, without the pixel.
+	plain := p.openForeign || slices.ContainsFunc(p.stack, func(e element) bool { return e.atom == atom.Plaintext })
+	if e := p.top(); e != nil && !e.style {
 		switch e.atom {
 		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
-			p.writeString("</" + e.tag + ">") // its raw text ran to the end
+			if e.foreign {
+				plain = true
+			} else {
+				p.writeString("</" + e.tag + ">")
+			}
 		}
 	}
-	plain := p.find(atom.Plaintext, nil) >= 0
 	if len(p.stack) > 0 {
 		p.pop(0)
 	}
