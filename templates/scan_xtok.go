@@ -140,9 +140,9 @@ func (z *scanner) next() tokenKind {
 					break
 				}
 			}
-			if n := len(z.name); len(z.attrs) > 0 || !(end-start == n+2 || end-start == n+3 && src[end-2] == '/') {
-				z.odd = true
-			}
+			// Written as it is only when it is exactly <name> or <name/>.
+			plain := end-start == len(z.name)+2 || end-start == len(z.name)+3 && src[end-2] == '/'
+			z.odd = len(z.attrs) > 0 || !plain
 			return tokStart
 		case html.EndTagToken:
 			z.kind = tokEnd
