@@ -95,7 +95,13 @@
 // reaches the mail client as written, which repairs it the same way. What
 // could be read two ways is made plain: a tag cut off by the end is dropped,
 // a stray '<' is escaped, an unclosed comment or <style> is closed, and a
-// start tag whose attributes are ambiguous is written again.
+// start tag whose attributes are ambiguous is written again. A <script>
+// ends where a browser ends it (after "<!--<script>", a "</script>" does
+// not). Inside SVG and MathML, the content of a <style>, <title>, <script>
+// and the like is copied unchanged: browsers read it as markup, simpler
+// readers as raw text, and both read the copy as they read the original;
+// when the input ends inside one of them or inside a <![CDATA[ section,
+// nothing is added, not even the open pixel.
 //
 // CSS inlining (inline.go): the rules of <style> elements are copied into
 // the style attribute of each element they select, so templates write plain

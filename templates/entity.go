@@ -92,10 +92,6 @@ func numericRef(ref []byte) (rune, bool) {
 	return r, true
 }
 
-func needsDecode(v []byte) bool {
-	return bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0
-}
-
 // decodeAttr decodes an attribute value as golang.org/x/net/html does,
 // with its own rules for entities in attributes, by asking it.
 func decodeAttr(a *scanAttr) string {
@@ -142,4 +138,32 @@ func escapeAttr(w *strings.Builder, s string) {
 		last = i + 1
 	}
 	w.WriteString(s[last:])
+}
+
+// escapeAttrBytes is escapeAttr for bytes.
+func escapeAttrBytes(w *strings.Builder, s []byte) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\r':
+			esc = "&#13;"
+		default:
+			continue
+		}
+		w.Write(s[last:i])
+		w.WriteString(esc)
+		last = i + 1
+	}
+	w.Write(s[last:])
 }

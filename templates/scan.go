@@ -1,3 +1,5 @@
+//go:build !xtok
+
 package templates
 
 import (
@@ -9,7 +11,9 @@ import (
 // byte slice and without copying: each token is a span of the source, so
 // that the renderer can write the tokens it does not change as they are.
 // It is golang.org/x/net/html's Tokenizer reduced to what the renderer
-// needs and made cheap: no reader, no per-byte calls, no allocation.
+// needs and made cheap: no reader, no per-byte calls, no allocation. In
+// the same pass the Tokenizer costs about twice the CPU and ten times the
+// allocations (docs/benchmarks.md, "HTML tokenizer"; scan_xtok.go).
 //
 // Where the source is malformed it decides as a browser would, and tells
 // the renderer when a token cannot be written back as it was:
@@ -25,7 +29,7 @@ import (
 //
 // Raw text (the content of <style>, <script>, <title>, <textarea>...) is
 // recognised only when the caller says so with raw after the start tag,
-// since inside SVG or MathML the same tags are ordinary elements.
+// since whether a tag starts raw text depends on where it is.
 type scanner struct {
 	src []byte
 	pos int
@@ -74,6 +78,9 @@ func isHTMLSpace(c byte) bool {
 func isASCIILetter(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
+
+// reset makes z a scanner of src, keeping its buffers.
+func (z *scanner) reset(src []byte) { *z = scanner{src: src, attrs: z.attrs[:0]} }
 
 // raw tells the scanner that the element just started, called name, holds
 // raw text up to its end tag ("plaintext" holds it to the end).
@@ -154,15 +161,18 @@ func (z *scanner) rawTextToken() (tokenKind, bool) {
 	tag := z.rawTag
 	p := z.pos
 	end := len(z.src)
-	if tag != "plaintext" {
+	switch tag {
+	case "plaintext":
+	case "script":
+		end = scriptEnd(z.src, p)
+	default:
 		for i := p; ; {
 			j := bytes.Index(z.src[i:], []byte("</"))
 			if j < 0 {
 				break
 			}
 			j += i
-			k := j + 2 + len(tag)
-			if k <= len(z.src) && equalFold(z.src[j+2:k], tag) && (k == len(z.src) || isHTMLSpace(z.src[k]) || z.src[k] == '/' || z.src[k] == '>') {
+			if tagAt(z.src, j+2, tag) {
 				end = j
 				break
 			}
@@ -182,6 +192,64 @@ func (z *scanner) rawTextToken() (tokenKind, bool) {
 		z.open = true
 	}
 	return tokText, true
+}
+
+// tagAt reports whether the tag name name (lower case) is at src[i:],
+// followed by what ends a tag name (or by the end of the input).
+func tagAt(src []byte, i int, name string) bool {
+	k := i + len(name)
+	return k <= len(src) && equalFold(src[i:k], name) && (k == len(src) || isHTMLSpace(src[k]) || src[k] == '/' || src[k] == '>')
+}
+
+// scriptEnd returns where the text of a <script> that starts at p ends: at
+// its end tag, or the end of the input. As in browsers (the script data
+// states of the HTML tokenizer), "<!--" starts an escaped part that "-->"
+// ends, and in it a "<script" starts a part where "</script" does not end
+// the element but only that part: in
+//
+//	<script><!--<script></script><a href="x">--></script>
+//
+// the link is script text.
+func scriptEnd(src []byte, p int) int {
+	const (
+		data     = iota
+		escaped  // after "<!--"
+		escaped2 // after "<!--" and then "<script"
+	)
+	state := data
+	for i := p; i < len(src); {
+		var j int
+		if state == data {
+			j = bytes.IndexByte(src[i:], '<')
+		} else {
+			j = bytes.IndexAny(src[i:], "-<")
+		}
+		if j < 0 {
+			break
+		}
+		i += j
+		rest := src[i:]
+		switch {
+		case rest[0] == '-':
+			if bytes.HasPrefix(rest, []byte("-->")) {
+				state, i = data, i+3
+			} else {
+				i++
+			}
+		case len(rest) > 1 && rest[1] == '/' && tagAt(src, i+2, "script"):
+			if state != escaped2 {
+				return i
+			}
+			state, i = escaped, i+len("</script")+1
+		case state == data && bytes.HasPrefix(rest, []byte("<!--")):
+			state, i = escaped, i+2 // "<!-->" goes back at once: its "--" counts
+		case state == escaped && tagAt(src, i+1, "script") && i+1+len("script") < len(src):
+			state, i = escaped2, i+1+len("script")+1
+		default:
+			i++
+		}
+	}
+	return len(src)
 }
 
 // markup reads what starts with "<!": a comment, a doctype, a CDATA section
@@ -426,4 +494,24 @@ func equalFoldBytes(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// val returns the value of attribute i, entities decoded, as bytes that
+// may be the source's own.
+func (p *pass) val(i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	a := &p.z.attrs[i]
+	if !needsDecode(a.val) {
+		return a.val
+	}
+	if v, ok := decodeCommon(a.val); ok {
+		return v
+	}
+	return []byte(decodeAttr(a))
+}
+
+func needsDecode(v []byte) bool {
+	return bytes.IndexByte(v, '&') >= 0 || bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, 0) >= 0
 }

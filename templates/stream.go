@@ -27,7 +27,9 @@ import (
 // came, and mail clients repair it as they always do. It does make sure
 // the output reads back as it meant: a tag cut off at the end is dropped, a
 // stray '<' is escaped, an unterminated comment or <style> is closed, and a
-// start tag whose attributes could be read two ways is written again.
+// start tag whose attributes could be read two ways is written again. In
+// SVG and MathML, the elements whose content is raw text in HTML are
+// copied as raw text too, unchanged (see startTag and eof).
 
 // maxDepth is how deep elements may nest, as golang.org/x/net/html allows.
 const maxDepth = 512
@@ -83,6 +85,9 @@ type pass struct {
 	noInline int
 	noTrack  int
 	tooDeep  bool
+	// The input ends inside the text of an SVG or MathML element that
+	// readers take for different things (see eof): nothing is added.
+	openForeign bool
 }
 
 // renderText is HTMLToText.
@@ -158,7 +163,7 @@ var passes = sync.Pool{New: func() any {
 func getPass(src []byte, out *strings.Builder, text bool) *pass {
 	p := passes.Get().(*pass)
 	z, stack, st, conv, found := p.z, p.stack[:0], p.styler, p.conv, p.found[:0]
-	*z = scanner{src: src, attrs: z.attrs[:0]}
+	z.reset(src)
 	st.c, st.shared, st.local = nil, nil, st.local[:0]
 	*p = pass{src: src, z: z, out: out, stack: stack, styler: st, conv: conv, found: found}
 	if text {
@@ -265,9 +270,7 @@ func (p *pass) comment() {
 	switch {
 	case z.cdata:
 		p.write(p.src[z.start:z.end])
-		if z.open {
-			p.writeString("]]>")
-		}
+		p.openForeign = z.open
 	case z.bogus:
 		if !bytes.Contains(z.name, []byte("--")) {
 			p.writeString("<!--")
@@ -325,22 +328,6 @@ func pick(k []byte, name string, at *int) *int {
 		return at
 	}
 	return nil
-}
-
-// val returns the value of attribute i, entities decoded, as bytes that
-// may be the source's own.
-func (p *pass) val(i int) []byte {
-	if i < 0 {
-		return nil
-	}
-	a := &p.z.attrs[i]
-	if !needsDecode(a.val) {
-		return a.val
-	}
-	if v, ok := decodeCommon(a.val); ok {
-		return v
-	}
-	return []byte(decodeAttr(a))
 }
 
 func (p *pass) valString(i int) string {
@@ -462,13 +449,16 @@ func (p *pass) startTag() {
 		p.noTrack++
 	}
 	p.push(e)
-	if !foreign {
-		switch a {
-		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
-			z.raw(tag)
-		case atom.Plaintext:
-			z.raw("plaintext")
-		}
+	// In SVG and MathML these are ordinary elements, but their content is
+	// copied as raw text all the same, unchanged: a reader that does not
+	// follow foreign content (many sanitizers) takes it for raw text, a
+	// browser reads it as markup, and both read the same in the output as
+	// in the input, since nothing in it was rewritten.
+	switch a {
+	case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
+		z.raw(tag)
+	case atom.Plaintext:
+		z.raw("plaintext")
 	}
 }
 
@@ -501,7 +491,7 @@ func (p *pass) rewriteTag(at attrs, restyle bool, css, tracked string, dropMark,
 			out.Write(a.key)
 			if a.quote != 0 || len(a.val) > 0 {
 				out.WriteString(`="`)
-				escapeAttr(out, string(p.val(i)))
+				escapeAttrBytes(out, p.val(i))
 				out.WriteByte('"')
 			}
 		default:
@@ -621,13 +611,23 @@ func (p *pass) endStyle(e *element, cut bool) bool {
 }
 
 func (p *pass) eof() {
-	if e := p.top(); e != nil && !e.foreign && !e.style {
+	// The raw text of the innermost element ran to the end: close it, so
+	// that the pixel is not its text. In SVG and MathML, where a browser
+	// reads that text as markup, and for a <![CDATA[ section there, which
+	// a reader that does not follow foreign content takes for a comment
+	// that ends at the first '>', the end may be a tag cut off, which
+	// anything added would complete: it is left as it is, without the pixel.
+	plain := p.openForeign || slices.ContainsFunc(p.stack, func(e element) bool { return e.atom == atom.Plaintext })
+	if e := p.top(); e != nil && !e.style {
 		switch e.atom {
 		case atom.Style, atom.Script, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Title, atom.Textarea:
-			p.writeString("</" + e.tag + ">") // its raw text ran to the end
+			if e.foreign {
+				plain = true
+			} else {
+				p.writeString("</" + e.tag + ">")
+			}
 		}
 	}
-	plain := p.find(atom.Plaintext, nil) >= 0
 	if len(p.stack) > 0 {
 		p.pop(0)
 	}

@@ -3,11 +3,11 @@ package smtptest_test
 import (
 	"testing"
 
-	"github.com/nurture-email/nurture/internal/testkit"
+	"go.uber.org/goleak"
 )
 
-// TestMain fails the run when a goroutine of the server outlives its test:
-// cleanup is supposed to wait for every one of them.
+// TestMain fails the run when a goroutine outlives the tests: cleanup is
+// supposed to wait for every goroutine of the server.
 func TestMain(m *testing.M) {
-	testkit.RunWithoutLeaks(m, "emersion/go-smtp", "nurture/internal/smtptest")
+	goleak.VerifyTestMain(m)
 }
