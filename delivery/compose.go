@@ -57,7 +57,6 @@ func headerWord(s string) string {
 	}, s)
 }
 
-
 // MessageIDHeader is the Message-ID of message id: derived from the id, so a
 // retried delivery carries the same Message-ID and receivers can tell it is
 // the same email.

@@ -243,8 +243,10 @@ func TestDeliverBatchBookkeeping(t *testing.T) {
 // slowRelay is a Throttle that is always out of tokens.
 type slowRelay struct{}
 
-func (slowRelay) Take(context.Context) (bool, time.Duration, error) { return false, 10 * time.Second, nil }
-func (slowRelay) SlowDown(context.Context) error                    { return nil }
+func (slowRelay) Take(context.Context) (bool, time.Duration, error) {
+	return false, 10 * time.Second, nil
+}
+func (slowRelay) SlowDown(context.Context) error { return nil }
 
 func TestDeliverThrottledHandsTheMessageBack(t *testing.T) {
 	t.Parallel()
