@@ -61,9 +61,14 @@ func WelcomeDedupeKey(contactID int64) string {
 // Outcome is what became of one delivery attempt of a message.
 type Outcome struct {
 	MessageID int64
-	Status    MessageStatus
-	Detail    string
-	Topic     Topic // the rendered email's topic, when it got that far
+	// Claim is the id of the attempt's claim: the outcome is recorded only
+	// while the row is still held under it (fencing), so an attempt whose
+	// lease lapsed and was taken over can no longer write.
+	Claim  int64
+	Status MessageStatus
+	Detail string
+	Topic  Topic     // the rendered email's topic, when it got that far
+	At     time.Time // when it happened; the sent time of a sent message
 }
 
 // StatusChange is one step of a message's status history.

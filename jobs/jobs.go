@@ -1,10 +1,12 @@
-// Package jobs defines Nurture's background tasks: their type names,
-// payloads, how they are enqueued, and the logic of their handlers.
+// Package jobs is the task queue's face of Nurture's use cases: task type
+// names, payloads, task ids, enqueue helpers, and thin handlers that decode
+// a payload, call a use case (package delivery for email:send) and tell
+// asynq what its error means (retry, no retry, not a failure).
 //
-// Payloads carry ids, never whole records: the handler reads the truth from
+// Payloads carry ids, never whole records: the use case reads the truth from
 // the store when it runs. Task ids are derived from the work's own key, so
-// enqueueing the same work twice is harmless. This package knows asynq and
-// the domain; it knows nothing of HTTP, SQL or SMTP libraries.
+// enqueueing the same work twice is harmless. This package knows asynq, the
+// domain and the use cases; it knows nothing of HTTP, SQL or SMTP.
 package jobs
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/delivery"
 )
 
 // Task types, named area:verb.
@@ -91,6 +94,16 @@ func SendBatchTaskID(key string, chunk int) string {
 
 // NewSendBatchTask returns the email:send-batch task for the messages ids,
 // the chunk-th chunk of the batch called key.
+//
+// Timeouts and leases: the task's timeout (10 minutes; 2 for email:send)
+// bounds one attempt as a whole. The claim on the rows is a separate, short
+// lease (delivery.Config.Lease, 30 s) that the attempt renews while it
+// runs, so the lease never has to outlast the timeout. When the timeout
+// ends the handler's context, the attempt starts no more sends, waits for
+// the replies of those past their final ".", records them and hands the
+// rest back; if asynq retries the task meanwhile (it does not wait for the
+// handler), the retry finds the rows held under a live claim and leaves
+// them alone.
 func NewSendBatchTask(key string, chunk int, ids []int64, queue string) (*asynq.Task, error) {
 	payload, err := json.Marshal(SendPayload{MessageIDs: ids})
 	if err != nil {
@@ -151,21 +164,18 @@ func (e *Enqueuer) EnqueueSendBatch(ctx context.Context, key, queue string, ids 
 	return chunks, nil
 }
 
-// ErrInterrupted marks a task that stopped because the worker is shutting
-// down. It is not a failure: the task is retried at once, elsewhere or after
-// the restart, without using up one of its retries.
-var ErrInterrupted = errors.New("interrupted by worker shutdown")
-
-// IsFailure tells asynq which errors count against a task's retries. A
-// cancelled task context means the worker is stopping (asynq reports it
+// IsFailure tells asynq which errors count against a task's retries: a
+// task interrupted by the worker's shutdown (delivery.ErrInterrupted) or
+// held back by the relay's rate (*delivery.ThrottledError) is no failure.
+// A cancelled task context means the worker is stopping (asynq reports it
 // itself, before the handler has returned), so it is no failure either.
 func IsFailure(err error) bool {
-	var te *ThrottledError
+	var te *delivery.ThrottledError
 	return !interrupted(err) && !errors.As(err, &te)
 }
 
 func interrupted(err error) bool {
-	return errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+	return errors.Is(err, delivery.ErrInterrupted) || errors.Is(err, context.Canceled)
 }
 
 // RetryDelay is the back-off between attempts: exponential from 30 seconds,
@@ -175,7 +185,7 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if interrupted(err) {
 		return time.Second
 	}
-	var te *ThrottledError
+	var te *delivery.ThrottledError
 	if errors.As(err, &te) {
 		return te.Delay
 	}

@@ -82,19 +82,24 @@ func (db *DB) Message(ctx context.Context, id int64) (*nurture.Message, error) {
 	return m, nil
 }
 
-// ClaimMessages takes the messages for one delivery attempt each: it moves
-// those that may be sent now to sending, counts the attempt and holds them
-// until now+lease, all in one statement. The others come back in rest, as
-// they stand: final (sent by an earlier attempt, skipped, ...) or held by
-// another attempt whose lease has not run out. Unknown ids are left out.
-func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (claimed, rest []nurture.Message, err error) {
+// ClaimMessages takes the messages for one delivery attempt, under the
+// attempt's claim id: it moves those that may be sent now to sending,
+// counts the attempt and holds them for lease by the database's clock, all
+// in one statement. The others come back in rest, as they stand: final
+// (sent by an earlier attempt, skipped, ...) or held by another attempt
+// whose lease has not run out. Unknown ids are left out.
+//
+// The lease is measured by PostgreSQL's clock, not the caller's, so that
+// workers on machines whose clocks disagree still agree on when a lease has
+// lapsed.
+func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease time.Duration) (claimed, rest []nurture.Message, err error) {
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			UPDATE messages SET status = 'sending', attempts = attempts + 1,
-				locked_until = $2, updated_at = now()
+			UPDATE messages SET status = 'sending', attempts = attempts + 1, claim_id = $2,
+				locked_until = now() + $3 * interval '1 microsecond', updated_at = now()
 			WHERE id = ANY($1) AND (status IN ('queued', 'deferred')
-				OR (status = 'sending' AND locked_until < $3))
-			RETURNING `+messageColumns, ids, now.Add(lease), now)
+				OR (status = 'sending' AND locked_until < now()))
+			RETURNING `+messageColumns, ids, claim, lease.Microseconds())
 		if err != nil {
 			return fmt.Errorf("claim messages: %w", err)
 		}
@@ -130,38 +135,98 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, now time.Time, lea
 	return claimed, rest, err
 }
 
-// FinishMessages records the outcomes of attempts that hold their claim, in
-// one statement: sent, deferred (retry later), bounced, skipped or failed,
-// with a detail for the history. A message going back to queued (an attempt
-// interrupted before it reached the relay) gives back its attempt. An
-// outcome for a message that is not being sent is a conflict, and nothing
-// is recorded.
-func (db *DB) FinishMessages(ctx context.Context, outcomes []nurture.Outcome, now time.Time) error {
-	if len(outcomes) == 0 {
+// RenewClaims extends the lease of the messages ids still held under claim
+// to lease from now, by the database's clock, and returns those ids. An id
+// missing from the answer is no longer the claim's: it was settled, taken
+// over after a lapse, or deleted with its contact.
+func (db *DB) RenewClaims(ctx context.Context, claim int64, ids []int64, lease time.Duration) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE messages SET locked_until = now() + $3 * interval '1 microsecond'
+		WHERE id = ANY($1) AND claim_id = $2 AND status = 'sending' RETURNING id`, ids, claim, lease.Microseconds())
+	if err != nil {
+		return nil, fmt.Errorf("renew claims: %w", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("renew claims: %w", err)
+	}
+	return held, nil
+}
+
+// CheckClaims reads, without writing, which of the messages ids are no
+// longer held under claim (lost) and which are held but were cancelled by
+// an unsubscribe or an erasure since they were claimed.
+func (db *DB) CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, cancelled []int64, err error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, claim_id IS NOT DISTINCT FROM $2 AND status = 'sending', cancel_requested
+		FROM messages WHERE id = ANY($1)`, ids, claim)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check claims: %w", err)
+	}
+	seen := make(map[int64]bool, len(ids))
+	var (
+		id         int64
+		held, stop bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &held, &stop}, func() error {
+		seen[id] = true
+		switch {
+		case !held:
+			lost = append(lost, id)
+		case stop:
+			cancelled = append(cancelled, id)
+		}
 		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("check claims: %w", err)
 	}
-	ids, statuses, details, topics := make([]int64, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	for _, id := range ids {
+		if !seen[id] {
+			lost = append(lost, id) // deleted with its contact
+		}
+	}
+	return lost, cancelled, nil
+}
+
+// RecordOutcomes records the outcomes of delivery attempts in one
+// statement: sent, deferred (retry later), bounced, skipped, failed, or
+// queued again (an attempt that stopped before the relay had the message,
+// which gives its attempt back), each with a line of history. Only rows
+// still held under the outcome's claim are written; the others (the claim
+// lapsed and another attempt took the row over) are left alone and not
+// counted. It returns how many outcomes were recorded.
+func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	n := len(outcomes)
+	ids, claims := make([]int64, n), make([]int64, n)
+	statuses, details, topics := make([]string, n), make([]string, n), make([]string, n)
+	ats := make([]time.Time, n)
 	for i, o := range outcomes {
-		ids[i], statuses[i], details[i], topics[i] = o.MessageID, string(o.Status), o.Detail, string(o.Topic)
+		ids[i], claims[i], statuses[i], details[i], topics[i], ats[i] = o.MessageID, o.Claim, string(o.Status), o.Detail, string(o.Topic), o.At
+		if o.At.IsZero() {
+			ats[i] = time.Now()
+		}
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
+	tag, err := db.pool.Exec(ctx, `
+		WITH o AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+				AS o(id, claim, status, detail, topic, at)
+		), done AS (
 			UPDATE messages m SET status = o.status, locked_until = NULL, updated_at = now(),
-				sent_at = CASE WHEN o.status = 'sent' THEN $5::timestamptz ELSE m.sent_at END,
+				sent_at = CASE WHEN o.status = 'sent' THEN o.at ELSE m.sent_at END,
 				last_error = CASE WHEN o.status IN ('deferred', 'bounced', 'failed') THEN o.detail ELSE m.last_error END,
 				attempts = CASE WHEN o.status = 'queued' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
 				topic = CASE WHEN o.topic <> '' THEN o.topic ELSE m.topic END
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS o(id, status, detail, topic)
-			WHERE m.id = o.id AND m.status = 'sending'`,
-			ids, statuses, details, topics, now)
-		if err != nil {
-			return fmt.Errorf("finish messages: %w", err)
-		}
-		if int(tag.RowsAffected()) != len(outcomes) {
-			return nurture.Errorf(nurture.CodeConflict, "%d of %d messages are not being sent", len(outcomes)-int(tag.RowsAffected()), len(outcomes))
-		}
-		return addHistory(ctx, tx, outcomes)
-	})
+			FROM o WHERE m.id = o.id AND m.claim_id = o.claim AND m.status = 'sending'
+			RETURNING m.id, o.status, o.detail
+		)
+		INSERT INTO message_status_history (message_id, status, detail) SELECT id, status, detail FROM done`,
+		ids, claims, statuses, details, topics, ats)
+	if err != nil {
+		return 0, fmt.Errorf("record outcomes: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func addHistory(ctx context.Context, tx pgx.Tx, outcomes []nurture.Outcome) error {
@@ -194,14 +259,18 @@ func (db *DB) MessageHistory(ctx context.Context, id int64) ([]nurture.StatusCha
 }
 
 // DueMessages returns up to limit messages that should be in the task queue
-// by now but may not be: due by dueBefore, not final, and not handed to the
-// queue since staleBefore (or never). Messages held by a live attempt are left
-// alone. The caller enqueues them and calls MarkEnqueued.
+// by now but may not be: due by dueBefore, not final, and either not handed
+// to the queue since staleBefore (or never) or held by an attempt whose
+// lease lapsed (its worker died or lost the database: it sends no more)
+// and not enqueued since.
+// Messages held by a live attempt are left alone. The caller enqueues them
+// and calls MarkEnqueued.
 func (db *DB) DueMessages(ctx context.Context, dueBefore, staleBefore time.Time, limit int) ([]nurture.Message, error) {
 	rows, err := db.pool.Query(ctx, messageSelect+`
 		WHERE status IN ('queued', 'deferred', 'sending') AND send_at <= $1
-			AND (enqueued_at IS NULL OR enqueued_at < $2)
-			AND (status <> 'sending' OR locked_until < $2)
+			AND (enqueued_at IS NULL OR enqueued_at < $2
+				OR (status = 'sending' AND locked_until < now() AND enqueued_at < locked_until))
+			AND (status <> 'sending' OR locked_until < now())
 		ORDER BY send_at LIMIT $3`, dueBefore, staleBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due messages: %w", err)

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -14,30 +16,45 @@ type ReconcileStore interface {
 	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 }
 
-// SendEnqueuer queues the delivery of a message; queuing one that is already
-// queued is not an error.
+// SendEnqueuer queues the delivery of messages; queuing work that is
+// already queued is not an error.
 type SendEnqueuer interface {
+	// EnqueueSend queues one message, held until its SendAt.
 	EnqueueSend(ctx context.Context, m *nurture.Message) error
+	// EnqueueSendBatch queues messages due now as batch tasks; key names
+	// the batch so that a second call queues nothing twice.
+	EnqueueSendBatch(ctx context.Context, key, queue string, ids []int64) (int, error)
+}
+
+// QueueMarker tells whether the task queue lost its data (Redis flushed or
+// restarted empty) since the last time it was asked. The first question
+// after a start says lost too.
+type QueueMarker interface {
+	Lost(ctx context.Context) (bool, error)
 }
 
 // Reconciler makes PostgreSQL the truth and Redis only the transport: every
 // Interval it finds messages that are due but not known to be in the task
-// queue (never enqueued, enqueued long ago, or whose enqueue was lost with
-// Redis's data) and enqueues them. Task ids make a double enqueue harmless,
-// so several reconcilers may run.
+// queue (never enqueued, enqueued long ago, held by a worker whose claim
+// lapsed, or lost with Redis's data) and enqueues them. Task ids and fenced
+// claims make a double enqueue harmless, so several reconcilers may run.
 type Reconciler struct {
 	Store    ReconcileStore
 	Enqueuer SendEnqueuer
+	// Marker, when set, lets a pass notice that Redis lost its data and
+	// enqueue every due message at once instead of waiting for Grace.
+	Marker   QueueMarker
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
-	Interval time.Duration // default 15s
+	Interval time.Duration // default 5s
 	// Lookahead lets work due within it be enqueued early (asynq holds it
 	// until its time). Default 1 minute.
 	Lookahead time.Duration
 	// Grace is how long a message may sit enqueued but unfinished before it
-	// is enqueued again. Default 2 minutes.
+	// is enqueued again. Default 2 minutes. A message whose claim lapsed
+	// (its worker died) needs no grace: it is enqueued on the next pass.
 	Grace time.Duration
-	Batch int // messages per pass; default 500
+	Batch int // messages per query; default 500
 }
 
 func (r *Reconciler) defaults() {
@@ -48,7 +65,7 @@ func (r *Reconciler) defaults() {
 		r.Logger = slog.Default()
 	}
 	if r.Interval == 0 {
-		r.Interval = 15 * time.Second
+		r.Interval = 5 * time.Second
 	}
 	if r.Lookahead == 0 {
 		r.Lookahead = time.Minute
@@ -81,29 +98,84 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // Pass runs one reconciliation and returns how many messages it enqueued.
 func (r *Reconciler) Pass(ctx context.Context) (int, error) {
 	r.defaults()
+	start := r.Clock.Now()
+	staleBefore := func(now time.Time) time.Time { return now.Add(-r.Grace) }
+	if r.Marker != nil {
+		lost, err := r.Marker.Lost(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("ask the task queue: %w", err)
+		}
+		if lost {
+			r.Logger.Info("the task queue is new or lost its data: enqueueing every due message now")
+			// Everything enqueued before this pass may be gone.
+			staleBefore = func(time.Time) time.Time { return start }
+		}
+	}
 	total := 0
 	for {
 		now := r.Clock.Now()
-		due, err := r.Store.DueMessages(ctx, now.Add(r.Lookahead), now.Add(-r.Grace), r.Batch)
+		due, err := r.Store.DueMessages(ctx, now.Add(r.Lookahead), staleBefore(now), r.Batch)
 		if err != nil {
 			return total, err
 		}
-		ids := make([]int64, 0, len(due))
+		if err := r.enqueue(ctx, due, now); err != nil {
+			return total, err
+		}
+		ids := make([]int64, len(due))
 		for i := range due {
-			if err := r.Enqueuer.EnqueueSend(ctx, &due[i]); err != nil {
-				return total, err
-			}
-			ids = append(ids, due[i].ID)
+			ids[i] = due[i].ID
 		}
 		if err := r.Store.MarkEnqueued(ctx, ids, now); err != nil {
 			return total, err
 		}
 		total += len(ids)
-		if len(due) < r.Batch || len(ids) == 0 {
+		if len(due) < r.Batch {
 			if total > 0 {
 				r.Logger.Info("reconciler enqueued due messages", "count", total)
 			}
 			return total, nil
 		}
 	}
+}
+
+// enqueue queues the messages due by now as batch tasks per queue (a
+// campaign's or a dead worker's rows come back hundreds at a time), and
+// those due later one by one, held until their time.
+func (r *Reconciler) enqueue(ctx context.Context, due []nurture.Message, now time.Time) error {
+	byQueue := map[string][]int64{}
+	var queues []string
+	for i := range due {
+		m := &due[i]
+		if m.SendAt.After(now) {
+			if err := r.Enqueuer.EnqueueSend(ctx, m); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, ok := byQueue[m.Queue]; !ok {
+			queues = append(queues, m.Queue)
+		}
+		byQueue[m.Queue] = append(byQueue[m.Queue], m.ID)
+	}
+	for _, q := range queues {
+		if _, err := r.Enqueuer.EnqueueSendBatch(ctx, batchKey(byQueue[q]), q, byQueue[q]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchKey names a set of message ids: the same set gets the same key, so
+// two passes (or two reconcilers) that find the same work queue it once
+// while its tasks exist.
+func batchKey(ids []int64) string {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, id := range ids {
+		for i := range b {
+			b[i] = byte(id >> (8 * i))
+		}
+		_, _ = h.Write(b[:])
+	}
+	return fmt.Sprintf("reconcile:%d:%d:%x", ids[0], len(ids), h.Sum64())
 }

@@ -98,7 +98,7 @@ func (s *Server) track(next asynq.Handler) asynq.Handler {
 // Run processes tasks until ctx is cancelled, then stops taking work and
 // gives running tasks ShutdownTimeout to finish. Shortly before that time is
 // up it cancels the tasks still running: they record where they stopped and
-// hand themselves back to the queue (jobs.ErrInterrupted), so that asynq
+// hand themselves back to the queue (delivery.ErrInterrupted), so that asynq
 // never requeues a task whose handler is still running, which could send an
 // email twice.
 func (s *Server) Run(ctx context.Context) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/delivery"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/jobs"
@@ -119,7 +120,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		}
 		defer closeMailer()
 		start("worker", w.Run)
-		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Logger: logger}
+		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Marker: jobs.NewQueueMarker(rdb), Logger: logger}
 		start("reconciler", rec.Run)
 	}
 	wg.Wait()
@@ -206,20 +207,22 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids 
 		_ = sender.Close()
 		return nil, nil, fmt.Errorf("NURTURE_SMTP_RATE: %w", err)
 	}
-	send := jobs.NewSendHandler(jobs.SendConfig{
+	deliverer := delivery.New(delivery.Config{
 		Store:             store,
 		Renderer:          tmpl,
 		Sender:            sender,
-		Links:             jobs.Linker{Signer: signer, BaseURL: cfg.PublicURL},
+		Links:             delivery.Linker{Signer: signer, BaseURL: cfg.PublicURL},
 		From:              *from,
 		MessageIDs:        ids,
 		Product:           templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
 		Throttle:          throttle,
+		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
 		UnsubscribeMailto: cfg.UnsubMailto,
 		Parallelism:       2 * cfg.SMTPPool,
 		Logger:            logger,
 	})
+	send := jobs.NewSendHandler(deliverer)
 	w := worker.New(worker.Config{
 		Redis:           redisOpt,
 		Concurrency:     cfg.Concurrency,
@@ -227,7 +230,17 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids 
 		Logger:          logger,
 		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send},
 	})
-	return w, func() { _ = sender.Close() }, nil
+	closeAll := func() {
+		// The worker has stopped: write the outcomes still waiting, then
+		// close the relay connections.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := deliverer.Close(ctx); err != nil {
+			logger.Error("write the last outcomes", "err", err)
+		}
+		_ = sender.Close()
+	}
+	return w, closeAll, nil
 }
 
 // loadTemplates reads the templates of dir, or the built-in ones.

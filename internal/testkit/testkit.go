@@ -11,7 +11,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -151,4 +153,39 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// DBVia returns a second pool on the same schema as pool whose connections
+// go through the proxy at addr (see NewProxy), so a test can cut the
+// database away from one component while the rest of the test still
+// reaches it.
+func DBVia(t testing.TB, pool *pgxpool.Pool, addr string) *pgxpool.Pool {
+	t.Helper()
+	cfg := pool.Config().Copy()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
+	cfg.ConnConfig.Fallbacks = nil
+	via, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("testkit: open pool via %s: %v", addr, err)
+	}
+	t.Cleanup(via.Close)
+	return via
+}
+
+// DatabaseAddr returns host:port of the test database server.
+func DatabaseAddr(t testing.TB) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(DatabaseURL())
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }

@@ -1,4 +1,4 @@
-package jobs_test
+package delivery_test
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/delivery"
 )
 
-// BenchmarkSendBatch sends welcome emails in batches of 250 through the
+// BenchmarkDeliverBatch sends welcome emails in batches of 250 through the
 // real store, renderer and mailer to the in-process SMTP server.
-func BenchmarkSendBatch(b *testing.B) {
-	bundle := setupSendB(b)
+func BenchmarkDeliverBatch(b *testing.B) {
+	bundle := setup(b)
 	ctx := context.Background()
-	c := make([]int64, 0, b.N)
+	ids := make([]int64, 0, b.N)
 	for i := range b.N {
 		contact, _, err := bundle.store.UpsertContact(ctx, &nurture.Contact{Email: fmt.Sprintf("p%d@example.com", i), FirstName: "Ada", Company: "Acme"})
 		if err != nil {
@@ -24,11 +25,11 @@ func BenchmarkSendBatch(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c = append(c, m.ID)
+		ids = append(ids, m.ID)
 	}
 	b.ResetTimer()
-	for i := 0; i < len(c); i += 250 {
-		if err := bundle.handler.Send(ctx, c[i:min(i+250, len(c))]...); err != nil {
+	for i := 0; i < len(ids); i += 250 {
+		if err := bundle.d.Deliver(ctx, delivery.Request{IDs: ids[i:min(i+250, len(ids))]}); err != nil {
 			b.Fatal(err)
 		}
 	}

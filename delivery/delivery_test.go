@@ -1,0 +1,307 @@
+package delivery_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/delivery"
+	"github.com/nurture-email/nurture/internal/smtptest"
+	"github.com/nurture-email/nurture/postgres"
+)
+
+func TestDeliverSendsOnceAndRecordsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.welcome(t, "ada@example.com")
+
+	require.NoError(t, b.deliver(context.Background(), id))
+	require.NoError(t, b.deliver(context.Background(), id), "a rerun of a sent message is a no-op")
+
+	msgs := b.smtp.Messages()
+	require.Len(t, msgs, 1)
+	ids, err := b.store.MessageIDs(context.Background())
+	require.NoError(t, err)
+	header := msgs[0].Header("Message-ID")
+	require.Equal(t, "<"+delivery.MessageIDHeader(ids, id, "hello@acme.example")+">", header)
+	require.Regexp(t, `^<nurture\.[0-9]+\.[0-9a-f]{16}@acme\.example>$`, header, "tagged with the installation's key")
+	ours, ok := ids.Ours(header)
+	require.True(t, ok, "a bounce of it is recognised")
+	require.Equal(t, id, ours)
+	m := b.status(t, id)
+	require.Equal(t, nurture.StatusSent, m.Status)
+	require.Equal(t, 1, m.Attempts)
+	require.False(t, m.SentAt.IsZero())
+
+	hist, err := b.store.MessageHistory(context.Background(), id)
+	require.NoError(t, err)
+	var statuses []nurture.MessageStatus
+	for _, h := range hist {
+		statuses = append(statuses, h.Status)
+	}
+	require.Equal(t, []nurture.MessageStatus{"queued", "sending", "sent"}, statuses)
+}
+
+func TestDeliverOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		failure       *smtptest.Failure
+		suppress      bool
+		wantStatus    nurture.MessageStatus
+		wantRetry     bool // the call should be made again
+		wantFinal     bool // the call reports that no retry can help
+		wantSuppress  bool
+		wantDelivered int
+	}{
+		{name: "temporary failure defers", failure: &smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		{name: "hard bounce suppresses", failure: &smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}},
+			wantStatus: nurture.StatusBounced, wantFinal: true, wantSuppress: true},
+		{name: "dropped connection defers", failure: &smtptest.Failure{Stage: smtptest.StageData, Drop: true, Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		{name: "suppressed address is skipped", suppress: true, wantStatus: nurture.StatusSkipped, wantSuppress: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx := context.Background()
+			id := b.welcome(t, "ada@example.com")
+			if tt.failure != nil {
+				b.smtp.Fail(*tt.failure)
+			}
+			if tt.suppress {
+				require.NoError(t, b.store.Suppress(ctx, "ada@example.com", nurture.SuppressUnsubscribe, ""))
+			}
+			err := b.deliver(ctx, id)
+			var final *delivery.FinalError
+			switch {
+			case tt.wantRetry:
+				require.Error(t, err)
+				require.False(t, errors.As(err, &final), "must be retried: %v", err)
+			case tt.wantFinal:
+				require.ErrorAs(t, err, &final)
+			default:
+				require.NoError(t, err)
+			}
+			require.Equal(t, tt.wantStatus, b.status(t, id).Status)
+			_, suppressed, err := b.store.Suppressed(ctx, "ada@example.com")
+			require.NoError(t, err)
+			require.Equal(t, tt.wantSuppress, suppressed)
+			require.Len(t, b.smtp.Messages(), tt.wantDelivered)
+
+			if tt.wantRetry { // the retry delivers it, once
+				require.NoError(t, b.deliver(ctx, id))
+				require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
+				require.Len(t, b.smtp.Messages(), 1)
+			}
+		})
+	}
+}
+
+func TestDeliverInterruptedBeforeSendingHandsTheMessageBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.welcome(t, "ada@example.com")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := b.deliver(ctx, id)
+	require.ErrorIs(t, err, delivery.ErrInterrupted)
+	m := b.status(t, id)
+	require.Equal(t, nurture.StatusQueued, m.Status)
+	require.Zero(t, m.Attempts, "an interrupted attempt does not count")
+	require.Empty(t, b.smtp.Messages())
+
+	require.NoError(t, b.deliver(context.Background(), id))
+	require.Len(t, b.smtp.Messages(), 1)
+}
+
+func TestDeliverSkipsContactWithoutAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{ExternalID: "no-email"})
+	require.NoError(t, err)
+	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: b.clock.Now()})
+	require.NoError(t, err)
+	require.NoError(t, b.deliver(ctx, m.ID))
+	require.Equal(t, nurture.StatusSkipped, b.status(t, m.ID).Status)
+	require.Empty(t, b.smtp.Messages())
+}
+
+// An erasure deletes the contact and, with it, its messages: a batch that
+// holds one of them in flight sends it no more.
+func TestDeliverSendsNothingToAContactErasedInFlight(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ids := b.welcomes(t, 3)
+	gated := newGatedSender(b.sender)
+	spy := &claimSpy{DB: b.store, lost: make(chan int64, 10)}
+	d := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Sender, c.Parallelism, c.CheckEvery = spy, gated, 1, 10*time.Millisecond
+	})
+	gated.gate()
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()
+	<-gated.reached // the first email waits at the relay's door
+
+	// Erase the third contact while the batch holds its message.
+	third := b.status(t, ids[2])
+	_, err := b.pool.Exec(ctx, `DELETE FROM contacts WHERE id = $1`, third.ContactID)
+	require.NoError(t, err)
+	require.Equal(t, ids[2], <-spy.lost, "the watcher sees the row go")
+	gated.release()
+	require.NoError(t, <-done)
+
+	got := b.deliveredTo()
+	require.Equal(t, map[string]int{"p0@example.com": 1, "p1@example.com": 1}, got)
+	_, err = b.store.Message(ctx, ids[2])
+	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err))
+}
+
+func TestDeliverUnknownTemplateFailsForGood(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "ada@example.com"})
+	require.NoError(t, err)
+	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "no-such-template", SendAt: b.clock.Now()})
+	require.NoError(t, err)
+	var final *delivery.FinalError
+	require.ErrorAs(t, b.deliver(ctx, m.ID), &final)
+	require.Equal(t, nurture.StatusFailed, b.status(t, m.ID).Status)
+}
+
+func TestDeliverMissingMessageIsFinal(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	err := b.deliver(context.Background(), 424242)
+	var final *delivery.FinalError
+	require.ErrorAs(t, err, &final)
+	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err))
+}
+
+func TestDeliverLastMomentChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	id := b.welcome(t, "ada@example.com")
+	m, err := b.store.Message(ctx, id)
+	require.NoError(t, err)
+
+	// The person unsubscribes from onboarding while the message waits.
+	require.NoError(t, b.store.SetPreferences(ctx, m.ContactID, []nurture.Topic{nurture.TopicOnboarding}, nil))
+	require.NoError(t, b.deliver(ctx, id))
+	require.Equal(t, nurture.StatusSkipped, b.status(t, id).Status)
+	require.Empty(t, b.smtp.Messages(), "an unsubscribe wins over a pending send")
+}
+
+func TestDeliverFrequencyCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	d := b.deliverer(t, func(c *delivery.Config) { c.FrequencyCap = 2 })
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "busy@example.com"})
+	require.NoError(t, err)
+	var ids []int64
+	for i := range 3 {
+		msg, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: fmt.Sprint("k", i), ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
+		require.NoError(t, err)
+		ids = append(ids, msg.ID)
+	}
+	// All three in one batch: the cap counts the batch's own sends.
+	require.NoError(t, d.Deliver(ctx, delivery.Request{IDs: ids}))
+	require.Len(t, b.smtp.Messages(), 2)
+	require.Equal(t, nurture.StatusSkipped, b.status(t, ids[2]).Status)
+}
+
+func TestDeliverBatchBookkeeping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	ids := b.welcomes(t, 20)
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Match: "p2@"})
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Match: "p3@", Times: 1})
+	err := b.deliver(ctx, ids...)
+	require.Error(t, err, "one message deferred: the batch is retried")
+	var final *delivery.FinalError
+	require.False(t, errors.As(err, &final))
+	require.Len(t, b.smtp.Messages(), 18)
+	require.Equal(t, nurture.StatusBounced, b.status(t, ids[2]).Status)
+	require.Equal(t, nurture.StatusDeferred, b.status(t, ids[3]).Status)
+
+	// The retry of the whole batch sends only the deferred one.
+	require.NoError(t, b.deliver(ctx, ids...))
+	require.Len(t, b.smtp.Messages(), 19)
+	for i, id := range ids {
+		if i != 2 {
+			require.Equal(t, nurture.StatusSent, b.status(t, id).Status, "message %d", i)
+		}
+	}
+}
+
+// slowRelay is a Throttle that is always out of tokens.
+type slowRelay struct{}
+
+func (slowRelay) Take(context.Context) (bool, time.Duration, error) {
+	return false, 10 * time.Second, nil
+}
+func (slowRelay) SlowDown(context.Context) error { return nil }
+
+func TestDeliverThrottledHandsTheMessageBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	d := b.deliverer(t, func(c *delivery.Config) { c.Throttle = slowRelay{} })
+	id := b.welcome(t, "wait@example.com")
+
+	err := d.Deliver(ctx, delivery.Request{IDs: []int64{id}})
+	var te *delivery.ThrottledError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 10*time.Second, te.Delay)
+	got := b.status(t, id)
+	require.Equal(t, nurture.StatusQueued, got.Status)
+	require.Zero(t, got.Attempts)
+	require.Empty(t, b.smtp.Messages())
+}
+
+type countingThrottle struct{ slowed int }
+
+func (c *countingThrottle) Take(context.Context) (bool, time.Duration, error) { return true, 0, nil }
+func (c *countingThrottle) SlowDown(context.Context) error                    { c.slowed++; return nil }
+
+func TestRelaySaying421SlowsTheRelay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	throttle := &countingThrottle{}
+	d := b.deliverer(t, func(c *delivery.Config) { c.Throttle = throttle })
+	id := b.welcome(t, "slow@example.com")
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 421, Times: 1})
+	var te *delivery.ThrottledError
+	require.ErrorAs(t, d.Deliver(ctx, delivery.Request{IDs: []int64{id}}), &te)
+	require.Equal(t, 1, throttle.slowed)
+	require.NoError(t, d.Deliver(ctx, delivery.Request{IDs: []int64{id}}))
+	require.Len(t, b.smtp.Messages(), 1)
+}
+
+// claimSpy is the real store, reporting the rows CheckClaims finds lost.
+type claimSpy struct {
+	*postgres.DB
+	lost chan int64
+}
+
+func (s *claimSpy) CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, cancelled []int64, err error) {
+	lost, cancelled, err = s.DB.CheckClaims(ctx, claim, ids)
+	for _, id := range lost {
+		s.lost <- id
+	}
+	return lost, cancelled, err
+}

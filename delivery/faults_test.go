@@ -1,0 +1,157 @@
+package delivery_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/delivery"
+	"github.com/nurture-email/nurture/internal/testkit"
+	"github.com/nurture-email/nurture/postgres"
+)
+
+// While the outcomes cannot be written (the database is away), no new email
+// leaves: at most the ones already admitted go. When it is back, the rest go,
+// each once.
+func TestDeliverPausesWhileOutcomesCannotBeWritten(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const n = 40
+	ids := b.welcomes(t, n)
+
+	proxy := testkit.NewProxy(t, testkit.DatabaseAddr(t))
+	cut := postgres.New(testkit.DBVia(t, b.pool, proxy.Addr))
+	var sentBeforeRestore atomic.Int64
+	restored := make(chan struct{})
+	gated := newGatedSender(b.sender)
+	gated.onSend = func(n int) {
+		if n == 10 {
+			proxy.Cut() // the database goes away after the tenth email
+		}
+		select {
+		case <-restored:
+		default:
+			sentBeforeRestore.Add(1)
+		}
+	}
+	const parallelism, maxPending = 2, 4
+	d := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Sender, c.Parallelism = cut, gated, parallelism
+		c.Outcomes = delivery.OutcomeConfig{MaxPending: maxPending, MaxBatch: 1}
+	})
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()
+
+	// Give the batch every chance to go on sending while the database is
+	// away: it must not.
+	require.Eventually(t, func() bool { return sentBeforeRestore.Load() >= 10 }, 30*time.Second, 10*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	stalled := sentBeforeRestore.Load()
+	require.LessOrEqual(t, stalled, int64(10+parallelism+maxPending),
+		"after the database went away only the sends already admitted may go")
+	close(restored)
+	proxy.Restore()
+
+	require.NoError(t, <-done)
+	b.requireEachOnce(t, n)
+	for _, id := range ids {
+		require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
+	}
+}
+
+// A worker whose claim lapsed (it could not renew it: the database was
+// away from it) sends nothing more of its batch, while another worker that
+// took the rows over sends each of them once.
+func TestLapsedClaimStopsTheOldHolder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const n = 5
+	ids := b.welcomes(t, n)
+
+	proxy := testkit.NewProxy(t, testkit.DatabaseAddr(t))
+	oldStore := postgres.New(testkit.DBVia(t, b.pool, proxy.Addr))
+	stuck := &blockingThrottle{reached: make(chan struct{}, n), release: make(chan struct{})}
+	old := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Throttle, c.Parallelism = oldStore, stuck, 1
+		c.Clock = nurture.SystemClock{} // the lease is measured in real time here
+		c.Lease, c.CheckEvery = 900*time.Millisecond, 50*time.Millisecond
+	})
+	done := make(chan error, 1)
+	go func() { done <- old.Deliver(ctx, delivery.Request{IDs: ids}) }()
+	<-stuck.reached // the old worker holds the batch, about to send the first email
+
+	proxy.Cut()
+	require.Eventually(t, func() bool {
+		var lapsed int
+		err := b.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = ANY($1) AND locked_until < now()`, ids).Scan(&lapsed)
+		return err == nil && lapsed == n
+	}, 30*time.Second, 50*time.Millisecond, "the lease lapses in the database")
+
+	require.NoError(t, b.deliver(ctx, ids...), "another worker takes the rows over")
+	proxy.Restore()
+	close(stuck.release)
+	err := <-done
+	var final *delivery.FinalError
+	require.Error(t, err, "the old holder hands its rows back and asks to be called again")
+	require.False(t, errors.As(err, &final))
+
+	b.requireEachOnce(t, n)
+	for _, id := range ids {
+		require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
+	}
+}
+
+// blockingThrottle holds every Take until release is closed.
+type blockingThrottle struct {
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingThrottle) Take(ctx context.Context) (bool, time.Duration, error) {
+	s.reached <- struct{}{}
+	select {
+	case <-s.release:
+		return true, 0, nil
+	case <-ctx.Done():
+		return false, 0, ctx.Err()
+	}
+}
+func (s *blockingThrottle) SlowDown(context.Context) error { return nil }
+
+// Outcomes are written as the emails go, not when the batch ends: a crash
+// in the middle of a batch repeats none of the emails already recorded.
+func TestOutcomesAreRecordedWhileTheBatchGoesOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ids := b.welcomes(t, 4)
+	gated := newGatedSender(b.sender)
+	gated.onSend = func(n int) {
+		if n == 3 {
+			gated.gate() // the fourth email waits
+		}
+	}
+	d := b.deliverer(t, func(c *delivery.Config) { c.Sender, c.Parallelism = gated, 1 })
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()
+	<-gated.reached
+	require.Eventually(t, func() bool {
+		for _, id := range ids[:3] {
+			if b.status(t, id).Status != nurture.StatusSent {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 5*time.Millisecond, "the first three are in PostgreSQL while the fourth waits")
+	require.Equal(t, nurture.StatusSending, b.status(t, ids[3]).Status)
+	gated.release()
+	require.NoError(t, <-done)
+	b.requireEachOnce(t, 4)
+}

@@ -1,0 +1,127 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/templates"
+)
+
+// prepare loads what the checks need for the whole batch, then checks,
+// renders and composes each message. An error here is the store's: every
+// claim is given back.
+func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*item, error) {
+	store := d.cfg.Store
+	contactIDs := make([]int64, len(claimed))
+	for i, m := range claimed {
+		contactIDs[i] = m.ContactID
+	}
+	contacts, err := store.Contacts(ctx, contactIDs)
+	if err != nil {
+		return nil, err
+	}
+	var emails []string
+	for _, c := range contacts {
+		if c.Email != "" {
+			emails = append(emails, c.Email)
+		}
+	}
+	suppressed, err := store.SuppressedAmong(ctx, emails)
+	if err != nil {
+		return nil, err
+	}
+	optOuts, err := store.OptOuts(ctx, contactIDs)
+	if err != nil {
+		return nil, err
+	}
+	engagement, err := store.EngagementOf(ctx, contactIDs)
+	if err != nil {
+		return nil, err
+	}
+	var sent map[int64]int
+	if d.cfg.FrequencyCap > 0 {
+		if sent, err = store.SentSince(ctx, contactIDs, d.cfg.Clock.Now().Add(-24*time.Hour)); err != nil {
+			return nil, err
+		}
+	}
+
+	work := make([]*item, len(claimed))
+	for i := range claimed {
+		m := claimed[i]
+		w := &item{msg: m}
+		work[i] = w
+		c := contacts[m.ContactID]
+		switch {
+		case c == nil:
+			w.skip("contact erased or gone")
+			continue
+		case c.Email == "":
+			w.skip("contact has no email address")
+			continue
+		case suppressed[c.Email] != "":
+			w.skip("address suppressed: " + string(suppressed[c.Email]))
+			continue
+		}
+		unsubscribe := d.cfg.Links.Unsubscribe(&m) // one link for the body and the headers
+		r, err := d.render(&m, c, engagement[c.ID], unsubscribe)
+		if err != nil {
+			w.settle(nurture.StatusFailed, err.Error(), err)
+			continue
+		}
+		w.outcome.Topic = r.Topic
+		if r.Topic != nurture.TopicTransactional {
+			if optedOut(optOuts[c.ID], r.Topic) {
+				w.skip("unsubscribed from " + string(r.Topic))
+				continue
+			}
+			if d.cfg.FrequencyCap > 0 && sent[c.ID] >= d.cfg.FrequencyCap {
+				w.skip(fmt.Sprintf("frequency cap: %d emails in 24 hours", sent[c.ID]))
+				continue
+			}
+			if sent != nil {
+				sent[c.ID]++ // a second message of the batch to the same person counts the first
+			}
+		}
+		w.email = d.compose(&m, c, r, unsubscribe)
+	}
+	return work, nil
+}
+
+func optedOut(topics []nurture.Topic, t nurture.Topic) bool {
+	for _, o := range topics {
+		if o == t {
+			return true
+		}
+	}
+	return false
+}
+
+// render renders m's template for c, with tracked links.
+func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, e *nurture.EngagementSummary, unsubscribe string) (*templates.Rendered, error) {
+	links := d.cfg.Links
+	if e == nil {
+		e = &nurture.EngagementSummary{}
+	}
+	r, err := d.cfg.Renderer.Render(m.Template, templates.Data{
+		Contact:    *c,
+		Engagement: *e,
+		Message:    templates.MessageInfo{ID: m.ID, Template: m.Template},
+		Product:    d.cfg.Product,
+		Links: templates.Links{
+			Unsubscribe:   unsubscribe,
+			Preferences:   unsubscribe,
+			ViewInBrowser: links.View(m),
+		},
+		Track: &templates.Tracking{
+			Click:     func(i int, target string) string { return links.Click(m, i, target) },
+			OpenPixel: links.Open(m),
+		},
+	})
+	if err != nil {
+		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "template",
+			Message: fmt.Sprintf("render %s: %v", m.Template, err)}
+	}
+	return r, nil
+}
