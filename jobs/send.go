@@ -381,30 +381,34 @@ func (h *SendHandler) deliverOne(ctx context.Context, w *delivery) {
 	}
 	err := h.cfg.Sender.Send(ctx, w.email)
 	w.err = err
-	var derr *nurture.DeliveryError
+	kind := nurture.DeliveryKindOf(err)
 	switch {
 	case err == nil:
 		w.outcome.Status = nurture.StatusSent
-	case errors.As(err, &derr) && (derr.Code == 421 || derr.Code == 454) && h.cfg.Throttle != nil:
+	case kind == nurture.DeliveryThrottled && h.cfg.Throttle != nil:
 		if serr := h.cfg.Throttle.SlowDown(context.WithoutCancel(ctx)); serr != nil {
 			h.cfg.Logger.Warn("lower the relay rate", "err", serr)
 		}
 		w.outcome.Status, w.outcome.Detail = nurture.StatusQueued, "relay asked to slow down: "+err.Error()
 		w.err = &ThrottledError{Delay: 30 * time.Second}
-	case errors.As(err, &derr) && derr.Permanent:
+	case kind == nurture.DeliveryPermanent:
 		w.outcome.Status, w.outcome.Detail = nurture.StatusBounced, err.Error()
 		if serr := h.cfg.Store.Suppress(context.WithoutCancel(ctx), w.email.To.Address, nurture.SuppressHardBounce, err.Error()); serr != nil {
 			h.cfg.Logger.Error("suppress after hard bounce", "err", serr)
 		}
 	case nurture.ErrorCodeOf(err) == nurture.CodeInvalid:
 		w.outcome.Status, w.outcome.Detail = nurture.StatusFailed, err.Error()
-	case ctx.Err() != nil:
-		// Stopped while talking to the relay: it did not accept the message
-		// (Send returned an error), so a later attempt sends it once.
+	case ctx.Err() != nil && kind != nurture.DeliveryUnknown:
+		// Stopped while talking to the relay, before the message was
+		// complete: the relay did not get it, so a later attempt sends it
+		// once. (An unknown outcome is deferred like any failure, below.)
 		w.outcome.Status, w.outcome.Detail, w.err = nurture.StatusQueued, "interrupted while sending", errors.Join(ErrInterrupted, err)
 	case lastAttempt(ctx):
 		w.outcome.Status, w.outcome.Detail = nurture.StatusFailed, "gave up: "+err.Error()
 	default:
+		// Temporary, unknown, and rejected: a refusal for a reason of ours
+		// (our sender, our message) is retried in case it gets fixed, and
+		// never suppresses the address.
 		w.outcome.Status, w.outcome.Detail = nurture.StatusDeferred, err.Error()
 	}
 }

@@ -114,6 +114,12 @@ func TestSendOutcomes(t *testing.T) {
 			wantStatus: nurture.StatusBounced, wantSuppress: true},
 		{name: "dropped connection defers", failure: &smtptest.Failure{Stage: smtptest.StageData, Drop: true, Times: 1},
 			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		// Issue 9: a 554 about our own message (a line too long) is not the
+		// recipient's fault: deferred, and the address is not suppressed.
+		{name: "relay refusing our message defers without suppressing", failure: &smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}, Message: "line too long", Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		{name: "relay refusing our sender defers without suppressing", failure: &smtptest.Failure{Stage: smtptest.StageMail, Code: 550, Enhanced: [3]int{5, 7, 1}, Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
 		{name: "suppressed address is skipped", suppress: true, wantStatus: nurture.StatusSkipped, wantSuppress: true},
 	}
 	for _, tt := range tests {
@@ -150,6 +156,26 @@ func TestSendOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A relay that closes the connection after the final dot, without a reply,
+// may have the message (RFC 1047): the attempt is deferred and retried, as
+// any failure is, and the address is left alone.
+func TestSendUnknownOutcomeIsDeferred(t *testing.T) {
+	t.Parallel()
+	b := setupSend(t)
+	id := b.welcome(t, "ada@example.com")
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true, Times: 1})
+
+	err := b.handler.Send(context.Background(), id)
+	require.Equal(t, nurture.DeliveryUnknown, nurture.DeliveryKindOf(err))
+	require.False(t, errors.Is(err, asynq.SkipRetry), "must be retried: %v", err)
+	m := b.status(t, id)
+	require.Equal(t, nurture.StatusDeferred, m.Status)
+	require.Contains(t, m.LastError, "outcome unknown")
+	_, suppressed, err := b.store.Suppressed(context.Background(), "ada@example.com")
+	require.NoError(t, err)
+	require.False(t, suppressed)
 }
 
 func TestSendInterruptedBeforeSendingIsRequeued(t *testing.T) {
