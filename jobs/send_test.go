@@ -178,6 +178,26 @@ func TestSendUnknownOutcomeIsDeferred(t *testing.T) {
 	require.False(t, suppressed)
 }
 
+// Issue 9: a 20,000-character first name made header lines the relay
+// refused with a 554, and the address was suppressed as a hard bounce. The
+// headers fold now: the email goes out and the address stays.
+func TestSendContactWithHugeName(t *testing.T) {
+	t.Parallel()
+	b := setupSend(t)
+	ctx := context.Background()
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "long@example.com", FirstName: strings.Repeat("a", 20000)})
+	require.NoError(t, err)
+	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: nurture.WelcomeDedupeKey(c.ID), ContactID: c.ID, Template: "welcome", SendAt: b.clock.Now()})
+	require.NoError(t, err)
+
+	require.NoError(t, b.handler.Send(ctx, m.ID))
+	require.Equal(t, nurture.StatusSent, b.status(t, m.ID).Status)
+	require.Len(t, b.smtp.Messages(), 1)
+	_, suppressed, err := b.store.Suppressed(ctx, "long@example.com")
+	require.NoError(t, err)
+	require.False(t, suppressed)
+}
+
 func TestSendInterruptedBeforeSendingIsRequeued(t *testing.T) {
 	t.Parallel()
 	b := setupSend(t)
