@@ -14,7 +14,7 @@ import (
 // a line, a long run of spaces, anything not printable ASCII, or text that
 // a reader would take for an encoded word) becomes RFC 2047 encoded words,
 // cut to the room left on each line. A 20,000-character first name is
-// then 260 folded lines, not one line that relays refuse with a 554.
+// then about 320 folded lines, not one line that relays refuse with a 554.
 
 // Limits of header lines and of the words in them.
 const (
