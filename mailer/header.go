@@ -122,10 +122,7 @@ func (w *headerWriter) encoded(sep, text string) {
 		start := w.b.Len()
 		if b64 {
 			w.b.WriteString("=?UTF-8?b?")
-			enc := base64.StdEncoding
-			buf := w.b.AvailableBuffer()
-			buf = enc.AppendEncode(buf, []byte(text[:n]))
-			w.b.Write(buf)
+			w.b.Write(base64.StdEncoding.AppendEncode(w.b.AvailableBuffer(), []byte(text[:n])))
 		} else {
 			w.b.WriteString("=?UTF-8?q?")
 			for i := 0; i < n; i++ {

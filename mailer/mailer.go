@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 
 // Config configures a Mailer; its zero values, but URL, are sensible.
 type Config struct {
-	// URL is NURTURE_SMTP_URL; see ParseURL.
+	// URL says where the relay is and how to reach it; see ParseURL.
 	URL string
 	// PoolSize is how many connections are kept, and so how many messages
 	// can be in flight at once; 4 when 0. Relays limit connections per
@@ -45,8 +46,9 @@ type Config struct {
 	// Relays drop idle clients after a minute or so, and a connection
 	// they dropped costs a failed NOOP to find out.
 	IdleTimeout time.Duration
-	// HELO is the name given in EHLO; the host name when empty. Some
-	// relays check it against the sending IP's reverse DNS.
+	// HELO is the name given in EHLO; the machine's host name when empty.
+	// Relays that check it want a fully qualified name, some one that the
+	// sending IP's reverse DNS confirms.
 	HELO string
 	// TLSConfig is for a relay whose certificate a private CA signed, or
 	// that wants a client certificate; nil means the system roots. Its
@@ -95,24 +97,40 @@ type Mailer struct {
 	live   sync.WaitGroup // one count per open connection, for Close to wait on
 }
 
+// The Config fields that New's errors name, in the Field of an invalid
+// *nurture.Error, so that the caller can name the setting behind each.
+const (
+	FieldURL              = "URL"
+	FieldPoolSize         = "PoolSize"
+	FieldTimeout          = "Timeout"
+	FieldDataReplyTimeout = "DataReplyTimeout"
+	FieldIdleTimeout      = "IdleTimeout"
+	FieldHELO             = "HELO"
+	FieldDKIMDomain       = "DKIM.Domain"
+	FieldDKIMSelector     = "DKIM.Selector"
+	FieldDKIMKey          = "DKIM.Key"
+)
+
 // New checks cfg and returns a Mailer. It does not dial: a relay that is
 // down at start is a delivery failure to retry, not a reason not to start.
+// A setting it refuses is reported as an invalid *nurture.Error whose
+// Field is one of the Field constants.
 func New(cfg Config) (*Mailer, error) {
 	relay, err := ParseURL(cfg.URL)
 	if err != nil {
-		return nil, err
+		return nil, nurture.FieldError(FieldURL, "%s", strings.TrimPrefix(err.Error(), "smtp url: "))
 	}
 	switch {
 	case cfg.PoolSize < 0:
-		return nil, fmt.Errorf("pool size %d is negative", cfg.PoolSize)
+		return nil, nurture.FieldError(FieldPoolSize, "%d is negative", cfg.PoolSize)
 	case cfg.Timeout < 0:
-		return nil, fmt.Errorf("timeout %v is negative", cfg.Timeout)
+		return nil, nurture.FieldError(FieldTimeout, "%v is negative", cfg.Timeout)
 	case cfg.DataReplyTimeout < 0:
-		return nil, fmt.Errorf("data reply timeout %v is negative", cfg.DataReplyTimeout)
+		return nil, nurture.FieldError(FieldDataReplyTimeout, "%v is negative", cfg.DataReplyTimeout)
 	case cfg.IdleTimeout < 0:
-		return nil, fmt.Errorf("idle timeout %v is negative", cfg.IdleTimeout)
+		return nil, nurture.FieldError(FieldIdleTimeout, "%v is negative", cfg.IdleTimeout)
 	case cfg.HELO != "" && !isHostName(cfg.HELO):
-		return nil, fmt.Errorf("helo %q is not a host name", cfg.HELO)
+		return nil, nurture.FieldError(FieldHELO, "%q is not a host name", cfg.HELO)
 	}
 	m := &Mailer{
 		relay:            relay,

@@ -174,6 +174,17 @@ func TestSendPermanentFailureForOneRecipient(t *testing.T) {
 	}
 }
 
+func TestSendGivesTheConfiguredHELO(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{HELO: "mta-1.nurture.test"})
+	if err := b.mailer.Send(t.Context(), newEmail("helo")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.relay.WaitForMessages(t, 1, 5*time.Second)[0].Helo; got != "mta-1.nurture.test" {
+		t.Fatalf("EHLO %q, want mta-1.nurture.test", got)
+	}
+}
+
 func TestSendReusesConnections(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mailer.Config{})
@@ -417,21 +428,24 @@ func TestClose(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		cfg  mailer.Config
-		want string
+		name  string
+		cfg   mailer.Config
+		field string
 	}{
-		{"bad url", mailer.Config{URL: "http://relay.example.com"}, "scheme"},
-		{"negative pool", mailer.Config{URL: "smtp://relay.example.com", PoolSize: -1}, "pool size"},
-		{"negative timeout", mailer.Config{URL: "smtp://relay.example.com", Timeout: -time.Second}, "timeout"},
-		{"negative idle timeout", mailer.Config{URL: "smtp://relay.example.com", IdleTimeout: -time.Second}, "idle timeout"},
-		{"bad helo", mailer.Config{URL: "smtp://relay.example.com", HELO: "a b\r\nRSET"}, "helo"},
+		{"bad url", mailer.Config{URL: "http://relay.example.com"}, mailer.FieldURL},
+		{"negative pool", mailer.Config{URL: "smtp://relay.example.com", PoolSize: -1}, mailer.FieldPoolSize},
+		{"negative timeout", mailer.Config{URL: "smtp://relay.example.com", Timeout: -time.Second}, mailer.FieldTimeout},
+		{"negative data reply timeout", mailer.Config{URL: "smtp://relay.example.com", DataReplyTimeout: -time.Second}, mailer.FieldDataReplyTimeout},
+		{"negative idle timeout", mailer.Config{URL: "smtp://relay.example.com", IdleTimeout: -time.Second}, mailer.FieldIdleTimeout},
+		{"bad helo", mailer.Config{URL: "smtp://relay.example.com", HELO: "a b\r\nRSET"}, mailer.FieldHELO},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := mailer.New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New = %v, want an error about %s", err, tt.want)
+			_, err := mailer.New(tt.cfg)
+			var ne *nurture.Error
+			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field {
+				t.Fatalf("New = %v, want an invalid error on %s", err, tt.field)
 			}
 		})
 	}

@@ -34,6 +34,8 @@ type Message struct {
 	// User is the AUTH PLAIN user name of the session, "" when the client
 	// did not authenticate; it lets a test see that credentials were used.
 	User string
+	// Helo is the name the client gave in EHLO (or HELO).
+	Helo string
 }
 
 func (m Message) clone() Message {
@@ -167,8 +169,9 @@ func (s *Server) close() {
 // Addr is the host:port the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL is the server's address as a NURTURE_SMTP_URL, with the TLS mode the
-// server was started with: smtp://127.0.0.1:PORT?tls=none by default.
+// URL is the server's address as a relay URL for the mailer, with the TLS
+// mode the server was started with: smtp://127.0.0.1:PORT?tls=none by
+// default.
 func (s *Server) URL() string { return s.url }
 
 // ClientTLSConfig trusts the server's self-signed certificate; it is nil
@@ -307,7 +310,7 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.wait(StageData)
-	m := Message{From: ss.from, To: slices.Clone(ss.to), Data: data, User: ss.user}
+	m := Message{From: ss.from, To: slices.Clone(ss.to), Data: data, User: ss.user, Helo: ss.conn.Hostname()}
 	if f != nil && f.CloseAfterDot {
 		ss.s.record(m) // the relay has it; only the reply will be lost
 	}

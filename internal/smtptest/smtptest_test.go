@@ -99,6 +99,9 @@ func TestAcceptsAndRecords(t *testing.T) {
 	if m.User != "" {
 		t.Errorf("User = %q without AUTH", m.User)
 	}
+	if m.Helo != "localhost" { // what net/smtp says unless told otherwise
+		t.Errorf("Helo = %q, want localhost", m.Helo)
+	}
 	if got := s.Sessions(); got != 1 {
 		t.Errorf("Sessions = %d, want 1", got)
 	}
