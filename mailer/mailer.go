@@ -1,11 +1,12 @@
 // Package mailer owns SMTP delivery: it turns a composed nurture.Email into
-// a MIME message (mime.go, qp.go), signs it with DKIM (dkim.go), keeps a
-// small pool of persistent connections to one relay (pool.go), runs the
-// mail transaction on them, pipelined where the relay allows (smtp.go), and
-// reports every failure as a *nurture.DeliveryError of a kind (temporary,
-// throttled, permanent, rejected, unknown) that says what to do about it:
+// a MIME message (header.go, mime.go, qp.go), signs it with DKIM
+// (dkim.go), keeps a small pool of persistent connections to one relay
+// (pool.go), runs the mail transaction on them, pipelined where the relay
+// allows (smtp.go), reads the relay's replies (reply.go), and reports every
+// failure as a *nurture.DeliveryError of a kind (temporary, throttled,
+// permanent, rejected, unknown; error.go) that says what to do about it:
 // no SMTP reply code leaves this package. go-mail dials, upgrades and
-// authenticates the connections.
+// authenticates the connections (see gomail_test.go for what is relied on).
 //
 // It knows nothing of Postgres, asynq or templates: what to send, when, and
 // whether it was already sent are decided by its callers.
