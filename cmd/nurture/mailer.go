@@ -70,10 +70,15 @@ func isHostName(s string) bool {
 			return false
 		}
 		for _, r := range label {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			if !isLabelChar(r) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// isLabelChar reports whether r may be in a host name's label.
+func isLabelChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_'
 }

@@ -413,7 +413,7 @@ func setHELO(c *Config, v string) error {
 			return fmt.Errorf("%q is not a host name such as mail.acme.com", v)
 		}
 		for _, r := range label {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			if !isLabelChar(r) {
 				return fmt.Errorf("%q is not a host name such as mail.acme.com", v)
 			}
 		}
@@ -561,3 +561,8 @@ func oneOf(allowed ...string) func(store func(*Config, string)) func(*Config, st
 
 // Environ adapts os.Getenv for Load.
 func Environ(name string) string { return os.Getenv(name) }
+
+// isLabelChar reports whether r may be in a host name's label.
+func isLabelChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_'
+}
