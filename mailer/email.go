@@ -199,8 +199,9 @@ func checkText(field, s string) error {
 // with its angle brackets (RFC 5321 4.5.3.1.3).
 const maxAddress = 254
 
-// checkAddress checks a From, To or Reply-To address: the display name as text, and
-// the address as a bare addr-spec that net/mail reads back unchanged.
+// checkAddress checks a From, To or Reply-To address: the display name as
+// text, and the address as a bare addr-spec of at most maxAddress octets
+// that net/mail reads back unchanged.
 func checkAddress(field string, a netmail.Address) (*netmail.Address, error) {
 	if err := checkText(field, a.Name); err != nil {
 		return nil, err

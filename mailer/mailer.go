@@ -48,8 +48,8 @@ type Config struct {
 	// they dropped costs a failed NOOP to find out.
 	IdleTimeout time.Duration
 	// HELO is the name given in EHLO; the machine's host name when empty.
-	// Relays that check it want a fully qualified name, some one that the
-	// sending IP's reverse DNS confirms.
+	// Relays that check it want a fully qualified name; some want one
+	// that the sending IP's reverse DNS confirms.
 	HELO string
 	// TLSConfig is for a relay whose certificate a private CA signed, or
 	// that wants a client certificate; nil means the system roots. Its
