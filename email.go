@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 )
@@ -24,28 +25,63 @@ type Header struct {
 	Value string
 }
 
-// DeliveryError is a relay's refusal or a failure to reach it. Permanent
-// means that trying again cannot help (an SMTP 5xx for the recipient or the
-// content); everything else, network errors included, is worth a retry.
+// DeliveryKind says what a failed delivery means for the message and for
+// its recipient's address. The mailer decides it from the relay's reply (or
+// its silence), so that nothing above the mailer reads SMTP reply codes:
+// callers retry, slow down, bounce or suppress by kind alone.
+type DeliveryKind string
+
+// The kinds of delivery failure.
+const (
+	// DeliveryTemporary: the message was not delivered this time and a
+	// later attempt may be (a 4xx, a network error, a timeout or a
+	// cancelled context before the end of the message went out).
+	DeliveryTemporary DeliveryKind = "temporary"
+	// DeliveryThrottled: the relay asks us to slow down (421, a rate or
+	// congestion reply): try later, and lower the rate every worker
+	// shares.
+	DeliveryThrottled DeliveryKind = "throttled"
+	// DeliveryPermanent: the recipient's address is refused for good (no
+	// such mailbox, a domain that takes no mail): bounce the message and
+	// suppress the address.
+	DeliveryPermanent DeliveryKind = "permanent"
+	// DeliveryRejected: the relay refused the message for a reason of
+	// ours (our sender, our IP, our account, our message's size, format or
+	// content), not the recipient's. The address must never be suppressed
+	// for it; the message may be tried again once the cause is fixed.
+	DeliveryRejected DeliveryKind = "rejected"
+	// DeliveryUnknown: the whole message, final "." included, went out,
+	// and the connection was lost or timed out before the relay answered.
+	// The relay may have accepted it (RFC 1047): sending again may deliver
+	// it twice, not sending may lose it.
+	DeliveryUnknown DeliveryKind = "unknown"
+)
+
+// DeliveryError is a failure to hand a message to the relay: a refusal, a
+// lost connection, a timeout. Kind is all a caller needs to act on; Err
+// keeps the relay's reply text (its code included, for people reading the
+// history) or the network error.
 type DeliveryError struct {
-	Permanent bool
-	Code      int    // the SMTP reply code, 0 when the relay was not reached
-	Enhanced  string // the enhanced status code, such as 5.1.1, when given
-	Err       error
+	Kind DeliveryKind
+	Err  error
 }
 
 func (e *DeliveryError) Error() string {
-	kind := "temporary"
-	if e.Permanent {
-		kind = "permanent"
+	if e.Kind == DeliveryUnknown {
+		return fmt.Sprintf("delivery outcome unknown: %v", e.Err)
 	}
-	if e.Code != 0 && e.Enhanced != "" {
-		return fmt.Sprintf("%s delivery failure (%d %s): %v", kind, e.Code, e.Enhanced, e.Err)
-	}
-	if e.Code != 0 {
-		return fmt.Sprintf("%s delivery failure (%d): %v", kind, e.Code, e.Err)
-	}
-	return fmt.Sprintf("%s delivery failure: %v", kind, e.Err)
+	return fmt.Sprintf("%s delivery failure: %v", e.Kind, e.Err)
 }
 
 func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// DeliveryKindOf returns the kind of the first *DeliveryError in err's
+// chain, and "" when there is none: a nil error, or one that is not about
+// delivery (input refused before anything was sent, say).
+func DeliveryKindOf(err error) DeliveryKind {
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		return de.Kind
+	}
+	return ""
+}

@@ -71,16 +71,24 @@ type signingKey struct {
 	macs *sync.Pool
 }
 
+// Fields of NewSigner's errors: which secret is at fault, for the caller
+// to name the setting it came from.
+const (
+	FieldSecret         = "secret"
+	FieldSecretPrevious = "previous secret"
+)
+
 // NewSigner returns a Signer that signs with current and also accepts tokens
-// signed with any of previous.
+// signed with any of previous. A secret too short to be safe is an invalid
+// *Error whose Field is FieldSecret or FieldSecretPrevious.
 func NewSigner(current string, previous ...string) (*Signer, error) {
 	s := &Signer{}
 	for i, secret := range append([]string{current}, previous...) {
 		if len(secret) < 32 {
 			if i == 0 {
-				return nil, FieldError("NURTURE_SECRET", "must be at least 32 characters")
+				return nil, FieldError(FieldSecret, "must be at least 32 characters")
 			}
-			return nil, FieldError("NURTURE_SECRET_PREVIOUS", "must be at least 32 characters")
+			return nil, FieldError(FieldSecretPrevious, "must be at least 32 characters")
 		}
 		sum := sha256.Sum256([]byte("nurture token key id\x00" + secret))
 		mac := sha256.Sum256([]byte("nurture token mac key\x00" + secret))

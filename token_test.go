@@ -136,3 +136,24 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// The domain names no configuration variable (only cmd and internal/config
+// know them): a short secret is reported by which secret it is.
+func TestNewSignerNamesTheShortSecret(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		current  string
+		previous []string
+		field    string
+	}{
+		{"short", nil, nurture.FieldSecret},
+		{secretA, []string{secretB, "short"}, nurture.FieldSecretPrevious},
+	} {
+		_, err := nurture.NewSigner(tt.current, tt.previous...)
+		var ne *nurture.Error
+		require.ErrorAs(t, err, &ne)
+		require.Equal(t, nurture.CodeInvalid, ne.Code)
+		require.Equal(t, tt.field, ne.Field)
+		require.NotContains(t, err.Error(), "NURTURE_")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,12 @@ func TestDeliverOutcomes(t *testing.T) {
 		{name: "hard bounce suppresses", failure: &smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}},
 			wantStatus: nurture.StatusBounced, wantFinal: true, wantSuppress: true},
 		{name: "dropped connection defers", failure: &smtptest.Failure{Stage: smtptest.StageData, Drop: true, Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		// Issue 9: a 554 about our own message (a line too long) is not the
+		// recipient's fault: deferred, and the address is not suppressed.
+		{name: "relay refusing our message defers without suppressing", failure: &smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}, Message: "line too long", Times: 1},
+			wantStatus: nurture.StatusDeferred, wantRetry: true},
+		{name: "relay refusing our sender defers without suppressing", failure: &smtptest.Failure{Stage: smtptest.StageMail, Code: 550, Enhanced: [3]int{5, 7, 1}, Times: 1},
 			wantStatus: nurture.StatusDeferred, wantRetry: true},
 		{name: "suppressed address is skipped", suppress: true, wantStatus: nurture.StatusSkipped, wantSuppress: true},
 	}
@@ -304,4 +311,65 @@ func (s *claimSpy) CheckClaims(ctx context.Context, claim int64, ids []int64) (l
 		s.lost <- id
 	}
 	return lost, cancelled, err
+}
+
+// A relay that closes the connection after the final dot, without a reply,
+// may have the message (RFC 1047): the attempt is deferred and retried, as
+// any failure is, and the address is left alone.
+func TestDeliverUnknownOutcomeIsDeferred(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	id := b.welcome(t, "ada@example.com")
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true, Times: 1})
+
+	err := b.deliver(ctx, id)
+	require.Equal(t, nurture.DeliveryUnknown, nurture.DeliveryKindOf(err))
+	var final *delivery.FinalError
+	require.False(t, errors.As(err, &final), "must be retried: %v", err)
+	m := b.status(t, id)
+	require.Equal(t, nurture.StatusDeferred, m.Status)
+	require.Contains(t, m.LastError, "outcome unknown")
+	_, suppressed, err := b.store.Suppressed(ctx, "ada@example.com")
+	require.NoError(t, err)
+	require.False(t, suppressed)
+}
+
+// Issue 9: a 20,000-character first name made header lines the relay
+// refused with a 554, and the address was suppressed as a hard bounce. The
+// headers fold now: the email goes out and the address stays.
+func TestDeliverToContactWithHugeName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "long@example.com", FirstName: strings.Repeat("a", 20000)})
+	require.NoError(t, err)
+	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: nurture.WelcomeDedupeKey(c.ID), ContactID: c.ID, Template: "welcome", SendAt: b.clock.Now()})
+	require.NoError(t, err)
+
+	require.NoError(t, b.deliver(ctx, m.ID))
+	require.Equal(t, nurture.StatusSent, b.status(t, m.ID).Status)
+	require.Len(t, b.smtp.Messages(), 1)
+	_, suppressed, err := b.store.Suppressed(ctx, "long@example.com")
+	require.NoError(t, err)
+	require.False(t, suppressed)
+}
+
+// A worker asked to stop while the relay is slow to answer the end of the
+// data waits for that answer: the email the relay accepted is recorded as
+// sent, never handed back to be sent again (issue 11).
+func TestDeliverStoppedAfterTheFinalDotWaitsForTheReply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.welcome(t, "ada@example.com")
+	b.smtp.Fail(smtptest.Failure{Stage: smtptest.StageData, Delay: 300 * time.Millisecond, Times: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	gated := newGatedSender(b.sender)
+	gated.onSend = func(int) { time.AfterFunc(100*time.Millisecond, cancel) } // the worker stops mid-transaction
+	d := b.deliverer(t, func(c *delivery.Config) { c.Sender = gated })
+	require.NoError(t, d.Deliver(ctx, delivery.Request{IDs: []int64{id}}))
+	require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
+	require.Len(t, b.smtp.Messages(), 1)
+	require.NoError(t, b.deliver(context.Background(), id))
+	require.Len(t, b.smtp.Messages(), 1, "sent once")
 }

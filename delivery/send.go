@@ -64,9 +64,10 @@ func (b *batch) sendOne(ctx context.Context, w *item) {
 	case kind == broken:
 		w.settle(nurture.StatusFailed, err.Error(), err)
 	case ctx.Err() != nil && kind != unknown:
-		// Stopped while talking to the relay, before the end of the data:
-		// the relay does not have the message, so a later attempt sends
-		// it once.
+		// Stopped while talking to the relay, before the end of the data
+		// (the Sender waits for the reply once the data is complete): the
+		// relay does not have the message, so a later attempt sends it
+		// once.
 		w.release("interrupted while sending", errors.Join(ErrInterrupted, err))
 	case b.lastAttempt:
 		w.settle(nurture.StatusFailed, "gave up: "+err.Error(), err)
@@ -83,22 +84,28 @@ const (
 	temporary                 // try again later
 	throttled                 // the relay asks us to slow down
 	refusedRecipient          // the relay refused the recipient for good: bounce and suppress
-	broken                    // the message cannot be sent as it is; the recipient is not at fault
+	broken                    // the message cannot be built as it is; the recipient is not at fault
 	unknown                   // the relay may have the message: its reply to the end of the data was lost
 )
 
-// classify reads a Sender's error.
+// classify reads a Sender's error through the mailer's kinds: no reply code
+// reaches this package. A refusal of our own sender or message
+// (nurture.DeliveryRejected) is retried like a temporary failure, in case
+// it gets fixed, and never suppresses the address.
 func classify(err error) sendKind {
-	var derr *nurture.DeliveryError
 	switch {
 	case err == nil:
 		return sent
-	case errors.As(err, &derr) && (derr.Code == 421 || derr.Code == 454):
-		return throttled
-	case errors.As(err, &derr) && derr.Permanent:
-		return refusedRecipient
 	case nurture.ErrorCodeOf(err) == nurture.CodeInvalid:
 		return broken
+	}
+	switch nurture.DeliveryKindOf(err) {
+	case nurture.DeliveryThrottled:
+		return throttled
+	case nurture.DeliveryPermanent:
+		return refusedRecipient
+	case nurture.DeliveryUnknown:
+		return unknown
 	}
 	return temporary
 }

@@ -17,15 +17,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nurture-email/nurture"
 )
 
 // DKIM is the signing identity of a Mailer: every message it sends carries
 // a DKIM-Signature of Domain (d=) whose public key receivers find in DNS at
 // Selector._domainkey.Domain.
 type DKIM struct {
-	Domain   string        // NURTURE_DKIM_DOMAIN, such as example.com
-	Selector string        // NURTURE_DKIM_SELECTOR, such as nurture2026
-	Key      crypto.Signer // from NURTURE_DKIM_KEY_FILE; see LoadDKIMKey
+	Domain   string        // the signing domain, such as example.com
+	Selector string        // the selector, such as nurture2026
+	Key      crypto.Signer // the private key; see LoadDKIMKey
 }
 
 // String describes the identity and the kind of key, never the key itself:
@@ -51,8 +53,8 @@ const (
 	recommendedRSABits = 2048
 )
 
-// LoadDKIMKey reads the private key of NURTURE_DKIM_KEY_FILE: a PEM file
-// holding one unencrypted key, as "PRIVATE KEY" (PKCS#8, RSA or Ed25519)
+// LoadDKIMKey reads a DKIM private key from a PEM file holding one
+// unencrypted key, as "PRIVATE KEY" (PKCS#8, RSA or Ed25519)
 // or "RSA PRIVATE KEY" (PKCS#1), such as
 //
 //	openssl genpkey -algorithm ed25519 -out dkim.pem
@@ -167,24 +169,26 @@ func keyKind(key crypto.Signer) string {
 	}
 }
 
-// newSigner checks a DKIM configuration, naming the NURTURE_DKIM_*
-// variable at fault, and signs a probe message so that a key that cannot
-// sign (in FIPS-only mode, say) stops the start rather than every send.
+// newSigner checks a DKIM configuration and signs a probe message, so
+// that a key that cannot sign (in FIPS-only mode, say) stops the start
+// rather than every send. Its errors are invalid *nurture.Error values
+// whose Field names the Config field at fault (FieldDKIMDomain...), for
+// the caller to name the setting behind it.
 func newSigner(d *DKIM, log *slog.Logger) (*signer, error) {
 	if err := checkDomainName(d.Domain, 2); err != nil {
-		return nil, fmt.Errorf("NURTURE_DKIM_DOMAIN %q: %w", d.Domain, err)
+		return nil, nurture.FieldError(FieldDKIMDomain, "%q: %v", d.Domain, err)
 	}
 	if err := checkDomainName(d.Selector, 1); err != nil {
-		return nil, fmt.Errorf("NURTURE_DKIM_SELECTOR %q: %w", d.Selector, err)
+		return nil, nurture.FieldError(FieldDKIMSelector, "%q: %v", d.Selector, err)
 	}
 	if n := len(d.Selector) + len("._domainkey.") + len(d.Domain); n > 253 {
-		return nil, fmt.Errorf("NURTURE_DKIM_SELECTOR: %s._domainkey.%s is %d characters long, DNS allows 253", d.Selector, d.Domain, n)
+		return nil, nurture.FieldError(FieldDKIMSelector, "%s._domainkey.%s is %d characters long, DNS allows 253", d.Selector, d.Domain, n)
 	}
 	if d.Key == nil {
-		return nil, errors.New("NURTURE_DKIM_KEY_FILE: no key")
+		return nil, nurture.FieldError(FieldDKIMKey, "no key")
 	}
 	if err := checkDKIMKey(d.Key); err != nil {
-		return nil, fmt.Errorf("NURTURE_DKIM_KEY_FILE: %w", err)
+		return nil, nurture.FieldError(FieldDKIMKey, "%v", err)
 	}
 	if pub, ok := d.Key.Public().(*rsa.PublicKey); ok && pub.N.BitLen() < recommendedRSABits {
 		log.Warn("dkim rsa key shorter than recommended", slog.Int("bits", pub.N.BitLen()), slog.Int("recommended", recommendedRSABits))
@@ -192,7 +196,7 @@ func newSigner(d *DKIM, log *slog.Logger) (*signer, error) {
 	s := &signer{domain: d.Domain, selector: d.Selector, key: d.Key}
 	probe := "From: probe@" + d.Domain + "\r\nSubject: probe\r\n\r\nprobe\r\n"
 	if _, err := s.signature([]byte(probe)); err != nil {
-		return nil, fmt.Errorf("NURTURE_DKIM_KEY_FILE: the key cannot sign: %w", err)
+		return nil, nurture.FieldError(FieldDKIMKey, "the key cannot sign: %v", err)
 	}
 	return s, nil
 }

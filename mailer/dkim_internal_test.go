@@ -60,10 +60,12 @@ func testEmails() []*nurture.Email {
 			},
 		}
 	}
-	textOnly, htmlOnly, bare := base("text-only"), base("html-only"), base("bare")
+	textOnly, htmlOnly, bare, huge := base("text-only"), base("html-only"), base("bare"), base("huge-names")
 	textOnly.HTML, htmlOnly.Text = "", ""
 	bare.Headers, bare.HTML = nil, ""
-	return []*nurture.Email{base("alternative"), textOnly, htmlOnly, bare}
+	huge.To.Name = strings.Repeat("Zoë ", 1000) + strings.Repeat("x", 3000)
+	huge.Subject = "Welcome, " + huge.To.Name
+	return []*nurture.Email{base("alternative"), textOnly, htmlOnly, bare, huge}
 }
 
 // TestSignatureVerifies signs every shape of message compose makes with

@@ -329,7 +329,7 @@ func TestSendReportsSigningFailure(t *testing.T) {
 	b := setup(t, mailer.Config{DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}})
 	key.fail.Store(true)
 	err := b.mailer.Send(t.Context(), newEmail("unsigned"))
-	if de := deliveryError(t, err); de.Permanent || !errors.Is(err, errHSM) {
+	if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, errHSM) {
 		t.Fatalf("Send = %v, want a temporary error wrapping the signer's", err)
 	}
 	if n := b.relay.Sessions(); n != 0 {

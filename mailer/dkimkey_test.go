@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
 )
 
@@ -37,36 +39,41 @@ func TestNewValidatesDKIM(t *testing.T) {
 		return d
 	}
 	tests := []struct {
-		name string
-		dkim *mailer.DKIM
-		want string
+		name  string
+		dkim  *mailer.DKIM
+		field string // the Config field named
+		want  string // in the message
 	}{
-		{"empty domain", good(func(d *mailer.DKIM) { d.Domain = "" }), "NURTURE_DKIM_DOMAIN"},
-		{"single-label domain", good(func(d *mailer.DKIM) { d.Domain = "nurture" }), "NURTURE_DKIM_DOMAIN"},
-		{"domain with trailing dot", good(func(d *mailer.DKIM) { d.Domain = "nurture.test." }), "NURTURE_DKIM_DOMAIN"},
-		{"domain with space", good(func(d *mailer.DKIM) { d.Domain = "nurture .test" }), "NURTURE_DKIM_DOMAIN"},
-		{"domain with CRLF", good(func(d *mailer.DKIM) { d.Domain = "nurture.test\r\nBcc: x@evil.example" }), "NURTURE_DKIM_DOMAIN"},
-		{"domain with semicolon", good(func(d *mailer.DKIM) { d.Domain = "nurture.test; s=x" }), "NURTURE_DKIM_DOMAIN"},
-		{"domain label with hyphen at end", good(func(d *mailer.DKIM) { d.Domain = "nurture-.test" }), "NURTURE_DKIM_DOMAIN"},
-		{"domain label too long", good(func(d *mailer.DKIM) { d.Domain = strings.Repeat("a", 64) + ".test" }), "NURTURE_DKIM_DOMAIN"},
-		{"non-ASCII domain", good(func(d *mailer.DKIM) { d.Domain = "bäckerei.test" }), "NURTURE_DKIM_DOMAIN"},
-		{"empty selector", good(func(d *mailer.DKIM) { d.Selector = "" }), "NURTURE_DKIM_SELECTOR"},
-		{"selector with underscore", good(func(d *mailer.DKIM) { d.Selector = "_domainkey" }), "NURTURE_DKIM_SELECTOR"},
-		{"selector with semicolon", good(func(d *mailer.DKIM) { d.Selector = "s1;" }), "NURTURE_DKIM_SELECTOR"},
-		{"selector with double dot", good(func(d *mailer.DKIM) { d.Selector = "a..b" }), "NURTURE_DKIM_SELECTOR"},
+		{"empty domain", good(func(d *mailer.DKIM) { d.Domain = "" }), mailer.FieldDKIMDomain, ""},
+		{"single-label domain", good(func(d *mailer.DKIM) { d.Domain = "nurture" }), mailer.FieldDKIMDomain, ""},
+		{"domain with trailing dot", good(func(d *mailer.DKIM) { d.Domain = "nurture.test." }), mailer.FieldDKIMDomain, ""},
+		{"domain with space", good(func(d *mailer.DKIM) { d.Domain = "nurture .test" }), mailer.FieldDKIMDomain, ""},
+		{"domain with CRLF", good(func(d *mailer.DKIM) { d.Domain = "nurture.test\r\nBcc: x@evil.example" }), mailer.FieldDKIMDomain, ""},
+		{"domain with semicolon", good(func(d *mailer.DKIM) { d.Domain = "nurture.test; s=x" }), mailer.FieldDKIMDomain, ""},
+		{"domain label with hyphen at end", good(func(d *mailer.DKIM) { d.Domain = "nurture-.test" }), mailer.FieldDKIMDomain, ""},
+		{"domain label too long", good(func(d *mailer.DKIM) { d.Domain = strings.Repeat("a", 64) + ".test" }), mailer.FieldDKIMDomain, ""},
+		{"non-ASCII domain", good(func(d *mailer.DKIM) { d.Domain = "bäckerei.test" }), mailer.FieldDKIMDomain, ""},
+		{"empty selector", good(func(d *mailer.DKIM) { d.Selector = "" }), mailer.FieldDKIMSelector, ""},
+		{"selector with underscore", good(func(d *mailer.DKIM) { d.Selector = "_domainkey" }), mailer.FieldDKIMSelector, ""},
+		{"selector with semicolon", good(func(d *mailer.DKIM) { d.Selector = "s1;" }), mailer.FieldDKIMSelector, ""},
+		{"selector with double dot", good(func(d *mailer.DKIM) { d.Selector = "a..b" }), mailer.FieldDKIMSelector, ""},
 		{"record name too long", good(func(d *mailer.DKIM) {
 			d.Selector = strings.Repeat(strings.Repeat("s", 60)+".", 4) + "s"
-		}), "NURTURE_DKIM_SELECTOR"},
-		{"no key", good(func(d *mailer.DKIM) { d.Key = nil }), "NURTURE_DKIM_KEY_FILE: no key"},
-		{"ECDSA key", good(func(d *mailer.DKIM) { d.Key = ecKey }), "NURTURE_DKIM_KEY_FILE: ECDSA keys cannot sign DKIM"},
-		{"RSA-512 key", good(func(d *mailer.DKIM) { d.Key = rsa512(t) }), "NURTURE_DKIM_KEY_FILE: RSA key of 512 bits is too short"},
+		}), mailer.FieldDKIMSelector, ""},
+		{"no key", good(func(d *mailer.DKIM) { d.Key = nil }), mailer.FieldDKIMKey, "no key"},
+		{"ECDSA key", good(func(d *mailer.DKIM) { d.Key = ecKey }), mailer.FieldDKIMKey, "ECDSA keys cannot sign DKIM"},
+		{"RSA-512 key", good(func(d *mailer.DKIM) { d.Key = rsa512(t) }), mailer.FieldDKIMKey, "RSA key of 512 bits is too short"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: tt.dkim})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New = %v, want an error containing %q", err, tt.want)
+			var ne *nurture.Error
+			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field || !strings.Contains(ne.Message, tt.want) {
+				t.Fatalf("New = %v, want an invalid error on %s saying %q", err, tt.field, tt.want)
+			}
+			if strings.Contains(err.Error(), "NURTURE_") {
+				t.Errorf("New = %v: the mailer names no configuration variable", err)
 			}
 		})
 	}

@@ -35,19 +35,30 @@ type checkedEmail struct {
 	text, html string
 }
 
-// field is an extra header, its value encoded.
-type field struct{ name, value string }
+// field is an extra header, checked, with what its kind needs to write it.
+type field struct {
+	name, value string
+	kind        fieldKind
+	addrs       []*netmail.Address // kindAddresses
+	phrase, id  string             // kindListID
+}
 
 // compose checks e and writes its message. Everything that ends up in a
 // header is checked first: a CR or LF there would let the text that follows
 // become headers of its own (a Bcc, a second body), so such input is
 // refused with an invalid *nurture.Error naming the field, never cleaned.
+// Text of any length is folded (header.go); only a header section too big
+// for relays to take is refused.
 func compose(e *nurture.Email, date time.Time) (*message, error) {
 	c, err := check(e)
 	if err != nil {
 		return nil, err
 	}
-	return &message{from: c.from.Address, to: c.to.Address, data: build(c, date, rand.Text())}, nil
+	data, err := build(c, date, rand.Text())
+	if err != nil {
+		return nil, err
+	}
+	return &message{from: c.from.Address, to: c.to.Address, data: data}, nil
 }
 
 func check(e *nurture.Email) (*checkedEmail, error) {
@@ -79,10 +90,10 @@ func check(e *nurture.Email) (*checkedEmail, error) {
 		headers: headers, text: e.Text, html: e.HTML}, nil
 }
 
-// checkHeaders checks the extra headers and encodes their values: RFC 2047
-// words for text that is not ASCII; Reply-To, an address list, address by
-// address, so that a display name is encoded on its own rather than with
-// the address inside it.
+// checkHeaders checks the extra headers and says how each is written:
+// Reply-To as an address list, List-Id as a phrase and an id, the fields
+// whose syntax an encoded word would break (structuredFields) as they are,
+// and the others as unstructured text.
 func checkHeaders(headers []nurture.Header) ([]field, error) {
 	out := make([]field, 0, len(headers))
 	for _, h := range headers {
@@ -101,21 +112,57 @@ func checkHeaders(headers []nurture.Header) ([]field, error) {
 		if err := checkText(h.Name, h.Value); err != nil {
 			return nil, err
 		}
-		value := unstructured(h.Value)
-		if lower == "reply-to" {
+		f := field{name: h.Name, value: h.Value, kind: kindText}
+		switch {
+		case lower == "reply-to":
 			list, err := netmail.ParseAddressList(h.Value)
 			if err != nil {
 				return nil, nurture.FieldError(h.Name, "not an address list: %v", err)
 			}
-			parts := make([]string, len(list))
-			for i, a := range list {
-				parts[i] = address(a)
+			for _, a := range list {
+				if _, err := checkAddress(h.Name, *a); err != nil {
+					return nil, err
+				}
 			}
-			value = strings.Join(parts, ", ")
+			f.kind, f.addrs = kindAddresses, list
+		case lower == "list-id":
+			open := strings.LastIndexByte(h.Value, '<')
+			if open < 0 || !strings.HasSuffix(h.Value, ">") {
+				return nil, nurture.FieldError(h.Name, "want a name and <list-id>, such as: Acme news <news.acme.example>")
+			}
+			f.kind, f.phrase, f.id = kindListID, strings.TrimSpace(h.Value[:open]), h.Value[open+1:len(h.Value)-1]
+			if f.id == "" || len(f.id) > 255 || !isASCIIText(f.id) || strings.ContainsAny(f.id, " \t<>") {
+				return nil, nurture.FieldError(h.Name, "list id %q is not a dot-atom of at most 255 characters", f.id)
+			}
+		case structuredFields[lower]:
+			if err := checkStructured(h.Name, h.Value); err != nil {
+				return nil, err
+			}
+			f.kind = kindStructured
 		}
-		out = append(out, field{name: h.Name, value: value})
+		out = append(out, f)
 	}
 	return out, nil
+}
+
+// checkStructured checks the value of a field written as it is: printable
+// ASCII, words that fit on a line even though they cannot be folded, and
+// runs of spaces short enough to fold before.
+func checkStructured(name, value string) error {
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c > 0x7e {
+			return nurture.FieldError(name, "must be printable ASCII (URLs and ids are not encoded)")
+		}
+	}
+	for _, tok := range strings.Split(value, " ") {
+		if len(tok) > maxToken {
+			return nurture.FieldError(name, "a word of %d characters, longer than a header line can hold (%d)", len(tok), maxToken)
+		}
+	}
+	if strings.Contains(value, strings.Repeat(" ", maxGap+1)) {
+		return nurture.FieldError(name, "a run of more than %d spaces", maxGap)
+	}
+	return nil
 }
 
 // isFieldName reports whether s is an RFC 5322 field name: one or more
@@ -148,14 +195,22 @@ func checkText(field, s string) error {
 	return nil
 }
 
-// checkAddress checks a From or To address: the display name as text, and
-// the address as a bare addr-spec that net/mail reads back unchanged.
+// maxAddress is the longest address taken: an SMTP path holds 256 octets
+// with its angle brackets (RFC 5321 4.5.3.1.3).
+const maxAddress = 254
+
+// checkAddress checks a From, To or Reply-To address: the display name as
+// text, and the address as a bare addr-spec of at most maxAddress octets
+// that net/mail reads back unchanged.
 func checkAddress(field string, a netmail.Address) (*netmail.Address, error) {
 	if err := checkText(field, a.Name); err != nil {
 		return nil, err
 	}
 	if a.Address == "" {
 		return nil, nurture.FieldError(field, "address missing")
+	}
+	if len(a.Address) > maxAddress {
+		return nil, nurture.FieldError(field, "address longer than %d octets", maxAddress)
 	}
 	if err := checkText(field, a.Address); err != nil {
 		return nil, err

@@ -164,3 +164,50 @@ func TestSendRefusesUnsafeInput(t *testing.T) {
 		t.Errorf("Send(nil) = %v, want invalid", err)
 	}
 }
+
+// Issue 9: a 20,000-character first name (in the display name and the
+// subject) made header lines over 998 octets, which relays refuse. Every
+// header line now folds within 78 octets and the name reads back whole;
+// only a header section bigger than relays take is refused, by us, before
+// any connection is used.
+func TestSendFoldsHugeNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	for i, name := range []string{strings.Repeat("a", 20000), strings.Repeat("Jörg ", 1000)} {
+		e := newEmail("huge-name")
+		e.To.Name = name
+		e.Subject = "Welcome, " + name + "!"
+		if err := b.mailer.Send(t.Context(), e); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		m := b.relay.WaitForMessages(t, i+1, 5*time.Second)[i]
+		header, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
+		for i, line := range strings.Split(header, "\r\n") {
+			if len(line) > 78 {
+				t.Fatalf("header line %d is %d octets: %.100q", i, len(line), line)
+			}
+		}
+		parsed, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, err := parsed.Header.AddressList("To")
+		if err != nil || len(to) != 1 || to[0].Name != name {
+			t.Errorf("To reads back as %v (%v)", to, err)
+		}
+		if got := m.Header("Subject"); got != e.Subject {
+			t.Errorf("Subject reads back as %.80q", got)
+		}
+	}
+
+	e := newEmail("too-big")
+	e.To.Name = strings.Repeat("Jörg ", 4000)
+	e.Subject = "Welcome, " + e.To.Name
+	err := b.mailer.Send(t.Context(), e)
+	if nurture.ErrorCodeOf(err) != nurture.CodeInvalid || nurture.DeliveryKindOf(err) != "" || !strings.Contains(err.Error(), "header") {
+		t.Fatalf("Send = %v, want an invalid error about the header's size", err)
+	}
+	if got := len(b.relay.Messages()); got != 2 {
+		t.Errorf("relay has %d messages, want the 2 before", got)
+	}
+}

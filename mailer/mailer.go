@@ -1,10 +1,12 @@
 // Package mailer owns SMTP delivery: it turns a composed nurture.Email into
-// a MIME message (mime.go, qp.go), signs it with DKIM (dkim.go), keeps a
-// small pool of persistent connections to one relay (pool.go), runs the
-// mail transaction on them, pipelined where the relay allows (smtp.go), and
-// reports every failure as a *nurture.DeliveryError that says whether
-// trying again can help. go-mail dials, upgrades and authenticates the
-// connections.
+// a MIME message (header.go, mime.go, qp.go), signs it with DKIM
+// (dkim.go), keeps a small pool of persistent connections to one relay
+// (pool.go), runs the mail transaction on them, pipelined where the relay
+// allows (smtp.go), reads the relay's replies (reply.go), and reports every
+// failure as a *nurture.DeliveryError of a kind (temporary, throttled,
+// permanent, rejected, unknown; error.go) that says what to do about it:
+// no SMTP reply code leaves this package. go-mail dials, upgrades and
+// authenticates the connections (see gomail_test.go for what is relied on).
 //
 // It knows nothing of Postgres, asynq or templates: what to send, when, and
 // whether it was already sent are decided by its callers.
@@ -15,6 +17,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +26,7 @@ import (
 
 // Config configures a Mailer; its zero values, but URL, are sensible.
 type Config struct {
-	// URL is NURTURE_SMTP_URL; see ParseURL.
+	// URL says where the relay is and how to reach it; see ParseURL.
 	URL string
 	// PoolSize is how many connections are kept, and so how many messages
 	// can be in flight at once; 4 when 0. Relays limit connections per
@@ -33,12 +36,20 @@ type Config struct {
 	// read and write on the connection; 30s when 0. A relay that hangs
 	// must not hold a worker for ever.
 	Timeout time.Duration
+	// DataReplyTimeout bounds the wait for the relay's reply once a
+	// message's final "." has gone out; 10 minutes when 0, as RFC 5321
+	// 4.5.3.2.6 asks: relays check the message then, and a busy one is
+	// slow. That wait ignores the Send's context, since giving up then
+	// cannot unsend the message, only leave its fate unknown: a worker that
+	// must stop sooner passes a shorter bound.
+	DataReplyTimeout time.Duration
 	// IdleTimeout closes a connection unused this long; 30s when 0.
 	// Relays drop idle clients after a minute or so, and a connection
 	// they dropped costs a failed NOOP to find out.
 	IdleTimeout time.Duration
-	// HELO is the name given in EHLO; the host name when empty. Some
-	// relays check it against the sending IP's reverse DNS.
+	// HELO is the name given in EHLO; the machine's host name when empty.
+	// Relays that check it want a fully qualified name; some want one
+	// that the sending IP's reverse DNS confirms.
 	HELO string
 	// TLSConfig is for a relay whose certificate a private CA signed, or
 	// that wants a client certificate; nil means the system roots. Its
@@ -56,22 +67,24 @@ type Config struct {
 
 // Config defaults.
 const (
-	defaultPoolSize    = 4
-	defaultTimeout     = 30 * time.Second
-	defaultIdleTimeout = 30 * time.Second
+	defaultPoolSize         = 4
+	defaultTimeout          = 30 * time.Second
+	defaultDataReplyTimeout = 10 * time.Minute
+	defaultIdleTimeout      = 30 * time.Second
 )
 
 // Mailer delivers email through one SMTP relay. It is safe for concurrent
 // use; connections are dialled when first needed, reused for many
 // messages, replaced when broken and closed when idle.
 type Mailer struct {
-	relay       Relay
-	timeout     time.Duration
-	idleTimeout time.Duration
-	helo        string
-	tlsConfig   *tls.Config
-	dkim        *signer // nil: no signing
-	log         *slog.Logger
+	relay            Relay
+	timeout          time.Duration
+	dataReplyTimeout time.Duration
+	idleTimeout      time.Duration
+	helo             string
+	tlsConfig        *tls.Config
+	dkim             *signer // nil: no signing
+	log              *slog.Logger
 
 	slots chan struct{} // one token per connection that may be in use
 
@@ -85,29 +98,48 @@ type Mailer struct {
 	live   sync.WaitGroup // one count per open connection, for Close to wait on
 }
 
+// The Config fields that New's errors name, in the Field of an invalid
+// *nurture.Error, so that the caller can name the setting behind each.
+const (
+	FieldURL              = "URL"
+	FieldPoolSize         = "PoolSize"
+	FieldTimeout          = "Timeout"
+	FieldDataReplyTimeout = "DataReplyTimeout"
+	FieldIdleTimeout      = "IdleTimeout"
+	FieldHELO             = "HELO"
+	FieldDKIMDomain       = "DKIM.Domain"
+	FieldDKIMSelector     = "DKIM.Selector"
+	FieldDKIMKey          = "DKIM.Key"
+)
+
 // New checks cfg and returns a Mailer. It does not dial: a relay that is
 // down at start is a delivery failure to retry, not a reason not to start.
+// A setting it refuses is reported as an invalid *nurture.Error whose
+// Field is one of the Field constants.
 func New(cfg Config) (*Mailer, error) {
 	relay, err := ParseURL(cfg.URL)
 	if err != nil {
-		return nil, err
+		return nil, nurture.FieldError(FieldURL, "%s", strings.TrimPrefix(err.Error(), "smtp url: "))
 	}
 	switch {
 	case cfg.PoolSize < 0:
-		return nil, fmt.Errorf("pool size %d is negative", cfg.PoolSize)
+		return nil, nurture.FieldError(FieldPoolSize, "%d is negative", cfg.PoolSize)
 	case cfg.Timeout < 0:
-		return nil, fmt.Errorf("timeout %v is negative", cfg.Timeout)
+		return nil, nurture.FieldError(FieldTimeout, "%v is negative", cfg.Timeout)
+	case cfg.DataReplyTimeout < 0:
+		return nil, nurture.FieldError(FieldDataReplyTimeout, "%v is negative", cfg.DataReplyTimeout)
 	case cfg.IdleTimeout < 0:
-		return nil, fmt.Errorf("idle timeout %v is negative", cfg.IdleTimeout)
+		return nil, nurture.FieldError(FieldIdleTimeout, "%v is negative", cfg.IdleTimeout)
 	case cfg.HELO != "" && !isHostName(cfg.HELO):
-		return nil, fmt.Errorf("helo %q is not a host name", cfg.HELO)
+		return nil, nurture.FieldError(FieldHELO, "%q is not a host name", cfg.HELO)
 	}
 	m := &Mailer{
-		relay:       relay,
-		timeout:     orDefault(cfg.Timeout, defaultTimeout),
-		idleTimeout: orDefault(cfg.IdleTimeout, defaultIdleTimeout),
-		helo:        cfg.HELO,
-		log:         cfg.Logger,
+		relay:            relay,
+		timeout:          orDefault(cfg.Timeout, defaultTimeout),
+		dataReplyTimeout: orDefault(cfg.DataReplyTimeout, defaultDataReplyTimeout),
+		idleTimeout:      orDefault(cfg.IdleTimeout, defaultIdleTimeout),
+		helo:             cfg.HELO,
+		log:              cfg.Logger,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -140,32 +172,34 @@ func orDefault[T comparable](v, def T) T {
 // Send delivers e to the relay. It returns nil once the relay has accepted
 // the message; an invalid *nurture.Error, before any connection is used,
 // when e cannot be sent as it is; and a *nurture.DeliveryError for every
-// failure to deliver, Permanent only when the relay refused with a 5xx.
-// With Config.DKIM the message is signed first, outside the pool, so that
+// failure to deliver, whose Kind says what it means (see replyKind). With
+// Config.DKIM the message is signed first, outside the pool, so that
 // signing never holds a connection or waits for one.
 //
-// ctx bounds the whole attempt, waiting for a connection included: if it
-// is done before the message is complete, the relay never gets the end of
-// the DATA, nothing is delivered and the error is temporary. Only when it
-// ends while the relay is acknowledging the final dot is the outcome
-// unknown, as with any connection lost at that moment.
+// ctx bounds the attempt, waiting for a connection included, until the
+// message's final "." has been written: if it is done before that, the
+// relay never gets the end of the DATA, nothing is delivered and the error
+// is temporary. After the final ".", Send waits for the relay's reply
+// whatever ctx says, up to Config.DataReplyTimeout, and reports the true
+// outcome; if the connection drops or the bound passes first, the outcome
+// is unknown (nurture.DeliveryUnknown).
 func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 	msg, err := compose(e, time.Now())
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return temporary(0, fmt.Errorf("not sent: %w", context.Cause(ctx)))
+		return temporary(fmt.Errorf("not sent: %w", context.Cause(ctx)))
 	}
 	if m.dkim != nil {
 		if err := m.dkim.sign(msg); err != nil {
-			return temporary(0, fmt.Errorf("not sent: %w", err))
+			return temporary(fmt.Errorf("not sent: %w", err))
 		}
 	}
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
-		return temporary(0, fmt.Errorf("not sent, no free connection: %w", context.Cause(ctx)))
+		return temporary(fmt.Errorf("not sent, no free connection: %w", context.Cause(ctx)))
 	}
 	defer func() { <-m.slots }()
 
@@ -190,7 +224,7 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 // is not retried: that would only double the wait.
 func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *message, reused bool) (keep, retry bool, err error) {
 	unbind := pc.conn.bind(ctx)
-	sent, accepted, err := pc.transact(msg)
+	sent, accepted, err := pc.transact(msg, m.dataReplyTimeout)
 	if err == nil {
 		intact := unbind()
 		pc.sent++

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -73,26 +74,44 @@ func deliveryError(t *testing.T, err error) *nurture.DeliveryError {
 
 func TestSendReportsRelayFailures(t *testing.T) {
 	t.Parallel()
+	const (
+		temporary = nurture.DeliveryTemporary
+		throttled = nurture.DeliveryThrottled
+		permanent = nurture.DeliveryPermanent
+		rejected  = nurture.DeliveryRejected
+		unknown   = nurture.DeliveryUnknown
+	)
 	tests := []struct {
-		name      string
-		failure   smtptest.Failure
-		permanent bool
-		code      int
-		enhanced  string
-		sessions  int // after the failure and one successful send
+		name     string
+		failure  smtptest.Failure
+		kind     nurture.DeliveryKind
+		reply    string // in the error text, for the history
+		sessions int    // after the failure and one successful send
+		big      bool   // a message larger than the sockets' buffers
 	}{
-		{"451 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Message: "try later"}, false, 451, "4.3.0", 1},
-		{"452 at MAIL", smtptest.Failure{Stage: smtptest.StageMail, Code: 452, Enhanced: [3]int{4, 3, 1}}, false, 452, "4.3.1", 1},
-		{"451 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 451, Enhanced: [3]int{4, 7, 1}}, false, 451, "4.7.1", 1},
-		{"550 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such user"}, true, 550, "5.1.1", 1},
-		{"554 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}}, true, 554, "5.6.0", 1},
-		{"552 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 552, Enhanced: [3]int{5, 3, 4}}, true, 552, "5.3.4", 1},
-		{"550 at MAIL is the sender's problem, not the recipient's", smtptest.Failure{Stage: smtptest.StageMail, Code: 550, Enhanced: [3]int{5, 7, 1}}, false, 550, "5.7.1", 1},
-		{"530 auth required is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageMail, Code: 530, Enhanced: [3]int{5, 7, 0}}, false, 530, "5.7.0", 1},
-		{"503 bad sequence is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 503}, false, 503, "5.0.0", 1},
-		{"421 closes the connection", smtptest.Failure{Stage: smtptest.StageMail, Code: 421, Enhanced: [3]int{4, 4, 2}}, false, 421, "4.4.2", 2},
-		{"dropped mid-DATA", smtptest.Failure{Stage: smtptest.StageData, Drop: true}, false, 0, "", 2},
-		{"dropped at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Drop: true}, false, 0, "", 2},
+		{"451 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Message: "try later"}, temporary, "451 4.3.0 try later", 1, false},
+		{"452 at MAIL", smtptest.Failure{Stage: smtptest.StageMail, Code: 452, Enhanced: [3]int{4, 3, 1}}, temporary, "452 4.3.1", 1, false},
+		{"451 after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 451, Enhanced: [3]int{4, 7, 1}}, temporary, "451 4.7.1", 1, false},
+		{"550 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such user"}, permanent, "550 5.1.1 no such user", 1, false},
+		{"554 5.6.0 after DATA is about our message", smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 6, 0}}, rejected, "554 5.6.0", 1, false},
+		{"552 5.3.4 after DATA: too big", smtptest.Failure{Stage: smtptest.StageData, Code: 552, Enhanced: [3]int{5, 3, 4}}, rejected, "552 5.3.4", 1, false},
+		{"554 line too long after DATA", smtptest.Failure{Stage: smtptest.StageData, Code: 554, Enhanced: [3]int{5, 0, 0}, Message: "line too long"}, rejected, "554 5.0.0 line too long", 1, false},
+		{"550 5.1.1 after DATA: recipient checked late", smtptest.Failure{Stage: smtptest.StageData, Code: 550, Enhanced: [3]int{5, 1, 1}}, permanent, "550 5.1.1", 1, false},
+		{"550 at MAIL is the sender's problem, not the recipient's", smtptest.Failure{Stage: smtptest.StageMail, Code: 550, Enhanced: [3]int{5, 7, 1}}, rejected, "550 5.7.1", 1, false},
+		{"530 auth required is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageMail, Code: 530, Enhanced: [3]int{5, 7, 0}}, rejected, "530 5.7.0", 1, false},
+		{"503 bad sequence is not the recipient's fault", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 503}, rejected, "503 5.0.0", 1, false},
+		{"554 5.7.1 relay access denied at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 554, Enhanced: [3]int{5, 7, 1}, Message: "Relay access denied"}, rejected, "554 5.7.1 Relay access denied", 1, false},
+		{"421 closes the connection", smtptest.Failure{Stage: smtptest.StageMail, Code: 421, Enhanced: [3]int{4, 4, 2}}, throttled, "421 4.4.2", 2, false},
+		{"454 at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Code: 454, Enhanced: [3]int{4, 7, 0}, Message: "Throttling failure"}, throttled, "454 4.7.0 Throttling failure", 1, false},
+		// The relay drops the connection while the message is still being
+		// written: it cannot have it.
+		{"dropped mid-DATA", smtptest.Failure{Stage: smtptest.StageData, Drop: true}, temporary, "message: ", 2, true},
+		// The relay drops it after reading a little, but the whole small
+		// message, final "." included, had already left: for all the
+		// client knows, the relay has it.
+		{"dropped after a small message went out", smtptest.Failure{Stage: smtptest.StageData, Drop: true}, unknown, "end of DATA: ", 2, false},
+		{"dropped at RCPT", smtptest.Failure{Stage: smtptest.StageRcpt, Drop: true}, temporary, "RCPT TO: ", 2, false},
+		{"closed after the final dot", smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true}, unknown, "end of DATA: ", 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,13 +120,19 @@ func TestSendReportsRelayFailures(t *testing.T) {
 			tt.failure.Times = 1
 			b.relay.Fail(tt.failure)
 
-			de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("first")))
-			if de.Permanent != tt.permanent || de.Code != tt.code || de.Enhanced != tt.enhanced {
-				t.Errorf("got Permanent=%t Code=%d Enhanced=%q (%v), want %t %d %q",
-					de.Permanent, de.Code, de.Enhanced, de, tt.permanent, tt.code, tt.enhanced)
+			first := newEmail("first")
+			if tt.big {
+				// More than the send and receive buffers of a loopback
+				// connection can hold between them.
+				first.Text = strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 1<<18)
 			}
-			if de.Err == nil || !strings.Contains(de.Error(), "delivery failure") {
-				t.Errorf("error text %q", de.Error())
+			err := b.mailer.Send(t.Context(), first)
+			de := deliveryError(t, err)
+			if de.Kind != tt.kind || nurture.DeliveryKindOf(err) != tt.kind {
+				t.Errorf("Send = %v: kind %q, want %q", err, de.Kind, tt.kind)
+			}
+			if de.Err == nil || !strings.Contains(de.Error(), tt.reply) {
+				t.Errorf("error text %q does not keep the reply %q", de.Error(), tt.reply)
 			}
 
 			// The next message goes through: on the same connection after a
@@ -116,8 +141,11 @@ func TestSendReportsRelayFailures(t *testing.T) {
 				t.Fatalf("Send after the failure: %v", err)
 			}
 			msgs := b.relay.WaitForMessages(t, 1, 5*time.Second)
-			if len(msgs) != 1 || msgs[0].Header("Message-ID") != "<second@nurture.test>" {
-				t.Fatalf("relay has %d messages, want only the second", len(msgs))
+			if tt.failure.CloseAfterDot && len(msgs) != 2 {
+				t.Errorf("relay has %d messages, want both: the first was taken, only its reply lost", len(msgs))
+			}
+			if last := msgs[len(msgs)-1]; last.Header("Message-ID") != "<second@nurture.test>" {
+				t.Fatalf("relay's last message is %s, want the second", last.Header("Message-ID"))
 			}
 			if got := b.relay.Sessions(); got != tt.sessions {
 				t.Errorf("Sessions = %d, want %d", got, tt.sessions)
@@ -134,8 +162,8 @@ func TestSendPermanentFailureForOneRecipient(t *testing.T) {
 	bad := newEmail("to-bad")
 	bad.To.Address = "bad@example.com"
 	for range 2 {
-		if de := deliveryError(t, b.mailer.Send(t.Context(), bad)); !de.Permanent || de.Code != 550 {
-			t.Fatalf("Send to bad@: %v, want permanent 550", de)
+		if de := deliveryError(t, b.mailer.Send(t.Context(), bad)); de.Kind != nurture.DeliveryPermanent {
+			t.Fatalf("Send to bad@: %v, want permanent", de)
 		}
 	}
 	if err := b.mailer.Send(t.Context(), newEmail("to-good")); err != nil {
@@ -143,6 +171,17 @@ func TestSendPermanentFailureForOneRecipient(t *testing.T) {
 	}
 	if got := b.relay.Sessions(); got != 1 {
 		t.Errorf("Sessions = %d: a refusal must not cost the connection", got)
+	}
+}
+
+func TestSendGivesTheConfiguredHELO(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{HELO: "mta-1.nurture.test"})
+	if err := b.mailer.Send(t.Context(), newEmail("helo")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.relay.WaitForMessages(t, 1, 5*time.Second)[0].Helo; got != "mta-1.nurture.test" {
+		t.Fatalf("EHLO %q, want mta-1.nurture.test", got)
 	}
 }
 
@@ -199,8 +238,8 @@ func TestSendCancelledContextSendsNothing(t *testing.T) {
 
 	err := b.mailer.Send(ctx, newEmail("cancelled"))
 	de := deliveryError(t, err)
-	if de.Permanent || de.Code != 0 || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Send = %v, want temporary, code 0, wrapping context.Canceled", err)
+	if de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send = %v, want temporary, wrapping context.Canceled", err)
 	}
 	if got := b.relay.Sessions(); got != 0 {
 		t.Errorf("Sessions = %d, want no connection for a cancelled send", got)
@@ -229,8 +268,8 @@ func TestSendContextInterruptsHungRelay(t *testing.T) {
 		t.Errorf("Send returned after %v; the context should have ended it at 200ms", d)
 	}
 	de := deliveryError(t, err)
-	if de.Permanent || de.Code != 0 || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Send = %v, want temporary, code 0, wrapping context.DeadlineExceeded", err)
+	if de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send = %v, want temporary, wrapping context.DeadlineExceeded", err)
 	}
 	if got := len(relay.Messages()); got != 1 {
 		t.Errorf("relay has %d messages, want only the warm-up", got)
@@ -248,8 +287,8 @@ func TestSendTimeoutEndsHungRelay(t *testing.T) {
 	p.silence()
 	start := time.Now()
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("hung")))
-	if de.Permanent || de.Code != 0 {
-		t.Errorf("Send = %v, want temporary with code 0", de)
+	if de.Kind != nurture.DeliveryTemporary {
+		t.Errorf("Send = %v, want temporary", de)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Send returned after %v with a 300ms step timeout", d)
@@ -309,8 +348,8 @@ func TestDialFailureIsTemporary(t *testing.T) {
 	}
 	defer m.Close()
 	de := deliveryError(t, m.Send(t.Context(), newEmail("nowhere")))
-	if de.Permanent || de.Code != 0 || !strings.Contains(de.Error(), "connect to relay") {
-		t.Fatalf("Send = %v, want a temporary connect failure with code 0", de)
+	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "connect to relay") {
+		t.Fatalf("Send = %v, want a temporary connect failure", de)
 	}
 }
 
@@ -319,7 +358,7 @@ func TestMandatoryStartTLSRefusesPlainRelay(t *testing.T) {
 	relay := smtptest.Start(t)
 	b := setup(t, mailer.Config{URL: "smtp://" + relay.Addr() + "?tls=starttls"})
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("plain")))
-	if de.Permanent || de.Code != 0 || !strings.Contains(de.Error(), "STARTTLS") {
+	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "STARTTLS") {
 		t.Fatalf("Send = %v, want a temporary STARTTLS failure", de)
 	}
 	if got := len(relay.Messages()); got != 0 {
@@ -363,7 +402,7 @@ func TestImplicitTLSChecksCertificate(t *testing.T) {
 	relay := smtptest.Start(t, smtptest.WithImplicitTLS())
 	b := setup(t, mailer.Config{URL: relay.URL()}) // system roots: the test CA is unknown
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("untrusted")))
-	if de.Permanent || !strings.Contains(de.Error(), "certificate") {
+	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "certificate") {
 		t.Fatalf("Send = %v, want a temporary certificate failure", de)
 	}
 }
@@ -381,7 +420,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	err := b.mailer.Send(t.Context(), newEmail("after-close"))
-	if de := deliveryError(t, err); de.Permanent || !errors.Is(err, mailer.ErrClosed) {
+	if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, mailer.ErrClosed) {
 		t.Fatalf("Send after Close = %v, want temporary ErrClosed", err)
 	}
 }
@@ -389,21 +428,24 @@ func TestClose(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		cfg  mailer.Config
-		want string
+		name  string
+		cfg   mailer.Config
+		field string
 	}{
-		{"bad url", mailer.Config{URL: "http://relay.example.com"}, "scheme"},
-		{"negative pool", mailer.Config{URL: "smtp://relay.example.com", PoolSize: -1}, "pool size"},
-		{"negative timeout", mailer.Config{URL: "smtp://relay.example.com", Timeout: -time.Second}, "timeout"},
-		{"negative idle timeout", mailer.Config{URL: "smtp://relay.example.com", IdleTimeout: -time.Second}, "idle timeout"},
-		{"bad helo", mailer.Config{URL: "smtp://relay.example.com", HELO: "a b\r\nRSET"}, "helo"},
+		{"bad url", mailer.Config{URL: "http://relay.example.com"}, mailer.FieldURL},
+		{"negative pool", mailer.Config{URL: "smtp://relay.example.com", PoolSize: -1}, mailer.FieldPoolSize},
+		{"negative timeout", mailer.Config{URL: "smtp://relay.example.com", Timeout: -time.Second}, mailer.FieldTimeout},
+		{"negative data reply timeout", mailer.Config{URL: "smtp://relay.example.com", DataReplyTimeout: -time.Second}, mailer.FieldDataReplyTimeout},
+		{"negative idle timeout", mailer.Config{URL: "smtp://relay.example.com", IdleTimeout: -time.Second}, mailer.FieldIdleTimeout},
+		{"bad helo", mailer.Config{URL: "smtp://relay.example.com", HELO: "a b\r\nRSET"}, mailer.FieldHELO},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := mailer.New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New = %v, want an error about %s", err, tt.want)
+			_, err := mailer.New(tt.cfg)
+			var ne *nurture.Error
+			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field {
+				t.Fatalf("New = %v, want an invalid error on %s", err, tt.field)
 			}
 		})
 	}
@@ -447,6 +489,113 @@ func BenchmarkSend(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// sendAsync runs Send in a goroutine and returns its result on a channel.
+func sendAsync(ctx context.Context, m *mailer.Mailer, e *nurture.Email) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- m.Send(ctx, e) }()
+	return done
+}
+
+// Issue 11: once the final dot has gone out, a cancelled context (a worker
+// stopping) must not abandon the transaction: the relay has the message,
+// and its reply says what became of it.
+func TestSendWaitsForTheReplyAfterTheFinalDot(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	hold := b.relay.Hold(smtptest.StageData) // the relay has the whole message and is slow to answer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := sendAsync(ctx, b.mailer, newEmail("slow-reply"))
+	<-hold.Reached()
+	cancel()
+	hold.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("Send = %v, want nil: the relay accepted the message after the cancel", err)
+	}
+	if got := len(b.relay.WaitForMessages(t, 1, 5*time.Second)); got != 1 {
+		t.Fatalf("relay has %d messages", got)
+	}
+	// The connection came through the cancel intact and is reused.
+	if err := b.mailer.Send(t.Context(), newEmail("next")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.relay.Sessions(); got != 1 {
+		t.Errorf("Sessions = %d, want 1", got)
+	}
+}
+
+func TestSendCancelledAfterTheFinalDotReportsTheRefusal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	b.relay.Fail(smtptest.Failure{Stage: smtptest.StageData, Code: 550, Enhanced: [3]int{5, 1, 1}, Times: 1})
+	hold := b.relay.Hold(smtptest.StageData)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := sendAsync(ctx, b.mailer, newEmail("refused-late"))
+	<-hold.Reached()
+	cancel()
+	hold.Release()
+	if de := deliveryError(t, <-done); de.Kind != nurture.DeliveryPermanent {
+		t.Fatalf("Send = %v, want the relay's permanent refusal", de)
+	}
+}
+
+func TestSendCancelledThenClosedAfterTheFinalDotIsUnknown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{})
+	b.relay.Fail(smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true, Times: 1})
+	hold := b.relay.Hold(smtptest.StageData)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := sendAsync(ctx, b.mailer, newEmail("lost-reply"))
+	<-hold.Reached()
+	cancel()
+	hold.Release()
+	err := <-done
+	if de := deliveryError(t, err); de.Kind != nurture.DeliveryUnknown || errors.Is(err, context.Canceled) {
+		t.Fatalf("Send = %v, want unknown, the connection lost after the dot (not an interruption)", err)
+	}
+}
+
+func TestSendGivesUpOnTheReplyAfterDataReplyTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mailer.Config{Timeout: time.Minute, DataReplyTimeout: 200 * time.Millisecond})
+	b.relay.Fail(smtptest.Failure{Stage: smtptest.StageData, Hang: true, Times: 1})
+	err := b.mailer.Send(t.Context(), newEmail("never-answered"))
+	if de := deliveryError(t, err); de.Kind != nurture.DeliveryUnknown || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Send = %v, want unknown after the data reply timeout", err)
+	}
+	if err := b.mailer.Send(t.Context(), newEmail("next")); err != nil {
+		t.Fatalf("Send on a fresh connection: %v", err)
+	}
+}
+
+// Before the final dot, a cancelled context still aborts: nothing is
+// delivered, and a later attempt sends the message once.
+func TestSendCancelledBeforeDataAborts(t *testing.T) {
+	t.Parallel()
+	for _, stage := range []smtptest.Stage{smtptest.StageMail, smtptest.StageRcpt} {
+		t.Run(stage.String(), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, mailer.Config{})
+			hold := b.relay.Hold(stage)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := sendAsync(ctx, b.mailer, newEmail("cancelled"))
+			<-hold.Reached()
+			cancel()
+			err := <-done
+			hold.Release()
+			if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.Canceled) {
+				t.Fatalf("Send = %v, want temporary, wrapping context.Canceled", err)
+			}
+			if err := b.mailer.Send(t.Context(), newEmail("after")); err != nil {
+				t.Fatal(err)
+			}
+			msgs := b.relay.WaitForMessages(t, 1, 5*time.Second)
+			if len(msgs) != 1 || msgs[0].Header("Message-ID") != "<after@nurture.test>" {
+				t.Fatalf("relay has %d messages, want only the one sent after", len(msgs))
+			}
 		})
 	}
 }

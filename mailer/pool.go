@@ -49,7 +49,7 @@ func (m *Mailer) take(ctx context.Context) (pc *pooled, reused bool, err error) 
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return nil, false, temporary(0, ErrClosed)
+		return nil, false, temporary(ErrClosed)
 	}
 	for len(m.idle) > 0 {
 		pc = m.idle[len(m.idle)-1]
@@ -68,7 +68,7 @@ func (m *Mailer) take(ctx context.Context) (pc *pooled, reused bool, err error) 
 	pc, err = m.dial(ctx)
 	if err != nil {
 		m.live.Done()
-		return nil, false, temporary(0, fmt.Errorf("connect to relay %s: %w", m.relay.addr(), err))
+		return nil, false, temporary(fmt.Errorf("connect to relay %s: %w", m.relay.addr(), err))
 	}
 	m.log.Debug("smtp connection opened", slog.String("relay", m.relay.addr()))
 	return pc, false, nil

@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -9,7 +10,8 @@ import (
 
 // proxy sits between the mailer and the test relay to break connections in
 // ways a relay does not on its own: close them all at once (as a relay
-// restart or a NAT timeout does), or swallow every byte (a hung relay).
+// restart or a NAT timeout does), or swallow every byte (a hung relay). It
+// also keeps what clients sent, for a test to read the conversation.
 type proxy struct {
 	ln     net.Listener
 	target string
@@ -18,6 +20,7 @@ type proxy struct {
 	conns    []net.Conn
 	accepted int
 	silent   bool
+	sent     bytes.Buffer // what clients wrote, all connections in turn
 	wg       sync.WaitGroup
 }
 
@@ -57,13 +60,14 @@ func (p *proxy) serve() {
 		p.conns = append(p.conns, client, server)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(server, client)
-		go p.pipe(client, server)
+		go p.pipe(server, client, true)
+		go p.pipe(client, server, false)
 	}
 }
 
-// pipe copies from src to dst, or into the void while the proxy is silent.
-func (p *proxy) pipe(dst, src net.Conn) {
+// pipe copies from src to dst, or into the void while the proxy is silent;
+// keep says to keep a copy in sent.
+func (p *proxy) pipe(dst, src net.Conn, keep bool) {
 	defer p.wg.Done()
 	defer dst.Close()
 	buf := make([]byte, 32<<10)
@@ -71,6 +75,9 @@ func (p *proxy) pipe(dst, src net.Conn) {
 		n, err := src.Read(buf)
 		p.mu.Lock()
 		silent := p.silent
+		if keep {
+			p.sent.Write(buf[:n])
+		}
 		p.mu.Unlock()
 		if n > 0 && !silent {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -108,4 +115,11 @@ func (p *proxy) connections() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.accepted
+}
+
+// clientSent returns what clients have written so far.
+func (p *proxy) clientSent() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
 }

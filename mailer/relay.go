@@ -14,7 +14,7 @@ import (
 // TLSMode says how an smtp:// relay connection uses STARTTLS.
 type TLSMode string
 
-// The STARTTLS policies a NURTURE_SMTP_URL can ask for with ?tls=.
+// The STARTTLS policies a relay URL can ask for with ?tls=.
 const (
 	// TLSNone never upgrades: only for a relay on the same host or network.
 	TLSNone TLSMode = "none"
@@ -26,8 +26,8 @@ const (
 	TLSStartTLS TLSMode = "starttls"
 )
 
-// Relay is a parsed NURTURE_SMTP_URL: where to deliver and how to secure
-// and authenticate the connection.
+// Relay is a parsed relay URL: where to deliver and how to secure and
+// authenticate the connection.
 type Relay struct {
 	Host     string // a name or an IP address, without brackets
 	Port     int
@@ -45,7 +45,7 @@ const (
 	defaultImplicitPort = 465
 )
 
-// ParseURL parses a NURTURE_SMTP_URL,
+// ParseURL parses a relay URL,
 //
 //	smtp://[user:pass@]host[:port][?tls=none|opportunistic|starttls]
 //	smtps://[user:pass@]host[:port]

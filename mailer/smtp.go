@@ -1,23 +1,14 @@
 package mailer
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
-	"net/textproto"
+	"time"
 )
 
 // endOfData ends the DATA of a message whose last line has its CRLF.
 const endOfData = ".\r\n"
-
-// stageError is a failed step of a mail transaction: a reply that is not
-// the one expected (a *textproto.Error), or an I/O error.
-type stageError struct {
-	stage string // "MAIL FROM", "RCPT TO", "DATA" or "end of DATA"
-	err   error
-}
-
-func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
 
 // transact runs one mail transaction for msg on pc. go-mail dialled the
 // connection, said EHLO, upgraded it and authenticated; the transaction
@@ -30,23 +21,28 @@ func (e *stageError) Unwrap() error { return e.err }
 // that is never retried at once on another connection (once the end of the
 // data is written, the relay may have the message whatever the error
 // says, and only a later attempt, after the caller's back-off, may send it
-// again). A refusal leaves the
-// session in the middle of a transaction: the caller resets it. accepted
-// reports a DATA that the relay accepted although an earlier command was
-// refused; the session then waits for a message and must be dropped.
-func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
+// again). A refusal leaves the session in the middle of a transaction: the
+// caller resets it. accepted reports a DATA that the relay accepted
+// although an earlier command was refused; the session then waits for a
+// message and must be dropped.
+//
+// Once the final "." has gone out, the Send's context no longer
+// interrupts the connection: the relay has the whole message, and only its
+// reply says whether it took it. The reply is awaited up to replyTimeout.
+func (pc *pooled) transact(msg *message, replyTimeout time.Duration) (sent, accepted bool, err error) {
 	text := pc.smtp.Text
 	mail := "MAIL FROM:<" + msg.from + ">"
 	if pc.smtputf8 && (!isASCII(msg.from) || !isASCII(msg.to)) {
 		mail += " SMTPUTF8"
 	}
 	steps := [...]struct {
-		stage, cmd string
-		code       int
+		stage stage
+		cmd   string
+		class int // the first digit of the reply that lets the transaction go on
 	}{
-		{"MAIL FROM", mail, 250},
-		{"RCPT TO", "RCPT TO:<" + msg.to + ">", 25}, // 250 or 251
-		{"DATA", "DATA", 354},
+		{stageMail, mail, 2},
+		{stageRcpt, "RCPT TO:<" + msg.to + ">", 2},
+		{stageData, "DATA", 3},
 	}
 	var refused error
 	if pc.pipelining {
@@ -55,14 +51,14 @@ func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
 			_, _ = text.W.WriteString("\r\n")
 		}
 		if err := text.W.Flush(); err != nil {
-			return false, false, &stageError{"MAIL FROM", err}
+			return false, false, &stageError{stageMail, err}
 		}
 		// Every reply is read, so the session stays in step.
 		for _, s := range steps {
-			_, _, err := text.ReadResponse(s.code)
+			err := expect(text.R, s.class)
 			switch {
 			case err == nil:
-				if s.stage == "DATA" && refused != nil {
+				if s.stage == stageData && refused != nil {
 					return false, true, refused
 				}
 			case !isReply(err):
@@ -76,10 +72,12 @@ func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
 		}
 	} else {
 		for _, s := range steps {
-			if err := text.PrintfLine("%s", s.cmd); err != nil {
+			_, _ = text.W.WriteString(s.cmd)
+			_, _ = text.W.WriteString("\r\n")
+			if err := text.W.Flush(); err != nil {
 				return false, false, &stageError{s.stage, err}
 			}
-			if _, _, err := text.ReadResponse(s.code); err != nil {
+			if err := expect(text.R, s.class); err != nil {
 				return false, false, &stageError{s.stage, err}
 			}
 		}
@@ -93,22 +91,38 @@ func (pc *pooled) transact(msg *message) (sent, accepted bool, err error) {
 	// that compose and sign leave for it.
 	wire := append(data, endOfData...)
 	if _, err := text.W.Write(wire); err != nil {
-		return true, false, &stageError{"end of DATA", err}
+		return true, false, &stageError{stageMessage, err}
 	}
 	if err := text.W.Flush(); err != nil {
-		return true, false, &stageError{"end of DATA", err}
+		return true, false, &stageError{stageMessage, err}
 	}
-	if _, _, err := text.ReadResponse(250); err != nil {
-		return true, false, &stageError{"end of DATA", err}
+	pc.conn.awaitReply(time.Now().Add(replyTimeout))
+	err = expect(text.R, 2)
+	pc.conn.endAwait()
+	if err != nil {
+		return true, false, &stageError{stageEnd, err}
 	}
 	return true, false, nil
+}
+
+// expect reads a reply and returns it as an error unless its code is of
+// the class given (2 for 2yz, 3 for 3yz).
+func expect(r *bufio.Reader, class int) error {
+	rp, err := readReply(r)
+	if err != nil {
+		return err
+	}
+	if rp.code/100 != class {
+		return rp
+	}
+	return nil
 }
 
 // isReply reports whether err is a reply of the relay rather than a
 // failure to talk to it.
 func isReply(err error) bool {
-	var te *textproto.Error
-	return errors.As(err, &te)
+	var rp *reply
+	return errors.As(err, &rp)
 }
 
 // needsDotStuffing reports whether a line of data starts with a dot, which
@@ -147,43 +161,9 @@ func isASCII(s string) bool {
 
 // replyCode is the relay's reply code in err, or 0 when there is none.
 func replyCode(err error) int {
-	var te *textproto.Error
-	if errors.As(err, &te) {
-		return te.Code
+	var rp *reply
+	if errors.As(err, &rp) {
+		return rp.code
 	}
 	return 0
-}
-
-// enhancedCode finds the enhanced status code (RFC 3463) at the start of
-// a reply's text, such as 5.1.1, when its class matches the reply code's.
-func enhancedCode(err error) string {
-	var te *textproto.Error
-	if !errors.As(err, &te) {
-		return ""
-	}
-	text := te.Msg
-	dots, digits, end := 0, 0, len(text)
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		if c >= '0' && c <= '9' {
-			if digits++; digits > 3 {
-				return ""
-			}
-			continue
-		}
-		if c == '.' && digits > 0 && dots < 2 {
-			dots, digits = dots+1, 0
-			continue
-		}
-		if c != ' ' && c != '\n' {
-			return ""
-		}
-		end = i
-		break
-	}
-	code := text[:end]
-	if dots != 2 || digits == 0 || code[0] != byte('0'+te.Code/100) {
-		return ""
-	}
-	return code
 }

@@ -137,7 +137,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
-		return nil, err
+		return nil, namedSetting(err, signerSettings)
 	}
 	tmpl, err := loadTemplates(cfg.TemplatesDir)
 	if err != nil {
@@ -182,23 +182,28 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids 
 	}
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, namedSetting(err, signerSettings)
 	}
 	tmpl, err := loadTemplates(cfg.TemplatesDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	mcfg := mailer.Config{URL: cfg.SMTPURL, PoolSize: cfg.SMTPPool, Logger: logger}
-	if cfg.DKIMDomain != "" {
+	mcfg := mailer.Config{
+		URL:      cfg.SMTPURL,
+		PoolSize: cfg.SMTPPool,
+		HELO:     heloName(cfg.SMTPHELO, os.Hostname, from.Address),
+		Logger:   logger,
+	}
+	if cfg.DKIMDomain != "" { // config has checked that the key file is set too
 		key, err := mailer.LoadDKIMKey(cfg.DKIMKeyFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("NURTURE_DKIM_KEY_FILE: %w", err)
+			return nil, nil, fmt.Errorf("invalid NURTURE_DKIM_KEY_FILE: %w", err)
 		}
 		mcfg.DKIM = &mailer.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}
 	}
 	sender, err := mailer.New(mcfg)
 	if err != nil {
-		return nil, nil, err // its errors name the variable
+		return nil, nil, namedSetting(err, mailerSettings)
 	}
 	relay, _ := mailer.ParseURL(cfg.SMTPURL)
 	throttle, err := ratelimit.NewRelayThrottle(ratelimit.New(rdb, "nurture:ratelimit:"), relay.Host,

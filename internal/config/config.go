@@ -31,6 +31,7 @@ type Config struct {
 	RedisURL        string
 	SMTPURL         string
 	SMTPPool        int
+	SMTPHELO        string
 	PublicURL       string
 	Listen          string
 	Secret          string
@@ -95,6 +96,8 @@ var Settings = []Setting{
 		Usage: "SMTP relay: smtp://[user:pass@]host:port[?tls=none|opportunistic|starttls] or smtps://...", set: setSMTPURL},
 	{Flag: "smtp-pool", Env: "NURTURE_SMTP_POOL", Default: "4",
 		Usage: "persistent SMTP connections per worker process", set: positiveInt("smtp-pool", func(c *Config, n int) { c.SMTPPool = n })},
+	{Flag: "smtp-helo", Env: "NURTURE_SMTP_HELO", Default: "",
+		Usage: "name the worker gives the relay in EHLO (empty: the host name if it is fully qualified, else the domain of NURTURE_FROM)", set: setHELO},
 	{Flag: "public-url", Env: "NURTURE_PUBLIC_URL", Default: "http://localhost:8080",
 		Usage: "base URL of every link in an email (tracking, unsubscribe)", set: setPublicURL},
 	{Flag: "listen", Env: "NURTURE_LISTEN", Default: ":8080",
@@ -123,7 +126,7 @@ var Settings = []Setting{
 			return nil
 		}},
 	{Flag: "dkim-domain", Env: "NURTURE_DKIM_DOMAIN", Default: "",
-		Usage: "domain that signs outgoing email with DKIM (d=); signing is on when this and the key file are set", set: func(c *Config, v string) error { c.DKIMDomain = v; return nil }},
+		Usage: "domain that signs outgoing email with DKIM (d=); signing is on when this and the key file are set (one without the other is an error)", set: func(c *Config, v string) error { c.DKIMDomain = v; return nil }},
 	{Flag: "dkim-selector", Env: "NURTURE_DKIM_SELECTOR", Default: "nurture",
 		Usage: "DKIM selector (s=): the public key is published at <selector>._domainkey.<domain>", set: func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 	{Flag: "dkim-key-file", Env: "NURTURE_DKIM_KEY_FILE", Default: "",
@@ -175,7 +178,7 @@ var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "shutdown-timeout"}
-	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
+	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "dev", "concurrency", "shutdown-timeout"}
 )
@@ -290,7 +293,27 @@ func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut i
 			return nil, err
 		}
 	}
+	if slices.Contains(cmd.Settings, "dkim-domain") {
+		if err := c.checkDKIM(); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// checkDKIM wants the DKIM domain and key file together or not at all:
+// one alone is a half-made configuration, which would otherwise stop the
+// worker at its first key read (a domain alone) or send unsigned mail
+// without a word (a key file alone).
+func (c *Config) checkDKIM() error {
+	const both = "DKIM signing needs both NURTURE_DKIM_DOMAIN (--dkim-domain) and NURTURE_DKIM_KEY_FILE (--dkim-key-file)"
+	switch {
+	case c.DKIMDomain != "" && c.DKIMKeyFile == "":
+		return errors.New(both + ": the domain is set, the key file is not")
+	case c.DKIMDomain == "" && c.DKIMKeyFile != "":
+		return errors.New(both + ": the key file is set, the domain is not")
+	}
+	return nil
 }
 
 // PrintUsage writes the help of cmd: its flags with their variables and defaults.
@@ -351,6 +374,31 @@ func setSMTPURL(c *Config, v string) error {
 		return fmt.Errorf("tls=%q: want none, opportunistic or starttls", t)
 	}
 	c.SMTPURL = v
+	return nil
+}
+
+// setHELO accepts a host name: labels of letters, digits and inner
+// hyphens (underscores too, as some internal names have them), separated
+// by dots; empty chooses one at start.
+func setHELO(c *Config, v string) error {
+	c.SMTPHELO = ""
+	if v == "" {
+		return nil
+	}
+	if len(v) > 253 {
+		return errors.New("longer than 253 characters")
+	}
+	for _, label := range strings.Split(v, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not a host name such as mail.acme.com", v)
+		}
+		for _, r := range label {
+			if !isLabelChar(r) {
+				return fmt.Errorf("%q is not a host name such as mail.acme.com", v)
+			}
+		}
+	}
+	c.SMTPHELO = v
 	return nil
 }
 
@@ -515,3 +563,8 @@ func oneOf(allowed ...string) func(store func(*Config, string)) func(*Config, st
 
 // Environ adapts os.Getenv for Load.
 func Environ(name string) string { return os.Getenv(name) }
+
+// isLabelChar reports whether r may be in a host name's label.
+func isLabelChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_'
+}

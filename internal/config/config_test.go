@@ -236,6 +236,10 @@ func TestLoadRejects(t *testing.T) {
 		{"smtp url wrong scheme", "worker", map[string]string{"NURTURE_SMTP_URL": "http://relay:25"}, nil, "NURTURE_SMTP_URL"},
 		{"smtp url by flag", "all", nil, []string{"--smtp-url=smtp://relay:25?tls=bogus"}, "--smtp-url"},
 		{"smtp pool zero", "worker", map[string]string{"NURTURE_SMTP_POOL": "0"}, nil, "NURTURE_SMTP_POOL"},
+		{"smtp helo with a space", "worker", map[string]string{"NURTURE_SMTP_HELO": "mail acme.com"}, nil, "NURTURE_SMTP_HELO"},
+		{"smtp helo with CRLF", "worker", map[string]string{"NURTURE_SMTP_HELO": "mail.acme.com\r\nRSET"}, nil, "NURTURE_SMTP_HELO"},
+		{"smtp helo empty label", "all", map[string]string{"NURTURE_SMTP_HELO": "mail..acme.com"}, nil, "NURTURE_SMTP_HELO"},
+		{"smtp helo by flag", "worker", nil, []string{"--smtp-helo=-mail.acme.com"}, "--smtp-helo"},
 		{"public url without scheme", "api", map[string]string{"NURTURE_PUBLIC_URL": "links.example.com"}, nil, "NURTURE_PUBLIC_URL"},
 		{"public url with query", "api", map[string]string{"NURTURE_PUBLIC_URL": "https://links.example.com/?a=b"}, nil, "NURTURE_PUBLIC_URL"},
 		{"listen without port", "api", map[string]string{"NURTURE_LISTEN": "8080"}, nil, "NURTURE_LISTEN"},
@@ -281,6 +285,57 @@ func TestLoadRejects(t *testing.T) {
 				require.NotContains(t, msg, "--", "a value from the environment must not be blamed on a flag")
 			}
 		})
+	}
+}
+
+func TestSMTPHELO(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"mail.acme.com", "MTA-1.eu.acme.example", "localhost", "host_1.internal"} {
+		c, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_SMTP_HELO": v}), io.Discard)
+		require.NoError(t, err, v)
+		require.Equal(t, v, c.SMTPHELO)
+	}
+}
+
+// A DKIM domain without a key file, or a key file without a domain, is
+// one clear error at start for the commands that send (the api reads
+// neither, so a shared environment does not stop it).
+func TestDKIMNeedsDomainAndKeyFile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		ok   bool
+	}{
+		{"domain alone", map[string]string{"NURTURE_DKIM_DOMAIN": "acme.com"}, nil, false},
+		{"key file alone", map[string]string{"NURTURE_DKIM_KEY_FILE": "/etc/nurture/dkim.pem"}, nil, false},
+		{"key file by flag, no domain", nil, []string{"--dkim-key-file", "/etc/nurture/dkim.pem"}, false},
+		{"both", map[string]string{"NURTURE_DKIM_DOMAIN": "acme.com", "NURTURE_DKIM_KEY_FILE": "/etc/nurture/dkim.pem"}, nil, true},
+		{"neither", nil, nil, true},
+	} {
+		for _, name := range []string{"api", "worker", "all"} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				vars := map[string]string{"NURTURE_SECRET": testSecret}
+				for k, v := range tt.env {
+					vars[k] = v
+				}
+				args := tt.args
+				if name == "api" && len(args) > 0 {
+					return // the api has no such flag
+				}
+				_, err := config.Load(command(t, name), args, env(vars), io.Discard)
+				if tt.ok || name == "api" {
+					require.NoError(t, err)
+					return
+				}
+				require.Error(t, err)
+				require.Contains(t, err.Error(), "NURTURE_DKIM_DOMAIN")
+				require.Contains(t, err.Error(), "NURTURE_DKIM_KEY_FILE")
+				require.NotContains(t, err.Error(), "\n")
+			})
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package smtptest runs an in-process SMTP relay for tests. It speaks real
 // SMTP (emersion/go-smtp) on a loopback port, records every message it
-// accepts and refuses or drops on cue, so delivery code is tested against a
-// real conversation without a network or an external mail catcher.
+// accepts, and refuses, delays, drops or never answers on cue, so delivery
+// code is tested against a real conversation without a network or an
+// external mail catcher.
 //
 // It owns nothing but test plumbing: no production code may import it.
 package smtptest
@@ -33,6 +34,8 @@ type Message struct {
 	// User is the AUTH PLAIN user name of the session, "" when the client
 	// did not authenticate; it lets a test see that credentials were used.
 	User string
+	// Helo is the name the client gave in EHLO (or HELO).
+	Helo string
 }
 
 func (m Message) clone() Message {
@@ -166,8 +169,9 @@ func (s *Server) close() {
 // Addr is the host:port the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL is the server's address as a NURTURE_SMTP_URL, with the TLS mode the
-// server was started with: smtp://127.0.0.1:PORT?tls=none by default.
+// URL is the server's address as a relay URL for the mailer, with the TLS
+// mode the server was started with: smtp://127.0.0.1:PORT?tls=none by
+// default.
 func (s *Server) URL() string { return s.url }
 
 // ClientTLSConfig trusts the server's self-signed certificate; it is nil
@@ -280,8 +284,8 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	ss.s.wait(StageMail)
-	if f := ss.s.takeFailure(StageMail, from); f != nil {
-		return ss.fail(*f, nil)
+	if err := ss.script(ss.s.takeFailure(StageMail, from), nil); err != nil {
+		return err
 	}
 	ss.from, ss.to = from, nil
 	return nil
@@ -289,8 +293,8 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.s.wait(StageRcpt)
-	if f := ss.s.takeFailure(StageRcpt, to); f != nil {
-		return ss.fail(*f, nil)
+	if err := ss.script(ss.s.takeFailure(StageRcpt, to), nil); err != nil {
+		return err
 	}
 	ss.to = append(ss.to, to)
 	return nil
@@ -299,17 +303,21 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (ss *session) Data(r io.Reader) error {
 	f := ss.s.takeFailure(StageData, ss.to...)
 	if f != nil && f.Drop {
-		return ss.fail(*f, r)
+		return ss.script(f, r)
 	}
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(r) // up to and including the final "."
 	if err != nil {
 		return err
 	}
 	ss.s.wait(StageData)
-	if f != nil {
-		return ss.fail(*f, nil)
+	m := Message{From: ss.from, To: slices.Clone(ss.to), Data: data, User: ss.user, Helo: ss.conn.Hostname()}
+	if f != nil && f.CloseAfterDot {
+		ss.s.record(m) // the relay has it; only the reply will be lost
 	}
-	ss.s.record(Message{From: ss.from, To: slices.Clone(ss.to), Data: data, User: ss.user})
+	if err := ss.script(f, nil); err != nil {
+		return err
+	}
+	ss.s.record(m)
 	return nil
 }
 
@@ -317,15 +325,30 @@ func (ss *session) Reset() { ss.from, ss.to = "", nil }
 
 func (ss *session) Logout() error { return nil }
 
-// fail turns a scripted failure into a reply, or, for Drop, reads a little
-// of the DATA (when there is one) and resets the connection unanswered.
-func (ss *session) fail(f Failure, data io.Reader) error {
-	if !f.Drop {
+// script carries out f, if any: waits out its Delay (or hangs), then
+// refuses with its code, or, for Drop, reads a little of the DATA (when
+// there is one) and resets the connection unanswered, or, for
+// CloseAfterDot, closes it unanswered. It returns nil when f only delays
+// the normal reply.
+func (ss *session) script(f *Failure, data io.Reader) error {
+	if f == nil {
+		return nil
+	}
+	if !ss.s.pause(f) {
+		return errors.New("smtptest: server stopping")
+	}
+	switch {
+	case f.Code != 0:
 		return &smtp.SMTPError{
 			Code:         f.Code,
 			EnhancedCode: smtp.EnhancedCode(f.Enhanced),
 			Message:      f.message(),
 		}
+	case f.CloseAfterDot:
+		_ = ss.conn.Conn().Close()
+		return errors.New("smtptest: connection closed after the final dot")
+	case !f.Drop:
+		return nil
 	}
 	if data != nil {
 		buf := make([]byte, 64)

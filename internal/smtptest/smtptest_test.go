@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +98,9 @@ func TestAcceptsAndRecords(t *testing.T) {
 	}
 	if m.User != "" {
 		t.Errorf("User = %q without AUTH", m.User)
+	}
+	if m.Helo != "localhost" { // what net/smtp says unless told otherwise
+		t.Errorf("Helo = %q, want localhost", m.Helo)
 	}
 	if got := s.Sessions(); got != 1 {
 		t.Errorf("Sessions = %d, want 1", got)
@@ -219,6 +224,66 @@ func TestDropMidData(t *testing.T) {
 	if got := s.Sessions(); got != 2 {
 		t.Fatalf("Sessions = %d, want 2", got)
 	}
+}
+
+func TestCloseAfterDotRecordsWithoutReply(t *testing.T) {
+	t.Parallel()
+	s := smtptest.Start(t)
+	s.Fail(smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true, Times: 1})
+	err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
+	if err == nil || replyCode(err) != 0 {
+		t.Fatalf("send: %v, want the connection closed without a reply", err)
+	}
+	if got := len(s.Messages()); got != 1 {
+		t.Fatalf("%d messages recorded, want the one whose reply was lost", got)
+	}
+}
+
+func TestDelayHoldsTheReplyBack(t *testing.T) {
+	t.Parallel()
+	for _, f := range []smtptest.Failure{
+		{Stage: smtptest.StageRcpt, Delay: 20 * time.Millisecond, Times: 1},
+		{Stage: smtptest.StageData, Delay: 20 * time.Millisecond, Times: 1},
+		{Stage: smtptest.StageData, Delay: 20 * time.Millisecond, Code: 554, Times: 1},
+	} {
+		t.Run(fmt.Sprintf("%v/%d", f.Stage, f.Code), func(t *testing.T) {
+			t.Parallel()
+			s := smtptest.Start(t)
+			s.Fail(f)
+			err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
+			if got := replyCode(err); got != f.Code {
+				t.Fatalf("send: %v, want reply code %d after the delay", err, f.Code)
+			}
+			if want, got := map[bool]int{true: 1, false: 0}[f.Code == 0], len(s.Messages()); got != want {
+				t.Fatalf("%d messages recorded, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestHangNeverReplies(t *testing.T) {
+	t.Parallel()
+	s := smtptest.Start(t)
+	s.Fail(smtptest.Failure{Stage: smtptest.StageData, Hang: true, Times: 1})
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClient(conn, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	err = transact(c, "a@example.com", []string{"b@example.com"}, plainMessage)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("send: %v, want a timeout waiting for the reply", err)
+	}
+	if got := len(s.Messages()); got != 0 {
+		t.Fatalf("%d messages recorded for a hung reply", got)
+	}
+	// The server's cleanup ends the hung session (TestMain checks that no
+	// goroutine outlives it).
 }
 
 func TestDropAtRcpt(t *testing.T) {
