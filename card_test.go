@@ -94,3 +94,49 @@ func FuzzScrubCards(f *testing.F) {
 		check(out)
 	})
 }
+
+// BenchmarkScrubCards measures the scrubber on what calls carry: a typical
+// call's values (no card), two kilobytes of text full of numbers that are
+// not cards, and a note with a card number in it.
+func BenchmarkScrubCards(b *testing.B) {
+	decode := func(raw string) any {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	typical := decode(`{"event":"Order Completed","properties":{"orderId":"50314b8e9bcf000000000000","total":27.5,
+		"revenue":25,"currency":"USD","products":[{"sku":"45790-32","name":"Monopoly: 3rd Edition","price":19,"quantity":1},
+		{"sku":"46493-32","name":"Uno Card Game","price":3,"quantity":2}],"url":"https://example.com/checkout/20260302?step=3"},
+		"context":{"ip":"203.0.113.7","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_3) AppleWebKit/605.1.15",
+		"page":{"path":"/checkout","referrer":"https://example.com/cart","title":"Checkout"},"locale":"en-US"}}`)
+	var text strings.Builder
+	for text.Len() < 2<<10 {
+		text.WriteString("Call +1 415 555 0100 on 2026-03-02 about order 1234-5678-90, ref 20260302123045. ")
+	}
+	numbers := decode(`{"note":` + strconvQuote(text.String()) + `}`)
+	note := "paid with 5555-5555-5555-4444 on 2026-03-02, thanks"
+	for _, bb := range []struct {
+		name string
+		v    func() any
+	}{
+		{"typical call", func() any { return typical }},
+		{"2KB of numbers", func() any { return numbers }},
+		{"card in a note", func() any { return map[string]any{"note": note} }},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				nurture.ScrubCards(bb.v())
+			}
+		})
+	}
+}
+
+func strconvQuote(s string) string {
+	data, _ := json.Marshal(s)
+	return string(data)
+}
