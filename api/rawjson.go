@@ -44,10 +44,11 @@ func checkRaw(data []byte, batch bool) error {
 			switch n := len(stack); {
 			case n == 0:
 				f.call = true // the call, or the batch envelope with its context
-			case batch && n == 2 && stack[1].array && !stack[0].array && isBatchKey(stack[0].key):
+			case n == 2 && stack[1].batch:
 				f.call = true // an item of the batch
 			case stack[n-1].call:
 				f.depth = 1
+				f.batch = batch && n == 1 && f.array && !stack[0].array && isBatchKey(stack[0].key)
 			default:
 				f.depth = stack[n-1].depth + 1
 			}
@@ -80,13 +81,14 @@ type rawFrame struct {
 	key     []byte // object: the current member's key, quoted and escaped as sent
 	wantKey bool   // object: the next string is a key
 	call    bool   // a call: its members are fields, each with a depth of its own
+	batch   bool   // the envelope's batch: its items are calls
 	depth   int    // levels of nesting within the field that holds it
 }
 
 // isBatchKey reports whether the raw key names the envelope's batch, as
 // encoding/json matches it: without regard to case.
 func isBatchKey(raw []byte) bool {
-	return strings.EqualFold(unquote(raw), "batch")
+	return string(raw) == `"batch"` || strings.EqualFold(unquote(raw), "batch")
 }
 
 // rawPath names the value at the scanner's position by each open frame's

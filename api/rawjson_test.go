@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,4 +145,24 @@ func hasFFFD(v any) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkCheckRaw scans batch bodies of growing size: the cost per byte
+// (MB/s) stays the same, and nothing is allocated.
+func BenchmarkCheckRaw(b *testing.B) {
+	call := `{"type":"track","userId":"user-42","event":"Report Created","messageId":"m-1",` +
+		`"properties":{"title":"Q3 numbers, café ☕","tags":["a","b"],"n":3,"nested":{"deep":[{"x":"\u00e9\ud83d\ude00"}]}},` +
+		`"context":{"ip":"203.0.113.7","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_3)","page":{"url":"https://example.com/a?b=c"}}}`
+	for _, n := range []int{1, 10, 100, 1000} {
+		body := []byte(`{"batch":[` + strings.TrimSuffix(strings.Repeat(call+",", n), ",") + `]}`)
+		b.Run(strconv.Itoa(len(body)>>10)+"KB", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := checkRaw(body, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
