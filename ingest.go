@@ -146,6 +146,7 @@ type CallError struct {
 	Err       *Error
 }
 
+// Error says which call, and what is wrong with it.
 func (e *CallError) Error() string { return fmt.Sprintf("call %s: %v", e.MessageID, e.Err) }
 
 // Unwrap gives the domain error, with its code and field.

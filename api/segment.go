@@ -349,7 +349,7 @@ func (r *callReader) timestamp(obj map[string]any) (time.Time, error) {
 			return time.Time{}, r.fieldErr(field, "is %s%s, more than %d years ago", t.Format(time.RFC3339), corrected, nurture.MaxEventAgeYears)
 		}
 		if t.After(r.now.Add(nurture.MaxEventLead)) {
-			return time.Time{}, r.fieldErr(field, "is %s%s, more than %s ahead of the current time", t.Format(time.RFC3339), corrected, "a day")
+			return time.Time{}, r.fieldErr(field, "is %s%s, more than %g hours ahead of the current time", t.Format(time.RFC3339), corrected, nurture.MaxEventLead.Hours())
 		}
 		return t, nil
 	}
