@@ -100,7 +100,7 @@ func rawPath(stack []rawFrame) string {
 		switch {
 		case f.array:
 			b.WriteString("[" + strconv.Itoa(f.index) + "]")
-		case f.key != nil && !(last && f.wantKey):
+		case f.key != nil && (!last || !f.wantKey): // a key still awaited is not the current one
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
