@@ -47,25 +47,78 @@ type Contact struct {
 type ProfileField struct {
 	Name string
 	Get  func(*Contact) *string
+	// Max is the most characters the field may hold. Names, company and
+	// title reach email headers (the To display name, subjects), so every
+	// typed field is one line of bounded length.
+	Max int
 }
+
+// MaxEmailLength is the longest address, in octets (RFC 5321's path limit
+// less its angle brackets).
+const MaxEmailLength = 254
 
 // ProfileFields lists the typed profile fields other than the email.
 var ProfileFields = []ProfileField{
-	{"first_name", func(c *Contact) *string { return &c.FirstName }},
-	{"last_name", func(c *Contact) *string { return &c.LastName }},
-	{"company", func(c *Contact) *string { return &c.Company }},
-	{"industry", func(c *Contact) *string { return &c.Industry }},
-	{"title", func(c *Contact) *string { return &c.Title }},
-	{"role", func(c *Contact) *string { return &c.Role }},
-	{"department", func(c *Contact) *string { return &c.Department }},
-	{"team_size", func(c *Contact) *string { return &c.TeamSize }},
-	{"region", func(c *Contact) *string { return &c.Region }},
-	{"country", func(c *Contact) *string { return &c.Country }},
-	{"time_zone", func(c *Contact) *string { return &c.TimeZone }},
-	{"locale", func(c *Contact) *string { return &c.Locale }},
-	{"phone", func(c *Contact) *string { return &c.Phone }},
-	{"last_ip", func(c *Contact) *string { return &c.LastIP }},
-	{"user_agent", func(c *Contact) *string { return &c.UserAgent }},
+	{"first_name", func(c *Contact) *string { return &c.FirstName }, 100},
+	{"last_name", func(c *Contact) *string { return &c.LastName }, 100},
+	{"company", func(c *Contact) *string { return &c.Company }, 200},
+	{"industry", func(c *Contact) *string { return &c.Industry }, 100},
+	{"title", func(c *Contact) *string { return &c.Title }, 200},
+	{"role", func(c *Contact) *string { return &c.Role }, 100},
+	{"department", func(c *Contact) *string { return &c.Department }, 100},
+	{"team_size", func(c *Contact) *string { return &c.TeamSize }, 20},
+	{"region", func(c *Contact) *string { return &c.Region }, 100},
+	{"country", func(c *Contact) *string { return &c.Country }, 100},
+	{"time_zone", func(c *Contact) *string { return &c.TimeZone }, 64},
+	{"locale", func(c *Contact) *string { return &c.Locale }, 35},
+	{"phone", func(c *Contact) *string { return &c.Phone }, 40},
+	{"last_ip", func(c *Contact) *string { return &c.LastIP }, 64},
+	{"user_agent", func(c *Contact) *string { return &c.UserAgent }, 512},
+}
+
+// ProfileFieldMax returns the most characters the profile field called
+// name may hold (0 for an unknown name).
+func ProfileFieldMax(name string) int {
+	for _, f := range ProfileFields {
+		if f.Name == name {
+			return f.Max
+		}
+	}
+	return 0
+}
+
+// Limits on a contact's custom attributes (the traits that are not typed
+// fields), so that a product cannot grow a contact without bound.
+const (
+	MaxAttributes        = 500  // custom attributes a contact may have
+	MaxAttributesPerCall = 100  // custom traits one identify call may set
+	MaxAttributeKey      = 100  // characters in an attribute's name
+	MaxAttributeText     = 2000 // characters in each string of an attribute's value
+)
+
+// CheckLine returns an invalid-input error about field unless s is one
+// line of at most max characters. Control characters (C0, DEL, C1) and the
+// Unicode line and paragraph separators are refused: a name with a line
+// break in it would break the header it is written into, or be cut short
+// there, every time the contact is mailed.
+func CheckLine(field, s string, max int) error {
+	n := 0
+	for _, r := range s {
+		if isControl(r) {
+			return FieldError(field, "contains a control character (%U); it must be one line of text", r)
+		}
+		n++
+	}
+	if n > max {
+		return FieldError(field, "is longer than %d characters", max)
+	}
+	return nil
+}
+
+// isControl reports whether r is a C0 or C1 control character, DEL, or a
+// Unicode line or paragraph separator.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == '\u2028' || r == '\u2029'
 }
 
 // Merge applies the non-empty fields and the attributes of src, set at time
@@ -132,8 +185,8 @@ func NormalizeEmail(s string) (string, error) {
 	if s == "" {
 		return "", FieldError("email", "is required")
 	}
-	if len(s) > 254 {
-		return "", FieldError("email", "is longer than 254 characters")
+	if len(s) > MaxEmailLength {
+		return "", FieldError("email", "is longer than %d characters", MaxEmailLength)
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name != "" || addr.Address != s {

@@ -1,6 +1,8 @@
 package nurture
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,6 +23,15 @@ type Call struct {
 	Raw         map[string]any // the whole call as received, masked
 	Timestamp   time.Time
 }
+
+// A call's time, once corrected for the sender's clock, must fall within a
+// window around its arrival: a call dated years ahead would stay a
+// contact's last visit for good, and one from long ago is no visit to act
+// on.
+const (
+	MaxEventAgeYears = 5              // how long before its arrival a call may be dated
+	MaxEventLead     = 24 * time.Hour // how long after
+)
 
 // CallContext is what a call's context tells about the person: it fills the
 // profile where traits do not.
@@ -127,28 +138,49 @@ func (p *IngestPlan) create(s *IngestState, c *Contact) *Contact {
 	return c
 }
 
+// CallError is an error about one call of a batch, which the API names by
+// its position in the batch: only the API knows it, the plan knows the
+// call's messageId.
+type CallError struct {
+	MessageID string
+	Err       *Error
+}
+
+// Error says which call, and what is wrong with it.
+func (e *CallError) Error() string { return fmt.Sprintf("call %s: %v", e.MessageID, e.Err) }
+
+// Unwrap gives the domain error, with its code and field.
+func (e *CallError) Unwrap() error { return e.Err }
+
 // PlanIngest decides, in order, what each call does: which contact it
 // belongs to (creating one for a new user), which profile fields it sets
 // (newer wins, field by field), which anonymous history it links, and what
 // is stored. Two different users are never merged: a call that would merge
 // them is stored, and its conflicting part left out with a warning.
-func PlanIngest(s *IngestState, calls []Call) *IngestPlan {
+//
+// A call that would give a contact more than MaxAttributes custom
+// attributes is an error (a *CallError), and the whole batch is refused.
+// The store plans with the batch's contacts locked, so the limit holds
+// across calls and concurrent requests.
+func PlanIngest(s *IngestState, calls []Call) (*IngestPlan, error) {
 	p := &IngestPlan{updated: map[*Contact]bool{}, created: map[*Contact]bool{}}
 	for i := range calls {
 		call := &calls[i]
 		c := p.resolve(s, call)
 		if c != nil && call.Type == EventIdentify && call.Profile != nil {
-			p.apply(s, call, c, call.Profile, call.Timestamp)
+			if err := p.apply(s, call, c, call.Profile, call.Timestamp); err != nil {
+				return nil, err
+			}
 		}
 		if c != nil {
 			p.fillFromContext(c, call)
 			if call.AnonymousID != "" {
-				p.link(s, call.AnonymousID, c)
+				p.link(s, call, call.AnonymousID, c)
 			}
 		}
 		p.Events = append(p.Events, PlannedEvent{Call: call, Contact: c})
 	}
-	return p
+	return p, nil
 }
 
 // resolve finds or creates the contact a call is about.
@@ -218,13 +250,18 @@ func (p *IngestPlan) alias(s *IngestState, call *Call) *Contact {
 	if target == nil {
 		target = p.create(s, &Contact{ExternalID: call.UserID})
 	}
-	p.link(s, call.PreviousID, target)
+	p.link(s, call, call.PreviousID, target)
 	return target
 }
 
 // apply merges an identify call's profile into c, keeping an address that
-// belongs to someone else out.
-func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Contact, at time.Time) {
+// belongs to someone else out, and refusing attributes past the limit.
+func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Contact, at time.Time) error {
+	if added := newAttributes(c, profile); len(added) > 0 && len(c.Attributes)+len(added) > MaxAttributes {
+		return &CallError{MessageID: call.MessageID, Err: FieldError("traits",
+			"would give the contact %d custom attributes; a contact may have at most %d (it has %d)",
+			len(c.Attributes)+len(added), MaxAttributes, len(c.Attributes))}
+	}
 	src := *profile
 	if src.Email != "" {
 		if owner := s.ByEmail[strings.ToLower(src.Email)]; owner != nil && owner != c {
@@ -236,7 +273,7 @@ func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Cont
 	oldAddr := c.Email
 	changed, old := c.Merge(&src, at)
 	if !changed {
-		return
+		return nil
 	}
 	if c.Email != oldAddr {
 		delete(s.ByEmail, strings.ToLower(oldAddr))
@@ -246,6 +283,44 @@ func (p *IngestPlan) apply(s *IngestState, call *Call, c *Contact, profile *Cont
 		p.EmailChanges = append(p.EmailChanges, EmailChange{Contact: c, Old: old, New: c.Email, At: at})
 	}
 	p.touch(c)
+	return nil
+}
+
+// newAttributes returns, sorted, the names of profile's attributes that c
+// does not have yet.
+func newAttributes(c, profile *Contact) []string {
+	var added []string
+	for k := range profile.Attributes {
+		if _, ok := c.Attributes[k]; !ok {
+			added = append(added, k)
+		}
+	}
+	slices.Sort(added)
+	return added
+}
+
+// fitAttributes returns profile, less the new attributes that do not fit
+// in c's limit (the first by name are kept), and warns about those left
+// out. History that a link brings along is not refused: it was accepted
+// when it came.
+func (p *IngestPlan) fitAttributes(call *Call, c, profile *Contact) *Contact {
+	added := newAttributes(c, profile)
+	room := max(MaxAttributes-len(c.Attributes), 0)
+	if len(added) <= room {
+		return profile
+	}
+	fit := *profile
+	fit.Attributes = make(map[string]any, len(profile.Attributes))
+	for k, v := range profile.Attributes {
+		fit.Attributes[k] = v
+	}
+	for _, k := range added[room:] {
+		delete(fit.Attributes, k)
+	}
+	p.Warnings = append(p.Warnings, Warning{MessageID: call.MessageID, Field: "traits",
+		Message: fmt.Sprintf("%d custom attributes of earlier anonymous calls were not kept: a contact may have at most %d",
+			len(added)-room, MaxAttributes)})
+	return &fit
 }
 
 // fillFromContext keeps the last address and browser (a late call older
@@ -279,8 +354,9 @@ func (p *IngestPlan) fillFromContext(c *Contact, call *Call) {
 
 // link ties an anonymous id to c, unless it already belongs to someone, and
 // brings its stored history along: events now count for c, and the traits of
-// anonymous identify calls fill c's profile (newer wins, as always).
-func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
+// anonymous identify calls fill c's profile (newer wins, as always). call is
+// the call that links them, to which warnings go.
+func (p *IngestPlan) link(s *IngestState, call *Call, anon string, c *Contact) {
 	if s.Anonymous[anon] != nil {
 		return
 	}
@@ -290,7 +366,7 @@ func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
 		if ev.Type == EventIdentify {
 			if profile, err := ContactFromTraits(ev.Properties); err == nil {
 				profile.Email = "" // an anonymous visitor's address claim is not trusted to re-key a user
-				if changed, _ := c.Merge(profile, ev.OccurredAt); changed {
+				if changed, _ := c.Merge(p.fitAttributes(call, c, profile), ev.OccurredAt); changed {
 					p.touch(c)
 				}
 			}
@@ -309,7 +385,7 @@ func (p *IngestPlan) link(s *IngestState, anon string, c *Contact) {
 		if ev.Call.Type == EventIdentify && ev.Call.Profile != nil {
 			profile := *ev.Call.Profile
 			profile.Email = "" // as above: not trusted to re-key a user
-			if changed, _ := c.Merge(&profile, ev.Call.Timestamp); changed {
+			if changed, _ := c.Merge(p.fitAttributes(call, c, &profile), ev.Call.Timestamp); changed {
 				p.touch(c)
 			}
 		}

@@ -1,6 +1,7 @@
 package nurture_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,7 +81,8 @@ func TestPlanIngest(t *testing.T) {
 				tt.calls[i].MessageID = "m" + string(rune('0'+i))
 				tt.calls[i].Timestamp = at
 			}
-			p := nurture.PlanIngest(state(), tt.calls)
+			p, err := nurture.PlanIngest(state(), tt.calls)
+			require.NoError(t, err)
 			require.Len(t, p.Created, tt.wantCreated)
 			require.Len(t, p.Links, tt.wantLinks)
 			for i, want := range tt.wantOwner {
@@ -104,4 +106,60 @@ func TestPlanIngest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// attrs returns a profile with n custom attributes named prefix0...
+func attrs(prefix string, n int) *nurture.Contact {
+	c := &nurture.Contact{Attributes: map[string]any{}}
+	for i := range n {
+		c.Attributes[fmt.Sprintf("%s%d", prefix, i)] = i
+	}
+	return c
+}
+
+// A contact holds at most MaxAttributes custom attributes: an identify
+// that would pass the limit is an error naming the call; one that changes
+// only attributes the contact has is not; history an anonymous id brings
+// along fills the contact up to the limit, with a warning for the rest.
+func TestPlanIngestCapsCustomAttributes(t *testing.T) {
+	t.Parallel()
+	full := func() *nurture.IngestState {
+		c := attrs("k", nurture.MaxAttributes-10)
+		c.ID, c.ExternalID = 1, "u1"
+		return nurture.NewIngestState([]*nurture.Contact{c}, nil, map[string][]nurture.Event{
+			"anon-1": {{Type: nurture.EventIdentify, OccurredAt: at, Properties: map[string]any{"h1": 1, "h2": 2}},
+				{Type: nurture.EventIdentify, OccurredAt: at, Properties: func() map[string]any {
+					m := map[string]any{}
+					for i := range 20 {
+						m[fmt.Sprintf("h%02d", i+10)] = i
+					}
+					return m
+				}()}},
+		})
+	}
+	identify := func(id string, profile *nurture.Contact) nurture.Call {
+		return nurture.Call{Type: nurture.EventIdentify, MessageID: id, UserID: "u1", Profile: profile, Timestamp: at}
+	}
+
+	_, err := nurture.PlanIngest(full(), []nurture.Call{identify("ok", attrs("new", 10)), identify("over", attrs("more", 1))})
+	var callErr *nurture.CallError
+	require.ErrorAs(t, err, &callErr)
+	require.Equal(t, "over", callErr.MessageID)
+	require.Equal(t, "traits", callErr.Err.Field)
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
+
+	p, err := nurture.PlanIngest(full(), []nurture.Call{identify("same", attrs("k", nurture.MaxAttributes-10))})
+	require.NoError(t, err, "changing what the contact has")
+	require.Len(t, p.Updated, 1)
+
+	link := identify("link", &nurture.Contact{})
+	link.AnonymousID = "anon-1"
+	p, err = nurture.PlanIngest(full(), []nurture.Call{link})
+	require.NoError(t, err)
+	c := p.Updated[0]
+	require.Len(t, c.Attributes, nurture.MaxAttributes)
+	require.Contains(t, c.Attributes, "h1", "the first history fits whole")
+	require.Len(t, p.Warnings, 1)
+	require.Equal(t, nurture.Warning{MessageID: "link", Field: "traits",
+		Message: "12 custom attributes of earlier anonymous calls were not kept: a contact may have at most 500"}, p.Warnings[0])
 }

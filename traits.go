@@ -2,84 +2,106 @@ package nurture
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // traitFields maps the trait names products send (Segment's reserved traits
 // in camelCase and snake_case, and a few common synonyms) to the typed
 // profile field they fill.
-var traitFields = map[string]func(*Contact) *string{
-	"email":      func(c *Contact) *string { return &c.Email },
-	"firstName":  func(c *Contact) *string { return &c.FirstName },
-	"first_name": func(c *Contact) *string { return &c.FirstName },
-	"lastName":   func(c *Contact) *string { return &c.LastName },
-	"last_name":  func(c *Contact) *string { return &c.LastName },
-	"industry":   func(c *Contact) *string { return &c.Industry },
-	"title":      func(c *Contact) *string { return &c.Title },
-	"role":       func(c *Contact) *string { return &c.Role },
-	"department": func(c *Contact) *string { return &c.Department },
-	"region":     func(c *Contact) *string { return &c.Region },
-	"country":    func(c *Contact) *string { return &c.Country },
-	"timezone":   func(c *Contact) *string { return &c.TimeZone },
-	"time_zone":  func(c *Contact) *string { return &c.TimeZone },
-	"timeZone":   func(c *Contact) *string { return &c.TimeZone },
-	"locale":     func(c *Contact) *string { return &c.Locale },
-	"phone":      func(c *Contact) *string { return &c.Phone },
-	"teamSize":   func(c *Contact) *string { return &c.TeamSize },
-	"team_size":  func(c *Contact) *string { return &c.TeamSize },
-	"employees":  func(c *Contact) *string { return &c.TeamSize },
+var traitFields = map[string]string{
+	"email":      "email",
+	"firstName":  "first_name",
+	"first_name": "first_name",
+	"lastName":   "last_name",
+	"last_name":  "last_name",
+	"industry":   "industry",
+	"title":      "title",
+	"role":       "role",
+	"department": "department",
+	"region":     "region",
+	"country":    "country",
+	"timezone":   "time_zone",
+	"time_zone":  "time_zone",
+	"timeZone":   "time_zone",
+	"locale":     "locale",
+	"phone":      "phone",
+	"teamSize":   "team_size",
+	"team_size":  "team_size",
+	"employees":  "team_size",
 }
 
+// traitTargets are the fields traits may fill, by name: the typed profile
+// fields and the email.
+var traitTargets = func() map[string]ProfileField {
+	m := map[string]ProfileField{"email": {"email", func(c *Contact) *string { return &c.Email }, MaxEmailLength}}
+	for _, f := range ProfileFields {
+		m[f.Name] = f
+	}
+	return m
+}()
+
 // ContactFromTraits builds the profile described by traits, as sent with an
-// identify call. Known traits fill typed fields, after validation; the rest
-// are kept as attributes. The error names the offending trait.
+// identify call. Known traits fill typed fields, after validation: one line
+// each, of bounded length. The rest are kept as attributes, within the
+// limits on their number, names and text. The error names the offending
+// trait as the caller spelled it.
 func ContactFromTraits(traits map[string]any) (*Contact, error) {
 	c := &Contact{Attributes: map[string]any{}}
 	keyOf := map[*string]string{} // which trait set a field, to name it in errors
+	first, last := traitTargets["first_name"].Max, traitTargets["last_name"].Max
 	for key, v := range traits {
 		if key == "name" {
-			s, err := traitString(key, v)
+			s, err := traitString("traits.name", v)
 			if err != nil {
 				return nil, err
 			}
-			if first, last, ok := strings.Cut(s, " "); ok {
-				c.FirstName, c.LastName = orKeep(c.FirstName, first), orKeep(c.LastName, strings.TrimSpace(last))
-			} else {
-				c.FirstName = orKeep(c.FirstName, s)
+			if err := CheckLine("traits.name", s, first+1+last); err != nil {
+				return nil, err
 			}
+			f, l, _ := strings.Cut(s, " ")
+			l = strings.TrimSpace(l)
+			if utf8.RuneCountInString(f) > first || utf8.RuneCountInString(l) > last {
+				return nil, FieldError("traits.name", "is too long: a first name may have %d characters, and the rest %d", first, last)
+			}
+			c.FirstName, c.LastName = orKeep(c.FirstName, f), orKeep(c.LastName, l)
 			continue
 		}
 		if key == "company" {
 			// Segment's company trait is an object; products also send a string.
 			if obj, ok := v.(map[string]any); ok {
-				c.Company, _ = obj["name"].(string)
-				if c.Industry == "" {
-					c.Industry, _ = obj["industry"].(string)
-				}
-				if n, ok := obj["employee_count"]; ok && c.TeamSize == "" {
-					c.TeamSize = fmt.Sprint(n)
+				if err := companyTraits(c, obj); err != nil {
+					return nil, err
 				}
 				continue
 			}
 		}
-		field, ok := traitFields[key]
-		if !ok && key != "company" {
+		name, ok := traitFields[key]
+		if key == "company" {
+			name, ok = "company", true
+		}
+		if !ok {
+			if err := checkAttribute(key, v); err != nil {
+				return nil, err
+			}
 			c.Attributes[key] = v
 			continue
 		}
-		s, err := traitString(key, v)
+		target := traitTargets[name]
+		s, err := traitString("traits."+key, v)
 		if err != nil {
 			return nil, err
 		}
-		if key == "company" {
-			c.Company = s
-			continue
+		if err := CheckLine("traits."+key, s, target.Max); err != nil {
+			return nil, err
 		}
-		*field(c) = s
-		keyOf[field(c)] = key
+		*target.Get(c) = s
+		keyOf[target.Get(c)] = key
+	}
+	if n := len(c.Attributes); n > MaxAttributesPerCall {
+		return nil, FieldError("traits", "has %d custom traits; one call may set at most %d", n, MaxAttributesPerCall)
 	}
 	if c.Email != "" {
 		email, err := NormalizeEmail(c.Email)
@@ -110,6 +132,68 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 	return c, nil
 }
 
+// companyTraits reads Segment's company object: its name, industry and
+// head count fill the profile where the traits themselves do not.
+func companyTraits(c *Contact, obj map[string]any) error {
+	for _, f := range []struct {
+		key    string
+		target string
+		keep   bool // a trait of its own wins
+	}{{"name", "company", false}, {"industry", "industry", true}, {"employee_count", "team_size", true}} {
+		v, ok := obj[f.key]
+		if !ok {
+			continue
+		}
+		field := "traits.company." + f.key
+		s, err := traitString(field, v)
+		if err != nil {
+			return err
+		}
+		target := traitTargets[f.target]
+		if err := CheckLine(field, s, target.Max); err != nil {
+			return err
+		}
+		if dst := target.Get(c); !f.keep || *dst == "" {
+			*dst = s
+		}
+	}
+	return nil
+}
+
+// checkAttribute checks a custom trait: its name's length, and the length
+// of every string in its value.
+func checkAttribute(key string, v any) error {
+	if utf8.RuneCountInString(key) > MaxAttributeKey {
+		return FieldError("traits", "has a trait whose name is longer than %d characters (%.20q...)", MaxAttributeKey, key)
+	}
+	if path, ok := longText(v); ok {
+		return FieldError("traits."+key+path, "is longer than %d characters", MaxAttributeText)
+	}
+	return nil
+}
+
+// longText finds a string longer than MaxAttributeText in v, and returns
+// its path within v (".a[2]"), built only when there is one.
+func longText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return "", len(v) > MaxAttributeText && utf8.RuneCountInString(v) > MaxAttributeText
+	case map[string]any:
+		for k, e := range v {
+			if path, ok := longText(e); ok {
+				return "." + k + path, true
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if path, ok := longText(e); ok {
+				return "[" + strconv.Itoa(i) + "]" + path, true
+			}
+		}
+	}
+	return "", false
+}
+
 func orKeep(current, v string) string {
 	if current != "" {
 		return current
@@ -118,8 +202,9 @@ func orKeep(current, v string) string {
 }
 
 // traitString reads a trait that must be text; numbers are accepted and
-// written out, since products often send ids and sizes as numbers.
-func traitString(key string, v any) (string, error) {
+// written out, since products often send ids and sizes as numbers. field
+// names the trait in the error.
+func traitString(field string, v any) (string, error) {
 	switch v := v.(type) {
 	case nil:
 		return "", nil
@@ -132,7 +217,7 @@ func traitString(key string, v any) (string, error) {
 	case bool:
 		return strconv.FormatBool(v), nil
 	}
-	return "", FieldError("traits."+key, "must be a string")
+	return "", FieldError(field, "must be a string")
 }
 
 // NormalizeTeamSize accepts a head count ("42") or a range ("11-50", "1000+")

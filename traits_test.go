@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,6 +62,20 @@ func TestContactFromTraits(t *testing.T) {
 		{name: "bad team size", traits: `{"teamSize":"lots"}`, wantField: "traits.teamSize"},
 		{name: "reversed range", traits: `{"teamSize":"50-11"}`, wantField: "traits.teamSize"},
 		{name: "object where text is expected", traits: `{"firstName":{"x":1}}`, wantField: "traits.firstName"},
+		{name: "line break in a first name", traits: `{"firstName":"Ada\r\nBcc: x@example.com"}`, wantField: "traits.firstName"},
+		{name: "C1 control in a company", traits: `{"company":"Ac\u0085me"}`, wantField: "traits.company"},
+		{name: "line separator in the company object", traits: `{"company":{"name":"Ac\u2028me"}}`, wantField: "traits.company.name"},
+		{name: "control in the company object's industry", traits: `{"company":{"name":"Acme","industry":"Soft\u0007ware"}}`, wantField: "traits.company.industry"},
+		{name: "long last name", traits: `{"lastName":"` + strings.Repeat("x", 101) + `"}`, wantField: "traits.lastName"},
+		{name: "long name part", traits: `{"name":"Ada ` + strings.Repeat("x", 101) + `"}`, wantField: "traits.name"},
+		{name: "long locale", traits: `{"locale":"` + strings.Repeat("x", 36) + `"}`, wantField: "traits.locale"},
+		{name: "long time zone", traits: `{"time_zone":"` + strings.Repeat("x", 65) + `"}`, wantField: "traits.time_zone"},
+		{name: "long custom text", traits: `{"bio":["` + strings.Repeat("x", 2001) + `"]}`, wantField: "traits.bio[0]"},
+		{name: "long custom name", traits: `{"` + strings.Repeat("x", 101) + `":1}`, wantField: "traits"},
+		{name: "multi-byte characters count once", traits: `{"firstName":"` + strings.Repeat("é", 100) + `"}`,
+			want: nurture.Contact{FirstName: strings.Repeat("é", 100)}},
+		{name: "line breaks in custom text are fine", traits: `{"bio":"one\ntwo"}`,
+			want: nurture.Contact{Attributes: map[string]any{"bio": "one\ntwo"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +102,7 @@ func FuzzContactFromTraits(f *testing.F) {
 	f.Add(`{"email":"ada@example.com","firstName":"Ada","company":{"name":"Acme"}}`)
 	f.Add(`{"teamSize":"11-50","timezone":"Europe/Paris","name":"A B"}`)
 	f.Add(`{"email":"a@b.co\r\nBcc: x@y.z"}`)
+	f.Add(`{"firstName":"Ada\u2028","company":{"name":"A\nB","industry":"x"},"bio":"x"}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		var traits map[string]any
 		if json.Unmarshal([]byte(raw), &traits) != nil {
@@ -104,5 +120,51 @@ func FuzzContactFromTraits(f *testing.F) {
 				t.Fatalf("accepted email %q does not validate: %v", c.Email, err)
 			}
 		}
+		// Every typed field is one line within its length.
+		for _, f := range nurture.ProfileFields {
+			v := *f.Get(c)
+			if strings.ContainsAny(v, "\r\n\u0085\u2028\u2029") || utf8.RuneCountInString(v) > f.Max {
+				t.Fatalf("accepted %s %q", f.Name, v)
+			}
+		}
+		if len(c.Attributes) > nurture.MaxAttributesPerCall {
+			t.Fatalf("accepted %d custom traits", len(c.Attributes))
+		}
 	})
+}
+
+func TestCheckLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"Ada Byron", true},
+		{"Zoë Ærø 李", true},
+		{"", true},
+		{"0123456789", true},
+		{"01234567890", false}, // 11 characters
+		{"Ada\rLovelace", false},
+		{"Ada\nLovelace", false},
+		{"Ada\tLovelace", false},
+		{"Ada\x00", false},
+		{"Ada\x1b[31m", false},
+		{"Ada\u007f", false},
+		{"Ada\u0085", false},
+		{"Ada\u009f", false},
+		{"Ada\u2028", false},
+		{"Ada\u2029", false},
+		{"Ada\u00a0L", true}, // a no-break space is text
+		{"éééééééééé", true}, // 10 characters in 20 bytes
+	}
+	for _, tt := range tests {
+		err := nurture.CheckLine("traits.x", tt.in, 10)
+		if tt.ok {
+			require.NoError(t, err, "%q", tt.in)
+			continue
+		}
+		require.Error(t, err, "%q", tt.in)
+		require.Equal(t, "traits.x", err.(*nurture.Error).Field)
+		require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
+	}
 }

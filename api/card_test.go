@@ -45,6 +45,32 @@ func TestCardNumbersAreNeverStored(t *testing.T) {
 	requireNowhere(t, b, "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242")
 }
 
+// A card number written inside text (a note, an event name, a page URL, a
+// key) is masked where it stands, whatever part of a call carries it.
+func TestCardNumbersInTextAreNeverStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const text = "paid with 5555-5555-5555-4444, thanks"
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "u1", "messageId": "id-1",
+		"traits": obj{"email": "ada@example.com", "note": text, "title": "card 5555 5555 5555 4444",
+			"history": []any{obj{"said": text}}, "5555555555554444": "as a key"}}))
+	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "Paid 5555555555554444", "messageId": "track-1",
+		"properties": obj{"note": text},
+		"context":    obj{"page": obj{"url": "https://example.com/pay?card=5555555555554444&ok=1"}}}))
+	requireSuccess(t, b.post(t, "/v1/batch", obj{
+		"batch": []obj{{"type": "page", "userId": "u1", "name": text, "messageId": "page-1",
+			"properties": obj{"search": text}}},
+		"context": obj{"page": obj{"referrer": "https://example.com/?q=" + "5555-5555-5555-4444"}},
+	}))
+
+	u1 := b.contactByUser(t, "u1")
+	require.Equal(t, "paid with **** 4444, thanks", u1.Attributes["note"])
+	require.Equal(t, "as a key", u1.Attributes["**** 4444"])
+	require.Equal(t, "Paid **** 4444", b.event(t, "track-1").Name)
+	require.Equal(t, "paid with **** 4444, thanks", b.event(t, "page-1").Name)
+	requireNowhere(t, b, "5555555555554444", "5555-5555-5555-4444", "5555 5555 5555 4444")
+}
+
 // requireNowhere fails when any text or JSON column of any table of the
 // test's schema holds one of the values.
 func requireNowhere(t *testing.T, b *bundle, values ...string) {

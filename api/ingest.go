@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -15,6 +16,10 @@ func (a *API) single(typ string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		data, err := readBody(c.Request, MaxCallBytes)
 		if err != nil {
+			fail(c, err)
+			return
+		}
+		if err := checkRaw(data, false); err != nil {
 			fail(c, err)
 			return
 		}
@@ -47,6 +52,10 @@ func (a *API) batch(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if err := checkRaw(data, true); err != nil {
+		fail(c, err)
+		return
+	}
 	env, err := decodeBatch(data)
 	if err != nil {
 		fail(c, err)
@@ -65,6 +74,10 @@ func (a *API) batch(c *gin.Context) {
 		return
 	}
 	nurture.ScrubCards(env.Context)
+	if _, err := readContext(env.Context, ""); err != nil {
+		fail(c, err)
+		return
+	}
 	calls := make([]nurture.Call, 0, len(env.Batch))
 	index := make(map[string]int, len(env.Batch)) // messageId -> position, for warnings
 	for i, item := range env.Batch {
@@ -87,7 +100,9 @@ func (a *API) batch(c *gin.Context) {
 		}
 		if !skip {
 			calls = append(calls, call)
-			index[call.MessageID] = i
+			if _, seen := index[call.MessageID]; !seen {
+				index[call.MessageID] = i // the first is stored, a repeat is not
+			}
 		}
 	}
 	a.store(c, calls, index)
@@ -100,6 +115,14 @@ func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) 
 	if len(calls) > 0 {
 		res, err := a.cfg.Store.Ingest(ctx, calls, a.cfg.Clock.Now())
 		if err != nil {
+			var callErr *nurture.CallError
+			if errors.As(err, &callErr) {
+				e := *callErr.Err
+				if pos, ok := index[callErr.MessageID]; ok {
+					e.Field = fmt.Sprintf("batch[%d].%s", pos, e.Field)
+				}
+				err = &e
+			}
 			fail(c, err)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,10 +20,14 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// Segment's limits: a call may be 32 KB, a batch 500 KB.
+// Segment's limits: a call may be 32 KB, a batch 500 KB. Segment sets no
+// number of calls per batch; Nurture does, as a batch is one transaction:
+// 500 KB of tiny calls (17,000) held it for seconds. Segment's libraries
+// send batches of 15 to 250 calls.
 const (
 	MaxCallBytes  = 32 << 10
 	MaxBatchBytes = 500 << 10
+	MaxBatchCalls = 1000
 )
 
 // readBody reads a request body of at most limit bytes, gunzipping it when
@@ -122,6 +127,10 @@ func decodeBatch(data []byte) (*batchEnvelope, error) {
 	if env.Batch == nil {
 		return nil, nurture.FieldError("batch", "is required: an array of calls")
 	}
+	if len(env.Batch) > MaxBatchCalls {
+		return nil, &nurture.Error{Code: nurture.CodeTooLarge, Field: "batch",
+			Message: fmt.Sprintf("has %d calls; a batch may have at most %d (send the rest in another)", len(env.Batch), MaxBatchCalls)}
+	}
 	return &env, nil
 }
 
@@ -152,7 +161,12 @@ func sentAtSkew(obj map[string]any, now time.Time, field string) (time.Duration,
 	if !ok || err != nil {
 		return 0, nurture.FieldError(field, "must be an ISO 8601 date-time such as 2026-11-29T10:00:00Z")
 	}
-	return now.Sub(t), nil
+	skew := now.Sub(t)
+	if skew == math.MaxInt64 || skew == math.MinInt64 {
+		// Sub saturates past 292 years: the correction would be wrong.
+		return 0, nurture.FieldError(field, "is too far from the current time to correct timestamps by")
+	}
+	return skew, nil
 }
 
 // read checks one call of type typ (from the endpoint, or the batch item's
@@ -218,7 +232,9 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 			context[k] = v
 		}
 	}
-	call.Context = readContext(context)
+	if call.Context, err = readContext(context, r.prefix); err != nil {
+		return call, false, err
+	}
 
 	switch call.Type {
 	case nurture.EventAlias:
@@ -324,9 +340,17 @@ func (r *callReader) timestamp(obj map[string]any) (time.Time, error) {
 			return time.Time{}, r.fieldErr(field, "must be an ISO 8601 date-time such as 2026-11-29T10:00:00Z")
 		}
 		t = t.Add(r.skew).UTC()
-		// Postgres stores the years 1 to 294276; JSON, 0 to 9999.
-		if t.Year() < 1 || t.Year() > 9999 {
-			return time.Time{}, r.fieldErr(field, "is outside the years 1 to 9999 once corrected by sentAt")
+		// One call dated in the far future would stay the contact's last
+		// visit for good; one from long ago is not a visit worth a sequence.
+		corrected := ""
+		if r.skew != 0 {
+			corrected = " once corrected by sentAt"
+		}
+		if t.Before(r.now.AddDate(-nurture.MaxEventAgeYears, 0, 0)) {
+			return time.Time{}, r.fieldErr(field, "is %s%s, more than %d years ago", t.Format(time.RFC3339), corrected, nurture.MaxEventAgeYears)
+		}
+		if t.After(r.now.Add(nurture.MaxEventLead)) {
+			return time.Time{}, r.fieldErr(field, "is %s%s, more than %g hours ahead of the current time", t.Format(time.RFC3339), corrected, nurture.MaxEventLead.Hours())
 		}
 		return t, nil
 	}
@@ -341,66 +365,103 @@ var identifierFields = map[string]bool{
 	"userId": true, "anonymousId": true, "previousId": true, "groupId": true, "messageId": true,
 }
 
-// storable checks that the store can keep v, the decoded value at path:
+// storable checks that the store can keep v, the decoded value of field:
 // neither text nor jsonb in Postgres can hold a NUL character, and jsonb's
 // numbers cannot be arbitrarily large or small. JSON numbers are doubles to
 // every SDK, so a number a double cannot hold is refused.
-func storable(v any, path string) error {
+func storable(v any, field string) error {
+	bad := unstorable(v)
+	if bad == nil {
+		return nil
+	}
+	return nurture.FieldError(bad.field(field), "%s", bad.message)
+}
+
+// badValue is what unstorable found wrong, and where. The path is gathered
+// on the way back up, so that a value that is fine costs no path at all.
+type badValue struct {
+	message string
+	path    []string // ".key" and "[i]" segments, innermost first
+}
+
+// field names the bad value within field.
+func (b *badValue) field(field string) string {
+	var s strings.Builder
+	s.WriteString(field)
+	for i := len(b.path) - 1; i >= 0; i-- {
+		seg := b.path[i]
+		if s.Len() == 0 {
+			seg = strings.TrimPrefix(seg, ".")
+		}
+		s.WriteString(seg)
+	}
+	return cmp.Or(s.String(), "body")
+}
+
+func unstorable(v any) *badValue {
 	switch v := v.(type) {
 	case string:
 		if strings.ContainsRune(v, 0) {
-			return nurture.FieldError(path, "contains a NUL character")
+			return &badValue{message: "contains a NUL character"}
 		}
 	case json.Number:
 		f, err := strconv.ParseFloat(v.String(), 64)
 		mantissa, _, _ := strings.Cut(strings.ToLower(v.String()), "e")
 		if err != nil || (f == 0 && strings.ContainsAny(mantissa, "123456789")) {
-			return nurture.FieldError(path, "is a number out of range")
+			return &badValue{message: "is a number out of range"}
 		}
 	case map[string]any:
 		for k, e := range v {
 			if strings.ContainsRune(k, 0) {
-				return nurture.FieldError(cmp.Or(path, "body"), "has a key with a NUL character")
+				return &badValue{message: "has a key with a NUL character"}
 			}
-			field := k
-			if path != "" {
-				field = path + "." + k
-			}
-			if err := storable(e, field); err != nil {
-				return err
+			if bad := unstorable(e); bad != nil {
+				bad.path = append(bad.path, "."+k)
+				return bad
 			}
 		}
 	case []any:
 		for i, e := range v {
-			if err := storable(e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			if bad := unstorable(e); bad != nil {
+				bad.path = append(bad.path, "["+strconv.Itoa(i)+"]")
+				return bad
 			}
 		}
 	}
 	return nil
 }
 
-// readContext picks what the call's context says about the person.
-func readContext(ctx map[string]any) nurture.CallContext {
+// readContext picks what the call's context says about the person. The
+// values fill typed profile fields: each must be one line, within the
+// field's length (a longer user agent is cut short). prefix is the call's
+// position in a batch.
+func readContext(ctx map[string]any, prefix string) (nurture.CallContext, error) {
 	s := func(k string) string {
 		v, _ := ctx[k].(string)
 		return strings.TrimSpace(v)
 	}
 	c := nurture.CallContext{IP: s("ip"), UserAgent: s("userAgent"), Locale: s("locale")}
-	if len(c.UserAgent) > 512 {
+	if max := nurture.ProfileFieldMax("user_agent"); len(c.UserAgent) > max {
 		// Cut at a character boundary: half a character is not text.
-		cut := 512
+		cut := max
 		for cut > 0 && !utf8.RuneStart(c.UserAgent[cut]) {
 			cut--
 		}
 		c.UserAgent = c.UserAgent[:cut]
 	}
-	if tz := s("timezone"); tz != "" {
+	for _, f := range []struct {
+		key, field, value string
+	}{{"ip", "last_ip", c.IP}, {"userAgent", "user_agent", c.UserAgent}, {"locale", "locale", c.Locale}} {
+		if err := nurture.CheckLine(prefix+"context."+f.key, f.value, nurture.ProfileFieldMax(f.field)); err != nil {
+			return c, err
+		}
+	}
+	if tz := s("timezone"); tz != "" && len(tz) <= nurture.ProfileFieldMax("time_zone") {
 		if _, err := time.LoadLocation(tz); err == nil && tz != "Local" {
 			c.TimeZone = tz // a device's bad zone is dropped, not an error
 		}
 	}
-	return c
+	return c, nil
 }
 
 func randomMessageID() string {

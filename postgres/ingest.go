@@ -57,7 +57,10 @@ func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	plan := nurture.PlanIngest(state, calls)
+	plan, err := nurture.PlanIngest(state, calls)
+	if err != nil {
+		return nil, err
+	}
 	res.Warnings = plan.Warnings
 
 	if err := insertContacts(ctx, tx, plan.Created); err != nil {
