@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -21,6 +22,7 @@ type RecipientStore interface {
 	Message(ctx context.Context, id int64) (*nurture.Message, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
 	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
+	InFlight(ctx context.Context, contactID int64, templates []string) (int, error)
 }
 
 // The fixed headers of the pixel and of the click's redirect, shared by
@@ -251,10 +253,12 @@ func (a *API) unsubscribe(c *gin.Context) {
 			}
 		}
 	}
-	if err := a.cfg.Recipients.SetPreferences(ctx, contact.ID, optedOut, a.templatesOf(optedOut)); err != nil {
+	cancelled := a.templatesOf(optedOut)
+	if err := a.cfg.Recipients.SetPreferences(ctx, contact.ID, optedOut, cancelled); err != nil {
 		fail(c, err)
 		return
 	}
+	a.waitInFlight(ctx, contact.ID, cancelled)
 	a.cfg.Logger.Info("preferences changed", "contact_id", contact.ID, "opted_out", optedOut, "one_click", oneClick)
 	if oneClick {
 		c.String(http.StatusOK, "You are unsubscribed.")
@@ -403,4 +407,37 @@ func (a *API) view(c *gin.Context) {
 	c.Header("Referrer-Policy", "no-referrer")
 	c.Header("Content-Security-Policy", "script-src 'none'; frame-ancestors 'none'")
 	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(r.HTML))
+}
+
+// inFlightWait bounds how long an unsubscribe waits for emails of its
+// topics that a worker held when it was made. A worker looks for the
+// cancellation every second, so the wait is about that long; a worker that
+// holds one longer is not reaching the database, and then cannot send it
+// either (its claim lapses before it may start a send).
+const inFlightWait = 5 * time.Second
+
+// waitInFlight returns once no cancelled email of the contact's templates
+// is still in a worker's hands, or after inFlightWait: an unsubscribe's
+// answer then means that nothing of those topics leaves afterwards.
+func (a *API) waitInFlight(ctx context.Context, contactID int64, templates []string) {
+	if len(templates) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, inFlightWait)
+	defer cancel()
+	for {
+		n, err := a.cfg.Recipients.InFlight(ctx, contactID, templates)
+		if err != nil || n == 0 {
+			if err != nil && ctx.Err() == nil {
+				a.cfg.Logger.Warn("emails in flight after an unsubscribe", "contact_id", contactID, "err", err)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			a.cfg.Logger.Warn("an unsubscribe answered while a worker still holds an email it cancelled", "contact_id", contactID, "emails", n)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -319,3 +319,63 @@ func TestRecipientEndpointsRequireTheMessageOfTheContact(t *testing.T) {
 	r.serve(httptest.NewRequest(http.MethodGet, "/o/"+r.signer.Sign(genuine), nil))
 	require.Equal(t, 1, r.hits(t))
 }
+
+// An unsubscribe that races a worker holding an email of its topic answers
+// only once that email is settled (sent, or skipped by the worker when it
+// sees the cancellation), so that nothing of the topic leaves after the
+// answer; an email whose worker died (its claim lapsed) is not waited for.
+func TestOneClickUnsubscribeWaitsForEmailsInFlight(t *testing.T) {
+	t.Parallel()
+	r := setupRecipient(t)
+	ctx := context.Background()
+	const claim = 77
+	claimed, _, err := r.store.ClaimMessages(ctx, []int64{r.message}, claim, time.Minute) // a worker holds it
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+
+	tok := r.signer.Sign(nurture.Token{Purpose: nurture.PurposeUnsubscribe, MessageID: r.message, ContactID: r.contact})
+	answered := make(chan int, 1)
+	go func() {
+		req := httptest.NewRequest(http.MethodPost, "/u/"+tok, strings.NewReader("List-Unsubscribe=One-Click"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		answered <- r.serve(req).Code
+	}()
+	require.Eventually(t, func() bool {
+		var marked bool
+		err := r.pool.QueryRow(ctx, `SELECT cancel_requested FROM messages WHERE id = $1`, r.message).Scan(&marked)
+		return err == nil && marked
+	}, 10*time.Second, 5*time.Millisecond, "the email in flight is marked cancelled")
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case code := <-answered:
+		t.Fatalf("answered %d while a worker still held an email of the topic", code)
+	default:
+	}
+	// The worker sees the mark and skips the email.
+	n, err := r.store.RecordOutcomes(ctx, []nurture.Outcome{{MessageID: r.message, Claim: claim, Status: nurture.StatusSkipped, Detail: "cancelled"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	select {
+	case code := <-answered:
+		require.Equal(t, http.StatusOK, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer once the email was settled")
+	}
+
+	// An email held by a worker that died is not waited for: it cannot
+	// leave (its claim lapsed, and the next attempt checks the opt-out).
+	m, _, err := r.store.CreateMessage(ctx, nurture.Message{DedupeKey: "k2", ContactID: r.contact, Template: "welcome", SendAt: r.clock.Now()})
+	require.NoError(t, err)
+	_, _, err = r.store.ClaimMessages(ctx, []int64{m.ID}, claim, time.Minute)
+	require.NoError(t, err)
+	_, err = r.pool.Exec(ctx, `UPDATE messages SET cancel_requested = true WHERE id = $1`, m.ID)
+	require.NoError(t, err)
+	n, err = r.store.InFlight(ctx, r.contact, []string{"welcome"})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "held under a live claim")
+	_, err = r.pool.Exec(ctx, `UPDATE messages SET locked_until = now() - interval '1 second' WHERE id = $1`, m.ID)
+	require.NoError(t, err)
+	n, err = r.store.InFlight(ctx, r.contact, []string{"welcome"})
+	require.NoError(t, err)
+	require.Zero(t, n, "its claim lapsed")
+}

@@ -299,18 +299,57 @@ func TestRelaySaying421SlowsTheRelay(t *testing.T) {
 	require.Len(t, b.smtp.Messages(), 1)
 }
 
-// claimSpy is the real store, reporting the rows CheckClaims finds lost.
+// claimSpy is the real store, reporting the rows CheckClaims finds lost or
+// cancelled (on channels a test may leave nil).
 type claimSpy struct {
 	*postgres.DB
-	lost chan int64
+	lost, cancelled chan int64
 }
 
 func (s *claimSpy) CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, cancelled []int64, err error) {
 	lost, cancelled, err = s.DB.CheckClaims(ctx, claim, ids)
 	for _, id := range lost {
-		s.lost <- id
+		if s.lost != nil {
+			s.lost <- id
+		}
+	}
+	for _, id := range cancelled {
+		if s.cancelled != nil {
+			s.cancelled <- id
+		}
 	}
 	return lost, cancelled, err
+}
+
+// An unsubscribe that reaches an email a batch holds, before it leaves,
+// stops it: the batch skips it and records why.
+func TestDeliverSkipsAnEmailCancelledInFlight(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ids := b.welcomes(t, 2)
+	gated := newGatedSender(b.sender)
+	spy := &claimSpy{DB: b.store, cancelled: make(chan int64, 100)}
+	d := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Sender, c.Parallelism, c.CheckEvery = spy, gated, 1, 10*time.Millisecond
+	})
+	gated.gate()
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()
+	<-gated.reached // the first email waits at the relay's door
+
+	second := b.status(t, ids[1])
+	require.NoError(t, b.store.SetPreferences(ctx, second.ContactID, []nurture.Topic{nurture.TopicOnboarding}, []string{"welcome"}))
+	require.Equal(t, ids[1], <-spy.cancelled, "the watcher sees the cancellation")
+	gated.release()
+	require.NoError(t, <-done)
+
+	require.Equal(t, map[string]int{"p0@example.com": 1}, b.deliveredTo())
+	got := b.status(t, ids[1])
+	require.Equal(t, nurture.StatusSkipped, got.Status)
+	n, err := b.store.InFlight(ctx, second.ContactID, []string{"welcome"})
+	require.NoError(t, err)
+	require.Zero(t, n, "an unsubscribe waiting on it may answer now")
 }
 
 // A relay that closes the connection after the final dot, without a reply,

@@ -31,9 +31,9 @@ func (db *DB) OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurt
 
 // SetPreferences replaces the topics a contact has opted out of and, in
 // the same transaction, skips their queued messages of those topics (by
-// template), so that from the moment it returns none of them can go out:
-// the send path checks the opt-outs again at the last moment for the ones
-// already in flight.
+// template) and marks those a worker holds as cancelled. From the moment it
+// returns no queued one can go out; for the ones in flight, wait until
+// InFlight says none is left.
 func (db *DB) SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error {
 	topics := make([]string, len(optedOut))
 	for i, t := range optedOut {
@@ -48,6 +48,12 @@ func (db *DB) SetPreferences(ctx context.Context, contactID int64, optedOut []nu
 		}
 		if len(cancelTemplates) == 0 {
 			return nil
+		}
+		// Those in a worker's hands are marked: the worker looks for the
+		// mark every second and skips them unless already on their way.
+		if _, err := tx.Exec(ctx, `UPDATE messages SET cancel_requested = true
+			WHERE contact_id = $1 AND status = 'sending' AND template = ANY($2)`, contactID, cancelTemplates); err != nil {
+			return fmt.Errorf("cancel messages: %w", err)
 		}
 		rows, err := tx.Query(ctx, `UPDATE messages SET status = 'skipped', locked_until = NULL, updated_at = now()
 			WHERE contact_id = $1 AND status IN ('queued', 'deferred') AND template = ANY($2) RETURNING id`, contactID, cancelTemplates)
@@ -64,4 +70,18 @@ func (db *DB) SetPreferences(ctx context.Context, contactID int64, optedOut []nu
 		}
 		return addHistory(ctx, tx, outcomes)
 	})
+}
+
+// InFlight counts the contact's messages of the templates that a worker
+// still holds under a live claim although they were cancelled: emails that
+// may still leave. An unsubscribe answers once there are none, so that
+// nothing of the topic is sent after its answer.
+func (db *DB) InFlight(ctx context.Context, contactID int64, templates []string) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE contact_id = $1 AND template = ANY($2)
+		AND status = 'sending' AND cancel_requested AND locked_until > now()`, contactID, templates).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("messages in flight: %w", err)
+	}
+	return n, nil
 }
