@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/config"
 )
 
 func TestHELOName(t *testing.T) {
@@ -76,7 +78,7 @@ func TestWorkerRefusesHalfADKIMConfiguration(t *testing.T) {
 		{"NURTURE_DKIM_DOMAIN": "acme.example"},
 		{"NURTURE_DKIM_KEY_FILE": "/etc/nurture/dkim.pem"},
 	} {
-		env["NURTURE_SECRET"] = strings.Repeat("s", 32)
+		env["NURTURE_SECRET"] = config.NewSecret()
 		code, out := runLine(t, env)
 		require.NotEqual(t, 0, code)
 		require.Contains(t, out, "NURTURE_DKIM_DOMAIN")
@@ -102,6 +104,7 @@ func TestWorkerNamesTheDKIMVariableAtFault(t *testing.T) {
 		e := setup(t)
 		e.env["NURTURE_DKIM_DOMAIN"], e.env["NURTURE_DKIM_KEY_FILE"] = "acme.example", keyFile
 		e.env[tt.variable] = tt.value
+		e.env["NURTURE_PUBLIC_URL"] = "https://links.acme.example" // no http warning in the way
 		code, out := runLine(t, e.env)
 		require.NotEqual(t, 0, code)
 		require.Contains(t, out, "invalid "+tt.variable)
