@@ -135,7 +135,10 @@ func TestReconcilerHandsOverTheWorkOfADeadWorker(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, claimed, 3)
 	b.pass(t, 0) // a live claim is left alone
-	_, err = b.store.Pool().Exec(ctx, `UPDATE messages SET locked_until = now() - interval '1 second'`)
+	// It was enqueued a minute ago (within the grace) and its lease lapsed a
+	// second ago: only the lapse makes it due again.
+	_, err = b.store.Pool().Exec(ctx, `UPDATE messages SET locked_until = now() - interval '1 second',
+		enqueued_at = now() - interval '1 minute'`)
 	require.NoError(t, err)
 	require.Equal(t, ids, b.pass(t, 3), "without waiting for the grace")
 }
