@@ -319,7 +319,7 @@ func checkName(name string) error {
 // we know well, tracked as a real send would be, and someone we know
 // nothing about, in a preview.
 func samples() []Data {
-	product := Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield", AssetsURL: "https://cdn.example.com/email/"}
+	product := nurture.Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield", AssetsURL: "https://cdn.example.com/email/"}
 	seen := time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)
 	return []Data{
 		{

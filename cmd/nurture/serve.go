@@ -149,22 +149,24 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
 	}
 	return api.New(api.Config{
-		Store:              store,
+		Ingestion: &api.Ingestion{Store: store, Enqueuer: enq},
+		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
+		Recipients: &api.Recipients{
+			Store:     store,
+			Signer:    signer,
+			Hits:      hits,
+			Templates: tmpl,
+			PublicURL: cfg.PublicURL,
+		},
+		Webhooks: &api.Webhooks{
+			Bounces:         store,
+			SoftBounceLimit: cfg.SoftBounceLimit,
+			SNSTopics:       cfg.SESTopics,
+		},
 		Keys:               store,
-		Enqueuer:           enq,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
-		Signer:             signer,
-		Recipients:         store,
-		Hits:               hits,
-		Messages:           store,
-		TemplateTopic:      tmpl.Topic,
-		TemplateNames:      tmpl.Names(),
-		Templates:          tmpl,
-		Product:            templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
-		SoftBounceLimit:    cfg.SoftBounceLimit,
-		PublicURL:          cfg.PublicURL,
-		SNSTopics:          cfg.SESTopics,
+		Product:            product(cfg),
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },

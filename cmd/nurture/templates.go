@@ -23,6 +23,11 @@ var sampleContacts = []nurture.Contact{
 	{ID: 3, Email: "x@example.com", FirstName: `<script>alert(1)</script>`, Company: `" onmouseover="x`, Locale: "fr", TimeZone: "Mars/Olympus"},
 }
 
+// product is the sender the emails speak for, as configured.
+func product(cfg *config.Config) nurture.Product {
+	return nurture.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress}
+}
+
 // runTemplates serves `nurture templates check|preview`.
 func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -57,25 +62,24 @@ func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv
 		fmt.Fprintf(stderr, "nurture templates: %v\n", err)
 		return 1
 	}
-	product := templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress}
 	switch action {
 	case "check":
 		if plainHTTP(cfg.PublicURL) {
 			fmt.Fprintf(stderr, "warning: %s (it is %s)\n", plainHTTPWarning, cfg.PublicURL)
 		}
-		return checkTemplates(set, product, stdout, stderr)
+		return checkTemplates(set, product(cfg), stdout, stderr)
 	case "preview":
 		if name == "" {
 			fmt.Fprintln(stderr, "nurture templates preview: name the template: templates preview NAME --contact ID")
 			return 2
 		}
-		return previewTemplate(ctx, cfg, set, product, name, contactID, email, html, stdout, stderr)
+		return previewTemplate(ctx, cfg, set, product(cfg), name, contactID, email, html, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "nurture templates: unknown action %q (check or preview)\n", action)
 	return 2
 }
 
-func checkTemplates(set *templates.Set, product templates.Product, stdout, stderr io.Writer) int {
+func checkTemplates(set *templates.Set, product nurture.Product, stdout, stderr io.Writer) int {
 	failed := 0
 	for _, name := range set.Names() {
 		for _, c := range sampleContacts {
@@ -97,7 +101,7 @@ func checkTemplates(set *templates.Set, product templates.Product, stdout, stder
 	return 0
 }
 
-func sampleData(c nurture.Contact, product templates.Product) templates.Data {
+func sampleData(c nurture.Contact, product nurture.Product) templates.Data {
 	return templates.Data{
 		Contact: c, Product: product,
 		Message: templates.MessageInfo{ID: 1},
@@ -108,7 +112,7 @@ func sampleData(c nurture.Contact, product templates.Product) templates.Data {
 	}
 }
 
-func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set, product templates.Product, name string,
+func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set, product nurture.Product, name string,
 	contactID int64, email string, html bool, stdout, stderr io.Writer) int {
 	if (contactID == 0) == (email == "") {
 		fmt.Fprintln(stderr, "nurture templates preview: give one of --contact ID or --email ADDRESS")
