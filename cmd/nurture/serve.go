@@ -39,6 +39,15 @@ const (
 // runServices connects to what the services need, runs them until ctx ends,
 // and shuts them down gracefully.
 func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, which service) error {
+	// The templates first: a start that cannot send what the domain
+	// triggers stops here, before it touches the database.
+	var tmpl *templates.Set
+	if which&(serviceAPI|serviceWorker) != 0 {
+		var err error
+		if tmpl, err = loadServiceTemplates(cfg.TemplatesDir); err != nil {
+			return err
+		}
+	}
 	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	pool, err := postgres.Connect(connectCtx, cfg.DatabaseURL)
@@ -99,7 +108,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
 		}
 		defer limitRDB.Close()
-		handler, err := newAPI(cfg, logger, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
+		handler, err := newAPI(cfg, logger, tmpl, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
 		if err != nil {
 			return err
 		}
@@ -113,7 +122,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, store, ids, redisOpt, rdb)
+		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb)
 		if err != nil {
 			return err
 		}
@@ -133,12 +142,8 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := loadTemplates(cfg.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
@@ -176,16 +181,12 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 	})
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
 	}
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl, err := loadTemplates(cfg.TemplatesDir)
 	if err != nil {
 		return nil, nil, err
 	}
