@@ -5,8 +5,9 @@
 // Handlers translate HTTP to calls on small interfaces declared here,
 // grouped by concern in Config, and implemented elsewhere (the store, the
 // task enqueuer); they hold no business state. The providers' webhook
-// formats are read by package providers. Errors leave as {"error":{"code","message","field"}} with
-// the status chosen in exactly one table, statusOf.
+// formats are read by package providers. Errors leave as
+// {"error":{"code","message","field"}} with the status chosen in exactly
+// one table, statusOf.
 package api
 
 import (
@@ -110,7 +111,7 @@ type API struct {
 	hooks    *webhookHandler // nil without Webhooks
 	hits     *hitRecorder    // nil without Recipients.Hits
 	clicks   recentClicks
-	// publicHost is the host of Config.PublicURL, "" without one.
+	// publicHost is the host of Recipients.PublicURL, "" without one.
 	publicHost string
 }
 

@@ -47,7 +47,7 @@ const (
 )
 
 // ParseSNSMessage reads the JSON body SNS posts. It checks the shape only;
-// VerifySNS checks that SNS sent it.
+// SNSVerifier.Verify checks that SNS sent it.
 func ParseSNSMessage(data []byte) (*SNSMessage, error) {
 	var raw struct {
 		Type             string  `json:"Type"`
@@ -130,8 +130,8 @@ func CheckSNSURL(raw string, cert bool) error {
 	return nil
 }
 
-// CertFetcher fetches the PEM certificate at an https URL. VerifySNS only
-// hands it URLs that CheckSNSURL accepted.
+// CertFetcher fetches the PEM certificate at an https URL.
+// SNSVerifier.Verify only hands it URLs that CheckSNSURL accepted.
 type CertFetcher interface {
 	FetchCert(ctx context.Context, url string) ([]byte, error)
 }
