@@ -1,16 +1,19 @@
 // Package api is Nurture's HTTP interface, on Gin: ingestion of profiles
-// and events, health checks, and (as they land) the admin REST API and the
-// recipient endpoints.
+// and events in Segment's format, the admin REST API, the recipient
+// endpoints and pages, the mail providers' webhooks, and health checks.
 //
-// Handlers translate HTTP to calls on small interfaces declared here and
-// implemented elsewhere (the store, the task enqueuer); they hold no
-// business state. Errors leave as {"error":{"code","message","field"}} with
-// the status chosen in exactly one table, statusOf.
+// Handlers translate HTTP to calls on small interfaces declared here,
+// grouped by concern in Config, and implemented elsewhere (the store, the
+// task enqueuer); they hold no business state. The providers' webhook
+// formats are read by package providers. Errors leave as
+// {"error":{"code","message","field"}} with the status chosen in exactly
+// one table, statusOf.
 package api
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -19,13 +22,67 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
-	"github.com/nurture-email/nurture/templates"
 )
 
-// Store is what the API needs of the store.
-type Store interface {
+// Config is what New needs: the dependencies of each concern the API
+// serves, and settings whose zero values are sensible defaults.
+//
+// The dependencies come grouped by concern (Ingestion, Admin, Recipients,
+// Webhooks), each a small struct of the interfaces its handlers call,
+// declared next to those handlers. A concern left nil is not served: its
+// routes answer 404, so that a process (or a test) is given exactly what
+// it serves, and nothing is found at run time by a type assertion. The
+// settings of one concern live in its struct; those every concern shares
+// stay here.
+type Config struct {
+	// Ingestion serves Segment's endpoints: /v1/identify, /v1/track,
+	// /v1/page, /v1/screen, /v1/alias, /v1/batch and /v1/import.
+	Ingestion *Ingestion
+	// Admin serves /v1/contacts, /v1/messages/{id} and
+	// /v1/templates/{name}/preview.
+	Admin *Admin
+	// Recipients serves the links in emails: /o, /c, /u and /v.
+	Recipients *Recipients
+	// Webhooks serves /v1/webhooks/...: bounces and complaints.
+	Webhooks *Webhooks
+
+	// Keys finds the API keys that every /v1 endpoint and /metrics ask
+	// for. Required with Ingestion, Admin or Webhooks; /metrics is served
+	// whenever it is set.
+	Keys KeyStore
+	// RateLimiter limits requests per API key; nil means no limit.
+	RateLimiter RateLimiter
+	// AuthFailureLimiter limits failed authentications per client address
+	// (keyed "auth:<address>"); nil means no limit.
+	AuthFailureLimiter RateLimiter
+	// RateLimitBudget is how long a rate-limit check may take before the
+	// request goes through unchecked; default 25ms. RateLimitCooldown is
+	// how long checks are then skipped without asking; default 1s.
+	RateLimitBudget, RateLimitCooldown time.Duration
+
+	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
+	Ready map[string]Pinger
+	// Product is the sender the emails speak for: previews render with
+	// it, and the preference page shows its name.
+	Product nurture.Product
+
+	Logger         *slog.Logger
+	Clock          nurture.Clock
+	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
+	MaxBodyBytes   int64    // largest request body of any endpoint (those with their own limit are stricter); default 1 MiB
+}
+
+// Ingestion is what Segment's endpoints need (ingest.go, segment.go).
+type Ingestion struct {
+	Store    IngestStore // required
+	Enqueuer Enqueuer    // required
+}
+
+// IngestStore stores what the ingestion endpoints receive.
+type IngestStore interface {
+	// Ingest stores the calls, applying nurture.PlanIngest, and returns
+	// the messages they started, to hand to the queue.
 	Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error)
-	ContactStore
 }
 
 // Enqueuer hands messages to the task queue.
@@ -36,83 +93,34 @@ type Enqueuer interface {
 // Pinger is a dependency /readyz checks.
 type Pinger func(ctx context.Context) error
 
-// Config holds what the API needs. Zero values of the optional fields are
-// sensible defaults.
-type Config struct {
-	Store    Store
-	Keys     KeyStore
+// settings is the Config New was given, with its defaults applied. Store
+// and Enqueuer are Ingestion's, under the names ingest.go reads them by.
+type settings struct {
+	Config
+	Store    IngestStore
 	Enqueuer Enqueuer
-	// RateLimiter limits requests per API key; nil means no limit.
-	RateLimiter RateLimiter
-	// AuthFailureLimiter limits failed authentications per client address
-	// (keyed "auth:<address>"); nil means no limit.
-	AuthFailureLimiter RateLimiter
-	// RateLimitBudget is how long a rate-limit check may take before the
-	// request goes through unchecked; default 25ms. RateLimitCooldown is
-	// how long checks are then skipped without asking; default 1s.
-	RateLimitBudget, RateLimitCooldown time.Duration
-	// Ready lists the dependencies /readyz checks, by name ("postgres", "redis").
-	Ready map[string]Pinger
-
-	// Signer verifies recipient links; Recipients and Hits serve them.
-	// PublicURL is the base of those links, when the API is reached under
-	// another host (through a proxy): the preference form accepts posts
-	// whose Origin is its host or the request's.
-	PublicURL  string
-	Signer     *nurture.Signer
-	Recipients RecipientStore
-	Hits       HitStore
-	Messages   MessageStore      // the message timeline (admin)
-	HitRules   []nurture.HitRule // default nurture.DefaultHitRules
-	// HitQueue is how many opens and clicks may wait while the database is
-	// away; past it they are dropped and counted. Default 100,000.
-	HitQueue int
-	// HitWait is how long an open or click waits for its write to commit
-	// before it answers anyway. Default 2s.
-	HitWait time.Duration
-	// TemplateTopic and TemplateNames tell which templates are of a topic,
-	// so that an opt-out cancels their queued messages.
-	TemplateTopic func(name string) (nurture.Topic, bool)
-	TemplateNames []string
-	// Templates renders previews; Product is the sender the emails speak
-	// for (its name is on the preference page too).
-	Templates Previewer
-	Product   templates.Product
-
-	Logger         *slog.Logger
-	Clock          nurture.Clock
-	TrustedProxies []string // addresses or CIDRs whose X-Forwarded-For is believed; none by default
-	MaxBodyBytes   int64    // largest request body of any endpoint (those with their own limit are stricter); default 1 MiB
-
-	// Bounces records what /v1/webhooks/... receive; nil means Store, when
-	// it has RecordBounces.
-	Bounces BounceStore
-	// SoftBounceLimit is how many soft bounces suppress an address; default 3.
-	SoftBounceLimit int
-	// SNSClient makes the requests to Amazon SNS: signing certificates and
-	// subscription confirmations. Default: an http.Client with a 10 s
-	// timeout that follows no redirect.
-	SNSClient HTTPDoer
-	// SNSTopics are the SNS topic ARNs whose messages /v1/webhooks/ses
-	// accepts; with none it refuses every message (403).
-	SNSTopics []string
 }
 
 // API serves HTTP.
 type API struct {
-	cfg      Config
+	cfg      settings
 	engine   *gin.Engine
 	keys     *keyCache
 	failures *failedAuth
 	limits   *limitGuard
-	hits     *hitRecorder // nil without a HitStore
+	hooks    *webhookHandler // nil without Webhooks
+	hits     *hitRecorder    // nil without Recipients.Hits
 	clicks   recentClicks
-	// publicHost is the host of Config.PublicURL, "" without one.
+	// publicHost is the host of Recipients.PublicURL, "" without one.
 	publicHost string
 }
 
-// New builds the API and its routes.
+// New builds the API and the routes of the concerns cfg gives. It refuses
+// a concern without its required dependencies.
 func New(cfg Config) (*API, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -122,8 +130,15 @@ func New(cfg Config) (*API, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	if cfg.HitRules == nil {
-		cfg.HitRules = nurture.DefaultHitRules
+	if cfg.RateLimitBudget == 0 {
+		cfg.RateLimitBudget = defaultRateLimitBudget
+	}
+	if cfg.RateLimitCooldown == 0 {
+		cfg.RateLimitCooldown = defaultRateLimitCooldown
+	}
+	if cfg.Recipients != nil {
+		r := cfg.Recipients.withDefaults()
+		cfg.Recipients = &r
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -139,64 +154,85 @@ func New(cfg Config) (*API, error) {
 		fail(c, &nurture.Error{Code: "method_not_allowed", Message: "method not allowed on this endpoint"})
 	})
 
-	if cfg.HitWait == 0 {
-		cfg.HitWait = 2 * time.Second
-	}
-	if cfg.HitQueue == 0 {
-		cfg.HitQueue = 100_000
-	}
-	if cfg.RateLimitBudget == 0 {
-		cfg.RateLimitBudget = defaultRateLimitBudget
-	}
-	if cfg.RateLimitCooldown == 0 {
-		cfg.RateLimitCooldown = defaultRateLimitCooldown
-	}
-	a := &API{cfg: cfg, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
+	a := &API{cfg: settings{Config: cfg}, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
 		limits: &limitGuard{budget: cfg.RateLimitBudget, cooldown: cfg.RateLimitCooldown, clock: cfg.Clock, log: cfg.Logger}}
-	if u, err := url.Parse(cfg.PublicURL); err == nil {
-		a.publicHost = u.Host
-	}
-	if cfg.Hits != nil {
-		a.hits = newHitRecorder(cfg.Hits, cfg.Logger, cfg.HitQueue, cfg.HitWait)
-	}
 	e.GET("/healthz", a.healthz)
-	e.GET("/o/:token", a.open)
-	e.GET("/c/:token", a.click)
-	e.HEAD("/c/:token", a.click)
-	if cfg.Recipients != nil {
+	e.GET("/readyz", a.readyz)
+	if cfg.Keys != nil {
+		e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
+	}
+	if ing := cfg.Ingestion; ing != nil {
+		a.cfg.Store, a.cfg.Enqueuer = ing.Store, ing.Enqueuer
+		ingest := e.Group("/v1", a.requireIngestKey())
+		ingest.POST("/identify", a.single("identify"))
+		ingest.POST("/track", a.single("track"))
+		ingest.POST("/page", a.single("page"))
+		ingest.POST("/screen", a.single("page"))
+		ingest.POST("/alias", a.single("alias"))
+		ingest.POST("/batch", a.batch)
+		ingest.POST("/import", a.batch) // Segment's older name for batch
+	}
+	if adm := cfg.Admin; adm != nil {
+		admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
+		admin.GET("/contacts", a.findContact)
+		admin.GET("/contacts/:id", a.getContact)
+		if adm.Messages != nil {
+			admin.GET("/messages/:id", a.getMessage)
+		}
+		if adm.Templates != nil {
+			admin.GET("/templates/:name/preview", a.previewTemplate)
+		}
+	}
+	if r := cfg.Recipients; r != nil {
+		if u, err := url.Parse(r.PublicURL); err == nil {
+			a.publicHost = u.Host
+		}
+		if r.Hits != nil {
+			a.hits = newHitRecorder(r.Hits, cfg.Logger, r.HitQueue, r.HitWait)
+		}
+		e.GET("/o/:token", a.open)
+		e.GET("/c/:token", a.click)
+		e.HEAD("/c/:token", a.click)
 		e.GET("/u/:token", a.unsubscribePage)
 		e.POST("/u/:token", a.unsubscribe)
-		e.GET("/v/:token", a.view)
+		if r.Templates != nil {
+			e.GET("/v/:token", a.view)
+		}
 	}
-	e.GET("/readyz", a.readyz)
-	ingest := e.Group("/v1", a.requireIngestKey())
-	ingest.POST("/identify", a.single("identify"))
-	ingest.POST("/track", a.single("track"))
-	ingest.POST("/page", a.single("page"))
-	ingest.POST("/screen", a.single("page"))
-	ingest.POST("/alias", a.single("alias"))
-	ingest.POST("/batch", a.batch)
-	ingest.POST("/import", a.batch) // Segment's older name for batch
-
-	admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
-	admin.GET("/contacts", a.findContact)
-	admin.GET("/contacts/:id", a.getContact)
-	e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
-	if cfg.Messages != nil {
-		admin.GET("/messages/:id", a.getMessage)
+	if cfg.Webhooks != nil {
+		// Bounces and complaints from the mail providers (webhook.go).
+		a.hooks = newWebhookHandler(cfg.Webhooks, cfg.Clock, cfg.Logger)
+		webhooks := e.Group("/v1/webhooks", a.requireScope(nurture.ScopeWebhooks))
+		webhooks.POST("/bounces", a.hooks.generic)
+		webhooks.POST("/ses", a.hooks.ses)
+		webhooks.POST("/sendgrid", a.hooks.sendgrid)
+		webhooks.POST("/postmark", a.hooks.postmark)
 	}
-	if cfg.Templates != nil {
-		admin.GET("/templates/:name/preview", a.previewTemplate)
-	}
-
-	// Bounces and complaints from the mail providers (webhook.go).
-	hooks := a.newWebhookHandler()
-	webhooks := e.Group("/v1/webhooks", a.requireScope(nurture.ScopeWebhooks))
-	webhooks.POST("/bounces", hooks.generic)
-	webhooks.POST("/ses", hooks.ses)
-	webhooks.POST("/sendgrid", hooks.sendgrid)
-	webhooks.POST("/postmark", hooks.postmark)
 	return a, nil
+}
+
+// check reports the first required dependency cfg lacks.
+func (cfg *Config) check() error {
+	var missing string
+	switch {
+	case cfg.Ingestion != nil && cfg.Ingestion.Store == nil:
+		missing = "Ingestion.Store"
+	case cfg.Ingestion != nil && cfg.Ingestion.Enqueuer == nil:
+		missing = "Ingestion.Enqueuer"
+	case cfg.Admin != nil && cfg.Admin.Contacts == nil:
+		missing = "Admin.Contacts"
+	case cfg.Recipients != nil && cfg.Recipients.Store == nil:
+		missing = "Recipients.Store"
+	case cfg.Recipients != nil && cfg.Recipients.Signer == nil:
+		missing = "Recipients.Signer"
+	case cfg.Webhooks != nil && cfg.Webhooks.Bounces == nil:
+		missing = "Webhooks.Bounces"
+	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil):
+		missing = "Keys" // every /v1 endpoint asks for a key
+	default:
+		return nil
+	}
+	return fmt.Errorf("api: Config.%s is required", missing)
 }
 
 // Close writes the opens and clicks still queued. Call it after the HTTP

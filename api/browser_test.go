@@ -55,8 +55,7 @@ func TestBrowserPreferencePage(t *testing.T) {
 	signer, err := nurture.NewSigner(strings.Repeat("browser-test-secret-", 2))
 	require.NoError(t, err)
 	b := setup(t, func(c *api.Config) {
-		c.Signer = signer
-		c.Recipients = c.Store.(api.RecipientStore) // the postgres store
+		c.Recipients.Signer = signer
 	})
 	srv := httptest.NewServer(b.api)
 	t.Cleanup(srv.Close)

@@ -14,6 +14,15 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
+// Admin is what the admin endpoints need. They answer keys of scope admin.
+type Admin struct {
+	Contacts ContactStore // required: /v1/contacts
+	// Messages serves the message timeline, /v1/messages/{id}; nil: not served.
+	Messages MessageStore
+	// Templates renders previews, /v1/templates/{name}/preview; nil: not served.
+	Templates Previewer
+}
+
 // ContactStore is what the contact endpoints need of the store.
 type ContactStore interface {
 	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
@@ -258,11 +267,11 @@ func (a *API) showContact(c *gin.Context, ref contactRef) {
 	var err error
 	switch {
 	case ref.userID != "":
-		contact, err = a.cfg.Store.ContactByExternalID(ctx, ref.userID)
+		contact, err = a.cfg.Admin.Contacts.ContactByExternalID(ctx, ref.userID)
 	case ref.email != "":
-		contact, err = a.cfg.Store.ContactByEmail(ctx, ref.email)
+		contact, err = a.cfg.Admin.Contacts.ContactByEmail(ctx, ref.email)
 	default:
-		contact, err = a.cfg.Store.Contact(ctx, ref.id)
+		contact, err = a.cfg.Admin.Contacts.Contact(ctx, ref.id)
 	}
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
 		fail(c, notFoundBy(ref))
@@ -272,19 +281,19 @@ func (a *API) showContact(c *gin.Context, ref contactRef) {
 		fail(c, err)
 		return
 	}
-	eng, err := a.cfg.Store.Engagement(ctx, contact.ID)
+	eng, err := a.cfg.Admin.Contacts.Engagement(ctx, contact.ID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	optOuts, err := a.cfg.Store.ContactOptOuts(ctx, contact.ID)
+	optOuts, err := a.cfg.Admin.Contacts.ContactOptOuts(ctx, contact.ID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	var sup *nurture.Suppression
 	if contact.Email != "" {
-		if sup, err = a.cfg.Store.ContactSuppression(ctx, contact.Email); err != nil {
+		if sup, err = a.cfg.Admin.Contacts.ContactSuppression(ctx, contact.Email); err != nil {
 			fail(c, err)
 			return
 		}
@@ -315,12 +324,12 @@ func (a *API) contactWithEngagement(c *gin.Context, field, raw string) (*nurture
 		return nil, nil, false
 	}
 	ctx := c.Request.Context()
-	contact, err := a.cfg.Store.Contact(ctx, id)
+	contact, err := a.cfg.Admin.Contacts.Contact(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return nil, nil, false
 	}
-	eng, err := a.cfg.Store.Engagement(ctx, id)
+	eng, err := a.cfg.Admin.Contacts.Engagement(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return nil, nil, false

@@ -65,7 +65,7 @@ func BenchmarkBatch100(b *testing.B) {
 
 // discardStore accepts every call and keeps none, so that a benchmark
 // measures what the API does with a body, not what Postgres does.
-type discardStore struct{ api.Store }
+type discardStore struct{}
 
 func (discardStore) Ingest(_ context.Context, calls []nurture.Call, _ time.Time) (*nurture.IngestResult, error) {
 	return &nurture.IngestResult{Stored: len(calls)}, nil
@@ -101,7 +101,7 @@ func wideCall(size int) []byte {
 // depth. Cost per byte (the MB/s column) should not fall as calls grow:
 // what a call costs is linear in its size, whatever its shape.
 func BenchmarkCallShape(b *testing.B) {
-	bn := setup(b, func(c *api.Config) { c.Store = discardStore{} })
+	bn := setup(b, func(c *api.Config) { c.Ingestion.Store = discardStore{} })
 	bodies := []struct {
 		name string
 		body []byte

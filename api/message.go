@@ -52,17 +52,17 @@ func (a *API) getMessage(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	m, err := a.cfg.Messages.Message(ctx, id)
+	m, err := a.cfg.Admin.Messages.Message(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	history, err := a.cfg.Messages.MessageHistory(ctx, id)
+	history, err := a.cfg.Admin.Messages.MessageHistory(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	hits, err := a.cfg.Messages.MessageHits(ctx, id)
+	hits, err := a.cfg.Admin.Messages.MessageHits(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return

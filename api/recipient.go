@@ -16,6 +16,57 @@ import (
 	"github.com/nurture-email/nurture/templates"
 )
 
+// Recipients is what the recipient endpoints need: the pixel (/o), the
+// click redirect (/c), the preference page and one-click unsubscribe (/u)
+// and the email in a browser (/v).
+type Recipients struct {
+	Store  RecipientStore  // required
+	Signer *nurture.Signer // required: verifies the links' tokens
+	// Hits records opens and clicks; nil: they are answered, not recorded.
+	Hits HitStore
+	// Templates renders an email again for /v, and tells which templates
+	// are of a topic, so that an opt-out cancels their queued messages.
+	// Nil: /v is not served, and an opt-out cancels no queued message in
+	// its request (the send path still checks opt-outs at the last moment).
+	Templates RecipientTemplates
+	// PublicURL is the base of the links, when the API is reached under
+	// another host (through a proxy): the preference form accepts posts
+	// whose Origin is its host or the request's.
+	PublicURL string
+	// HitRules classify opens and clicks; default nurture.DefaultHitRules.
+	HitRules []nurture.HitRule
+	// HitQueue is how many opens and clicks may wait while the database is
+	// away; past it they are dropped and counted. Default 100,000.
+	HitQueue int
+	// HitWait is how long an open or click waits for its write to commit
+	// before it answers anyway. Default 2s.
+	HitWait time.Duration
+}
+
+// withDefaults returns r with the defaults of its settings applied.
+func (r Recipients) withDefaults() Recipients {
+	if r.HitRules == nil {
+		r.HitRules = nurture.DefaultHitRules
+	}
+	if r.HitQueue == 0 {
+		r.HitQueue = 100_000
+	}
+	if r.HitWait == 0 {
+		r.HitWait = 2 * time.Second
+	}
+	return r
+}
+
+// RecipientTemplates is what the recipient endpoints need of the
+// templates (*templates.Set has it).
+type RecipientTemplates interface {
+	Previewer
+	// Topic returns the topic of the template called name.
+	Topic(name string) (nurture.Topic, bool)
+	// Names returns the names of every template.
+	Names() []string
+}
+
 // RecipientStore is what the recipient endpoints need of the store.
 type RecipientStore interface {
 	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
@@ -46,10 +97,7 @@ var pixel = []byte{
 
 // token verifies the request's token for purpose.
 func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, bool) {
-	if a.cfg.Signer == nil {
-		return nurture.Token{}, false
-	}
-	t, err := a.cfg.Signer.Verify(c.Param("token"))
+	t, err := a.cfg.Recipients.Signer.Verify(c.Param("token"))
 	if err != nil || t.Purpose != purpose {
 		return nurture.Token{}, false
 	}
@@ -64,7 +112,7 @@ func (a *API) token(c *gin.Context, purpose nurture.Purpose) (nurture.Token, boo
 // reading the database, have the rule applied where their batch is
 // written (HitStore). A missing or foreign message is ErrBadToken.
 func (a *API) recipientMessage(ctx context.Context, t nurture.Token) (*nurture.Message, error) {
-	m, err := a.cfg.Recipients.Message(ctx, t.MessageID)
+	m, err := a.cfg.Recipients.Store.Message(ctx, t.MessageID)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound || (err == nil && m.ContactID != t.ContactID) {
 		return nil, nurture.ErrBadToken
 	}
@@ -77,7 +125,7 @@ func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture
 	if kind == nurture.HitClick {
 		h.OtherLinks = a.clicks.add(t.MessageID, t.LinkIndex, h.At)
 	}
-	nurture.Classify(a.cfg.HitRules, &h)
+	nurture.Classify(a.cfg.Recipients.HitRules, &h)
 	return h
 }
 
@@ -204,7 +252,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 	m, err := a.recipientMessage(ctx, t)
 	if err != nil {
 		if oneClick && err == nurture.ErrBadToken {
-			if _, cerr := a.cfg.Recipients.Contact(ctx, t.ContactID); nurture.ErrorCodeOf(cerr) == nurture.CodeNotFound {
+			if _, cerr := a.cfg.Recipients.Store.Contact(ctx, t.ContactID); nurture.ErrorCodeOf(cerr) == nurture.CodeNotFound {
 				// A person erased with their messages: nothing is kept,
 				// nothing will be sent, and the mailbox provider hears so.
 				c.String(http.StatusOK, "You are unsubscribed.")
@@ -218,7 +266,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 		a.renderPreferences(c, t, "stale", http.StatusForbidden)
 		return
 	}
-	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	contact, err := a.cfg.Recipients.Store.Contact(ctx, t.ContactID)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
 		// An erased person's old link: nothing is kept, nothing to change.
 		c.String(http.StatusOK, "You are unsubscribed.")
@@ -228,7 +276,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	current, err := a.cfg.Recipients.OptOuts(ctx, []int64{contact.ID})
+	current, err := a.cfg.Recipients.Store.OptOuts(ctx, []int64{contact.ID})
 	if err != nil {
 		fail(c, err)
 		return
@@ -254,7 +302,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 		}
 	}
 	cancelled := a.templatesOf(optedOut)
-	if err := a.cfg.Recipients.SetPreferences(ctx, contact.ID, optedOut, cancelled); err != nil {
+	if err := a.cfg.Recipients.Store.SetPreferences(ctx, contact.ID, optedOut, cancelled); err != nil {
 		fail(c, err)
 		return
 	}
@@ -288,13 +336,13 @@ func (a *API) pageForm(c *gin.Context, formToken string) bool {
 			return false
 		}
 	}
-	return a.cfg.Signer.CheckFormToken(c.Param("token"), formToken, a.cfg.Clock.Now())
+	return a.cfg.Recipients.Signer.CheckFormToken(c.Param("token"), formToken, a.cfg.Clock.Now())
 }
 
 // messageTopic is the topic of the email the link came from.
 func (a *API) messageTopic(m *nurture.Message) nurture.Topic {
-	if m.Topic == "" && a.cfg.TemplateTopic != nil {
-		t, _ := a.cfg.TemplateTopic(m.Template)
+	if m.Topic == "" && a.cfg.Recipients.Templates != nil {
+		t, _ := a.cfg.Recipients.Templates.Topic(m.Template)
 		return t
 	}
 	return m.Topic
@@ -303,12 +351,13 @@ func (a *API) messageTopic(m *nurture.Message) nurture.Topic {
 // templatesOf lists the templates of the given topics, whose queued
 // messages an opt-out cancels.
 func (a *API) templatesOf(topics []nurture.Topic) []string {
+	tmpl := a.cfg.Recipients.Templates
+	if tmpl == nil {
+		return nil
+	}
 	var out []string
-	for _, name := range a.cfg.TemplateNames {
-		if a.cfg.TemplateTopic == nil {
-			break
-		}
-		if t, ok := a.cfg.TemplateTopic(name); ok && slices.Contains(topics, t) {
+	for _, name := range tmpl.Names() {
+		if t, ok := tmpl.Topic(name); ok && slices.Contains(topics, t) {
 			out = append(out, name)
 		}
 	}
@@ -320,7 +369,7 @@ func (a *API) templatesOf(topics []nurture.Topic) []string {
 // nothing changed). Every page carries a new form token.
 func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, code int) {
 	ctx := c.Request.Context()
-	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	contact, err := a.cfg.Recipients.Store.Contact(ctx, t.ContactID)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
 		fail(c, nurture.ErrBadToken)
 		return
@@ -329,7 +378,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 		fail(c, err)
 		return
 	}
-	optOuts, err := a.cfg.Recipients.OptOuts(ctx, []int64{contact.ID})
+	optOuts, err := a.cfg.Recipients.Store.OptOuts(ctx, []int64{contact.ID})
 	if err != nil {
 		fail(c, err)
 		return
@@ -338,7 +387,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 	page := preferencePage{
 		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
 		Product: a.cfg.Product.Name, FormField: formTokenField,
-		FormToken: a.cfg.Signer.FormToken(c.Param("token"), a.cfg.Clock.Now()),
+		FormToken: a.cfg.Recipients.Signer.FormToken(c.Param("token"), a.cfg.Clock.Now()),
 	}
 	all := true
 	for _, topic := range preferenceTopics {
@@ -376,7 +425,7 @@ func pickLanguage(locale, acceptLanguage string) string {
 // its contact, links untracked (a reader who opens it here has opened it).
 func (a *API) view(c *gin.Context) {
 	t, ok := a.token(c, nurture.PurposeView)
-	if !ok || a.cfg.Templates == nil {
+	if !ok {
 		fail(c, nurture.ErrBadToken)
 		return
 	}
@@ -386,15 +435,15 @@ func (a *API) view(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	contact, err := a.cfg.Recipients.Contact(ctx, t.ContactID)
+	contact, err := a.cfg.Recipients.Store.Contact(ctx, t.ContactID)
 	if err != nil {
 		fail(c, err) // an erased contact's email is gone with them
 		return
 	}
 	unsubscribe := strings.TrimSuffix(c.Request.URL.Path, c.Param("token"))
-	unsubscribe = strings.Replace(unsubscribe, "/v/", "/u/", 1) + a.cfg.Signer.Sign(nurture.Token{
+	unsubscribe = strings.Replace(unsubscribe, "/v/", "/u/", 1) + a.cfg.Recipients.Signer.Sign(nurture.Token{
 		Purpose: nurture.PurposeUnsubscribe, MessageID: m.ID, ContactID: contact.ID, IssuedAt: t.IssuedAt})
-	r, err := a.cfg.Templates.Render(m.Template, templates.Data{
+	r, err := a.cfg.Recipients.Templates.Render(m.Template, templates.Data{
 		Contact: *contact, Product: a.cfg.Product,
 		Message: templates.MessageInfo{ID: m.ID, Template: m.Template},
 		Links:   templates.Links{Unsubscribe: unsubscribe, Preferences: unsubscribe},
@@ -426,7 +475,7 @@ func (a *API) waitInFlight(ctx context.Context, contactID int64, templates []str
 	ctx, cancel := context.WithTimeout(ctx, inFlightWait)
 	defer cancel()
 	for {
-		n, err := a.cfg.Recipients.InFlight(ctx, contactID, templates)
+		n, err := a.cfg.Recipients.Store.InFlight(ctx, contactID, templates)
 		if err != nil || n == 0 {
 			if err != nil && ctx.Err() == nil {
 				a.cfg.Logger.Warn("emails in flight after an unsubscribe", "contact_id", contactID, "err", err)

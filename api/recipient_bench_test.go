@@ -17,8 +17,8 @@ import (
 func BenchmarkPixel(b *testing.B) {
 	signer, _ := nurture.NewSigner(strings.Repeat("p", 32))
 	bn := setup(b, func(c *api.Config) {
-		c.Signer = signer
-		c.Hits = c.Store.(api.HitStore)
+		c.Recipients.Signer = signer
+		c.Recipients.Hits = c.Recipients.Store.(api.HitStore)
 	})
 	b.Cleanup(bn.api.Close)
 	ctx := context.Background()

@@ -79,7 +79,7 @@ func TestHitAddressIsThePeersUnlessAProxyIsTrusted(t *testing.T) {
 			t.Parallel()
 			signer, _ := nurture.NewSigner(strings.Repeat("r", 32))
 			b := setup(t, func(c *api.Config) {
-				c.Signer, c.Hits, c.TrustedProxies = signer, c.Store.(api.HitStore), tc.trusted
+				c.Recipients.Signer, c.Recipients.Hits, c.TrustedProxies = signer, c.Recipients.Store.(api.HitStore), tc.trusted
 			})
 			t.Cleanup(b.api.Close)
 			ctx := context.Background()
@@ -102,7 +102,7 @@ func TestMessageTimelineShowsOpensAndClicksWithTheirClass(t *testing.T) {
 	t.Parallel()
 	signer, _ := nurture.NewSigner(strings.Repeat("r", 32))
 	b := setup(t, func(c *api.Config) {
-		c.Signer, c.Hits, c.Messages = signer, c.Store.(api.HitStore), c.Store.(api.MessageStore)
+		c.Recipients.Signer, c.Recipients.Hits = signer, c.Recipients.Store.(api.HitStore)
 	})
 	t.Cleanup(b.api.Close)
 	ctx := context.Background()

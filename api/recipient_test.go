@@ -33,13 +33,10 @@ func setupRecipient(t *testing.T) *recipientBundle {
 	tmpl, err := templates.Default()
 	require.NoError(t, err)
 	b := setup(t, func(c *api.Config) {
-		c.Signer = signer
-		c.Templates = tmpl
-		c.Recipients = c.Store.(api.RecipientStore) // the postgres store
-		c.Hits = c.Store.(api.HitStore)
-		c.HitWait = time.Second
-		c.TemplateNames = []string{"welcome"}
-		c.TemplateTopic = func(string) (nurture.Topic, bool) { return nurture.TopicOnboarding, true }
+		c.Recipients.Signer = signer
+		c.Recipients.Templates = tmpl
+		c.Recipients.Hits = c.Recipients.Store.(api.HitStore) // the postgres store
+		c.Recipients.HitWait = time.Second
 	})
 	t.Cleanup(b.api.Close)
 	ctx := context.Background()

@@ -108,7 +108,7 @@ func TestPixelAnswersWhileTheDatabaseIsAwayAndRecordsLater(t *testing.T) {
 	m, _, err := store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: time.Now()})
 	require.NoError(t, err)
 	signer, _ := nurture.NewSigner(strings.Repeat("s", 32))
-	a, err := New(Config{Store: store, Signer: signer, Hits: postgres.New(viaLink), HitQueue: 3, HitWait: time.Second})
+	a, err := New(Config{Recipients: &Recipients{Store: store, Signer: signer, Hits: postgres.New(viaLink), HitQueue: 3, HitWait: time.Second}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

@@ -21,7 +21,7 @@ func (a *API) previewTemplate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	r, err := a.cfg.Templates.Render(c.Param("name"), templates.Data{Contact: *contact, Engagement: *eng, Product: a.cfg.Product})
+	r, err := a.cfg.Admin.Templates.Render(c.Param("name"), templates.Data{Contact: *contact, Engagement: *eng, Product: a.cfg.Product})
 	if err != nil {
 		if nurture.ErrorCodeOf(err) == nurture.CodeInternal {
 			err = &nurture.Error{Code: nurture.CodeInvalid, Field: "name", Message: err.Error()}

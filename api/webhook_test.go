@@ -28,6 +28,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/providers"
 )
 
 // hooks is a test's API with a key of scope webhooks and a fake SNS.
@@ -40,7 +41,7 @@ type hooks struct {
 func setupHooks(t *testing.T, configure ...func(*api.Config)) *hooks {
 	t.Helper()
 	fake := &fakeSNS{cert: testSigner().cert}
-	b := setup(t, append([]func(*api.Config){func(c *api.Config) { c.SNSClient, c.SNSTopics = fake, []string{testTopic} }}, configure...)...)
+	b := setup(t, append([]func(*api.Config){func(c *api.Config) { c.Webhooks.SNSClient, c.Webhooks.SNSTopics = fake, []string{testTopic} }}, configure...)...)
 	return &hooks{bundle: b, key: b.newKey(t, nurture.ScopeWebhooks), sns: fake}
 }
 
@@ -234,7 +235,7 @@ func TestWebhookBounceMarksOnlyTheRecipientsMessage(t *testing.T) {
 func TestWebhookBounceItemLimit(t *testing.T) {
 	t.Parallel()
 	h := setupHooks(t)
-	items := make([]obj, nurture.MaxGenericBounces+1)
+	items := make([]obj, providers.MaxGenericBounces+1)
 	for i := range items {
 		items[i] = obj{"email": fmt.Sprintf("b%d@example.com", i), "type": "hard"}
 	}
@@ -243,7 +244,7 @@ func TestWebhookBounceItemLimit(t *testing.T) {
 	require.Contains(t, e.Error.Message, "1000")
 	require.Equal(t, "", h.suppressed(t, "b0@example.com"), "nothing of a refused post is recorded")
 
-	requireRecorded(t, h.post(t, "/v1/webhooks/bounces", items[:nurture.MaxGenericBounces]), 1000, 1000)
+	requireRecorded(t, h.post(t, "/v1/webhooks/bounces", items[:providers.MaxGenericBounces]), 1000, 1000)
 	require.Equal(t, "hard_bounce", h.suppressed(t, "b999@example.com"))
 }
 
@@ -285,7 +286,7 @@ func TestWebhookSendGrid(t *testing.T) {
 
 func TestWebhookPostmark(t *testing.T) {
 	t.Parallel()
-	h := setupHooks(t, func(c *api.Config) { c.SoftBounceLimit = 2 })
+	h := setupHooks(t, func(c *api.Config) { c.Webhooks.SoftBounceLimit = 2 })
 	id, header := h.sentMessage(t, "john@example.com")
 
 	requireRecorded(t, h.post(t, "/v1/webhooks/postmark", webhook(t, "postmark_bounce.json", "NURTURE_MESSAGE_ID", header)), 1, 1)
@@ -566,7 +567,7 @@ func TestWebhookSES(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			h := setupHooks(t, func(c *api.Config) { c.SNSTopics = topics })
+			h := setupHooks(t, func(c *api.Config) { c.Webhooks.SNSTopics = topics })
 			requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, confirmation(subscribeURL), "2")), http.StatusForbidden, "TopicArn")
 			requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, notification(webhook(t, "ses_complaint.json"), "m1"), "2")),
 				http.StatusForbidden, "TopicArn")

@@ -62,7 +62,7 @@ type Config struct {
 	Sender   Sender
 	Links    Linker
 	From     mail.Address
-	Product  templates.Product
+	Product  nurture.Product
 	Throttle Throttle      // nil: no shared rate
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()

@@ -61,7 +61,7 @@ func (b *bundle) deliverer(t testing.TB, change func(*delivery.Config)) *deliver
 	require.NoError(t, err)
 	cfg := delivery.Config{Store: b.store, Renderer: tmpl, Sender: b.sender, Links: b.links, Clock: b.clock, MessageIDs: ids,
 		From:    mail.Address{Name: "Acme", Address: "hello@acme.example"},
-		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.example"}}
+		Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.example"}}
 	if change != nil {
 		change(&cfg)
 	}

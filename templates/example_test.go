@@ -22,7 +22,7 @@ func ExampleSet_Render() {
 	} {
 		r, err := set.Render("welcome", templates.Data{
 			Contact: c,
-			Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.test/"},
+			Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.test/"},
 		})
 		if err != nil {
 			log.Fatal(err)
@@ -62,7 +62,7 @@ func ExampleTracking() {
 	}
 	r, err := set.Render("welcome", templates.Data{
 		Contact: nurture.Contact{Email: "ada@example.com", FirstName: "Ada"},
-		Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.test/"},
+		Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.test/"},
 		Links:   templates.Links{Unsubscribe: "https://links.acme.test/u/TOKEN"},
 		Track: &templates.Tracking{
 			Click: func(index int, target string) string {

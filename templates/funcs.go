@@ -219,7 +219,7 @@ func audience(c nurture.Contact) string {
 // asset returns the URL of an image under the product's AssetsURL, with
 // one slash between them, or "" when there is no AssetsURL:
 // {{with asset .Product "newsletter/hero.png"}}<img src="{{.}}" ...>{{end}}.
-func asset(p Product, path string) string {
+func asset(p nurture.Product, path string) string {
 	base := strings.TrimSpace(p.AssetsURL)
 	if base == "" {
 		return ""

@@ -181,7 +181,7 @@ func TestAssetAndResolve(t *testing.T) {
 		{" ", "x.png", ""},
 		{"", "x.png", ""},
 	} {
-		if got := asset(Product{AssetsURL: tt.base}, tt.path); got != tt.want {
+		if got := asset(nurture.Product{AssetsURL: tt.base}, tt.path); got != tt.want {
 			t.Errorf("asset(%q, %q) = %q, want %q", tt.base, tt.path, got, tt.want)
 		}
 	}

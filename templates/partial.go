@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/nurture-email/nurture"
 )
 
 // partial is the template function {{partial NAME K1 V1 K2 V2...}}: the
@@ -93,7 +95,7 @@ func partialHash(name string, args []any) (uint64, bool) {
 	h := maphash.String(partialSeed, name)
 	for _, v := range args {
 		switch v.(type) {
-		case nil, string, htmltemplate.HTML, htmltemplate.URL, bool, int, int64, float64, Product:
+		case nil, string, htmltemplate.HTML, htmltemplate.URL, bool, int, int64, float64, nurture.Product:
 		default:
 			return 0, false
 		}

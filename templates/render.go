@@ -14,6 +14,12 @@ import (
 // Data is what a template can show: who the email is for and what we know
 // of them, which message it is, the links the recipient needs, the product
 // that sends it, and how the caller tracks it.
+//
+// Data and Rendered are this package's own contract with its callers (the
+// send path, previews, the email in a browser): they say what a template
+// may read and what rendering gives back, and change with the templates.
+// The values inside that are the domain's (Contact, EngagementSummary,
+// Product, Topic) come from package nurture.
 type Data struct {
 	Contact nurture.Contact
 	// Company is what is known of the contact's company. Render fills the
@@ -23,7 +29,7 @@ type Data struct {
 	Engagement nurture.EngagementSummary
 	Message    MessageInfo
 	Links      Links
-	Product    Product
+	Product    nurture.Product
 	// Track, when set, has the links of the email rewritten for click
 	// tracking and an open pixel added, as far as the template's tracking
 	// block allows. When nil (a preview), nothing is rewritten.
@@ -58,18 +64,6 @@ type Links struct {
 	ViewInBrowser string
 }
 
-// Product describes the product that sends the email, from the engine's
-// configuration.
-type Product struct {
-	Name    string
-	URL     string // where the product's calls to action lead
-	Address string // the sender's postal address, on one line, for the footer
-	// AssetsURL is the base URL of the images templates show, such as
-	// https://cdn.example.com/email/ (see the asset function). Without it,
-	// templates leave their images out.
-	AssetsURL string
-}
-
 // Rendered is an email made for one contact, ready to be addressed and sent.
 // Subject and Preheader are single lines of plain text; Text ends with a
 // newline (unless the email has no text at all).
@@ -92,7 +86,7 @@ type view struct {
 	Engagement nurture.EngagementSummary
 	Message    MessageInfo
 	Links      Links
-	Product    Product
+	Product    nurture.Product
 	Subject    string
 	Preheader  string
 }

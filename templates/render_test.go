@@ -87,7 +87,7 @@ func TestRenderWelcomePersonalisation(t *testing.T) {
 		},
 		{
 			name:      "no product name, links or address",
-			edit:      func(d *Data) { d.Product = Product{}; d.Links = Links{} },
+			edit:      func(d *Data) { d.Product = nurture.Product{}; d.Links = Links{} },
 			subject:   "Welcome aboard, Ada",
 			preheader: "Three quick steps to get Analytical Engines up and running.",
 			inBoth:    []string{"Thanks for signing up.", "The team"},

@@ -129,10 +129,10 @@ func Load(fsys fs.FS) (*Set, error) {
 	return s, nil
 }
 
-// Names returns the names of the templates, sorted.
 // Topic returns the topic the template called name declares, without
-// rendering it: what an unsubscribe needs to cancel the right messages.
-func (s *Set) Topic(name string) (nurture.Topic, bool) {
+// rendering it: what an unsubscribe needs to cancel the right messages. ok
+// is false when the set has no such template.
+func (s *Set) Topic(name string) (topic nurture.Topic, ok bool) {
 	m, ok := s.mails[name]
 	if !ok {
 		return "", false
@@ -140,6 +140,7 @@ func (s *Set) Topic(name string) (nurture.Topic, bool) {
 	return m.topic, true
 }
 
+// Names returns the names of the templates, sorted.
 func (s *Set) Names() []string {
 	return slices.Clone(s.names)
 }
@@ -319,7 +320,7 @@ func checkName(name string) error {
 // we know well, tracked as a real send would be, and someone we know
 // nothing about, in a preview.
 func samples() []Data {
-	product := Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield", AssetsURL: "https://cdn.example.com/email/"}
+	product := nurture.Product{Name: "Example", URL: "https://app.example.com/", Address: "1 Example Street, Springfield", AssetsURL: "https://cdn.example.com/email/"}
 	seen := time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)
 	return []Data{
 		{

@@ -83,7 +83,7 @@ func data(c nurture.Contact) Data {
 			Preferences:   "https://links.acme.test/u/tok123?view=preferences&x=1",
 			ViewInBrowser: "https://links.acme.test/v/tok123",
 		},
-		Product: Product{Name: "Acme Cloud", URL: "https://app.acme.test/start", Address: "Acme Inc., 500 Market St, San Francisco, CA 94105, USA"},
+		Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.test/start", Address: "Acme Inc., 500 Market St, San Francisco, CA 94105, USA"},
 	}
 }
 

@@ -41,7 +41,7 @@ func TestStartersGolden(t *testing.T) {
 func TestStartersRenderForAnyone(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	bare := func() Data { d := unknown(); d.Product = Product{}; d.Links = Links{}; d.Track = nil; return d }
+	bare := func() Data { d := unknown(); d.Product = nurture.Product{}; d.Links = Links{}; d.Track = nil; return d }
 	cases := []struct {
 		name string
 		data func() Data

@@ -239,7 +239,7 @@ func baseline(ctx context.Context, o options, addr string) (float64, error) {
 		r, err := set.Render(o.template, templates.Data{
 			Contact: nurture.Contact{ID: int64(i), Email: fmt.Sprintf("person%d@bench.example", i), FirstName: "Ada", Company: "Acme"},
 			Message: templates.MessageInfo{ID: int64(i)},
-			Product: templates.Product{Name: "Acme Cloud", URL: "https://app.acme.example"},
+			Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.example"},
 			Links:   templates.Links{Unsubscribe: "https://links.acme.example/u/x", Preferences: "https://links.acme.example/u/x"},
 			Track: &templates.Tracking{Click: func(n int, t string) string { return fmt.Sprintf("https://links.acme.example/c/%d-%d", i, n) },
 				OpenPixel: "https://links.acme.example/o/x"},

@@ -308,7 +308,7 @@ func TestPlainHTTPPublicURLWarnsAtStart(t *testing.T) {
 	for _, tt := range tests {
 		env := map[string]string{
 			"NURTURE_DATABASE_URL": "postgres://postgres@" + freeAddr(t) + "/nurture?sslmode=disable&connect_timeout=2",
-			"NURTURE_SECRET":       config.NewSecret(),
+			"NURTURE_SECRET":       config.NewSecret(), // a weak one would stop the run before the warning
 		}
 		for k, v := range tt.env {
 			env[k] = v

@@ -40,6 +40,15 @@ const (
 // runServices connects to what the services need, runs them until ctx ends,
 // and shuts them down gracefully.
 func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, which service) error {
+	// The templates first: a start that cannot send what the domain
+	// triggers stops here, before it touches the database.
+	var tmpl *templates.Set
+	if which&(serviceAPI|serviceWorker) != 0 {
+		var err error
+		if tmpl, err = loadServiceTemplates(cfg.TemplatesDir); err != nil {
+			return err
+		}
+	}
 	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	pool, err := postgres.Connect(connectCtx, cfg.DatabaseURL)
@@ -100,7 +109,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
 		}
 		defer limitRDB.Close()
-		handler, err := newAPI(cfg, logger, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
+		handler, err := newAPI(cfg, logger, tmpl, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
 		if err != nil {
 			return err
 		}
@@ -114,7 +123,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, store, ids, redisOpt, rdb)
+		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb)
 		if err != nil {
 			return err
 		}
@@ -134,14 +143,10 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
-	}
-	tmpl, err := loadTemplates(cfg.TemplatesDir)
-	if err != nil {
-		return nil, err
 	}
 	limiter := ratelimit.New(limitRDB, "nurture:ratelimit:")
 	perKey := ratelimit.Limit{Rate: cfg.IngestRate, Burst: cfg.IngestBurst}
@@ -150,22 +155,24 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
 	}
 	return api.New(api.Config{
-		Store:              store,
+		Ingestion: &api.Ingestion{Store: store, Enqueuer: enq},
+		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
+		Recipients: &api.Recipients{
+			Store:     store,
+			Signer:    signer,
+			Hits:      hits,
+			Templates: tmpl,
+			PublicURL: cfg.PublicURL,
+		},
+		Webhooks: &api.Webhooks{
+			Bounces:         store,
+			SoftBounceLimit: cfg.SoftBounceLimit,
+			SNSTopics:       cfg.SESTopics,
+		},
 		Keys:               store,
-		Enqueuer:           enq,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
-		Signer:             signer,
-		Recipients:         store,
-		Hits:               hits,
-		Messages:           store,
-		TemplateTopic:      tmpl.Topic,
-		TemplateNames:      tmpl.Names(),
-		Templates:          tmpl,
-		Product:            templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
-		SoftBounceLimit:    cfg.SoftBounceLimit,
-		PublicURL:          cfg.PublicURL,
-		SNSTopics:          cfg.SESTopics,
+		Product:            product(cfg),
 		Ready: map[string]api.Pinger{
 			"postgres": pool.Ping,
 			"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -175,7 +182,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, store *postgres.DB, hits *p
 	})
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -183,10 +190,6 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids 
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, nil, namedSetting(err, signerSettings)
-	}
-	tmpl, err := loadTemplates(cfg.TemplatesDir)
-	if err != nil {
-		return nil, nil, err
 	}
 	mcfg := mailer.Config{
 		URL:      cfg.SMTPURL,
@@ -219,7 +222,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, store *postgres.DB, ids 
 		Links:             delivery.Linker{Signer: signer, BaseURL: cfg.PublicURL},
 		From:              *from,
 		MessageIDs:        ids,
-		Product:           templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress},
+		Product:           product(cfg),
 		Throttle:          throttle,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,

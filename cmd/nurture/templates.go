@@ -23,6 +23,11 @@ var sampleContacts = []nurture.Contact{
 	{ID: 3, Email: "x@example.com", FirstName: `<script>alert(1)</script>`, Company: `" onmouseover="x`, Locale: "fr", TimeZone: "Mars/Olympus"},
 }
 
+// product is the sender the emails speak for, as configured.
+func product(cfg *config.Config) nurture.Product {
+	return nurture.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress}
+}
+
 // runTemplates serves `nurture templates check|preview`.
 func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -57,25 +62,27 @@ func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv
 		fmt.Fprintf(stderr, "nurture templates: %v\n", err)
 		return 1
 	}
-	product := templates.Product{Name: cfg.ProductName, URL: cfg.ProductURL, Address: cfg.PostalAddress}
 	switch action {
 	case "check":
 		if plainHTTP(cfg.PublicURL) {
 			fmt.Fprintf(stderr, "warning: %s (it is %s)\n", plainHTTPWarning, cfg.PublicURL)
 		}
-		return checkTemplates(set, product, stdout, stderr)
+		return checkTemplates(set, cfg.TemplatesDir, product(cfg), stdout, stderr)
 	case "preview":
 		if name == "" {
 			fmt.Fprintln(stderr, "nurture templates preview: name the template: templates preview NAME --contact ID")
 			return 2
 		}
-		return previewTemplate(ctx, cfg, set, product, name, contactID, email, html, stdout, stderr)
+		return previewTemplate(ctx, cfg, set, product(cfg), name, contactID, email, html, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "nurture templates: unknown action %q (check or preview)\n", action)
 	return 2
 }
 
-func checkTemplates(set *templates.Set, product templates.Product, stdout, stderr io.Writer) int {
+// checkTemplates renders every template of set (read from dir, "" for the
+// built-in ones) for the sample contacts, and checks that none the engine
+// sends by itself is missing.
+func checkTemplates(set *templates.Set, dir string, product nurture.Product, stdout, stderr io.Writer) int {
 	failed := 0
 	for _, name := range set.Names() {
 		for _, c := range sampleContacts {
@@ -89,15 +96,22 @@ func checkTemplates(set *templates.Set, product templates.Product, stdout, stder
 			}
 		}
 	}
+	missing := requireTriggered(set, dir)
+	if missing != nil {
+		fmt.Fprintln(stderr, missing)
+	}
 	if failed > 0 {
 		fmt.Fprintf(stderr, "%d renders failed\n", failed)
+		return 1
+	}
+	if missing != nil {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d templates render for %d sample contacts\n", len(set.Names()), len(sampleContacts))
 	return 0
 }
 
-func sampleData(c nurture.Contact, product templates.Product) templates.Data {
+func sampleData(c nurture.Contact, product nurture.Product) templates.Data {
 	return templates.Data{
 		Contact: c, Product: product,
 		Message: templates.MessageInfo{ID: 1},
@@ -108,7 +122,7 @@ func sampleData(c nurture.Contact, product templates.Product) templates.Data {
 	}
 }
 
-func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set, product templates.Product, name string,
+func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set, product nurture.Product, name string,
 	contactID int64, email string, html bool, stdout, stderr io.Writer) int {
 	if (contactID == 0) == (email == "") {
 		fmt.Fprintln(stderr, "nurture templates preview: give one of --contact ID or --email ADDRESS")
@@ -150,4 +164,36 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 	}
 	fmt.Fprintf(stdout, "Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
 	return 0
+}
+
+// loadServiceTemplates loads the templates the api and the worker run
+// with, and checks that they have every template the domain triggers.
+func loadServiceTemplates(dir string) (*templates.Set, error) {
+	set, err := loadTemplates(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireTriggered(set, dir); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// requireTriggered checks that set has every template the engine sends by
+// itself (nurture.TriggeredTemplates), naming each one missing and where
+// it was looked for.
+func requireTriggered(set *templates.Set, dir string) error {
+	var errs []error
+	for _, t := range nurture.TriggeredTemplates() {
+		if _, ok := set.Topic(t.Name); ok {
+			continue
+		}
+		if dir == "" {
+			errs = append(errs, fmt.Errorf("the built-in templates lack mail/%s.html: the engine sends the template %s on %s", t.Name, t.Name, t.On))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("NURTURE_TEMPLATES_DIR: %s lacks mail/%s.html: the engine sends the template %s on %s",
+			dir, t.Name, t.Name, t.On))
+	}
+	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -112,4 +113,57 @@ func TestTemplatesCheckWarnsOfPlainHTTPLinks(t *testing.T) {
 		}
 		require.Contains(t, lines[0], "(it is "+want+")")
 	}
+}
+
+// templatesWithoutWelcome writes a templates directory that loads, with
+// one email, but not the welcome email the engine sends on every sign-up.
+func templatesWithoutWelcome(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "mail"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mail", "_layout.html"),
+		[]byte(`{{define "layout"}}<html><body>{{template "body" .}}</body></html>{{end}}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mail", "newsletter.html"),
+		[]byte(`{{define "subject"}}News{{end}}{{define "topic"}}marketing{{end}}{{define "body"}}<p>News</p>{{end}}`), 0o600))
+	return dir
+}
+
+// A templates directory without a template the domain triggers stops each
+// command that serves or sends before it starts, in one line naming the
+// template and the directory. It used to start, and every sign-up's email
+// then failed at send time.
+func TestStartRefusesTemplatesWithoutWelcome(t *testing.T) {
+	t.Parallel()
+	dir := templatesWithoutWelcome(t)
+	for _, command := range []string{"api", "worker", "all"} {
+		t.Run(command, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			e.env["NURTURE_TEMPLATES_DIR"] = dir
+			e.env["NURTURE_PUBLIC_URL"] = "https://links.acme.example" // no warning line
+			// Old code started and served until the context ended: the
+			// deadline only bounds a failing run.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var stderr bytes.Buffer
+			code := run(ctx, []string{command}, func(k string) string { return e.env[k] }, io.Discard, &stderr)
+			require.Equal(t, 1, code, stderr.String())
+			out := strings.TrimRight(stderr.String(), "\n")
+			require.NotContains(t, out, "\n", "one line: %q", out)
+			for _, want := range []string{"NURTURE_TEMPLATES_DIR: " + dir + " lacks mail/welcome.html", "template welcome", "signed_up"} {
+				require.Contains(t, out, want)
+			}
+			require.NoError(t, ctx.Err(), "it stopped at start, not at the deadline")
+		})
+	}
+}
+
+func TestTemplatesCheckNamesAMissingTriggeredTemplate(t *testing.T) {
+	t.Parallel()
+	dir := templatesWithoutWelcome(t)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"templates", "check", "--templates-dir", dir}, func(string) string { return "" }, &out, &errOut)
+	require.Equal(t, 1, code, errOut.String())
+	require.Contains(t, errOut.String(), dir+" lacks mail/welcome.html: the engine sends the template welcome on a signed_up event")
+	require.Empty(t, out.String())
 }

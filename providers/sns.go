@@ -1,6 +1,7 @@
-package nurture
+package providers
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -11,10 +12,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/nurture-email/nurture"
 )
 
 // SNSMessage is a message Amazon SNS posts to an HTTP(S) subscriber.
@@ -41,7 +47,7 @@ const (
 )
 
 // ParseSNSMessage reads the JSON body SNS posts. It checks the shape only;
-// VerifySNS checks that SNS sent it.
+// SNSVerifier.Verify checks that SNS sent it.
 func ParseSNSMessage(data []byte) (*SNSMessage, error) {
 	var raw struct {
 		Type             string  `json:"Type"`
@@ -64,17 +70,17 @@ func ParseSNSMessage(data []byte) (*SNSMessage, error) {
 	switch m.Type {
 	case SNSNotification, SNSSubscriptionConfirmation, SNSUnsubscribeConfirmation:
 	case "":
-		return nil, FieldError("Type", "is required")
+		return nil, nurture.FieldError("Type", "is required")
 	default:
-		return nil, FieldError("Type", "%q is not an Amazon SNS message type", m.Type)
+		return nil, nurture.FieldError("Type", "%q is not an Amazon SNS message type", m.Type)
 	}
 	for _, f := range []struct{ name, v string }{{"MessageId", m.MessageID}, {"TopicArn", m.TopicArn}, {"Timestamp", m.Timestamp}} {
 		if f.v == "" {
-			return nil, FieldError(f.name, "is required")
+			return nil, nurture.FieldError(f.name, "is required")
 		}
 	}
 	if m.Type != SNSNotification && (m.Token == "" || m.SubscribeURL == "") {
-		return nil, FieldError("SubscribeURL", "and Token are required in a %s", m.Type)
+		return nil, nurture.FieldError("SubscribeURL", "and Token are required in a %s", m.Type)
 	}
 	return &m, nil
 }
@@ -124,8 +130,8 @@ func CheckSNSURL(raw string, cert bool) error {
 	return nil
 }
 
-// CertFetcher fetches the PEM certificate at an https URL. VerifySNS only
-// hands it URLs that CheckSNSURL accepted.
+// CertFetcher fetches the PEM certificate at an https URL.
+// SNSVerifier.Verify only hands it URLs that CheckSNSURL accepted.
 type CertFetcher interface {
 	FetchCert(ctx context.Context, url string) ([]byte, error)
 }
@@ -158,14 +164,14 @@ func (v *SNSVerifier) Verify(ctx context.Context, m *SNSMessage) error {
 	case "2":
 		hash = crypto.SHA256
 	default:
-		return &Error{Code: CodeForbidden, Field: "SignatureVersion", Message: fmt.Sprintf("%q is not a supported signature version (1 or 2)", m.SignatureVersion)}
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "SignatureVersion", Message: fmt.Sprintf("%q is not a supported signature version (1 or 2)", m.SignatureVersion)}
 	}
 	sig, err := base64.StdEncoding.DecodeString(m.Signature)
 	if err != nil || len(sig) == 0 {
-		return &Error{Code: CodeForbidden, Field: "Signature", Message: "is missing or not base64"}
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "Signature", Message: "is missing or not base64"}
 	}
 	if err := CheckSNSURL(m.SigningCertURL, true); err != nil {
-		return &Error{Code: CodeForbidden, Field: "SigningCertURL", Message: err.Error()}
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "SigningCertURL", Message: err.Error()}
 	}
 	key, err := v.key(ctx, m.SigningCertURL)
 	if err != nil {
@@ -187,10 +193,10 @@ func VerifySNSSignature(m *SNSMessage, key *rsa.PublicKey, hash crypto.Hash, sig
 		s := sha256.Sum256(text)
 		digest = s[:]
 	default:
-		return &Error{Code: CodeForbidden, Field: "SignatureVersion", Message: "unsupported hash"}
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "SignatureVersion", Message: "unsupported hash"}
 	}
 	if err := rsa.VerifyPKCS1v15(key, hash, digest, sig); err != nil {
-		return &Error{Code: CodeForbidden, Field: "Signature", Message: "does not match the message"}
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "Signature", Message: "does not match the message"}
 	}
 	return nil
 }
@@ -204,11 +210,11 @@ func (v *SNSVerifier) key(ctx context.Context, certURL string) (*rsa.PublicKey, 
 	}
 	data, err := v.fetcher.FetchCert(ctx, certURL)
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("fetch the SNS signing certificate: %v", err)}
+		return nil, &nurture.Error{Code: nurture.CodeUnavailable, Message: fmt.Sprintf("fetch the SNS signing certificate: %v", err)}
 	}
 	key, err = parseSigningCert(data)
 	if err != nil {
-		return nil, &Error{Code: CodeForbidden, Field: "SigningCertURL", Message: err.Error()}
+		return nil, &nurture.Error{Code: nurture.CodeForbidden, Field: "SigningCertURL", Message: err.Error()}
 	}
 	v.mu.Lock()
 	if len(v.certs) >= maxSNSCerts {
@@ -233,4 +239,73 @@ func parseSigningCert(data []byte) (*rsa.PublicKey, error) {
 		return nil, errors.New("serves a certificate without an RSA key")
 	}
 	return key, nil
+}
+
+// HTTPDoer sends an HTTP request; *http.Client is one.
+type HTTPDoer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// NewSNSClient returns the client to make SNS's requests with (signing
+// certificates, subscription confirmations): a 10 s timeout, and no
+// redirect followed, since a redirect could lead anywhere and SNS does not
+// redirect.
+func NewSNSClient() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// maxSNSFetch is the most read of an answer of SNS: a certificate is 2 KB.
+const maxSNSFetch = 64 << 10
+
+// HTTPCertFetcher fetches SNS signing certificates with Client.
+type HTTPCertFetcher struct {
+	Client HTTPDoer
+}
+
+// FetchCert fetches the certificate at url, at most 64 KiB of it.
+func (f HTTPCertFetcher) FetchCert(ctx context.Context, url string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := get(ctx, f.Client, url, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ConfirmSubscription confirms the subscription a SubscriptionConfirmation
+// asks for, by visiting its SubscribeURL, which must be SNS's own
+// (CheckSNSURL): an error with code forbidden otherwise. Verify m first.
+// When SNS cannot be reached the error has code unavailable: SNS sends the
+// confirmation again.
+func ConfirmSubscription(ctx context.Context, client HTTPDoer, m *SNSMessage) error {
+	if err := CheckSNSURL(m.SubscribeURL, false); err != nil {
+		return &nurture.Error{Code: nurture.CodeForbidden, Field: "SubscribeURL", Message: err.Error()}
+	}
+	if err := get(ctx, client, m.SubscribeURL, io.Discard); err != nil {
+		return nurture.Errorf(nurture.CodeUnavailable, "confirm the SNS subscription: %v", err)
+	}
+	return nil
+}
+
+// get fetches url with a 10 s deadline, writing at most maxSNSFetch bytes
+// of a 2xx answer's body to w.
+func get(ctx context.Context, client HTTPDoer, url string, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %s", req.URL.Host, resp.Status)
+	}
+	_, err = io.Copy(w, io.LimitReader(resp.Body, maxSNSFetch))
+	return err
 }
