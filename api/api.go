@@ -93,17 +93,9 @@ type Enqueuer interface {
 // Pinger is a dependency /readyz checks.
 type Pinger func(ctx context.Context) error
 
-// settings is the Config New was given, with its defaults applied. Store
-// and Enqueuer are Ingestion's, under the names ingest.go reads them by.
-type settings struct {
-	Config
-	Store    IngestStore
-	Enqueuer Enqueuer
-}
-
 // API serves HTTP.
 type API struct {
-	cfg      settings
+	cfg      Config // with its defaults applied
 	engine   *gin.Engine
 	keys     *keyCache
 	failures *failedAuth
@@ -154,15 +146,14 @@ func New(cfg Config) (*API, error) {
 		fail(c, &nurture.Error{Code: "method_not_allowed", Message: "method not allowed on this endpoint"})
 	})
 
-	a := &API{cfg: settings{Config: cfg}, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
+	a := &API{cfg: cfg, engine: e, keys: newKeyCache(), failures: newFailedAuth(),
 		limits: &limitGuard{budget: cfg.RateLimitBudget, cooldown: cfg.RateLimitCooldown, clock: cfg.Clock, log: cfg.Logger}}
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 	if cfg.Keys != nil {
 		e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
 	}
-	if ing := cfg.Ingestion; ing != nil {
-		a.cfg.Store, a.cfg.Enqueuer = ing.Store, ing.Enqueuer
+	if cfg.Ingestion != nil {
 		ingest := e.Group("/v1", a.requireIngestKey())
 		ingest.POST("/identify", a.single("identify"))
 		ingest.POST("/track", a.single("track"))

@@ -113,7 +113,7 @@ func (a *API) batch(c *gin.Context) {
 func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) {
 	ctx := c.Request.Context()
 	if len(calls) > 0 {
-		res, err := a.cfg.Store.Ingest(ctx, calls, a.cfg.Clock.Now())
+		res, err := a.cfg.Ingestion.Store.Ingest(ctx, calls, a.cfg.Clock.Now())
 		if err != nil {
 			var callErr *nurture.CallError
 			if errors.As(err, &callErr) {
@@ -129,7 +129,7 @@ func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) 
 		for i := range res.Messages {
 			// The message is durable already; if the queue is unreachable,
 			// the worker's reconciler finds it and enqueues it later.
-			if err := a.cfg.Enqueuer.EnqueueSend(ctx, &res.Messages[i]); err != nil {
+			if err := a.cfg.Ingestion.Enqueuer.EnqueueSend(ctx, &res.Messages[i]); err != nil {
 				a.cfg.Logger.Warn("enqueue left to the reconciler", "message_id", res.Messages[i].ID, "err", err)
 			}
 		}
