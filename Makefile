@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export NURTURE_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/b
 
 bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (see docs/benchmarks.md)
 	bench/send.sh
+
+faults: ## run the fault suite (issue 11; an hour or more; FAULTS_EMAILS=1000 for the quick tier) and write docs/reliability.md
+	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run '$(RUN)')
 
 fmt: ## format the Go code
 	go fmt ./...
