@@ -29,10 +29,14 @@ type Row struct {
 func (r *Row) Pass() bool { return len(r.Failures) == 0 }
 
 // fail records a criterion that did not hold.
-func (r *Row) fail(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
+func (r *Row) fail(format string, args ...any) {
+	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+}
 
 // note records a measurement worth reading beside the counts.
-func (r *Row) note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *Row) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 // sendRow fills a row's counts from a tally.
 func sendRow(scenario, path, criterion string, tl tally) *Row {

@@ -186,7 +186,7 @@ func (c *postgresCluster) signal(sig syscall.Signal) error {
 	return nil
 }
 
-func (c *postgresCluster) addr() string       { return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)) }
+func (c *postgresCluster) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)) }
 
 // url is the URL of database db, reached at addr (the cluster's own
 // address, or a proxy's).
