@@ -94,14 +94,9 @@ func (e *env) count(msgs []message, exempt exemption) tally {
 	}
 	for _, m := range msgs {
 		copies := tl.copies[m.id]
-		sort.Slice(copies, func(i, j int) bool { return copies[i].Seq < copies[j].Seq })
-		for i := 1; i < len(copies); i++ {
-			if copies[i-1].Lost != "" {
-				tl.dupInside++
-			} else {
-				tl.dupOther++
-			}
-		}
+		inside, other := duplicates(copies)
+		tl.dupInside += inside
+		tl.dupOther += other
 		switch s := status[m.id]; {
 		case s != "sent" && s != "bounced" && s != "skipped" && s != "failed":
 			tl.notFinal++
@@ -130,6 +125,21 @@ func (e *env) count(msgs []message, exempt exemption) tally {
 		}
 	}
 	return tl
+}
+
+// duplicates sorts a message's copies in the order the sink accepted them
+// and counts the extra ones: inside RFC 1047's window when the copy before
+// had its reply lost, other otherwise.
+func duplicates(copies []smtpsink.Entry) (inside, other int) {
+	sort.Slice(copies, func(i, j int) bool { return copies[i].Seq < copies[j].Seq })
+	for i := 1; i < len(copies); i++ {
+		if copies[i-1].Lost != "" {
+			inside++
+		} else {
+			other++
+		}
+	}
+	return inside, other
 }
 
 // messageIDOf reads the message id out of a Message-ID the engine wrote:
