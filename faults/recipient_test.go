@@ -109,19 +109,33 @@ func (e *env) metrics(key string) (map[string]int64, error) {
 	return out, sc.Err()
 }
 
-// drained waits until the api has no hit waiting to be written, and returns
-// its metrics then.
+// drained waits until the api has written or dropped every hit: nothing
+// queued, and the stored count and the counters unchanged for two looks a
+// second apart (the batch being committed is not counted as queued). It
+// returns the metrics then.
 func (e *env) drained(key string, limit time.Duration) map[string]int64 {
 	deadline := time.Now().Add(limit)
+	var last map[string]int64
+	lastStored, steady := -1, 0
 	for {
 		m, err := e.metrics(key)
-		if err == nil && m["nurture_hits_queued"] == 0 {
-			return m
+		var stored int
+		if err == nil {
+			err = e.pool.QueryRow(context.Background(), `SELECT count(*) FROM email_events`).Scan(&stored)
 		}
+		if err == nil && m["nurture_hits_queued"] == 0 && stored == lastStored &&
+			m["nurture_hits_recorded_total"] == last["nurture_hits_recorded_total"] && m["nurture_hits_dropped_total"] == last["nurture_hits_dropped_total"] {
+			if steady++; steady == 2 {
+				return m
+			}
+		} else {
+			steady = 0
+		}
+		last, lastStored = m, stored
 		if time.Now().After(deadline) {
-			e.t.Fatalf("hits still queued after %s: %v %v", limit, m, err)
+			e.t.Fatalf("hits still being written after %s: %v %v", limit, m, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(time.Second)
 	}
 }
 
