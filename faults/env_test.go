@@ -36,6 +36,7 @@ type suite struct {
 	runs     int
 	began    time.Time
 	command  string // what reproduces this run
+	commit   string // what was measured: the commit when the suite began
 	finished bool   // every selected scenario has run
 }
 

@@ -99,7 +99,7 @@ func newSuite(t *testing.T) *suite {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.pg.close)
-	s.command = command(s)
+	s.command, s.commit = command(s), commit()
 	t.Logf("nurture %s, PostgreSQL on %s, %d emails per scenario, seed %d", s.bin, s.pg.addr(), s.emails, s.seed)
 	return s
 }

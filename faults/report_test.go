@@ -118,7 +118,7 @@ func (s *suite) writeReport() (string, error) {
 		"fsyncs each accepted message to a journal before its 250. Counts come from that journal and the\n"+
 		"database once every message row is final.\n\n")
 	fmt.Fprintf(&b, "- Date: %s (the suite ran for %s)\n", s.began.UTC().Format("2006-01-02 15:04 MST"), time.Since(s.began).Round(time.Second))
-	fmt.Fprintf(&b, "- Commit: %s\n", commit())
+	fmt.Fprintf(&b, "- Commit: %s\n", s.commit)
 	fmt.Fprintf(&b, "- Machine: %s\n", machine())
 	fmt.Fprintf(&b, "- Command: `%s`\n", s.command)
 	fmt.Fprintf(&b, "- Emails per scenario: %s; relay hang: %s; seed: %d\n\n", num(s.emails), s.hang, s.seed)

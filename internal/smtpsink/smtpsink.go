@@ -464,7 +464,7 @@ func (ss *session) hang() (gone bool) {
 // reports whether the client closed the connection meanwhile. Anything
 // the client sends meanwhile stays buffered.
 func (ss *session) waitGone(deadline time.Time) bool {
-	defer ss.c.SetReadDeadline(time.Time{})
+	defer func() { _ = ss.c.SetReadDeadline(time.Time{}) }()
 	for {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return false
