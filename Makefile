@@ -37,7 +37,7 @@ bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (s
 	bench/send.sh
 
 faults: ## run the fault suite (issue 11; an hour or more; FAULTS_EMAILS=1000 for the quick tier) and write docs/reliability.md
-	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run '$(RUN)')
+	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')
 
 fmt: ## format the Go code
 	go fmt ./...
