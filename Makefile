@@ -36,7 +36,7 @@ bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/b
 bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (see docs/benchmarks.md)
 	bench/send.sh
 
-faults: ## run the fault suite (issue 11; an hour or more; FAULTS_EMAILS=1000 for the quick tier) and write docs/reliability.md
+faults: ## run the fault suite (issue 11; hours; FAULTS_EMAILS=1000 quicker, RUN=kill9/batch one scenario) and write docs/reliability.md
 	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')
 
 fmt: ## format the Go code
