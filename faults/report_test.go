@@ -145,6 +145,10 @@ How to read it:
   client hung up before the reply); every other extra copy is the engine's. **Lost**: should have
   been delivered, never reached the sink.
 - **Time to finish**: from queuing the emails until every message row is final.
+- **The sink** (` + "`internal/smtpsink`" + `) journals a message and fsyncs the journal before its 250. Its relay
+  hang holds greetings and the replies after "."; a message whose client leaves during the hang was
+  never accepted (a relay stuck before it commits). "Relay down" closes connections at their next
+  command and refuses new ones, never between "." and the reply.
 - A row fails when a criterion fails; it also fails when rows are not final by the deadline or a
   row's status disagrees with what the sink saw (sent but never accepted, a refused address not
   bounced and suppressed).

@@ -95,14 +95,14 @@ func (e *env) strike(row *Row, what string, lo, hi float64) time.Time {
 // checkDuplicates fails the row on any duplicate.
 func checkDuplicates(row *Row, tl tally) {
 	if n := tl.dupInside + tl.dupOther; n > 0 {
-		row.fail("%d duplicates", n)
+		row.fail("duplicates: %d", n)
 	}
 }
 
 // checkLost fails the row on any lost email.
 func checkLost(row *Row, tl tally) {
 	if tl.lost > 0 {
-		row.fail("%d lost", tl.lost)
+		row.fail("lost: %d", tl.lost)
 	}
 }
 
@@ -120,7 +120,9 @@ func kill9(e *env, path string) *Row {
 	out := sendRow("", path, "", tl)
 	out.Notes = row.Notes
 	checkLost(out, tl)
-	if allowed := 2 * e.concurrency * outcomeWindow(); tl.dupOther > allowed {
+	allowed := 2 * e.concurrency * outcomeWindow()
+	out.note("other duplicates allowed: %s", num(allowed))
+	if tl.dupOther > allowed {
 		out.fail("%d other duplicates, more than %d", tl.dupOther, allowed)
 	}
 	after := finished.Sub(lastRestart)
@@ -271,7 +273,7 @@ func relayHang(e *env, path string) *Row {
 	out.Notes = row.Notes
 	checkLost(out, tl)
 	if tl.dupOther > 0 {
-		out.fail("%d duplicates outside RFC 1047's window", tl.dupOther)
+		out.fail("duplicates outside RFC 1047's window: %d", tl.dupOther)
 	}
 	return out
 }
