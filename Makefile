@@ -21,7 +21,7 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -51,6 +51,9 @@ bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/b
 
 bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (see docs/benchmarks.md)
 	bench/send.sh
+
+faults: ## run the fault suite (issue 11; hours; FAULTS_EMAILS=1000 quicker, RUN=kill9/batch one scenario) and write docs/reliability.md
+	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')
 
 fmt: ## format the Go code
 	$(GO) fmt ./...

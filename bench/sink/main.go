@@ -1,0 +1,70 @@
+// Command sink runs the SMTP sink of internal/smtpsink as a process of its
+// own: a fast relay for load and fault tests that keeps nothing but a
+// journal, and whose faults are chosen by recipient tags or switched over a
+// small HTTP control interface on loopback.
+//
+//	sink -listen 127.0.0.1:2525 -journal /tmp/sink.journal -control 127.0.0.1:2526
+//	curl -d mode=unavailable -d for=30s 127.0.0.1:2526/mode   # the relay answers 421 for 30 s
+//	curl 127.0.0.1:2526/stats
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nurture-email/nurture/internal/smtpsink"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:2525", "SMTP address")
+	journal := flag.String("journal", "", "file each accepted message is appended to, fsynced before its 250 (none when empty)")
+	control := flag.String("control", "127.0.0.1:2526", "loopback address of the HTTP control interface (POST /mode, GET /stats); empty: none")
+	flag.Parse()
+	if err := run(*listen, *journal, *control); err != nil {
+		fmt.Fprintln(os.Stderr, "sink:", err)
+		os.Exit(1)
+	}
+}
+
+func run(listen, journal, control string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := smtpsink.Start(smtpsink.Config{Addr: listen, Journal: journal})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("smtp on %s\n", s.Addr())
+	if control != "" {
+		host, _, err := net.SplitHostPort(control)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			_ = s.Close()
+			return fmt.Errorf("-control %q: the control interface takes no credentials, so it listens on a loopback address only", control)
+		}
+		ln, err := net.Listen("tcp", control)
+		if err != nil {
+			_ = s.Close()
+			return err
+		}
+		srv := &http.Server{Handler: s.ControlHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fmt.Fprintln(os.Stderr, "sink: control:", err)
+			}
+		}()
+		defer srv.Close()
+		fmt.Printf("control on http://%s\n", ln.Addr())
+	}
+	<-ctx.Done()
+	st := s.Stats()
+	fmt.Printf("accepted %d, refused %d, deferred %d, lost replies %d, journal fsyncs %d\n",
+		st.Accepted, st.Refused, st.Deferred, st.LostReplies, st.Syncs)
+	return s.Close()
+}
