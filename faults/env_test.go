@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/smtpsink"
 	"github.com/nurture-email/nurture/internal/testkit"
 )
@@ -40,8 +41,9 @@ type suite struct {
 	finished bool   // every selected scenario has run
 }
 
-// secret signs the recipient links of every scenario.
-const secret = "faults-suite-secret-0123456789abcdef"
+// secret signs the recipient links of every scenario: random, as the
+// engine accepts no weak one outside --dev.
+var secret = config.NewSecret()
 
 // env is one scenario's world: a fresh database, a fresh redis-server, a
 // sink with its journal, proxies in front of all three, and the engine's
