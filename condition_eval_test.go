@@ -41,7 +41,7 @@ func evalFacts() *nurture.Facts {
 	f.AddEvent("report_created", days(5), map[string]any{"format": "csv", "pages": 1.0})
 	f.AddEvent("report_created", days(1), map[string]any{"format": "pdf", "pages": 12.0})
 	f.AddEvent("report_created", evalNow.Add(time.Hour), map[string]any{"format": "pdf"}) // not yet
-	f.Events["activated"] = &nurture.EventFacts{Count: 40} // totals only, occurrences not loaded
+	f.Events["activated"] = &nurture.EventFacts{Count: 40}                                // totals only, occurrences not loaded
 	return f
 }
 
