@@ -131,8 +131,10 @@ func (f Field) String() string {
 
 // Compare holds when the field's value compares to Value as Op says.
 //
-// Value is a string, a float64 or a bool; for OpIn a []any of those; for
-// OpExists a bool (true: the field has a value that is not blank). A field
+// Value is a string, a float64 or a bool; for OpIn a []any of those, and
+// for OpContains one of those or a []any of them (the field contains one of
+// them); for OpExists a bool (true: the field has a value that is not
+// blank). A field
 // with no value (never sent, null or blank text) satisfies only neq and
 // exists false: "the plan is not trial" is true of a contact without a
 // plan. Comparing values of different kinds (a number with a word) is

@@ -249,6 +249,14 @@ func compare(op Op, value any, present bool, operand any) bool {
 		}
 		return false
 	case OpContains:
+		if list, ok := operand.([]any); ok {
+			for _, e := range list {
+				if compare(OpContains, value, true, e) {
+					return true
+				}
+			}
+			return false
+		}
 		switch v := value.(type) {
 		case string:
 			s, ok := operand.(string)

@@ -84,14 +84,14 @@ var keywords = map[string]bool{
 //	or         = and { "or" and }
 //	and        = unary { "and" unary }
 //	unary      = "not" unary | "(" condition ")" | compare | did | engaged | subscribed
-//	compare    = field ( op value | "in" list | "contains" value | "exists" )
+//	compare    = field ( op value | "in" list | "contains" ( value | list ) | "exists" )
 //	field      = ("traits" | "company") "." name { "." name }
 //	op         = "==" | "!=" | ">" | ">=" | "<" | "<="
 //	value      = "text" | number | true | false
 //	list       = "[" value { "," value } "]"
 //	did        = "did" name [ "where" ( prop | "(" prop { "and" prop } ")" ) ]
 //	             [ "at" "least" N "times" ] [ "within" duration ]
-//	prop       = name { "." name } ( op value | "in" list | "contains" value | "exists" )
+//	prop       = name { "." name } ( op value | "in" list | "contains" ( value | list ) | "exists" )
 //	engaged    = ( "opened" | "clicked" ) ( "step" | "topic" | "template" ) name [ "within" duration ]
 //	subscribed = "subscribed" [ "to" ] topic
 //
@@ -436,7 +436,9 @@ func (p *condParser) parseComparison(f Field, start token) (Condition, error) {
 		return nil, p.errAt(t, fmt.Sprintf("want an operator after %s (==, !=, >, >=, <, <=, in, contains or exists), not %s", f, t.describe()))
 	}
 	vt := p.peek()
-	v, err := p.parseValue(op == OpIn)
+	// contains takes a value, or a list of values of which one must be in.
+	list := op == OpIn || op == OpContains && vt.kind == tokPunct && vt.text == "["
+	v, err := p.parseValue(list)
 	if err != nil {
 		return nil, err
 	}
@@ -497,10 +499,13 @@ func checkOperand(op Op, v any) error {
 			}
 		}
 		return fmt.Errorf("%s compares numbers and dates: want a number or a date such as \"2025-01-31\", not %s", op.symbol(), formatValue(v))
-	case OpIn:
+	case OpIn, OpContains:
 		list, ok := v.([]any)
+		if !ok && op == OpContains {
+			return checkScalar(v)
+		}
 		if !ok || len(list) == 0 {
-			return fmt.Errorf("in wants a list of values such as [\"a\", \"b\"]")
+			return fmt.Errorf("%s wants a list of values such as [\"a\", \"b\"]", op.symbol())
 		}
 		for _, e := range list {
 			if err := checkScalar(e); err != nil {

@@ -242,7 +242,7 @@ func comparesOf(f Field, v any, path []any) ([]Compare, error) {
 // operandValue converts a decoded value to the form Compare holds and
 // checks that it suits op.
 func operandValue(op Op, v any, path []any) (any, error) {
-	val, err := plainValue(v, op == OpIn, path)
+	val, err := plainValue(v, op == OpIn || op == OpContains, path)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func plainValue(v any, list bool, path []any) (any, error) {
 		return f, nil
 	case []any:
 		if !list {
-			return nil, valueErr(path, "is a list: only in takes a list")
+			return nil, valueErr(path, "is a list: only in and contains take a list")
 		}
 		out := make([]any, len(x))
 		for i, e := range x {
