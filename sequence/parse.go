@@ -63,19 +63,12 @@ var topKeys = []string{"id", "name", "topic", "trigger", "entry", "exit", "goal"
 // Parse reads one sequence file. file names it in errors; tmpl is the
 // email templates it is checked against (nil: not checked). Every mistake
 // is reported, as Errors.
-func Parse(file string, src []byte, tmpl Templates) (seq *Sequence, err error) {
+func Parse(file string, src []byte, tmpl Templates) (*Sequence, error) {
 	r := &reader{file: file}
-	defer func() {
-		// The YAML parser is a dependency fed by operators' files: a bug in
-		// it must be an error that names the file, not a crash at start.
-		if v := recover(); v != nil {
-			seq, err = nil, Errors{{File: file, Message: fmt.Sprintf("the YAML parser failed on this file: %v", v)}}
-		}
-	}()
 	if len(src) > MaxFileSize {
 		return nil, Errors{{File: file, Message: fmt.Sprintf("is %d bytes; a sequence file may have at most %d", len(src), MaxFileSize)}}
 	}
-	f, perr := parser.ParseBytes(src, 0)
+	f, perr := parseYAML(src)
 	if perr != nil {
 		r.yamlError(perr)
 		return nil, r.errs
@@ -98,7 +91,7 @@ func Parse(file string, src []byte, tmpl Templates) (seq *Sequence, err error) {
 		return nil, Errors{{File: file, Message: "is empty: want a sequence with id, topic, trigger and steps"}}
 	}
 	p := &seqParser{reader: r, tmpl: tmpl}
-	seq = p.sequence(body)
+	seq := p.sequence(body)
 	if len(r.errs) > 0 {
 		r.errs.sort()
 		return nil, r.errs
@@ -106,6 +99,18 @@ func Parse(file string, src []byte, tmpl Templates) (seq *Sequence, err error) {
 	seq.File = file
 	seq.Version = version(seq)
 	return seq, nil
+}
+
+// parseYAML parses a file into YAML nodes. The parser is a dependency fed
+// by operators' files: a bug in it must be an error that names the file,
+// not a crash at start.
+func parseYAML(src []byte) (f *ast.File, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f, err = nil, fmt.Errorf("the YAML parser failed on this file: %v", v)
+		}
+	}()
+	return parser.ParseBytes(src, 0)
 }
 
 // seqParser reads the parts of a sequence.
@@ -344,18 +349,21 @@ func (p *seqParser) window(n ast.Node, path []any) (*Window, bool) {
 		items, good := p.list(v, at(path, "days"), "days: a list such as [mon, tue] or weekdays", true)
 		var names []string
 		for i, it := range items {
-			if s, good := p.text(it, at(at(path, "days"), i), "a day"); good {
-				names = append(names, s)
-			} else {
-				ok = false
+			here := at(at(path, "days"), i)
+			s, good := p.text(it, here, "a day")
+			if good {
+				if _, err := parseDays([]string{s}); err != nil {
+					p.fail(it, here, "%v", err)
+					good = false
+				}
 			}
+			if !good {
+				ok = false
+				continue
+			}
+			names = append(names, s)
 		}
-		days, err := parseDays(names)
-		if err != nil {
-			p.fail(v, at(path, "days"), "%v", err)
-			ok = false
-		}
-		w.Days = days
+		w.Days, _ = parseDays(names)
 		ok = ok && good
 	}
 	for _, k := range []string{"from", "to"} {

@@ -59,13 +59,31 @@ func (w Window) Next(t time.Time, loc *time.Location) time.Time {
 	lt := t.In(loc)
 	y, m, d := lt.Date()
 	for i := range 8 {
-		start := time.Date(y, m, d+i, w.From/60, w.From%60, 0, 0, loc)
+		start := w.opening(y, m, d+i, loc)
 		if start.Before(t) || !w.Open(start, loc) {
 			continue
 		}
 		return start
 	}
 	return t // unreachable for a valid window: some day is allowed
+}
+
+// opening returns when the window opens on a day. When the clocks skip
+// the opening time, time.Date may give a moment of either side of the
+// change; the clocks reach the opening time again at the change itself.
+func (w Window) opening(y int, m time.Month, d int, loc *time.Location) time.Time {
+	start := time.Date(y, m, d, w.From/60, w.From%60, 0, 0, loc)
+	lt := start.In(loc)
+	mins := lt.Hour()*60 + lt.Minute()
+	switch zoneStart, zoneEnd := start.ZoneBounds(); {
+	case mins < w.From && !zoneEnd.IsZero():
+		return zoneEnd
+	case mins > w.From && !zoneStart.IsZero() && zoneStart.In(loc).Day() == lt.Day():
+		if zs := zoneStart.In(loc); zs.Hour()*60+zs.Minute() >= w.From {
+			return zoneStart
+		}
+	}
+	return start
 }
 
 var weekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
