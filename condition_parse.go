@@ -563,7 +563,7 @@ func (p *condParser) parseDid() (Condition, error) {
 	seen := map[string]bool{}
 	for {
 		t := p.peek()
-		if t.kind != tokWord || !(t.text == "where" || t.text == "at" || t.text == "within") {
+		if t.kind != tokWord || t.text != "where" && t.text != "at" && t.text != "within" {
 			return d, nil
 		}
 		if seen[t.text] {

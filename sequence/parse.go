@@ -413,8 +413,10 @@ func (p *seqParser) steps(n ast.Node, path []any) {
 	}
 	seq := p.seq
 	nodes := make([]ast.Node, 0, len(items))
+	var broken []bool // steps with a mistake of their own: the loop check passes over them
 	for i, it := range items {
 		here := at(path, i)
+		before := len(p.errs)
 		st, ok := p.step(it, here)
 		if !ok {
 			continue
@@ -426,9 +428,12 @@ func (p *seqParser) steps(n ast.Node, path []any) {
 		seq.index[st.ID] = len(seq.Steps)
 		seq.Steps = append(seq.Steps, st)
 		nodes = append(nodes, it)
+		broken = append(broken, len(p.errs) > before)
 	}
+	unknown := false
 	for _, j := range p.jumps {
 		if _, ok := seq.index[j.target]; !ok {
+			unknown = true
 			msg := fmt.Sprintf("unknown step %q", j.target)
 			if s := suggest(j.target, slices.Sorted(maps.Keys(seq.index))); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
@@ -436,8 +441,8 @@ func (p *seqParser) steps(n ast.Node, path []any) {
 			p.fail(j.node, j.path, "%s", msg)
 		}
 	}
-	if len(p.errs) == 0 {
-		p.checkLoops(nodes, path)
+	if !unknown {
+		p.checkLoops(nodes, broken, path)
 	}
 }
 
@@ -455,21 +460,21 @@ func (p *seqParser) ref(n ast.Node, path []any) string {
 	return s
 }
 
+// step reads one step; it reports whether the step has a usable id (the
+// step may still have mistakes: they are recorded).
 func (p *seqParser) step(n ast.Node, path []any) (Step, bool) {
 	m := p.mapping(n, path, "a step: {id: ID, send|wait|wait_until|branch|exit: ...}", append([]string{"id", "next"}, stepKinds...)...)
 	if m == nil {
 		return Step{}, false
 	}
 	var st Step
-	ok := true
+	ok := false
 	if v, has := p.required(m, "id", "the step's id, unique in the sequence"); has {
 		st.ID, ok = p.id(v, at(path, "id"))
 		if st.ID == End {
 			p.fail(v, at(path, "id"), "end is the target that ends the sequence: call the step something else")
 			ok = false
 		}
-	} else {
-		ok = false
 	}
 	var kinds []string
 	for _, k := range stepKinds {
@@ -480,12 +485,12 @@ func (p *seqParser) step(n ast.Node, path []any) (Step, bool) {
 	switch len(kinds) {
 	case 0:
 		p.fail(m.node, path, "says nothing to do: give one of send, wait, wait_until, branch or exit")
-		return st, false
+		return st, ok
 	case 1:
 	default:
 		v, _ := m.get(kinds[1])
 		p.fail(v, at(path, kinds[1]), "a step does one thing: %s and %s are both given (make two steps)", kinds[0], kinds[1])
-		return st, false
+		return st, ok
 	}
 	st.Kind = StepKind(kinds[0])
 	v, _ := m.get(kinds[0])
@@ -783,7 +788,7 @@ func (s *Sequence) edges(i int) []edge {
 
 // checkLoops reports a loop of steps that can go round without waiting:
 // it would send or decide without end.
-func (p *seqParser) checkLoops(nodes []ast.Node, path []any) {
+func (p *seqParser) checkLoops(nodes []ast.Node, broken []bool, path []any) {
 	s := p.seq
 	const (
 		unseen = iota
@@ -820,6 +825,13 @@ func (p *seqParser) checkLoops(nodes []ast.Node, path []any) {
 		stack = stack[:len(stack)-1]
 		state[i] = done
 		return false
+	}
+	for i := range s.Steps {
+		if broken[i] {
+			// What a step with a mistake does is not known: no loop is
+			// reported through it.
+			state[i] = done
+		}
 	}
 	for i := range s.Steps {
 		if state[i] == unseen && visit(i) {

@@ -62,7 +62,7 @@ func canonical(s *Sequence) map[string]any {
 	}
 	out["exit"] = map[string]any{"events": exits, "if": condText(s.Exit.If)}
 	if g := s.Goal; g != nil {
-		out["goal"] = map[string]any{"event": g.EventMatch.String(), "within": seconds(g.Within), "continue": g.Continue}
+		out["goal"] = map[string]any{"event": g.String(), "within": seconds(g.Within), "continue": g.Continue}
 	}
 	steps := make([]map[string]any, len(s.Steps))
 	for i, st := range s.Steps {

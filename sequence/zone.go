@@ -1,6 +1,8 @@
 package sequence
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +57,12 @@ func CountryZone(country string) string {
 		return countryZones[code]
 	}
 	return countryZones[strings.ToUpper(c)]
+}
+
+// CountryCodes returns the codes of the countries CountryZone knows,
+// sorted.
+func CountryCodes() []string {
+	return slices.Sorted(maps.Keys(countryZones))
 }
 
 // ZoneCache loads time zones once: time.LoadLocation reads and parses a
