@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Eval reports whether c holds for the contact of f at f.Now. A nil
@@ -370,11 +371,24 @@ func parseTimeValue(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// noteValue writes a value for an explanation, as JSON writes it.
+// maxNoteValue is the most of a value an explanation shows, in bytes:
+// explanations are stored with every message.
+const maxNoteValue = 120
+
+// noteValue writes a value for an explanation, as JSON writes it, cut to
+// maxNoteValue bytes.
 func noteValue(v any) string {
 	b, err := json.Marshal(v)
+	s := string(b)
 	if err != nil {
-		return fmt.Sprint(v)
+		s = fmt.Sprint(v)
 	}
-	return string(b)
+	if len(s) > maxNoteValue {
+		cut := maxNoteValue
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nurture-email/nurture"
 )
@@ -211,5 +212,17 @@ func TestEventKey(t *testing.T) {
 	}
 	if !strings.EqualFold(nurture.EventKey("Über Event"), "überevent") {
 		t.Errorf("EventKey lower-cases letters beyond ASCII: %q", nurture.EventKey("Über Event"))
+	}
+}
+
+// TestExplainCutsLongValues: an explanation is stored with each message, so
+// a long trait is cut, on a character boundary.
+func TestExplainCutsLongValues(t *testing.T) {
+	t.Parallel()
+	f := &nurture.Facts{Now: evalNow, Contact: &nurture.Contact{Attributes: map[string]any{"bio": strings.Repeat("é", 500)}}}
+	c, _ := nurture.ParseCondition(`traits.bio contains "x"`)
+	_, notes := f.Explain(c)
+	if len(notes) != 1 || len(notes[0]) > 160 || !strings.HasSuffix(notes[0], "…") || !utf8.ValidString(notes[0]) {
+		t.Errorf("note of %d bytes: %q", len(notes[0]), notes)
 	}
 }

@@ -274,7 +274,14 @@ func Decide(in Input) (Decision, error) {
 	return Decision{}, nurture.Errorf(nurture.CodeInvalid, "decide: sequence %s loops without waiting at step %q", dc.seq.ID, dc.st.Step)
 }
 
+// maxWhy is how many reasons an enrollment keeps between two sends: a
+// loop that waits and branches without sending keeps the latest.
+const maxWhy = 50
+
 func (dc *decider) finish() Decision {
+	if n := len(dc.st.Why); n > maxWhy {
+		dc.st.Why = slices.Clone(dc.st.Why[n-maxWhy:])
+	}
 	if !dc.d.Until.IsZero() {
 		dc.d.Until = dc.d.Until.UTC()
 	}

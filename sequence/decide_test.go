@@ -536,3 +536,50 @@ func TestDecideErrors(t *testing.T) {
 		t.Error("no facts: no error")
 	}
 }
+
+// TestDecideWakeOn: a waiting enrollment names what may change its answer
+// before its time: the exit events, the goal while it can still be
+// reached, and, for an exit condition on traits, any change of traits.
+func TestDecideWakeOn(t *testing.T) {
+	t.Parallel()
+	seq := mustParse(t, exitSeq)
+	start := utc("2027-03-09 10:00")
+	in := sequence.Input{Sequence: seq, State: newState(start), Facts: &nurture.Facts{Contact: &nurture.Contact{}}, Now: start}
+	d, err := sequence.Decide(in)
+	if err != nil || d.Action != sequence.ActWait {
+		t.Fatalf("%s, %v", d.Action, err)
+	}
+	if got := strings.Join(d.WakeOn, " "); got != "activated demobooked planchanged" || !d.WakeOnTraits || d.WakeOnHits {
+		t.Errorf("WakeOn %q, traits %v, hits %v", got, d.WakeOnTraits, d.WakeOnHits)
+	}
+	in.Now = start.Add(31 * 24 * time.Hour) // the goal's window has passed
+	in.State = sequence.State{Started: start, Step: "day-2", Entered: in.Now, Visits: map[string]int{"day-2": 1}}
+	d, _ = sequence.Decide(in)
+	if got := strings.Join(d.WakeOn, " "); got != "demobooked planchanged" {
+		t.Errorf("after the goal's window: WakeOn %q", got)
+	}
+}
+
+// TestDecideKeepsFewReasons: a loop that waits and branches without ever
+// sending keeps only its latest reasons.
+func TestDecideKeepsFewReasons(t *testing.T) {
+	t.Parallel()
+	seq := mustParse(t, `
+id: poll
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - {id: pause, wait: 1h}
+  - {id: check, branch: {if: did paid, then: thanks, else: pause}}
+  - {id: thanks, send: thanks}
+`)
+	start := utc("2027-03-09 10:00")
+	moments, err := sequence.Simulate(sequence.Input{Sequence: seq, State: newState(start), Facts: &nurture.Facts{}, Now: start}, start.Add(200*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := moments[len(moments)-1].Decision
+	if len(moments) < 150 || len(last.State.Why) != 50 || !strings.HasPrefix(last.State.Why[49], "check: did paid is false") {
+		t.Errorf("%d decisions; the last keeps %d reasons: %q", len(moments), len(last.State.Why), last.State.Why)
+	}
+}

@@ -339,6 +339,37 @@ steps:
 	}
 }
 
+// TestParseLoopBesideOtherMistakes: a loop is reported with the file's
+// other mistakes, and a step with a mistake of its own does not make one
+// up (its wait of "soon" may be a real wait).
+func TestParseLoopBesideOtherMistakes(t *testing.T) {
+	t.Parallel()
+	src := `id: s
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - {id: hello, send: welcom}
+  - {id: tips, send: tips}
+  - {id: again, branch: {if: did x, then: tips}}
+  - {id: pause, wait: soon, next: hello}
+`
+	_, err := sequence.Parse("loop.yaml", []byte(src), tmpl)
+	want := []string{
+		`loop.yaml:5:23: steps[0].send: unknown template "welcom"`,
+		`loop.yaml:6:5: steps[1]: the steps tips → again → tips loop without a wait`,
+		`loop.yaml:8:23: steps[3].wait: "soon" is not a duration`,
+	}
+	var es sequence.Errors
+	if !errors.As(err, &es) || len(es) != len(want) {
+		t.Fatalf("got:\n%v\nwant %d errors", err, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(es[i].Error(), w) {
+			t.Errorf("error %d:\n%s\nwant:\n%s", i, es[i], w)
+		}
+	}
+}
+
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	ok := "id: %s\ntopic: onboarding\ntrigger: {event: signed_up}\nsteps: [{id: a, send: tips}]\n"
