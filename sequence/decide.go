@@ -100,7 +100,8 @@ type Input struct {
 	Sequence *Sequence
 	State    State
 	// Facts are the contact's, filled for what the sequence reads
-	// (Sequence.Needs). Decide sets their Now and Sequence on a copy.
+	// (Sequence.Needs). Decide sets their Now and Sequence on a copy, and
+	// changes nothing in them.
 	Facts *nurture.Facts
 	Now   time.Time
 	// Zone is the contact's time zone; when nil, ContactZone finds it from
@@ -238,6 +239,9 @@ type decider struct {
 func Decide(in Input) (Decision, error) {
 	if in.Sequence == nil || in.Facts == nil {
 		return Decision{}, nurture.Errorf(nurture.CodeInvalid, "decide: no sequence or no facts")
+	}
+	if in.State.Started.IsZero() || in.Now.IsZero() {
+		return Decision{}, nurture.Errorf(nurture.CodeInvalid, "decide: the enrollment has no start time, or the decision no time")
 	}
 	dc := &decider{in: in, seq: in.Sequence, f: *in.Facts, st: in.State.clone()}
 	dc.f.Now, dc.f.Sequence = in.Now, in.Sequence.ID

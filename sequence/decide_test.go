@@ -535,6 +535,9 @@ func TestDecideErrors(t *testing.T) {
 	if _, err := sequence.Decide(sequence.Input{Sequence: seq, Now: now}); err == nil {
 		t.Error("no facts: no error")
 	}
+	if _, err := sequence.Decide(sequence.Input{Sequence: seq, Facts: &nurture.Facts{}, Now: now}); err == nil {
+		t.Error("no start time: no error")
+	}
 }
 
 // TestDecideWakeOn: a waiting enrollment names what may change its answer

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -22,6 +23,9 @@ const (
 	MaxFileSize = 256 << 10
 	// MaxSteps is the most steps a sequence may have.
 	MaxSteps = 200
+	// maxSubject is the longest subject override, in characters: inboxes
+	// show far less.
+	maxSubject = 200
 )
 
 // idPattern is what sequence and step ids look like: they go into message
@@ -546,6 +550,8 @@ func (p *seqParser) send(n ast.Node, path []any) *Send {
 		s.Subject, _ = p.text(v, at(path, "subject"), "a subject line")
 		if strings.ContainsAny(s.Subject, "\r\n") {
 			p.fail(v, at(path, "subject"), "a subject is one line")
+		} else if n := utf8.RuneCountInString(s.Subject); n > maxSubject {
+			p.fail(v, at(path, "subject"), "is %d characters; a subject may have at most %d", n, maxSubject)
 		}
 	}
 	if v, ok := m.get("send_window"); ok {

@@ -184,6 +184,14 @@ steps:
   - {id: hello, send: welcome}
   - {id: hello, send: tips}
 `, `test.yaml:6:5: steps[1].id: step id "hello" is already the id of steps[0]`},
+	{"a subject on two lines", `
+id: s
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - id: a
+    send: {template: tips, subject: "Hi\nBcc: x@example.com"}
+`, `test.yaml:6:37: steps[0].send.subject: a subject is one line`},
 	{"a missing key", `
 id: s
 trigger: {event: signed_up}
@@ -579,5 +587,30 @@ func TestTrigger(t *testing.T) {
 	cond := mustParse(t, "id: s\ntopic: onboarding\ntrigger: {condition: traits.plan == \"trial\"}\nsteps: [{id: a, send: tips}]\n")
 	if cond.TriggeredBy("signed_up", nil) || cond.Trigger.Condition == nil || cond.Trigger.Condition.String() != `traits.plan == "trial"` {
 		t.Errorf("condition trigger %+v", cond.Trigger)
+	}
+}
+
+func TestNeeds(t *testing.T) {
+	t.Parallel()
+	on, _ := starters(t).Get("onboarding")
+	n := on.Needs()
+	if got := strings.Join(n.Since, " "); got != "activated demobooked" {
+		t.Errorf("onboarding: Since %q", got)
+	}
+	if got := strings.Join(n.Events, " "); got != "demobooked setupcompleted" || !n.Traits || !n.Company || n.Emails {
+		t.Errorf("onboarding: %+v", n)
+	}
+	lessons, _ := starters(t).Get("feature-lessons")
+	n = lessons.Needs()
+	if got := strings.Join(n.Events, " "); got != "automationcreated integrationconnected reportscheduled" || !n.Emails || n.Traits {
+		t.Errorf("feature-lessons: %+v", n)
+	}
+	engaged := mustParse(t, engagedSeq).Needs()
+	if !engaged.Emails || !engaged.Engagement || strings.Join(engaged.Steps, " ") != "welcome" {
+		t.Errorf("engaged: %+v", engaged)
+	}
+	wait := mustParse(t, waitUntilSeq).Needs()
+	if strings.Join(wait.Since, " ") != "setupcompleted" {
+		t.Errorf("wait_until: %+v", wait)
 	}
 }

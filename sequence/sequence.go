@@ -252,6 +252,68 @@ func (s *Sequence) TriggeredBy(name string, props map[string]any) bool {
 	return s.Trigger.Event != nil && s.Trigger.Event.Matches(name, props)
 }
 
+// Needs is what an enrollment's facts must hold for Decide to see all the
+// sequence reads, so that the store loads that and no more.
+type Needs struct {
+	// ConditionRefs is what the conditions read (branches, waits, the exit
+	// condition, a condition trigger), with the lessons' features among the
+	// events (their counts suffice).
+	nurture.ConditionRefs
+	// Since are the keys of the events whose occurrences since the
+	// enrollment started must be loaded, with times and properties: the exit
+	// events, the goal, and what wait_until steps wait for.
+	Since []string
+	// Emails reports whether the contact's emails are read (engagement
+	// conditions, or a choose step that skips lessons already sent).
+	Emails bool
+}
+
+// Needs returns what the sequence reads.
+func (s *Sequence) Needs() Needs {
+	var conds []nurture.Condition
+	var since, features []string
+	emails := false
+	add := func(list *[]string, k string) {
+		if !slices.Contains(*list, k) {
+			*list = append(*list, k)
+		}
+	}
+	if s.Trigger.Condition != nil {
+		conds = append(conds, s.Trigger.Condition)
+	}
+	if s.Exit.If != nil {
+		conds = append(conds, s.Exit.If)
+	}
+	for _, m := range s.Exit.Events {
+		add(&since, m.Key())
+	}
+	if s.Goal != nil {
+		add(&since, s.Goal.Key())
+	}
+	for _, st := range s.Steps {
+		switch {
+		case st.Branch != nil:
+			conds = append(conds, st.Branch.If)
+		case st.WaitUntil != nil && st.WaitUntil.Event != nil:
+			add(&since, st.WaitUntil.Event.Key())
+		case st.WaitUntil != nil:
+			conds = append(conds, st.WaitUntil.Condition)
+		case st.Send != nil:
+			for _, l := range st.Send.Choose {
+				emails = true
+				add(&features, nurture.EventKey(l.Feature))
+			}
+		}
+	}
+	refs := nurture.Refs(nurture.All(conds))
+	for _, f := range features {
+		add(&refs.Events, f)
+	}
+	slices.Sort(refs.Events)
+	slices.Sort(since)
+	return Needs{ConditionRefs: refs, Since: since, Emails: emails || refs.Engagement}
+}
+
 // Past is an earlier enrollment of a contact in a sequence, for the entry
 // rules.
 type Past struct {
