@@ -152,7 +152,7 @@ func (f *Facts) countHits(e Engaged) (human, machine int64) {
 	for _, m := range f.Emails {
 		switch e.Scope {
 		case EngagedStep:
-			if m.Sequence != f.Sequence || m.Step != e.Name {
+			if m.Sequence != f.Sequence || m.Step != e.Name || m.SentAt.Before(f.SequenceSince) {
 				continue
 			}
 		case EngagedTopic:

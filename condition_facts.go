@@ -33,8 +33,11 @@ type Facts struct {
 	// (hard bounce, complaint, erasure...).
 	Suppressed bool
 	// Sequence is the id of the sequence whose steps "opened step X" and
-	// "clicked step X" name; the sequence engine sets it.
-	Sequence string
+	// "clicked step X" name, and SequenceSince when the enrollment asking
+	// began: the emails of an earlier enrollment in the same sequence are
+	// not its steps'. The sequence engine sets both.
+	Sequence      string
+	SequenceSince time.Time
 }
 
 // EventFacts is what is known of one event of one contact.

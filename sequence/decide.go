@@ -244,7 +244,7 @@ func Decide(in Input) (Decision, error) {
 		return Decision{}, nurture.Errorf(nurture.CodeInvalid, "decide: the enrollment has no start time, or the decision no time")
 	}
 	dc := &decider{in: in, seq: in.Sequence, f: *in.Facts, st: in.State.clone()}
-	dc.f.Now, dc.f.Sequence = in.Now, in.Sequence.ID
+	dc.f.Now, dc.f.Sequence, dc.f.SequenceSince = in.Now, in.Sequence.ID, in.State.Started
 	dc.zone, dc.where = in.Zone, "given"
 	if dc.zone == nil {
 		dc.zone, dc.where = ContactZone(in.Facts.Contact, in.DefaultZone, in.Zones)

@@ -196,6 +196,19 @@ func TestDecideBranchOnHumanClick(t *testing.T) {
 		}, "thanks"},
 		{"a human click after the branch", []nurture.EmailHit{{Kind: nurture.HitClick, Class: nurture.ClassHuman, At: sentAt.Add(25 * time.Hour)}}, "nudge"},
 	}
+	// A click on the welcome of an earlier enrollment in the same sequence
+	// is not a click on this one's.
+	t.Run("a human click on an earlier enrollment's welcome", func(t *testing.T) {
+		t.Parallel()
+		old := start.Add(-100 * 24 * time.Hour)
+		facts := &nurture.Facts{Emails: []nurture.EmailFacts{{MessageID: 1, Template: "welcome", Topic: nurture.TopicOnboarding,
+			Sequence: "onboarding", Step: "welcome", SentAt: old, Hits: []nurture.EmailHit{{Kind: nurture.HitClick, Class: nurture.ClassHuman, At: old.Add(time.Hour)}}}}}
+		st := sequence.State{Started: start, Step: "clicked", Entered: start.Add(24 * time.Hour), Visits: map[string]int{"clicked": 1}}
+		d, err := sequence.Decide(sequence.Input{Sequence: seq, State: st, Facts: facts, Now: start.Add(24 * time.Hour)})
+		if err != nil || d.Email == nil || d.Email.Template != "nudge" {
+			t.Fatalf("got %s %+v, %v; want the nudge", d.Action, d.Email, err)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
