@@ -37,7 +37,9 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("error %T %v is not sequence.Errors", err, err)
 			}
-			lines := bytes.Count(src, []byte("\n")) + 2
+			// YAML breaks lines at \n, \r\n and a lone \r.
+			lines := bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), []byte("\n")) +
+				bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), nil), []byte("\r")) + 2
 			for _, e := range es {
 				if e.File != "f.yaml" || e.Line < 0 || e.Line > lines || e.Column < 0 || e.Message == "" {
 					t.Fatalf("error out of the file (%d lines): %#v", lines, e)
