@@ -10,7 +10,12 @@
 //
 // The embedded starters: welcome, onboarding-tips and check-in (a short
 // personal note on the plain "note" page) (onboarding), feature-education
-// (education), demo-offer, re-engagement and newsletter (marketing).
+// and the three feature lessons feature-reports, feature-automation and
+// feature-integrations (education), demo-offer, re-engagement and
+// newsletter (marketing).
+//
+// The package also embeds the starter sequences that send them
+// (sequences/*.yaml, see Sequences); the sequence package reads them.
 //
 // # File format
 //

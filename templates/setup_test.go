@@ -52,7 +52,8 @@ func fsWith(t testing.TB, files map[string]string) fstest.MapFS {
 }
 
 // starters are the templates that ship with the binary, sorted.
-var starters = []string{"check-in", "demo-offer", "feature-education", "newsletter", "onboarding-tips", "re-engagement", "welcome"}
+var starters = []string{"check-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
+	"newsletter", "onboarding-tips", "re-engagement", "welcome"}
 
 // withoutStarters returns the files argument of fsWith that removes every
 // starter template.

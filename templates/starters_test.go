@@ -114,13 +114,16 @@ func TestStarterTopics(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	want := map[string]nurture.Topic{
-		"check-in":          nurture.TopicOnboarding,
-		"welcome":           nurture.TopicOnboarding,
-		"onboarding-tips":   nurture.TopicOnboarding,
-		"feature-education": nurture.TopicEducation,
-		"demo-offer":        nurture.TopicMarketing,
-		"re-engagement":     nurture.TopicMarketing,
-		"newsletter":        nurture.TopicMarketing,
+		"check-in":             nurture.TopicOnboarding,
+		"welcome":              nurture.TopicOnboarding,
+		"onboarding-tips":      nurture.TopicOnboarding,
+		"feature-education":    nurture.TopicEducation,
+		"feature-reports":      nurture.TopicEducation,
+		"feature-automation":   nurture.TopicEducation,
+		"feature-integrations": nurture.TopicEducation,
+		"demo-offer":           nurture.TopicMarketing,
+		"re-engagement":        nurture.TopicMarketing,
+		"newsletter":           nurture.TopicMarketing,
 	}
 	for name, topic := range want {
 		r, err := s.Render(name, full())

@@ -55,6 +55,7 @@ type Config struct {
 	DKIMSelector    string
 	DKIMKeyFile     string
 	TemplatesDir    string
+	SequencesDir    string
 	SoftBounceLimit int
 	IngestRate      float64
 	IngestBurst     int
@@ -133,6 +134,8 @@ var Settings = []Setting{
 		Usage: "PEM file with the DKIM private key (RSA 2048 or Ed25519)", set: func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
 	{Flag: "templates-dir", Env: "NURTURE_TEMPLATES_DIR", Default: "",
 		Usage: "directory of email templates that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.TemplatesDir = v; return nil }},
+	{Flag: "sequences-dir", Env: "NURTURE_SEQUENCES_DIR", Default: "",
+		Usage: "directory of sequence files (*.yaml) that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.SequencesDir = v; return nil }},
 	{Flag: "soft-bounce-limit", Env: "NURTURE_SOFT_BOUNCE_LIMIT", Default: "3",
 		Usage: "soft bounces after which an address is suppressed", set: positiveInt("soft-bounce-limit", func(c *Config, n int) { c.SoftBounceLimit = n })},
 	{Flag: "ses-topics", Env: "NURTURE_SES_TOPICS", Default: "",
@@ -193,6 +196,8 @@ var Commands = []Command{
 	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
 	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
 		Settings: join([]string{"database-url", "templates-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
+	{Name: "sequences", Summary: "sequences validate [DIR]: check the sequence files (built-in, NURTURE_SEQUENCES_DIR or DIR) against the templates in use",
+		Settings: join([]string{"templates-dir", "sequences-dir"}, common)},
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},

@@ -1,0 +1,60 @@
+package sequence_test
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/sequence"
+	"github.com/nurture-email/nurture/templates"
+)
+
+// FuzzParse feeds the loader any file: it must not panic; every error must
+// name the file and a place inside it; what loads must have a stable
+// version and be decidable from its first step.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"onboarding.yaml", "feature-lessons.yaml"} {
+		src, err := fs.ReadFile(templates.Sequences(), name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	for _, b := range brokenFiles {
+		f.Add([]byte(b.src))
+	}
+	for _, s := range []string{oneSend, engagedSeq, waitUntilSeq, exitSeq, lessonsSeq} {
+		f.Add([]byte(s))
+	}
+	start := utc("2027-03-09 10:00")
+	f.Fuzz(func(t *testing.T, src []byte) {
+		seq, err := sequence.Parse("f.yaml", src, tmpl)
+		if err != nil {
+			var es sequence.Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error %T %v is not sequence.Errors", err, err)
+			}
+			// YAML breaks lines at \n, \r\n and a lone \r.
+			lines := bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), []byte("\n")) +
+				bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), nil), []byte("\r")) + 2
+			for _, e := range es {
+				if e.File != "f.yaml" || e.Line < 0 || e.Line > lines || e.Column < 0 || e.Message == "" {
+					t.Fatalf("error out of the file (%d lines): %#v", lines, e)
+				}
+			}
+			return
+		}
+		again, err := sequence.Parse("f.yaml", src, tmpl)
+		if err != nil || again.Version != seq.Version {
+			t.Fatalf("parsed twice: %v, version %s then %s", err, seq.Version, again.Version)
+		}
+		_, err = sequence.Simulate(sequence.Input{Sequence: seq, State: sequence.State{Started: start}, Facts: &nurture.Facts{}, Now: start,
+			Cap: sequence.Cap{Limit: 2}}, start.Add(400*24*time.Hour))
+		if err != nil {
+			t.Fatalf("a valid sequence fails to decide: %v", err)
+		}
+	})
+}
