@@ -9,7 +9,7 @@ import (
 
 // MessageIDs returns how this installation makes and recognises the
 // Message-IDs of its mail: with the key made when its database was first
-// migrated (migration 00009).
+// migrated (migration 00008).
 func (db *DB) MessageIDs(ctx context.Context) (nurture.MessageIDs, error) {
 	var ids nurture.MessageIDs
 	err := db.pool.QueryRow(ctx, `SELECT message_id_key, legacy_message_ids_below FROM installation`).Scan(&ids.Key, &ids.LegacyBelow)
