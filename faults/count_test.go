@@ -150,6 +150,7 @@ func messageIDOf(header string) (int64, bool) {
 		return 0, false
 	}
 	n, _, _ := strings.Cut(rest, "@")
+	n, _, _ = strings.Cut(n, ".") // nurture.<id>.<installation tag>@domain
 	id, err := strconv.ParseInt(n, 10, 64)
 	return id, err == nil
 }

@@ -37,10 +37,11 @@ func TestDuplicates(t *testing.T) {
 func TestMessageIDOf(t *testing.T) {
 	t.Parallel()
 	for header, want := range map[string]int64{
-		"nurture.42@acme.example": 42,
-		"nurture.x@acme.example":  -1,
-		"other.42@acme.example":   -1,
-		"":                        -1,
+		"nurture.42@acme.example":                  42,
+		"nurture.42.0f1e2d3c4b5a6978@acme.example": 42, // tagged with the installation's key
+		"nurture.x@acme.example":                   -1,
+		"other.42@acme.example":                    -1,
+		"":                                         -1,
 	} {
 		id, ok := messageIDOf(header)
 		if (want < 0 && ok) || (want >= 0 && (!ok || id != want)) {
