@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nurture-email/nurture"
 )
@@ -208,7 +209,15 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 			ats[i] = time.Now()
 		}
 	}
-	tag, err := db.pool.Exec(ctx, `
+	// The rows are locked in id order first, as every writer of many
+	// message rows does, so that two of them never wait for each other.
+	var tag pgconn.CommandTag
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+			return err
+		}
+		var err error
+		tag, err = tx.Exec(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 				AS o(id, claim, status, detail, topic, at)
@@ -222,7 +231,9 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 			RETURNING m.id, o.status, o.detail
 		)
 		INSERT INTO message_status_history (message_id, status, detail) SELECT id, status, detail FROM done`,
-		ids, claims, statuses, details, topics, ats)
+			ids, claims, statuses, details, topics, ats)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("record outcomes: %w", err)
 	}
@@ -287,7 +298,13 @@ func (db *DB) MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET enqueued_at = $2 WHERE id = ANY($1)`, ids, at)
+	// Rows locked by another writer (an outcome being recorded, a claim)
+	// are skipped rather than waited for, in id order: waiting could
+	// deadlock with a writer that locks the same rows in another order,
+	// and a skipped row is either becoming final or under a live claim.
+	_, err := db.pool.Exec(ctx, `UPDATE messages m SET enqueued_at = $2
+		FROM (SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE SKIP LOCKED) l
+		WHERE m.id = l.id`, ids, at)
 	if err != nil {
 		return fmt.Errorf("mark enqueued: %w", err)
 	}

@@ -55,6 +55,12 @@ type Reconciler struct {
 	// (its worker died) needs no grace: it is enqueued on the next pass.
 	Grace time.Duration
 	Batch int // messages per query; default 500
+
+	// lost is set when the marker said Redis lost its data and cleared
+	// only by a pass that then enqueued everything: a pass that fails
+	// half-way (the database refused a write) must not leave the rest to
+	// the grace, since the marker says lost only once.
+	lost bool
 }
 
 func (r *Reconciler) defaults() {
@@ -107,9 +113,12 @@ func (r *Reconciler) Pass(ctx context.Context) (int, error) {
 		}
 		if lost {
 			r.Logger.Info("the task queue is new or lost its data: enqueueing every due message now")
-			// Everything enqueued before this pass may be gone.
-			staleBefore = func(time.Time) time.Time { return start }
+			r.lost = true
 		}
+	}
+	if r.lost {
+		// Everything enqueued before this pass may be gone.
+		staleBefore = func(time.Time) time.Time { return start }
 	}
 	total := 0
 	for {
@@ -130,6 +139,7 @@ func (r *Reconciler) Pass(ctx context.Context) (int, error) {
 		}
 		total += len(ids)
 		if len(due) < r.Batch {
+			r.lost = false
 			if total > 0 {
 				r.Logger.Info("reconciler enqueued due messages", "count", total)
 			}
