@@ -67,25 +67,43 @@ func TestUpsertContactNeverMergesTwoUsers(t *testing.T) {
 	require.Equal(t, "shared@example.com", u1.Email)
 }
 
+// Eight first calls for the same new person at once: one creates the
+// contact, the others find it, and the table holds one row.
 func TestUpsertContactConcurrentCreatesOneContact(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
-	ids := make(chan int64, 8)
+	type result struct {
+		id      int64
+		created bool
+	}
+	results := make(chan result, 8)
+	start := make(chan struct{})
 	for range 8 {
 		go func() {
-			c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "same", Email: "same@example.com"})
+			<-start
+			c, created, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "same", Email: "same@example.com"})
 			if err != nil {
 				t.Error(err)
-				ids <- 0
+				results <- result{}
 				return
 			}
-			ids <- c.ID
+			results <- result{c.ID, created}
 		}()
 	}
-	first := <-ids
-	for range 7 {
-		require.Equal(t, first, <-ids)
+	close(start)
+	ids, creators := map[int64]bool{}, 0
+	for range 8 {
+		r := <-results
+		ids[r.id] = true
+		if r.created {
+			creators++
+		}
 	}
+	require.Len(t, ids, 1, "every call returns the same contact")
+	require.Equal(t, 1, creators, "exactly one call created it")
+	var rows int
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&rows))
+	require.Equal(t, 1, rows)
 }
 
 func TestSuppression(t *testing.T) {
