@@ -129,17 +129,50 @@ func TestDeliverInterruptedBeforeSendingHandsTheMessageBack(t *testing.T) {
 	require.Len(t, b.smtp.Messages(), 1)
 }
 
-func TestDeliverSkipsContactWithoutAddress(t *testing.T) {
+// The store offers no erasure yet (the design's DELETE /v1/contacts/{id}),
+// so the cases below erase a contact as the schema foresees it: the row
+// marked erased_at, its address and profile blanked, the address suppressed
+// for "erasure". A contact only marked erased is skipped too. In each case
+// another contact in the same batch gets its mail.
+func TestDeliverSkipsErasedOrAddresslessContacts(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{ExternalID: "no-email"})
-	require.NoError(t, err)
-	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: b.clock.Now()})
-	require.NoError(t, err)
-	require.NoError(t, b.deliver(ctx, m.ID))
-	require.Equal(t, nurture.StatusSkipped, b.status(t, m.ID).Status)
-	require.Empty(t, b.smtp.Messages())
+	for name, tc := range map[string]struct {
+		contact  *nurture.Contact
+		erase    string // SQL run on the contact ($1) after its message is queued
+		suppress bool   // the address suppressed for erasure as well
+	}{
+		"without an address": {contact: &nurture.Contact{ExternalID: "no-email"}},
+		"marked erased":      {contact: &nurture.Contact{Email: "ada@example.com"}, erase: `UPDATE contacts SET erased_at = now() WHERE id = $1`},
+		"erased as erasure is": {
+			contact: &nurture.Contact{Email: "ada@example.com", FirstName: "Ada"},
+			erase: `UPDATE contacts SET erased_at = now(), email = NULL, external_id = NULL, first_name = '',
+				attributes = '{}' WHERE id = $1`,
+			suppress: true,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx := context.Background()
+			kept := b.welcome(t, "kept@example.com")
+			c, _, err := b.store.UpsertContact(ctx, tc.contact)
+			require.NoError(t, err)
+			m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: "k", ContactID: c.ID, Template: "welcome", SendAt: b.clock.Now()})
+			require.NoError(t, err)
+			if tc.erase != "" {
+				_, err := b.pool.Exec(ctx, tc.erase, c.ID)
+				require.NoError(t, err)
+			}
+			if tc.suppress {
+				require.NoError(t, b.store.Suppress(ctx, tc.contact.Email, nurture.SuppressErasure, ""))
+			}
+
+			require.NoError(t, b.deliver(ctx, kept, m.ID))
+			require.Equal(t, map[string]int{"kept@example.com": 1}, b.deliveredTo(), "only the other contact gets mail")
+			require.Equal(t, nurture.StatusSkipped, b.status(t, m.ID).Status)
+			require.Equal(t, nurture.StatusSent, b.status(t, kept).Status)
+		})
+	}
 }
 
 // An erasure deletes the contact and, with it, its messages: a batch that

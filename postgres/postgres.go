@@ -95,13 +95,20 @@ func Tune(cfg *pgxpool.Config) {
 	}
 }
 
+// Migrations returns the embedded migration files, named as goose reads
+// them. Tests use it to tell schemas migrated by another set apart.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded: it is there
+	}
+	return sub
+}
+
 // Migrate applies every pending migration. A Postgres advisory lock makes
 // concurrent starts wait for each other instead of racing.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
+	sub := Migrations()
 	// Starts migrating the same schema wait for each other; different
 	// schemas (as tests use) do not, so the lock id is derived from it.
 	var schema string

@@ -2,6 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,25 +67,43 @@ func TestUpsertContactNeverMergesTwoUsers(t *testing.T) {
 	require.Equal(t, "shared@example.com", u1.Email)
 }
 
+// Eight first calls for the same new person at once: one creates the
+// contact, the others find it, and the table holds one row.
 func TestUpsertContactConcurrentCreatesOneContact(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
-	ids := make(chan int64, 8)
+	type result struct {
+		id      int64
+		created bool
+	}
+	results := make(chan result, 8)
+	start := make(chan struct{})
 	for range 8 {
 		go func() {
-			c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "same", Email: "same@example.com"})
+			<-start
+			c, created, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "same", Email: "same@example.com"})
 			if err != nil {
 				t.Error(err)
-				ids <- 0
+				results <- result{}
 				return
 			}
-			ids <- c.ID
+			results <- result{c.ID, created}
 		}()
 	}
-	first := <-ids
-	for range 7 {
-		require.Equal(t, first, <-ids)
+	close(start)
+	ids, creators := map[int64]bool{}, 0
+	for range 8 {
+		r := <-results
+		ids[r.id] = true
+		if r.created {
+			creators++
+		}
 	}
+	require.Len(t, ids, 1, "every call returns the same contact")
+	require.Equal(t, 1, creators, "exactly one call created it")
+	var rows int
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&rows))
+	require.Equal(t, 1, rows)
 }
 
 func TestSuppression(t *testing.T) {
@@ -99,14 +120,55 @@ func TestSuppression(t *testing.T) {
 	require.Equal(t, nurture.SuppressHardBounce, reason, "the first reason is kept")
 }
 
+// Two instances starting at once on an empty database both succeed, and
+// every migration is applied exactly once (its seed rows too).
 func TestMigrateTwiceConcurrently(t *testing.T) {
 	t.Parallel()
-	pool := testkit.DB(t) // migrated once already
-	errs := make(chan error, 3)
-	for range 3 {
-		go func() { errs <- postgres.Migrate(context.Background(), pool, nil) }()
+	ctx := context.Background()
+	pool := testkit.EmptyDB(t)
+	var tables int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
+	require.Zero(t, tables, "the schema starts empty")
+
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			<-start
+			errs <- postgres.Migrate(ctx, pool, nil)
+		}()
 	}
-	for range 3 {
+	close(start)
+	for range 2 {
 		require.NoError(t, <-errs)
 	}
+
+	files, err := fs.Glob(postgres.Migrations(), "*.sql")
+	require.NoError(t, err)
+	want := map[int64]int{0: 1} // goose's own first row
+	for _, f := range files {
+		v, err := strconv.ParseInt(strings.SplitN(f, "_", 2)[0], 10, 64)
+		require.NoError(t, err)
+		want[v] = 1
+	}
+	rows, err := pool.Query(ctx, `SELECT version_id, count(*)::int FROM goose_db_version WHERE is_applied GROUP BY version_id`)
+	require.NoError(t, err)
+	applied := map[int64]int{}
+	for rows.Next() {
+		var v int64
+		var n int
+		require.NoError(t, rows.Scan(&v, &n))
+		applied[v] = n
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, want, applied, "each migration applied once")
+	var installations int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM installation`).Scan(&installations))
+	require.Equal(t, 1, installations, "the seed row inserted once")
+
+	// A third start finds nothing to do.
+	require.NoError(t, postgres.Migrate(ctx, pool, nil))
+	var versions int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&versions))
+	require.Len(t, want, versions)
 }

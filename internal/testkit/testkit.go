@@ -1,10 +1,12 @@
 // Package testkit gives every test what it needs to run against the real
-// services in isolation: a fresh PostgreSQL schema with the migrations
-// applied, a throw-away redis-server of its own, and a clock it controls.
+// services in isolation: a PostgreSQL schema of its own exactly as the
+// migrations leave it, a throw-away redis-server of its own, and a clock it
+// controls.
 //
 // Tests of many packages run at once, so nothing here is shared between
 // tests: each schema and each Redis server belongs to one test until it
-// ends, and the developer's own Redis is never touched.
+// ends (a schema is then reset for a later test, never shared), and the
+// developer's own Redis is never touched.
 package testkit
 
 import (
@@ -63,9 +65,37 @@ func ensureDatabase(t testing.TB, url string) {
 	})
 }
 
-// DB returns a pool whose connections use a new schema of the test database
-// with every migration applied. The schema is dropped when the test ends.
+// DB returns a pool whose connections use a schema of the test database
+// that is the test's alone until it ends, exactly as the migrations leave
+// it: same tables, indexes and constraints, the rows the migrations insert
+// (the installation row, with a key no other schema in use has) and nothing
+// else. Schemas are migrated once and reused (see schema.go).
 func DB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	url := DatabaseURL()
+	ensureDatabase(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	h, fresh := holdSchema(ctx, t, url)
+	t.Cleanup(func() { h.release() })
+	schema := h.schema
+	pool := openPool(ctx, t, url, schema)
+	if fresh {
+		if err := postgres.Migrate(ctx, pool, nil); err != nil {
+			t.Fatalf("testkit: migrate: %v", err)
+		}
+		if err := recordSchema(ctx, h.conn, schema); err != nil {
+			t.Fatalf("testkit: %v", err)
+		}
+	}
+	return pool
+}
+
+// EmptyDB returns a pool whose connections use a new, empty schema of the
+// test database, for tests of the migrations themselves. The schema is
+// dropped when the test ends.
+func EmptyDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	url := DatabaseURL()
 	ensureDatabase(t, url)
@@ -89,7 +119,13 @@ func DB(t testing.TB) *pgxpool.Pool {
 			_ = conn.Close(ctx)
 		}
 	})
+	return openPool(ctx, t, url, schema)
+}
 
+// openPool opens a pool on schema, closed when the test ends (before the
+// schema is given back).
+func openPool(ctx context.Context, t testing.TB, url, schema string) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
@@ -101,9 +137,6 @@ func DB(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("testkit: open pool: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, nil); err != nil {
-		t.Fatalf("testkit: migrate: %v", err)
-	}
 	return pool
 }
 
