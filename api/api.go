@@ -81,8 +81,9 @@ type Ingestion struct {
 // IngestStore stores what the ingestion endpoints receive.
 type IngestStore interface {
 	// Ingest stores the calls, applying nurture.PlanIngest, and returns
-	// the messages they started, to hand to the queue.
-	Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error)
+	// the messages they started, to hand to the queue. readTraits reads
+	// the traits of stored identify calls (ContactFromTraits).
+	Ingest(ctx context.Context, calls []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error)
 }
 
 // Enqueuer hands messages to the task queue.
