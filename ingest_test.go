@@ -137,7 +137,9 @@ func TestPlanIngestCapsCustomAttributes(t *testing.T) {
 				}()}},
 		})
 		// Here every stored trait is a custom one.
-		s.ReadTraits = func(traits map[string]any) (*nurture.Contact, error) { return &nurture.Contact{Attributes: traits}, nil }
+		s.ReadTraits = func(traits map[string]any) (*nurture.Contact, error) {
+			return &nurture.Contact{Attributes: traits}, nil
+		}
 		return s
 	}
 	identify := func(id string, profile *nurture.Contact) nurture.Call {
