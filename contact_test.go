@@ -29,7 +29,7 @@ func TestNormalizeEmail(t *testing.T) {
 		got, err := nurture.NormalizeEmail(tt.in)
 		if !tt.ok {
 			require.Error(t, err, tt.in)
-			require.Equal(t, "email", err.(*nurture.Error).Field)
+			require.Equal(t, "email", nurture.FieldOf(err))
 			continue
 		}
 		require.NoError(t, err, tt.in)
@@ -68,7 +68,7 @@ func TestCheckLine(t *testing.T) {
 			continue
 		}
 		require.Error(t, err, "%q", tt.in)
-		require.Equal(t, "traits.x", err.(*nurture.Error).Field)
+		require.Equal(t, "traits.x", nurture.FieldOf(err))
 		require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
 	}
 }
@@ -95,7 +95,7 @@ func TestNormalizeTeamSize(t *testing.T) {
 		got, err := nurture.NormalizeTeamSize(tt.in)
 		if !tt.ok {
 			require.Error(t, err, "%q", tt.in)
-			require.Equal(t, "team_size", err.(*nurture.Error).Field)
+			require.Equal(t, "team_size", nurture.FieldOf(err))
 			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
 			continue
 		}
@@ -132,7 +132,7 @@ func TestCheckAttribute(t *testing.T) {
 			}
 			require.Error(t, err)
 			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
-			require.Equal(t, tt.wantField, err.(*nurture.Error).Field)
+			require.Equal(t, tt.wantField, nurture.FieldOf(err))
 		})
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func ContactFromTraits(traits map[string]any) (*nurture.Contact, error) {
 	if c.Email != "" {
 		email, err := nurture.NormalizeEmail(c.Email)
 		if err != nil {
-			return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "traits.email", Message: err.(*nurture.Error).Message}
+			return nil, renamed(err, "traits.email")
 		}
 		c.Email = email
 	}
@@ -127,8 +128,7 @@ func ContactFromTraits(traits map[string]any) (*nurture.Contact, error) {
 	if c.TeamSize != "" {
 		size, err := nurture.NormalizeTeamSize(c.TeamSize)
 		if err != nil {
-			err.(*nurture.Error).Field = name(&c.TeamSize, "traits.company.employee_count")
-			return nil, err
+			return nil, renamed(err, name(&c.TeamSize, "traits.company.employee_count"))
 		}
 		c.TeamSize = size
 	}
@@ -161,6 +161,16 @@ func companyTraits(c *nurture.Contact, obj map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// renamed returns the domain's error about a profile field as an error
+// about the trait that filled it, named as the caller spelled it.
+func renamed(err error, field string) error {
+	var de *nurture.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	return &nurture.Error{Code: de.Code, Field: field, Message: de.Message}
 }
 
 func orKeep(current, v string) string {

@@ -59,7 +59,7 @@ func TestContactFromTraits(t *testing.T) {
 			if tt.wantField != "" {
 				require.Error(t, err)
 				require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
-				require.Equal(t, tt.wantField, err.(*nurture.Error).Field)
+				require.Equal(t, tt.wantField, nurture.FieldOf(err))
 				return
 			}
 			require.NoError(t, err)
