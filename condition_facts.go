@@ -128,42 +128,60 @@ func CompanyFacts(c *Contact) map[string]any {
 	return out
 }
 
-// traitValue returns the value of traits.PATH: a typed profile field under
-// any name products send it by (role, firstName, first_name, timezone...),
-// else a custom trait, followed into nested maps.
+// traitValue returns the value of traits.PATH: a typed profile field (or
+// the email, or the full name) by its name, case and underscores ignored
+// (first_name, firstName, time_zone, timezone...), else a custom trait,
+// followed into nested maps.
 func traitValue(c *Contact, path []string) (any, bool) {
 	if c == nil || len(path) == 0 {
 		return nil, false
 	}
 	if len(path) == 1 {
-		switch path[0] {
-		case "name":
-			if n := c.Name(); n != "" {
-				return n, true
-			}
-			return nil, false
-		case "company":
-			if s := strings.TrimSpace(c.Company); s != "" {
+		text := func(s string) (any, bool) {
+			if s = strings.TrimSpace(s); s != "" {
 				return s, true
 			}
 			return nil, false
 		}
-		if pf, ok := traitTargets[traitFields[path[0]]]; ok {
-			if s := strings.TrimSpace(*pf.Get(c)); s != "" {
-				return s, true
-			}
-			return nil, false
+		switch {
+		case sameName(path[0], "name"):
+			return text(c.Name())
+		case sameName(path[0], "email"):
+			return text(c.Email)
 		}
 		for _, pf := range ProfileFields {
-			if pf.Name == path[0] {
-				if s := strings.TrimSpace(*pf.Get(c)); s != "" {
-					return s, true
-				}
-				return nil, false
+			if sameName(path[0], pf.Name) {
+				return text(*pf.Get(c))
 			}
 		}
 	}
 	return lookupPath(c.Attributes, path)
+}
+
+// sameName reports whether a names the field called name (lower case, ASCII)
+// once case and underscores are ignored: first_name, firstName and
+// FIRSTNAME name one field.
+func sameName(a, name string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && a[i] == '_' {
+			i++
+		}
+		for j < len(name) && name[j] == '_' {
+			j++
+		}
+		if i == len(a) || j == len(name) {
+			return i == len(a) && j == len(name)
+		}
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[j] {
+			return false
+		}
+		i, j = i+1, j+1
+	}
 }
 
 // lookupPath follows path into nested maps.

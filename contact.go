@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Contact is one person we may email: a sign-up of the product that reports
@@ -206,4 +208,66 @@ func sameJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// NormalizeTeamSize accepts a head count ("42") or a range ("11-50", "1000+")
+// and returns it in canonical form. Its error names the team_size field.
+func NormalizeTeamSize(s string) (string, error) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
+	bad := FieldError("team_size", "%q is not a number or a range such as 11-50", s)
+	if lo, ok := strings.CutSuffix(s, "+"); ok {
+		if n, err := strconv.Atoi(lo); err != nil || n < 0 {
+			return "", bad
+		}
+		return s, nil
+	}
+	if lo, hi, ok := strings.Cut(s, "-"); ok {
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return "", bad
+		}
+		return s, nil
+	}
+	if n, err := strconv.Atoi(s); err != nil || n < 0 {
+		return "", bad
+	}
+	return s, nil
+}
+
+// CheckAttribute checks one custom attribute against the limits on its
+// name's length and on the length of every string in its value. field
+// names the attributes in errors, as the caller's input does ("traits"):
+// a long text is reported as field.key and its path within the value
+// ("traits.notes", "traits.bio[0]"), a long name as field itself.
+func CheckAttribute(field, key string, v any) error {
+	if utf8.RuneCountInString(key) > MaxAttributeKey {
+		return FieldError(field, "has a trait whose name is longer than %d characters (%.20q...)", MaxAttributeKey, key)
+	}
+	if path, ok := longText(v); ok {
+		return FieldError(field+"."+key+path, "is longer than %d characters", MaxAttributeText)
+	}
+	return nil
+}
+
+// longText finds a string longer than MaxAttributeText in v, and returns
+// its path within v (".a[2]"), built only when there is one.
+func longText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return "", len(v) > MaxAttributeText && utf8.RuneCountInString(v) > MaxAttributeText
+	case map[string]any:
+		for k, e := range v {
+			if path, ok := longText(e); ok {
+				return "." + k + path, true
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if path, ok := longText(e); ok {
+				return "[" + strconv.Itoa(i) + "]" + path, true
+			}
+		}
+	}
+	return "", false
 }

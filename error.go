@@ -59,3 +59,13 @@ func ErrorCodeOf(err error) ErrorCode {
 	}
 	return CodeInternal
 }
+
+// FieldOf returns the field the first *Error in err's chain names, or ""
+// when there is none.
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

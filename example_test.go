@@ -25,22 +25,11 @@ func ExampleSigner() {
 	// not found
 }
 
-// Traits as a product sends them become a typed profile; what Nurture does
-// not know is kept as attributes, and a card number never survives.
-func ExampleContactFromTraits() {
-	c, err := nurture.ContactFromTraits(map[string]any{
-		"email": "Ada@Example.COM", "firstName": "Ada", "company": map[string]any{"name": "Acme"},
-		"team_size": "11-50", "plan": "trial",
-	})
-	fmt.Println(c.Email, c.FirstName, c.Company, c.TeamSize, c.Attributes["plan"], err)
-
-	_, err = nurture.ContactFromTraits(map[string]any{"timezone": "Mars/Olympus"})
-	fmt.Println(err)
-
+// A card number in what a product sends never survives: it is masked to
+// its last four digits before anything stores it.
+func ExampleScrubCards() {
 	masked, _ := nurture.ScrubCards(map[string]any{"card": "4242 4242 4242 4242"})
 	fmt.Println(masked)
 	// Output:
-	// Ada@example.com Ada Acme 11-50 trial <nil>
-	// traits.timezone: "Mars/Olympus" is not an IANA time zone such as Europe/Paris
 	// map[card:**** 4242]
 }

@@ -48,7 +48,18 @@ type IngestState struct {
 	// Pending holds, per anonymous id of the batch, the stored events of
 	// that id that no contact owns yet, oldest first.
 	Pending map[string][]Event
+	// ReadTraits reads the properties of a stored identify event (its
+	// traits, as the tracking API received them) as a profile, when the
+	// anonymous id that sent it joins a contact. Only the adapter that
+	// received them knows their spelling; when nil, stored traits fill
+	// nothing.
+	ReadTraits TraitsReader
 }
+
+// TraitsReader reads the traits of an identify call, spelled as the
+// tracking API that received them spells them, into a profile: typed
+// fields, validated, and the rest as attributes.
+type TraitsReader func(traits map[string]any) (*Contact, error)
 
 // NewIngestState indexes contacts and links.
 func NewIngestState(contacts []*Contact, links map[string]int64, pending map[string][]Event) *IngestState {
@@ -363,8 +374,8 @@ func (p *IngestPlan) link(s *IngestState, call *Call, anon string, c *Contact) {
 	s.Anonymous[anon] = c
 	p.Links = append(p.Links, AnonymousLink{AnonymousID: anon, Contact: c})
 	for _, ev := range s.Pending[anon] {
-		if ev.Type == EventIdentify {
-			if profile, err := ContactFromTraits(ev.Properties); err == nil {
+		if ev.Type == EventIdentify && s.ReadTraits != nil {
+			if profile, err := s.ReadTraits(ev.Properties); err == nil {
 				profile.Email = "" // an anonymous visitor's address claim is not trusted to re-key a user
 				if changed, _ := c.Merge(p.fitAttributes(call, c, profile), ev.OccurredAt); changed {
 					p.touch(c)

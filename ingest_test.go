@@ -126,7 +126,7 @@ func TestPlanIngestCapsCustomAttributes(t *testing.T) {
 	full := func() *nurture.IngestState {
 		c := attrs("k", nurture.MaxAttributes-10)
 		c.ID, c.ExternalID = 1, "u1"
-		return nurture.NewIngestState([]*nurture.Contact{c}, nil, map[string][]nurture.Event{
+		s := nurture.NewIngestState([]*nurture.Contact{c}, nil, map[string][]nurture.Event{
 			"anon-1": {{Type: nurture.EventIdentify, OccurredAt: at, Properties: map[string]any{"h1": 1, "h2": 2}},
 				{Type: nurture.EventIdentify, OccurredAt: at, Properties: func() map[string]any {
 					m := map[string]any{}
@@ -136,6 +136,11 @@ func TestPlanIngestCapsCustomAttributes(t *testing.T) {
 					return m
 				}()}},
 		})
+		// Here every stored trait is a custom one.
+		s.ReadTraits = func(traits map[string]any) (*nurture.Contact, error) {
+			return &nurture.Contact{Attributes: traits}, nil
+		}
+		return s
 	}
 	identify := func(id string, profile *nurture.Contact) nurture.Call {
 		return nurture.Call{Type: nurture.EventIdentify, MessageID: id, UserID: "u1", Profile: profile, Timestamp: at}
@@ -162,4 +167,12 @@ func TestPlanIngestCapsCustomAttributes(t *testing.T) {
 	require.Len(t, p.Warnings, 1)
 	require.Equal(t, nurture.Warning{MessageID: "link", Field: "traits",
 		Message: "12 custom attributes of earlier anonymous calls were not kept: a contact may have at most 500"}, p.Warnings[0])
+
+	// Without a reader of their spelling, stored traits fill nothing.
+	s := full()
+	s.ReadTraits = nil
+	p, err = nurture.PlanIngest(s, []nurture.Call{link})
+	require.NoError(t, err)
+	require.Empty(t, p.Warnings)
+	require.NotContains(t, s.ByExternalID["u1"].Attributes, "h1")
 }

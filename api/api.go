@@ -81,8 +81,9 @@ type Ingestion struct {
 // IngestStore stores what the ingestion endpoints receive.
 type IngestStore interface {
 	// Ingest stores the calls, applying nurture.PlanIngest, and returns
-	// the messages they started, to hand to the queue.
-	Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error)
+	// the messages they started, to hand to the queue. readTraits reads
+	// the traits of stored identify calls (ContactFromTraits).
+	Ingest(ctx context.Context, calls []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error)
 }
 
 // Enqueuer hands messages to the task queue.
@@ -140,7 +141,7 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	e.HandleMethodNotAllowed = true
-	e.Use(recovery(cfg.Logger), requestLog(cfg.Logger), limitBody(cfg.MaxBodyBytes))
+	e.Use(recovery(cfg.Logger), requestLog(cfg.Logger, cfg.Clock), limitBody(cfg.MaxBodyBytes))
 	e.NoRoute(func(c *gin.Context) { fail(c, nurture.Errorf(nurture.CodeNotFound, "no such endpoint")) })
 	e.NoMethod(func(c *gin.Context) {
 		fail(c, &nurture.Error{Code: "method_not_allowed", Message: "method not allowed on this endpoint"})
@@ -301,7 +302,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
+				if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(r)
 				}
 				log.Error("panic in handler", "panic", r, "path", c.Request.URL.Path)
@@ -312,9 +313,9 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-func requestLog(log *slog.Logger) gin.HandlerFunc {
+func requestLog(log *slog.Logger, clock nurture.Clock) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		start := time.Now()
+		start := clock.Now()
 		c.Next()
 		level := slog.LevelDebug
 		if c.Writer.Status() >= 500 || len(c.Errors) > 0 {
@@ -325,7 +326,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		log.Log(c.Request.Context(), level, "request",
 			"method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(),
-			"took", time.Since(start), "client", c.ClientIP(), "errors", c.Errors.String())
+			"took", clock.Now().Sub(start), "client", c.ClientIP(), "errors", c.Errors.String())
 	}
 }
 

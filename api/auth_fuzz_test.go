@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // referenceKey parses an Authorization header from the RFCs' grammar, written
@@ -78,14 +80,8 @@ func TestPresentedKey(t *testing.T) {
 		{"Beaſer nk_abc", ""}, // U+017F folds to s in Unicode, not in ASCII
 		{"", ""},
 	} {
-		require := func(got, want, what string) {
-			t.Helper()
-			if got != want {
-				t.Errorf("%s(%q) = %q, want %q", what, tc.header, got, want)
-			}
-		}
-		require(presentedKey(tc.header), tc.want, "presentedKey")
-		require(referenceKey(tc.header), tc.want, "referenceKey")
+		require.Equal(t, tc.want, presentedKey(tc.header), "presentedKey(%q)", tc.header)
+		require.Equal(t, tc.want, referenceKey(tc.header), "referenceKey(%q)", tc.header)
 	}
 }
 
@@ -101,9 +97,6 @@ func FuzzPresentedKey(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		got, want := presentedKey(header), referenceKey(header)
-		if got != want {
-			t.Fatalf("presentedKey(%q) = %q, the reference says %q", header, got, want)
-		}
+		require.Equal(t, referenceKey(header), presentedKey(header), "presentedKey(%q) against the reference", header)
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -18,21 +20,12 @@ func TestEveryProfileFieldHasASpelling(t *testing.T) {
 	seen := map[string]string{}
 	for _, f := range nurture.ProfileFields {
 		name, ok := profileSpelling[f.Name]
-		if !ok {
-			t.Errorf("profile field %s has no spelling in profileSpelling", f.Name)
-			continue
-		}
-		if strings.Contains(name, "_") {
-			t.Errorf("profile field %s is spelled %s, not camelCase", f.Name, name)
-		}
-		if other, dup := seen[name]; dup {
-			t.Errorf("profile fields %s and %s are both spelled %s", other, f.Name, name)
-		}
+		require.True(t, ok, "profile field %s has no spelling in profileSpelling", f.Name)
+		require.NotContains(t, name, "_", "profile field %s is spelled %s, not camelCase", f.Name, name)
+		require.NotContains(t, seen, name, "profile fields %s and %s are both spelled %s", seen[name], f.Name, name)
 		seen[name] = f.Name
 	}
-	if len(profileSpelling) != len(nurture.ProfileFields) {
-		t.Errorf("profileSpelling has %d entries for %d fields", len(profileSpelling), len(nurture.ProfileFields))
-	}
+	require.Len(t, profileSpelling, len(nurture.ProfileFields), "profileSpelling has an entry per field")
 }
 
 // checkRef holds what any lookup the parsers accept must be: one way of
@@ -42,22 +35,16 @@ func checkRef(t *testing.T, ref contactRef) {
 	set := 0
 	if ref.id != 0 {
 		set++
-		if ref.id < 1 {
-			t.Fatalf("id %d accepted", ref.id)
-		}
+		require.Positive(t, ref.id, "id accepted")
 	}
 	for _, s := range []string{ref.userID, ref.email} {
 		if s == "" {
 			continue
 		}
 		set++
-		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || len(s) > maxRefBytes {
-			t.Fatalf("%q accepted", s)
-		}
+		require.True(t, utf8.ValidString(s) && !strings.ContainsRune(s, 0) && len(s) <= maxRefBytes, "%q accepted", s)
 	}
-	if set != 1 {
-		t.Fatalf("%+v names a contact %d ways", ref, set)
-	}
+	require.Equal(t, 1, set, "%+v names a contact in one way", ref)
 }
 
 // FuzzParsePathRef: a path id is Nurture's number exactly when it is all
@@ -71,23 +58,19 @@ func FuzzParsePathRef(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		ref, err := parsePathRef(raw)
 		if err != nil {
-			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid || err.(*nurture.Error).Field != "id" {
-				t.Fatalf("%q: error %v does not name the id", raw, err)
-			}
+			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "%q: %v", raw, err)
+			require.Equal(t, "id", nurture.FieldOf(err), "%q: %v", raw, err)
 			return
 		}
 		checkRef(t, ref)
 		switch {
 		case strings.HasPrefix(raw, userPrefix):
-			if ref.userID != raw[len(userPrefix):] {
-				t.Fatalf("%q read as %+v", raw, ref)
-			}
+			require.Equal(t, raw[len(userPrefix):], ref.userID, "%q read as %+v", raw, ref)
 		case ref.id != 0:
-			if strings.Trim(raw, "0123456789") != "" || strconv.FormatInt(ref.id, 10) != strings.TrimLeft(raw, "0") {
-				t.Fatalf("%q read as id %d", raw, ref.id)
-			}
+			require.Empty(t, strings.Trim(raw, "0123456789"), "%q read as id %d", raw, ref.id)
+			require.Equal(t, strings.TrimLeft(raw, "0"), strconv.FormatInt(ref.id, 10), "%q read as id %d", raw, ref.id)
 		default:
-			t.Fatalf("%q read as %+v", raw, ref)
+			require.Failf(t, "read as neither", "%q read as %+v", raw, ref)
 		}
 	})
 }
@@ -107,23 +90,20 @@ func FuzzParseQueryRef(f *testing.F) {
 		}
 		ref, err := parseQueryRef(q)
 		if err != nil {
-			field := err.(*nurture.Error).Field
-			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid || (field != "email" && field != "userId") {
-				t.Fatalf("%q: error %v does not name email or userId", raw, err)
-			}
+			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "%q: %v", raw, err)
+			require.Contains(t, []string{"email", "userId"}, nurture.FieldOf(err), "%q: %v", raw, err)
 			return
 		}
 		checkRef(t, ref)
 		if ref.email != "" {
-			if again, err := nurture.NormalizeEmail(ref.email); err != nil || again != ref.email {
-				t.Fatalf("%q: accepted address %q does not normalise to itself (%q, %v)", raw, ref.email, again, err)
-			}
-			if len(q["userId"]) != 0 {
-				t.Fatalf("%q: both email and userId accepted", raw)
-			}
+			again, err := nurture.NormalizeEmail(ref.email)
+			require.NoError(t, err, "%q: accepted address %q", raw, ref.email)
+			require.Equal(t, ref.email, again, "%q: an accepted address normalises to itself", raw)
+			require.Empty(t, q["userId"], "%q: both email and userId accepted", raw)
 		}
-		if ref.userID != "" && (ref.userID != q.Get("userId") || len(q["email"]) != 0) {
-			t.Fatalf("%q read as %+v", raw, ref)
+		if ref.userID != "" {
+			require.Equal(t, q.Get("userId"), ref.userID, "%q read as %+v", raw, ref)
+			require.Empty(t, q["email"], "%q read as %+v", raw, ref)
 		}
 	})
 }

@@ -287,7 +287,7 @@ func TestTraitValidation(t *testing.T) {
 		{obj{"timezone": "Local"}, "traits.timezone", "", ""},
 		{obj{"timezone": "Mars/Olympus_Mons"}, "traits.timezone", "", ""},
 		{obj{"timezone": 2}, "traits.timezone", "", ""},
-		// BUG (root traits.go, ContactFromTraits): the error says traits.timezone whatever key was sent.
+		// The error names the time zone trait as it was sent.
 		{obj{"timeZone": "Nowhere/City"}, "traits.timeZone", "", ""},
 		{obj{"teamSize": "42"}, "", "team_size", "42"},
 		{obj{"teamSize": 42}, "", "team_size", "42"},
@@ -302,7 +302,7 @@ func TestTraitValidation(t *testing.T) {
 		{obj{"teamSize": 11.5}, "traits.teamSize", "", ""},
 		{obj{"teamSize": "11-50 people"}, "traits.teamSize", "", ""},
 		{obj{"teamSize": []int{11, 50}}, "traits.teamSize", "", ""},
-		// BUG (root traits.go, NormalizeTeamSize): the error says traits.teamSize whatever key was sent.
+		// The error names the team size trait as it was sent.
 		{obj{"team_size": "lots"}, "traits.team_size", "", ""},
 	}
 	for i, tt := range tests {

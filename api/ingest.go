@@ -113,7 +113,7 @@ func (a *API) batch(c *gin.Context) {
 func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) {
 	ctx := c.Request.Context()
 	if len(calls) > 0 {
-		res, err := a.cfg.Ingestion.Store.Ingest(ctx, calls, a.cfg.Clock.Now())
+		res, err := a.cfg.Ingestion.Store.Ingest(ctx, calls, ContactFromTraits, a.cfg.Clock.Now())
 		if err != nil {
 			var callErr *nurture.CallError
 			if errors.As(err, &callErr) {

@@ -67,7 +67,7 @@ func BenchmarkBatch100(b *testing.B) {
 // measures what the API does with a body, not what Postgres does.
 type discardStore struct{}
 
-func (discardStore) Ingest(_ context.Context, calls []nurture.Call, _ time.Time) (*nurture.IngestResult, error) {
+func (discardStore) Ingest(_ context.Context, calls []nurture.Call, _ nurture.TraitsReader, _ time.Time) (*nurture.IngestResult, error) {
 	return &nurture.IngestResult{Stored: len(calls)}, nil
 }
 

@@ -3,10 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -45,15 +46,13 @@ func TestCheckRaw(t *testing.T) {
 			t.Parallel()
 			err := checkRaw([]byte(tt.body), tt.batch)
 			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
+				require.NoError(t, err, "refused")
 				return
 			}
 			var e *nurture.Error
-			if err == nil || !errors.As(err, &e) || e.Code != nurture.CodeInvalid || e.Field != tt.field {
-				t.Fatalf("got %v, want an invalid-input error about %s", err, tt.field)
-			}
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, nurture.CodeInvalid, e.Code, err)
+			require.Equal(t, tt.field, e.Field, err)
 		})
 	}
 }
@@ -79,26 +78,18 @@ func FuzzCheckRaw(f *testing.F) {
 		}
 		sentFFFD := bytes.Contains(data, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(data), []byte(`\ufffd`))
 		if err == nil {
-			if hasFFFD(v) && !sentFFFD {
-				t.Fatalf("accepted %q, which decodes with U+FFFD", data)
-			}
-			if d := fieldDepth(v); d > MaxDepth {
-				t.Fatalf("accepted %q, %d levels deep", data, d)
-			}
+			require.False(t, hasFFFD(v) && !sentFFFD, "accepted %q, which decodes with U+FFFD", data)
+			require.LessOrEqual(t, fieldDepth(v), MaxDepth, "accepted %q, too deep", data)
 			return
 		}
 		msg := err.Error()
 		switch {
 		case strings.Contains(msg, "levels deep"):
-			if d := fieldDepth(v); d <= MaxDepth {
-				t.Fatalf("refused %q as too deep at %d levels: %v", data, d, err)
-			}
+			require.Greater(t, fieldDepth(v), MaxDepth, "refused %q as too deep: %v", data, err)
 		case strings.Contains(msg, "UTF") || strings.Contains(msg, "surrogate"):
-			if !hasFFFD(v) {
-				t.Fatalf("refused %q, which decodes without U+FFFD: %v", data, err)
-			}
+			require.True(t, hasFFFD(v), "refused %q, which decodes without U+FFFD: %v", data, err)
 		default:
-			t.Fatalf("unexpected error for %q: %v", data, err)
+			require.Failf(t, "unexpected error", "for %q: %v", data, err)
 		}
 	})
 }

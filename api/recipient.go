@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -242,7 +243,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 			Message: "must be application/x-www-form-urlencoded or multipart/form-data"})
 		return
 	}
-	if err := c.Request.ParseMultipartForm(64 << 10); err != nil && err != http.ErrNotMultipart {
+	if err := c.Request.ParseMultipartForm(64 << 10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		fail(c, nurture.Errorf(nurture.CodeInvalid, "the form could not be read"))
 		return
 	}
@@ -251,7 +252,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 	oneClick := form.Get("List-Unsubscribe") == "One-Click"
 	m, err := a.recipientMessage(ctx, t)
 	if err != nil {
-		if oneClick && err == nurture.ErrBadToken {
+		if oneClick && errors.Is(err, nurture.ErrBadToken) {
 			if _, cerr := a.cfg.Recipients.Store.Contact(ctx, t.ContactID); nurture.ErrorCodeOf(cerr) == nurture.CodeNotFound {
 				// A person erased with their messages: nothing is kept,
 				// nothing will be sent, and the mailbox provider hears so.

@@ -268,7 +268,7 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 		if err != nil {
 			return call, false, err
 		}
-		profile, err := nurture.ContactFromTraits(traits)
+		profile, err := ContactFromTraits(traits)
 		if err != nil {
 			var de *nurture.Error
 			if errors.As(err, &de) && de.Field != "" {

@@ -167,7 +167,7 @@ func TestWebhookGeneric(t *testing.T) {
 		{"email": "cy@example.com", "type": "soft", "reason": "mailbox full", "id": "s1"},
 	}), 2, 1)
 	require.Equal(t, "complaint", h.suppressed(t, "bob@example.com"))
-	require.Equal(t, "", h.suppressed(t, "cy@example.com"))
+	require.Empty(t, h.suppressed(t, "cy@example.com"))
 
 	// Soft bounces count to the limit (3 by default); a repeated id does not count.
 	for i, want := range []int{0, 0, 1} {
@@ -193,7 +193,7 @@ func TestWebhookGeneric(t *testing.T) {
 	} {
 		requireError(t, h.post(t, "/v1/webhooks/bounces", tc.body), http.StatusBadRequest, tc.field)
 	}
-	require.Equal(t, "", h.suppressed(t, "dee@example.com"), "a rejected request records nothing, not even its valid part")
+	require.Empty(t, h.suppressed(t, "dee@example.com"), "a rejected request records nothing, not even its valid part")
 }
 
 // A Message-ID is in every copy of the mail and in reports others see, and
@@ -242,7 +242,7 @@ func TestWebhookBounceItemLimit(t *testing.T) {
 	res := h.post(t, "/v1/webhooks/bounces", items)
 	e := requireError(t, res, http.StatusRequestEntityTooLarge, "[1000]")
 	require.Contains(t, e.Error.Message, "1000")
-	require.Equal(t, "", h.suppressed(t, "b0@example.com"), "nothing of a refused post is recorded")
+	require.Empty(t, h.suppressed(t, "b0@example.com"), "nothing of a refused post is recorded")
 
 	requireRecorded(t, h.post(t, "/v1/webhooks/bounces", items[:providers.MaxGenericBounces]), 1000, 1000)
 	require.Equal(t, "hard_bounce", h.suppressed(t, "b999@example.com"))
@@ -281,7 +281,7 @@ func TestWebhookSendGrid(t *testing.T) {
 	} {
 		requireError(t, h.post(t, "/v1/webhooks/sendgrid", tc.body), http.StatusBadRequest, tc.field)
 	}
-	require.Equal(t, "", h.suppressed(t, "a@example.com"))
+	require.Empty(t, h.suppressed(t, "a@example.com"))
 }
 
 func TestWebhookPostmark(t *testing.T) {
@@ -305,7 +305,7 @@ func TestWebhookPostmark(t *testing.T) {
 	requireRecorded(t, h.post(t, "/v1/webhooks/postmark", soft), 1, 0)
 	requireRecorded(t, h.post(t, "/v1/webhooks/postmark", soft), 1, 0)
 	require.Equal(t, 1, h.softBounces(t, "full@example.com"))
-	require.Equal(t, "", h.suppressed(t, "full@example.com"))
+	require.Empty(t, h.suppressed(t, "full@example.com"))
 	requireRecorded(t, h.post(t, "/v1/webhooks/postmark", strings.Replace(soft, `"ID": 42`, `"ID": 142`, 1)), 1, 1)
 	require.Equal(t, "hard_bounce", h.suppressed(t, "full@example.com"))
 
@@ -554,7 +554,7 @@ func TestWebhookSES(t *testing.T) {
 				res := h.do(t, request{path: "/v1/webhooks/ses", body: tc.body, key: key})
 				requireError(t, res, tc.status, tc.field)
 				require.Equal(t, tc.fetch, h.sns.fetched(), "nothing but the certificate of a well-formed message is fetched")
-				require.Equal(t, "", h.suppressed(t, "richard@example.com"))
+				require.Empty(t, h.suppressed(t, "richard@example.com"))
 			})
 		}
 	})
@@ -572,7 +572,7 @@ func TestWebhookSES(t *testing.T) {
 			requireError(t, h.post(t, "/v1/webhooks/ses", s.sign(t, notification(webhook(t, "ses_complaint.json"), "m1"), "2")),
 				http.StatusForbidden, "TopicArn")
 			require.Empty(t, h.sns.fetched(), "the subscription is not confirmed, and no certificate is fetched")
-			require.Equal(t, "", h.suppressed(t, "richard@example.com"))
+			require.Empty(t, h.suppressed(t, "richard@example.com"))
 		})
 	}
 

@@ -188,7 +188,7 @@ func (d *Deliverer) Deliver(ctx context.Context, req Request) error {
 		return &FinalError{Err: nurture.FieldError("message_ids", "names no message")}
 	}
 	claim := newClaimID()
-	claimedAt := time.Now() // monotonic: the local side of the lease
+	claimedAt := d.cfg.Clock.Now() // the local side of the lease, on the clock that checks it
 	claimed, rest, err := d.cfg.Store.ClaimMessages(ctx, req.IDs, claim, d.cfg.Lease)
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,7 +99,7 @@ func TestLapsedClaimStopsTheOldHolder(t *testing.T) {
 	err := <-done
 	var final *delivery.FinalError
 	require.Error(t, err, "the old holder hands its rows back and asks to be called again")
-	require.False(t, errors.As(err, &final))
+	require.NotErrorAs(t, err, &final)
 
 	b.requireEachOnce(t, n)
 	for _, id := range ids {

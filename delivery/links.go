@@ -3,7 +3,6 @@ package delivery
 import (
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/nurture-email/nurture"
 )
@@ -17,11 +16,11 @@ type Linker struct {
 }
 
 func (l Linker) link(path string, t nurture.Token) string {
-	if l.Clock == nil {
-		t.IssuedAt = time.Now()
-	} else {
-		t.IssuedAt = l.Clock.Now()
+	clock := l.Clock
+	if clock == nil {
+		clock = nurture.SystemClock{}
 	}
+	t.IssuedAt = clock.Now()
 	return l.BaseURL + path + l.Signer.Sign(t)
 }
 

@@ -37,7 +37,7 @@ func buildNurture(dir string) (string, error) {
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/nurture-email/nurture/cmd/nurture")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build nurture: %v\n%s", err, out)
+		return "", fmt.Errorf("build nurture: %w\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -102,7 +102,7 @@ func startPostgres(dir string) (*postgresCluster, error) {
 	}
 	cmd := c.command("initdb", "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 	return c, c.start()
 }
@@ -151,7 +151,7 @@ func (c *postgresCluster) start() error {
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres did not take connections within 2 minutes: %v", err)
+			return fmt.Errorf("postgres did not take connections within 2 minutes: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -313,7 +313,7 @@ func waitHTTP(url string, limit time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer 200 within %s: %v", url, limit, err)
+			return fmt.Errorf("%s did not answer 200 within %s: %w", url, limit, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

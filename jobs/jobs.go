@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -136,7 +137,7 @@ func (e *Enqueuer) EnqueueSend(ctx context.Context, m *nurture.Message) error {
 		return err
 	}
 	var opts []asynq.Option
-	if m.SendAt.After(time.Now()) {
+	if m.SendAt.After(time.Now()) { //nolint:forbidigo // asynq schedules by Redis's wall clock, so the wall clock says what is future
 		opts = append(opts, asynq.ProcessAt(m.SendAt))
 	}
 	_, err = e.client.EnqueueContext(ctx, task, opts...)
@@ -191,7 +192,7 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	}
 	d := 30 * time.Second << min(n, 10)
 	d = min(d, 4*time.Hour)
-	jitter := time.Duration(uint64(time.Now().UnixNano()) % uint64(d/4+1))
+	jitter := rand.N(d/4 + 1)
 	return d + jitter
 }
 

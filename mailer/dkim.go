@@ -195,7 +195,7 @@ func newSigner(d *DKIM, log *slog.Logger) (*signer, error) {
 	}
 	s := &signer{domain: d.Domain, selector: d.Selector, key: d.Key}
 	probe := "From: probe@" + d.Domain + "\r\nSubject: probe\r\n\r\nprobe\r\n"
-	if _, err := s.signature([]byte(probe)); err != nil {
+	if _, err := s.signature([]byte(probe), time.Unix(0, 0)); err != nil {
 		return nil, nurture.FieldError(FieldDKIMKey, "the key cannot sign: %v", err)
 	}
 	return s, nil
@@ -266,7 +266,7 @@ var signedHeaders = [...]struct {
 
 // sign puts a DKIM-Signature field on top of m's message.
 func (s *signer) sign(m *message) error {
-	field, err := s.signature(m.data)
+	field, err := s.signature(m.data, m.date)
 	if err != nil {
 		return err
 	}
@@ -277,8 +277,8 @@ func (s *signer) sign(m *message) error {
 }
 
 // signature signs raw, a whole message, relaxed/relaxed with SHA-256 (RFC
-// 6376, and RFC 8463 for Ed25519), and returns the DKIM-Signature header
-// field, CRLF included.
+// 6376, and RFC 8463 for Ed25519), as of at (its t= tag), and returns the
+// DKIM-Signature header field, CRLF included.
 //
 // It is written here rather than taken from go-msgauth's signer, which
 // canonicalises the body byte by byte behind a pipe and a goroutine per
@@ -286,7 +286,7 @@ func (s *signer) sign(m *message) error {
 // checks this one in the tests, over every shape of message we make, and
 // go-mail's own signer folds a long h= list inside a header name, which
 // no verifier accepts.
-func (s *signer) signature(raw []byte) (string, error) {
+func (s *signer) signature(raw []byte, at time.Time) (string, error) {
 	header, body, found := bytes.Cut(raw, []byte("\r\n\r\n"))
 	if found {
 		header = raw[:len(header)+2] // with the last field's CRLF
@@ -301,7 +301,7 @@ func (s *signer) signature(raw []byte) (string, error) {
 	var f strings.Builder
 	f.Grow(640)
 	f.WriteString("DKIM-Signature: v=1; a=" + algo + "; c=relaxed/relaxed;\r\n")
-	f.WriteString(" d=" + s.domain + "; s=" + s.selector + "; t=" + strconv.FormatInt(time.Now().Unix(), 10) + ";\r\n h=")
+	f.WriteString(" d=" + s.domain + "; s=" + s.selector + "; t=" + strconv.FormatInt(at.Unix(), 10) + ";\r\n h=")
 	col := len(" h=")
 	for i, k := range keys {
 		if i > 0 {

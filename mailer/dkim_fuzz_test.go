@@ -98,7 +98,7 @@ func FuzzDKIM(f *testing.F) {
 		}
 		raw := []byte("From: a@nurture.test\r\nTo: b@example.com\r\n" + subject + ":" + folded(value) + "\r\nDate: x\r\n\r\n")
 		raw = append(raw, body...)
-		field, err := s.signature(raw)
+		field, err := s.signature(raw, time.Unix(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

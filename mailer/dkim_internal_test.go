@@ -271,7 +271,7 @@ func BenchmarkSign(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.signature(msg.data); err != nil {
+				if _, err := s.signature(msg.data, msg.date); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -58,7 +58,7 @@ func compose(e *nurture.Email, date time.Time) (*message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &message{from: c.from.Address, to: c.to.Address, data: data}, nil
+	return &message{from: c.from.Address, to: c.to.Address, data: data, date: date}, nil
 }
 
 func check(e *nurture.Email) (*checkedEmail, error) {

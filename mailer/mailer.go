@@ -63,6 +63,9 @@ type Config struct {
 	// Logger receives debug records about connections, and a warning
 	// about a weak DKIM key; none when nil.
 	Logger *slog.Logger
+	// Clock dates the messages (their Date field and DKIM signature's
+	// time); the system clock when nil.
+	Clock nurture.Clock
 }
 
 // Config defaults.
@@ -85,6 +88,7 @@ type Mailer struct {
 	tlsConfig        *tls.Config
 	dkim             *signer // nil: no signing
 	log              *slog.Logger
+	clock            nurture.Clock
 
 	slots chan struct{} // one token per connection that may be in use
 
@@ -140,9 +144,13 @@ func New(cfg Config) (*Mailer, error) {
 		idleTimeout:      orDefault(cfg.IdleTimeout, defaultIdleTimeout),
 		helo:             cfg.HELO,
 		log:              cfg.Logger,
+		clock:            cfg.Clock,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.clock == nil {
+		m.clock = nurture.SystemClock{}
 	}
 	if cfg.DKIM != nil {
 		if m.dkim, err = newSigner(cfg.DKIM, m.log); err != nil {
@@ -184,7 +192,7 @@ func orDefault[T comparable](v, def T) T {
 // outcome; if the connection drops or the bound passes first, the outcome
 // is unknown (nurture.DeliveryUnknown).
 func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
-	msg, err := compose(e, time.Now())
+	msg, err := compose(e, m.clock.Now())
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,9 @@ import (
 // message is a composed email, ready to sign and send: the envelope and
 // the whole RFC 5322 message.
 type message struct {
-	from, to string // envelope addresses
-	data     []byte // header and body, CRLF line endings, not dot-stuffed
+	from, to string    // envelope addresses
+	data     []byte    // header and body, CRLF line endings, not dot-stuffed
+	date     time.Time // its Date, which a DKIM signature repeats as its time
 }
 
 // build writes e's message. date and boundary are given so that a test can

@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -85,7 +86,7 @@ func (p *proxy) pipe(dst, src net.Conn, keep bool) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				_ = src.Close()
 			}
 			return

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func readReply(r *bufio.Reader) (*reply, error) {
 			return nil, protocolError(fmt.Sprintf("reply of more than %d lines", maxReplyLines))
 		}
 		line, err := r.ReadSlice('\n')
-		if len(line) > maxReplyLine || err == bufio.ErrBufferFull {
+		if len(line) > maxReplyLine || errors.Is(err, bufio.ErrBufferFull) {
 			return nil, protocolError(fmt.Sprintf("reply line longer than %d octets", maxReplyLine))
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
@@ -50,7 +51,9 @@ func TestTransactionWithAndWithoutPipelining(t *testing.T) {
 					relay.Fail(*tt.failure)
 				}
 				err = m.Send(t.Context(), testEmail("first"))
-				switch de, _ := err.(*nurture.DeliveryError); {
+				var de *nurture.DeliveryError
+				errors.As(err, &de)
+				switch {
 				case tt.failure == nil && err != nil:
 					t.Fatalf("Send: %v", err)
 				case tt.failure != nil && (de == nil || de.Kind != tt.kind || !strings.Contains(err.Error(), tt.reply)):

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +51,7 @@ func (db *DB) RecordBounces(ctx context.Context, bounces []nurture.Bounce, softL
 		hash []byte
 		key  string
 	}
-	now := time.Now()
+	now := db.Clock.Now()
 	items := make([]item, 0, len(bounces))
 	for i, b := range bounces {
 		if !b.Type.Valid() {
@@ -116,7 +117,7 @@ func recordBounce(ctx context.Context, tx pgx.Tx, ids nurture.MessageIDs, b nurt
 		ON CONFLICT (provider, event_key, email_hash) DO NOTHING
 		RETURNING id`,
 		hash, b.Type, b.Reason, b.Provider, key, b.MessageID, b.At).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil // recorded before: a retry of the same event
 	}
 	if err != nil {

@@ -145,7 +145,7 @@ func findForUpdate(ctx context.Context, tx pgx.Tx, p *nurture.Contact) (*nurture
 		if err == nil {
 			return c, nil
 		}
-		if err != pgx.ErrNoRows {
+		if !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("find contact: %w", err)
 		}
 	}
@@ -153,7 +153,7 @@ func findForUpdate(ctx context.Context, tx pgx.Tx, p *nurture.Contact) (*nurture
 		return nil, nil
 	}
 	c, err := scanContact(tx.QueryRow(ctx, contactSelect+" WHERE lower(email) = lower($1) AND erased_at IS NULL FOR UPDATE", p.Email))
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {

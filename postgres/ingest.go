@@ -17,13 +17,15 @@ import (
 // Ingest stores a batch of calls in one transaction: all of it or nothing.
 // Calls whose messageId is already stored are skipped, so a replayed batch
 // changes nothing. The work is set-based: a batch costs about ten
-// statements, whatever its size.
-func (db *DB) Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+// statements, whatever its size. readTraits reads the traits of stored
+// identify events, spelled as the API that received them spells them,
+// when an anonymous id joins a contact.
+func (db *DB) Ingest(ctx context.Context, calls []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error) {
 	for attempt := 0; ; attempt++ {
 		var res *nurture.IngestResult
 		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			var err error
-			res, err = ingest(ctx, tx, calls, now)
+			res, err = ingest(ctx, tx, calls, readTraits, now)
 			return err
 		})
 		// Two batches creating the same new user at once: the loser's
@@ -43,7 +45,7 @@ func isDeadlock(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error) {
 	res := &nurture.IngestResult{}
 	calls, err := newCalls(ctx, tx, all)
 	if err != nil {
@@ -57,6 +59,7 @@ func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	state.ReadTraits = readTraits
 	plan, err := nurture.PlanIngest(state, calls)
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func BenchmarkIngestBatch100(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := db.Ingest(ctx, batches[i], t0); err != nil {
+		if _, err := db.Ingest(ctx, batches[i], readTraits, t0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -59,7 +59,7 @@ func BenchmarkIngestBatch100Parallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(time.Now().UnixNano()) // distinct users and ids per batch
-			if _, err := db.Ingest(ctx, benchBatch(i), t0); err != nil {
+			if _, err := db.Ingest(ctx, benchBatch(i), readTraits, t0); err != nil {
 				b.Fatal(err)
 			}
 		}

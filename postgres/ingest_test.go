@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,26 @@ func identify(msgID, userID, anonID string, at time.Time, profile nurture.Contac
 		Profile: &profile, Properties: traits, Timestamp: at}
 }
 
+// readTraits reads traits as identify spells them here: the email and the
+// profile fields by their own names. The API's reader knows more spellings.
+func readTraits(traits map[string]any) (*nurture.Contact, error) {
+	c := &nurture.Contact{Attributes: map[string]any{}}
+	for k, v := range traits {
+		s, _ := v.(string)
+		if k == "email" {
+			c.Email = s
+			continue
+		}
+		i := slices.IndexFunc(nurture.ProfileFields, func(f nurture.ProfileField) bool { return f.Name == k })
+		if i < 0 {
+			c.Attributes[k] = v
+			continue
+		}
+		*nurture.ProfileFields[i].Get(c) = s
+	}
+	return c, nil
+}
+
 func track(msgID, userID, anonID, event string, at time.Time) nurture.Call {
 	return nurture.Call{Type: nurture.EventTrack, MessageID: msgID, UserID: userID, AnonymousID: anonID, Name: event, Timestamp: at}
 }
@@ -39,7 +60,7 @@ func page(msgID, userID, anonID string, at time.Time) nurture.Call {
 
 func ingest(t *testing.T, db *postgres.DB, calls ...nurture.Call) *nurture.IngestResult {
 	t.Helper()
-	res, err := db.Ingest(context.Background(), calls, t0.Add(time.Hour))
+	res, err := db.Ingest(context.Background(), calls, readTraits, t0.Add(time.Hour))
 	require.NoError(t, err)
 	return res
 }
@@ -178,7 +199,7 @@ func TestIngestConcurrentBatchesForTheSameNewUser(t *testing.T) {
 			_, err := db.Ingest(ctx, []nurture.Call{
 				identify("i"+string(rune('a'+i)), "same", "", t0, nurture.Contact{Email: "same@example.com"}),
 				track("t"+string(rune('a'+i)), "same", "", "Clicked", t0),
-			}, t0)
+			}, readTraits, t0)
 			errs <- err
 		}()
 	}

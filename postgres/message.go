@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,7 +49,7 @@ func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurtur
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING `+messageColumns,
 		d.DedupeKey, d.ContactID, d.Template, d.Queue, d.SendAt, nullTime(d.EnqueuedAt)))
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -206,7 +207,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 	for i, o := range outcomes {
 		ids[i], claims[i], statuses[i], details[i], topics[i], ats[i] = o.MessageID, o.Claim, string(o.Status), o.Detail, string(o.Topic), o.At
 		if o.At.IsZero() {
-			ats[i] = time.Now()
+			ats[i] = db.Clock.Now()
 		}
 	}
 	// The rows are locked in id order first, as every writer of many

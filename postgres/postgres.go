@@ -31,10 +31,13 @@ var migrations embed.FS
 // DB is the store. It is safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
+	// Clock dates what a caller leaves undated (a bounce or an outcome
+	// without a time); New sets the system clock.
+	Clock nurture.Clock
 }
 
 // New wraps a pool. The caller owns the pool and closes it.
-func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool} }
+func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool, Clock: nurture.SystemClock{}} }
 
 // Connect opens a pool for url and checks that the server answers.
 func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {

@@ -78,7 +78,7 @@ const (
 func fieldOf(t *testing.T, err error) string {
 	t.Helper()
 	var de *nurture.Error
-	require.True(t, errors.As(err, &de), "want a *nurture.Error, got %v", err)
+	require.ErrorAs(t, err, &de)
 	require.Equal(t, nurture.CodeInvalid, de.Code)
 	return de.Field
 }

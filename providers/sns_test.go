@@ -309,7 +309,7 @@ func TestSNSVerifyRejects(t *testing.T) {
 			tc.change(m)
 			err := providers.NewSNSVerifier(f).Verify(ctx, parseSNS(t, m))
 			var de *nurture.Error
-			require.True(t, errors.As(err, &de), "want a *nurture.Error, got %v", err)
+			require.ErrorAs(t, err, &de)
 			require.Equal(t, nurture.CodeForbidden, de.Code, de.Error())
 			require.Equal(t, tc.field, de.Field, de.Error())
 			if !tc.fetch {

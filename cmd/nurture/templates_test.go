@@ -70,7 +70,7 @@ func TestTemplatePreviewCLIAndAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body["subject"], "Grace")
 	require.Equal(t, "onboarding", body["topic"])
-	require.True(t, strings.Contains(body["html"].(string), "Compiler Co"))
+	require.Contains(t, body["html"], "Compiler Co")
 
 	status, body = get("/v1/templates/nope/preview?contact_id=" + itoa(c.ID))
 	require.Equal(t, http.StatusNotFound, status, body)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"io"
 	"os"
@@ -588,7 +587,7 @@ func TestHelpFlag(t *testing.T) {
 
 	var buf bytes.Buffer
 	_, err := config.Load(command(t, "worker"), []string{"-h"}, env(nil), &buf)
-	require.True(t, errors.Is(err, flag.ErrHelp), "got %v", err)
+	require.ErrorIs(t, err, flag.ErrHelp)
 	require.Contains(t, buf.String(), "Usage: nurture worker")
 	require.Contains(t, buf.String(), "--smtp-url, $NURTURE_SMTP_URL")
 }

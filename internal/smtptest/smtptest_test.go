@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture/internal/smtptest"
 )
 
@@ -25,9 +27,7 @@ const plainMessage = "From: Ann <ann@example.com>\r\n" +
 func send(t *testing.T, s *smtptest.Server, from string, to []string, data string) error {
 	t.Helper()
 	c, err := smtp.Dial(s.Addr())
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
+	require.NoError(t, err, "dial")
 	defer c.Close()
 	return transact(c, from, to, data)
 }
@@ -70,59 +70,33 @@ func TestAcceptsAndRecords(t *testing.T) {
 	t.Parallel()
 	s := smtptest.Start(t)
 
-	if err := send(t, s, "ann@example.com", []string{"bob@example.com", "cy@example.com"}, plainMessage); err != nil {
-		t.Fatalf("send: %v", err)
-	}
+	require.NoError(t, send(t, s, "ann@example.com", []string{"bob@example.com", "cy@example.com"}, plainMessage))
 	msgs := s.WaitForMessages(t, 1, 5*time.Second)
-	if len(msgs) != 1 {
-		t.Fatalf("got %d messages, want 1", len(msgs))
-	}
+	require.Len(t, msgs, 1)
 	m := msgs[0]
-	if m.From != "ann@example.com" {
-		t.Errorf("From = %q", m.From)
-	}
-	if strings.Join(m.To, ",") != "bob@example.com,cy@example.com" {
-		t.Errorf("To = %q", m.To)
-	}
-	if got := m.Header("Subject"); got != "Grüße" {
-		t.Errorf("Subject = %q, want decoded Grüße", got)
-	}
-	if got := m.Header("From"); got != "Ann <ann@example.com>" {
-		t.Errorf("From header = %q", got)
-	}
-	if got := m.Header("X-Missing"); got != "" {
-		t.Errorf("missing header = %q, want empty", got)
-	}
-	if got := m.Part("text/plain"); got != "Hello Bob." {
-		t.Errorf("text part = %q", got)
-	}
-	if m.User != "" {
-		t.Errorf("User = %q without AUTH", m.User)
-	}
-	if m.Helo != "localhost" { // what net/smtp says unless told otherwise
-		t.Errorf("Helo = %q, want localhost", m.Helo)
-	}
-	if got := s.Sessions(); got != 1 {
-		t.Errorf("Sessions = %d, want 1", got)
-	}
-	if !strings.HasPrefix(s.URL(), "smtp://127.0.0.1:") || !strings.HasSuffix(s.URL(), "?tls=none") {
-		t.Errorf("URL = %q", s.URL())
-	}
+	require.Equal(t, "ann@example.com", m.From)
+	require.Equal(t, []string{"bob@example.com", "cy@example.com"}, m.To)
+	require.Equal(t, "Grüße", m.Header("Subject"), "the subject, decoded")
+	require.Equal(t, "Ann <ann@example.com>", m.Header("From"))
+	require.Empty(t, m.Header("X-Missing"))
+	require.Equal(t, "Hello Bob.", m.Part("text/plain"))
+	require.Empty(t, m.User, "no AUTH, no user")
+	require.Equal(t, "localhost", m.Helo, "what net/smtp says unless told otherwise")
+	require.Equal(t, 1, s.Sessions())
+	require.True(t, strings.HasPrefix(s.URL(), "smtp://127.0.0.1:"), s.URL())
+	require.True(t, strings.HasSuffix(s.URL(), "?tls=none"), s.URL())
 }
 
 func TestMessagesAreCopies(t *testing.T) {
 	t.Parallel()
 	s := smtptest.Start(t)
-	if err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage))
 	m := s.WaitForMessages(t, 1, 5*time.Second)[0]
 	m.To[0] = "changed"
 	m.Data[0] = 'X'
 	again := s.Messages()[0]
-	if again.To[0] != "b@example.com" || again.Data[0] != 'F' {
-		t.Fatalf("Messages shares memory with the caller's copy: %q %q", again.To[0], again.Data[:1])
-	}
+	require.Equal(t, "b@example.com", again.To[0], "Messages shares memory with the caller's copy")
+	require.Equal(t, byte('F'), again.Data[0], "Messages shares memory with the caller's copy")
 }
 
 func TestScriptedFailureThenSuccess(t *testing.T) {
@@ -141,15 +115,11 @@ func TestScriptedFailureThenSuccess(t *testing.T) {
 			s.Fail(smtptest.Failure{Stage: tt.stage, Code: 451, Enhanced: [3]int{4, 3, 0}, Message: "try later", Times: 1})
 
 			err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
-			if code, text := reply(err); code != 451 || text != "4.3.0 try later" {
-				t.Fatalf("first send: %v, want 451 4.3.0 try later", err)
-			}
-			if err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-				t.Fatalf("second send: %v", err)
-			}
-			if got := len(s.WaitForMessages(t, 1, 5*time.Second)); got != 1 {
-				t.Fatalf("%d messages recorded, want only the second", got)
-			}
+			code, text := reply(err)
+			require.Equal(t, 451, code, "first send: %v", err)
+			require.Equal(t, "4.3.0 try later", text, "first send")
+			require.NoError(t, send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage), "second send")
+			require.Len(t, s.WaitForMessages(t, 1, 5*time.Second), 1, "only the second is recorded")
 		})
 	}
 }
@@ -161,17 +131,13 @@ func TestPermanentFailureForMatchingRecipient(t *testing.T) {
 
 	for range 3 {
 		err := send(t, s, "a@example.com", []string{"bad@example.com"}, plainMessage)
-		if replyCode(err) != 550 || !strings.Contains(err.Error(), "5.1.1") {
-			t.Fatalf("send to bad@: %v, want 550 5.1.1", err)
-		}
+		require.Equal(t, 550, replyCode(err), "send to bad@: %v", err)
+		require.ErrorContains(t, err, "5.1.1")
 	}
-	if err := send(t, s, "a@example.com", []string{"good@example.com"}, plainMessage); err != nil {
-		t.Fatalf("send to good@: %v", err)
-	}
+	require.NoError(t, send(t, s, "a@example.com", []string{"good@example.com"}, plainMessage), "send to good@")
 	msgs := s.WaitForMessages(t, 1, 5*time.Second)
-	if len(msgs) != 1 || msgs[0].To[0] != "good@example.com" {
-		t.Fatalf("messages = %+v, want only good@", msgs)
-	}
+	require.Len(t, msgs, 1)
+	require.Equal(t, "good@example.com", msgs[0].To[0])
 }
 
 func TestFailureMatchesSenderAtMail(t *testing.T) {
@@ -180,12 +146,9 @@ func TestFailureMatchesSenderAtMail(t *testing.T) {
 	s.Fail(smtptest.Failure{Stage: smtptest.StageMail, Code: 553, Match: "spoof"})
 
 	err := send(t, s, "spoof@example.com", []string{"b@example.com"}, plainMessage)
-	if replyCode(err) != 553 || !strings.Contains(err.Error(), "5.0.0 scripted failure") {
-		t.Fatalf("send from spoof@: %v, want 553 with the default enhanced code and text", err)
-	}
-	if err := send(t, s, "ok@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatalf("send from ok@: %v", err)
-	}
+	require.Equal(t, 553, replyCode(err), "send from spoof@: %v", err)
+	require.ErrorContains(t, err, "5.0.0 scripted failure", "the default enhanced code and text")
+	require.NoError(t, send(t, s, "ok@example.com", []string{"b@example.com"}, plainMessage), "send from ok@")
 }
 
 func TestFailuresFireInOrder(t *testing.T) {
@@ -198,9 +161,7 @@ func TestFailuresFireInOrder(t *testing.T) {
 	for range 4 {
 		codes = append(codes, replyCode(send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)))
 	}
-	if fmt.Sprint(codes) != "[452 452 554 0]" {
-		t.Fatalf("reply codes = %v, want [452 452 554 0]", codes)
-	}
+	require.Equal(t, []int{452, 452, 554, 0}, codes)
 }
 
 func TestDropMidData(t *testing.T) {
@@ -211,19 +172,12 @@ func TestDropMidData(t *testing.T) {
 	// A body larger than the socket buffers, so the drop really is mid-DATA.
 	big := plainMessage + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 1<<14)
 	err := send(t, s, "a@example.com", []string{"b@example.com"}, big)
-	if err == nil || replyCode(err) != 0 {
-		t.Fatalf("send: %v, want a network error without a reply", err)
-	}
-	if got := len(s.Messages()); got != 0 {
-		t.Fatalf("%d messages recorded after a drop", got)
-	}
-	if err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatalf("send after drop: %v", err)
-	}
+	require.Error(t, err, "a network error")
+	require.Zero(t, replyCode(err), "no reply: %v", err)
+	require.Empty(t, s.Messages(), "nothing recorded after a drop")
+	require.NoError(t, send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage), "send after drop")
 	s.WaitForMessages(t, 1, 5*time.Second)
-	if got := s.Sessions(); got != 2 {
-		t.Fatalf("Sessions = %d, want 2", got)
-	}
+	require.Equal(t, 2, s.Sessions())
 }
 
 func TestCloseAfterDotRecordsWithoutReply(t *testing.T) {
@@ -231,12 +185,9 @@ func TestCloseAfterDotRecordsWithoutReply(t *testing.T) {
 	s := smtptest.Start(t)
 	s.Fail(smtptest.Failure{Stage: smtptest.StageData, CloseAfterDot: true, Times: 1})
 	err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
-	if err == nil || replyCode(err) != 0 {
-		t.Fatalf("send: %v, want the connection closed without a reply", err)
-	}
-	if got := len(s.Messages()); got != 1 {
-		t.Fatalf("%d messages recorded, want the one whose reply was lost", got)
-	}
+	require.Error(t, err, "the connection closed")
+	require.Zero(t, replyCode(err), "no reply: %v", err)
+	require.Len(t, s.Messages(), 1, "the message whose reply was lost is recorded")
 }
 
 func TestDelayHoldsTheReplyBack(t *testing.T) {
@@ -251,12 +202,8 @@ func TestDelayHoldsTheReplyBack(t *testing.T) {
 			s := smtptest.Start(t)
 			s.Fail(f)
 			err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
-			if got := replyCode(err); got != f.Code {
-				t.Fatalf("send: %v, want reply code %d after the delay", err, f.Code)
-			}
-			if want, got := map[bool]int{true: 1, false: 0}[f.Code == 0], len(s.Messages()); got != want {
-				t.Fatalf("%d messages recorded, want %d", got, want)
-			}
+			require.Equal(t, f.Code, replyCode(err), "the reply after the delay: %v", err)
+			require.Len(t, s.Messages(), map[bool]int{true: 1, false: 0}[f.Code == 0])
 		})
 	}
 }
@@ -266,22 +213,14 @@ func TestHangNeverReplies(t *testing.T) {
 	s := smtptest.Start(t)
 	s.Fail(smtptest.Failure{Stage: smtptest.StageData, Hang: true, Times: 1})
 	conn, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := smtp.NewClient(conn, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
 	err = transact(c, "a@example.com", []string{"b@example.com"}, plainMessage)
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("send: %v, want a timeout waiting for the reply", err)
-	}
-	if got := len(s.Messages()); got != 0 {
-		t.Fatalf("%d messages recorded for a hung reply", got)
-	}
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "a timeout waiting for the reply")
+	require.Empty(t, s.Messages(), "nothing recorded for a hung reply")
 	// The server's cleanup ends the hung session (TestMain checks that no
 	// goroutine outlives it).
 }
@@ -291,76 +230,48 @@ func TestDropAtRcpt(t *testing.T) {
 	s := smtptest.Start(t)
 	s.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Drop: true})
 	err := send(t, s, "a@example.com", []string{"b@example.com"}, plainMessage)
-	if err == nil || replyCode(err) != 0 {
-		t.Fatalf("send: %v, want a network error", err)
-	}
+	require.Error(t, err, "a network error")
+	require.Zero(t, replyCode(err), "no reply: %v", err)
 }
 
 func TestAuthPlainRecordsUser(t *testing.T) {
 	t.Parallel()
 	s := smtptest.Start(t)
 	c, err := smtp.Dial(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	// net/smtp sends PLAIN without TLS only to localhost; 127.0.0.1 counts.
-	if err := c.Auth(smtp.PlainAuth("", "relay-user", "any password", "127.0.0.1")); err != nil {
-		t.Fatalf("auth: %v", err)
-	}
-	if err := transact(c, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.WaitForMessages(t, 1, 5*time.Second)[0].User; got != "relay-user" {
-		t.Fatalf("User = %q, want relay-user", got)
-	}
+	require.NoError(t, c.Auth(smtp.PlainAuth("", "relay-user", "any password", "127.0.0.1")), "auth")
+	require.NoError(t, transact(c, "a@example.com", []string{"b@example.com"}, plainMessage))
+	require.Equal(t, "relay-user", s.WaitForMessages(t, 1, 5*time.Second)[0].User)
 }
 
 func TestStartTLS(t *testing.T) {
 	t.Parallel()
 	s := smtptest.Start(t, smtptest.WithStartTLS())
-	if !strings.HasSuffix(s.URL(), "?tls=starttls") {
-		t.Errorf("URL = %q", s.URL())
-	}
+	require.True(t, strings.HasSuffix(s.URL(), "?tls=starttls"), s.URL())
 	c, err := smtp.Dial(s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); !ok {
-		t.Fatal("STARTTLS not offered")
-	}
-	if err := c.StartTLS(s.ClientTLSConfig()); err != nil {
-		t.Fatalf("starttls: %v", err)
-	}
-	if err := transact(c, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatal(err)
-	}
+	ok, _ := c.Extension("STARTTLS")
+	require.True(t, ok, "STARTTLS offered")
+	require.NoError(t, c.StartTLS(s.ClientTLSConfig()), "starttls")
+	require.NoError(t, transact(c, "a@example.com", []string{"b@example.com"}, plainMessage))
 	s.WaitForMessages(t, 1, 5*time.Second)
 }
 
 func TestImplicitTLS(t *testing.T) {
 	t.Parallel()
 	s := smtptest.Start(t, smtptest.WithImplicitTLS())
-	if !strings.HasPrefix(s.URL(), "smtps://127.0.0.1:") {
-		t.Errorf("URL = %q", s.URL())
-	}
+	require.True(t, strings.HasPrefix(s.URL(), "smtps://127.0.0.1:"), s.URL())
 	conn, err := tls.Dial("tcp", s.Addr(), s.ClientTLSConfig())
-	if err != nil {
-		t.Fatalf("tls dial: %v", err)
-	}
+	require.NoError(t, err, "tls dial")
 	c, err := smtp.NewClient(conn, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
-	if err := transact(c, "a@example.com", []string{"b@example.com"}, plainMessage); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, transact(c, "a@example.com", []string{"b@example.com"}, plainMessage))
 	s.WaitForMessages(t, 1, 5*time.Second)
-	if smtptest.Start(t).ClientTLSConfig() != nil {
-		t.Error("ClientTLSConfig of a plain server is not nil")
-	}
+	require.Nil(t, smtptest.Start(t).ClientTLSConfig(), "ClientTLSConfig of a plain server")
 }
 
 // fatalRecorder stands in for a test in order to observe a helper failing it.
@@ -378,15 +289,9 @@ func TestWaitForMessagesFailsTheTest(t *testing.T) {
 	s := smtptest.Start(t)
 	rec := &fatalRecorder{TB: t}
 	start := time.Now()
-	if got := s.WaitForMessages(rec, 1, 50*time.Millisecond); got != nil {
-		t.Errorf("returned %v", got)
-	}
-	if !strings.Contains(rec.failed, "0 of 1 messages") {
-		t.Errorf("failure message = %q", rec.failed)
-	}
-	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("returned after %v, before the timeout", d)
-	}
+	require.Nil(t, s.WaitForMessages(rec, 1, 50*time.Millisecond))
+	require.Contains(t, rec.failed, "0 of 1 messages")
+	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond, "returned before the timeout")
 }
 
 func TestWaitForMessagesWakesOnArrival(t *testing.T) {
@@ -405,13 +310,9 @@ func TestWaitForMessagesWakesOnArrival(t *testing.T) {
 			errc <- transact(c, "a@example.com", []string{fmt.Sprintf("r%d@example.com", i)}, plainMessage)
 		}()
 	}
-	if got := len(s.WaitForMessages(t, 3, 5*time.Second)); got != 3 {
-		t.Fatalf("got %d", got)
-	}
+	require.Len(t, s.WaitForMessages(t, 3, 5*time.Second), 3)
 	for range 3 {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, <-errc)
 	}
 }
 
@@ -458,9 +359,7 @@ func TestPart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := smtptest.Message{Data: []byte(tt.data)}
-			if got := m.Part(tt.contentType); got != tt.want {
-				t.Errorf("Part(%q) = %q, want %q", tt.contentType, got, tt.want)
-			}
+			require.Equal(t, tt.want, m.Part(tt.contentType), "Part(%q)", tt.contentType)
 		})
 	}
 }

@@ -1,16 +1,19 @@
-package nurture
+package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nurture-email/nurture"
 )
 
 // traitFields maps the trait names products send (Segment's reserved traits
 // in camelCase and snake_case, and a few common synonyms) to the typed
-// profile field they fill.
+// profile field they fill, by its name in nurture.ProfileFields.
 var traitFields = map[string]string{
 	"email":      "email",
 	"firstName":  "first_name",
@@ -35,21 +38,22 @@ var traitFields = map[string]string{
 
 // traitTargets are the fields traits may fill, by name: the typed profile
 // fields and the email.
-var traitTargets = func() map[string]ProfileField {
-	m := map[string]ProfileField{"email": {"email", func(c *Contact) *string { return &c.Email }, MaxEmailLength}}
-	for _, f := range ProfileFields {
+var traitTargets = func() map[string]nurture.ProfileField {
+	m := map[string]nurture.ProfileField{"email": {Name: "email", Get: func(c *nurture.Contact) *string { return &c.Email }, Max: nurture.MaxEmailLength}}
+	for _, f := range nurture.ProfileFields {
 		m[f.Name] = f
 	}
 	return m
 }()
 
-// ContactFromTraits builds the profile described by traits, as sent with an
-// identify call. Known traits fill typed fields, after validation: one line
-// each, of bounded length. The rest are kept as attributes, within the
-// limits on their number, names and text. The error names the offending
-// trait as the caller spelled it.
-func ContactFromTraits(traits map[string]any) (*Contact, error) {
-	c := &Contact{Attributes: map[string]any{}}
+// ContactFromTraits builds the profile described by traits, as Segment's
+// identify call sends them. Known traits fill typed fields, after
+// validation: one line each, of bounded length. The rest are kept as
+// attributes, within the limits on their number, names and text. The error
+// names the offending trait as the caller spelled it. It is the
+// nurture.TraitsReader of the stored traits of anonymous identify calls.
+func ContactFromTraits(traits map[string]any) (*nurture.Contact, error) {
+	c := &nurture.Contact{Attributes: map[string]any{}}
 	keyOf := map[*string]string{} // which trait set a field, to name it in errors
 	first, last := traitTargets["first_name"].Max, traitTargets["last_name"].Max
 	for key, v := range traits {
@@ -58,13 +62,13 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := CheckLine("traits.name", s, first+1+last); err != nil {
+			if err := nurture.CheckLine("traits.name", s, first+1+last); err != nil {
 				return nil, err
 			}
 			f, l, _ := strings.Cut(s, " ")
 			l = strings.TrimSpace(l)
 			if utf8.RuneCountInString(f) > first || utf8.RuneCountInString(l) > last {
-				return nil, FieldError("traits.name", "is too long: a first name may have %d characters, and the rest %d", first, last)
+				return nil, nurture.FieldError("traits.name", "is too long: a first name may have %d characters, and the rest %d", first, last)
 			}
 			c.FirstName, c.LastName = orKeep(c.FirstName, f), orKeep(c.LastName, l)
 			continue
@@ -83,7 +87,7 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 			name, ok = "company", true
 		}
 		if !ok {
-			if err := checkAttribute(key, v); err != nil {
+			if err := nurture.CheckAttribute("traits", key, v); err != nil {
 				return nil, err
 			}
 			c.Attributes[key] = v
@@ -94,19 +98,19 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckLine("traits."+key, s, target.Max); err != nil {
+		if err := nurture.CheckLine("traits."+key, s, target.Max); err != nil {
 			return nil, err
 		}
 		*target.Get(c) = s
 		keyOf[target.Get(c)] = key
 	}
-	if n := len(c.Attributes); n > MaxAttributesPerCall {
-		return nil, FieldError("traits", "has %d custom traits; one call may set at most %d", n, MaxAttributesPerCall)
+	if n := len(c.Attributes); n > nurture.MaxAttributesPerCall {
+		return nil, nurture.FieldError("traits", "has %d custom traits; one call may set at most %d", n, nurture.MaxAttributesPerCall)
 	}
 	if c.Email != "" {
-		email, err := NormalizeEmail(c.Email)
+		email, err := nurture.NormalizeEmail(c.Email)
 		if err != nil {
-			return nil, &Error{Code: CodeInvalid, Field: "traits.email", Message: err.(*Error).Message}
+			return nil, renamed(err, "traits.email")
 		}
 		c.Email = email
 	}
@@ -118,14 +122,13 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
-			return nil, FieldError(name(&c.TimeZone, "traits.timezone"), "%q is not an IANA time zone such as Europe/Paris", c.TimeZone)
+			return nil, nurture.FieldError(name(&c.TimeZone, "traits.timezone"), "%q is not an IANA time zone such as Europe/Paris", c.TimeZone)
 		}
 	}
 	if c.TeamSize != "" {
-		size, err := NormalizeTeamSize(c.TeamSize)
+		size, err := nurture.NormalizeTeamSize(c.TeamSize)
 		if err != nil {
-			err.(*Error).Field = name(&c.TeamSize, "traits.company.employee_count")
-			return nil, err
+			return nil, renamed(err, name(&c.TeamSize, "traits.company.employee_count"))
 		}
 		c.TeamSize = size
 	}
@@ -134,7 +137,7 @@ func ContactFromTraits(traits map[string]any) (*Contact, error) {
 
 // companyTraits reads Segment's company object: its name, industry and
 // head count fill the profile where the traits themselves do not.
-func companyTraits(c *Contact, obj map[string]any) error {
+func companyTraits(c *nurture.Contact, obj map[string]any) error {
 	for _, f := range []struct {
 		key    string
 		target string
@@ -150,7 +153,7 @@ func companyTraits(c *Contact, obj map[string]any) error {
 			return err
 		}
 		target := traitTargets[f.target]
-		if err := CheckLine(field, s, target.Max); err != nil {
+		if err := nurture.CheckLine(field, s, target.Max); err != nil {
 			return err
 		}
 		if dst := target.Get(c); !f.keep || *dst == "" {
@@ -160,38 +163,14 @@ func companyTraits(c *Contact, obj map[string]any) error {
 	return nil
 }
 
-// checkAttribute checks a custom trait: its name's length, and the length
-// of every string in its value.
-func checkAttribute(key string, v any) error {
-	if utf8.RuneCountInString(key) > MaxAttributeKey {
-		return FieldError("traits", "has a trait whose name is longer than %d characters (%.20q...)", MaxAttributeKey, key)
+// renamed returns the domain's error about a profile field as an error
+// about the trait that filled it, named as the caller spelled it.
+func renamed(err error, field string) error {
+	var de *nurture.Error
+	if !errors.As(err, &de) {
+		return err
 	}
-	if path, ok := longText(v); ok {
-		return FieldError("traits."+key+path, "is longer than %d characters", MaxAttributeText)
-	}
-	return nil
-}
-
-// longText finds a string longer than MaxAttributeText in v, and returns
-// its path within v (".a[2]"), built only when there is one.
-func longText(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return "", len(v) > MaxAttributeText && utf8.RuneCountInString(v) > MaxAttributeText
-	case map[string]any:
-		for k, e := range v {
-			if path, ok := longText(e); ok {
-				return "." + k + path, true
-			}
-		}
-	case []any:
-		for i, e := range v {
-			if path, ok := longText(e); ok {
-				return "[" + strconv.Itoa(i) + "]" + path, true
-			}
-		}
-	}
-	return "", false
+	return &nurture.Error{Code: de.Code, Field: field, Message: de.Message}
 }
 
 func orKeep(current, v string) string {
@@ -217,30 +196,5 @@ func traitString(field string, v any) (string, error) {
 	case bool:
 		return strconv.FormatBool(v), nil
 	}
-	return "", FieldError(field, "must be a string")
-}
-
-// NormalizeTeamSize accepts a head count ("42") or a range ("11-50", "1000+")
-// and returns it in canonical form.
-func NormalizeTeamSize(s string) (string, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
-	bad := FieldError("traits.teamSize", "%q is not a number or a range such as 11-50", s)
-	if lo, ok := strings.CutSuffix(s, "+"); ok {
-		if n, err := strconv.Atoi(lo); err != nil || n < 0 {
-			return "", bad
-		}
-		return s, nil
-	}
-	if lo, hi, ok := strings.Cut(s, "-"); ok {
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || a < 0 || b < a {
-			return "", bad
-		}
-		return s, nil
-	}
-	if n, err := strconv.Atoi(s); err != nil || n < 0 {
-		return "", bad
-	}
-	return s, nil
+	return "", nurture.FieldError(field, "must be a string")
 }

@@ -1,4 +1,4 @@
-package nurture_test
+package api_test
 
 import (
 	"encoding/json"
@@ -9,35 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/api"
 )
-
-func TestNormalizeEmail(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"ada@example.com", "ada@example.com", true},
-		{"  Ada@EXAMPLE.com ", "Ada@example.com", true},
-		{"", "", false},
-		{"ada", "", false},
-		{"ada@localhost", "", false},
-		{"Ada <ada@example.com>", "", false},
-		{"a@example.com, b@example.com", "", false},
-		{"ada@example.com\r\nBcc: x@evil.com", "", false},
-		{strings.Repeat("a", 250) + "@example.com", "", false},
-	}
-	for _, tt := range tests {
-		got, err := nurture.NormalizeEmail(tt.in)
-		if !tt.ok {
-			require.Error(t, err, tt.in)
-			require.Equal(t, "email", err.(*nurture.Error).Field)
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		require.Equal(t, tt.want, got)
-	}
-}
 
 func TestContactFromTraits(t *testing.T) {
 	t.Parallel()
@@ -82,11 +55,11 @@ func TestContactFromTraits(t *testing.T) {
 			t.Parallel()
 			var traits map[string]any
 			require.NoError(t, json.Unmarshal([]byte(tt.traits), &traits))
-			got, err := nurture.ContactFromTraits(traits)
+			got, err := api.ContactFromTraits(traits)
 			if tt.wantField != "" {
 				require.Error(t, err)
 				require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
-				require.Equal(t, tt.wantField, err.(*nurture.Error).Field)
+				require.Equal(t, tt.wantField, nurture.FieldOf(err))
 				return
 			}
 			require.NoError(t, err)
@@ -108,7 +81,7 @@ func FuzzContactFromTraits(f *testing.F) {
 		if json.Unmarshal([]byte(raw), &traits) != nil {
 			return
 		}
-		c, err := nurture.ContactFromTraits(traits)
+		c, err := api.ContactFromTraits(traits)
 		if err != nil {
 			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid {
 				t.Fatalf("error %v is not an invalid-input error", err)
@@ -131,40 +104,4 @@ func FuzzContactFromTraits(f *testing.F) {
 			t.Fatalf("accepted %d custom traits", len(c.Attributes))
 		}
 	})
-}
-
-func TestCheckLine(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in string
-		ok bool
-	}{
-		{"Ada Byron", true},
-		{"Zoë Ærø 李", true},
-		{"", true},
-		{"0123456789", true},
-		{"01234567890", false}, // 11 characters
-		{"Ada\rLovelace", false},
-		{"Ada\nLovelace", false},
-		{"Ada\tLovelace", false},
-		{"Ada\x00", false},
-		{"Ada\x1b[31m", false},
-		{"Ada\u007f", false},
-		{"Ada\u0085", false},
-		{"Ada\u009f", false},
-		{"Ada\u2028", false},
-		{"Ada\u2029", false},
-		{"Ada\u00a0L", true}, // a no-break space is text
-		{"éééééééééé", true}, // 10 characters in 20 bytes
-	}
-	for _, tt := range tests {
-		err := nurture.CheckLine("traits.x", tt.in, 10)
-		if tt.ok {
-			require.NoError(t, err, "%q", tt.in)
-			continue
-		}
-		require.Error(t, err, "%q", tt.in)
-		require.Equal(t, "traits.x", err.(*nurture.Error).Field)
-		require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
-	}
 }
