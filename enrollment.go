@@ -129,3 +129,13 @@ type FactsNeeds struct {
 	Since  []string
 	Emails bool
 }
+
+// SequenceSource is the text of one version of a sequence file, kept so
+// that enrollments on an older version can still be advanced after the
+// file changes.
+type SequenceSource struct {
+	Sequence string
+	Version  string
+	File     string
+	Source   []byte
+}

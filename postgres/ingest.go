@@ -23,7 +23,7 @@ func (db *DB) Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (
 		var res *nurture.IngestResult
 		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			var err error
-			res, err = ingest(ctx, tx, calls, now)
+			res, err = db.ingest(ctx, tx, calls, now)
 			return err
 		})
 		// Two batches creating the same new user at once: the loser's
@@ -43,7 +43,7 @@ func isDeadlock(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
 	res := &nurture.IngestResult{}
 	calls, err := newCalls(ctx, tx, all)
 	if err != nil {
@@ -82,6 +82,9 @@ func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (
 		return nil, err
 	}
 	if err := recordEmailChanges(ctx, tx, plan.EmailChanges); err != nil {
+		return nil, err
+	}
+	if err := db.signalIngested(ctx, tx, stored); err != nil {
 		return nil, err
 	}
 	for _, ev := range stored {
