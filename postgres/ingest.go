@@ -87,21 +87,6 @@ func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now tim
 	if err := db.signalIngested(ctx, tx, stored); err != nil {
 		return nil, err
 	}
-	for _, ev := range stored {
-		if ev.Contact == nil {
-			continue
-		}
-		for _, d := range nurture.Triggered(ev.Call, ev.Contact.ID, now) {
-			d.EnqueuedAt = now // the caller enqueues it at once
-			m, ok, err := insertMessage(ctx, tx, d)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				res.Messages = append(res.Messages, *m)
-			}
-		}
-	}
 	return res, nil
 }
 
