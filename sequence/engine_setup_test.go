@@ -46,6 +46,7 @@ type flow struct {
 	send      *jobs.SendHandler
 	advance   *jobs.AdvanceHandler
 	msgs      int // ingested calls so far, for their message ids
+	capLimit  int // the frequency cap of the next newEngine
 }
 
 // monday10 is a Monday, 10:00 UTC, in the future of the machine's clock (the
@@ -108,7 +109,7 @@ func (f *flow) newEngine(fsys fs.FS) *sequence.Engine {
 		require.NoError(f.t, err)
 	}
 	e := sequence.NewEngine(sequence.EngineConfig{Store: f.store, Enqueuer: f.enqueuer, Sequences: set, Sources: sources,
-		Templates: f.tmpl, Clock: f.clock})
+		Templates: f.tmpl, Clock: f.clock, Cap: f.capLimit})
 	require.NoError(f.t, e.Register(context.Background()))
 	events, traits := e.Triggers()
 	f.store.WatchSequences(postgres.SequenceTriggers{Events: events, Traits: traits})

@@ -298,3 +298,112 @@ func TestSameStepEnqueuedTwiceSendsOnce(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Len(t, f.smtp.Messages(), 1)
 }
+
+// clicks branches on whether a person clicked the welcome.
+const clicks = `id: clicks
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any}
+  - id: later
+    wait: 1d
+  - id: engaged
+    branch: {if: clicked step hello, then: thanks}
+  - id: tips
+    send: {template: onboarding-tips, send_window: any}
+    next: end
+  - id: thanks
+    send: {template: check-in, send_window: any}
+`
+
+// TestBranchFollowsAHumanClickNotMachines: the contact whose welcome only a
+// mail privacy proxy opened and a link scanner clicked is treated as not
+// engaged; the one who clicked it themselves takes the other branch.
+func TestBranchFollowsAHumanClickNotMachines(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"clicks.yaml": {Data: []byte(clicks)}}, monday10)
+	person := f.signUp("person", nurture.Contact{Email: "person@example.com"})
+	machine := f.signUp("machine", nurture.Contact{Email: "machine@example.com"})
+	f.run()
+	welcome := func(contact int64) int64 {
+		var id int64
+		require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT id FROM messages WHERE contact_id = $1 AND template = 'welcome'`, contact).Scan(&id))
+		return id
+	}
+	at := monday10.Add(time.Hour)
+	require.NoError(t, f.store.RecordHits(context.Background(), []nurture.Hit{
+		{MessageID: welcome(machine), ContactID: machine, Kind: nurture.HitOpen, Class: nurture.ClassMachine, At: at},
+		{MessageID: welcome(machine), ContactID: machine, Kind: nurture.HitClick, Class: nurture.ClassBot, URL: "https://app.acme.example", At: at},
+		{MessageID: welcome(person), ContactID: person, Kind: nurture.HitClick, Class: nurture.ClassHuman, URL: "https://app.acme.example", At: at},
+	}))
+	f.at(monday10.Add(day))
+	require.Equal(t, []string{"welcome", "check-in"}, f.templatesSent(person))
+	require.Equal(t, []string{"welcome", "onboarding-tips"}, f.templatesSent(machine))
+}
+
+// engagedWait waits for a person's click of the welcome, for three days.
+const engagedWait = `id: engaged
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any}
+  - id: wait-click
+    wait_until: {condition: clicked step hello, timeout: 3d, on_timeout: end}
+  - id: thanks
+    send: {template: check-in, send_window: any}
+`
+
+// TestHumanClickWakesAWaitOnEngagement: a click by a person wakes the
+// enrollment that waits for it at once; a scanner's click does not.
+func TestHumanClickWakesAWaitOnEngagement(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"engaged.yaml": {Data: []byte(engagedWait)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	var msg int64
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT id FROM messages WHERE contact_id = $1`, id).Scan(&msg))
+	f.clock.Set(monday10.Add(time.Hour))
+	require.NoError(t, f.store.RecordHits(context.Background(), []nurture.Hit{
+		{MessageID: msg, ContactID: id, Kind: nurture.HitClick, Class: nurture.ClassBot, URL: "https://app.acme.example", At: f.clock.Now()}}))
+	f.run()
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+	f.clock.Set(monday10.Add(2 * time.Hour))
+	require.NoError(t, f.store.RecordHits(context.Background(), []nurture.Hit{
+		{MessageID: msg, ContactID: id, Kind: nurture.HitClick, Class: nurture.ClassHuman, URL: "https://app.acme.example", At: f.clock.Now()}}))
+	f.run()
+	require.Equal(t, []string{"welcome", "check-in"}, f.templatesSent(id))
+	require.Equal(t, monday10.Add(2*time.Hour), f.sentAt(id, "check-in"))
+}
+
+// twoAtOnce sends two emails in a row.
+const twoAtOnce = `id: pair
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any}
+  - id: tips
+    send: {template: onboarding-tips, send_window: any}
+`
+
+// TestFrequencyCapPostpones: with a cap of one email a day, the second of
+// two steps in a row waits until the first is a day old: postponed, not
+// dropped, and sent once.
+func TestFrequencyCapPostpones(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"pair.yaml": {Data: []byte(twoAtOnce)}}, monday10)
+	f.capLimit = 1
+	f.newEngine(fstest.MapFS{"pair.yaml": {Data: []byte(twoAtOnce)}})
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+	f.at(monday10.Add(day - time.Minute))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+	f.at(monday10.Add(day))
+	require.Equal(t, []string{"welcome", "onboarding-tips"}, f.templatesSent(id))
+	f.at(monday10.Add(3 * day))
+	require.Len(t, f.smtp.Messages(), 2)
+	require.Equal(t, nurture.EnrollmentCompleted, f.only(id).Status)
+}
