@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,6 +35,9 @@ type DB struct {
 	// Clock dates what a caller leaves undated (a bounce or an outcome
 	// without a time); New sets the system clock.
 	Clock nurture.Clock
+	// triggers are the events ingestion signals to the sequence engine
+	// (WatchSequences).
+	triggers atomic.Pointer[SequenceTriggers]
 }
 
 // New wraps a pool. The caller owns the pool and closes it.
