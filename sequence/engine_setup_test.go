@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/delivery"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/internal/testkit"
@@ -215,7 +216,7 @@ func (f *flow) ingest(calls ...nurture.Call) {
 			calls[i].Timestamp = f.clock.Now()
 		}
 	}
-	_, err := f.store.Ingest(context.Background(), calls, f.clock.Now())
+	_, err := f.store.Ingest(context.Background(), calls, api.ContactFromTraits, f.clock.Now())
 	require.NoError(f.t, err)
 }
 
