@@ -154,6 +154,10 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store 
 		// A limit Redis would refuse on every call would be skipped on every call.
 		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
 	}
+	seqs, err := loadSequences(cfg.SequencesDir, tmpl)
+	if err != nil {
+		return nil, fmt.Errorf("NURTURE_SEQUENCES_DIR: %w (nurture sequences validate lists every mistake)", err)
+	}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store, Enqueuer: enq},
 		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
@@ -169,6 +173,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store 
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
+		Sequences:          &api.Sequences{Set: seqs},
 		Keys:               store,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
