@@ -397,7 +397,7 @@ type IngestResult struct {
 	Stored     int       // calls stored as new events
 	Duplicates int       // calls whose messageId was seen before
 	Warnings   []Warning // parts of calls that were not applied
-	Messages   []Message // messages the calls started; the caller enqueues them
+	Messages   []Message // messages the calls started, for the caller to enqueue (none since sequences send: the sequence engine creates and queues its own)
 }
 
 // EngagementSummary is what a contact did, kept current as events arrive.
@@ -446,12 +446,3 @@ func Summarize(events []PlannedEvent) map[*Contact]*Engagement {
 	return out
 }
 
-// Triggered returns the messages that a stored call starts for its contact:
-// a signed_up event starts the welcome email (once per contact, whatever
-// repeats).
-func Triggered(call *Call, contactID int64, now time.Time) []Message {
-	if call.Type == EventTrack && call.Name == EventSignedUp {
-		return []Message{{DedupeKey: WelcomeDedupeKey(contactID), ContactID: contactID, Template: "welcome", SendAt: now}}
-	}
-	return nil
-}

@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/postgres"
 )
 
 // The examples of Segment's HTTP Tracking API, posted one call at a time as
@@ -259,19 +261,25 @@ func TestReplayedBatchChangesNothing(t *testing.T) {
 	require.Equal(t, wantState, gotState)
 }
 
-// A signed_up event hands the welcome email to the queue once per contact,
-// however often it is sent.
-func TestSignedUpEnqueuesTheWelcomeOnce(t *testing.T) {
+// A signed_up event creates no email in ingestion any more: it leaves a
+// signal for the sequence engine (whose onboarding sequence sends the
+// welcome, once per contact), one per stored call, none for a replay.
+func TestSignedUpSignalsTheSequenceEngine(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.store.WatchSequences(postgres.SequenceTriggers{Events: []string{nurture.EventKey("signed_up")}})
 	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "signed_up", "messageId": "m1"}))
 	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "signed_up", "messageId": "m2"}))
 	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "signed_up", "messageId": "m1"}))
-	sent := b.enqueuer.sent()
-	require.Len(t, sent, 1)
-	require.Equal(t, "welcome", sent[0].Template)
-	require.Equal(t, b.contactByUser(t, "u1").ID, sent[0].ContactID)
-	require.Equal(t, 1, b.counts(t).Messages)
+	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u1", "event": "Page Liked", "messageId": "m3"}))
+	require.Empty(t, b.enqueuer.sent())
+	require.Equal(t, 0, b.counts(t).Messages)
+	var signals int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM sequence_signals WHERE contact_id = $1 AND name = 'signed_up'`,
+		b.contactByUser(t, "u1").ID).Scan(&signals))
+	require.Equal(t, 2, signals)
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM sequence_signals`).Scan(&signals))
+	require.Equal(t, 2, signals, "an event no sequence starts on or waits for leaves none")
 }
 
 // sentAt corrects the timestamps of the request by the difference between

@@ -17,6 +17,20 @@ type MessageStore interface {
 	Message(ctx context.Context, id int64) (*nurture.Message, error)
 	MessageHistory(ctx context.Context, id int64) ([]nurture.StatusChange, error)
 	MessageHits(ctx context.Context, id int64) ([]nurture.Hit, error)
+	// MessageReasons says why a sequence sent the message; nil for a
+	// message no sequence sent.
+	MessageReasons(ctx context.Context, id int64) (*nurture.MessageReasons, error)
+}
+
+// whyJSON is why a message was sent: the sequence, the version of its
+// file, the step, and the branch decisions, condition values, waits and
+// postponements that led there.
+type whyJSON struct {
+	Sequence   string   `json:"sequence"`
+	Version    string   `json:"version"`
+	Step       string   `json:"step"`
+	Enrollment int64    `json:"enrollmentId,omitempty"`
+	Reasons    []string `json:"reasons"`
 }
 
 type timelineEntry struct {
@@ -41,6 +55,7 @@ type messageJSON struct {
 	Opens     int             `json:"humanOpens"`
 	Clicks    int             `json:"humanClicks"`
 	Timeline  []timelineEntry `json:"timeline"`
+	Why       *whyJSON        `json:"why,omitempty"`
 }
 
 // getMessage serves GET /v1/messages/{id}: the message and its timeline,
@@ -67,8 +82,19 @@ func (a *API) getMessage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	why, err := a.cfg.Admin.Messages.MessageReasons(ctx, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	out := messageJSON{ID: m.ID, ContactID: m.ContactID, Template: m.Template, Topic: string(m.Topic),
 		Status: string(m.Status), Attempts: m.Attempts, SendAt: m.SendAt, SentAt: timePtr(m.SentAt)}
+	if why != nil {
+		out.Why = &whyJSON{Sequence: why.Sequence, Version: why.Version, Step: why.Step, Enrollment: why.EnrollmentID, Reasons: why.Reasons}
+		if out.Why.Reasons == nil {
+			out.Why.Reasons = []string{}
+		}
+	}
 	for _, h := range history {
 		out.Timeline = append(out.Timeline, timelineEntry{At: h.At, Event: string(h.Status), Detail: h.Detail})
 	}

@@ -23,7 +23,7 @@ func (db *DB) Ingest(ctx context.Context, calls []nurture.Call, now time.Time) (
 		var res *nurture.IngestResult
 		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			var err error
-			res, err = ingest(ctx, tx, calls, now)
+			res, err = db.ingest(ctx, tx, calls, now)
 			return err
 		})
 		// Two batches creating the same new user at once: the loser's
@@ -43,7 +43,7 @@ func isDeadlock(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
+func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (*nurture.IngestResult, error) {
 	res := &nurture.IngestResult{}
 	calls, err := newCalls(ctx, tx, all)
 	if err != nil {
@@ -84,20 +84,8 @@ func ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, now time.Time) (
 	if err := recordEmailChanges(ctx, tx, plan.EmailChanges); err != nil {
 		return nil, err
 	}
-	for _, ev := range stored {
-		if ev.Contact == nil {
-			continue
-		}
-		for _, d := range nurture.Triggered(ev.Call, ev.Contact.ID, now) {
-			d.EnqueuedAt = now // the caller enqueues it at once
-			m, ok, err := insertMessage(ctx, tx, d)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				res.Messages = append(res.Messages, *m)
-			}
-		}
+	if err := db.signalIngested(ctx, tx, stored); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -77,6 +77,7 @@ func TestIngestAnonymousHistoryJoinsTheContact(t *testing.T) {
 func TestIngestReplayChangesNothing(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
+	db.WatchSequences(postgres.SequenceTriggers{Events: []string{nurture.EventKey(nurture.EventSignedUp)}})
 	batch := []nurture.Call{
 		identify("i1", "u1", "", t0, nurture.Contact{Email: "ada@example.com"}),
 		track("t1", "u1", "", nurture.EventSignedUp, t0),
@@ -85,12 +86,18 @@ func TestIngestReplayChangesNothing(t *testing.T) {
 	}
 	first := ingest(t, db, batch...)
 	require.Equal(t, 3, first.Stored)
-	require.Len(t, first.Messages, 1, "signed_up starts the welcome email")
+	require.Empty(t, first.Messages, "the sequence engine sends the welcome, not ingestion")
+	signals := func() int {
+		var n int
+		require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM sequence_signals`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, signals(), "signed_up starts a sequence: one signal")
 
 	again := ingest(t, db, batch...)
 	require.Zero(t, again.Stored)
 	require.Equal(t, 4, again.Duplicates)
-	require.Empty(t, again.Messages)
+	require.Equal(t, 1, signals(), "a replay signals nothing")
 
 	c, err := db.ContactByExternalID(ctx, "u1")
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +32,9 @@ var migrations embed.FS
 // DB is the store. It is safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
+	// triggers are the events ingestion signals to the sequence engine
+	// (WatchSequences).
+	triggers atomic.Pointer[SequenceTriggers]
 }
 
 // New wraps a pool. The caller owns the pool and closes it.

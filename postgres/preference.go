@@ -46,6 +46,13 @@ func (db *DB) SetPreferences(ctx context.Context, contactID int64, optedOut []nu
 		if _, err := tx.Exec(ctx, `INSERT INTO topic_optouts (contact_id, topic) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, contactID, topics); err != nil {
 			return fmt.Errorf("set preferences: %w", err)
 		}
+		// The contact's enrollments in sequences of those topics end at
+		// their next decision: the sequence engine wakes them.
+		if _, err := tx.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, name, at)
+			SELECT DISTINCT $1::bigint, 'topic', topic, now() FROM enrollments
+			WHERE contact_id = $1 AND status = 'active' AND topic = ANY($2)`, contactID, topics); err != nil {
+			return fmt.Errorf("signal sequences: %w", err)
+		}
 		if len(cancelTemplates) == 0 {
 			return nil
 		}

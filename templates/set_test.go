@@ -31,18 +31,6 @@ func TestDefault(t *testing.T) {
 // good is a minimal valid email template.
 const good = `{{define "subject"}}Hi{{end}}{{define "topic"}}education{{end}}{{define "body"}}<p>Hi</p>{{end}}`
 
-// The built-in templates have every template the engine sends by itself:
-// a start with them never stops for want of one.
-func TestDefaultHasTheTriggeredTemplates(t *testing.T) {
-	t.Parallel()
-	s := setup(t)
-	for _, tt := range nurture.TriggeredTemplates() {
-		if _, ok := s.Topic(tt.Name); !ok {
-			t.Errorf("no built-in template %q, which the engine sends on %s", tt.Name, tt.On)
-		}
-	}
-}
-
 func TestLoadRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/mailer"
 	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/sequence"
 	"github.com/nurture-email/nurture/templates"
 	"github.com/nurture-email/nurture/worker"
 )
@@ -42,10 +43,16 @@ const (
 func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, which service) error {
 	// The templates first: a start that cannot send what the domain
 	// triggers stops here, before it touches the database.
-	var tmpl *templates.Set
+	var (
+		tmpl *templates.Set
+		seqs *serviceSequences
+	)
 	if which&(serviceAPI|serviceWorker) != 0 {
 		var err error
-		if tmpl, err = loadServiceTemplates(cfg.TemplatesDir); err != nil {
+		if tmpl, err = loadTemplates(cfg.TemplatesDir); err != nil {
+			return err
+		}
+		if seqs, err = loadServiceSequences(cfg, tmpl); err != nil {
 			return err
 		}
 	}
@@ -78,6 +85,12 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	queue := asynq.NewClientFromRedisClient(rdb)
 	enqueuer := jobs.NewEnqueuer(queue)
 	store := postgres.New(pool)
+	engine, err := newEngine(cfg, logger, seqs, tmpl, store, enqueuer)
+	if err != nil {
+		return err
+	}
+	events, traits := engine.Triggers()
+	store.WatchSequences(postgres.SequenceTriggers{Events: events, Traits: traits})
 
 	var (
 		wg   sync.WaitGroup
@@ -123,7 +136,10 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb)
+		if err := engine.Register(connectCtx); err != nil {
+			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
+		}
+		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine)
 		if err != nil {
 			return err
 		}
@@ -131,6 +147,8 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("worker", w.Run)
 		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Marker: jobs.NewQueueMarker(rdb), Logger: logger}
 		start("reconciler", rec.Run)
+		poller := &worker.SequencePoller{Store: store, Enqueuer: enqueuer, Signals: engine, Logger: logger}
+		start("sequence poller", poller.Run)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -187,7 +205,21 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store 
 	})
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient) (*worker.Server, func(), error) {
+// newEngine builds the sequence engine.
+func newEngine(cfg *config.Config, logger *slog.Logger, seqs *serviceSequences, tmpl *templates.Set, store *postgres.DB, enq *jobs.Enqueuer) (*sequence.Engine, error) {
+	zone, window, err := engineSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ec := sequence.EngineConfig{Store: store, Enqueuer: enq, Templates: tmpl, DefaultZone: zone, Window: window,
+		Cap: cfg.FrequencyCap, Logger: logger}
+	if seqs != nil {
+		ec.Sequences, ec.Sources = seqs.set, seqs.sources
+	}
+	return sequence.NewEngine(ec), nil
+}
+
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -241,7 +273,8 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		Concurrency:     cfg.Concurrency,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          logger,
-		Handlers:        map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send},
+		Handlers: map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send,
+			jobs.TypeSequenceAdvance: jobs.NewAdvanceHandler(engine)},
 	})
 	closeAll := func() {
 		// The worker has stopped: write the outcomes still waiting, then

@@ -67,7 +67,7 @@ func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv
 		if plainHTTP(cfg.PublicURL) {
 			fmt.Fprintf(stderr, "warning: %s (it is %s)\n", plainHTTPWarning, cfg.PublicURL)
 		}
-		return checkTemplates(set, cfg.TemplatesDir, product(cfg), stdout, stderr)
+		return checkTemplates(set, cfg, product(cfg), stdout, stderr)
 	case "preview":
 		if name == "" {
 			fmt.Fprintln(stderr, "nurture templates preview: name the template: templates preview NAME --contact ID")
@@ -79,10 +79,9 @@ func runTemplates(ctx context.Context, cmd config.Command, args []string, getenv
 	return 2
 }
 
-// checkTemplates renders every template of set (read from dir, "" for the
-// built-in ones) for the sample contacts, and checks that none the engine
-// sends by itself is missing.
-func checkTemplates(set *templates.Set, dir string, product nurture.Product, stdout, stderr io.Writer) int {
+// checkTemplates renders every template of set for the sample contacts,
+// and checks that the sequences in use find every template they send.
+func checkTemplates(set *templates.Set, cfg *config.Config, product nurture.Product, stdout, stderr io.Writer) int {
 	failed := 0
 	for _, name := range set.Names() {
 		for _, c := range sampleContacts {
@@ -96,7 +95,11 @@ func checkTemplates(set *templates.Set, dir string, product nurture.Product, std
 			}
 		}
 	}
-	missing := requireTriggered(set, dir)
+	// The sequences in use must find every template they send.
+	var missing error
+	if _, err := loadSequences(cfg.SequencesDir, set); err != nil {
+		missing = sequencesError(err, cfg.SequencesDir, cfg.TemplatesDir)
+	}
 	if missing != nil {
 		fmt.Fprintln(stderr, missing)
 	}
@@ -166,34 +169,3 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 	return 0
 }
 
-// loadServiceTemplates loads the templates the api and the worker run
-// with, and checks that they have every template the domain triggers.
-func loadServiceTemplates(dir string) (*templates.Set, error) {
-	set, err := loadTemplates(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireTriggered(set, dir); err != nil {
-		return nil, err
-	}
-	return set, nil
-}
-
-// requireTriggered checks that set has every template the engine sends by
-// itself (nurture.TriggeredTemplates), naming each one missing and where
-// it was looked for.
-func requireTriggered(set *templates.Set, dir string) error {
-	var errs []error
-	for _, t := range nurture.TriggeredTemplates() {
-		if _, ok := set.Topic(t.Name); ok {
-			continue
-		}
-		if dir == "" {
-			errs = append(errs, fmt.Errorf("the built-in templates lack mail/%s.html: the engine sends the template %s on %s", t.Name, t.Name, t.On))
-			continue
-		}
-		errs = append(errs, fmt.Errorf("NURTURE_TEMPLATES_DIR: %s lacks mail/%s.html: the engine sends the template %s on %s",
-			dir, t.Name, t.Name, t.On))
-	}
-	return errors.Join(errs...)
-}

@@ -116,7 +116,8 @@ func TestTemplatesCheckWarnsOfPlainHTTPLinks(t *testing.T) {
 }
 
 // templatesWithoutWelcome writes a templates directory that loads, with
-// one email, but not the welcome email the engine sends on every sign-up.
+// one email, but not the welcome email the onboarding sequence sends on
+// every sign-up.
 func templatesWithoutWelcome(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -128,10 +129,10 @@ func templatesWithoutWelcome(t *testing.T) string {
 	return dir
 }
 
-// A templates directory without a template the domain triggers stops each
+// A templates directory without a template the sequences send stops each
 // command that serves or sends before it starts, in one line naming the
-// template and the directory. It used to start, and every sign-up's email
-// then failed at send time.
+// template, the sequence file and the directory. It used to start, and
+// every sign-up's email then failed at send time.
 func TestStartRefusesTemplatesWithoutWelcome(t *testing.T) {
 	t.Parallel()
 	dir := templatesWithoutWelcome(t)
@@ -150,7 +151,7 @@ func TestStartRefusesTemplatesWithoutWelcome(t *testing.T) {
 			require.Equal(t, 1, code, stderr.String())
 			out := strings.TrimRight(stderr.String(), "\n")
 			require.NotContains(t, out, "\n", "one line: %q", out)
-			for _, want := range []string{"NURTURE_TEMPLATES_DIR: " + dir + " lacks mail/welcome.html", "template welcome", "signed_up"} {
+			for _, want := range []string{"NURTURE_TEMPLATES_DIR: " + dir, "unknown template", "welcome", "onboarding.yaml:31"} {
 				require.Contains(t, out, want)
 			}
 			require.NoError(t, ctx.Err(), "it stopped at start, not at the deadline")
@@ -158,12 +159,14 @@ func TestStartRefusesTemplatesWithoutWelcome(t *testing.T) {
 	}
 }
 
-func TestTemplatesCheckNamesAMissingTriggeredTemplate(t *testing.T) {
+func TestTemplatesCheckNamesATemplateTheSequencesLack(t *testing.T) {
 	t.Parallel()
 	dir := templatesWithoutWelcome(t)
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"templates", "check", "--templates-dir", dir}, func(string) string { return "" }, &out, &errOut)
 	require.Equal(t, 1, code, errOut.String())
-	require.Contains(t, errOut.String(), dir+" lacks mail/welcome.html: the engine sends the template welcome on a signed_up event")
+	require.Contains(t, errOut.String(), "the built-in sequences do not fit NURTURE_TEMPLATES_DIR: "+dir)
+	require.Contains(t, errOut.String(), `onboarding.yaml:`)
+	require.Contains(t, errOut.String(), `onboarding.yaml:31:17: steps[0].send.template: unknown template "welcome"`)
 	require.Empty(t, out.String())
 }

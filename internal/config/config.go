@@ -56,6 +56,13 @@ type Config struct {
 	DKIMKeyFile     string
 	TemplatesDir    string
 	SequencesDir    string
+	DefaultTimezone string
+	// SendWindow is the send window of sequences whose files set none:
+	// the days allowed (by time.Weekday; none set means every day) and the
+	// minutes after midnight it opens and closes (0 and 0: any time).
+	SendWindowDays  [7]bool
+	SendWindowFrom  int
+	SendWindowTo    int
 	SoftBounceLimit int
 	IngestRate      float64
 	IngestBurst     int
@@ -136,6 +143,10 @@ var Settings = []Setting{
 		Usage: "directory of email templates that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.TemplatesDir = v; return nil }},
 	{Flag: "sequences-dir", Env: "NURTURE_SEQUENCES_DIR", Default: "",
 		Usage: "directory of sequence files (*.yaml) that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.SequencesDir = v; return nil }},
+	{Flag: "default-timezone", Env: "NURTURE_DEFAULT_TIMEZONE", Default: "UTC",
+		Usage: "time zone of contacts with neither a timezone trait nor a known country, for sequences' send windows (an IANA name such as Europe/Paris)", set: setTimezone},
+	{Flag: "send-window", Env: "NURTURE_SEND_WINDOW", Default: "any",
+		Usage: "send window of the sequences that set none, in the contact's time zone: any, or DAYS HH:MM-HH:MM such as weekdays 09:00-17:00 or mon,wed,fri 10:00-16:00", set: setSendWindow},
 	{Flag: "soft-bounce-limit", Env: "NURTURE_SOFT_BOUNCE_LIMIT", Default: "3",
 		Usage: "soft bounces after which an address is suppressed", set: positiveInt("soft-bounce-limit", func(c *Config, n int) { c.SoftBounceLimit = n })},
 	{Flag: "ses-topics", Env: "NURTURE_SES_TOPICS", Default: "",
@@ -183,7 +194,8 @@ var (
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
-		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "dev", "concurrency", "shutdown-timeout"}
+		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
+		"dev", "concurrency", "shutdown-timeout"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -195,7 +207,7 @@ var Commands = []Command{
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
 	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
 	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
-		Settings: join([]string{"database-url", "templates-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
+		Settings: join([]string{"database-url", "templates-dir", "sequences-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
 	{Name: "sequences", Summary: "sequences validate [DIR]: check the sequence files (built-in, NURTURE_SEQUENCES_DIR or DIR) against the templates in use",
 		Settings: join([]string{"templates-dir", "sequences-dir"}, common)},
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
@@ -572,4 +584,80 @@ func Environ(name string) string { return os.Getenv(name) }
 // isLabelChar reports whether r may be in a host name's label.
 func isLabelChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_'
+}
+
+func setTimezone(c *Config, v string) error {
+	if _, err := time.LoadLocation(v); err != nil || v == "" || v == "Local" {
+		return fmt.Errorf("%q is not a time zone name such as UTC or Europe/Paris", v)
+	}
+	c.DefaultTimezone = v
+	return nil
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
+	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// setSendWindow reads "any" or "DAYS HH:MM-HH:MM", where DAYS is daily,
+// weekdays, weekends, or a comma-separated list of days (mon) and ranges
+// of days (mon-fri).
+func setSendWindow(c *Config, v string) error {
+	bad := fmt.Errorf("%q is not a send window: want any, or DAYS HH:MM-HH:MM such as weekdays 09:00-17:00", v)
+	v = strings.ToLower(strings.TrimSpace(v))
+	c.SendWindowDays, c.SendWindowFrom, c.SendWindowTo = [7]bool{}, 0, 0
+	if v == "any" || v == "" {
+		return nil
+	}
+	days, hours, ok := strings.Cut(v, " ")
+	if !ok {
+		return bad
+	}
+	switch days {
+	case "daily", "every_day":
+	case "weekdays":
+		for d := time.Monday; d <= time.Friday; d++ {
+			c.SendWindowDays[d] = true
+		}
+	case "weekends":
+		c.SendWindowDays[time.Saturday], c.SendWindowDays[time.Sunday] = true, true
+	default:
+		for _, part := range strings.Split(days, ",") {
+			a, b, isRange := strings.Cut(strings.TrimSpace(part), "-")
+			from, ok1 := weekdays[a]
+			to, ok2 := weekdays[b]
+			if !isRange {
+				to, ok2 = from, ok1
+			}
+			if !ok1 || !ok2 {
+				return bad
+			}
+			for d := from; ; d = (d + 1) % 7 {
+				c.SendWindowDays[d] = true
+				if d == to {
+					break
+				}
+			}
+		}
+	}
+	open, shut, ok := strings.Cut(strings.TrimSpace(hours), "-")
+	if !ok {
+		return bad
+	}
+	from, err1 := minutes(open)
+	to, err2 := minutes(shut)
+	if err1 != nil || err2 != nil || to <= from {
+		return bad
+	}
+	c.SendWindowFrom, c.SendWindowTo = from, to
+	return nil
+}
+
+// minutes reads HH:MM (00:00 to 24:00) as minutes after midnight.
+func minutes(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh*60+mm > 1440 {
+		return 0, errors.New("bad time")
+	}
+	return hh*60 + mm, nil
 }

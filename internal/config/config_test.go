@@ -82,6 +82,7 @@ func TestLoadDefaults(t *testing.T) {
 		IngestBurst:     1000,
 		SMTPRate:        100,
 		FrequencyCap:    3,
+		DefaultTimezone: "UTC",
 		DKIMSelector:    "nurture",
 		SoftBounceLimit: 3,
 		LogFormat:       "text",
@@ -653,4 +654,42 @@ func TestREADMEListsEverySetting(t *testing.T) {
 			t.Errorf("README.md lists %s, which the binary does not read", name)
 		}
 	}
+}
+
+// TestSendWindowSetting: the default send window of sequences is read as
+// days and minutes, and a window that makes no sense stops the start.
+func TestSendWindowSetting(t *testing.T) {
+	t.Parallel()
+	weekdays := [7]bool{false, true, true, true, true, true, false}
+	for _, tc := range []struct {
+		in       string
+		days     [7]bool
+		from, to int
+		bad      bool
+	}{
+		{in: "any"},
+		{in: "weekdays 09:00-17:00", days: weekdays, from: 540, to: 1020},
+		{in: "mon-fri 09:00-17:00", days: weekdays, from: 540, to: 1020},
+		{in: "sat,sun 10:30-24:00", days: [7]bool{true, false, false, false, false, false, true}, from: 630, to: 1440},
+		{in: "fri-mon 08:00-09:00", days: [7]bool{true, true, false, false, false, true, true}, from: 480, to: 540},
+		{in: "daily 08:00-20:00", from: 480, to: 1200},
+		{in: "weekdays 17:00-09:00", bad: true},
+		{in: "someday 09:00-17:00", bad: true},
+		{in: "weekdays", bad: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_SEND_WINDOW": tc.in, "NURTURE_SECRET": testSecret}), io.Discard)
+			if tc.bad {
+				require.ErrorContains(t, err, "NURTURE_SEND_WINDOW")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.days, c.SendWindowDays)
+			require.Equal(t, tc.from, c.SendWindowFrom)
+			require.Equal(t, tc.to, c.SendWindowTo)
+		})
+	}
+	_, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_DEFAULT_TIMEZONE": "Mars/Olympus", "NURTURE_SECRET": testSecret}), io.Discard)
+	require.ErrorContains(t, err, "NURTURE_DEFAULT_TIMEZONE")
 }

@@ -1,0 +1,94 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/nurture-email/nurture"
+)
+
+// TypeSequenceAdvance advances one enrollment in a sequence.
+const TypeSequenceAdvance = "sequence:advance"
+
+// AdvanceMaxRetry bounds the retries of one advance; the poller queues a
+// due enrollment again after its grace anyway.
+const AdvanceMaxRetry = 5
+
+// AdvancePayload is the payload of a sequence:advance task.
+type AdvancePayload struct {
+	EnrollmentID int64 `json:"enrollment_id"`
+}
+
+// AdvanceTaskID is the task id of the advance of enrollment id standing on
+// step for the visit-th time: a step runs once however often it is queued
+// (the engine also leaves an enrollment that is not due alone).
+func AdvanceTaskID(id int64, step string, visit int) string {
+	return "seq:" + strconv.FormatInt(id, 10) + ":" + step + ":" + strconv.Itoa(visit)
+}
+
+// NewAdvanceTask returns the sequence:advance task for e.
+func NewAdvanceTask(e *nurture.Enrollment) (*asynq.Task, error) {
+	payload, err := json.Marshal(AdvancePayload{EnrollmentID: e.ID})
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeSequenceAdvance, payload,
+		asynq.TaskID(AdvanceTaskID(e.ID, e.Step, e.Visit)),
+		asynq.Queue(QueueDefault),
+		asynq.MaxRetry(AdvanceMaxRetry),
+		asynq.Timeout(time.Minute),
+	), nil
+}
+
+// EnqueueAdvance queues the advance of e. queued is false when a task with
+// the same id exists already (the step is queued or running): the caller
+// may try again later, once that task is done.
+func (e *Enqueuer) EnqueueAdvance(ctx context.Context, en *nurture.Enrollment) (queued bool, err error) {
+	task, err := NewAdvanceTask(en)
+	if err != nil {
+		return false, err
+	}
+	_, err = e.client.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s for enrollment %d: %w", TypeSequenceAdvance, en.ID, err)
+	}
+	return true, nil
+}
+
+// Advancer is the sequence engine (package sequence).
+type Advancer interface {
+	Advance(ctx context.Context, enrollmentID int64) error
+}
+
+// AdvanceHandler is the handler of sequence:advance.
+type AdvanceHandler struct {
+	engine Advancer
+}
+
+// NewAdvanceHandler returns the handler of sequence:advance.
+func NewAdvanceHandler(a Advancer) *AdvanceHandler { return &AdvanceHandler{engine: a} }
+
+// ProcessTask implements asynq.Handler for sequence:advance.
+func (h *AdvanceHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p AdvancePayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	err := h.engine.Advance(ctx, p.EnrollmentID)
+	switch code := nurture.ErrorCodeOf(err); {
+	case err == nil:
+		return nil
+	case code == nurture.CodeInvalid, code == nurture.CodeNotFound:
+		return permanent(err)
+	}
+	return err
+}

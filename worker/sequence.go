@@ -1,0 +1,156 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/nurture-email/nurture"
+)
+
+// SequenceStore is what the sequence poller needs of the store.
+type SequenceStore interface {
+	DueEnrollments(ctx context.Context, now, staleBefore time.Time, limit int) ([]nurture.Enrollment, error)
+	MarkEnrollmentsQueued(ctx context.Context, es []nurture.Enrollment, at time.Time) error
+	ClaimSignals(ctx context.Context, limit int, lease time.Duration) ([]nurture.SequenceSignal, error)
+	DeleteSignals(ctx context.Context, ids []int64) error
+}
+
+// AdvanceEnqueuer queues sequence:advance tasks; queued is false when the
+// task of that step exists already.
+type AdvanceEnqueuer interface {
+	EnqueueAdvance(ctx context.Context, e *nurture.Enrollment) (queued bool, err error)
+}
+
+// SignalHandler acts on a sequence signal (the sequence engine).
+type SignalHandler interface {
+	Signal(ctx context.Context, s nurture.SequenceSignal) error
+}
+
+// SequencePoller moves sequence work from PostgreSQL into the task queue,
+// as the reconciler does for messages: every Interval it turns the signals
+// ingestion left (events that may start a sequence or wake an enrollment)
+// into enrollments and wakes, then queues a sequence:advance task for
+// every enrollment that is due and not known to be queued. Redis never
+// holds a step before it is due, and a task lost with Redis's data is
+// queued again after Grace. Signals are leased and task ids derive from
+// the step, so several pollers may run.
+type SequencePoller struct {
+	Store    SequenceStore
+	Enqueuer AdvanceEnqueuer
+	Signals  SignalHandler
+	Clock    nurture.Clock // default: the system clock
+	Logger   *slog.Logger  // default: slog.Default()
+	Interval time.Duration // default 1s
+	// Grace is how long an enrollment may stay queued but not advanced
+	// before it is queued again. Default 1 minute.
+	Grace time.Duration
+	Batch int // signals or enrollments per query; default 500
+	// Lease is how long a pass holds the signals it took; default 30s.
+	Lease time.Duration
+}
+
+func (p *SequencePoller) defaults() {
+	if p.Clock == nil {
+		p.Clock = nurture.SystemClock{}
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Interval == 0 {
+		p.Interval = time.Second
+	}
+	if p.Grace == 0 {
+		p.Grace = time.Minute
+	}
+	if p.Batch == 0 {
+		p.Batch = 500
+	}
+	if p.Lease == 0 {
+		p.Lease = 30 * time.Second
+	}
+}
+
+// Run polls every Interval until ctx ends.
+func (p *SequencePoller) Run(ctx context.Context) error {
+	p.defaults()
+	t := time.NewTicker(p.Interval)
+	defer t.Stop()
+	for {
+		if _, _, err := p.Pass(ctx); err != nil && ctx.Err() == nil {
+			p.Logger.Warn("sequence poller pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass acts on the signals waiting and queues the enrollments due; it
+// returns how many of each.
+func (p *SequencePoller) Pass(ctx context.Context) (signals, queued int, err error) {
+	p.defaults()
+	if signals, err = p.signals(ctx); err != nil {
+		return signals, 0, err
+	}
+	queued, err = p.due(ctx)
+	return signals, queued, err
+}
+
+func (p *SequencePoller) signals(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		sigs, err := p.Store.ClaimSignals(ctx, p.Batch, p.Lease)
+		if err != nil {
+			return total, err
+		}
+		done := make([]int64, 0, len(sigs))
+		for _, s := range sigs {
+			if err := p.Signals.Signal(ctx, s); err != nil {
+				// Left for its lease to run out: a later pass tries again.
+				p.Logger.Warn("sequence signal", "signal", s.ID, "contact", s.ContactID, "kind", s.Kind, "err", err)
+				continue
+			}
+			done = append(done, s.ID)
+		}
+		if err := p.Store.DeleteSignals(ctx, done); err != nil {
+			return total, err
+		}
+		total += len(done)
+		if len(sigs) < p.Batch || len(done) == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (p *SequencePoller) due(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		now := p.Clock.Now()
+		due, err := p.Store.DueEnrollments(ctx, now, now.Add(-p.Grace), p.Batch)
+		if err != nil {
+			return total, err
+		}
+		queued := make([]nurture.Enrollment, 0, len(due))
+		for i := range due {
+			ok, err := p.Enqueuer.EnqueueAdvance(ctx, &due[i])
+			if err != nil {
+				return total, err
+			}
+			// A task of the same step still queued or running is not
+			// marked: the next pass tries again once it is done.
+			if ok {
+				queued = append(queued, due[i])
+			}
+		}
+		if err := p.Store.MarkEnrollmentsQueued(ctx, queued, now); err != nil {
+			return total, err
+		}
+		total += len(queued)
+		if len(due) < p.Batch || len(queued) == 0 {
+			return total, nil
+		}
+	}
+}
