@@ -180,6 +180,9 @@ func New(cfg Config) (*API, error) {
 		seqs := e.Group("/v1/sequences", a.requireScope(nurture.ScopeAdmin))
 		seqs.GET("", a.listSequences)
 		seqs.GET("/:id", a.getSequence)
+		if cfg.Sequences.Simulator != nil {
+			seqs.POST("/:id/simulate", a.simulate)
+		}
 	}
 	if r := cfg.Recipients; r != nil {
 		if u, err := url.Parse(r.PublicURL); err == nil {
@@ -227,6 +230,8 @@ func (cfg *Config) check() error {
 		missing = "Webhooks.Bounces"
 	case cfg.Sequences != nil && cfg.Sequences.Set == nil:
 		missing = "Sequences.Set"
+	case cfg.Sequences != nil && cfg.Sequences.Simulator != nil && cfg.Sequences.Simulator.Store == nil:
+		missing = "Sequences.Simulator.Store"
 	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil):
 		missing = "Keys" // every /v1 endpoint asks for a key
 	default:

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,9 +16,12 @@ import (
 )
 
 // Sequences is what the sequence endpoints need: GET /v1/sequences and
-// /v1/sequences/{id}. They answer keys of scope admin.
+// /v1/sequences/{id}, and POST /v1/sequences/{id}/simulate with a
+// Simulator. They answer keys of scope admin.
 type Sequences struct {
 	Set SequenceSet // required: the sequences in use
+	// Simulator serves POST /v1/sequences/{id}/simulate; nil: not served.
+	Simulator *Simulator
 }
 
 // SequenceSet is the sequences in use; *sequence.Set satisfies it.
@@ -98,4 +106,88 @@ func clip(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// simulateKeys are the keys of a simulation request.
+var simulateKeys = []string{"contact", "events", "until"}
+
+// simulate serves POST /v1/sequences/{id}/simulate with
+// {"contact": "ada@example.com", "events": [...], "until": "30d"}: the
+// timeline the contact would get, on a virtual clock, writing nothing.
+func (a *API) simulate(c *gin.Context) {
+	seq, ok := a.sequence(c)
+	if !ok {
+		return
+	}
+	data, err := readBody(c.Request, a.cfg.MaxBodyBytes)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	sim, err := parseSimulation(data, a.cfg.Clock.Now().UTC())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	sim.Sequence = seq
+	t, err := a.cfg.Sequences.Simulator.Run(c.Request.Context(), sim)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+// parseSimulation reads the body of a simulation request.
+func parseSimulation(data []byte, now time.Time) (Simulation, error) {
+	sim := Simulation{Start: now, For: DefaultSimulation}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil || m == nil {
+		return sim, nurture.Errorf(nurture.CodeInvalid, "the body is not a JSON object such as {\"contact\": \"ada@example.com\", \"until\": \"30d\"}")
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(simulateKeys, k) {
+			return sim, nurture.FieldError(clip(k, 50), "is not a key of a simulation: want %s", strings.Join(simulateKeys, ", "))
+		}
+	}
+	raw, ok := m["contact"]
+	if !ok {
+		return sim, nurture.FieldError("contact", "is required: the product's userId, an email address or Nurture's id of the contact")
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &sim.Contact); err != nil {
+		if json.Unmarshal(raw, &n) != nil {
+			return sim, nurture.FieldError("contact", "is not a string: give the product's userId, an email address or Nurture's id")
+		}
+		sim.Contact = n.String() // a number is Nurture's id
+	}
+	if raw, ok := m["until"]; ok {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return sim, nurture.FieldError("until", "is not a string: give how long to simulate, such as 30d")
+		}
+		d, err := nurture.ParseDuration(s)
+		if err != nil {
+			return sim, nurture.FieldError("until", "%v", err)
+		}
+		if d > MaxSimulation {
+			return sim, nurture.FieldError("until", "is longer than %s: simulate at most %d days", s, MaxSimulation/(24*time.Hour))
+		}
+		sim.For = d
+	}
+	if raw, ok := m["events"]; ok && string(raw) != "null" {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return sim, nurture.FieldError("events", "is not a list of events such as [{\"event\": \"setup_completed\", \"after\": \"2d\"}]")
+		}
+		events, err := ParseHypotheticalEventList("events", items, now)
+		if err != nil {
+			return sim, err
+		}
+		sim.Events = events
+	}
+	if _, err := parseContactArg(sim.Contact); err != nil {
+		return sim, err
+	}
+	return sim, nil
 }

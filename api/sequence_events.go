@@ -15,9 +15,9 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-// PlannedEvent is a hypothetical event of a simulation: what the contact
+// HypotheticalEvent is an event a simulation assumes: what the contact
 // would do, and when.
-type PlannedEvent struct {
+type HypotheticalEvent struct {
 	Event      string         `json:"event"`
 	At         time.Time      `json:"at"`
 	Properties map[string]any `json:"properties,omitempty"`
@@ -25,16 +25,16 @@ type PlannedEvent struct {
 
 // Limits of the hypothetical events of one simulation.
 const (
-	// MaxPlannedEvents is the most events a simulation takes.
-	MaxPlannedEvents = 1000
+	// MaxHypotheticalEvents is the most events a simulation takes.
+	MaxHypotheticalEvents = 1000
 	// maxEventName is the longest event name, as ingestion allows.
 	maxEventName = 200
 )
 
-// plannedEventKeys are the keys an event of a simulation may have.
-var plannedEventKeys = []string{"event", "at", "after", "properties"}
+// hypotheticalKeys are the keys an event of a simulation may have.
+var hypotheticalKeys = []string{"event", "at", "after", "properties"}
 
-// ParsePlannedEvents reads the hypothetical events of a simulation that
+// ParseHypotheticalEvents reads the hypothetical events of a simulation that
 // starts at start: JSON lines, one object a line (blank lines and lines
 // starting with # are skipped), or one JSON array of objects. Each object
 // is {"event": NAME, "at": RFC 3339 time | "after": DURATION,
@@ -44,7 +44,7 @@ var plannedEventKeys = []string{"event", "at", "after", "properties"}
 // A mistake is a *nurture.Error whose field says where it is, by line:
 // "line 3: at" in JSON lines, "line 5 (element 2): at" in an array
 // (elements count from 0).
-func ParsePlannedEvents(data []byte, start time.Time) ([]PlannedEvent, error) {
+func ParseHypotheticalEvents(data []byte, start time.Time) ([]HypotheticalEvent, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if bytes.HasPrefix(trimmed, []byte("\xef\xbb\xbf")) { // a byte order mark some editors write
 		trimmed = bytes.TrimLeft(trimmed[3:], " \t\r\n")
@@ -52,7 +52,7 @@ func ParsePlannedEvents(data []byte, start time.Time) ([]PlannedEvent, error) {
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		return parseEventArray(trimmed, lineOf(data, len(data)-len(trimmed)), start)
 	}
-	var out []PlannedEvent
+	var out []HypotheticalEvent
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		line = bytes.TrimSpace(line)
 		if i == 0 {
@@ -62,31 +62,31 @@ func ParsePlannedEvents(data []byte, start time.Time) ([]PlannedEvent, error) {
 			continue
 		}
 		name := lineNamer(i+1, "")
-		if len(out) == MaxPlannedEvents {
-			return nil, nurture.FieldError(name(""), "is past the %d events a simulation takes", MaxPlannedEvents)
+		if len(out) == MaxHypotheticalEvents {
+			return nil, nurture.FieldError(name(""), "is past the %d events a simulation takes", MaxHypotheticalEvents)
 		}
-		e, err := parsePlannedEvent(line, name, start)
+		e, err := parseHypotheticalEvent(line, name, start)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
 	}
-	sortPlanned(out)
+	sortHypothetical(out)
 	return out, nil
 }
 
 // parseEventArray reads a JSON array of events whose '[' is on line first.
-func parseEventArray(data []byte, first int, start time.Time) ([]PlannedEvent, error) {
+func parseEventArray(data []byte, first int, start time.Time) ([]HypotheticalEvent, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil {
 		return nil, nurture.FieldError(fmt.Sprintf("line %d", first), "%s", jsonProblem(err))
 	}
-	var out []PlannedEvent
+	var out []HypotheticalEvent
 	for i := 0; dec.More(); i++ {
 		line := first - 1 + lineOf(data, int(dec.InputOffset())+leadingSpace(data[dec.InputOffset():]))
 		name := lineNamer(line, fmt.Sprintf("element %d", i))
-		if i == MaxPlannedEvents {
-			return nil, nurture.FieldError(name(""), "is past the %d events a simulation takes", MaxPlannedEvents)
+		if i == MaxHypotheticalEvents {
+			return nil, nurture.FieldError(name(""), "is past the %d events a simulation takes", MaxHypotheticalEvents)
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -95,7 +95,7 @@ func parseEventArray(data []byte, first int, start time.Time) ([]PlannedEvent, e
 			}
 			return nil, nurture.FieldError(name(""), "%s", jsonProblem(err))
 		}
-		e, err := parsePlannedEvent(raw, name, start)
+		e, err := parseHypotheticalEvent(raw, name, start)
 		if err != nil {
 			return nil, err
 		}
@@ -112,25 +112,25 @@ func parseEventArray(data []byte, first int, start time.Time) ([]PlannedEvent, e
 		return nil, nurture.FieldError(fmt.Sprintf("line %d", first-1+lineOf(data, len(data)-len(rest))),
 			"has more after the array's closing ]: give one array, or one event a line")
 	}
-	sortPlanned(out)
+	sortHypothetical(out)
 	return out, nil
 }
 
-// ParsePlannedEventList reads the events of a request body's field (an
+// ParseHypotheticalEventList reads the events of a request body's field (an
 // array already split into its elements): mistakes name field[i].
-func ParsePlannedEventList(field string, items []json.RawMessage, start time.Time) ([]PlannedEvent, error) {
-	if len(items) > MaxPlannedEvents {
-		return nil, nurture.FieldError(field, "has %d events; a simulation takes at most %d", len(items), MaxPlannedEvents)
+func ParseHypotheticalEventList(field string, items []json.RawMessage, start time.Time) ([]HypotheticalEvent, error) {
+	if len(items) > MaxHypotheticalEvents {
+		return nil, nurture.FieldError(field, "has %d events; a simulation takes at most %d", len(items), MaxHypotheticalEvents)
 	}
-	out := make([]PlannedEvent, 0, len(items))
+	out := make([]HypotheticalEvent, 0, len(items))
 	for i, raw := range items {
-		e, err := parsePlannedEvent(raw, fieldNamer(fmt.Sprintf("%s[%d]", field, i)), start)
+		e, err := parseHypotheticalEvent(raw, fieldNamer(fmt.Sprintf("%s[%d]", field, i)), start)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
 	}
-	sortPlanned(out)
+	sortHypothetical(out)
 	return out, nil
 }
 
@@ -161,22 +161,22 @@ func fieldNamer(field string) namer {
 	}
 }
 
-// parsePlannedEvent reads one event; name says where it is in mistakes.
-func parsePlannedEvent(raw []byte, name namer, start time.Time) (PlannedEvent, error) {
+// parseHypotheticalEvent reads one event; name says where it is in mistakes.
+func parseHypotheticalEvent(raw []byte, name namer, start time.Time) (HypotheticalEvent, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		msg := "is not an object such as {\"event\": \"setup_completed\", \"after\": \"2d\"}"
 		if err != nil && !isTypeError(err) {
 			msg = jsonProblem(err)
 		}
-		return PlannedEvent{}, nurture.FieldError(name(""), "%s", msg)
+		return HypotheticalEvent{}, nurture.FieldError(name(""), "%s", msg)
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if !slices.Contains(plannedEventKeys, k) {
-			return PlannedEvent{}, nurture.FieldError(name(clip(k, 50)), "is not a key of an event: want %s", strings.Join(plannedEventKeys, ", "))
+		if !slices.Contains(hypotheticalKeys, k) {
+			return HypotheticalEvent{}, nurture.FieldError(name(clip(k, 50)), "is not a key of an event: want %s", strings.Join(hypotheticalKeys, ", "))
 		}
 	}
-	var e PlannedEvent
+	var e HypotheticalEvent
 	ev, err := stringField(m, "event")
 	switch {
 	case err != nil:
@@ -244,8 +244,8 @@ func stringField(m map[string]json.RawMessage, key string) (string, error) {
 	return s, nil
 }
 
-func sortPlanned(es []PlannedEvent) {
-	slices.SortStableFunc(es, func(a, b PlannedEvent) int { return a.At.Compare(b.At) })
+func sortHypothetical(es []HypotheticalEvent) {
+	slices.SortStableFunc(es, func(a, b HypotheticalEvent) int { return a.At.Compare(b.At) })
 }
 
 // lineOf returns the 1-based line of the byte at offset in data.

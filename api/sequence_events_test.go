@@ -16,29 +16,29 @@ import (
 // simStart is when the simulations of the tests start.
 var simStart = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
-// TestParsePlannedEvents: the events file of a simulation, as JSON lines
+// TestParseHypotheticalEvents: the events file of a simulation, as JSON lines
 // or one array, each event at a time or after a duration from the start.
-func TestParsePlannedEvents(t *testing.T) {
+func TestParseHypotheticalEvents(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, src string
-		want      []api.PlannedEvent
+		want      []api.HypotheticalEvent
 	}{
 		{"json lines", "{\"event\": \"setup_completed\", \"after\": \"2d\"}\n\n# a comment\n" +
 			`{"event": "activated", "at": "2026-03-03T09:30:00+01:00", "properties": {"plan": "pro", "seats": 4}}` + "\r\n",
-			[]api.PlannedEvent{
+			[]api.HypotheticalEvent{
 				{Event: "activated", At: time.Date(2026, 3, 3, 8, 30, 0, 0, time.UTC), Properties: map[string]any{"plan": "pro", "seats": 4.0}},
 				{Event: "setup_completed", At: simStart.Add(48 * time.Hour)},
 			}},
 		{"array", "\ufeff[\n  {\"event\": \"demo_booked\", \"after\": \"1d12h\", \"properties\": null},\n  {\"event\": \"x\", \"after\": \"90m\"}\n]\n",
-			[]api.PlannedEvent{{Event: "x", At: simStart.Add(90 * time.Minute)}, {Event: "demo_booked", At: simStart.Add(36 * time.Hour)}}},
+			[]api.HypotheticalEvent{{Event: "x", At: simStart.Add(90 * time.Minute)}, {Event: "demo_booked", At: simStart.Add(36 * time.Hour)}}},
 		{"empty", "\n# nothing planned\n", nil},
 		{"empty array", "[]", nil},
-		{"at the start", `{"event": "x", "at": "2026-03-02T12:00:00Z"}`, []api.PlannedEvent{{Event: "x", At: simStart}}},
+		{"at the start", `{"event": "x", "at": "2026-03-02T12:00:00Z"}`, []api.HypotheticalEvent{{Event: "x", At: simStart}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := api.ParsePlannedEvents([]byte(tc.src), simStart)
+			got, err := api.ParseHypotheticalEvents([]byte(tc.src), simStart)
 			require.NoError(t, err)
 			require.Len(t, got, len(tc.want))
 			for i := range got {
@@ -50,9 +50,9 @@ func TestParsePlannedEvents(t *testing.T) {
 	}
 }
 
-// TestParsePlannedEventsMistakes: a mistake names its line and field, and
+// TestParseHypotheticalEventsMistakes: a mistake names its line and field, and
 // says what is wrong.
-func TestParsePlannedEventsMistakes(t *testing.T) {
+func TestParseHypotheticalEventsMistakes(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, src, field, message string
@@ -77,11 +77,11 @@ func TestParsePlannedEventsMistakes(t *testing.T) {
 		{"array: not closed", "[\n{\"event\": \"x\", \"after\": \"1d\"}\n", "line 3", "is not valid JSON"},
 		{"array: trailing", "[{\"event\": \"x\", \"after\": \"1d\"}]\n{}", "line 2", "has more after the array"},
 		{"array: broken element", "[\n{\"event\": \"x\" \"after\": \"1d\"}]", "line 2 (element 0)", "is not valid JSON"},
-		{"too many", strings.Repeat(`{"event": "x", "after": "1d"}`+"\n", api.MaxPlannedEvents+1), "line 1001", "past the 1000 events"},
+		{"too many", strings.Repeat(`{"event": "x", "after": "1d"}`+"\n", api.MaxHypotheticalEvents+1), "line 1001", "past the 1000 events"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := api.ParsePlannedEvents([]byte(tc.src), simStart)
+			_, err := api.ParseHypotheticalEvents([]byte(tc.src), simStart)
 			var e *nurture.Error
 			require.True(t, errors.As(err, &e), "error %v", err)
 			require.Equal(t, nurture.CodeInvalid, e.Code)
@@ -91,25 +91,25 @@ func TestParsePlannedEventsMistakes(t *testing.T) {
 	}
 }
 
-// TestParsePlannedEventList: in a request body, a mistake names the field
+// TestParseHypotheticalEventList: in a request body, a mistake names the field
 // and the element.
-func TestParsePlannedEventList(t *testing.T) {
+func TestParseHypotheticalEventList(t *testing.T) {
 	t.Parallel()
 	items := []json.RawMessage{json.RawMessage(`{"event": "x", "after": "1d"}`), json.RawMessage(`{"event": "y", "at": "soon"}`)}
-	_, err := api.ParsePlannedEventList("events", items, simStart)
+	_, err := api.ParseHypotheticalEventList("events", items, simStart)
 	var e *nurture.Error
 	require.True(t, errors.As(err, &e), "error %v", err)
 	require.Equal(t, "events[1].at", e.Field)
-	got, err := api.ParsePlannedEventList("events", items[:1], simStart)
+	got, err := api.ParseHypotheticalEventList("events", items[:1], simStart)
 	require.NoError(t, err)
-	require.Equal(t, []api.PlannedEvent{{Event: "x", At: simStart.Add(24 * time.Hour)}}, got)
+	require.Equal(t, []api.HypotheticalEvent{{Event: "x", At: simStart.Add(24 * time.Hour)}}, got)
 }
 
-// FuzzParsePlannedEvents: whatever the file, the parser answers events
+// FuzzParseHypotheticalEvents: whatever the file, the parser answers events
 // sorted by time, none before the start, each named; or a mistake that
 // names its line. What it accepts, written back as JSON lines, reads the
 // same.
-func FuzzParsePlannedEvents(f *testing.F) {
+func FuzzParseHypotheticalEvents(f *testing.F) {
 	for _, s := range []string{
 		`{"event": "setup_completed", "after": "2d"}`,
 		"{\"event\": \"a\", \"at\": \"2026-03-03T09:30:00+01:00\", \"properties\": {\"plan\": \"pro\"}}\n# c\n{\"event\": \"b\", \"after\": \"1h\"}",
@@ -119,7 +119,7 @@ func FuzzParsePlannedEvents(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := api.ParsePlannedEvents(data, simStart)
+		got, err := api.ParseHypotheticalEvents(data, simStart)
 		if err != nil {
 			var e *nurture.Error
 			if !errors.As(err, &e) || e.Code != nurture.CodeInvalid || !strings.HasPrefix(e.Field, "line ") {
@@ -142,7 +142,7 @@ func FuzzParsePlannedEvents(f *testing.F) {
 			again.Write(line)
 			again.WriteByte('\n')
 		}
-		back, err := api.ParsePlannedEvents([]byte(again.String()), simStart)
+		back, err := api.ParseHypotheticalEvents([]byte(again.String()), simStart)
 		if err != nil {
 			t.Fatalf("written back, %q does not read: %v", again.String(), err)
 		}
