@@ -65,6 +65,7 @@ const (
 type Timeline struct {
 	Sequence string          `json:"sequence"`
 	Version  string          `json:"version"`
+	Topic    nurture.Topic   `json:"topic"`
 	Contact  timelineContact `json:"contact"`
 	// Zone is the time zone the emails are planned in, and ZoneFrom where
 	// it came from (the timezone trait, the country, the default).
@@ -149,7 +150,9 @@ func (s *Simulator) Run(ctx context.Context, sim Simulation) (*Timeline, error) 
 		facts.AddEvent(e.Event, e.At, e.Properties)
 	}
 	zone, zoneFrom := sequence.ContactZone(facts.Contact, s.DefaultZone, &s.zones)
-	in := sequence.Input{Sequence: seq, State: state, Facts: facts, Now: start, Zone: zone, Window: s.Window}
+	// Decide finds the zone itself, as the engine's decisions do, so that
+	// its reasons say where the zone came from.
+	in := sequence.Input{Sequence: seq, State: state, Facts: facts, Now: start, DefaultZone: s.DefaultZone, Zones: &s.zones, Window: s.Window}
 	if s.Cap > 0 {
 		period := s.CapPeriod
 		if period == 0 {
@@ -273,7 +276,7 @@ func NewTimeline(seq *sequence.Sequence, contact *nurture.Contact, zone *time.Lo
 	if zone == nil {
 		zone = time.UTC
 	}
-	t := &Timeline{Sequence: seq.ID, Version: seq.Version, Zone: zone.String(),
+	t := &Timeline{Sequence: seq.ID, Version: seq.Version, Topic: seq.Topic, Zone: zone.String(),
 		Contact: timelineContact{ID: contact.ID, UserID: contact.ExternalID, Email: contact.Email}}
 	local := func(at time.Time) string { return at.In(zone).Format(localLayout) }
 	ev := 0
