@@ -107,6 +107,8 @@ const (
 	SignalTraits SignalKind = "traits"
 	// SignalTopic: the contact opted out of a topic (Name).
 	SignalTopic SignalKind = "topic"
+	// SignalHits: a person opened or clicked one of the contact's emails.
+	SignalHits SignalKind = "hits"
 )
 
 // SequenceSignal is something that happened to a contact that may start a

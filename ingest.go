@@ -445,4 +445,3 @@ func Summarize(events []PlannedEvent) map[*Contact]*Engagement {
 	}
 	return out
 }
-

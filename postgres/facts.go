@@ -17,8 +17,11 @@ import (
 // counts of the events the conditions read (with every occurrence when a
 // condition looks at times or properties), the occurrences since since of
 // the events in needs.Since, and, when needs.Emails, the contact's emails
-// with their opens and clicks of every class. It takes three round trips
-// whatever the needs. An erased or unknown contact is not found.
+// with their opens and clicks of every class (a sequence's email is dated
+// by its step, the moment the enrollment created it, so that it always
+// falls within its enrollment; others by when they went, or are due). It
+// takes two round trips whatever the needs. An erased or unknown contact
+// is not found.
 func (db *DB) LoadFacts(ctx context.Context, id int64, needs nurture.FactsNeeds, since time.Time) (*nurture.Facts, error) {
 	f := &nurture.Facts{Events: map[string]*nurture.EventFacts{}}
 	wantCounts := slices.Concat(needs.Events, needs.Since)
@@ -64,7 +67,8 @@ func (db *DB) LoadFacts(ctx context.Context, id int64, needs nurture.FactsNeeds,
 		})
 	}
 	if needs.Emails {
-		b.Queue(`SELECT m.id, m.template, m.topic, coalesce(r.sequence_id, ''), coalesce(r.step, ''), coalesce(m.sent_at, m.send_at)
+		b.Queue(`SELECT m.id, m.template, m.topic, coalesce(r.sequence_id, ''), coalesce(r.step, ''),
+				CASE WHEN r.message_id IS NULL THEN coalesce(m.sent_at, m.send_at) ELSE m.send_at END
 			FROM messages m LEFT JOIN message_reasons r ON r.message_id = m.id
 			WHERE m.contact_id = $1 AND m.status IN ('queued', 'sending', 'deferred', 'sent') ORDER BY m.id`, id).Query(func(rows pgx.Rows) error {
 			var e nurture.EmailFacts

@@ -54,6 +54,22 @@ func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 	if err != nil {
 		return fmt.Errorf("record hits: %w", err)
 	}
+	return db.signalHits(ctx, contactIDs, classes, ats)
+}
+
+// signalHits leaves a sequence signal for each contact who opened or
+// clicked as a person while one of their enrollments waits on it (a
+// wait_until on engagement): one statement, which finds nothing to do
+// unless such an enrollment exists.
+func (db *DB) signalHits(ctx context.Context, contactIDs []int64, classes []string, ats []time.Time) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, at)
+		SELECT h.contact_id, 'hits', max(h.at)
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS h(contact_id, class, at)
+		WHERE h.class = 'human' AND EXISTS (SELECT 1 FROM enrollment_wakes w WHERE w.contact_id = h.contact_id AND w.key = 'hits')
+		GROUP BY h.contact_id`, contactIDs, classes, ats)
+	if err != nil {
+		return fmt.Errorf("signal sequences: %w", err)
+	}
 	return nil
 }
 

@@ -374,7 +374,7 @@ func (e *Engine) storedVersion(ctx context.Context, id, version string) (*Sequen
 // waiting on it; a change of traits enrolls them in the sequences whose
 // trigger condition now holds and wakes those waiting on traits; an
 // opt-out from a topic wakes the enrollments of that topic, which then
-// exit.
+// exit; a person's open or click wakes those waiting on engagement.
 func (e *Engine) Signal(ctx context.Context, s nurture.SequenceSignal) error {
 	now := e.cfg.Clock.Now().UTC()
 	switch s.Kind {
@@ -408,6 +408,9 @@ func (e *Engine) Signal(ctx context.Context, s nurture.SequenceSignal) error {
 			}
 		}
 		_, err := e.cfg.Store.WakeEnrollments(ctx, s.ContactID, []string{nurture.WakeTraits}, now)
+		return err
+	case nurture.SignalHits:
+		_, err := e.cfg.Store.WakeEnrollments(ctx, s.ContactID, []string{nurture.WakeHits}, now)
 		return err
 	case nurture.SignalTopic:
 		_, err := e.cfg.Store.WakeTopicEnrollments(ctx, s.ContactID, []nurture.Topic{nurture.Topic(s.Name)}, now)

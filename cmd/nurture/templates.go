@@ -168,4 +168,3 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 	fmt.Fprintf(stdout, "Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
 	return 0
 }
-

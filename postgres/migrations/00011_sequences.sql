@@ -96,7 +96,7 @@ CREATE TABLE message_reasons (
 CREATE TABLE sequence_signals (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     contact_id   bigint NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
-    kind         text NOT NULL CHECK (kind IN ('event', 'traits', 'topic')),
+    kind         text NOT NULL CHECK (kind IN ('event', 'traits', 'topic', 'hits')),
     name         text NOT NULL DEFAULT '',
     properties   jsonb NOT NULL DEFAULT '{}',
     at           timestamptz NOT NULL,
