@@ -183,6 +183,11 @@ func New(cfg Config) (*API, error) {
 		if cfg.Sequences.Simulator != nil {
 			seqs.POST("/:id/simulate", a.simulate)
 		}
+		if cfg.Sequences.Enrollments != nil {
+			seqs.POST("/:id/enrollments", a.enroll)
+			seqs.DELETE("/:id/enrollments/:enrollment", a.exitEnrollment)
+			e.GET("/v1/contacts/:id/enrollments", a.requireScope(nurture.ScopeAdmin), a.contactEnrollments)
+		}
 	}
 	if r := cfg.Recipients; r != nil {
 		if u, err := url.Parse(r.PublicURL); err == nil {

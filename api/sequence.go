@@ -22,6 +22,11 @@ type Sequences struct {
 	Set SequenceSet // required: the sequences in use
 	// Simulator serves POST /v1/sequences/{id}/simulate; nil: not served.
 	Simulator *Simulator
+	// Enrollments serves POST /v1/sequences/{id}/enrollments, DELETE
+	// /v1/sequences/{id}/enrollments/{enrollment} and GET
+	// /v1/contacts/{id}/enrollments (sequence_enrollment.go); nil: not
+	// served.
+	Enrollments EnrollmentStore
 }
 
 // SequenceSet is the sequences in use; *sequence.Set satisfies it.

@@ -213,9 +213,16 @@ func (s *Simulator) entry(ctx context.Context, seq *sequence.Sequence, contactID
 	return fresh, "a new enrollment", nil
 }
 
-// findContact finds the contact ref names: an address, user:ID, a number
+// contactFinder finds contacts in the three ways a request may name one.
+type contactFinder interface {
+	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
+	ContactByExternalID(ctx context.Context, userID string) (*nurture.Contact, error)
+	ContactByEmail(ctx context.Context, email string) (*nurture.Contact, error)
+}
+
+// findContact finds the contact raw names: an address, user:ID, a number
 // (Nurture's id) or other text (the product's user id).
-func findContact(ctx context.Context, store SimulationStore, raw string) (*nurture.Contact, error) {
+func findContact(ctx context.Context, store contactFinder, raw string) (*nurture.Contact, error) {
 	ref, err := parseContactArg(raw)
 	if err != nil {
 		return nil, err
@@ -235,7 +242,7 @@ func findContact(ctx context.Context, store SimulationStore, raw string) (*nurtu
 		return nil, e
 	}
 	if err != nil {
-		return nil, fmt.Errorf("simulate: find the contact: %w", err)
+		return nil, fmt.Errorf("find the contact: %w", err)
 	}
 	return c, nil
 }
