@@ -183,6 +183,9 @@ func New(cfg Config) (*API, error) {
 		if cfg.Sequences.Simulator != nil {
 			seqs.POST("/:id/simulate", a.simulate)
 		}
+		if cfg.Sequences.Stats != nil {
+			seqs.GET("/:id/stats", a.sequenceStats)
+		}
 		if cfg.Sequences.Enrollments != nil {
 			seqs.POST("/:id/enrollments", a.enroll)
 			seqs.DELETE("/:id/enrollments/:enrollment", a.exitEnrollment)

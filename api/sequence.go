@@ -27,6 +27,8 @@ type Sequences struct {
 	// /v1/contacts/{id}/enrollments (sequence_enrollment.go); nil: not
 	// served.
 	Enrollments EnrollmentStore
+	// Stats serves GET /v1/sequences/{id}/stats; nil: not served.
+	Stats StatsStore
 }
 
 // SequenceSet is the sequences in use; *sequence.Set satisfies it.

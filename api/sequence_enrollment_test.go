@@ -29,8 +29,8 @@ type enrollment struct {
 }
 
 // enrollBundle is a bundle whose API enrolls through a real sequence
-// engine on the built-in sequences, and the engine, to advance enrollments
-// as the worker would.
+// engine on the built-in sequences and counts their figures, and the
+// engine, to advance enrollments as the worker would.
 func enrollBundle(t *testing.T) (*bundle, *sequence.Engine, *sequence.Set) {
 	t.Helper()
 	tmpl, err := templates.Default()
@@ -41,7 +41,7 @@ func enrollBundle(t *testing.T) (*bundle, *sequence.Engine, *sequence.Set) {
 	b := setup(t, func(c *api.Config) {
 		store := c.Keys.(*postgres.DB)
 		engine = sequence.NewEngine(sequence.EngineConfig{Store: store, Enqueuer: c.Ingestion.Enqueuer, Sequences: set, Clock: c.Clock})
-		c.Sequences = &api.Sequences{Set: set, Enrollments: &api.EngineEnrollments{Engine: engine, Store: store, Clock: c.Clock}}
+		c.Sequences = &api.Sequences{Set: set, Stats: store, Enrollments: &api.EngineEnrollments{Engine: engine, Store: store, Clock: c.Clock}}
 	})
 	return b, engine, set
 }

@@ -193,7 +193,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
-		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim,
+		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Keys:               store,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
