@@ -28,7 +28,7 @@ import (
 // serves, and settings whose zero values are sensible defaults.
 //
 // The dependencies come grouped by concern (Ingestion, Admin, Recipients,
-// Webhooks), each a small struct of the interfaces its handlers call,
+// Webhooks, Sequences), each a small struct of the interfaces its handlers call,
 // declared next to those handlers. A concern left nil is not served: its
 // routes answer 404, so that a process (or a test) is given exactly what
 // it serves, and nothing is found at run time by a type assertion. The
@@ -45,9 +45,11 @@ type Config struct {
 	Recipients *Recipients
 	// Webhooks serves /v1/webhooks/...: bounces and complaints.
 	Webhooks *Webhooks
+	// Sequences serves /v1/sequences/... (sequence.go).
+	Sequences *Sequences
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
-	// for. Required with Ingestion, Admin or Webhooks; /metrics is served
+	// for. Required with Ingestion, Admin, Webhooks or Sequences; /metrics is served
 	// whenever it is set.
 	Keys KeyStore
 	// RateLimiter limits requests per API key; nil means no limit.
@@ -175,6 +177,22 @@ func New(cfg Config) (*API, error) {
 			admin.GET("/templates/:name/preview", a.previewTemplate)
 		}
 	}
+	if cfg.Sequences != nil {
+		seqs := e.Group("/v1/sequences", a.requireScope(nurture.ScopeAdmin))
+		seqs.GET("", a.listSequences)
+		seqs.GET("/:id", a.getSequence)
+		if cfg.Sequences.Simulator != nil {
+			seqs.POST("/:id/simulate", a.simulate)
+		}
+		if cfg.Sequences.Stats != nil {
+			seqs.GET("/:id/stats", a.sequenceStats)
+		}
+		if cfg.Sequences.Enrollments != nil {
+			seqs.POST("/:id/enrollments", a.enroll)
+			seqs.DELETE("/:id/enrollments/:enrollment", a.exitEnrollment)
+			e.GET("/v1/contacts/:id/enrollments", a.requireScope(nurture.ScopeAdmin), a.contactEnrollments)
+		}
+	}
 	if r := cfg.Recipients; r != nil {
 		if u, err := url.Parse(r.PublicURL); err == nil {
 			a.publicHost = u.Host
@@ -219,7 +237,11 @@ func (cfg *Config) check() error {
 		missing = "Recipients.Signer"
 	case cfg.Webhooks != nil && cfg.Webhooks.Bounces == nil:
 		missing = "Webhooks.Bounces"
-	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil):
+	case cfg.Sequences != nil && cfg.Sequences.Set == nil:
+		missing = "Sequences.Set"
+	case cfg.Sequences != nil && cfg.Sequences.Simulator != nil && cfg.Sequences.Simulator.Store == nil:
+		missing = "Sequences.Simulator.Store"
+	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil):
 		missing = "Keys" // every /v1 endpoint asks for a key
 	default:
 		return nil

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "templates":
 		return runTemplates(ctx, cmd, args[1:], getenv, stdout, stderr)
 	case "sequences":
-		return runSequences(cmd, args[1:], getenv, stdout, stderr)
+		return runSequences(ctx, cmd, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

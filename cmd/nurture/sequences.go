@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,18 +16,22 @@ import (
 	"github.com/nurture-email/nurture/templates"
 )
 
-// runSequences serves `nurture sequences validate [DIR]`: it checks the
+// runSequences serves `nurture sequences validate [DIR]`, which checks the
 // sequence files of DIR, NURTURE_SEQUENCES_DIR or the built-in ones
-// against the templates in use, and lists every mistake with its file and
-// line.
-func runSequences(cmd config.Command, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// against the templates in use and lists every mistake with its file and
+// line, and `nurture sequences simulate` (simulate.go).
+func runSequences(ctx context.Context, cmd config.Command, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		config.PrintUsage(stderr, cmd)
 		return 2
 	}
 	action, rest := args[0], args[1:]
-	if action != "validate" {
-		fmt.Fprintf(stderr, "nurture sequences: unknown action %q (validate)\n", action)
+	switch action {
+	case "validate":
+	case "simulate":
+		return runSimulate(ctx, cmd, rest, getenv, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "nurture sequences: unknown action %q (validate or simulate)\n", action)
 		return 2
 	}
 	var dir string

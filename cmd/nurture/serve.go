@@ -122,7 +122,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
 		}
 		defer limitRDB.Close()
-		handler, err := newAPI(cfg, logger, tmpl, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
+		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
@@ -172,6 +172,12 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store 
 		// A limit Redis would refuse on every call would be skipped on every call.
 		return nil, fmt.Errorf("NURTURE_INGEST_RATE: %w", err)
 	}
+	zone, window, err := engineSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The simulations plan as the engine does, with its settings.
+	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store, Enqueuer: enq},
 		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
@@ -187,6 +193,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store 
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
+		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
+			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Keys:               store,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},

@@ -191,7 +191,8 @@ type Command struct {
 var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
-		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir", "shutdown-timeout"}
+		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
+		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
@@ -208,8 +209,9 @@ var Commands = []Command{
 	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
 	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
 		Settings: join([]string{"database-url", "templates-dir", "sequences-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
-	{Name: "sequences", Summary: "sequences validate [DIR]: check the sequence files (built-in, NURTURE_SEQUENCES_DIR or DIR) against the templates in use",
-		Settings: join([]string{"templates-dir", "sequences-dir"}, common)},
+	{Name: "sequences", Summary: "sequences validate [DIR]: check the sequence files (built-in, NURTURE_SEQUENCES_DIR or DIR) against the templates in use | " +
+		"sequences simulate ID --contact C [--events FILE] [--until 30d] [--json]: the emails a contact would get, on a virtual clock, writing nothing",
+		Settings: join([]string{"templates-dir", "sequences-dir", "database-url", "default-timezone", "send-window", "frequency-cap"}, common)},
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
