@@ -162,7 +162,8 @@ func run(o options) error {
 	defer logFile.Close()
 	worker := exec.Command(o.bin, "worker")
 	worker.Env, worker.Stdout, worker.Stderr = env, logFile, logFile
-	pgBefore := postgresCPU()
+	dbName := dbNameOf(o.dbURL)
+	pgBefore, pgAllBefore := postgresCPU(dbName)
 	start := time.Now()
 	if err := worker.Start(); err != nil {
 		return err
@@ -188,7 +189,8 @@ func run(o options) error {
 		}
 	}
 	elapsed := time.Since(start)
-	pgCPU := postgresCPU() - pgBefore
+	pgCPU, pgAll := postgresCPU(dbName)
+	pgCPU, pgAll = pgCPU-pgBefore, pgAll-pgAllBefore
 	workerCPU := processCPU(worker.Process.Pid)
 	var decisions, history int64
 	if err := pool.QueryRow(ctx, `SELECT sum(revision), (SELECT count(*) FROM enrollment_history) FROM enrollments`).Scan(&decisions, &history); err != nil {
@@ -199,8 +201,9 @@ func run(o options) error {
 	fmt.Printf("  %d decisions applied in %s (from the worker's start): %.0f steps/s; %d emails delivered: %.0f emails/s; %d history records\n",
 		decisions, elapsed.Round(time.Millisecond), float64(decisions)/elapsed.Seconds(), sink.Stats().Accepted,
 		float64(sink.Stats().Accepted)/elapsed.Seconds(), history)
-	fmt.Printf("  CPU per step: worker %.0f µs (sending included), PostgreSQL %.0f µs; load average after: %s\n",
-		float64(workerCPU.Microseconds())/float64(decisions), float64(pgCPU.Microseconds())/float64(decisions), loadAvg())
+	fmt.Printf("  CPU per step: worker %.0f µs (sending included), PostgreSQL %.0f µs (the backends of %s; all postgres processes of the shared server: %.0f µs); load average after: %s\n",
+		float64(workerCPU.Microseconds())/float64(decisions), float64(pgCPU.Microseconds())/float64(decisions), dbName,
+		float64(pgAll.Microseconds())/float64(decisions), loadAvg())
 	if o.exitRate <= 0 {
 		return nil
 	}
@@ -454,20 +457,34 @@ func statCPU(data []byte) time.Duration {
 	return time.Duration(u+s) * clockTick
 }
 
-// postgresCPU sums the CPU of every postgres process of the machine, as
-// bench/hits.sh does: the difference over a run is PostgreSQL's share
-// (other databases of the shared server are included, if busy).
-func postgresCPU() time.Duration {
+// postgresCPU sums the CPU of the postgres processes serving database db
+// (their command line names it), and of every postgres process of the
+// machine, as bench/hits.sh does: the difference over a run is
+// PostgreSQL's share. The server is shared: the second figure includes the
+// other databases' work, the first leaves out the WAL writer and the
+// checkpointer.
+func postgresCPU(db string) (mine, all time.Duration) {
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var total time.Duration
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil || !bytes.Contains(data, []byte("(postgres)")) {
 			continue
 		}
-		total += statCPU(data)
+		cpu := statCPU(data)
+		all += cpu
+		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline")); err == nil && bytes.Contains(cmd, []byte(" "+db+" ")) {
+			mine += cpu
+		}
 	}
-	return total
+	return mine, all
+}
+
+// dbNameOf is the database a postgres:// URL names.
+func dbNameOf(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	_, rest, _ = strings.Cut(rest, "/")
+	name, _, _ := strings.Cut(rest, "?")
+	return name
 }
 
 func loadAvg() string {
