@@ -376,7 +376,9 @@ func exitPhase(ctx context.Context, o options, env []string, pool *pgxpool.Pool,
 		return errors.New("no enrollment exited")
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))].Round(time.Millisecond) }
+	pct := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))].Round(time.Millisecond)
+	}
 	fmt.Printf("phase 2: %d events through /v1/batch in %s (%.0f/s, %d a request), %d of them bench_exit\n",
 		batches*perBatch, sent.Round(time.Millisecond), float64(batches*perBatch)/sent.Seconds(), perBatch, len(sentAt))
 	fmt.Printf("  exit event posted -> enrollment exited: %d of %d ended; p50 %s, p99 %s, max %s; load average after: %s\n",
@@ -498,4 +500,3 @@ func loadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
-
