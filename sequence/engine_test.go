@@ -407,3 +407,42 @@ func TestFrequencyCapPostpones(t *testing.T) {
 	require.Len(t, f.smtp.Messages(), 2)
 	require.Equal(t, nurture.EnrollmentCompleted, f.only(id).Status)
 }
+
+// TestRedisFlushedMidSequenceLosesNothing: the task queue loses its data
+// twice, once with a step's advance queued, once with the step's email
+// queued after the advance created it (as when a worker dies between the
+// two). The poller queues the step again after its grace, the reconciler
+// the email after its own; the step runs once and its email goes once.
+func TestRedisFlushedMidSequenceLosesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, nil, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	ctx := context.Background()
+	_, _, err := f.poller.Pass(ctx) // enrolled; its first advance queued
+	require.NoError(t, err)
+	require.Len(t, f.tasks(), 1)
+	f.flushRedis()
+	f.at(monday10.Add(30 * time.Second))
+	require.Empty(t, f.templatesSent(id), "within the grace nothing is queued again")
+	f.at(monday10.Add(61 * time.Second))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id), "queued again after the grace")
+
+	// The day-1 step (a day after the welcome): its advance runs, then the
+	// queue loses its email.
+	f.clock.Set(monday10.Add(day + 2*time.Minute))
+	_, _, err = f.poller.Pass(ctx)
+	require.NoError(t, err)
+	tasks := f.tasks()
+	require.Len(t, tasks, 1)
+	f.process(tasks[0])
+	var queued int
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE contact_id = $1 AND status = 'queued'`, id).Scan(&queued))
+	require.Equal(t, 1, queued, "the advance created the email and queued it")
+	f.flushRedis()
+	f.process(tasks[0]) // and the lost advance runs again anyway: nothing new
+	f.at(monday10.Add(day + 3*time.Minute))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id), "within the reconciler's grace")
+	f.at(monday10.Add(day + 5*time.Minute))
+	require.Equal(t, []string{"welcome", "onboarding-tips"}, f.templatesSent(id), "the reconciler queued the email again")
+	require.Len(t, f.smtp.Messages(), 2, "every email once")
+}

@@ -41,7 +41,7 @@ type SequencePoller struct {
 	Signals  SignalHandler
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
-	Interval time.Duration // default 1s
+	Interval time.Duration // default 250ms: an exit event acts within a second or so
 	// Grace is how long an enrollment may stay queued but not advanced
 	// before it is queued again. Default 1 minute.
 	Grace time.Duration
@@ -58,7 +58,7 @@ func (p *SequencePoller) defaults() {
 		p.Logger = slog.Default()
 	}
 	if p.Interval == 0 {
-		p.Interval = time.Second
+		p.Interval = 250 * time.Millisecond
 	}
 	if p.Grace == 0 {
 		p.Grace = time.Minute
