@@ -14,8 +14,8 @@
 //
 // Phase 2 (exit, with -exit-rate > 0): with every enrollment waiting, a
 // `nurture api` child takes track events through /v1/batch at a steady
-// rate, one in ten of them the sequence's exit event for a distinct
-// contact; it reports the time from posting an exit event to its
+// rate, one in ten of them (-exit-every) the sequence's exit event for a
+// distinct contact; it reports the time from posting an exit event to its
 // enrollment ending (the engine's ended_at), p50 and p99.
 //
 // It talks only to loopback: the sink is in this process, Redis is a
@@ -53,7 +53,7 @@ import (
 
 type options struct {
 	n, conns, concurrency int
-	exitRate              int
+	exitRate, exitEvery   int
 	exitFor               time.Duration
 	template, bin         string
 	dbURL                 string
@@ -84,6 +84,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 4, "SMTP connections (NURTURE_SMTP_POOL)")
 	flag.IntVar(&o.concurrency, "concurrency", 10, "worker tasks at once (NURTURE_CONCURRENCY)")
 	flag.IntVar(&o.exitRate, "exit-rate", 1000, "events per second through the API in phase 2 (0: no phase 2)")
+	flag.IntVar(&o.exitEvery, "exit-every", 10, "one event in this many is an exit event in phase 2 (a multiple of 10)")
 	flag.DurationVar(&o.exitFor, "exit-for", 20*time.Second, "how long phase 2 sends events")
 	flag.StringVar(&o.template, "template", "check-in", "template of the send step")
 	flag.StringVar(&o.bin, "nurture", "bin/nurture", "the nurture binary")
@@ -259,8 +260,8 @@ func counter(n int, row func(i int) []any) func() ([]any, error) {
 }
 
 // exitPhase starts the API, posts track events at o.exitRate per second
-// for o.exitFor, one in ten of them bench_exit for a contact not chosen
-// before, and reports how long each exit took to end its enrollment.
+// for o.exitFor, one in o.exitEvery of them bench_exit for a contact not
+// chosen before, and reports how long each exit took to end its enrollment.
 func exitPhase(ctx context.Context, o options, env []string, pool *pgxpool.Pool, dir string) error {
 	port, err := freePort()
 	if err != nil {
@@ -311,7 +312,7 @@ func exitPhase(ctx context.Context, o options, env []string, pool *pgxpool.Pool,
 		for i := range calls {
 			user := fmt.Sprintf("seq-%d", 1+(b*perBatch+i)*7919%o.n)
 			name := "page_viewed"
-			if i == 0 && exits < o.n {
+			if i == 0 && b%max(1, o.exitEvery/perBatch) == 0 && exits < o.n {
 				exits++
 				exitUser, name = fmt.Sprintf("seq-%d", exits), "bench_exit"
 				user = exitUser
