@@ -341,7 +341,9 @@ func exitPhase(ctx context.Context, o options, env []string, pool *pgxpool.Pool,
 				failures++
 				return
 			}
-			sentAt[exitUser] = t
+			if exitUser != "" {
+				sentAt[exitUser] = t
+			}
 		}()
 	}
 	wg.Wait()
