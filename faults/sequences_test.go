@@ -115,7 +115,7 @@ func (e *env) sequenceTotals(ctx context.Context) (sequenceTotals, error) {
 func (e *env) endSequence(n int, start time.Time) (tally, sequenceTotals) {
 	e.t.Helper()
 	deadline := start.Add(e.s.deadline)
-	finished := time.Now()
+	var finished time.Time
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		t, err := e.sequenceTotals(ctx)
