@@ -21,10 +21,10 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send faults fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences faults fmt vet
 
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 build: ## build bin/nurture
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/nurture ./cmd/nurture
@@ -51,6 +51,9 @@ bench-ingest: ## load /v1/batch of a local API with bench/ingestload (see docs/b
 
 bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (see docs/benchmarks.md)
 	bench/send.sh
+
+bench-sequences: ## advance 100,000 enrollments through a send and a wait, then time exit events at 1,000 events/s (see docs/benchmarks.md)
+	bench/sequences.sh
 
 faults: ## run the fault suite (issue 11; hours; FAULTS_EMAILS=1000 quicker, RUN=kill9/batch one scenario) and write docs/reliability.md
 	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')

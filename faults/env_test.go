@@ -70,6 +70,7 @@ type env struct {
 
 	// Settings of the worker processes.
 	concurrency, smtpPool int
+	sequencesDir          string // NURTURE_SEQUENCES_DIR; "" for the built-in sequences
 }
 
 func newEnv(t *testing.T, s *suite) *env {
@@ -141,6 +142,9 @@ func (e *env) startWorker() {
 		"--concurrency", strconv.Itoa(e.concurrency),
 		"--from", "Acme <news@acme.example>",
 	)
+	if e.sequencesDir != "" {
+		args = append(args, "--sequences-dir", e.sequencesDir)
+	}
 	p, err := startProcess(e.dir, e.s.bin, fmt.Sprintf("worker-%d", e.workers), args...)
 	if err != nil {
 		e.t.Fatalf("start worker: %v", err)

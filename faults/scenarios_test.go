@@ -60,6 +60,12 @@ var scenarios = []scenario{
 		criterion: "one effect", run: unsubscribeReplay},
 	{name: "unsubscribe-race", title: "8. one-click unsubscribe racing a batch send", paths: []string{pathBatch},
 		criterion: "one effect; nothing sent after the unsubscribe's answer", run: unsubscribeRace},
+	{name: "seq-redis-flushall", title: "9. sequences: Redis FLUSHALL twice while 2,000 enrollments advance (send, wait 5 s, send)",
+		criterion: "every contact enrolled and every enrollment completed; no step entered or sent twice; one message per send step; 0 emails lost, 0 duplicates",
+		run:       sequenceRedisFlush},
+	{name: "seq-kill9", title: "9. sequences: worker kill -9 three times while 2,000 enrollments advance, between steps advanced and their emails",
+		criterion: "every contact enrolled and every enrollment completed; no step entered or sent twice; one message per send step; 0 emails lost; duplicate emails only within delivery's outcome window (3 kills × FAULTS_WINDOW)",
+		run:       sequenceKill9},
 }
 
 // begin creates the scenario's emails, starts a worker and queues them.
