@@ -124,18 +124,12 @@ func FuzzMaskCardsInText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out, changed := nurture.MaskCardsInText(s)
-		if run := cardIn(out); run != "" {
-			t.Fatalf("%q: the output %q still holds the card %q", s, out, run)
-		}
-		if !changed && out != s {
-			t.Fatalf("%q: changed to %q but not reported", s, out)
-		}
-		if changed && cardIn(s) == "" {
-			t.Fatalf("%q: nothing to mask, yet changed to %q", s, out)
-		}
-		if again, ok := nurture.MaskCardsInText(out); ok || again != out {
-			t.Fatalf("%q: masking %q again gave %q", s, out, again)
-		}
+		require.Empty(t, cardIn(out), "%q: the output %q still holds a card", s, out)
+		require.False(t, !changed && out != s, "%q: changed to %q but not reported", s, out)
+		require.False(t, changed && cardIn(s) == "", "%q: nothing to mask, yet changed to %q", s, out)
+		again, ok := nurture.MaskCardsInText(out)
+		require.False(t, ok, "%q: masking %q again changed it", s, out)
+		require.Equal(t, out, again, "%q: masking %q again", s, out)
 	})
 }
 
@@ -212,21 +206,15 @@ func FuzzScrubCards(f *testing.F) {
 		check = func(v any) {
 			switch v := v.(type) {
 			case string:
-				if _, ok := nurture.MaskCard(strings.TrimSpace(v)); ok {
-					t.Fatalf("card-like value %q survived", v)
-				}
-				if card := cardIn(v); card != "" {
-					t.Fatalf("card %q survived in %q", card, v)
-				}
+				_, ok := nurture.MaskCard(strings.TrimSpace(v))
+				require.False(t, ok, "card-like value %q survived", v)
+				require.Empty(t, cardIn(v), "a card survived in %q", v)
 			case json.Number:
-				if _, ok := nurture.MaskCard(v.String()); ok {
-					t.Fatalf("card-like number %q survived", v)
-				}
+				_, ok := nurture.MaskCard(v.String())
+				require.False(t, ok, "card-like number %q survived", v)
 			case map[string]any:
 				for k, e := range v {
-					if card := cardIn(k); card != "" {
-						t.Fatalf("card %q survived in the key %q", card, k)
-					}
+					require.Empty(t, cardIn(k), "a card survived in the key %q", k)
 					check(e)
 				}
 			case []any:

@@ -83,25 +83,18 @@ func FuzzContactFromTraits(f *testing.F) {
 		}
 		c, err := api.ContactFromTraits(traits)
 		if err != nil {
-			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid {
-				t.Fatalf("error %v is not an invalid-input error", err)
-			}
+			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "error %v is not an invalid-input error", err)
 			return
 		}
 		if c.Email != "" {
-			if _, err := nurture.NormalizeEmail(c.Email); err != nil {
-				t.Fatalf("accepted email %q does not validate: %v", c.Email, err)
-			}
+			_, err := nurture.NormalizeEmail(c.Email)
+			require.NoError(t, err, "accepted email %q does not validate", c.Email)
 		}
 		// Every typed field is one line within its length.
 		for _, f := range nurture.ProfileFields {
 			v := *f.Get(c)
-			if strings.ContainsAny(v, "\r\n\u0085\u2028\u2029") || utf8.RuneCountInString(v) > f.Max {
-				t.Fatalf("accepted %s %q", f.Name, v)
-			}
+			require.False(t, strings.ContainsAny(v, "\r\n\u0085\u2028\u2029") || utf8.RuneCountInString(v) > f.Max, "accepted %s %q", f.Name, v)
 		}
-		if len(c.Attributes) > nurture.MaxAttributesPerCall {
-			t.Fatalf("accepted %d custom traits", len(c.Attributes))
-		}
+		require.LessOrEqual(t, len(c.Attributes), nurture.MaxAttributesPerCall, "custom traits accepted")
 	})
 }

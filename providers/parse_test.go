@@ -290,22 +290,16 @@ func TestBounceReasonIsClippedAndValid(t *testing.T) {
 func checkBounces(t *testing.T, bounces []nurture.Bounce, err error, provider string) {
 	if err != nil {
 		var de *nurture.Error
-		if !errors.As(err, &de) || (de.Code != nurture.CodeInvalid && de.Code != nurture.CodeTooLarge) || de.Field == "" {
-			t.Fatalf("error %v is not an invalid-field or too-large error", err)
-		}
+		require.False(t, !errors.As(err, &de) || (de.Code != nurture.CodeInvalid && de.Code != nurture.CodeTooLarge) || de.Field == "", "error %v is not an invalid-field or too-large error", err)
 		return
 	}
-	if len(bounces) > providers.MaxSendGridEvents || (provider == providers.Generic && len(bounces) > providers.MaxGenericBounces) {
-		t.Fatalf("%d bounces in one post", len(bounces))
-	}
+	require.False(t, len(bounces) > providers.MaxSendGridEvents || (provider == providers.Generic && len(bounces) > providers.MaxGenericBounces), "%d bounces in one post", len(bounces))
 	for _, b := range bounces {
 		if !b.Type.Valid() || b.Email == "" || b.Provider != provider || len(b.Reason) > nurture.MaxBounceReason ||
 			strings.ContainsRune(b.Reason, 0) || strings.ContainsRune(b.MessageID, 0) || strings.ContainsRune(b.EventID, 0) {
 			t.Fatalf("unsound bounce %+v", b)
 		}
-		if strings.Contains(strings.ToLower(b.Reason), strings.ToLower(b.Email)) {
-			t.Fatalf("the reason %q keeps the address %q", b.Reason, b.Email)
-		}
+		require.NotContains(t, strings.ToLower(b.Reason), strings.ToLower(b.Email), "the reason keeps the address")
 	}
 }
 

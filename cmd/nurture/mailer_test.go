@@ -41,9 +41,7 @@ func TestHELOName(t *testing.T) {
 		{"a single-label From domain", "", host("3f2a1b9c8d7e", nil), "hello@localhost", ""},
 	}
 	for _, tt := range tests {
-		if got := heloName(tt.setting, tt.hostname, tt.from); got != tt.want {
-			t.Errorf("%s: heloName = %q, want %q", tt.name, got, tt.want)
-		}
+		require.Equal(t, tt.want, heloName(tt.setting, tt.hostname, tt.from), tt.name)
 	}
 }
 

@@ -64,9 +64,8 @@ func perToken(lim ratelimit.Limit) time.Duration {
 // requireWithin fails unless lo <= got <= hi.
 func requireWithin(t testing.TB, got, lo, hi time.Duration, what string) {
 	t.Helper()
-	if got < lo || got > hi {
-		t.Fatalf("%s = %v, want between %v and %v", what, got, lo, hi)
-	}
+	require.GreaterOrEqual(t, got, lo, what)
+	require.LessOrEqual(t, got, hi, what)
 }
 
 // hangingServer is a TCP server that accepts connections and never answers,
