@@ -446,3 +446,35 @@ func TestRedisFlushedMidSequenceLosesNothing(t *testing.T) {
 	require.Equal(t, []string{"welcome", "onboarding-tips"}, f.templatesSent(id), "the reconciler queued the email again")
 	require.Len(t, f.smtp.Messages(), 2, "every email once")
 }
+
+// TestRemovedSequenceKeepsItsContacts: a sequence whose file is gone goes
+// on for the contacts in it, on the version they entered with; it enrolls
+// no one new.
+func TestRemovedSequenceKeepsItsContacts(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(versionA)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	f.newEngine(fstest.MapFS{})
+	late := f.signUp("u2", nurture.Contact{Email: "late@example.com"})
+	f.at(monday10.Add(day))
+	require.Equal(t, []string{"welcome", "check-in"}, f.templatesSent(id))
+	require.Equal(t, nurture.EnrollmentCompleted, f.only(id).Status)
+	require.Empty(t, f.enrollments(late))
+}
+
+// TestErasedContactLeavesTheSequence: once a contact is erased, their
+// enrollment ends at its next step and sends nothing more.
+func TestErasedContactLeavesTheSequence(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(versionA)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	_, err := f.pool.Exec(context.Background(), `UPDATE contacts SET erased_at = now() WHERE id = $1`, id)
+	require.NoError(t, err)
+	f.at(monday10.Add(day))
+	e := f.only(id)
+	require.Equal(t, nurture.EnrollmentExited, e.Status)
+	require.Equal(t, "the contact was erased", e.Reason)
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+}
