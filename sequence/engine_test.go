@@ -478,3 +478,31 @@ func TestErasedContactLeavesTheSequence(t *testing.T) {
 	require.Equal(t, "the contact was erased", e.Reason)
 	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
 }
+
+// trial starts when a contact's plan becomes trial.
+const trial = `id: trial
+topic: onboarding
+trigger: {condition: 'traits.plan == "trial"'}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any}
+`
+
+// TestProfileConditionTriggers: an identify call that makes the trigger's
+// condition true enrolls the contact; one that does not, or a repeat,
+// does not.
+func TestProfileConditionTriggers(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"trial.yaml": {Data: []byte(trial)}}, monday10)
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "free"}})
+	f.run()
+	c, err := f.store.ContactByExternalID(context.Background(), "u1")
+	require.NoError(t, err)
+	require.Empty(t, f.enrollments(c.ID))
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "trial"}})
+	f.run()
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "trial"}})
+	f.run()
+	require.Len(t, f.enrollments(c.ID), 1)
+	require.Equal(t, []string{"welcome"}, f.templatesSent(c.ID))
+}
