@@ -7,9 +7,11 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/jobs"
 )
 
 var day = 24 * time.Hour
@@ -505,4 +507,24 @@ func TestProfileConditionTriggers(t *testing.T) {
 	f.run()
 	require.Len(t, f.enrollments(c.ID), 1)
 	require.Equal(t, []string{"welcome"}, f.templatesSent(c.ID))
+}
+
+// TestRedisLossNoticedAtOnce: with its marker, the poller notices that
+// Redis lost its data and queues the lost step again at its next pass,
+// without waiting for the grace.
+func TestRedisLossNoticedAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, nil, monday10)
+	opt, err := redis.ParseURL(f.redisURL)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	f.marker = jobs.NewSequenceMarker(rdb)
+	f.newEngine(nil)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	_, _, err = f.poller.Pass(context.Background())
+	require.NoError(t, err)
+	f.flushRedis()
+	f.at(monday10.Add(time.Second))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -43,6 +44,10 @@ type SequencePoller struct {
 	Store    SequenceStore
 	Enqueuer AdvanceEnqueuer
 	Signals  SignalHandler
+	// Marker, when set, lets a pass notice that Redis lost its data and
+	// queue every due enrollment at once instead of waiting for Grace. It
+	// must be the poller's own (the reconciler has another).
+	Marker   QueueMarker
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 250ms: an exit event acts within a second or so
@@ -130,10 +135,22 @@ func (p *SequencePoller) signals(ctx context.Context) (int, error) {
 }
 
 func (p *SequencePoller) due(ctx context.Context) (int, error) {
+	start := p.Clock.Now()
+	staleBefore := func(now time.Time) time.Time { return now.Add(-p.Grace) }
+	if p.Marker != nil {
+		lost, err := p.Marker.Lost(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("ask the task queue: %w", err)
+		}
+		if lost {
+			// Everything queued before this pass may be gone.
+			staleBefore = func(time.Time) time.Time { return start }
+		}
+	}
 	total := 0
 	for {
 		now := p.Clock.Now()
-		due, err := p.Store.DueEnrollments(ctx, now, now.Add(-p.Grace), p.Batch)
+		due, err := p.Store.DueEnrollments(ctx, now, staleBefore(now), p.Batch)
 		if err != nil {
 			return total, err
 		}
