@@ -8,6 +8,10 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
+// busyRetry is how soon an enrollment whose task of the same step was
+// still in the queue is tried again.
+const busyRetry = 3 * time.Second
+
 // SequenceStore is what the sequence poller needs of the store.
 type SequenceStore interface {
 	DueEnrollments(ctx context.Context, now, staleBefore time.Time, limit int) ([]nurture.Enrollment, error)
@@ -41,7 +45,7 @@ type SequencePoller struct {
 	Signals  SignalHandler
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
-	Interval time.Duration // default 1s
+	Interval time.Duration // default 250ms: an exit event acts within a second or so
 	// Grace is how long an enrollment may stay queued but not advanced
 	// before it is queued again. Default 1 minute.
 	Grace time.Duration
@@ -58,7 +62,7 @@ func (p *SequencePoller) defaults() {
 		p.Logger = slog.Default()
 	}
 	if p.Interval == 0 {
-		p.Interval = time.Second
+		p.Interval = 250 * time.Millisecond
 	}
 	if p.Grace == 0 {
 		p.Grace = time.Minute
@@ -134,22 +138,30 @@ func (p *SequencePoller) due(ctx context.Context) (int, error) {
 			return total, err
 		}
 		queued := make([]nurture.Enrollment, 0, len(due))
+		var busy []nurture.Enrollment
 		for i := range due {
 			ok, err := p.Enqueuer.EnqueueAdvance(ctx, &due[i])
 			if err != nil {
 				return total, err
 			}
-			// A task of the same step still queued or running is not
-			// marked: the next pass tries again once it is done.
 			if ok {
 				queued = append(queued, due[i])
+			} else {
+				busy = append(busy, due[i])
 			}
 		}
 		if err := p.Store.MarkEnrollmentsQueued(ctx, queued, now); err != nil {
 			return total, err
 		}
+		// A task of the same step is still queued or running (it will see
+		// what changed, or finished just before): try again in a few
+		// seconds rather than at every pass, so that such enrollments
+		// cannot crowd the others out of a batch.
+		if err := p.Store.MarkEnrollmentsQueued(ctx, busy, now.Add(-p.Grace+busyRetry)); err != nil {
+			return total, err
+		}
 		total += len(queued)
-		if len(due) < p.Batch || len(queued) == 0 {
+		if len(due) < p.Batch {
 			return total, nil
 		}
 	}
