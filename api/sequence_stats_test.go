@@ -13,14 +13,14 @@ import (
 
 // TestSequenceStats: the figures of a sequence follow what its contacts
 // did: enrolled, active, converted and the rate, exited by reason; per
-// step entries, sends, and the people who opened or clicked (a machine
-// open does not count), and the conversions after it.
+// step entries, sends, the people who opened or clicked (a machine open
+// does not count), and the unsubscribes and conversions after it.
 func TestSequenceStats(t *testing.T) {
 	t.Parallel()
 	b, engine, _ := enrollBundle(t)
 	ctx := context.Background()
 	var ids []int64
-	for _, u := range []string{"u-1", "u-2", "u-3"} {
+	for _, u := range []string{"u-1", "u-2", "u-3", "u-4"} {
 		requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": u, "traits": obj{"email": u + "@example.com"}}))
 		e := decodeEnrollment(t, b.do(t, request{path: "/v1/sequences/onboarding/enrollments", body: obj{"contact": u}, key: b.admin}), http.StatusCreated)
 		require.NoError(t, engine.Advance(ctx, e.ID)) // the welcome
@@ -40,12 +40,17 @@ func TestSequenceStats(t *testing.T) {
 	hit(ids[0], "click", "human")
 	hit(ids[1], "open", "machine")
 	decodeEnrollment(t, b.do(t, request{method: http.MethodDelete, path: fmt.Sprintf("/v1/sequences/onboarding/enrollments/%d", ids[2]), key: b.admin}), http.StatusOK)
+	// u-4 unsubscribes from onboarding after the welcome.
+	_, contact4 := welcome(ids[3])
+	_, err := b.pool.Exec(ctx, `INSERT INTO topic_optouts (contact_id, topic, created_at) VALUES ($1, 'onboarding', $2)`, contact4, received.Add(time.Hour))
+	require.NoError(t, err)
 
 	// A day later u-2 is activated (the goal), and u-1 gets the setup tips.
 	b.clock.Advance(25 * time.Hour)
 	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u-2", "event": "activated"}))
 	require.NoError(t, engine.Advance(ctx, ids[0]))
 	require.NoError(t, engine.Advance(ctx, ids[1]))
+	require.NoError(t, engine.Advance(ctx, ids[3]))
 
 	res := b.do(t, request{method: http.MethodGet, path: "/v1/sequences/onboarding/stats", key: b.admin})
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
@@ -54,22 +59,22 @@ func TestSequenceStats(t *testing.T) {
 		ConversionRate                         float64 `json:"conversionRate"`
 		Exited                                 map[string]int64
 		Steps                                  []struct {
-			Step, Kind                     string
-			Entered, Sent, Opened, Clicked int64
-			ConversionsAfter               int64 `json:"conversionsAfter"`
-			Skipped, Postponed             map[string]int64
+			Step, Kind                                   string
+			Entered, Sent, Opened, Clicked, Unsubscribed int64
+			ConversionsAfter                             int64 `json:"conversionsAfter"`
+			Skipped, Postponed                           map[string]int64
 		}
 	}
 	require.NoError(t, json.Unmarshal(res.body, &st))
-	require.Equal(t, int64(3), st.Enrolled)
+	require.Equal(t, int64(4), st.Enrolled)
 	require.Equal(t, int64(1), st.Active)
 	require.Equal(t, int64(1), st.Converted)
-	require.InDelta(t, 1.0/3, st.ConversionRate, 1e-9)
-	require.Equal(t, map[string]int64{"manual": 1}, st.Exited)
+	require.InDelta(t, 1.0/4, st.ConversionRate, 1e-9)
+	require.Equal(t, map[string]int64{"manual": 1, "unsubscribed from onboarding": 1}, st.Exited)
 	require.Equal(t, "welcome", st.Steps[0].Step)
 	require.Equal(t, "send", st.Steps[0].Kind)
 	w := st.Steps[0]
-	require.Equal(t, []int64{3, 3, 1, 1, 1}, []int64{w.Entered, w.Sent, w.Opened, w.Clicked, w.ConversionsAfter}, "body: %s", res.body)
+	require.Equal(t, []int64{4, 4, 1, 1, 1, 1}, []int64{w.Entered, w.Sent, w.Opened, w.Clicked, w.Unsubscribed, w.ConversionsAfter}, "body: %s", res.body)
 	var tips bool
 	for _, s := range st.Steps {
 		if s.Step == "setup-tips" {
