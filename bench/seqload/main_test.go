@@ -29,7 +29,7 @@ func TestDBNameOfURL(t *testing.T) {
 	t.Parallel()
 	for url, want := range map[string]string{
 		"postgres://postgres@127.0.0.1:5432/nurture_seqload?sslmode=disable": "nurture_seqload",
-		"postgres://127.0.0.1/bench":                                          "bench",
+		"postgres://127.0.0.1/bench":                                         "bench",
 	} {
 		require.Equal(t, want, dbNameOf(url), url)
 	}
