@@ -11,10 +11,20 @@ import (
 // away with them.
 type QueueMarker struct {
 	rdb redis.UniversalClient
+	key string
 }
 
 // NewQueueMarker returns a QueueMarker on the task queue's Redis.
-func NewQueueMarker(rdb redis.UniversalClient) *QueueMarker { return &QueueMarker{rdb: rdb} }
+func NewQueueMarker(rdb redis.UniversalClient) *QueueMarker {
+	return &QueueMarker{rdb: rdb, key: queueMarkerKey}
+}
+
+// NewSequenceMarker returns a QueueMarker of its own for the sequence
+// poller: each asker needs its own marker, since the first to ask after a
+// loss puts it back.
+func NewSequenceMarker(rdb redis.UniversalClient) *QueueMarker {
+	return &QueueMarker{rdb: rdb, key: queueMarkerKey + ":sequences"}
+}
 
 // queueMarkerKey is the marker. It never expires (Redis must run with
 // maxmemory-policy noeviction, as asynq requires).
@@ -24,5 +34,5 @@ const queueMarkerKey = "nurture:queue:marker"
 // the first question after Redis lost its data, and on the very first
 // question asked of a new Redis.
 func (q *QueueMarker) Lost(ctx context.Context) (bool, error) {
-	return q.rdb.SetNX(ctx, queueMarkerKey, "1", 0).Result()
+	return q.rdb.SetNX(ctx, q.key, "1", 0).Result()
 }

@@ -45,6 +45,7 @@ type flow struct {
 	engine    *sequence.Engine
 	poller    *worker.SequencePoller
 	recon     *worker.Reconciler
+	marker    worker.QueueMarker // the poller's, when a test sets it
 	redisURL  string
 	send      *jobs.SendHandler
 	advance   *jobs.AdvanceHandler
@@ -118,7 +119,7 @@ func (f *flow) newEngine(fsys fs.FS) *sequence.Engine {
 	events, traits := e.Triggers()
 	f.store.WatchSequences(postgres.SequenceTriggers{Events: events, Traits: traits})
 	f.engine = e
-	f.poller = &worker.SequencePoller{Store: f.store, Enqueuer: f.enqueuer, Signals: e, Clock: f.clock}
+	f.poller = &worker.SequencePoller{Store: f.store, Enqueuer: f.enqueuer, Signals: e, Clock: f.clock, Marker: f.marker}
 	f.advance = jobs.NewAdvanceHandler(e)
 	return e
 }

@@ -7,9 +7,11 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/jobs"
 )
 
 var day = 24 * time.Hour
@@ -445,4 +447,84 @@ func TestRedisFlushedMidSequenceLosesNothing(t *testing.T) {
 	f.at(monday10.Add(day + 5*time.Minute))
 	require.Equal(t, []string{"welcome", "onboarding-tips"}, f.templatesSent(id), "the reconciler queued the email again")
 	require.Len(t, f.smtp.Messages(), 2, "every email once")
+}
+
+// TestRemovedSequenceKeepsItsContacts: a sequence whose file is gone goes
+// on for the contacts in it, on the version they entered with; it enrolls
+// no one new.
+func TestRemovedSequenceKeepsItsContacts(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(versionA)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	f.newEngine(fstest.MapFS{})
+	late := f.signUp("u2", nurture.Contact{Email: "late@example.com"})
+	f.at(monday10.Add(day))
+	require.Equal(t, []string{"welcome", "check-in"}, f.templatesSent(id))
+	require.Equal(t, nurture.EnrollmentCompleted, f.only(id).Status)
+	require.Empty(t, f.enrollments(late))
+}
+
+// TestErasedContactLeavesTheSequence: once a contact is erased, their
+// enrollment ends at its next step and sends nothing more.
+func TestErasedContactLeavesTheSequence(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(versionA)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	_, err := f.pool.Exec(context.Background(), `UPDATE contacts SET erased_at = now() WHERE id = $1`, id)
+	require.NoError(t, err)
+	f.at(monday10.Add(day))
+	e := f.only(id)
+	require.Equal(t, nurture.EnrollmentExited, e.Status)
+	require.Equal(t, "the contact was erased", e.Reason)
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+}
+
+// trial starts when a contact's plan becomes trial.
+const trial = `id: trial
+topic: onboarding
+trigger: {condition: 'traits.plan == "trial"'}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any}
+`
+
+// TestProfileConditionTriggers: an identify call that makes the trigger's
+// condition true enrolls the contact; one that does not, or a repeat,
+// does not.
+func TestProfileConditionTriggers(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"trial.yaml": {Data: []byte(trial)}}, monday10)
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "free"}})
+	f.run()
+	c, err := f.store.ContactByExternalID(context.Background(), "u1")
+	require.NoError(t, err)
+	require.Empty(t, f.enrollments(c.ID))
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "trial"}})
+	f.run()
+	f.identify("u1", nurture.Contact{Email: "ada@example.com", Attributes: map[string]any{"plan": "trial"}})
+	f.run()
+	require.Len(t, f.enrollments(c.ID), 1)
+	require.Equal(t, []string{"welcome"}, f.templatesSent(c.ID))
+}
+
+// TestRedisLossNoticedAtOnce: with its marker, the poller notices that
+// Redis lost its data and queues the lost step again at its next pass,
+// without waiting for the grace.
+func TestRedisLossNoticedAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, nil, monday10)
+	opt, err := redis.ParseURL(f.redisURL)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	f.marker = jobs.NewSequenceMarker(rdb)
+	f.newEngine(nil)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	_, _, err = f.poller.Pass(context.Background())
+	require.NoError(t, err)
+	f.flushRedis()
+	f.at(monday10.Add(time.Second))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
 }

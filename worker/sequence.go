@@ -2,11 +2,16 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/nurture-email/nurture"
 )
+
+// busyRetry is how soon an enrollment whose task of the same step was
+// still in the queue is tried again.
+const busyRetry = 3 * time.Second
 
 // SequenceStore is what the sequence poller needs of the store.
 type SequenceStore interface {
@@ -39,6 +44,10 @@ type SequencePoller struct {
 	Store    SequenceStore
 	Enqueuer AdvanceEnqueuer
 	Signals  SignalHandler
+	// Marker, when set, lets a pass notice that Redis lost its data and
+	// queue every due enrollment at once instead of waiting for Grace. It
+	// must be the poller's own (the reconciler has another).
+	Marker   QueueMarker
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 250ms: an exit event acts within a second or so
@@ -126,30 +135,50 @@ func (p *SequencePoller) signals(ctx context.Context) (int, error) {
 }
 
 func (p *SequencePoller) due(ctx context.Context) (int, error) {
+	start := p.Clock.Now()
+	staleBefore := func(now time.Time) time.Time { return now.Add(-p.Grace) }
+	if p.Marker != nil {
+		lost, err := p.Marker.Lost(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("ask the task queue: %w", err)
+		}
+		if lost {
+			// Everything queued before this pass may be gone.
+			staleBefore = func(time.Time) time.Time { return start }
+		}
+	}
 	total := 0
 	for {
 		now := p.Clock.Now()
-		due, err := p.Store.DueEnrollments(ctx, now, now.Add(-p.Grace), p.Batch)
+		due, err := p.Store.DueEnrollments(ctx, now, staleBefore(now), p.Batch)
 		if err != nil {
 			return total, err
 		}
 		queued := make([]nurture.Enrollment, 0, len(due))
+		var busy []nurture.Enrollment
 		for i := range due {
 			ok, err := p.Enqueuer.EnqueueAdvance(ctx, &due[i])
 			if err != nil {
 				return total, err
 			}
-			// A task of the same step still queued or running is not
-			// marked: the next pass tries again once it is done.
 			if ok {
 				queued = append(queued, due[i])
+			} else {
+				busy = append(busy, due[i])
 			}
 		}
 		if err := p.Store.MarkEnrollmentsQueued(ctx, queued, now); err != nil {
 			return total, err
 		}
+		// A task of the same step is still queued or running (it will see
+		// what changed, or finished just before): try again in a few
+		// seconds rather than at every pass, so that such enrollments
+		// cannot crowd the others out of a batch.
+		if err := p.Store.MarkEnrollmentsQueued(ctx, busy, now.Add(-p.Grace+busyRetry)); err != nil {
+			return total, err
+		}
 		total += len(queued)
-		if len(due) < p.Batch || len(queued) == 0 {
+		if len(due) < p.Batch {
 			return total, nil
 		}
 	}

@@ -147,7 +147,8 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("worker", w.Run)
 		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Marker: jobs.NewQueueMarker(rdb), Logger: logger}
 		start("reconciler", rec.Run)
-		poller := &worker.SequencePoller{Store: store, Enqueuer: enqueuer, Signals: engine, Logger: logger}
+		poller := &worker.SequencePoller{Store: store, Enqueuer: enqueuer, Signals: engine,
+			Marker: jobs.NewSequenceMarker(rdb), Logger: logger}
 		start("sequence poller", poller.Run)
 	}
 	wg.Wait()
