@@ -247,7 +247,7 @@ func (e *EngineEnrollments) Enroll(ctx context.Context, contactID int64, sequenc
 
 func (e *EngineEnrollments) now() time.Time {
 	if e.Clock == nil {
-		return time.Now().UTC()
+		return nurture.SystemClock{}.Now().UTC()
 	}
 	return e.Clock.Now().UTC()
 }

@@ -83,7 +83,7 @@ func TestParseHypotheticalEventsMistakes(t *testing.T) {
 			t.Parallel()
 			_, err := api.ParseHypotheticalEvents([]byte(tc.src), simStart)
 			var e *nurture.Error
-			require.True(t, errors.As(err, &e), "error %v", err)
+			require.ErrorAs(t, err, &e)
 			require.Equal(t, nurture.CodeInvalid, e.Code)
 			require.Equal(t, tc.field, e.Field, "error: %v", err)
 			require.Contains(t, e.Message, tc.message)
@@ -98,7 +98,7 @@ func TestParseHypotheticalEventList(t *testing.T) {
 	items := []json.RawMessage{json.RawMessage(`{"event": "x", "after": "1d"}`), json.RawMessage(`{"event": "y", "at": "soon"}`)}
 	_, err := api.ParseHypotheticalEventList("events", items, simStart)
 	var e *nurture.Error
-	require.True(t, errors.As(err, &e), "error %v", err)
+	require.ErrorAs(t, err, &e)
 	require.Equal(t, "events[1].at", e.Field)
 	got, err := api.ParseHypotheticalEventList("events", items[:1], simStart)
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -237,9 +238,12 @@ func findContact(ctx context.Context, store contactFinder, raw string) (*nurture
 		c, err = store.Contact(ctx, ref.id)
 	}
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		e := notFoundBy(ref).(*nurture.Error)
-		e.Field = "contact"
-		return nil, e
+		notFound := notFoundBy(ref)
+		var e *nurture.Error
+		if errors.As(notFound, &e) {
+			e.Field = "contact"
+		}
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find the contact: %w", err)

@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -91,7 +90,7 @@ func TestDeliverOutcomes(t *testing.T) {
 			switch {
 			case tt.wantRetry:
 				require.Error(t, err)
-				require.False(t, errors.As(err, &final), "must be retried: %v", err)
+				require.NotErrorAs(t, err, &final, "must be retried")
 			case tt.wantFinal:
 				require.ErrorAs(t, err, &final)
 			default:
@@ -272,7 +271,7 @@ func TestDeliverBatchBookkeeping(t *testing.T) {
 	err := b.deliver(ctx, ids...)
 	require.Error(t, err, "one message deferred: the batch is retried")
 	var final *delivery.FinalError
-	require.False(t, errors.As(err, &final))
+	require.NotErrorAs(t, err, &final)
 	require.Len(t, b.smtp.Messages(), 18)
 	require.Equal(t, nurture.StatusBounced, b.status(t, ids[2]).Status)
 	require.Equal(t, nurture.StatusDeferred, b.status(t, ids[3]).Status)
@@ -398,7 +397,7 @@ func TestDeliverUnknownOutcomeIsDeferred(t *testing.T) {
 	err := b.deliver(ctx, id)
 	require.Equal(t, nurture.DeliveryUnknown, nurture.DeliveryKindOf(err))
 	var final *delivery.FinalError
-	require.False(t, errors.As(err, &final), "must be retried: %v", err)
+	require.NotErrorAs(t, err, &final, "must be retried")
 	m := b.status(t, id)
 	require.Equal(t, nurture.StatusDeferred, m.Status)
 	require.Contains(t, m.LastError, "outcome unknown")

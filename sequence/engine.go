@@ -119,7 +119,7 @@ func (e *Engine) Triggers() (events []string, traits bool) {
 	return events, traits
 }
 
-// Needs returns the needs as the store takes them.
+// Facts returns the needs as the store takes them.
 func (n Needs) Facts() nurture.FactsNeeds {
 	return nurture.FactsNeeds{ConditionRefs: n.ConditionRefs, Since: n.Since, Emails: n.Emails}
 }

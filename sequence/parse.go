@@ -1,6 +1,7 @@
 package sequence
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -879,7 +880,8 @@ func Load(fsys fs.FS, tmpl Templates) (*Set, error) {
 		}
 		seq, err := Parse(name, src, tmpl)
 		if err != nil {
-			if es, ok := err.(Errors); ok {
+			var es Errors
+			if errors.As(err, &es) {
 				errs = append(errs, es...)
 			} else {
 				errs = append(errs, &Error{File: name, Message: err.Error()})
