@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,9 +337,18 @@ func TestRelaySaying421SlowsTheRelay(t *testing.T) {
 type claimSpy struct {
 	*postgres.DB
 	lost, cancelled chan int64
+	// watches counts the watcher's calls; one that starts after a report
+	// means the deliverer has taken that report in.
+	watches atomic.Int64
+}
+
+func (s *claimSpy) RenewClaims(ctx context.Context, claim int64, ids []int64, lease time.Duration) ([]int64, error) {
+	s.watches.Add(1)
+	return s.DB.RenewClaims(ctx, claim, ids, lease)
 }
 
 func (s *claimSpy) CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, cancelled []int64, err error) {
+	s.watches.Add(1)
 	lost, cancelled, err = s.DB.CheckClaims(ctx, claim, ids)
 	for _, id := range lost {
 		if s.lost != nil {
@@ -373,6 +383,9 @@ func TestDeliverSkipsAnEmailCancelledInFlight(t *testing.T) {
 	second := b.status(t, ids[1])
 	require.NoError(t, b.store.SetPreferences(ctx, second.ContactID, []nurture.Topic{nurture.TopicOnboarding}, []string{"welcome"}))
 	require.Equal(t, ids[1], <-spy.cancelled, "the watcher sees the cancellation")
+	seen := spy.watches.Load()
+	require.Eventually(t, func() bool { return spy.watches.Load() > seen }, 10*time.Second, time.Millisecond,
+		"the watcher goes on, having taken the cancellation in")
 	gated.release()
 	require.NoError(t, <-done)
 
