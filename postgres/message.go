@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,6 +111,10 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease
 		if err != nil {
 			return fmt.Errorf("claim messages: %w", err)
 		}
+		// RETURNING gives the rows in the table's order, which reused
+		// space makes arbitrary: a batch goes out in the order its
+		// messages were created.
+		slices.SortFunc(claimed, func(a, b nurture.Message) int { return cmp.Compare(a.ID, b.ID) })
 		if len(claimed) < len(ids) {
 			taken := make(map[int64]bool, len(claimed))
 			for _, m := range claimed {
