@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wneessen/go-mail/smtp"
-
 	"github.com/stretchr/testify/require"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 func TestRelayAuthChoosesMechanism(t *testing.T) {

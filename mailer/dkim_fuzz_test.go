@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
-
-	"github.com/stretchr/testify/require"
 )
 
 // crlfOnly turns every line break of b (CRLF, lone LF, lone CR) into CRLF.

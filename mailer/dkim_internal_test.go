@@ -17,10 +17,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
-
-	"github.com/stretchr/testify/require"
 )
 
 var testSigners = sync.OnceValue(func() map[string]*signer {

@@ -20,11 +20,10 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
-
-	"github.com/stretchr/testify/require"
 )
 
 // Test keys are made once per run: an RSA-2048 key takes a while.

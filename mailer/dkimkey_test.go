@@ -22,10 +22,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
-
-	"github.com/stretchr/testify/require"
 )
 
 func TestNewValidatesDKIM(t *testing.T) {

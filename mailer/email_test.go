@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
-
-	"github.com/stretchr/testify/require"
 )
 
 func TestSendDelivers(t *testing.T) {

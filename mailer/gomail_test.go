@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/mailer"
-
-	"github.com/stretchr/testify/require"
 )
 
 // The mailer uses go-mail (v0.8.1) for what it does well, dialling,

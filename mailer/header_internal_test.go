@@ -11,9 +11,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nurture-email/nurture"
-
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
 )
 
 // unfold undoes RFC 5322 folding: a CRLF followed by white space is

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/mailer"
-
-	"github.com/stretchr/testify/require"
 )
 
 // bundle is what a mailer test works with: a relay and a mailer bound to it.

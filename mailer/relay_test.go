@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nurture-email/nurture/mailer"
-
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/mailer"
 )
 
 func TestParseURL(t *testing.T) {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nurture-email/nurture"
-
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
 )
 
 // scriptedRelay is a minimal SMTP server on loopback for one connection.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
-
-	"github.com/stretchr/testify/require"
 )
 
 // TestTransactionWithAndWithoutPipelining runs the same transactions with
