@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/wneessen/go-mail/smtp"
 )
 
@@ -30,14 +31,11 @@ func TestRelayAuthChoosesMechanism(t *testing.T) {
 			a := &relayAuth{username: "u", password: "p", loopback: tt.loopback}
 			mech, _, err := a.Start(&tt.info)
 			if want, ok := strings.CutPrefix(tt.want, "error: "); ok {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Fatalf("Start = %q, %v; want an error containing %q", mech, err, want)
-				}
+				require.ErrorContains(t, err, want, "Start returned mechanism %q", mech)
 				return
 			}
-			if err != nil || mech != tt.want {
-				t.Fatalf("Start = %q, %v; want %q", mech, err, tt.want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, mech)
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -36,12 +37,11 @@ func folded(v string) string {
 func theirBodyHash(t *testing.T, s *signer, msg []byte) string {
 	t.Helper()
 	var out strings.Builder
-	if err := dkim.Sign(&out, bytes.NewReader(msg), &dkim.SignOptions{
+	err := dkim.Sign(&out, bytes.NewReader(msg), &dkim.SignOptions{
 		Domain: s.domain, Selector: s.selector, Signer: s.key, Hash: crypto.SHA256,
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-	}); err != nil {
-		t.Fatalf("go-msgauth sign: %v", err)
-	}
+	})
+	require.NoError(t, err, "go-msgauth sign")
 	return tagValue(t, out.String(), "bh")
 }
 
@@ -51,9 +51,9 @@ func verifyTheirs(t *testing.T, s *signer, signed []byte) {
 	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(signed), &dkim.VerifyOptions{
 		LookupTXT: func(string) ([]string, error) { return []string{txtRecord(t, s.key)}, nil },
 	})
-	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
-		t.Fatalf("go-msgauth does not verify our signature: %v %v\n%q", err, verifs, signed)
-	}
+	require.NoError(t, err, "go-msgauth does not verify our signature:\n%q", signed)
+	require.Len(t, verifs, 1, "go-msgauth does not verify our signature:\n%q", signed)
+	require.NoError(t, verifs[0].Err, "go-msgauth does not verify our signature:\n%q", signed)
 }
 
 // FuzzDKIM compares our DKIM signer with go-msgauth, the reference:
@@ -87,9 +87,8 @@ func FuzzDKIM(f *testing.F) {
 		// The body hash.
 		head := "From: a@nurture.test\r\nSubject: x\r\n\r\n"
 		sum := sha256.Sum256(relaxedBody(body))
-		if ours, theirs := base64.StdEncoding.EncodeToString(sum[:]), theirBodyHash(t, s, append([]byte(head), body...)); ours != theirs {
-			t.Fatalf("body %q: bh=%s, go-msgauth computes %s", body, ours, theirs)
-		}
+		require.Equal(t, theirBodyHash(t, s, append([]byte(head), body...)), base64.StdEncoding.EncodeToString(sum[:]),
+			"body %q: our bh= against go-msgauth's", body)
 
 		// A whole signature over any header value.
 		subject := "Subject"
@@ -99,9 +98,7 @@ func FuzzDKIM(f *testing.F) {
 		raw := []byte("From: a@nurture.test\r\nTo: b@example.com\r\n" + subject + ":" + folded(value) + "\r\nDate: x\r\n\r\n")
 		raw = append(raw, body...)
 		field, err := s.signature(raw, time.Unix(0, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		verifyTheirs(t, s, append([]byte(field), raw...))
 
 		// An email as the mailer writes it.
@@ -117,9 +114,7 @@ func FuzzDKIM(f *testing.F) {
 		if err != nil {
 			return // refused input (control characters, invalid UTF-8): nothing to sign
 		}
-		if err := s.sign(msg); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.sign(msg))
 		verifyTheirs(t, s, msg.data)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -78,40 +79,29 @@ func TestSignatureVerifies(t *testing.T) {
 			t.Run(name+"/"+e.MessageID, func(t *testing.T) {
 				t.Parallel()
 				msg, err := compose(e, time.Now())
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				unsigned := slices.Clone(msg.data)
-				if err := s.sign(msg); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, s.sign(msg))
 				field, rest := cutField(t, msg.data, "DKIM-Signature")
-				if !bytes.Equal(rest, unsigned) {
-					t.Fatalf("signing changed the message:\nbefore:\n%s\nafter, less the signature:\n%s", unsigned, rest)
-				}
+				require.Equal(t, string(unsigned), string(rest), "signing changed the message (less the signature)")
 				for line := range bytes.SplitSeq(bytes.TrimSuffix(field, []byte("\r\n")), []byte("\r\n")) {
-					if len(line) > maxLine {
-						t.Errorf("signature line of %d characters: %q", len(line), line)
-					}
+					require.LessOrEqual(t, len(line), maxLine, "signature line %q", line)
 				}
 				verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg.data), &dkim.VerifyOptions{
 					LookupTXT: func(string) ([]string, error) { return []string{txtRecord(t, s.key)}, nil },
 				})
-				if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
-					t.Fatalf("verify: %v %v\n%s", err, verifs, msg.data)
-				}
+				require.NoError(t, err, "verify:\n%s", msg.data)
+				require.Len(t, verifs, 1, "verify:\n%s", msg.data)
+				require.NoError(t, verifs[0].Err, "verify:\n%s", msg.data)
 
 				// go-msgauth's signer agrees on the body hash.
 				var theirs strings.Builder
-				if err := dkim.Sign(&theirs, bytes.NewReader(unsigned), &dkim.SignOptions{
+				err = dkim.Sign(&theirs, bytes.NewReader(unsigned), &dkim.SignOptions{
 					Domain: s.domain, Selector: s.selector, Signer: s.key, Hash: crypto.SHA256,
 					HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if ours, want := tagValue(t, string(field), "bh"), tagValue(t, theirs.String(), "bh"); ours != want {
-					t.Errorf("bh=%s, go-msgauth computes %s", ours, want)
-				}
+				})
+				require.NoError(t, err)
+				require.Equal(t, tagValue(t, theirs.String(), "bh"), tagValue(t, string(field), "bh"), "bh=, against go-msgauth's")
 			})
 		}
 	}
@@ -122,9 +112,7 @@ func tagValue(t *testing.T, msg, tag string) string {
 	t.Helper()
 	unfolded := strings.ReplaceAll(msg, "\r\n", "")
 	_, rest, ok := strings.Cut(unfolded, " "+tag+"=")
-	if !ok {
-		t.Fatalf("no %s= in %q", tag, msg)
-	}
+	require.True(t, ok, "no %s= in %q", tag, msg)
 	v, _, _ := strings.Cut(rest, ";")
 	return strings.TrimSpace(v)
 }
@@ -141,9 +129,7 @@ func TestRelaxedBody(t *testing.T) {
 		{" lead\r\n", " lead\r\n"},
 	}
 	for _, tt := range tests {
-		if got := string(relaxedBody([]byte(tt.in))); got != tt.want {
-			t.Errorf("relaxedBody(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		require.Equal(t, tt.want, string(relaxedBody([]byte(tt.in))), "relaxedBody(%q)", tt.in)
 	}
 }
 
@@ -156,9 +142,7 @@ func TestRelaxedField(t *testing.T) {
 		{"X-Empty:\r\n", "x-empty:\r\n"},
 	}
 	for _, tt := range tests {
-		if got := string(appendRelaxedField(nil, []byte(tt.in))); got != tt.want {
-			t.Errorf("appendRelaxedField(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		require.Equal(t, tt.want, string(appendRelaxedField(nil, []byte(tt.in))), "appendRelaxedField(%q)", tt.in)
 	}
 }
 
@@ -168,16 +152,12 @@ func TestRelaxedField(t *testing.T) {
 func cutField(t *testing.T, msg []byte, name string) (field, rest []byte) {
 	t.Helper()
 	header, body, ok := bytes.Cut(msg, []byte("\r\n\r\n"))
-	if !ok {
-		t.Fatal("no end of header")
-	}
+	require.True(t, ok, "no end of header")
 	lines := bytes.SplitAfter(header, []byte("\r\n"))
 	start := slices.IndexFunc(lines, func(l []byte) bool {
 		return bytes.HasPrefix(bytes.ToLower(l), []byte(strings.ToLower(name)+":"))
 	})
-	if start < 0 {
-		t.Fatalf("no %s field:\n%s", name, msg)
-	}
+	require.GreaterOrEqual(t, start, 0, "no %s field:\n%s", name, msg)
 	end := start + 1
 	for end < len(lines) && (lines[end][0] == ' ' || lines[end][0] == '\t') {
 		end++
@@ -189,9 +169,7 @@ func cutField(t *testing.T, msg []byte, name string) (field, rest []byte) {
 	rest = slices.Concat(bytes.Join(lines[:start], nil), bytes.Join(lines[end:], nil))
 	rest = bytes.TrimSuffix(rest, []byte("\r\n"))
 	rest = slices.Concat(rest, []byte("\r\n\r\n"), body)
-	if bytes.Contains(bytes.ToLower(rest), []byte("\n"+strings.ToLower(name)+":")) {
-		t.Fatalf("more than one %s field", name)
-	}
+	require.NotContains(t, strings.ToLower(string(rest)), "\n"+strings.ToLower(name)+":", "more than one %s field", name)
 	return field, rest
 }
 
@@ -199,14 +177,12 @@ func txtRecord(t testing.TB, key crypto.Signer) string {
 	switch pub := key.Public().(type) {
 	case *rsa.PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der)
 	case ed25519.PublicKey:
 		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
 	}
-	t.Fatalf("no record for %T", key)
+	require.Failf(t, "unknown key type", "no record for %T", key)
 	return ""
 }
 
@@ -235,9 +211,7 @@ func TestHeaderKeys(t *testing.T) {
 			if !strings.Contains(raw, "\r\n\r\n") {
 				raw += "\r\nbody\r\n"
 			}
-			if got := strings.Join(headerKeys([]byte(raw)), ":"); got != tt.want {
-				t.Errorf("headerKeys = %s, want %s", got, tt.want)
-			}
+			require.Equal(t, tt.want, strings.Join(headerKeys([]byte(raw)), ":"), "headerKeys")
 		})
 	}
 }
@@ -245,19 +219,13 @@ func TestHeaderKeys(t *testing.T) {
 func TestCheckDomainName(t *testing.T) {
 	t.Parallel()
 	for _, ok := range []string{"example.com", "mail.example.co.uk", "xn--bckerei-5wa.test", "a-b.c-d.test", "EXAMPLE.COM", "1.example.com"} {
-		if err := checkDomainName(ok, 2); err != nil {
-			t.Errorf("checkDomainName(%q) = %v", ok, err)
-		}
+		require.NoError(t, checkDomainName(ok, 2), "checkDomainName(%q)", ok)
 	}
 	for _, bad := range []string{"", "example", ".example.com", "example.com.", "ex..ample.com", "-ex.com", "ex-.com", "ex_ample.com",
 		"ex ample.com", "ex\tample.com", "bäckerei.test", strings.Repeat("a", 64) + ".com", strings.Repeat("a.", 127) + "aa"} {
-		if err := checkDomainName(bad, 2); err == nil {
-			t.Errorf("checkDomainName(%q) accepted it", bad)
-		}
+		require.Error(t, checkDomainName(bad, 2), "checkDomainName(%q) accepted it", bad)
 	}
-	if err := checkDomainName("s1", 1); err != nil {
-		t.Errorf("a one-label selector: %v", err)
-	}
+	require.NoError(t, checkDomainName("s1", 1), "a one-label selector")
 }
 
 // BenchmarkSign measures signing alone, on an already composed message.

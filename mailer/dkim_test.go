@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
@@ -59,14 +60,12 @@ func dnsRecord(t testing.TB, key crypto.Signer) string {
 	switch pub := key.Public().(type) {
 	case *rsa.PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der)
 	case ed25519.PublicKey:
 		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
 	}
-	t.Fatalf("no DNS record for %T", key)
+	require.Failf(t, "unknown key type", "no DNS record for %T", key)
 	return ""
 }
 
@@ -85,15 +84,9 @@ func verify(t testing.TB, data []byte, domain, selector string, key crypto.Signe
 			return []string{record}, nil
 		},
 	})
-	if err != nil {
-		t.Fatalf("dkim.Verify: %v", err)
-	}
-	if len(verifs) != 1 {
-		t.Fatalf("%d DKIM signatures, want 1:\n%s", len(verifs), data)
-	}
-	if lookups != 1 {
-		t.Errorf("%d key lookups, want 1", lookups)
-	}
+	require.NoError(t, err, "dkim.Verify")
+	require.Len(t, verifs, 1, "DKIM signatures:\n%s", data)
+	require.Equal(t, 1, lookups, "key lookups")
 	return verifs[0]
 }
 
@@ -105,9 +98,8 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 	longUnsub.To.Name = "Zoë Ñúñez-Øvergård"
 	longUnsub.Headers[0].Value = "<https://links.example.com/unsubscribe/one-click/" + strings.Repeat("a1b2c3d4e5", 11) + ">, " +
 		"<mailto:unsubscribe+" + strings.Repeat("f6g7h8i9j0", 8) + "@bounces.nurture.test?subject=unsubscribe>"
-	if n := len(longUnsub.Headers[0].Value); n < 280 || n > 320 {
-		t.Fatalf("List-Unsubscribe is %d characters, want about 300", n)
-	}
+	require.GreaterOrEqual(t, len(longUnsub.Headers[0].Value), 280, "List-Unsubscribe characters, want about 300")
+	require.LessOrEqual(t, len(longUnsub.Headers[0].Value), 320, "List-Unsubscribe characters, want about 300")
 	noUnsub := newEmail("no-unsubscribe")
 	noUnsub.Headers = slices.DeleteFunc(noUnsub.Headers, func(h nurture.Header) bool {
 		return strings.HasPrefix(h.Name, "List-Unsubscribe")
@@ -125,28 +117,19 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 			key := kt.key()
 			b := setup(t, mailer.Config{DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "nurture2026", Key: key}})
 			for _, e := range emails {
-				if err := b.mailer.Send(t.Context(), e); err != nil {
-					t.Fatalf("Send %s: %v", e.MessageID, err)
-				}
+				require.NoError(t, b.mailer.Send(t.Context(), e), "Send %s", e.MessageID)
 			}
 			msgs := b.relay.WaitForMessages(t, len(emails), 5*time.Second)
 			for i, m := range msgs {
 				e := emails[i]
 				t.Run(e.MessageID, func(t *testing.T) {
 					v := verify(t, m.Data, "nurture.test", "nurture2026", key)
-					if v.Err != nil {
-						t.Fatalf("signature does not verify: %v\n%s", v.Err, m.Data)
-					}
-					if v.Domain != "nurture.test" {
-						t.Errorf("d= %q", v.Domain)
-					}
+					require.NoError(t, v.Err, "signature does not verify:\n%s", m.Data)
+					require.Equal(t, "nurture.test", v.Domain, "d=")
 					sig := m.Header("DKIM-Signature")
-					if !strings.Contains(sig, "a="+kt.algo+";") || !strings.Contains(sig, "c=relaxed/relaxed;") {
-						t.Errorf("DKIM-Signature %q, want a=%s and c=relaxed/relaxed", sig, kt.algo)
-					}
-					if n := bytes.Count(bytes.ToLower(append([]byte("\n"), m.Data...)), []byte("\ndkim-signature:")); n != 1 {
-						t.Errorf("%d DKIM-Signature fields, want 1", n)
-					}
+					require.Contains(t, sig, "a="+kt.algo+";", "DKIM-Signature")
+					require.Contains(t, sig, "c=relaxed/relaxed;", "DKIM-Signature")
+					require.Equal(t, 1, bytes.Count(bytes.ToLower(append([]byte("\n"), m.Data...)), []byte("\ndkim-signature:")), "DKIM-Signature fields")
 
 					signed := map[string]int{}
 					for _, k := range v.HeaderKeys {
@@ -163,33 +146,22 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 						}
 					}
 					for _, h := range want {
-						if signed[h] == 0 {
-							t.Errorf("h= %v lacks %s", v.HeaderKeys, h)
-						}
+						require.NotZero(t, signed[h], "h= %v lacks %s", v.HeaderKeys, h)
 					}
-					if signed["from"] != 2 {
-						t.Errorf("h= %v lists From %d times, want 2 (oversigned)", v.HeaderKeys, signed["from"])
-					}
-					if _, ok := extra["list-unsubscribe"]; !ok && signed["list-unsubscribe"]+signed["list-unsubscribe-post"] != 0 {
-						t.Errorf("h= %v lists List-Unsubscribe, which the message does not have", v.HeaderKeys)
+					require.Equal(t, 2, signed["from"], "h= %v: From, oversigned", v.HeaderKeys)
+					if _, ok := extra["list-unsubscribe"]; !ok {
+						require.Zero(t, signed["list-unsubscribe"]+signed["list-unsubscribe-post"],
+							"h= %v lists List-Unsubscribe, which the message does not have", v.HeaderKeys)
 					}
 
 					// The signature is an addition: the message still reads as sent.
-					if got := m.Header("Subject"); got != e.Subject {
-						t.Errorf("Subject = %q, want %q", got, e.Subject)
-					}
-					if got, want := m.Header("To"), e.To.String(); !sameAddress(got, want) {
-						t.Errorf("To = %q, want %q", got, want)
-					}
-					if got := m.Header("List-Unsubscribe"); got != extra["list-unsubscribe"] {
-						t.Errorf("List-Unsubscribe = %q, want %q", got, extra["list-unsubscribe"])
-					}
+					require.Equal(t, e.Subject, m.Header("Subject"), "Subject")
+					require.True(t, sameAddress(m.Header("To"), e.To.String()), "To = %q, want %q", m.Header("To"), e.To.String())
+					require.Equal(t, extra["list-unsubscribe"], m.Header("List-Unsubscribe"), "List-Unsubscribe")
 					if e.Text != "" {
 						// A single-part body comes without its last line break.
 						got := strings.ReplaceAll(m.Part("text/plain"), "\r\n", "\n")
-						if got != e.Text && got+"\n" != e.Text {
-							t.Errorf("text part = %q, want %q", got, e.Text)
-						}
+						require.True(t, got == e.Text || got+"\n" == e.Text, "text part = %q, want %q", got, e.Text)
 					}
 				})
 			}
@@ -211,13 +183,9 @@ func TestDKIMSignatureDetectsChanges(t *testing.T) {
 	t.Parallel()
 	key := ed25519Key()
 	b := setup(t, mailer.Config{DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}})
-	if err := b.mailer.Send(t.Context(), newEmail("tamper")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("tamper")))
 	data := string(b.relay.WaitForMessages(t, 1, 5*time.Second)[0].Data)
-	if v := verify(t, []byte(data), "nurture.test", "s1", key); v.Err != nil {
-		t.Fatalf("untouched message does not verify: %v", v.Err)
-	}
+	require.NoError(t, verify(t, []byte(data), "nurture.test", "s1", key).Err, "untouched message does not verify")
 	tests := []struct {
 		name   string
 		change func(string) string
@@ -234,18 +202,13 @@ func TestDKIMSignatureDetectsChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			changed := tt.change(data)
-			if changed == data {
-				t.Fatal("the change did not apply")
-			}
+			require.NotEqual(t, data, changed, "the change did not apply")
 			verifs, err := dkim.VerifyWithOptions(strings.NewReader(changed), &dkim.VerifyOptions{
 				LookupTXT: func(string) ([]string, error) { return []string{dnsRecord(t, key)}, nil },
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(verifs) != 1 || verifs[0].Err == nil {
-				t.Fatalf("changed message still verifies")
-			}
+			require.NoError(t, err)
+			require.Len(t, verifs, 1)
+			require.Error(t, verifs[0].Err, "changed message still verifies")
 		})
 	}
 }
@@ -265,9 +228,7 @@ func TestDKIMSignsInParallel(t *testing.T) {
 	}
 	wg.Wait()
 	for _, m := range b.relay.WaitForMessages(t, n, 10*time.Second) {
-		if v := verify(t, m.Data, "nurture.test", "s1", key); v.Err != nil {
-			t.Errorf("%s: %v", m.Header("Message-ID"), v.Err)
-		}
+		require.NoError(t, verify(t, m.Data, "nurture.test", "s1", key).Err, m.Header("Message-ID"))
 	}
 }
 
@@ -296,9 +257,7 @@ func TestDKIMSignsOutsideThePool(t *testing.T) {
 	}()
 	wg.Wait()
 	for _, m := range b.relay.WaitForMessages(t, 2, 5*time.Second) {
-		if v := verify(t, m.Data, "nurture.test", "s1", key); v.Err != nil {
-			t.Errorf("%s: %v", m.Header("Message-ID"), v.Err)
-		}
+		require.NoError(t, verify(t, m.Data, "nurture.test", "s1", key).Err, m.Header("Message-ID"))
 	}
 }
 
@@ -329,12 +288,9 @@ func TestSendReportsSigningFailure(t *testing.T) {
 	b := setup(t, mailer.Config{DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}})
 	key.fail.Store(true)
 	err := b.mailer.Send(t.Context(), newEmail("unsigned"))
-	if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, errHSM) {
-		t.Fatalf("Send = %v, want a temporary error wrapping the signer's", err)
-	}
-	if n := b.relay.Sessions(); n != 0 {
-		t.Errorf("%d connections for a message that could not be signed", n)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, deliveryError(t, err).Kind, "Send = %v", err)
+	require.ErrorIs(t, err, errHSM, "Send: want the signer's error wrapped")
+	require.Zero(t, b.relay.Sessions(), "connections for a message that could not be signed")
 }
 
 var errHSM = errors.New("hsm unavailable")

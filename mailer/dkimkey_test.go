@@ -15,13 +15,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
@@ -30,9 +31,7 @@ import (
 func TestNewValidatesDKIM(t *testing.T) {
 	t.Parallel()
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	good := func(change func(*mailer.DKIM)) *mailer.DKIM {
 		d := &mailer.DKIM{Domain: "mail.nurture.test", Selector: "nurture-2026.eu", Key: ed25519Key()}
 		change(d)
@@ -69,12 +68,11 @@ func TestNewValidatesDKIM(t *testing.T) {
 			t.Parallel()
 			_, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: tt.dkim})
 			var ne *nurture.Error
-			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field || !strings.Contains(ne.Message, tt.want) {
-				t.Fatalf("New = %v, want an invalid error on %s saying %q", err, tt.field, tt.want)
-			}
-			if strings.Contains(err.Error(), "NURTURE_") {
-				t.Errorf("New = %v: the mailer names no configuration variable", err)
-			}
+			require.ErrorAs(t, err, &ne, "New")
+			require.Equal(t, nurture.CodeInvalid, ne.Code, "New = %v", err)
+			require.Equal(t, tt.field, ne.Field, "New = %v", err)
+			require.Contains(t, ne.Message, tt.want, "New = %v", err)
+			require.NotContains(t, err.Error(), "NURTURE_", "the mailer names no configuration variable")
 		})
 	}
 	for _, d := range []*mailer.DKIM{
@@ -82,9 +80,7 @@ func TestNewValidatesDKIM(t *testing.T) {
 		good(func(d *mailer.DKIM) { d.Key, d.Selector, d.Domain = rsaKey(), "s1", "Nurture.Test" }),
 	} {
 		m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: d})
-		if err != nil {
-			t.Fatalf("New with %v: %v", d, err)
-		}
+		require.NoError(t, err, "New with %v", d)
 		_ = m.Close()
 	}
 }
@@ -92,22 +88,17 @@ func TestNewValidatesDKIM(t *testing.T) {
 func TestNewWarnsAboutShortRSAKey(t *testing.T) {
 	t.Parallel()
 	key, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var logs bytes.Buffer
 	m, err := mailer.New(mailer.Config{
 		URL:    "smtp://relay.example.com",
 		DKIM:   &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	if err != nil {
-		t.Fatalf("New with an RSA-1024 key: %v", err)
-	}
+	require.NoError(t, err, "New with an RSA-1024 key")
 	_ = m.Close()
-	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "bits=1024") {
-		t.Errorf("no warning about the 1024-bit key in %q", logs.String())
-	}
+	require.Contains(t, logs.String(), "level=WARN", "no warning about the 1024-bit key")
+	require.Contains(t, logs.String(), "bits=1024", "no warning about the 1024-bit key")
 }
 
 // writePEM writes blocks to a file in a fresh directory and returns its path.
@@ -115,14 +106,10 @@ func writePEM(t *testing.T, blocks ...*pem.Block) string {
 	t.Helper()
 	var buf bytes.Buffer
 	for _, b := range blocks {
-		if err := pem.Encode(&buf, b); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, pem.Encode(&buf, b))
 	}
 	path := filepath.Join(t.TempDir(), "dkim.pem")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
 	return path
 }
 
@@ -130,18 +117,14 @@ func writePEM(t *testing.T, blocks ...*pem.Block) string {
 func rsa512(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 512)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return k
 }
 
 func pkcs8(t *testing.T, key any) *pem.Block {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &pem.Block{Type: "PRIVATE KEY", Bytes: der}
 }
 
@@ -165,17 +148,13 @@ func TestLoadDKIMKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			key, err := mailer.LoadDKIMKey(writePEM(t, tt.block(t)...))
-			if err != nil {
-				t.Fatalf("LoadDKIMKey: %v", err)
-			}
-			if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(tt.want) {
-				t.Fatalf("loaded a key whose public half is %v", key.Public())
-			}
+			require.NoError(t, err, "LoadDKIMKey")
+			pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+			require.True(t, ok, "a public key without Equal: %T", key.Public())
+			require.True(t, pub.Equal(tt.want), "loaded a key whose public half is %v", key.Public())
 			// The key works: New takes it and it signs.
 			m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", DKIM: &mailer.DKIM{Domain: "nurture.test", Selector: "s1", Key: key}})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
+			require.NoError(t, err, "New")
 			_ = m.Close()
 		})
 	}
@@ -184,23 +163,15 @@ func TestLoadDKIMKey(t *testing.T) {
 func TestLoadDKIMKeyErrors(t *testing.T) {
 	t.Parallel()
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ecDER, err := x509.MarshalECPrivateKey(ecKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pubDER, err := x509.MarshalPKIXPublicKey(ed25519Key().Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	raw := func(s string) func(*testing.T) string {
 		return func(t *testing.T) string {
 			path := filepath.Join(t.TempDir(), "dkim.pem")
-			if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(path, []byte(s), 0o600))
 			return path
 		}
 	}
@@ -247,15 +218,10 @@ func TestLoadDKIMKeyErrors(t *testing.T) {
 			t.Parallel()
 			path := tt.path(t)
 			key, err := mailer.LoadDKIMKey(path)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("LoadDKIMKey = %v, %v; want an error containing %q", key, err, tt.want)
-			}
-			if !strings.Contains(err.Error(), path) {
-				t.Errorf("error %q does not name the file", err)
-			}
-			if strings.Contains(err.Error(), "AAAA") || strings.Contains(err.Error(), "MII") {
-				t.Errorf("error %q shows the file's content", err)
-			}
+			require.ErrorContains(t, err, tt.want, "LoadDKIMKey returned %v", key)
+			require.ErrorContains(t, err, path, "the error does not name the file")
+			require.NotContains(t, err.Error(), "AAAA", "the error shows the file's content")
+			require.NotContains(t, err.Error(), "MII", "the error shows the file's content")
 		})
 	}
 }
@@ -272,16 +238,11 @@ func TestDKIMHidesKey(t *testing.T) {
 		}
 		slog.New(slog.NewTextHandler(&logs, nil)).Info("dkim", "dkim", d, "config", mailer.Config{DKIM: d})
 		asJSON, err := json.Marshal(mailer.Config{DKIM: d}) //nolint:staticcheck // SA1026: the point is what encoding/json makes of a Config
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, s := range []string{fmt.Sprint(d), fmt.Sprintf("%+v", *d), fmt.Sprintf("%#v", d), fmt.Sprintf("%+v", mailer.Config{DKIM: d}), logs.String(), string(asJSON)} {
-			if strings.Contains(s, secret) || strings.Contains(s, secret[1:20]) {
-				t.Errorf("key shown in %q", s)
-			}
+			require.NotContains(t, s, secret, "key shown")
+			require.NotContains(t, s, secret[1:20], "key shown")
 		}
-		if got := d.String(); !strings.Contains(got, "d=nurture.test s=s1 key=") {
-			t.Errorf("String = %q", got)
-		}
+		require.Contains(t, d.String(), "d=nurture.test s=s1 key=", "String")
 	}
 }

@@ -1,11 +1,12 @@
 package mailer_test
 
 import (
-	"errors"
 	"net/mail"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/mailer"
@@ -17,14 +18,11 @@ func TestSendDelivers(t *testing.T) {
 	e := newEmail("welcome-1")
 
 	before := time.Now().Add(-time.Second)
-	if err := b.mailer.Send(t.Context(), e); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), e), "Send")
 	m := b.relay.WaitForMessages(t, 1, 5*time.Second)[0]
 
-	if m.From != "team@nurture.test" || strings.Join(m.To, ",") != "joerg@example.com" {
-		t.Errorf("envelope = %q -> %q", m.From, m.To)
-	}
+	require.Equal(t, "team@nurture.test", m.From, "envelope sender")
+	require.Equal(t, "joerg@example.com", strings.Join(m.To, ","), "envelope recipients")
 	headers := map[string]string{
 		"From":                  `"Nurture Team" <team@nurture.test>`,
 		"To":                    "Jörg Müller <joerg@example.com>",
@@ -40,34 +38,20 @@ func TestSendDelivers(t *testing.T) {
 		"Bcc":                   "",
 	}
 	for name, want := range headers {
-		if got := m.Header(name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
+		require.Equal(t, want, m.Header(name), name)
 	}
 	date, err := mail.ParseDate(m.Header("Date"))
-	if err != nil || date.Before(before) || date.After(time.Now().Add(time.Second)) {
-		t.Errorf("Date = %q (%v), want now", m.Header("Date"), err)
-	}
-	if ct := m.Header("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative;") {
-		t.Errorf("Content-Type = %q, want multipart/alternative", ct)
-	}
-	if got := strings.ReplaceAll(m.Part("text/plain"), "\r\n", "\n"); got != e.Text {
-		t.Errorf("text part = %q, want %q", got, e.Text)
-	}
-	if got := m.Part("text/html"); got != e.HTML {
-		t.Errorf("html part = %q, want %q", got, e.HTML)
-	}
+	require.NoError(t, err, "Date %q", m.Header("Date"))
+	require.False(t, date.Before(before) || date.After(time.Now().Add(time.Second)), "Date = %q, want now", m.Header("Date"))
+	require.True(t, strings.HasPrefix(m.Header("Content-Type"), "multipart/alternative;"),
+		"Content-Type = %q, want multipart/alternative", m.Header("Content-Type"))
+	require.Equal(t, e.Text, strings.ReplaceAll(m.Part("text/plain"), "\r\n", "\n"), "text part")
+	require.Equal(t, e.HTML, m.Part("text/html"), "html part")
 	data := string(m.Data)
 	plain, html := strings.Index(data, "Content-Type: text/plain; charset=UTF-8"), strings.Index(data, "Content-Type: text/html; charset=UTF-8")
-	if plain < 0 || html < 0 || plain > html {
-		t.Errorf("want a UTF-8 text/plain part before a UTF-8 text/html part:\n%s", data)
-	}
-	if n := strings.Count(data, "Content-Transfer-Encoding: quoted-printable"); n != 2 {
-		t.Errorf("%d quoted-printable parts, want 2", n)
-	}
-	if m.User != "" {
-		t.Errorf("authenticated as %q without credentials", m.User)
-	}
+	require.False(t, plain < 0 || html < 0 || plain > html, "want a UTF-8 text/plain part before a UTF-8 text/html part:\n%s", data)
+	require.Equal(t, 2, strings.Count(data, "Content-Transfer-Encoding: quoted-printable"), "quoted-printable parts")
+	require.Empty(t, m.User, "authenticated without credentials")
 }
 
 func TestSendSinglePart(t *testing.T) {
@@ -76,17 +60,13 @@ func TestSendSinglePart(t *testing.T) {
 	textOnly, htmlOnly := newEmail("text-only"), newEmail("html-only")
 	textOnly.HTML, htmlOnly.Text = "", ""
 	for _, e := range []*nurture.Email{textOnly, htmlOnly} {
-		if err := b.mailer.Send(t.Context(), e); err != nil {
-			t.Fatalf("Send %s: %v", e.MessageID, err)
-		}
+		require.NoError(t, b.mailer.Send(t.Context(), e), "Send %s", e.MessageID)
 	}
 	msgs := b.relay.WaitForMessages(t, 2, 5*time.Second)
-	if ct := msgs[0].Header("Content-Type"); !strings.HasPrefix(ct, "text/plain") || msgs[0].Part("text/plain") == "" {
-		t.Errorf("text-only message has Content-Type %q", ct)
-	}
-	if ct := msgs[1].Header("Content-Type"); !strings.HasPrefix(ct, "text/html") || msgs[1].Part("text/html") != htmlOnly.HTML {
-		t.Errorf("html-only message has Content-Type %q", ct)
-	}
+	require.True(t, strings.HasPrefix(msgs[0].Header("Content-Type"), "text/plain"), "text-only message has Content-Type %q", msgs[0].Header("Content-Type"))
+	require.NotEmpty(t, msgs[0].Part("text/plain"), "the text-only message's text part")
+	require.True(t, strings.HasPrefix(msgs[1].Header("Content-Type"), "text/html"), "html-only message has Content-Type %q", msgs[1].Header("Content-Type"))
+	require.Equal(t, htmlOnly.HTML, msgs[1].Part("text/html"), "the html-only message's html part")
 }
 
 func TestSendRefusesUnsafeInput(t *testing.T) {
@@ -142,13 +122,11 @@ func TestSendRefusesUnsafeInput(t *testing.T) {
 			tt.change(e)
 			err := b.mailer.Send(t.Context(), e)
 			var ne *nurture.Error
-			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field {
-				t.Fatalf("Send: %v (%T), want an invalid *nurture.Error on field %q", err, err, tt.field)
-			}
+			require.ErrorAs(t, err, &ne, "Send")
+			require.Equal(t, nurture.CodeInvalid, ne.Code, "Send: %v", err)
+			require.Equal(t, tt.field, ne.Field, "Send: %v", err)
 			var de *nurture.DeliveryError
-			if errors.As(err, &de) {
-				t.Fatalf("refused input reported as a delivery failure: %v", err)
-			}
+			require.NotErrorAs(t, err, &de, "refused input reported as a delivery failure")
 		})
 	}
 	t.Cleanup(func() {
@@ -160,9 +138,8 @@ func TestSendRefusesUnsafeInput(t *testing.T) {
 			t.Errorf("%d messages delivered for refused input", n)
 		}
 	})
-	if err := b.mailer.Send(t.Context(), nil); nurture.ErrorCodeOf(err) != nurture.CodeInvalid {
-		t.Errorf("Send(nil) = %v, want invalid", err)
-	}
+	err := b.mailer.Send(t.Context(), nil)
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "Send(nil) = %v", err)
 }
 
 // Issue 9: a 20,000-character first name (in the display name and the
@@ -177,37 +154,27 @@ func TestSendFoldsHugeNames(t *testing.T) {
 		e := newEmail("huge-name")
 		e.To.Name = name
 		e.Subject = "Welcome, " + name + "!"
-		if err := b.mailer.Send(t.Context(), e); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
+		require.NoError(t, b.mailer.Send(t.Context(), e), "Send")
 		m := b.relay.WaitForMessages(t, i+1, 5*time.Second)[i]
 		header, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
 		for i, line := range strings.Split(header, "\r\n") {
-			if len(line) > 78 {
-				t.Fatalf("header line %d is %d octets: %.100q", i, len(line), line)
-			}
+			require.LessOrEqual(t, len(line), 78, "header line %d: %.100q", i, line)
 		}
 		parsed, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		to, err := parsed.Header.AddressList("To")
-		if err != nil || len(to) != 1 || to[0].Name != name {
-			t.Errorf("To reads back as %v (%v)", to, err)
-		}
-		if got := m.Header("Subject"); got != e.Subject {
-			t.Errorf("Subject reads back as %.80q", got)
-		}
+		require.NoError(t, err, "To")
+		require.Len(t, to, 1, "To")
+		require.Equal(t, name, to[0].Name, "To reads back")
+		require.Equal(t, e.Subject, m.Header("Subject"), "Subject reads back")
 	}
 
 	e := newEmail("too-big")
 	e.To.Name = strings.Repeat("Jörg ", 4000)
 	e.Subject = "Welcome, " + e.To.Name
 	err := b.mailer.Send(t.Context(), e)
-	if nurture.ErrorCodeOf(err) != nurture.CodeInvalid || nurture.DeliveryKindOf(err) != "" || !strings.Contains(err.Error(), "header") {
-		t.Fatalf("Send = %v, want an invalid error about the header's size", err)
-	}
-	if got := len(b.relay.Messages()); got != 2 {
-		t.Errorf("relay has %d messages, want the 2 before", got)
-	}
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "Send = %v", err)
+	require.Empty(t, nurture.DeliveryKindOf(err), "Send = %v", err)
+	require.ErrorContains(t, err, "header", "want an error about the header's size")
+	require.Len(t, b.relay.Messages(), 2, "messages at the relay: want the 2 before")
 }

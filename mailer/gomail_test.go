@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
 	"github.com/nurture-email/nurture/mailer"
@@ -40,29 +42,21 @@ func TestGoMailContract(t *testing.T) {
 		HELO:    "mta.nurture.test",
 		Timeout: 2 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer m.Close()
 
 	// Three messages whose RCPT replies take a second each: the third goes
 	// out more than Timeout after the dial, on the same connection.
 	relay.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Delay: time.Second, Times: 3})
 	for i := range 3 {
-		if err := m.Send(t.Context(), newEmail("slow-"+string(rune('a'+i)))); err != nil {
-			t.Fatalf("Send %d: %v (did go-mail's dial deadline come back?)", i, err)
-		}
+		require.NoError(t, m.Send(t.Context(), newEmail("slow-"+string(rune('a'+i)))),
+			"Send %d (did go-mail's dial deadline come back?)", i)
 	}
 	relay.Fail(smtptest.Failure{Stage: smtptest.StageRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Times: 1})
-	if err := m.Send(t.Context(), newEmail("refused")); nurture.DeliveryKindOf(err) != nurture.DeliveryPermanent {
-		t.Fatalf("Send = %v, want permanent", err)
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.connections(); got != 1 {
-		t.Fatalf("%d connections, want 1 for the whole test", got)
-	}
+	err = m.Send(t.Context(), newEmail("refused"))
+	require.Equal(t, nurture.DeliveryPermanent, nurture.DeliveryKindOf(err), "Send = %v, want permanent", err)
+	require.NoError(t, m.Close())
+	require.Equal(t, 1, p.connections(), "connections for the whole test")
 
 	transaction := []string{"MAIL FROM:<team@nurture.test>", "RCPT TO:<joerg@example.com>", "DATA"}
 	var want []string
@@ -73,9 +67,7 @@ func TestGoMailContract(t *testing.T) {
 	}
 	want = append(want, transaction...)
 	want = append(want, "RSET", "QUIT")
-	if got := commands(p.clientSent()); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("the client said:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	require.Equal(t, strings.Join(want, "\n"), strings.Join(commands(p.clientSent()), "\n"), "what the client said")
 }
 
 // commands reads a client's side of SMTP conversations as its commands,

@@ -2,7 +2,6 @@ package mailer
 
 import (
 	"bytes"
-	"errors"
 	"mime"
 	netmail "net/mail"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -26,9 +27,7 @@ func unfold(field string) string {
 func headerFieldsOf(t *testing.T, data []byte) []string {
 	t.Helper()
 	header, _, ok := bytes.Cut(data, []byte("\r\n\r\n"))
-	if !ok {
-		t.Fatalf("no end of header in %q", data)
-	}
+	require.True(t, ok, "no end of header in %q", data)
 	var fields []string
 	for _, line := range strings.Split(string(header), "\r\n") {
 		if line != "" && (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
@@ -46,23 +45,15 @@ func headerFieldsOf(t *testing.T, data []byte) []string {
 func checkLines(t *testing.T, header string, longWordsOK bool) {
 	t.Helper()
 	for i, line := range strings.Split(header, "\r\n") {
-		if len(line) > 998 {
-			t.Fatalf("line %d is %d octets: %.100q", i, len(line), line)
-		}
+		require.LessOrEqual(t, len(line), 998, "line %d: %.100q", i, line)
 		oneWord := !strings.Contains(strings.TrimLeft(line[strings.IndexByte(line, ':')+1:], " "), " ")
-		if len(line) > maxLine && (!longWordsOK || !oneWord) {
-			t.Fatalf("line %d is %d octets, more than %d though it could fold: %q", i, len(line), maxLine, line)
-		}
-		if i > 0 && (line == "" || line[0] != ' ' && line[0] != '\t') && !strings.Contains(line, ":") {
-			t.Fatalf("line %d is neither a field nor a continuation: %q", i, line)
-		}
-		if strings.TrimLeft(line, " \t") == "" {
-			t.Fatalf("line %d is white space only: %q", i, line)
-		}
+		require.False(t, len(line) > maxLine && (!longWordsOK || !oneWord),
+			"line %d is %d octets, more than %d though it could fold: %q", i, len(line), maxLine, line)
+		require.False(t, i > 0 && (line == "" || line[0] != ' ' && line[0] != '\t') && !strings.Contains(line, ":"),
+			"line %d is neither a field nor a continuation: %q", i, line)
+		require.NotEmpty(t, strings.TrimLeft(line, " \t"), "line %d is white space only: %q", i, line)
 		for _, c := range []byte(line) {
-			if (c < 0x20 && c != '\t') || c > 0x7e {
-				t.Fatalf("byte %#x in line %d: %q", c, i, line)
-			}
+			require.False(t, (c < 0x20 && c != '\t') || c > 0x7e, "byte %#x in line %d: %q", c, i, line)
 		}
 	}
 }
@@ -116,30 +107,21 @@ func TestHeaderFolding(t *testing.T) {
 	for _, tt := range tests {
 		field := writeField(tt.name, tt.kind, tt.value)
 		checkLines(t, field, tt.kind == kindStructured)
-		if !strings.Contains(field, tt.plain) {
-			t.Errorf("%s: %.60q... is not kept readable in %.200q", tt.name, tt.plain, field)
-		}
+		require.Contains(t, field, tt.plain, "%s: not kept readable", tt.name)
 		value, ok := strings.CutPrefix(unfold(field), tt.name+": ")
-		if !ok {
-			t.Fatalf("field %.80q does not start with %s: ", field, tt.name)
-		}
+		require.True(t, ok, "field %.80q does not start with %s: ", field, tt.name)
 		var got string
 		switch tt.kind {
 		case kindAddresses:
 			a, err := netmail.ParseAddress(value)
-			if err != nil {
-				t.Fatalf("%s: ParseAddress(%.200q): %v", tt.name, value, err)
-			}
+			require.NoError(t, err, "%s: ParseAddress(%.200q)", tt.name, value)
 			got = a.Name
 		default:
 			var err error
-			if got, err = new(mime.WordDecoder).DecodeHeader(value); err != nil {
-				t.Fatalf("%s: decode %.200q: %v", tt.name, value, err)
-			}
+			got, err = new(mime.WordDecoder).DecodeHeader(value)
+			require.NoError(t, err, "%s: decode %.200q", tt.name, value)
 		}
-		if got != tt.value {
-			t.Errorf("%s %.60q... reads back as %.60q...", tt.name, tt.value, got)
-		}
+		require.Equal(t, tt.value, got, "%s reads back", tt.name)
 	}
 }
 
@@ -155,9 +137,7 @@ func TestTextEncodesOnlyWhatNeedsIt(t *testing.T) {
 		{"=?UTF-8?q?Bob?=", "Subject: =?UTF-8?b?PT9VVEYtOD9xP0JvYj89?="}, // base64 of the text as it is
 	}
 	for _, tt := range tests {
-		if got := writeField("Subject", kindText, tt.in); !strings.Contains(got, tt.plain) {
-			t.Errorf("%q written %q, want %q in it", tt.in, got, tt.plain)
-		}
+		require.Contains(t, writeField("Subject", kindText, tt.in), tt.plain, "%q written", tt.in)
 	}
 }
 
@@ -219,43 +199,33 @@ func FuzzHeaders(f *testing.F) {
 		inputs := map[string]string{"To": name, "Subject": subject, "X-Tag": tag, "From": product}
 		if err != nil {
 			var ne *nurture.Error
-			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid {
-				t.Fatalf("compose: %v, want an invalid *nurture.Error", err)
-			}
+			require.ErrorAs(t, err, &ne, "compose")
+			require.Equal(t, nurture.CodeInvalid, ne.Code, "compose: %v", err)
 			input, ok := inputs[ne.Field]
 			if ne.Field == "List-Id" {
 				input, ok = product, true
 			}
-			if !ok || validText(input) {
-				t.Fatalf("compose refused valid input: %v", err)
-			}
+			require.True(t, ok, "compose refused an unknown field: %v", err)
+			require.False(t, validText(input), "compose refused valid input: %v", err)
 			return
 		}
 		for field, input := range inputs {
-			if !validText(input) {
-				t.Fatalf("compose took %s %q, which is not valid header text", field, input)
-			}
+			require.True(t, validText(input), "compose took %s %q, which is not valid header text", field, input)
 		}
 		header, _, _ := bytes.Cut(msg.data, []byte("\r\n\r\n"))
 		checkLines(t, string(header), false)
 
 		parsed, err := netmail.ReadMessage(bytes.NewReader(msg.data))
-		if err != nil {
-			t.Fatalf("ReadMessage: %v", err)
-		}
+		require.NoError(t, err, "ReadMessage")
 		var names []string
 		for k, v := range parsed.Header {
-			if len(v) != 1 {
-				t.Fatalf("%d %s fields", len(v), k)
-			}
+			require.Len(t, v, 1, "%s fields", k)
 			names = append(names, k)
 		}
 		slices.Sort(names)
 		want := []string{"Content-Transfer-Encoding", "Content-Type", "Date", "From", "List-Id", "List-Unsubscribe",
 			"Message-Id", "Mime-Version", "Reply-To", "Subject", "To", "X-Tag"}
-		if !slices.Equal(names, want) {
-			t.Fatalf("header fields %v, want %v:\n%s", names, want, header)
-		}
+		require.Equal(t, want, names, "header fields:\n%s", header)
 
 		fields := map[string]string{}
 		for _, f := range headerFieldsOf(t, msg.data) {
@@ -263,19 +233,19 @@ func FuzzHeaders(f *testing.F) {
 			fields[n] = strings.TrimPrefix(v, " ")
 		}
 		for _, field := range []string{"Subject", "X-Tag"} {
-			if got, err := dec.DecodeHeader(fields[field]); err != nil || got != inputs[field] {
-				t.Fatalf("%s %q reads back as %q (%v) from %q", field, inputs[field], got, err, fields[field])
-			}
+			got, err := dec.DecodeHeader(fields[field])
+			require.NoError(t, err, "%s from %q", field, fields[field])
+			require.Equal(t, inputs[field], got, "%s reads back from %q", field, fields[field])
 		}
 		for field, want := range map[string]netmail.Address{"To": e.To, "From": e.From} {
 			a, err := netmail.ParseAddress(fields[field])
-			if err != nil || a.Name != want.Name || a.Address != want.Address {
-				t.Fatalf("%s %q reads back as %v (%v) from %q", field, want.String(), a, err, fields[field])
-			}
+			require.NoError(t, err, "%s from %q", field, fields[field])
+			require.Equal(t, want.Name, a.Name, "%s name reads back from %q", field, fields[field])
+			require.Equal(t, want.Address, a.Address, "%s address reads back from %q", field, fields[field])
 		}
 		phrase := strings.TrimSpace(product + " news")
-		if got, err := dec.DecodeHeader(fields["List-Id"]); err != nil || got != phrase+" <news.nurture.test>" {
-			t.Fatalf("List-Id reads back as %q (%v) from %q", got, err, fields["List-Id"])
-		}
+		listID, err := dec.DecodeHeader(fields["List-Id"])
+		require.NoError(t, err, "List-Id from %q", fields["List-Id"])
+		require.Equal(t, phrase+" <news.nurture.test>", listID, "List-Id reads back from %q", fields["List-Id"])
 	})
 }

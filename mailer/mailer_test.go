@@ -3,7 +3,6 @@ package mailer_test
 import (
 	"context"
 	"crypto"
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
@@ -36,9 +37,7 @@ func setup(t testing.TB, cfg mailer.Config, opts ...smtptest.Option) bundle {
 		cfg.Timeout = 5 * time.Second
 	}
 	m, err := mailer.New(cfg)
-	if err != nil {
-		t.Fatalf("mailer.New: %v", err)
-	}
+	require.NoError(t, err, "mailer.New")
 	t.Cleanup(func() { _ = m.Close() })
 	return bundle{relay: relay, mailer: m}
 }
@@ -66,9 +65,7 @@ func newEmail(id string) *nurture.Email {
 func deliveryError(t *testing.T, err error) *nurture.DeliveryError {
 	t.Helper()
 	var de *nurture.DeliveryError
-	if !errors.As(err, &de) {
-		t.Fatalf("error %v (%T) is not a *nurture.DeliveryError", err, err)
-	}
+	require.ErrorAs(t, err, &de, "error (%T) is not a *nurture.DeliveryError", err)
 	return de
 }
 
@@ -128,28 +125,20 @@ func TestSendReportsRelayFailures(t *testing.T) {
 			}
 			err := b.mailer.Send(t.Context(), first)
 			de := deliveryError(t, err)
-			if de.Kind != tt.kind || nurture.DeliveryKindOf(err) != tt.kind {
-				t.Errorf("Send = %v: kind %q, want %q", err, de.Kind, tt.kind)
-			}
-			if de.Err == nil || !strings.Contains(de.Error(), tt.reply) {
-				t.Errorf("error text %q does not keep the reply %q", de.Error(), tt.reply)
-			}
+			require.Equal(t, tt.kind, de.Kind, "Send = %v", err)
+			require.Equal(t, tt.kind, nurture.DeliveryKindOf(err), "Send = %v", err)
+			require.Error(t, de.Err, "the delivery error wraps nothing")
+			require.ErrorContains(t, de, tt.reply, "the error text does not keep the reply")
 
 			// The next message goes through: on the same connection after a
 			// refusal, on a fresh one after a drop or a 421.
-			if err := b.mailer.Send(t.Context(), newEmail("second")); err != nil {
-				t.Fatalf("Send after the failure: %v", err)
-			}
+			require.NoError(t, b.mailer.Send(t.Context(), newEmail("second")), "Send after the failure")
 			msgs := b.relay.WaitForMessages(t, 1, 5*time.Second)
-			if tt.failure.CloseAfterDot && len(msgs) != 2 {
-				t.Errorf("relay has %d messages, want both: the first was taken, only its reply lost", len(msgs))
+			if tt.failure.CloseAfterDot {
+				require.Len(t, msgs, 2, "want both: the first was taken, only its reply lost")
 			}
-			if last := msgs[len(msgs)-1]; last.Header("Message-ID") != "<second@nurture.test>" {
-				t.Fatalf("relay's last message is %s, want the second", last.Header("Message-ID"))
-			}
-			if got := b.relay.Sessions(); got != tt.sessions {
-				t.Errorf("Sessions = %d, want %d", got, tt.sessions)
-			}
+			require.Equal(t, "<second@nurture.test>", msgs[len(msgs)-1].Header("Message-ID"), "the relay's last message")
+			require.Equal(t, tt.sessions, b.relay.Sessions(), "Sessions")
 		})
 	}
 }
@@ -162,41 +151,28 @@ func TestSendPermanentFailureForOneRecipient(t *testing.T) {
 	bad := newEmail("to-bad")
 	bad.To.Address = "bad@example.com"
 	for range 2 {
-		if de := deliveryError(t, b.mailer.Send(t.Context(), bad)); de.Kind != nurture.DeliveryPermanent {
-			t.Fatalf("Send to bad@: %v, want permanent", de)
-		}
+		de := deliveryError(t, b.mailer.Send(t.Context(), bad))
+		require.Equal(t, nurture.DeliveryPermanent, de.Kind, "Send to bad@: %v", de)
 	}
-	if err := b.mailer.Send(t.Context(), newEmail("to-good")); err != nil {
-		t.Fatalf("Send to good: %v", err)
-	}
-	if got := b.relay.Sessions(); got != 1 {
-		t.Errorf("Sessions = %d: a refusal must not cost the connection", got)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("to-good")), "Send to good")
+	require.Equal(t, 1, b.relay.Sessions(), "Sessions: a refusal must not cost the connection")
 }
 
 func TestSendGivesTheConfiguredHELO(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mailer.Config{HELO: "mta-1.nurture.test"})
-	if err := b.mailer.Send(t.Context(), newEmail("helo")); err != nil {
-		t.Fatal(err)
-	}
-	if got := b.relay.WaitForMessages(t, 1, 5*time.Second)[0].Helo; got != "mta-1.nurture.test" {
-		t.Fatalf("EHLO %q, want mta-1.nurture.test", got)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("helo")))
+	require.Equal(t, "mta-1.nurture.test", b.relay.WaitForMessages(t, 1, 5*time.Second)[0].Helo, "EHLO")
 }
 
 func TestSendReusesConnections(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mailer.Config{})
 	for i := range 5 {
-		if err := b.mailer.Send(t.Context(), newEmail(fmt.Sprint("seq-", i))); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, b.mailer.Send(t.Context(), newEmail(fmt.Sprint("seq-", i))))
 	}
 	b.relay.WaitForMessages(t, 5, 5*time.Second)
-	if got := b.relay.Sessions(); got != 1 {
-		t.Fatalf("Sessions = %d for 5 sequential sends, want 1", got)
-	}
+	require.Equal(t, 1, b.relay.Sessions(), "Sessions for 5 sequential sends")
 }
 
 func TestSendConcurrentlyThroughSmallPool(t *testing.T) {
@@ -215,19 +191,15 @@ func TestSendConcurrentlyThroughSmallPool(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		require.NoError(t, err)
 	}
 	msgs := b.relay.WaitForMessages(t, n, 10*time.Second)
 	ids := make(map[string]bool)
 	for _, m := range msgs {
 		ids[m.Header("Message-ID")] = true
 	}
-	if len(ids) != n {
-		t.Errorf("%d distinct messages arrived, want %d", len(ids), n)
-	}
-	if got := b.relay.Sessions(); got > 3 {
-		t.Errorf("Sessions = %d, want at most PoolSize 3", got)
-	}
+	require.Len(t, ids, n, "distinct messages arrived")
+	require.LessOrEqual(t, b.relay.Sessions(), 3, "Sessions, want at most PoolSize 3")
 }
 
 func TestSendCancelledContextSendsNothing(t *testing.T) {
@@ -238,15 +210,10 @@ func TestSendCancelledContextSendsNothing(t *testing.T) {
 
 	err := b.mailer.Send(ctx, newEmail("cancelled"))
 	de := deliveryError(t, err)
-	if de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Send = %v, want temporary, wrapping context.Canceled", err)
-	}
-	if got := b.relay.Sessions(); got != 0 {
-		t.Errorf("Sessions = %d, want no connection for a cancelled send", got)
-	}
-	if got := len(b.relay.Messages()); got != 0 {
-		t.Errorf("%d messages delivered", got)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", err)
+	require.ErrorIs(t, err, context.Canceled, "Send")
+	require.Zero(t, b.relay.Sessions(), "Sessions, want no connection for a cancelled send")
+	require.Empty(t, b.relay.Messages(), "messages delivered")
 }
 
 func TestSendContextInterruptsHungRelay(t *testing.T) {
@@ -255,25 +222,18 @@ func TestSendContextInterruptsHungRelay(t *testing.T) {
 	p := startProxy(t, relay.Addr())
 	b := setup(t, mailer.Config{URL: p.url(), Timeout: time.Minute})
 
-	if err := b.mailer.Send(t.Context(), newEmail("warm-up")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("warm-up")))
 	p.silence() // the relay hangs: no reply will ever come
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	err := b.mailer.Send(ctx, newEmail("hung"))
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Send returned after %v; the context should have ended it at 200ms", d)
-	}
+	require.LessOrEqual(t, time.Since(start), 5*time.Second, "Send returned late; the context should have ended it at 200ms")
 	de := deliveryError(t, err)
-	if de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Send = %v, want temporary, wrapping context.DeadlineExceeded", err)
-	}
-	if got := len(relay.Messages()); got != 1 {
-		t.Errorf("relay has %d messages, want only the warm-up", got)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", err)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "Send")
+	require.Len(t, relay.Messages(), 1, "messages at the relay, want only the warm-up")
 }
 
 func TestSendTimeoutEndsHungRelay(t *testing.T) {
@@ -281,21 +241,13 @@ func TestSendTimeoutEndsHungRelay(t *testing.T) {
 	relay := smtptest.Start(t)
 	p := startProxy(t, relay.Addr())
 	b := setup(t, mailer.Config{URL: p.url(), Timeout: 300 * time.Millisecond})
-	if err := b.mailer.Send(t.Context(), newEmail("warm-up")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("warm-up")))
 	p.silence()
 	start := time.Now()
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("hung")))
-	if de.Kind != nurture.DeliveryTemporary {
-		t.Errorf("Send = %v, want temporary", de)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Send returned after %v with a 300ms step timeout", d)
-	}
-	if got := p.connections(); got != 1 {
-		t.Errorf("%d connections: a hung relay must not be redialled within the same Send", got)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", de)
+	require.LessOrEqual(t, time.Since(start), 5*time.Second, "Send returned late with a 300ms step timeout")
+	require.Equal(t, 1, p.connections(), "connections: a hung relay must not be redialled within the same Send")
 }
 
 func TestSendRedialsWhenIdleConnectionDied(t *testing.T) {
@@ -304,53 +256,36 @@ func TestSendRedialsWhenIdleConnectionDied(t *testing.T) {
 	p := startProxy(t, relay.Addr())
 	b := setup(t, mailer.Config{URL: p.url()})
 
-	if err := b.mailer.Send(t.Context(), newEmail("before")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("before")))
 	p.closeAll() // the relay restarted while the connection was idle
 
-	if err := b.mailer.Send(t.Context(), newEmail("after")); err != nil {
-		t.Fatalf("Send on a dead idle connection: %v, want a transparent redial", err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("after")), "Send on a dead idle connection, want a transparent redial")
 	relay.WaitForMessages(t, 2, 5*time.Second)
-	if got := p.connections(); got != 2 {
-		t.Errorf("%d connections, want 2", got)
-	}
+	require.Equal(t, 2, p.connections(), "connections")
 }
 
 func TestIdleConnectionsAreClosed(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mailer.Config{IdleTimeout: 50 * time.Millisecond})
-	if err := b.mailer.Send(t.Context(), newEmail("one")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("one")))
 	time.Sleep(300 * time.Millisecond)
-	if err := b.mailer.Send(t.Context(), newEmail("two")); err != nil {
-		t.Fatal(err)
-	}
-	if got := b.relay.Sessions(); got != 2 {
-		t.Errorf("Sessions = %d, want 2: the idle connection should have been closed", got)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("two")))
+	require.Equal(t, 2, b.relay.Sessions(), "Sessions: the idle connection should have been closed")
 }
 
 func TestDialFailureIsTemporary(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := ln.Addr().String()
 	_ = ln.Close() // nothing listens there now
 
 	m, err := mailer.New(mailer.Config{URL: "smtp://" + addr, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer m.Close()
 	de := deliveryError(t, m.Send(t.Context(), newEmail("nowhere")))
-	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "connect to relay") {
-		t.Fatalf("Send = %v, want a temporary connect failure", de)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", de)
+	require.ErrorContains(t, de, "connect to relay", "want a connect failure")
 }
 
 func TestMandatoryStartTLSRefusesPlainRelay(t *testing.T) {
@@ -358,12 +293,9 @@ func TestMandatoryStartTLSRefusesPlainRelay(t *testing.T) {
 	relay := smtptest.Start(t)
 	b := setup(t, mailer.Config{URL: "smtp://" + relay.Addr() + "?tls=starttls"})
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("plain")))
-	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "STARTTLS") {
-		t.Fatalf("Send = %v, want a temporary STARTTLS failure", de)
-	}
-	if got := len(relay.Messages()); got != 0 {
-		t.Fatalf("%d messages sent in plain text", got)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", de)
+	require.ErrorContains(t, de, "STARTTLS", "want a STARTTLS failure")
+	require.Empty(t, relay.Messages(), "messages sent in plain text")
 }
 
 func TestAuthentication(t *testing.T) {
@@ -384,14 +316,10 @@ func TestAuthentication(t *testing.T) {
 			relay := smtptest.Start(t, tt.opts...)
 			b := setup(t, mailer.Config{URL: tt.url(relay.Addr()), TLSConfig: relay.ClientTLSConfig()})
 			for i := range 2 {
-				if err := b.mailer.Send(t.Context(), newEmail(fmt.Sprint("auth-", i))); err != nil {
-					t.Fatalf("Send: %v", err)
-				}
+				require.NoError(t, b.mailer.Send(t.Context(), newEmail(fmt.Sprint("auth-", i))), "Send")
 			}
 			for _, m := range relay.WaitForMessages(t, 2, 5*time.Second) {
-				if m.User != "relay-user" {
-					t.Errorf("message sent as %q, want relay-user", m.User)
-				}
+				require.Equal(t, "relay-user", m.User, "message sent as")
 			}
 		})
 	}
@@ -402,27 +330,19 @@ func TestImplicitTLSChecksCertificate(t *testing.T) {
 	relay := smtptest.Start(t, smtptest.WithImplicitTLS())
 	b := setup(t, mailer.Config{URL: relay.URL()}) // system roots: the test CA is unknown
 	de := deliveryError(t, b.mailer.Send(t.Context(), newEmail("untrusted")))
-	if de.Kind != nurture.DeliveryTemporary || !strings.Contains(de.Error(), "certificate") {
-		t.Fatalf("Send = %v, want a temporary certificate failure", de)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, de.Kind, "Send = %v", de)
+	require.ErrorContains(t, de, "certificate", "want a certificate failure")
 }
 
 func TestClose(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mailer.Config{})
-	if err := b.mailer.Send(t.Context(), newEmail("before-close")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.mailer.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := b.mailer.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("before-close")))
+	require.NoError(t, b.mailer.Close(), "Close")
+	require.NoError(t, b.mailer.Close(), "second Close")
 	err := b.mailer.Send(t.Context(), newEmail("after-close"))
-	if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, mailer.ErrClosed) {
-		t.Fatalf("Send after Close = %v, want temporary ErrClosed", err)
-	}
+	require.Equal(t, nurture.DeliveryTemporary, deliveryError(t, err).Kind, "Send after Close = %v", err)
+	require.ErrorIs(t, err, mailer.ErrClosed, "Send after Close")
 }
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -444,15 +364,13 @@ func TestNewValidatesConfig(t *testing.T) {
 			t.Parallel()
 			_, err := mailer.New(tt.cfg)
 			var ne *nurture.Error
-			if !errors.As(err, &ne) || ne.Code != nurture.CodeInvalid || ne.Field != tt.field {
-				t.Fatalf("New = %v, want an invalid error on %s", err, tt.field)
-			}
+			require.ErrorAs(t, err, &ne, "New")
+			require.Equal(t, nurture.CodeInvalid, ne.Code, "New = %v", err)
+			require.Equal(t, tt.field, ne.Field, "New = %v", err)
 		})
 	}
 	m, err := mailer.New(mailer.Config{URL: "smtp://relay.example.com", HELO: "mail.nurture.test"})
-	if err != nil {
-		t.Fatalf("New with a valid config: %v", err)
-	}
+	require.NoError(t, err, "New with a valid config")
 	_ = m.Close()
 }
 
@@ -512,19 +430,11 @@ func TestSendWaitsForTheReplyAfterTheFinalDot(t *testing.T) {
 	<-hold.Reached()
 	cancel()
 	hold.Release()
-	if err := <-done; err != nil {
-		t.Fatalf("Send = %v, want nil: the relay accepted the message after the cancel", err)
-	}
-	if got := len(b.relay.WaitForMessages(t, 1, 5*time.Second)); got != 1 {
-		t.Fatalf("relay has %d messages", got)
-	}
+	require.NoError(t, <-done, "Send: the relay accepted the message after the cancel")
+	require.Len(t, b.relay.WaitForMessages(t, 1, 5*time.Second), 1, "messages at the relay")
 	// The connection came through the cancel intact and is reused.
-	if err := b.mailer.Send(t.Context(), newEmail("next")); err != nil {
-		t.Fatal(err)
-	}
-	if got := b.relay.Sessions(); got != 1 {
-		t.Errorf("Sessions = %d, want 1", got)
-	}
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("next")))
+	require.Equal(t, 1, b.relay.Sessions(), "Sessions")
 }
 
 func TestSendCancelledAfterTheFinalDotReportsTheRefusal(t *testing.T) {
@@ -537,9 +447,8 @@ func TestSendCancelledAfterTheFinalDotReportsTheRefusal(t *testing.T) {
 	<-hold.Reached()
 	cancel()
 	hold.Release()
-	if de := deliveryError(t, <-done); de.Kind != nurture.DeliveryPermanent {
-		t.Fatalf("Send = %v, want the relay's permanent refusal", de)
-	}
+	de := deliveryError(t, <-done)
+	require.Equal(t, nurture.DeliveryPermanent, de.Kind, "Send = %v, want the relay's permanent refusal", de)
 }
 
 func TestSendCancelledThenClosedAfterTheFinalDotIsUnknown(t *testing.T) {
@@ -553,9 +462,8 @@ func TestSendCancelledThenClosedAfterTheFinalDotIsUnknown(t *testing.T) {
 	cancel()
 	hold.Release()
 	err := <-done
-	if de := deliveryError(t, err); de.Kind != nurture.DeliveryUnknown || errors.Is(err, context.Canceled) {
-		t.Fatalf("Send = %v, want unknown, the connection lost after the dot (not an interruption)", err)
-	}
+	require.Equal(t, nurture.DeliveryUnknown, deliveryError(t, err).Kind, "Send = %v, want unknown, the connection lost after the dot", err)
+	require.NotErrorIs(t, err, context.Canceled, "Send: the connection lost after the dot is not an interruption")
 }
 
 func TestSendGivesUpOnTheReplyAfterDataReplyTimeout(t *testing.T) {
@@ -563,12 +471,9 @@ func TestSendGivesUpOnTheReplyAfterDataReplyTimeout(t *testing.T) {
 	b := setup(t, mailer.Config{Timeout: time.Minute, DataReplyTimeout: 200 * time.Millisecond})
 	b.relay.Fail(smtptest.Failure{Stage: smtptest.StageData, Hang: true, Times: 1})
 	err := b.mailer.Send(t.Context(), newEmail("never-answered"))
-	if de := deliveryError(t, err); de.Kind != nurture.DeliveryUnknown || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Send = %v, want unknown after the data reply timeout", err)
-	}
-	if err := b.mailer.Send(t.Context(), newEmail("next")); err != nil {
-		t.Fatalf("Send on a fresh connection: %v", err)
-	}
+	require.Equal(t, nurture.DeliveryUnknown, deliveryError(t, err).Kind, "Send = %v, want unknown after the data reply timeout", err)
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "Send")
+	require.NoError(t, b.mailer.Send(t.Context(), newEmail("next")), "Send on a fresh connection")
 }
 
 // Before the final dot, a cancelled context still aborts: nothing is
@@ -586,16 +491,12 @@ func TestSendCancelledBeforeDataAborts(t *testing.T) {
 			cancel()
 			err := <-done
 			hold.Release()
-			if de := deliveryError(t, err); de.Kind != nurture.DeliveryTemporary || !errors.Is(err, context.Canceled) {
-				t.Fatalf("Send = %v, want temporary, wrapping context.Canceled", err)
-			}
-			if err := b.mailer.Send(t.Context(), newEmail("after")); err != nil {
-				t.Fatal(err)
-			}
+			require.Equal(t, nurture.DeliveryTemporary, deliveryError(t, err).Kind, "Send = %v", err)
+			require.ErrorIs(t, err, context.Canceled, "Send")
+			require.NoError(t, b.mailer.Send(t.Context(), newEmail("after")))
 			msgs := b.relay.WaitForMessages(t, 1, 5*time.Second)
-			if len(msgs) != 1 || msgs[0].Header("Message-ID") != "<after@nurture.test>" {
-				t.Fatalf("relay has %d messages, want only the one sent after", len(msgs))
-			}
+			require.Len(t, msgs, 1, "want only the one sent after")
+			require.Equal(t, "<after@nurture.test>", msgs[0].Header("Message-ID"), "the message at the relay")
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // proxy sits between the mailer and the test relay to break connections in
@@ -28,9 +30,7 @@ type proxy struct {
 func startProxy(t testing.TB, target string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &proxy{ln: ln, target: target}
 	p.wg.Add(1)
 	go p.serve()

@@ -1,6 +1,10 @@
 package mailer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 func FuzzParseURL(f *testing.F) {
 	for _, seed := range []string{
@@ -22,23 +26,15 @@ func FuzzParseURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		r, err := ParseURL(raw)
 		if err != nil {
-			if r != (Relay{}) {
-				t.Fatalf("ParseURL(%q) returned %#v with error %v", raw, r, err)
-			}
+			require.Equal(t, Relay{}, r, "ParseURL(%q) returned a relay with error %v", raw, err)
 			return
 		}
-		if r.Host == "" || r.Port < 1 || r.Port > 65535 {
-			t.Fatalf("ParseURL(%q) = %#v: host or port out of range", raw, r)
-		}
-		if r.Implicit == (r.TLS != "") {
-			t.Fatalf("ParseURL(%q) = %#v: want either Implicit or a TLS mode", raw, r)
-		}
-		if (r.Username == "") != (r.Password == "") {
-			t.Fatalf("ParseURL(%q) = %#v: half a credential", raw, r)
-		}
+		require.NotEmpty(t, r.Host, "ParseURL(%q) = %#v: empty host", raw, r)
+		require.True(t, r.Port >= 1 && r.Port <= 65535, "ParseURL(%q) = %#v: port out of range", raw, r)
+		require.NotEqual(t, r.Implicit, r.TLS != "", "ParseURL(%q) = %#v: want either Implicit or a TLS mode", raw, r)
+		require.Equal(t, r.Username == "", r.Password == "", "ParseURL(%q) = %#v: half a credential", raw, r)
 		again, err := ParseURL(r.url(false))
-		if err != nil || again != r {
-			t.Fatalf("ParseURL(%q) = %#v, but its URL %q parses to %#v, %v", raw, r, r.url(false), again, err)
-		}
+		require.NoError(t, err, "ParseURL(%q) = %#v, but its URL %q does not parse", raw, r, r.url(false))
+		require.Equal(t, r, again, "ParseURL(%q): its URL %q parses to another relay", raw, r.url(false))
 	})
 }

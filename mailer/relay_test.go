@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture/mailer"
 )
 
@@ -42,12 +44,8 @@ func TestParseURL(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			t.Parallel()
 			got, err := mailer.ParseURL(tt.raw)
-			if err != nil {
-				t.Fatalf("ParseURL: %v", err)
-			}
-			if got != tt.want {
-				t.Fatalf("ParseURL = %#v, want %#v", got, tt.want)
-			}
+			require.NoError(t, err, "ParseURL")
+			require.Equal(t, tt.want, got)
 		})
 	}
 }
@@ -88,12 +86,8 @@ func TestParseURLErrors(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			t.Parallel()
 			_, err := mailer.ParseURL(tt.raw)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseURL(%q) = %v, want an error containing %q", tt.raw, err, tt.want)
-			}
-			if !strings.HasPrefix(err.Error(), "smtp url: ") {
-				t.Errorf("error %q does not say it is about the smtp url", err)
-			}
+			require.ErrorContains(t, err, tt.want, "ParseURL(%q)", tt.raw)
+			require.True(t, strings.HasPrefix(err.Error(), "smtp url: "), "error %q does not say it is about the smtp url", err)
 		})
 	}
 }
@@ -108,28 +102,21 @@ func TestParseURLErrorsHidePassword(t *testing.T) {
 		"smtp://user:hunter2@[::1",
 	} {
 		_, err := mailer.ParseURL(raw)
-		if err == nil || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("ParseURL(%q) = %v: want an error without the password", raw, err)
-		}
+		require.Error(t, err, "ParseURL(%q)", raw)
+		require.NotContains(t, err.Error(), "hunter2", "ParseURL(%q): the error shows the password", raw)
 	}
 }
 
 func TestRelayHidesPassword(t *testing.T) {
 	t.Parallel()
 	r, err := mailer.ParseURL("smtp://user:hunter2@relay.example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("relay", "relay", r)
 	for _, s := range []string{r.String(), fmt.Sprint(r), fmt.Sprintf("%+v", r), buf.String()} {
-		if strings.Contains(s, "hunter2") {
-			t.Errorf("password shown in %q", s)
-		}
+		require.NotContains(t, s, "hunter2", "password shown")
 	}
-	if got, want := r.String(), "smtp://user:xxxxx@relay.example.com:587?tls=starttls"; got != want {
-		t.Errorf("String = %q, want %q", got, want)
-	}
+	require.Equal(t, "smtp://user:xxxxx@relay.example.com:587?tls=starttls", r.String())
 }
 
 func ExampleParseURL() {

@@ -3,7 +3,6 @@ package mailer
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -129,15 +130,11 @@ func sendScripted(t *testing.T, at stage, raw []byte, pipelining bool) error {
 	t.Helper()
 	r := startScripted(t, at, raw)
 	m, err := New(Config{URL: r.url(), PoolSize: 1, Timeout: 20 * time.Second, DataReplyTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m.noPipelining = !pipelining
 	err = m.Send(t.Context(), testEmail("scripted"))
 	_ = m.Close()
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Send hung on the reply %q at %v: %v", raw, at, err)
-	}
+	require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "Send hung on the reply %q at %v", raw, at)
 	return err
 }
 
@@ -225,11 +222,14 @@ func TestReplyKinds(t *testing.T) {
 			t.Run(fmt.Sprintf("%v/%.40q/pipelining=%t", tt.stage, tt.reply, pipelining), func(t *testing.T) {
 				t.Parallel()
 				err := sendScripted(t, tt.stage, []byte(tt.reply), pipelining)
-				if got := nurture.DeliveryKindOf(err); got != tt.kind || (tt.kind == delivered) != (err == nil) {
-					t.Fatalf("Send = %v (kind %q), want kind %q", err, got, tt.kind)
+				require.Equal(t, tt.kind, nurture.DeliveryKindOf(err), "Send = %v", err)
+				if tt.kind == delivered {
+					require.NoError(t, err, "Send")
+					return
 				}
-				if err != nil && isReply(err) && !strings.Contains(err.Error(), tt.reply[:3]) {
-					t.Errorf("error %q does not keep the reply", err)
+				require.Error(t, err, "Send")
+				if isReply(err) {
+					require.ErrorContains(t, err, tt.reply[:3], "the error does not keep the reply")
 				}
 			})
 		}
@@ -347,9 +347,11 @@ func FuzzReplyOverTheWire(f *testing.F) {
 		}
 		want := refOutcome(st, []byte(raw))
 		err := sendScripted(t, st, []byte(raw), pipelining)
-		if got := nurture.DeliveryKindOf(err); got != want || (want == "") != (err == nil) {
-			t.Fatalf("relay answers %q at %v (pipelining %t): Send = %v (kind %q), reference says %q",
-				raw, st, pipelining, err, got, want)
+		require.Equal(t, want, nurture.DeliveryKindOf(err), "relay answers %q at %v (pipelining %t): Send = %v", raw, st, pipelining, err)
+		if want == "" {
+			require.NoError(t, err, "relay answers %q at %v (pipelining %t)", raw, st, pipelining)
+		} else {
+			require.Error(t, err, "relay answers %q at %v (pipelining %t)", raw, st, pipelining)
 		}
 	})
 }
@@ -368,23 +370,19 @@ func FuzzReadReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got, err := readReply(bufio.NewReader(bytes.NewReader(raw)))
 		want, _, status := refParse(raw)
-		switch {
-		case status == refOK && err != nil:
-			t.Fatalf("readReply(%q) = %v; the reference reads %d %v", raw, err, want.code, want.enhanced)
-		case status != refOK && err == nil:
-			t.Fatalf("readReply(%q) = %d %q; the reference finds no reply (%d)", raw, got.code, got.text, status)
-		case status == refIncomplete && !errors.Is(err, io.EOF):
-			t.Fatalf("readReply(%q) = %v, want EOF: the reply is cut short", raw, err)
-		case status == refMalformed && !errors.As(err, new(protocolError)):
-			t.Fatalf("readReply(%q) = %v, want a protocol error", raw, err)
-		case err != nil:
+		if status != refOK {
+			require.Error(t, err, "readReply(%q): the reference finds no reply (%d)", raw, status)
+			switch status {
+			case refIncomplete:
+				require.ErrorIs(t, err, io.EOF, "readReply(%q): the reply is cut short", raw)
+			case refMalformed:
+				require.ErrorAs(t, err, new(protocolError), "readReply(%q)", raw)
+			}
 			return
 		}
-		if got.code != want.code || got.enhanced != want.enhanced {
-			t.Fatalf("readReply(%q) = %d %v, the reference reads %d %v", raw, got.code, got.enhanced, want.code, want.enhanced)
-		}
-		if text := printable(strings.Join(want.lines, "\n"), maxReplyText); got.text != text {
-			t.Fatalf("readReply(%q) text %q, the reference %q", raw, got.text, text)
-		}
+		require.NoError(t, err, "readReply(%q); the reference reads %d %v", raw, want.code, want.enhanced)
+		require.Equal(t, want.code, got.code, "readReply(%q): the code", raw)
+		require.Equal(t, want.enhanced, got.enhanced, "readReply(%q): the enhanced code", raw)
+		require.Equal(t, printable(strings.Join(want.lines, "\n"), maxReplyText), got.text, "readReply(%q): the text", raw)
 	})
 }

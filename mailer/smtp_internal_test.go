@@ -2,7 +2,6 @@ package mailer
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
@@ -41,9 +42,7 @@ func TestTransactionWithAndWithoutPipelining(t *testing.T) {
 				t.Parallel()
 				relay := smtptest.Start(t)
 				m, err := New(Config{URL: relay.URL(), PoolSize: 1, Timeout: 5 * time.Second})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				m.noPipelining = !pipelining
 				t.Cleanup(func() { _ = m.Close() })
 				if tt.failure != nil {
@@ -51,28 +50,23 @@ func TestTransactionWithAndWithoutPipelining(t *testing.T) {
 					relay.Fail(*tt.failure)
 				}
 				err = m.Send(t.Context(), testEmail("first"))
-				var de *nurture.DeliveryError
-				errors.As(err, &de)
-				switch {
-				case tt.failure == nil && err != nil:
-					t.Fatalf("Send: %v", err)
-				case tt.failure != nil && (de == nil || de.Kind != tt.kind || !strings.Contains(err.Error(), tt.reply)):
-					t.Fatalf("Send: %v, want a %s failure saying %q", err, tt.kind, tt.reply)
+				if tt.failure == nil {
+					require.NoError(t, err, "Send")
+				} else {
+					var de *nurture.DeliveryError
+					require.ErrorAs(t, err, &de, "Send")
+					require.Equal(t, tt.kind, de.Kind, "Send: %v", err)
+					require.ErrorContains(t, err, tt.reply, "Send")
 				}
-				if err := m.Send(t.Context(), testEmail("second")); err != nil {
-					t.Fatalf("the next Send: %v", err)
-				}
+				require.NoError(t, m.Send(t.Context(), testEmail("second")), "the next Send")
 				want := 2
 				if tt.failure != nil {
 					want = 1
 				}
 				msgs := relay.WaitForMessages(t, want, 5*time.Second)
-				if len(msgs) != want || msgs[len(msgs)-1].Header("Message-ID") != "<second@nurture.test>" {
-					t.Fatalf("relay has %d messages, want %d ending with the second", len(msgs), want)
-				}
-				if got := relay.Sessions(); got != tt.sessions {
-					t.Errorf("Sessions = %d, want %d", got, tt.sessions)
-				}
+				require.Len(t, msgs, want, "messages at the relay")
+				require.Equal(t, "<second@nurture.test>", msgs[len(msgs)-1].Header("Message-ID"), "the last message at the relay")
+				require.Equal(t, tt.sessions, relay.Sessions(), "Sessions")
 			})
 		}
 	}
@@ -107,9 +101,7 @@ func TestQuotedPrintable(t *testing.T) {
 		{strings.Repeat("a", 75) + ".b", strings.Repeat("a", 75) + "=\r\n=2Eb"},
 	}
 	for _, tt := range tests {
-		if got := string(appendQP(nil, tt.in)); got != tt.want {
-			t.Errorf("appendQP(%q)\n got %q\nwant %q", tt.in, got, tt.want)
-		}
+		require.Equal(t, tt.want, string(appendQP(nil, tt.in)), "appendQP(%q)", tt.in)
 		checkQP(t, tt.in)
 	}
 }
@@ -121,30 +113,18 @@ func checkQP(t *testing.T, in string) {
 	t.Helper()
 	out := appendQP(nil, in)
 	for i, line := range strings.Split(string(out), "\r\n") {
-		switch {
-		case len(line) > 76:
-			t.Fatalf("line %d of %q is %d long", i, in, len(line))
-		case strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t"):
-			t.Fatalf("line %d of %q ends in white space: %q", i, in, line)
-		case strings.HasPrefix(line, "."):
-			t.Fatalf("line %d of %q starts with a dot", i, in)
-		case strings.ContainsAny(line, "\r\n"):
-			t.Fatalf("a bare CR or LF in line %d of %q", i, in)
-		}
+		require.LessOrEqual(t, len(line), 76, "line %d of %q is too long", i, in)
+		require.False(t, strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t"), "line %d of %q ends in white space: %q", i, in, line)
+		require.False(t, strings.HasPrefix(line, "."), "line %d of %q starts with a dot", i, in)
+		require.False(t, strings.ContainsAny(line, "\r\n"), "a bare CR or LF in line %d of %q", i, in)
 		for _, c := range []byte(line) {
-			if c < 0x20 && c != '\t' || c > 0x7e {
-				t.Fatalf("byte %#x in line %d of %q", c, i, in)
-			}
+			require.False(t, c < 0x20 && c != '\t' || c > 0x7e, "byte %#x in line %d of %q", c, i, in)
 		}
 	}
 	got, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(out)))
-	if err != nil {
-		t.Fatalf("decode %q: %v", out, err)
-	}
+	require.NoError(t, err, "decode %q", out)
 	want := strings.ReplaceAll(strings.ReplaceAll(in, "\r\n", "\n"), "\n", "\r\n")
-	if string(got) != want {
-		t.Fatalf("round trip of %q gave %q", in, got)
-	}
+	require.Equal(t, want, string(got), "round trip of %q", in)
 }
 
 func FuzzQuotedPrintable(f *testing.F) {
