@@ -2,11 +2,12 @@ package nurture_test
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -132,13 +133,9 @@ func TestEval(t *testing.T) {
 		t.Run(tc.cond, func(t *testing.T) {
 			t.Parallel()
 			c, err := nurture.ParseCondition(tc.cond)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ok, notes := f.Explain(c)
-			if ok != tc.want {
-				t.Errorf("got %v, want %v; notes: %q", ok, tc.want, notes)
-			}
+			require.Equal(t, tc.want, ok, "notes: %q", notes)
 		})
 	}
 }
@@ -152,22 +149,16 @@ func TestEvalHumanEngagementOnly(t *testing.T) {
 	opened, _ := nurture.ParseCondition(`opened step welcome`)
 	clicked, _ := nurture.ParseCondition(`clicked step welcome`)
 	f := evalFacts()
-	if f.Eval(opened) || f.Eval(clicked) {
-		t.Fatal("a machine open or a scanner click counted as a person")
-	}
+	require.False(t, f.Eval(opened), "a machine open counted as a person")
+	require.False(t, f.Eval(clicked), "a scanner click counted as a person")
 	_, notes := f.Explain(clicked)
-	if !slices.Contains(notes, "clicked step welcome: 0 human clicks (1 by machines or scanners left out)") {
-		t.Errorf("notes %q do not say a scanner click was left out", notes)
-	}
+	require.Contains(t, notes, "clicked step welcome: 0 human clicks (1 by machines or scanners left out)", "the notes do not say a scanner click was left out")
 	f.Emails[0].Hits = append(f.Emails[0].Hits, nurture.EmailHit{Kind: nurture.HitClick, Class: nurture.ClassHuman, At: evalNow.Add(-time.Hour)})
-	if !f.Eval(opened) || !f.Eval(clicked) {
-		t.Fatal("the person's click did not count (as a click, and as an open)")
-	}
+	require.True(t, f.Eval(opened), "the person's click did not count as an open")
+	require.True(t, f.Eval(clicked), "the person's click did not count as a click")
 	// The same email of another sequence's step of the same name is not this one.
 	f.Sequence = "education"
-	if f.Eval(clicked) {
-		t.Fatal("a step of another sequence counted")
-	}
+	require.False(t, f.Eval(clicked), "a step of another sequence counted")
 }
 
 func TestExplain(t *testing.T) {
@@ -175,44 +166,31 @@ func TestExplain(t *testing.T) {
 	c, _ := nurture.ParseCondition(`traits.role contains "engineer" and company.size >= 20 and did setup_completed`)
 	ok, notes := evalFacts().Explain(c)
 	want := []string{`traits.role is "Engineering Manager"`, `company.size is 11`}
-	if ok || !slices.Equal(notes, want) {
-		t.Errorf("Explain = %v, %q; want false, %q (and stops at the first false)", ok, notes, want)
-	}
+	require.False(t, ok)
+	require.Equal(t, want, notes, "stops at the first false")
 	c, _ = nurture.ParseCondition(`did report_created where format == "pdf" or traits.nope exists`)
 	_, notes = evalFacts().Explain(c)
-	if want := `did report_created: 2 times that match (of 3 in all)`; len(notes) != 1 || notes[0] != want {
-		t.Errorf("notes %q, want [%q]", notes, want)
-	}
+	require.Equal(t, []string{`did report_created: 2 times that match (of 3 in all)`}, notes)
 }
 
 func TestCompanyFacts(t *testing.T) {
 	t.Parallel()
 	for size, want := range map[string]any{"42": 42.0, "11-50": 11.0, "1000+": 1000.0, "lots": nil, "": nil} {
 		got := nurture.CompanyFacts(&nurture.Contact{TeamSize: size})["size"]
-		if got != want {
-			t.Errorf("team size %q: size %v, want %v", size, got, want)
-		}
+		require.Equal(t, want, got, "team size %q", size)
 	}
-	if got := nurture.CompanyFacts(nil); len(got) != 0 {
-		t.Errorf("no contact: %v", got)
-	}
+	require.Empty(t, nurture.CompanyFacts(nil), "no contact")
 	f := &nurture.Facts{Now: evalNow, Contact: &nurture.Contact{TeamSize: "500"}, Company: map[string]any{"size": 30}}
 	c, _ := nurture.ParseCondition(`company.size < 100`)
-	if !f.Eval(c) {
-		t.Error("the company record did not take precedence over the profile's team size")
-	}
+	require.True(t, f.Eval(c), "the company record did not take precedence over the profile's team size")
 }
 
 func TestEventKey(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"Setup Completed", "setup_completed", "setup-completed", "SETUP.COMPLETED", "setupcompleted"} {
-		if got := nurture.EventKey(name); got != "setupcompleted" {
-			t.Errorf("EventKey(%q) = %q", name, got)
-		}
+		require.Equal(t, "setupcompleted", nurture.EventKey(name), "EventKey(%q)", name)
 	}
-	if !strings.EqualFold(nurture.EventKey("Über Event"), "überevent") {
-		t.Errorf("EventKey lower-cases letters beyond ASCII: %q", nurture.EventKey("Über Event"))
-	}
+	require.True(t, strings.EqualFold(nurture.EventKey("Über Event"), "überevent"), "EventKey lower-cases letters beyond ASCII: %q", nurture.EventKey("Über Event"))
 }
 
 // TestExplainCutsLongValues: an explanation is stored with each message, so
@@ -222,7 +200,8 @@ func TestExplainCutsLongValues(t *testing.T) {
 	f := &nurture.Facts{Now: evalNow, Contact: &nurture.Contact{Attributes: map[string]any{"bio": strings.Repeat("é", 500)}}}
 	c, _ := nurture.ParseCondition(`traits.bio contains "x"`)
 	_, notes := f.Explain(c)
-	if len(notes) != 1 || len(notes[0]) > 160 || !strings.HasSuffix(notes[0], "…") || !utf8.ValidString(notes[0]) {
-		t.Errorf("note of %d bytes: %q", len(notes[0]), notes)
-	}
+	require.Len(t, notes, 1)
+	require.LessOrEqual(t, len(notes[0]), 160, "note of %d bytes: %q", len(notes[0]), notes)
+	require.True(t, strings.HasSuffix(notes[0], "…"), "note %q", notes[0])
+	require.True(t, utf8.ValidString(notes[0]), "note %q", notes[0])
 }

@@ -2,9 +2,9 @@ package nurture_test
 
 import (
 	"encoding/json"
-	"errors"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -15,15 +15,9 @@ func checkRoundTrip(t *testing.T, c nurture.Condition) {
 	t.Helper()
 	text := c.String()
 	again, err := nurture.ParseCondition(text)
-	if err != nil {
-		t.Fatalf("the text form %q of %#v does not parse: %v", text, c, err)
-	}
-	if !reflect.DeepEqual(again, c) {
-		t.Fatalf("the text form %q parses into another tree:\n%#v\n%#v", text, again, c)
-	}
-	if again.String() != text {
-		t.Fatalf("printed twice, %q became %q", text, again.String())
-	}
+	require.NoError(t, err, "the text form %q of %#v does not parse", text, c)
+	require.Equal(t, c, again, "the text form %q parses into another tree", text)
+	require.Equal(t, text, again.String(), "printed twice")
 }
 
 // FuzzParseCondition feeds the text parser anything: it must not panic, an
@@ -49,11 +43,10 @@ func FuzzParseCondition(f *testing.F) {
 		c, err := nurture.ParseCondition(text)
 		if err != nil {
 			var ce *nurture.ConditionError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v is not a *ConditionError", err)
-			}
-			if len(text) <= nurture.MaxConditionText && (ce.Offset < 0 || ce.Offset > len(text)) {
-				t.Fatalf("offset %d outside the %d-byte text", ce.Offset, len(text))
+			require.ErrorAs(t, err, &ce)
+			if len(text) <= nurture.MaxConditionText {
+				require.GreaterOrEqual(t, ce.Offset, 0, "offset outside the %d-byte text", len(text))
+				require.LessOrEqual(t, ce.Offset, len(text), "offset outside the %d-byte text", len(text))
 			}
 			return
 		}
@@ -84,9 +77,7 @@ func FuzzParseConditionValue(f *testing.F) {
 		c, err := nurture.ParseConditionValue(v)
 		if err != nil {
 			var ce *nurture.ConditionError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v is not a *ConditionError", err)
-			}
+			require.ErrorAs(t, err, &ce)
 			return
 		}
 		checkRoundTrip(t, c)

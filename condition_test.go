@@ -2,11 +2,11 @@ package nurture_test
 
 import (
 	"encoding/json"
-	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -71,16 +71,11 @@ func TestParseCondition(t *testing.T) {
 		t.Run(tc.text, func(t *testing.T) {
 			t.Parallel()
 			got, err := nurture.ParseCondition(tc.text)
-			if err != nil {
-				t.Fatalf("ParseCondition: %v", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got  %#v\nwant %#v", got, tc.want)
-			}
+			require.NoError(t, err, "ParseCondition")
+			require.Equal(t, tc.want, got)
 			again, err := nurture.ParseCondition(got.String())
-			if err != nil || !reflect.DeepEqual(again, got) {
-				t.Fatalf("String %q does not parse back: %v, %#v", got.String(), err, again)
-			}
+			require.NoError(t, err, "String %q does not parse back", got.String())
+			require.Equal(t, got, again, "String %q does not parse back", got.String())
 		})
 	}
 }
@@ -130,33 +125,22 @@ func TestParseConditionErrors(t *testing.T) {
 			t.Parallel()
 			_, err := nurture.ParseCondition(tc.text)
 			var ce *nurture.ConditionError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v, want a *ConditionError", err)
-			}
-			if !strings.Contains(ce.Message, tc.want) {
-				t.Errorf("message %q, want it to say %q", ce.Message, tc.want)
-			}
-			if ce.Offset != tc.offset {
-				t.Errorf("offset %d, want %d (%q)", ce.Offset, tc.offset, tc.text[min(ce.Offset, len(tc.text)):])
-			}
-			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid {
-				t.Errorf("code %s, want invalid", nurture.ErrorCodeOf(err))
-			}
+			require.ErrorAs(t, err, &ce)
+			require.Contains(t, ce.Message, tc.want)
+			require.Equal(t, tc.offset, ce.Offset, "offset (%q)", tc.text[min(ce.Offset, len(tc.text)):])
+			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
 		})
 	}
 	long := strings.Repeat("traits.x exists and ", nurture.MaxConditionText/20) + "traits.x exists"
-	if _, err := nurture.ParseCondition(long); err == nil || !strings.Contains(err.Error(), "longer than") {
-		t.Errorf("a %d-byte condition: %v", len(long), err)
-	}
+	_, err := nurture.ParseCondition(long)
+	require.ErrorContains(t, err, "longer than", "a %d-byte condition", len(long))
 }
 
 // jsonValue decodes a condition written in JSON, as the API and YAML give it.
 func jsonValue(t *testing.T, s string) any {
 	t.Helper()
 	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(s), &v))
 	return v
 }
 
@@ -190,16 +174,11 @@ func TestParseConditionValue(t *testing.T) {
 		t.Run(tc.json, func(t *testing.T) {
 			t.Parallel()
 			c, err := nurture.ParseConditionValue(jsonValue(t, tc.json))
-			if err != nil {
-				t.Fatalf("ParseConditionValue: %v", err)
-			}
-			if c.String() != tc.want {
-				t.Errorf("got %s\nwant %s", c, tc.want)
-			}
+			require.NoError(t, err, "ParseConditionValue")
+			require.Equal(t, tc.want, c.String())
 			again, err := nurture.ParseCondition(c.String())
-			if err != nil || !reflect.DeepEqual(again, c) {
-				t.Errorf("the text form does not parse back to the same tree: %v\n%#v\n%#v", err, again, c)
-			}
+			require.NoError(t, err, "the text form does not parse back")
+			require.Equal(t, c, again, "the text form does not parse back to the same tree")
 		})
 	}
 }
@@ -246,24 +225,17 @@ func TestParseConditionValueErrors(t *testing.T) {
 			t.Parallel()
 			_, err := nurture.ParseConditionValue(jsonValue(t, tc.json))
 			var ce *nurture.ConditionError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v, want a *ConditionError", err)
-			}
-			if ce.Field() != tc.field {
-				t.Errorf("field %q, want %q", ce.Field(), tc.field)
-			}
-			if !strings.Contains(ce.Message, tc.want) {
-				t.Errorf("message %q, want it to say %q", ce.Message, tc.want)
-			}
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, tc.field, ce.Field())
+			require.Contains(t, ce.Message, tc.want)
 		})
 	}
 	deep := `"traits.x exists"`
 	for range nurture.MaxConditionDepth + 1 {
 		deep = `{"not": ` + deep + `}`
 	}
-	if _, err := nurture.ParseConditionValue(jsonValue(t, deep)); err == nil || !strings.Contains(err.Error(), "nests deeper") {
-		t.Errorf("deep nesting: %v", err)
-	}
+	_, err := nurture.ParseConditionValue(jsonValue(t, deep))
+	require.ErrorContains(t, err, "nests deeper", "deep nesting")
 }
 
 func TestParseDuration(t *testing.T) {
@@ -274,33 +246,25 @@ func TestParseDuration(t *testing.T) {
 	}
 	for s, want := range good {
 		got, err := nurture.ParseDuration(s)
-		if err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, got, err, want)
-		}
-		if back, err := nurture.ParseDuration(nurture.FormatDuration(got)); err != nil || back != got {
-			t.Errorf("FormatDuration(%v) = %q does not parse back", got, nurture.FormatDuration(got))
-		}
+		require.NoError(t, err, "ParseDuration(%q)", s)
+		require.Equal(t, want, got, "ParseDuration(%q)", s)
+		back, err := nurture.ParseDuration(nurture.FormatDuration(got))
+		require.NoError(t, err, "FormatDuration(%v) = %q does not parse back", got, nurture.FormatDuration(got))
+		require.Equal(t, got, back, "FormatDuration(%v) = %q does not parse back", got, nurture.FormatDuration(got))
 	}
 	for _, s := range []string{"", "2", "d", "2 days", "2days", "1.5h", "-1d", "0d", "12h1d", "1d1d", "3651d", "999999999d", "2D"} {
-		if d, err := nurture.ParseDuration(s); err == nil {
-			t.Errorf("ParseDuration(%q) = %v, want an error", s, d)
-		}
+		d, err := nurture.ParseDuration(s)
+		require.Error(t, err, "ParseDuration(%q) = %v", s, d)
 	}
-	if got := nurture.FormatDuration(36 * time.Hour); got != "1d12h" {
-		t.Errorf("FormatDuration(36h) = %q", got)
-	}
+	require.Equal(t, "1d12h", nurture.FormatDuration(36*time.Hour))
 }
 
 func TestRefs(t *testing.T) {
 	t.Parallel()
 	c, err := nurture.ParseCondition(`traits.plan == "trial" and (did "Demo Booked" within 14d or did x where a == 1) and clicked step welcome and subscribed to marketing and not company.size > 3`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got := nurture.Refs(c)
 	want := nurture.ConditionRefs{Events: []string{"demobooked", "x"}, Traits: true, Company: true, Engagement: true,
 		Topics: []nurture.Topic{nurture.TopicMarketing}, Steps: []string{"welcome"}, Lookback: 14 * 24 * time.Hour, EventHistory: true}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got  %+v\nwant %+v", got, want)
-	}
+	require.Equal(t, want, got)
 }

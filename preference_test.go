@@ -1,7 +1,6 @@
 package nurture_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -72,8 +71,8 @@ func FuzzCheckFormToken(f *testing.F) {
 		// Of the tokens the signer made, the fuzzer was given one that is
 		// valid now: accepting anything but its bytes (in whatever base64
 		// spelling) would be accepting a forgery.
-		if got, err := base64.RawURLEncoding.DecodeString(form); err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("accepted a form token the signer never made: %q", form)
-		}
+		got, err := base64.RawURLEncoding.DecodeString(form)
+		require.NoError(t, err, "accepted a form token the signer never made: %q", form)
+		require.Equal(t, want, got, "accepted a form token the signer never made: %q", form)
 	})
 }

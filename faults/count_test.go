@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/internal/smtpsink"
 )
@@ -65,9 +66,7 @@ func (e *env) count(msgs []message, exempt exemption) tally {
 	ctx := context.Background()
 	_ = e.sink.Close() // waits for connections, closes the journal
 	entries, err := smtpsink.ReadJournalFile(e.journal)
-	if err != nil {
-		e.t.Fatalf("read the journal: %v", err)
-	}
+	require.NoError(e.t, err, "read the journal")
 	tl := tally{emails: len(msgs), copies: map[int64][]smtpsink.Entry{}}
 	for _, en := range entries {
 		id, ok := messageIDOf(en.MessageID)
@@ -83,15 +82,13 @@ func (e *env) count(msgs []message, exempt exemption) tally {
 	rows, _ := e.pool.Query(ctx, `SELECT id, status FROM messages`)
 	var id int64
 	var st string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &st}, func() error { status[id] = st; return nil }); err != nil {
-		e.t.Fatalf("read messages: %v", err)
-	}
+	_, err = pgx.ForEachRow(rows, []any{&id, &st}, func() error { status[id] = st; return nil })
+	require.NoError(e.t, err, "read messages")
 	suppressed := map[string]bool{}
 	rows, _ = e.pool.Query(ctx, `SELECT email FROM suppressions`)
 	var email string
-	if _, err := pgx.ForEachRow(rows, []any{&email}, func() error { suppressed[strings.ToLower(email)] = true; return nil }); err != nil {
-		e.t.Fatalf("read suppressions: %v", err)
-	}
+	_, err = pgx.ForEachRow(rows, []any{&email}, func() error { suppressed[strings.ToLower(email)] = true; return nil })
+	require.NoError(e.t, err, "read suppressions")
 	for _, m := range msgs {
 		copies := tl.copies[m.id]
 		inside, other := duplicates(copies)

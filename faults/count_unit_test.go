@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture/internal/smtpsink"
 )
 
@@ -27,9 +29,8 @@ func TestDuplicates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			inside, other := duplicates(tc.copies)
-			if inside != tc.inside || other != tc.other {
-				t.Errorf("inside %d, other %d; want %d, %d", inside, other, tc.inside, tc.other)
-			}
+			require.Equal(t, tc.inside, inside, "inside")
+			require.Equal(t, tc.other, other, "other")
 		})
 	}
 }
@@ -44,8 +45,11 @@ func TestMessageIDOf(t *testing.T) {
 		"":                                         -1,
 	} {
 		id, ok := messageIDOf(header)
-		if (want < 0 && ok) || (want >= 0 && (!ok || id != want)) {
-			t.Errorf("messageIDOf(%q) = %d, %v; want %d", header, id, ok, want)
+		if want < 0 {
+			require.False(t, ok, "messageIDOf(%q) = %d", header, id)
+		} else {
+			require.True(t, ok, "messageIDOf(%q)", header)
+			require.Equal(t, want, id, "messageIDOf(%q)", header)
 		}
 	}
 }
@@ -55,19 +59,13 @@ func TestLongestPause(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(s int) smtpsink.Entry { return smtpsink.Entry{At: t0.Add(time.Duration(s) * time.Second)} }
 	tl := tally{copies: map[int64][]smtpsink.Entry{1: {at(1)}, 2: {at(5)}, 3: {at(40), at(41)}, 4: {at(30)}}}
-	if got := longestPause(tl, t0.Add(2*time.Second)); got != 25*time.Second {
-		t.Errorf("longest pause after 2 s = %s, want 25s (from 5 s to 30 s)", got)
-	}
-	if got := longestPause(tl, t0.Add(41*time.Second)); got != 0 {
-		t.Errorf("nothing after the fault: %s, want 0", got)
-	}
+	require.Equal(t, 25*time.Second, longestPause(tl, t0.Add(2*time.Second)), "longest pause after 2 s (from 5 s to 30 s)")
+	require.Zero(t, longestPause(tl, t0.Add(41*time.Second)), "nothing after the fault")
 }
 
 func TestNum(t *testing.T) {
 	t.Parallel()
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -2500: "-2,500"} {
-		if got := num(n); got != want {
-			t.Errorf("num(%d) = %q, want %q", n, got, want)
-		}
+		require.Equal(t, want, num(n), "num(%d)", n)
 	}
 }

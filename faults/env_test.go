@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/smtpsink"
@@ -80,9 +81,7 @@ func newEnv(t *testing.T, s *suite) *env {
 	e := &env{t: t, s: s, dir: t.TempDir(), concurrency: 10, smtpPool: 4,
 		rng: rand.New(rand.NewPCG(s.seed, uint64(s.runs)))}
 	e.dbName = fmt.Sprintf("faults_%d", s.runs)
-	if err := s.pg.createDatabase(ctx, e.dbName); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
+	require.NoError(t, s.pg.createDatabase(ctx, e.dbName), "create database")
 	e.redis = testkit.NewRedisServer(t)
 	e.rdb = redis.NewClient(&redis.Options{Addr: e.redis.Addr})
 	t.Cleanup(func() { e.rdb.Close() })
@@ -91,9 +90,7 @@ func newEnv(t *testing.T, s *suite) *env {
 
 	e.journal = filepath.Join(e.dir, "sink.journal")
 	sink, err := smtpsink.Start(smtpsink.Config{Journal: e.journal})
-	if err != nil {
-		t.Fatalf("start the sink: %v", err)
-	}
+	require.NoError(t, err, "start the sink")
 	e.sink = sink
 	t.Cleanup(func() { _ = sink.Close() })
 
@@ -101,13 +98,10 @@ func newEnv(t *testing.T, s *suite) *env {
 	e.redisProxy = s.proxies.add(t, "redis", e.redis.Addr)
 	e.smtpProxy = s.proxies.add(t, "smtp", sink.Addr())
 
-	if out, err := exec.Command(s.bin, "migrate", "--database-url", e.directURL(), "--log-level", "warn").CombinedOutput(); err != nil {
-		t.Fatalf("nurture migrate: %v\n%s", err, out)
-	}
+	out, err := exec.Command(s.bin, "migrate", "--database-url", e.directURL(), "--log-level", "warn").CombinedOutput()
+	require.NoError(t, err, "nurture migrate:\n%s", out)
 	e.pool, err = pgxpool.New(ctx, e.directURL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(e.pool.Close)
 	t.Cleanup(e.stopProcesses)
 	return e
@@ -146,9 +140,7 @@ func (e *env) startWorker() {
 		args = append(args, "--sequences-dir", e.sequencesDir)
 	}
 	p, err := startProcess(e.dir, e.s.bin, fmt.Sprintf("worker-%d", e.workers), args...)
-	if err != nil {
-		e.t.Fatalf("start worker: %v", err)
-	}
+	require.NoError(e.t, err, "start worker")
 	e.worker = p
 }
 
@@ -156,19 +148,13 @@ func (e *env) startWorker() {
 func (e *env) startAPI() {
 	e.t.Helper()
 	port, err := freePort()
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	require.NoError(e.t, err)
 	args := append([]string{"api"}, e.engineArgs()...)
 	args = append(args, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ingest-rate", "1000000", "--ingest-burst", "1000000")
 	p, err := startProcess(e.dir, e.s.bin, "api", args...)
-	if err != nil {
-		e.t.Fatalf("start api: %v", err)
-	}
+	require.NoError(e.t, err, "start api")
 	e.api, e.apiURL = p, fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := waitHTTP(e.apiURL+"/healthz", 30*time.Second); err != nil {
-		e.t.Fatalf("api: %v\n%s", err, tail(p.log))
-	}
+	require.NoError(e.t, waitHTTP(e.apiURL+"/healthz", 30*time.Second), "api:\n%s", tail(p.log))
 }
 
 // adminKey creates an API key of scope admin with the binary.
@@ -176,9 +162,7 @@ func (e *env) adminKey() string {
 	e.t.Helper()
 	cmd := exec.Command(e.s.bin, "apikey", "create", "--name", "faults", "--scopes", "admin", "--database-url", e.directURL())
 	out, err := cmd.Output()
-	if err != nil {
-		e.t.Fatalf("apikey create: %v", err)
-	}
+	require.NoError(e.t, err, "apikey create")
 	return strings.TrimSpace(string(out))
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestFaults runs every scenario of issue 11 (select some with
@@ -37,9 +39,7 @@ func TestFaults(t *testing.T) {
 	fmt.Println()
 	fmt.Print(table(s.rows))
 	path, err := s.writeReport()
-	if err != nil {
-		t.Errorf("write the report: %v", err)
-	}
+	require.NoError(t, err, "write the report")
 	t.Logf("the table is in %s; the suite took %s", path, time.Since(s.began).Round(time.Second))
 }
 
@@ -81,23 +81,15 @@ func newSuite(t *testing.T) *suite {
 		proxies:  newProxies(),
 	}
 	dir, err := os.MkdirTemp("", "nurture-faults-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if s.bin, err = buildNurture(dir); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
+	s.bin, err = buildNurture(dir)
+	require.NoError(t, err)
 	pgDir, err := os.MkdirTemp(dir, "postgres-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.pg, err = startPostgres(pgDir); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	s.pg, err = startPostgres(pgDir)
+	require.NoError(t, err)
 	t.Cleanup(s.pg.close)
 	s.command, s.commit = command(s), commit()
 	t.Logf("nurture %s, PostgreSQL on %s, %d emails per scenario, seed %d", s.bin, s.pg.addr(), s.emails, s.seed)
@@ -110,9 +102,8 @@ func envInt(t *testing.T, name string, def int) int {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a whole number of at least 1", name, v)
-	}
+	require.NoError(t, err, "%s=%q: want a whole number of at least 1", name, v)
+	require.GreaterOrEqual(t, n, 1, "%s=%q: want a whole number of at least 1", name, v)
 	return n
 }
 
@@ -122,9 +113,8 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("%s=%q: want a duration such as 7m", name, v)
-	}
+	require.NoError(t, err, "%s=%q: want a duration such as 7m", name, v)
+	require.Positive(t, d, "%s=%q: want a duration such as 7m", name, v)
 	return d
 }
 

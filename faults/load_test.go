@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtpsink"
@@ -61,16 +62,13 @@ func (e *env) fill(n int, tagOf func(i int) smtpsink.Tag) []message {
 			i++
 			return []any{msgs[i-1].email, "Ada", "Acme", "Europe/Paris"}, nil
 		}))
-	if err != nil {
-		e.t.Fatalf("copy contacts: %v", err)
-	}
+	require.NoError(e.t, err, "copy contacts")
 	ids := map[string]int64{}
 	rows, _ := e.pool.Query(ctx, `SELECT id, email FROM contacts`)
 	var id int64
 	var email string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &email}, func() error { ids[email] = id; return nil }); err != nil {
-		e.t.Fatal(err)
-	}
+	_, err = pgx.ForEachRow(rows, []any{&id, &email}, func() error { ids[email] = id; return nil })
+	require.NoError(e.t, err)
 	now := time.Now()
 	i = 0
 	_, err = e.pool.CopyFrom(ctx, pgx.Identifier{"messages"}, []string{"dedupe_key", "contact_id", "template", "queue", "send_at", "enqueued_at"},
@@ -81,15 +79,12 @@ func (e *env) fill(n int, tagOf func(i int) smtpsink.Tag) []message {
 			i++
 			return []any{fmt.Sprintf("camp:faults:%d", i), ids[msgs[i-1].email], template, jobs.QueueLow, now, now}, nil
 		}))
-	if err != nil {
-		e.t.Fatalf("copy messages: %v", err)
-	}
+	require.NoError(e.t, err, "copy messages")
 	byContact := map[int64]int64{}
 	rows, _ = e.pool.Query(ctx, `SELECT id, contact_id FROM messages`)
 	var mid, cid int64
-	if _, err := pgx.ForEachRow(rows, []any{&mid, &cid}, func() error { byContact[cid] = mid; return nil }); err != nil {
-		e.t.Fatal(err)
-	}
+	_, err = pgx.ForEachRow(rows, []any{&mid, &cid}, func() error { byContact[cid] = mid; return nil })
+	require.NoError(e.t, err)
 	for i := range msgs {
 		msgs[i].contactID = ids[msgs[i].email]
 		msgs[i].id = byContact[msgs[i].contactID]
@@ -110,17 +105,14 @@ func (e *env) enqueue(path string, msgs []message) time.Time {
 		for i, m := range msgs {
 			ids[i] = m.id
 		}
-		if _, err := enq.EnqueueSendBatch(ctx, "faults", jobs.QueueLow, ids); err != nil {
-			e.t.Fatalf("enqueue: %v", err)
-		}
+		_, err := enq.EnqueueSendBatch(ctx, "faults", jobs.QueueLow, ids)
+		require.NoError(e.t, err, "enqueue")
 	case pathSingle:
 		for _, m := range msgs {
-			if err := enq.EnqueueSend(ctx, &nurture.Message{ID: m.id, Queue: jobs.QueueLow, SendAt: start}); err != nil {
-				e.t.Fatalf("enqueue: %v", err)
-			}
+			require.NoError(e.t, enq.EnqueueSend(ctx, &nurture.Message{ID: m.id, Queue: jobs.QueueLow, SendAt: start}), "enqueue")
 		}
 	default:
-		e.t.Fatalf("unknown path %q", path)
+		require.Failf(e.t, "unknown path", "%q", path)
 	}
 	return start
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -132,26 +134,20 @@ func (e *env) drained(key string, limit time.Duration) map[string]int64 {
 			steady = 0
 		}
 		last, lastStored = m, stored
-		if time.Now().After(deadline) {
-			e.t.Fatalf("hits still being written after %s: %v %v", limit, m, err)
-		}
+		require.False(e.t, time.Now().After(deadline), "hits still being written after %s: %v %v", limit, m, err)
 		time.Sleep(time.Second)
 	}
 }
 
 func (e *env) storedHits() int {
 	var n int
-	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM email_events`).Scan(&n); err != nil {
-		e.t.Fatalf("count email_events: %v", err)
-	}
+	require.NoError(e.t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM email_events`).Scan(&n), "count email_events")
 	return n
 }
 
 func signer(e *env) *nurture.Signer {
 	s, err := nurture.NewSigner(secret)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	require.NoError(e.t, err)
 	return s
 }
 
@@ -172,9 +168,7 @@ func hitsAcrossRestart(e *env, _ string) *Row {
 	began := time.Now()
 	var restartErr error
 	counts := fire(urls, nil, 32, 0.3, func() { restartErr = e.s.pg.restartFast() })
-	if restartErr != nil {
-		e.t.Fatal(restartErr)
-	}
+	require.NoError(e.t, restartErr)
 	m := e.drained(key, 2*time.Minute)
 	answered := counts[http.StatusOK] + counts[http.StatusFound]
 	stored := e.storedHits()
@@ -202,15 +196,11 @@ func hitsQueueFull(e *env, _ string) *Row {
 		m := msgs[i%len(msgs)]
 		urls[i] = e.apiURL + "/o/" + sg.Sign(nurture.Token{Purpose: nurture.PurposeOpen, MessageID: m.id, ContactID: m.contactID, IssuedAt: now})
 	}
-	if err := e.s.pg.stop(); err != nil {
-		e.t.Fatal(err)
-	}
+	require.NoError(e.t, e.s.pg.stop())
 	began := time.Now()
 	counts := fire(urls, nil, 32, 0, nil)
 	sent := time.Since(began)
-	if err := e.s.pg.start(); err != nil {
-		e.t.Fatal(err)
-	}
+	require.NoError(e.t, e.s.pg.start())
 	m := e.drained(key, 5*time.Minute)
 	answered := counts[http.StatusOK]
 	stored := e.storedHits()
@@ -241,15 +231,11 @@ func (e *env) effects(msgs []message) []string {
 	var bad []string
 	for _, m := range msgs {
 		var topics []string
-		if err := e.pool.QueryRow(ctx, `SELECT coalesce(array_agg(topic ORDER BY topic), '{}') FROM topic_optouts WHERE contact_id = $1`, m.contactID).Scan(&topics); err != nil {
-			e.t.Fatal(err)
-		}
+		require.NoError(e.t, e.pool.QueryRow(ctx, `SELECT coalesce(array_agg(topic ORDER BY topic), '{}') FROM topic_optouts WHERE contact_id = $1`, m.contactID).Scan(&topics))
 		var status string
 		var skips int
-		if err := e.pool.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM message_status_history h WHERE h.message_id = m.id AND h.status = 'skipped')
-			FROM messages m WHERE id = $1`, m.id).Scan(&status, &skips); err != nil {
-			e.t.Fatal(err)
-		}
+		require.NoError(e.t, e.pool.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM message_status_history h WHERE h.message_id = m.id AND h.status = 'skipped')
+			FROM messages m WHERE id = $1`, m.id).Scan(&status, &skips))
 		switch {
 		case len(topics) != 1 || topics[0] != string(nurture.TopicOnboarding):
 			bad = append(bad, fmt.Sprintf("contact %d opted out of %v", m.contactID, topics))
@@ -278,9 +264,7 @@ func unsubscribeReplay(e *env, _ string) *Row {
 	began := time.Now()
 	var restartErr error
 	counts := fire(urls, oneClick, 16, 0.3, func() { restartErr = e.s.pg.restartFast() })
-	if restartErr != nil {
-		e.t.Fatal(restartErr)
-	}
+	require.NoError(e.t, restartErr)
 	row := &Row{Emails: num(n), Finish: seconds(time.Since(began))}
 	row.note("%s requests: %s answered 200, %s failed during the restart", num(len(urls)), num(counts[http.StatusOK]), num(len(urls)-counts[http.StatusOK]))
 	for status, c := range counts {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture/internal/smtpsink"
 )
 
@@ -173,8 +175,8 @@ func redisLoss(restart bool) func(e *env, path string) *Row {
 		at := e.strike(row, "fault", 0.2, 0.5)
 		if restart {
 			e.redis.Restart()
-		} else if err := e.rdb.FlushAll(context.Background()).Err(); err != nil {
-			e.t.Fatalf("FLUSHALL: %v", err)
+		} else {
+			require.NoError(e.t, e.rdb.FlushAll(context.Background()).Err(), "FLUSHALL")
 		}
 		tl, _ := e.end(msgs, start, nil)
 		out := sendRow("", path, "", tl)
@@ -197,23 +199,15 @@ func postgresFault(kind string) func(e *env, path string) *Row {
 		at := e.strike(row, kind, 0.2, 0.5)
 		switch kind {
 		case "restart":
-			if err := e.s.pg.restartFast(); err != nil {
-				e.t.Fatal(err)
-			}
+			require.NoError(e.t, e.s.pg.restartFast())
 		case "stop":
-			if err := e.s.pg.stop(); err != nil {
-				e.t.Fatal(err)
-			}
+			require.NoError(e.t, e.s.pg.stop())
 			time.Sleep(30 * time.Second)
-			if err := e.s.pg.start(); err != nil {
-				e.t.Fatal(err)
-			}
+			require.NoError(e.t, e.s.pg.start())
 		case "cut":
 			e.pgProxy.Stop()
 			time.Sleep(30 * time.Second)
-			if err := e.pgProxy.Start(); err != nil {
-				e.t.Fatal(err)
-			}
+			require.NoError(e.t, e.pgProxy.Start())
 		}
 		tl, _ := e.end(msgs, start, nil)
 		out := sendRow("", path, "", tl)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/internal/smtpsink"
 )
@@ -58,12 +59,8 @@ func (e *env) beginSequence(n int) time.Time {
 	e.t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(e.dir, "sequences")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "faults.yaml"), []byte(sequenceSteps), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	require.NoError(e.t, os.MkdirAll(dir, 0o755))
+	require.NoError(e.t, os.WriteFile(filepath.Join(dir, "faults.yaml"), []byte(sequenceSteps), 0o644))
 	e.sequencesDir = dir
 	i := 0
 	_, err := e.pool.CopyFrom(ctx, pgx.Identifier{"contacts"}, []string{"email", "first_name", "company", "time_zone"},
@@ -74,13 +71,10 @@ func (e *env) beginSequence(n int) time.Time {
 			i++
 			return []any{smtpsink.Address(smtpsink.TagNone, fmt.Sprintf("s%d", i), mailDomain), "Ada", "Acme", "Europe/Paris"}, nil
 		}))
-	if err != nil {
-		e.t.Fatalf("copy contacts: %v", err)
-	}
-	if _, err := e.pool.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, name, at)
-		SELECT id, 'event', 'fault_started', now() FROM contacts ORDER BY id`); err != nil {
-		e.t.Fatalf("insert signals: %v", err)
-	}
+	require.NoError(e.t, err, "copy contacts")
+	_, err = e.pool.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, name, at)
+		SELECT id, 'event', 'fault_started', now() FROM contacts ORDER BY id`)
+	require.NoError(e.t, err, "insert signals")
 	start := time.Now()
 	e.startWorker()
 	return start
@@ -141,15 +135,12 @@ func (e *env) endSequence(n int, start time.Time) (tally, sequenceTotals) {
 	var msgs []message
 	rows, _ := e.pool.Query(ctx, `SELECT m.id, m.contact_id, c.email FROM messages m JOIN contacts c ON c.id = m.contact_id ORDER BY m.id`)
 	var m message
-	if _, err := pgx.ForEachRow(rows, []any{&m.id, &m.contactID, &m.email}, func() error { msgs = append(msgs, m); return nil }); err != nil {
-		e.t.Fatalf("read messages: %v", err)
-	}
+	_, err := pgx.ForEachRow(rows, []any{&m.id, &m.contactID, &m.email}, func() error { msgs = append(msgs, m); return nil })
+	require.NoError(e.t, err, "read messages")
 	tl := e.count(msgs, nil)
 	tl.finish = finished.Sub(start)
 	totals, err := e.sequenceTotals(ctx)
-	if err != nil {
-		e.t.Fatalf("count enrollments: %v", err)
-	}
+	require.NoError(e.t, err, "count enrollments")
 	return tl, totals
 }
 
@@ -215,9 +206,7 @@ func sequenceRedisFlush(e *env, _ string) *Row {
 	start := e.beginSequence(n)
 	for _, at := range [][2]float64{{0.1, 0.3}, {0.5, 0.7}} {
 		e.sequenceStrike(row, "FLUSHALL", n, at[0], at[1])
-		if err := e.rdb.FlushAll(context.Background()).Err(); err != nil {
-			e.t.Fatalf("FLUSHALL: %v", err)
-		}
+		require.NoError(e.t, e.rdb.FlushAll(context.Background()).Err(), "FLUSHALL")
 	}
 	tl, totals := e.endSequence(n, start)
 	out := sequenceRow(n, tl, totals, 0)

@@ -21,6 +21,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
 )
 
 // This file starts and breaks what the engine runs on: the nurture binary
@@ -230,9 +231,7 @@ func (p *proxies) add(t *testing.T, name, upstream string) *toxiproxy.Proxy {
 	name = fmt.Sprintf("%s-%d", name, p.n)
 	p.mu.Unlock()
 	proxy := toxiproxy.NewProxy(p.server, name, "127.0.0.1:0", upstream)
-	if err := proxy.Start(); err != nil {
-		t.Fatalf("start proxy %s: %v", name, err)
-	}
+	require.NoError(t, proxy.Start(), "start proxy %s", name)
 	t.Cleanup(proxy.Stop)
 	return proxy
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
 )
@@ -60,34 +62,25 @@ func TestDecideSendWindowInTimeZones(t *testing.T) {
 			facts := &nurture.Facts{Contact: &tc.contact}
 			in := sequence.Input{Sequence: seq, State: newState(tc.now), Facts: facts, Now: tc.now, DefaultZone: tc.def}
 			d, err := sequence.Decide(in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if tc.want.IsZero() {
-				if d.Action != sequence.ActSend {
-					t.Fatalf("got %s (%s), want a send now", d.Action, d.Reason)
-				}
+				require.Equal(t, sequence.ActSend, d.Action, "want a send now (%s)", d.Reason)
 				return
 			}
-			if d.Action != sequence.ActWait || !d.Until.Equal(tc.want) {
-				t.Fatalf("got %s until %s (%s), want a wait until %s", d.Action, d.Until.UTC(), d.Reason, tc.want)
-			}
-			if !strings.Contains(d.Reason, "quiet hours") || !strings.Contains(d.Reason, tc.zone) {
-				t.Errorf("reason %q does not say quiet hours and %q", d.Reason, tc.zone)
-			}
-			if d.State.Step != "tips" || len(d.Trail) == 0 || d.Trail[len(d.Trail)-1].Kind != sequence.RecPostponed {
-				t.Errorf("postponed, the enrollment should stand on the send step with a postponed record: %+v", d)
-			}
+			require.Equal(t, sequence.ActWait, d.Action, "want a wait until %s (%s)", tc.want, d.Reason)
+			require.True(t, d.Until.Equal(tc.want), "got a wait until %s (%s), want until %s", d.Until.UTC(), d.Reason, tc.want)
+			require.Contains(t, d.Reason, "quiet hours")
+			require.Contains(t, d.Reason, tc.zone)
+			require.Equal(t, "tips", d.State.Step, "postponed, the enrollment should stand on the send step")
+			require.NotEmpty(t, d.Trail, "postponed, the enrollment should have a postponed record")
+			require.Equal(t, sequence.RecPostponed, d.Trail[len(d.Trail)-1].Kind, "postponed, the enrollment should have a postponed record: %+v", d)
 			// Decided again when the window opens, it sends, and the email
 			// says why it waited.
 			in.State, in.Now = d.State, d.Until
 			d, err = sequence.Decide(in)
-			if err != nil || d.Action != sequence.ActSend {
-				t.Fatalf("at the opening: %s (%s), %v", d.Action, d.Reason, err)
-			}
-			if !strings.Contains(strings.Join(d.Email.Reasons, "\n"), "quiet hours") {
-				t.Errorf("the email's reasons %q do not say it was postponed", d.Email.Reasons)
-			}
+			require.NoError(t, err, "at the opening")
+			require.Equal(t, sequence.ActSend, d.Action, "at the opening (%s)", d.Reason)
+			require.Contains(t, strings.Join(d.Email.Reasons, "\n"), "quiet hours", "the email's reasons do not say it was postponed")
 		})
 	}
 }
@@ -120,25 +113,17 @@ func TestDecideFrequencyCap(t *testing.T) {
 			t.Parallel()
 			in := sequence.Input{Sequence: seq, State: newState(now), Facts: &nurture.Facts{Contact: &paris}, Now: now, Cap: tc.cap}
 			d, err := sequence.Decide(in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if tc.want.IsZero() {
-				if d.Action != sequence.ActSend {
-					t.Fatalf("got %s (%s), want a send now", d.Action, d.Reason)
-				}
+				require.Equal(t, sequence.ActSend, d.Action, "want a send now (%s)", d.Reason)
 				return
 			}
-			if d.Action != sequence.ActWait || !d.Until.Equal(tc.want) {
-				t.Fatalf("got %s until %s (%s), want a wait until %s", d.Action, d.Until.UTC(), d.Reason, tc.want)
-			}
-			if !strings.Contains(d.Reason, "frequency cap") {
-				t.Errorf("reason %q does not name the cap", d.Reason)
-			}
+			require.Equal(t, sequence.ActWait, d.Action, "want a wait until %s (%s)", tc.want, d.Reason)
+			require.True(t, d.Until.Equal(tc.want), "got a wait until %s (%s), want until %s", d.Until.UTC(), d.Reason, tc.want)
+			require.Contains(t, d.Reason, "frequency cap", "the reason does not name the cap")
 			in.State, in.Now = d.State, d.Until
-			if d, _ := sequence.Decide(in); d.Action != sequence.ActSend {
-				t.Fatalf("at %s: %s (%s), want the send", in.Now, d.Action, d.Reason)
-			}
+			d, _ = sequence.Decide(in)
+			require.Equal(t, sequence.ActSend, d.Action, "at %s (%s), want the send", in.Now, d.Reason)
 		})
 	}
 	// Transactional email does not count against the cap, nor wait for it.
@@ -151,9 +136,8 @@ steps:
 `)
 	in := sequence.Input{Sequence: receipts, State: newState(now), Facts: &nurture.Facts{}, Now: now,
 		Cap: sequence.Cap{Limit: 1, Sent: []time.Time{now.Add(-time.Minute)}}}
-	if d, _ := sequence.Decide(in); d.Action != sequence.ActSend {
-		t.Errorf("a transactional send waited for the cap: %s (%s)", d.Action, d.Reason)
-	}
+	d, _ := sequence.Decide(in)
+	require.Equal(t, sequence.ActSend, d.Action, "a transactional send waited for the cap (%s)", d.Reason)
 }
 
 // engagedSeq sends a welcome, waits a day, then branches on whether a
@@ -205,9 +189,9 @@ func TestDecideBranchOnHumanClick(t *testing.T) {
 			Sequence: "onboarding", Step: "welcome", SentAt: old, Hits: []nurture.EmailHit{{Kind: nurture.HitClick, Class: nurture.ClassHuman, At: old.Add(time.Hour)}}}}}
 		st := sequence.State{Started: start, Step: "clicked", Entered: start.Add(24 * time.Hour), Visits: map[string]int{"clicked": 1}}
 		d, err := sequence.Decide(sequence.Input{Sequence: seq, State: st, Facts: facts, Now: start.Add(24 * time.Hour)})
-		if err != nil || d.Email == nil || d.Email.Template != "nudge" {
-			t.Fatalf("got %s %+v, %v; want the nudge", d.Action, d.Email, err)
-		}
+		require.NoError(t, err)
+		require.NotNil(t, d.Email, "got %s, want the nudge", d.Action)
+		require.Equal(t, "nudge", d.Email.Template)
 	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,9 +199,7 @@ func TestDecideBranchOnHumanClick(t *testing.T) {
 			facts := &nurture.Facts{Emails: []nurture.EmailFacts{{MessageID: 1, Template: "welcome", Topic: nurture.TopicOnboarding,
 				Sequence: "onboarding", Step: "welcome", SentAt: sentAt, Hits: tc.hits}}}
 			moments, err := sequence.Simulate(sequence.Input{Sequence: seq, State: newState(start), Facts: facts, Now: start}, start.Add(72*time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var sent []string
 			var reasons []string
 			for _, m := range moments {
@@ -226,15 +208,11 @@ func TestDecideBranchOnHumanClick(t *testing.T) {
 					reasons = m.Decision.Email.Reasons
 				}
 			}
-			if len(sent) != 2 || sent[0] != "welcome" || sent[1] != tc.want {
-				t.Fatalf("sent %v, want [welcome %s]", sent, tc.want)
-			}
+			require.Equal(t, []string{"welcome", tc.want}, sent)
 			why := strings.Join(reasons, "\n")
-			if !strings.Contains(why, "clicked: clicked step welcome is") {
-				t.Errorf("the email's reasons %q do not show the branch", reasons)
-			}
-			if scanner := len(tc.hits) > 0 && tc.hits[0].Class == nurture.ClassBot; scanner && !strings.Contains(why, "1 by machines or scanners left out") {
-				t.Errorf("the reasons %q do not say the machine hits were left out", reasons)
+			require.Contains(t, why, "clicked: clicked step welcome is", "the email's reasons do not show the branch")
+			if scanner := len(tc.hits) > 0 && tc.hits[0].Class == nurture.ClassBot; scanner {
+				require.Contains(t, why, "1 by machines or scanners left out", "the reasons do not say the machine hits were left out")
 			}
 		})
 	}
@@ -283,21 +261,15 @@ func TestDecideWaitUntil(t *testing.T) {
 				facts.AddEvent("Setup Completed", e.At, e.Properties)
 			}
 			d, err := sequence.Decide(sequence.Input{Sequence: seq, State: newState(start), Facts: facts, Now: tc.now})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if tc.want == "" {
-				if d.Action != sequence.ActWait || !d.Until.Equal(tc.until) {
-					t.Fatalf("got %s until %s (%s), want a wait until %s", d.Action, d.Until, d.Reason, tc.until)
-				}
-				if len(d.WakeOn) != 1 || d.WakeOn[0] != "setupcompleted" {
-					t.Errorf("WakeOn %q, want the awaited event", d.WakeOn)
-				}
+				require.Equal(t, sequence.ActWait, d.Action, "want a wait until %s (%s)", tc.until, d.Reason)
+				require.True(t, d.Until.Equal(tc.until), "got a wait until %s (%s), want until %s", d.Until, d.Reason, tc.until)
+				require.Equal(t, []string{"setupcompleted"}, d.WakeOn, "want the awaited event")
 				return
 			}
-			if d.Action != sequence.ActSend || d.Email.Template != tc.want {
-				t.Fatalf("got %s %+v (%s), want %s", d.Action, d.Email, d.Reason, tc.want)
-			}
+			require.Equal(t, sequence.ActSend, d.Action, "want %s (%s)", tc.want, d.Reason)
+			require.Equal(t, tc.want, d.Email.Template)
 		})
 	}
 
@@ -314,14 +286,13 @@ steps:
 `)
 	facts := &nurture.Facts{Contact: &nurture.Contact{Attributes: map[string]any{"plan": "pro"}}}
 	d, err := sequence.Decide(sequence.Input{Sequence: byPlan, State: newState(start), Facts: facts, Now: start})
-	if err != nil || d.Action != sequence.ActSend || d.Email.Template != "thanks" {
-		t.Fatalf("a condition already true: %s %+v, %v", d.Action, d.Email, err)
-	}
+	require.NoError(t, err, "a condition already true")
+	require.Equal(t, sequence.ActSend, d.Action, "a condition already true")
+	require.Equal(t, "thanks", d.Email.Template, "a condition already true")
 	facts.Contact.Attributes["plan"] = "free"
 	d, _ = sequence.Decide(sequence.Input{Sequence: byPlan, State: newState(start), Facts: facts, Now: start})
-	if d.Action != sequence.ActWait || !d.WakeOnTraits {
-		t.Fatalf("a condition on traits not yet true: %s, WakeOnTraits %v", d.Action, d.WakeOnTraits)
-	}
+	require.Equal(t, sequence.ActWait, d.Action, "a condition on traits not yet true")
+	require.True(t, d.WakeOnTraits, "a condition on traits not yet true")
 }
 
 const exitSeq = `
@@ -386,14 +357,12 @@ func TestDecideEnds(t *testing.T) {
 			f := &nurture.Facts{Contact: &nurture.Contact{}}
 			tc.facts(f)
 			d, err := sequence.Decide(sequence.Input{Sequence: seq, State: newState(start), Facts: f, Now: now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Action != tc.action || !strings.Contains(d.Reason, tc.reason) {
-				t.Fatalf("got %s (%s), want %s (%s)", d.Action, d.Reason, tc.action, tc.reason)
-			}
-			if d.Action.Final() && (len(d.Trail) == 0 || d.Trail[len(d.Trail)-1].Detail != d.Reason) {
-				t.Errorf("the trail %+v does not end with the reason", d.Trail)
+			require.NoError(t, err)
+			require.Equal(t, tc.action, d.Action, "reason %q", d.Reason)
+			require.Contains(t, d.Reason, tc.reason)
+			if d.Action.Final() {
+				require.NotEmpty(t, d.Trail, "the trail does not end with the reason")
+				require.Equal(t, d.Reason, d.Trail[len(d.Trail)-1].Detail, "the trail %+v does not end with the reason", d.Trail)
 			}
 		})
 	}
@@ -404,29 +373,27 @@ func TestDecideEnds(t *testing.T) {
 	f.AddEvent("activated", start.Add(31*24*time.Hour), nil)
 	late := start.Add(32 * 24 * time.Hour)
 	d, _ := sequence.Decide(sequence.Input{Sequence: seq, State: newState(start), Facts: f, Now: late})
-	if d.Action == sequence.ActConverted || d.Converted {
-		t.Errorf("a goal reached after 30 days converted: %s", d.Reason)
-	}
+	require.NotEqual(t, sequence.ActConverted, d.Action, "a goal reached after 30 days converted: %s", d.Reason)
+	require.False(t, d.Converted, "a goal reached after 30 days converted: %s", d.Reason)
 	cont := mustParse(t, strings.Replace(exitSeq, "within: 30d}", "within: 30d, continue: true}", 1))
 	f = &nurture.Facts{Contact: &nurture.Contact{}}
 	f.AddEvent("activated", start.Add(time.Hour), nil)
 	d, _ = sequence.Decide(sequence.Input{Sequence: cont, State: newState(start), Facts: f, Now: now})
-	if !d.Converted || d.Action != sequence.ActSend || !d.State.Converted.Equal(start.Add(time.Hour)) {
-		t.Fatalf("continue: true: converted %v, %s, state %v", d.Converted, d.Action, d.State.Converted)
-	}
+	require.True(t, d.Converted, "continue: true")
+	require.Equal(t, sequence.ActSend, d.Action, "continue: true")
+	require.True(t, d.State.Converted.Equal(start.Add(time.Hour)), "continue: true: state %v", d.State.Converted)
 	d, _ = sequence.Decide(sequence.Input{Sequence: cont, State: d.State, Facts: f, Now: now})
-	if d.Converted {
-		t.Error("the goal converted twice")
-	}
+	require.False(t, d.Converted, "the goal converted twice")
 
 	// Opted out of the marketing topic of one step: that step is skipped,
 	// with its reason, and the sequence goes on.
 	f = &nurture.Facts{Contact: &nurture.Contact{}, OptOuts: []nurture.OptOut{{Topic: nurture.TopicMarketing, Since: start}}}
 	st := sequence.State{Started: start, Step: "demo", Entered: now, Visits: map[string]int{"demo": 1}}
 	d, _ = sequence.Decide(sequence.Input{Sequence: seq, State: st, Facts: f, Now: now})
-	if d.Action != sequence.ActWait || d.State.Step != "day-2" || d.Trail[0].Kind != sequence.RecSkipped || d.Trail[0].Detail != "opted out of marketing" {
-		t.Fatalf("opted out of marketing: %s on %s, trail %+v", d.Action, d.State.Step, d.Trail)
-	}
+	require.Equal(t, sequence.ActWait, d.Action, "opted out of marketing")
+	require.Equal(t, "day-2", d.State.Step, "opted out of marketing")
+	require.Equal(t, sequence.RecSkipped, d.Trail[0].Kind, "opted out of marketing: trail %+v", d.Trail)
+	require.Equal(t, "opted out of marketing", d.Trail[0].Detail)
 }
 
 const lessonsSeq = `
@@ -489,24 +456,17 @@ func TestDecideChoose(t *testing.T) {
 				st.Sent = append(st.Sent, sequence.Sent{Step: "lesson", Template: s, At: now.Add(-5 * 24 * time.Hour)})
 			}
 			d, err := sequence.Decide(sequence.Input{Sequence: seq, State: st, Facts: f, Now: now})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if tc.want == "" {
-				if d.Action != sequence.ActExit || d.Reason != "every lesson given" {
-					t.Fatalf("got %s (%s), want the exit step", d.Action, d.Reason)
-				}
-				if d.Trail[1].Kind != sequence.RecSkipped || d.Trail[1].Detail != tc.why {
-					t.Errorf("trail %+v, want a skip saying %q", d.Trail, tc.why)
-				}
+				require.Equal(t, sequence.ActExit, d.Action, "want the exit step")
+				require.Equal(t, "every lesson given", d.Reason, "want the exit step")
+				require.Equal(t, sequence.RecSkipped, d.Trail[1].Kind, "trail %+v, want a skip", d.Trail)
+				require.Equal(t, tc.why, d.Trail[1].Detail)
 				return
 			}
-			if d.Action != sequence.ActSend || d.Email.Template != tc.want {
-				t.Fatalf("got %s %+v, want %s", d.Action, d.Email, tc.want)
-			}
-			if !strings.Contains(strings.Join(d.Email.Reasons, "\n"), tc.why) {
-				t.Errorf("reasons %q do not say %q", d.Email.Reasons, tc.why)
-			}
+			require.Equal(t, sequence.ActSend, d.Action, "want %s", tc.want)
+			require.Equal(t, tc.want, d.Email.Template)
+			require.Contains(t, strings.Join(d.Email.Reasons, "\n"), tc.why)
 		})
 	}
 }
@@ -519,9 +479,7 @@ func TestDecideLoopRuns(t *testing.T) {
 	start := utc("2027-03-09 10:00")
 	moments, err := sequence.Simulate(sequence.Input{Sequence: seq, State: newState(start), Facts: &nurture.Facts{Contact: &nurture.Contact{}}, Now: start},
 		start.Add(60*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got []string
 	for _, m := range moments {
 		if e := m.Decision.Email; e != nil {
@@ -529,12 +487,10 @@ func TestDecideLoopRuns(t *testing.T) {
 		}
 	}
 	want := "feature-reports@03-09#1 feature-automation@03-14#2 feature-integrations@03-19#3"
-	if strings.Join(got, " ") != want {
-		t.Errorf("sent %s\nwant %s", strings.Join(got, " "), want)
-	}
-	if last := moments[len(moments)-1]; last.Decision.Action != sequence.ActExit || !last.At.Equal(start.Add(15*24*time.Hour)) {
-		t.Errorf("the last decision is %s at %s, want the exit on 03-24", last.Decision.Action, last.At)
-	}
+	require.Equal(t, want, strings.Join(got, " "))
+	last := moments[len(moments)-1]
+	require.Equal(t, sequence.ActExit, last.Decision.Action, "want the exit on 03-24")
+	require.True(t, last.At.Equal(start.Add(15*24*time.Hour)), "the last decision is at %s, want the exit on 03-24", last.At)
 }
 
 func TestDecideErrors(t *testing.T) {
@@ -542,15 +498,12 @@ func TestDecideErrors(t *testing.T) {
 	seq := mustParse(t, oneSend)
 	now := utc("2027-03-09 10:00")
 	_, err := sequence.Decide(sequence.Input{Sequence: seq, State: sequence.State{Started: now, Step: "gone"}, Facts: &nurture.Facts{}, Now: now})
-	if err == nil || nurture.ErrorCodeOf(err) != nurture.CodeInvalid || !strings.Contains(err.Error(), `no step "gone"`) {
-		t.Errorf("a step not in the version: %v", err)
-	}
-	if _, err := sequence.Decide(sequence.Input{Sequence: seq, Now: now}); err == nil {
-		t.Error("no facts: no error")
-	}
-	if _, err := sequence.Decide(sequence.Input{Sequence: seq, Facts: &nurture.Facts{}, Now: now}); err == nil {
-		t.Error("no start time: no error")
-	}
+	require.ErrorContains(t, err, `no step "gone"`, "a step not in the version")
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "a step not in the version")
+	_, err = sequence.Decide(sequence.Input{Sequence: seq, Now: now})
+	require.Error(t, err, "no facts")
+	_, err = sequence.Decide(sequence.Input{Sequence: seq, Facts: &nurture.Facts{}, Now: now})
+	require.Error(t, err, "no start time")
 }
 
 // TestDecideWakeOn: a waiting enrollment names what may change its answer
@@ -562,18 +515,15 @@ func TestDecideWakeOn(t *testing.T) {
 	start := utc("2027-03-09 10:00")
 	in := sequence.Input{Sequence: seq, State: newState(start), Facts: &nurture.Facts{Contact: &nurture.Contact{}}, Now: start}
 	d, err := sequence.Decide(in)
-	if err != nil || d.Action != sequence.ActWait {
-		t.Fatalf("%s, %v", d.Action, err)
-	}
-	if got := strings.Join(d.WakeOn, " "); got != "activated demobooked planchanged" || !d.WakeOnTraits || d.WakeOnHits {
-		t.Errorf("WakeOn %q, traits %v, hits %v", got, d.WakeOnTraits, d.WakeOnHits)
-	}
+	require.NoError(t, err)
+	require.Equal(t, sequence.ActWait, d.Action)
+	require.Equal(t, "activated demobooked planchanged", strings.Join(d.WakeOn, " "))
+	require.True(t, d.WakeOnTraits, "wakes on traits")
+	require.False(t, d.WakeOnHits, "wakes on hits")
 	in.Now = start.Add(31 * 24 * time.Hour) // the goal's window has passed
 	in.State = sequence.State{Started: start, Step: "day-2", Entered: in.Now, Visits: map[string]int{"day-2": 1}}
 	d, _ = sequence.Decide(in)
-	if got := strings.Join(d.WakeOn, " "); got != "demobooked planchanged" {
-		t.Errorf("after the goal's window: WakeOn %q", got)
-	}
+	require.Equal(t, "demobooked planchanged", strings.Join(d.WakeOn, " "), "after the goal's window")
 }
 
 // TestDecideKeepsFewReasons: a loop that waits and branches without ever
@@ -591,11 +541,9 @@ steps:
 `)
 	start := utc("2027-03-09 10:00")
 	moments, err := sequence.Simulate(sequence.Input{Sequence: seq, State: newState(start), Facts: &nurture.Facts{}, Now: start}, start.Add(200*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	last := moments[len(moments)-1].Decision
-	if len(moments) < 150 || len(last.State.Why) != 50 || !strings.HasPrefix(last.State.Why[49], "check: did paid is false") {
-		t.Errorf("%d decisions; the last keeps %d reasons: %q", len(moments), len(last.State.Why), last.State.Why)
-	}
+	require.GreaterOrEqual(t, len(moments), 150, "decisions")
+	require.Len(t, last.State.Why, 50, "the reasons the last decision keeps")
+	require.True(t, strings.HasPrefix(last.State.Why[49], "check: did paid is false"), "the last reason: %q", last.State.Why[49])
 }

@@ -144,7 +144,7 @@ func (f *flow) run() {
 			f.process(ti)
 		}
 	}
-	f.t.Fatal("the flow did not settle in 100 passes")
+	require.FailNow(f.t, "the flow did not settle in 100 passes")
 }
 
 // process takes one task off the queue and runs its handler, as a worker
@@ -162,7 +162,7 @@ func (f *flow) process(ti *asynq.TaskInfo) {
 	case jobs.TypeEmailSend, jobs.TypeEmailSendBatch:
 		require.NoError(f.t, f.send.ProcessTask(ctx, task))
 	default:
-		f.t.Fatalf("unexpected task %s", ti.Type)
+		require.Failf(f.t, "unexpected task", "type %s", ti.Type)
 	}
 }
 

@@ -2,10 +2,11 @@ package sequence_test
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
@@ -34,27 +35,25 @@ func FuzzParse(f *testing.F) {
 		seq, err := sequence.Parse("f.yaml", src, tmpl)
 		if err != nil {
 			var es sequence.Errors
-			if !errors.As(err, &es) || len(es) == 0 {
-				t.Fatalf("error %T %v is not sequence.Errors", err, err)
-			}
+			require.ErrorAs(t, err, &es)
+			require.NotEmpty(t, es, "error %T %v is not sequence.Errors", err, err)
 			// YAML breaks lines at \n, \r\n and a lone \r.
 			lines := bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), []byte("\n")) +
 				bytes.Count(bytes.ReplaceAll(src, []byte("\r\n"), nil), []byte("\r")) + 2
 			for _, e := range es {
-				if e.File != "f.yaml" || e.Line < 0 || e.Line > lines || e.Column < 0 || e.Message == "" {
-					t.Fatalf("error out of the file (%d lines): %#v", lines, e)
-				}
+				require.Equal(t, "f.yaml", e.File, "error out of the file: %#v", e)
+				require.GreaterOrEqual(t, e.Line, 0, "error out of the file: %#v", e)
+				require.LessOrEqual(t, e.Line, lines, "error out of the file (%d lines): %#v", lines, e)
+				require.GreaterOrEqual(t, e.Column, 0, "error out of the file: %#v", e)
+				require.NotEmpty(t, e.Message, "error out of the file: %#v", e)
 			}
 			return
 		}
 		again, err := sequence.Parse("f.yaml", src, tmpl)
-		if err != nil || again.Version != seq.Version {
-			t.Fatalf("parsed twice: %v, version %s then %s", err, seq.Version, again.Version)
-		}
+		require.NoError(t, err, "parsed twice")
+		require.Equal(t, seq.Version, again.Version, "parsed twice")
 		_, err = sequence.Simulate(sequence.Input{Sequence: seq, State: sequence.State{Started: start}, Facts: &nurture.Facts{}, Now: start,
 			Cap: sequence.Cap{Limit: 2}}, start.Add(400*24*time.Hour))
-		if err != nil {
-			t.Fatalf("a valid sequence fails to decide: %v", err)
-		}
+		require.NoError(t, err, "a valid sequence fails to decide")
 	})
 }

@@ -1,11 +1,12 @@
 package sequence_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
@@ -19,32 +20,27 @@ func TestStartersLoad(t *testing.T) {
 	var ids []string
 	for _, s := range set.All() {
 		ids = append(ids, s.ID)
-		if len(s.Version) != 12 {
-			t.Errorf("%s: version %q", s.ID, s.Version)
-		}
+		require.Len(t, s.Version, 12, "%s: version", s.ID)
 	}
-	if strings.Join(ids, " ") != "feature-lessons onboarding" {
-		t.Fatalf("sequences %v", ids)
-	}
+	require.Equal(t, "feature-lessons onboarding", strings.Join(ids, " "), "sequences")
 	on, _ := set.Get("onboarding")
-	if on.Topic != nurture.TopicOnboarding || !on.TriggeredBy("Signed Up", nil) || on.Entry.AgainAfter != 0 {
-		t.Errorf("onboarding: topic %s, trigger %+v, entry %+v", on.Topic, on.Trigger.Event, on.Entry)
-	}
-	if on.Goal == nil || on.Goal.Event != "activated" || on.Goal.Within != 30*24*time.Hour || on.Goal.Continue {
-		t.Errorf("onboarding goal %+v", on.Goal)
-	}
-	if len(on.Exit.Events) != 1 || on.Exit.Events[0].Event != "demo_booked" {
-		t.Errorf("onboarding exits %+v", on.Exit)
-	}
-	if first := on.Steps[0]; first.Send == nil || first.Send.Template != "welcome" || !first.Send.AnyTime {
-		t.Errorf("the first step %+v is not the welcome, sent at any time", first)
-	}
-	if got := strings.Join(on.Templates(), " "); got != "check-in demo-offer feature-education feature-integrations feature-reports onboarding-tips welcome" {
-		t.Errorf("onboarding sends %s", got)
-	}
-	if got := set.TriggeredBy("activated", nil); len(got) != 1 || got[0].ID != "feature-lessons" {
-		t.Errorf("activated triggers %v", got)
-	}
+	require.Equal(t, nurture.TopicOnboarding, on.Topic, "onboarding topic")
+	require.True(t, on.TriggeredBy("Signed Up", nil), "onboarding: trigger %+v", on.Trigger.Event)
+	require.Zero(t, on.Entry.AgainAfter, "onboarding: entry %+v", on.Entry)
+	require.NotNil(t, on.Goal, "onboarding goal")
+	require.Equal(t, "activated", on.Goal.Event, "onboarding goal %+v", on.Goal)
+	require.Equal(t, 30*24*time.Hour, on.Goal.Within, "onboarding goal %+v", on.Goal)
+	require.False(t, on.Goal.Continue, "onboarding goal %+v", on.Goal)
+	require.Len(t, on.Exit.Events, 1, "onboarding exits %+v", on.Exit)
+	require.Equal(t, "demo_booked", on.Exit.Events[0].Event, "onboarding exits %+v", on.Exit)
+	first := on.Steps[0]
+	require.NotNil(t, first.Send, "the first step %+v is not the welcome", first)
+	require.Equal(t, "welcome", first.Send.Template, "the first step")
+	require.True(t, first.Send.AnyTime, "the first step %+v is not sent at any time", first)
+	require.Equal(t, "check-in demo-offer feature-education feature-integrations feature-reports onboarding-tips welcome", strings.Join(on.Templates(), " "), "onboarding sends")
+	triggered := set.TriggeredBy("activated", nil)
+	require.Len(t, triggered, 1, "activated triggers %v", triggered)
+	require.Equal(t, "feature-lessons", triggered[0].ID, "activated triggers")
 }
 
 // brokenFiles are one sequence file per kind of mistake, and the error
@@ -292,23 +288,15 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := sequence.Parse("test.yaml", []byte(strings.TrimPrefix(tc.src, "\n")), tmpl)
-			if err == nil {
-				t.Fatalf("no error, want %s", tc.want)
-			}
+			require.Error(t, err, "want %s", tc.want)
 			var es sequence.Errors
-			if !errors.As(err, &es) {
-				t.Fatalf("error %T, want sequence.Errors", err)
-			}
+			require.ErrorAs(t, err, &es)
 			found := false
 			for _, e := range es {
 				found = found || strings.HasPrefix(e.Error(), tc.want)
 			}
-			if !found {
-				t.Errorf("no error starts with:\n%s\ngot:\n%v", tc.want, err)
-			}
-			if nurture.ErrorCodeOf(err) != nurture.CodeInvalid {
-				t.Errorf("code %s, want invalid", nurture.ErrorCodeOf(err))
-			}
+			require.True(t, found, "no error starts with:\n%s\ngot:\n%v", tc.want, err)
+			require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
 		})
 	}
 }
@@ -337,13 +325,10 @@ steps:
 		`many.yaml:9:19: steps[3].send: template "demo-offer" is about marketing`,
 	}
 	var es sequence.Errors
-	if !errors.As(err, &es) || len(es) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(want), err)
-	}
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, len(want), "%v", err)
 	for i, w := range want {
-		if !strings.HasPrefix(es[i].Error(), w) {
-			t.Errorf("error %d:\n%s\nwant:\n%s", i, es[i], w)
-		}
+		require.True(t, strings.HasPrefix(es[i].Error(), w), "error %d:\n%s\nwant:\n%s", i, es[i], w)
 	}
 }
 
@@ -368,13 +353,10 @@ steps:
 		`loop.yaml:8:23: steps[3].wait: "soon" is not a duration`,
 	}
 	var es sequence.Errors
-	if !errors.As(err, &es) || len(es) != len(want) {
-		t.Fatalf("got:\n%v\nwant %d errors", err, len(want))
-	}
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, len(want), "%v", err)
 	for i, w := range want {
-		if !strings.HasPrefix(es[i].Error(), w) {
-			t.Errorf("error %d:\n%s\nwant:\n%s", i, es[i], w)
-		}
+		require.True(t, strings.HasPrefix(es[i].Error(), w), "error %d:\n%s\nwant:\n%s", i, es[i], w)
 	}
 }
 
@@ -401,28 +383,24 @@ func TestLoad(t *testing.T) {
 		`huge.yaml: is 262145 bytes; a sequence file may have at most 262144`,
 	}
 	var es sequence.Errors
-	if !errors.As(err, &es) || len(es) != len(want) {
-		t.Fatalf("got:\n%v\nwant %d errors", err, len(want))
-	}
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, len(want), "%v", err)
 	for i, w := range want {
-		if !strings.HasPrefix(es[i].Error(), w) {
-			t.Errorf("error %d:\n%s\nwant:\n%s", i, es[i], w)
-		}
+		require.True(t, strings.HasPrefix(es[i].Error(), w), "error %d:\n%s\nwant:\n%s", i, es[i], w)
 	}
 	delete(fsys, "d-copy.yaml")
 	delete(fsys, "e.yaml")
 	delete(fsys, "huge.yaml")
 	delete(fsys, "f-empty.yaml")
 	set, err := sequence.Load(fsys, tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if all := set.All(); len(all) != 2 || all[0].ID != "first" || all[1].ID != "second" || all[1].File != "b.yml" {
-		t.Errorf("loaded %v", all)
-	}
-	if _, err := sequence.Load(fstest.MapFS{}, tmpl); err != nil {
-		t.Errorf("an empty directory: %v", err)
-	}
+	require.NoError(t, err)
+	all := set.All()
+	require.Len(t, all, 2, "loaded %v", all)
+	require.Equal(t, "first", all[0].ID)
+	require.Equal(t, "second", all[1].ID)
+	require.Equal(t, "b.yml", all[1].File)
+	_, err = sequence.Load(fstest.MapFS{}, tmpl)
+	require.NoError(t, err, "an empty directory")
 }
 
 // TestVersion: the version follows what the sequence does, not how the
@@ -466,9 +444,7 @@ steps:
   - id: tips
     send: {template: tips}
 `)
-	if base.Version != same.Version {
-		t.Errorf("the same sequence written otherwise has version %s, not %s", same.Version, base.Version)
-	}
+	require.Equal(t, base.Version, same.Version, "the same sequence written otherwise")
 	for _, change := range []struct{ from, to string }{
 		{"wait: 36h", "wait: 48h"},
 		{`"trial"`, `"free"`},
@@ -490,9 +466,7 @@ steps:
       then: tips
   - {id: tips, send: tips}
 `, change.from, change.to, 1)
-		if v := mustParse(t, src).Version; v == base.Version {
-			t.Errorf("%s -> %s kept the version", change.from, change.to)
-		}
+		require.NotEqual(t, base.Version, mustParse(t, src).Version, "%s -> %s kept the version", change.from, change.to)
 	}
 }
 
@@ -534,9 +508,8 @@ steps:
 	}
 	for _, tc := range tests {
 		ok, why := sequence.CanMove(tc.from, tc.to, tc.step)
-		if ok != tc.ok || !strings.Contains(why, tc.why) {
-			t.Errorf("CanMove(%s -> %s, %q) = %v %q, want %v %q", tc.from.Version, tc.to.Version, tc.step, ok, why, tc.ok, tc.why)
-		}
+		require.Equal(t, tc.ok, ok, "CanMove(%s -> %s, %q): %q", tc.from.Version, tc.to.Version, tc.step, why)
+		require.Contains(t, why, tc.why, "CanMove(%s -> %s, %q)", tc.from.Version, tc.to.Version, tc.step)
 	}
 }
 
@@ -560,9 +533,8 @@ func TestCanEnter(t *testing.T) {
 	}
 	for i, tc := range tests {
 		ok, why := tc.seq.CanEnter(tc.past, now)
-		if ok != tc.ok || !strings.Contains(why, tc.why) {
-			t.Errorf("%d: CanEnter = %v %q, want %v %q", i, ok, why, tc.ok, tc.why)
-		}
+		require.Equal(t, tc.ok, ok, "%d: CanEnter: %q", i, why)
+		require.Contains(t, why, tc.why, "%d: CanEnter", i)
 	}
 }
 
@@ -580,37 +552,32 @@ func TestTrigger(t *testing.T) {
 		{"signed_up", nil, false},
 		{"logged_in", map[string]any{"plan": "trial"}, false},
 	} {
-		if got := seq.TriggeredBy(tc.name, tc.props); got != tc.want {
-			t.Errorf("TriggeredBy(%s, %v) = %v", tc.name, tc.props, got)
-		}
+		require.Equal(t, tc.want, seq.TriggeredBy(tc.name, tc.props), "TriggeredBy(%s, %v)", tc.name, tc.props)
 	}
 	cond := mustParse(t, "id: s\ntopic: onboarding\ntrigger: {condition: traits.plan == \"trial\"}\nsteps: [{id: a, send: tips}]\n")
-	if cond.TriggeredBy("signed_up", nil) || cond.Trigger.Condition == nil || cond.Trigger.Condition.String() != `traits.plan == "trial"` {
-		t.Errorf("condition trigger %+v", cond.Trigger)
-	}
+	require.False(t, cond.TriggeredBy("signed_up", nil), "condition trigger %+v", cond.Trigger)
+	require.NotNil(t, cond.Trigger.Condition, "condition trigger %+v", cond.Trigger)
+	require.Equal(t, `traits.plan == "trial"`, cond.Trigger.Condition.String())
 }
 
 func TestNeeds(t *testing.T) {
 	t.Parallel()
 	on, _ := starters(t).Get("onboarding")
 	n := on.Needs()
-	if got := strings.Join(n.Since, " "); got != "activated demobooked" {
-		t.Errorf("onboarding: Since %q", got)
-	}
-	if got := strings.Join(n.Events, " "); got != "demobooked setupcompleted" || !n.Traits || !n.Company || n.Emails {
-		t.Errorf("onboarding: %+v", n)
-	}
+	require.Equal(t, "activated demobooked", strings.Join(n.Since, " "), "onboarding: Since")
+	require.Equal(t, "demobooked setupcompleted", strings.Join(n.Events, " "), "onboarding: %+v", n)
+	require.True(t, n.Traits, "onboarding: %+v", n)
+	require.True(t, n.Company, "onboarding: %+v", n)
+	require.False(t, n.Emails, "onboarding: %+v", n)
 	lessons, _ := starters(t).Get("feature-lessons")
 	n = lessons.Needs()
-	if got := strings.Join(n.Events, " "); got != "automationcreated integrationconnected reportscheduled" || !n.Emails || n.Traits {
-		t.Errorf("feature-lessons: %+v", n)
-	}
+	require.Equal(t, "automationcreated integrationconnected reportscheduled", strings.Join(n.Events, " "), "feature-lessons: %+v", n)
+	require.True(t, n.Emails, "feature-lessons: %+v", n)
+	require.False(t, n.Traits, "feature-lessons: %+v", n)
 	engaged := mustParse(t, engagedSeq).Needs()
-	if !engaged.Emails || !engaged.Engagement || strings.Join(engaged.Steps, " ") != "welcome" {
-		t.Errorf("engaged: %+v", engaged)
-	}
+	require.True(t, engaged.Emails, "engaged: %+v", engaged)
+	require.True(t, engaged.Engagement, "engaged: %+v", engaged)
+	require.Equal(t, "welcome", strings.Join(engaged.Steps, " "), "engaged")
 	wait := mustParse(t, waitUntilSeq).Needs()
-	if strings.Join(wait.Since, " ") != "setupcompleted" {
-		t.Errorf("wait_until: %+v", wait)
-	}
+	require.Equal(t, "setupcompleted", strings.Join(wait.Since, " "), "wait_until: %+v", wait)
 }

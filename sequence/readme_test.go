@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture/sequence"
 	"github.com/nurture-email/nurture/templates"
 )
@@ -14,13 +16,9 @@ import (
 func readmeSection(t *testing.T, title string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, s, ok := strings.Cut(string(b), "\n## "+title+"\n")
-	if !ok {
-		t.Fatalf("README.md has no section %q", title)
-	}
+	require.True(t, ok, "README.md has no section %q", title)
 	s, _, _ = strings.Cut(s, "\n## ")
 	return s
 }
@@ -31,17 +29,12 @@ func TestREADMEExample(t *testing.T) {
 	t.Parallel()
 	s := readmeSection(t, "Sequences")
 	_, rest, ok := strings.Cut(s, "```yaml\n")
-	if !ok {
-		t.Fatal("no yaml example in the Sequences section")
-	}
+	require.True(t, ok, "no yaml example in the Sequences section")
 	example, _, _ := strings.Cut(rest, "```")
 	tmpl, err := templates.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sequence.Parse("README.md", []byte(example), tmpl); err != nil {
-		t.Errorf("the README's example does not validate:\n%v", err)
-	}
+	require.NoError(t, err)
+	_, err = sequence.Parse("README.md", []byte(example), tmpl)
+	require.NoError(t, err, "the README's example does not validate")
 }
 
 // TestREADMECountryZones: the README lists the country time zone table
@@ -52,18 +45,12 @@ func TestREADMECountryZones(t *testing.T) {
 	_, table, _ := strings.Cut(s, "<summary>Country time zones</summary>")
 	table, _, _ = strings.Cut(table, "</details>")
 	entries := strings.Split(strings.Join(strings.Fields(table), " "), " · ")
-	if len(entries) < 60 {
-		t.Fatalf("only %d entries in the README's table", len(entries))
-	}
+	require.GreaterOrEqual(t, len(entries), 60, "entries in the README's table")
 	var codes []string
 	for _, e := range entries {
 		code, zone, _ := strings.Cut(e, " ")
 		codes = append(codes, code)
-		if got := sequence.CountryZone(code); got != zone {
-			t.Errorf("README says %s is %s; the code says %q", code, zone, got)
-		}
+		require.Equal(t, zone, sequence.CountryZone(code), "the README's zone of %s", code)
 	}
-	if got, want := strings.Join(codes, " "), strings.Join(sequence.CountryCodes(), " "); got != want {
-		t.Errorf("the README lists the countries\n%s\nthe code knows\n%s", got, want)
-	}
+	require.Equal(t, strings.Join(sequence.CountryCodes(), " "), strings.Join(codes, " "), "the countries the README lists and the code knows")
 }

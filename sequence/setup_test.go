@@ -6,6 +6,8 @@ import (
 	"time"
 	_ "time/tzdata" // the time zones of the tests, whatever the machine has
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
 	"github.com/nurture-email/nurture/templates"
@@ -40,9 +42,7 @@ var tmpl = fakeTemplates{
 func mustParse(t testing.TB, src string) *sequence.Sequence {
 	t.Helper()
 	s, err := sequence.Parse("test.yaml", []byte(src), tmpl)
-	if err != nil {
-		t.Fatalf("Parse:\n%v", err)
-	}
+	require.NoError(t, err, "Parse")
 	return s
 }
 
@@ -51,22 +51,16 @@ func mustParse(t testing.TB, src string) *sequence.Sequence {
 func starters(t testing.TB) *sequence.Set {
 	t.Helper()
 	set, err := templates.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	seqs, err := sequence.Load(templates.Sequences(), set)
-	if err != nil {
-		t.Fatalf("Load:\n%v", err)
-	}
+	require.NoError(t, err, "Load")
 	return seqs
 }
 
 func zone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return loc
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
 )
@@ -20,9 +22,7 @@ func timeline(t *testing.T, seq *sequence.Sequence, c nurture.Contact, start tim
 	}
 	moments, err := sequence.Simulate(sequence.Input{Sequence: seq, State: newState(start), Facts: f, Now: start,
 		Cap: sequence.Cap{Limit: 3}}, start.Add(40*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out []string
 	for _, m := range moments {
 		switch d := m.Decision; {
@@ -41,9 +41,7 @@ func timeline(t *testing.T, seq *sequence.Sequence, c nurture.Contact, start tim
 func TestOnboardingStarter(t *testing.T) {
 	t.Parallel()
 	seq, ok := starters(t).Get("onboarding")
-	if !ok {
-		t.Fatal("no onboarding sequence")
-	}
+	require.True(t, ok, "no onboarding sequence")
 	// Monday 1 March 2027, 09:00 in Paris (08:00 UTC).
 	start := utc("2027-03-01 08:00")
 	marketer := nurture.Contact{TimeZone: "Europe/Paris", Role: "Marketing Manager", TeamSize: "51-200"}
@@ -103,9 +101,7 @@ func TestOnboardingStarter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := timeline(t, seq, tc.contact, tc.start, tc.events)
-			if want := strings.TrimPrefix(tc.want, "\n"); got != want {
-				t.Errorf("timeline (UTC):\n%s\nwant:\n%s", got, want)
-			}
+			require.Equal(t, strings.TrimPrefix(tc.want, "\n"), got, "timeline (UTC)")
 		})
 	}
 }
@@ -116,9 +112,7 @@ func TestOnboardingStarter(t *testing.T) {
 func TestFeatureLessonsStarter(t *testing.T) {
 	t.Parallel()
 	seq, ok := starters(t).Get("feature-lessons")
-	if !ok {
-		t.Fatal("no feature-lessons sequence")
-	}
+	require.True(t, ok, "no feature-lessons sequence")
 	start := utc("2027-03-01 09:00") // Monday, 10:00 in Berlin
 	c := nurture.Contact{Country: "DE", Role: "Operations"}
 	got := timeline(t, seq, c, start, func(f *nurture.Facts) {
@@ -127,7 +121,5 @@ func TestFeatureLessonsStarter(t *testing.T) {
 	want := `03-03 09:00 feature-automation
 03-08 09:00 feature-integrations
 03-13 09:00 completed: went through every step`
-	if got != want {
-		t.Errorf("timeline:\n%s\nwant:\n%s", got, want)
-	}
+	require.Equal(t, want, got, "timeline")
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
 )
@@ -38,16 +40,10 @@ func TestWindowNext(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got := tc.w.Next(tc.at, ny)
-		if !got.Equal(tc.want) {
-			t.Errorf("%s: Next(%s) = %s, want %s", tc.name, tc.at, got.UTC(), tc.want)
-		}
-		if !tc.w.Open(got, ny) {
-			t.Errorf("%s: the window is not open at %s", tc.name, got.In(ny))
-		}
+		require.True(t, got.Equal(tc.want), "%s: Next(%s) = %s, want %s", tc.name, tc.at, got.UTC(), tc.want)
+		require.True(t, tc.w.Open(got, ny), "%s: the window is not open at %s", tc.name, got.In(ny))
 	}
-	if s := weekdays.String(); s != "mon-fri 09:00-17:00" {
-		t.Errorf("String = %q", s)
-	}
+	require.Equal(t, "mon-fri 09:00-17:00", weekdays.String())
 }
 
 func TestContactZone(t *testing.T) {
@@ -69,16 +65,14 @@ func TestContactZone(t *testing.T) {
 	}
 	for _, tc := range tests {
 		loc, where := sequence.ContactZone(tc.c, berlin, cache)
-		if loc.String() != tc.want || where != tc.where {
-			t.Errorf("%+v: %s from the %s, want %s from the %s", tc.c, loc, where, tc.want, tc.where)
-		}
+		require.Equal(t, tc.want, loc.String(), "%+v: from the %s", tc.c, where)
+		require.Equal(t, tc.where, where, "%+v: %s", tc.c, loc)
 	}
-	if loc, _ := sequence.ContactZone(nil, nil, nil); loc != time.UTC {
-		t.Errorf("no default: %s, want UTC", loc)
-	}
+	loc, _ := sequence.ContactZone(nil, nil, nil)
+	require.Same(t, time.UTC, loc, "no default: %s, want UTC", loc)
 	for code := range map[string]bool{"US": true, "GB": true, "JP": true, "BR": true, "AU": true, "IN": true} {
-		if _, err := time.LoadLocation(sequence.CountryZone(code)); err != nil || sequence.CountryZone(code) == "" {
-			t.Errorf("country %s: zone %q, %v", code, sequence.CountryZone(code), err)
-		}
+		_, err := time.LoadLocation(sequence.CountryZone(code))
+		require.NoError(t, err, "country %s: zone %q", code, sequence.CountryZone(code))
+		require.NotEmpty(t, sequence.CountryZone(code), "country %s", code)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestSkipData(t *testing.T) {
@@ -22,13 +24,10 @@ func TestSkipData(t *testing.T) {
 		for _, size := range []int{16, 17, 18, 19, 64 << 10} {
 			r := bufio.NewReaderSize(&slowReader{s: tt.in}, size)
 			n, err := skipData(r)
-			if err != nil || n != tt.n {
-				t.Fatalf("%s (buffer %d): skipData = %d, %v; want %d", tt.name, size, n, err, tt.n)
-			}
+			require.NoError(t, err, "%s (buffer %d): skipData", tt.name, size)
+			require.Equal(t, tt.n, n, "%s (buffer %d): skipData", tt.name, size)
 			rest, _ := r.ReadString('\n')
-			if rest != tt.rest {
-				t.Fatalf("%s (buffer %d): left %q, want %q", tt.name, size, rest, tt.rest)
-			}
+			require.Equal(t, tt.rest, rest, "%s (buffer %d): left", tt.name, size)
 		}
 	}
 }

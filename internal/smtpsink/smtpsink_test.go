@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func start(t *testing.T, journal bool) (*Server, string) {
@@ -26,9 +28,7 @@ func start(t *testing.T, journal bool) (*Server, string) {
 		cfg.Journal = path
 	}
 	s, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s, path
 }
@@ -43,18 +43,16 @@ type client struct {
 func dial(t *testing.T, s *Server) *client {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	cl := &client{t: t, c: c, tp: textproto.NewConn(c)}
-	if code, msg := cl.read(); code != 220 {
-		t.Fatalf("greeting: %d %s", code, msg)
-	}
+	code, msg := cl.read()
+	require.Equal(t, 220, code, "greeting: %s", msg)
 	return cl
 }
 
 // read returns the next reply; code 0 when the connection ended instead.
+// It, write and send keep t.Fatal: tests call send in goroutines of their own.
 func (cl *client) read() (int, string) {
 	cl.t.Helper()
 	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -94,9 +92,7 @@ func (cl *client) send(rcpt, messageID string) int {
 func journalOf(t *testing.T, path string) []Entry {
 	t.Helper()
 	es, err := ReadJournalFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return es
 }
 
@@ -115,13 +111,11 @@ func TestTagOf(t *testing.T) {
 		"frank-smith@example.test":      TagNone,
 		"":                              TagNone,
 	} {
-		if got := TagOf(addr); got != want {
-			t.Errorf("TagOf(%q) = %q, want %q", addr, got, want)
-		}
+		require.Equal(t, want, TagOf(addr), "TagOf(%q)", addr)
 	}
-	if got := Address(TagDrop, "p1", "example.test"); TagOf(got) != TagDrop || got != "fdrop-p1@example.test" {
-		t.Errorf("Address = %q", got)
-	}
+	got := Address(TagDrop, "p1", "example.test")
+	require.Equal(t, "fdrop-p1@example.test", got, "Address")
+	require.Equal(t, TagDrop, TagOf(got), "the tag of Address %q", got)
 }
 
 // TestRecipientFaults sends two messages to each tagged recipient, on new
@@ -148,23 +142,20 @@ func TestRecipientFaults(t *testing.T) {
 			for i, want := range []int{tc.first, tc.again} {
 				cl := dial(t, s)
 				began := time.Now()
-				if got := cl.send(rcpt, "m1@acme.test"); got != want {
-					t.Fatalf("delivery %d: reply %d, want %d", i+1, got, want)
-				}
-				if tc.tag == TagDelay && time.Since(began) < TagDelayTime {
-					t.Errorf("answered after %s, sooner than %s", time.Since(began), TagDelayTime)
+				require.Equal(t, want, cl.send(rcpt, "m1@acme.test"), "delivery %d: reply", i+1)
+				if tc.tag == TagDelay {
+					require.GreaterOrEqual(t, time.Since(began), TagDelayTime, "answered sooner than the delay")
 				}
 			}
 			es := journalOf(t, path)
-			if len(es) != tc.journaled {
-				t.Fatalf("journal has %d entries, want %d: %+v", len(es), tc.journaled, es)
-			}
+			require.Len(t, es, tc.journaled, "journal entries")
 			if len(es) > 0 {
-				if es[0].Lost != tc.lost || es[0].MessageID != "m1@acme.test" || es[0].Recipient != rcpt || es[0].Size == 0 {
-					t.Errorf("first entry %+v, want lost %q", es[0], tc.lost)
-				}
-				if len(es) > 1 && es[1].Lost != "" {
-					t.Errorf("second entry %+v has a lost reply", es[1])
+				require.Equal(t, tc.lost, es[0].Lost, "first entry %+v", es[0])
+				require.Equal(t, "m1@acme.test", es[0].MessageID, "first entry %+v", es[0])
+				require.Equal(t, rcpt, es[0].Recipient, "first entry %+v", es[0])
+				require.NotZero(t, es[0].Size, "first entry %+v", es[0])
+				if len(es) > 1 {
+					require.Empty(t, es[1].Lost, "second entry %+v has a lost reply", es[1])
 				}
 			}
 		})
@@ -182,26 +173,21 @@ func TestHangTagAbandonsTheFirstDelivery(t *testing.T) {
 	cl.read()
 	cl.write("Message-ID: <m1@acme.test>\r\n\r\nHi\r\n.\r\n")
 	_ = cl.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, err := cl.c.Read(make([]byte, 64)); err == nil {
-		t.Fatalf("a hung delivery was answered: %d bytes", n)
-	}
+	n, err := cl.c.Read(make([]byte, 64))
+	require.Error(t, err, "a hung delivery was answered: %d bytes", n)
 	_ = cl.c.Close()
 	waitFor(t, func() bool { return s.Stats().Abandoned == 1 })
-	if got := dial(t, s).send(rcpt, "m1@acme.test"); got != 250 {
-		t.Fatalf("second delivery: %d, want 250", got)
-	}
-	if es := journalOf(t, path); len(es) != 1 || es[0].Lost != "" {
-		t.Fatalf("journal %+v, want the second delivery only", es)
-	}
+	require.Equal(t, 250, dial(t, s).send(rcpt, "m1@acme.test"), "second delivery")
+	es := journalOf(t, path)
+	require.Len(t, es, 1, "journal %+v, want the second delivery only", es)
+	require.Empty(t, es[0].Lost, "journal %+v, want the second delivery only", es)
 }
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
+		require.False(t, time.Now().After(deadline), "condition not met within 10s")
 		time.Sleep(5 * time.Millisecond)
 	}
 }
@@ -211,27 +197,25 @@ func TestPipelinedTransactionsOnOneConnection(t *testing.T) {
 	s, path := start(t, true)
 	cl := dial(t, s)
 	cl.write("EHLO me\r\n")
-	if code, msg := cl.read(); code != 250 || !strings.Contains(msg, "PIPELINING") {
-		t.Fatalf("EHLO: %d %q", code, msg)
-	}
+	code, msg := cl.read()
+	require.Equal(t, 250, code, "EHLO: %q", msg)
+	require.Contains(t, msg, "PIPELINING", "EHLO")
 	for i := range 50 {
-		if code := cl.send(fmt.Sprintf("p%d@example.test", i), fmt.Sprintf("m%d@acme.test", i)); code != 250 {
-			t.Fatalf("message %d: %d", i, code)
-		}
+		require.Equal(t, 250, cl.send(fmt.Sprintf("p%d@example.test", i), fmt.Sprintf("m%d@acme.test", i)), "message %d", i)
 		cl.write("RSET\r\n")
 		cl.read()
 	}
 	cl.write("QUIT\r\n")
-	if code, _ := cl.read(); code != 221 {
-		t.Fatalf("QUIT: %d", code)
-	}
+	code, _ = cl.read()
+	require.Equal(t, 221, code, "QUIT")
 	es := journalOf(t, path)
-	if len(es) != 50 || es[49].MessageID != "m49@acme.test" || es[49].Seq != 50 {
-		t.Fatalf("journal has %d entries, last %+v", len(es), es[len(es)-1])
-	}
-	if st := s.Stats(); st.Accepted != 50 || st.Syncs < 1 || st.Syncs > 50 {
-		t.Fatalf("stats %+v", st)
-	}
+	require.Len(t, es, 50, "journal entries")
+	require.Equal(t, "m49@acme.test", es[49].MessageID, "last entry %+v", es[49])
+	require.EqualValues(t, 50, es[49].Seq, "last entry %+v", es[49])
+	st := s.Stats()
+	require.EqualValues(t, 50, st.Accepted, "stats %+v", st)
+	require.GreaterOrEqual(t, st.Syncs, int64(1), "stats %+v", st)
+	require.LessOrEqual(t, st.Syncs, int64(50), "stats %+v", st)
 }
 
 func TestCommandErrors(t *testing.T) {
@@ -252,9 +236,8 @@ func TestCommandErrors(t *testing.T) {
 		{"NOOP", 250},
 	} {
 		cl.write(tc.cmd + "\r\n")
-		if code, msg := cl.read(); code != tc.want {
-			t.Errorf("%s: %d %s, want %d", tc.cmd, code, msg, tc.want)
-		}
+		code, msg := cl.read()
+		require.Equal(t, tc.want, code, "%s: %s", tc.cmd, msg)
 	}
 }
 
@@ -266,22 +249,16 @@ func TestModes(t *testing.T) {
 		open := dial(t, s)
 		s.SetMode(ModeDown, time.Minute, 0)
 		open.write("NOOP\r\n")
-		if code, _ := open.read(); code != 0 {
-			t.Errorf("open connection answered %d while down", code)
-		}
+		code, _ := open.read()
+		require.Zero(t, code, "open connection answered while down")
 		c, err := net.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if n, err := c.Read(make([]byte, 64)); err == nil {
-			t.Errorf("new connection greeted (%d bytes) while down", n)
-		}
+		n, err := c.Read(make([]byte, 64))
+		require.Error(t, err, "new connection greeted (%d bytes) while down", n)
 		s.SetMode(ModeNormal, 0, 0)
-		if code := dial(t, s).send("a@example.test", "m@acme.test"); code != 250 {
-			t.Errorf("after the outage: %d", code)
-		}
+		require.Equal(t, 250, dial(t, s).send("a@example.test", "m@acme.test"), "after the outage")
 	})
 	t.Run("unavailable answers 421", func(t *testing.T) {
 		t.Parallel()
@@ -289,27 +266,20 @@ func TestModes(t *testing.T) {
 		open := dial(t, s)
 		s.SetMode(ModeUnavailable, time.Minute, 0)
 		open.write("MAIL FROM:<a@acme.test>\r\n")
-		if code, _ := open.read(); code != 421 {
-			t.Errorf("open connection: %d, want 421", code)
-		}
+		code, _ := open.read()
+		require.Equal(t, 421, code, "open connection")
 		c, err := net.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer c.Close()
 		line, _ := bufio.NewReader(c).ReadString('\n')
-		if !strings.HasPrefix(line, "421 ") {
-			t.Errorf("greeting %q, want 421", line)
-		}
+		require.True(t, strings.HasPrefix(line, "421 "), "greeting %q, want 421", line)
 	})
 	t.Run("a mode ends by itself", func(t *testing.T) {
 		t.Parallel()
 		s, _ := start(t, false)
 		s.SetMode(ModeUnavailable, time.Millisecond, 0)
 		time.Sleep(2 * time.Millisecond)
-		if code := dial(t, s).send("a@example.test", "m@acme.test"); code != 250 {
-			t.Errorf("after the mode ended: %d", code)
-		}
+		require.Equal(t, 250, dial(t, s).send("a@example.test", "m@acme.test"), "after the mode ended")
 	})
 	t.Run("hang holds the reply until it ends, then accepts", func(t *testing.T) {
 		t.Parallel()
@@ -323,16 +293,10 @@ func TestModes(t *testing.T) {
 			t.Fatalf("answered %d during the hang", code)
 		case <-time.After(300 * time.Millisecond):
 		}
-		if es := journalOf(t, path); len(es) != 0 {
-			t.Fatalf("journaled during the hang: %+v", es)
-		}
+		require.Empty(t, journalOf(t, path), "journaled during the hang")
 		s.SetMode(ModeNormal, 0, 0)
-		if code := <-replied; code != 250 {
-			t.Fatalf("after the hang: %d", code)
-		}
-		if es := journalOf(t, path); len(es) != 1 {
-			t.Fatalf("journal %+v, want one entry", es)
-		}
+		require.Equal(t, 250, <-replied, "after the hang")
+		require.Len(t, journalOf(t, path), 1, "journal entries")
 	})
 	t.Run("hang: a client that leaves is not accepted", func(t *testing.T) {
 		t.Parallel()
@@ -347,9 +311,7 @@ func TestModes(t *testing.T) {
 		_ = cl.c.Close()
 		waitFor(t, func() bool { return s.Stats().Abandoned == 1 })
 		s.SetMode(ModeNormal, 0, 0)
-		if es := journalOf(t, path); len(es) != 0 {
-			t.Fatalf("journal %+v, want none", es)
-		}
+		require.Empty(t, journalOf(t, path), "journal")
 	})
 	t.Run("delay: a client that leaves before the reply is noted", func(t *testing.T) {
 		t.Parallel()
@@ -365,9 +327,9 @@ func TestModes(t *testing.T) {
 		_ = cl.c.Close()
 		waitFor(t, func() bool { return s.Stats().LostReplies == 1 })
 		_ = s.Close()
-		if es := journalOf(t, path); len(es) != 1 || es[0].Lost != "client-closed" {
-			t.Fatalf("journal %+v, want one entry whose reply was lost", es)
-		}
+		es := journalOf(t, path)
+		require.Len(t, es, 1, "journal %+v, want one entry whose reply was lost", es)
+		require.Equal(t, "client-closed", es[0].Lost, "journal %+v, want one entry whose reply was lost", es)
 	})
 }
 
@@ -400,9 +362,7 @@ func TestJournalIsSyncedBeforeTheReply(t *testing.T) {
 	t.Parallel()
 	f := &blockingFile{syncing: make(chan struct{}, 1), release: make(chan struct{})}
 	s, err := Start(Config{journalFile: f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	cl := dial(t, s)
 	replied := make(chan int, 1)
@@ -414,29 +374,20 @@ func TestJournalIsSyncedBeforeTheReply(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	close(f.release)
-	if code := <-replied; code != 250 {
-		t.Fatalf("reply %d after the sync, want 250", code)
-	}
+	require.Equal(t, 250, <-replied, "reply after the sync")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !strings.Contains(string(f.data), "\tm@acme.test\ta@example.test\n") {
-		t.Fatalf("journal holds %q", f.data)
-	}
+	require.Contains(t, string(f.data), "\tm@acme.test\ta@example.test\n", "journal")
 }
 
 func TestJournalFailureRefusesWithoutAccepting(t *testing.T) {
 	t.Parallel()
 	s, path := start(t, true)
 	_ = s.journal.f.(*os.File).Close() // the disk is gone
-	if code := dial(t, s).send("a@example.test", "m@acme.test"); code != 451 {
-		t.Fatalf("reply %d, want 451 when the journal cannot be written", code)
-	}
-	if st := s.Stats(); st.Accepted != 0 {
-		t.Fatalf("counted %d accepted", st.Accepted)
-	}
-	if data, _ := os.ReadFile(path); len(data) != 0 {
-		t.Fatalf("journal holds %q", data)
-	}
+	require.Equal(t, 451, dial(t, s).send("a@example.test", "m@acme.test"), "reply when the journal cannot be written")
+	require.Zero(t, s.Stats().Accepted, "accepted")
+	data, _ := os.ReadFile(path)
+	require.Empty(t, data, "journal")
 }
 
 func TestReadJournal(t *testing.T) {
@@ -447,18 +398,15 @@ func TestReadJournal(t *testing.T) {
 		"A\t3\t3000\t30\t-\t-\tp3@b.test\n" +
 		"A\t4\t40" // cut short: never synced whole
 	es, err := ReadJournal(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(es) != 3 {
-		t.Fatalf("%d entries, want 3: %+v", len(es), es)
-	}
-	if es[0].Lost != "client-closed" || es[1].Lost != "drop" || es[2].Lost != "" || es[2].MessageID != "" || es[0].At.UnixNano() != 1000 {
-		t.Fatalf("entries %+v", es)
-	}
-	if _, err := ReadJournal(strings.NewReader("X\t1\n")); err == nil {
-		t.Fatal("a line that is no record was read without error")
-	}
+	require.NoError(t, err)
+	require.Len(t, es, 3, "entries %+v", es)
+	require.Equal(t, "client-closed", es[0].Lost, "entries %+v", es)
+	require.Equal(t, "drop", es[1].Lost, "entries %+v", es)
+	require.Empty(t, es[2].Lost, "entries %+v", es)
+	require.Empty(t, es[2].MessageID, "entries %+v", es)
+	require.EqualValues(t, 1000, es[0].At.UnixNano(), "entries %+v", es)
+	_, err = ReadJournal(strings.NewReader("X\t1\n"))
+	require.Error(t, err, "a line that is no record was read without error")
 }
 
 func TestControlHandler(t *testing.T) {
@@ -479,30 +427,19 @@ func TestControlHandler(t *testing.T) {
 		"mode=delay&delay=-1s":   400,
 		"mode=unavailable&for=1": 400,
 	} {
-		if got := post(form); got != want {
-			t.Errorf("POST %s: %d, want %d", form, got, want)
-		}
+		require.Equal(t, want, post(form), "POST %s", form)
 	}
-	if got := post("mode=unavailable&for=1m"); got != 204 {
-		t.Fatalf("POST unavailable: %d", got)
-	}
+	require.Equal(t, 204, post("mode=unavailable&for=1m"), "POST unavailable")
 	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
-	if line, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(line, "421 ") {
-		t.Errorf("greeting %q while unavailable", line)
-	}
-	if got := post("mode=none"); got != 204 {
-		t.Fatalf("POST none: %d", got)
-	}
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	require.True(t, strings.HasPrefix(line, "421 "), "greeting %q while unavailable", line)
+	require.Equal(t, 204, post("mode=none"), "POST none")
 	dial(t, s).send("a@example.test", "m@acme.test")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats", nil))
-	if !strings.Contains(rec.Body.String(), `"accepted":1`) {
-		t.Errorf("stats %s", rec.Body)
-	}
+	require.Contains(t, rec.Body.String(), `"accepted":1`, "stats")
 }
 
 // scriptConn is a connection whose client says in and then hangs up;
@@ -544,12 +481,11 @@ func FuzzSession(f *testing.F) {
 		c := &scriptConn{in: strings.NewReader(string(in))}
 		s.serve(c)
 		for line := range strings.Lines(c.out.String()) {
-			if len(line) < 6 || !strings.HasSuffix(line, "\r\n") || line[3] != ' ' && line[3] != '-' || line[0] < '2' || line[0] > '5' {
-				t.Fatalf("malformed reply %q", line)
-			}
+			require.GreaterOrEqual(t, len(line), 6, "malformed reply %q", line)
+			require.True(t, strings.HasSuffix(line, "\r\n"), "malformed reply %q", line)
+			require.True(t, line[3] == ' ' || line[3] == '-', "malformed reply %q", line)
+			require.True(t, line[0] >= '2' && line[0] <= '5', "malformed reply %q", line)
 		}
-		if st := s.Stats(); st.Accepted > int64(strings.Count(string(in), "\n.")) {
-			t.Fatalf("accepted %d messages from %q", st.Accepted, in)
-		}
+		require.LessOrEqual(t, s.Stats().Accepted, int64(strings.Count(string(in), "\n.")), "messages accepted from %q", in)
 	})
 }
