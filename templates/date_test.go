@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -73,16 +75,12 @@ func TestLocalDateInTemplates(t *testing.T) {
 	s, err := Load(fsWith(t, map[string]string{"mail/dates.html": `{{define "subject"}}Seen {{localDate .Contact .Engagement.LastSeen | default "a while ago"}}{{end}}
 {{define "topic"}}product{{end}}
 {{define "body"}}<p>Last seen {{localTime .Contact .Engagement.LastSeen | default "never"}}; trial ends {{localDate .Contact (attr .Contact "trial_ends") | default "soon"}}.</p>{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := full()
 	d.Contact.Locale, d.Contact.TimeZone = "fr-FR", "Europe/Paris"
 	d.Contact.Attributes = map[string]any{"trial_ends": "2025-04-01"}
 	r, err := s.Render("dates", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if want := "Seen 5 mars 2025"; r.Subject != want {
 		t.Errorf("subject = %q, want %q", r.Subject, want)
 	}
@@ -90,9 +88,7 @@ func TestLocalDateInTemplates(t *testing.T) {
 		t.Errorf("text = %q, want %q", r.Text, want)
 	}
 	r, err = s.Render("dates", unknown())
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if r.Subject != "Seen a while ago" || !strings.Contains(r.Text, "\nLast seen never; trial ends soon.\n") {
 		t.Errorf("unknown contact: subject %q, text %q", r.Subject, r.Text)
 	}
