@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -14,9 +15,7 @@ func inlined(t *testing.T, css, body string) (styles map[string]string, kept str
 	t.Helper()
 	src := "<!DOCTYPE html><html><head><style>" + css + "</style></head><body>" + body + "</body></html>"
 	doc, err := html.Parse(strings.NewReader(inlineOnly(t, src)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	styles = map[string]string{}
 	kept = "-"
 	for n := range doc.Descendants() {
