@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
 	"github.com/nurture-email/nurture"
@@ -100,9 +101,7 @@ func TestRenderWelcomePersonalisation(t *testing.T) {
 			d := data(ada())
 			tt.edit(&d)
 			r, err := s.Render("welcome", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
+			require.NoError(t, err, "Render")
 			if r.Subject != tt.subject {
 				t.Errorf("subject = %q, want %q", r.Subject, tt.subject)
 			}
@@ -174,9 +173,7 @@ const attrProbe = `{{define "subject"}}Hello {{.Contact.FirstName}} at {{.Contac
 func TestRenderEscapesContactData(t *testing.T) {
 	t.Parallel()
 	probe, err := Load(fsWith(t, map[string]string{"mail/probe.html": attrProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range append([]string{"probe"}, starters...) {
 		for _, v := range hostile {
 			for _, tracked := range []bool{false, true} {
@@ -188,9 +185,7 @@ func TestRenderEscapesContactData(t *testing.T) {
 					}
 					d.Contact.FirstName, d.Contact.Company = v, v
 					r, err := probe.Render(name, d)
-					if err != nil {
-						t.Fatalf("Render: %v", err)
-					}
+					require.NoError(t, err, "Render")
 					checkSafeHTML(t, r.HTML)
 					if name != "probe" && !strings.Contains(r.HTML, html.EscapeString(v)) {
 						t.Errorf("HTML does not show %q as text", v)
@@ -209,9 +204,7 @@ func TestRenderEscapesContactData(t *testing.T) {
 func checkSafeHTML(t *testing.T, src string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatalf("parse rendered HTML: %v", err)
-	}
+	require.NoError(t, err, "parse rendered HTML")
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
@@ -256,9 +249,7 @@ func TestRenderSubjectIsOneLine(t *testing.T) {
 			d := data(ada())
 			d.Contact.FirstName = tt.first
 			r, err := s.Render("welcome", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
+			require.NoError(t, err, "Render")
 			if r.Subject != tt.want {
 				t.Errorf("subject = %q, want %q", r.Subject, tt.want)
 			}
@@ -288,9 +279,7 @@ func TestRenderFailureIsInvalid(t *testing.T) {
 {{define "subject"}}{{if ne .Contact.FirstName "Zed"}}Hello{{end}}{{end}}
 {{define "topic"}}product{{end}}
 {{define "body"}}<p>Hi</p>{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	_, err = s.Render("picky", Data{Contact: nurture.Contact{FirstName: "Zed"}})
 	if got := nurture.ErrorCodeOf(err); got != nurture.CodeInvalid {
 		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeInvalid)
@@ -311,15 +300,11 @@ func TestRenderHandWrittenText(t *testing.T) {
 			"Message {{.Message.ID}} ({{.Message.Template}}): {{.Subject}}\r\n" +
 			"{{with .Links.Unsubscribe}}Unsubscribe: {{.}}{{end}}\r\n\r\n\r\n",
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Contact.Company = "Ben & Jerry's"
 	r, err := s.Render("note", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	want := "Hello Ada & welcome\n" +
 		"Plan: pro, seats: []\n" +
 		"Message 7 (note): A note for Ben & Jerry's\n" +
@@ -342,9 +327,7 @@ func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	want, err := s.Render("newsletter", full())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -384,9 +367,7 @@ func golden(t *testing.T, name, got string) {
 
 func FuzzRender(f *testing.F) {
 	s, err := Default()
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("Ada", "Lovelace", "Analytical Engines", "pro")
 	f.Add("", "", "", "")
 	f.Add("<script>alert(1)</script>", `" onmouseover="x`, "Ben & Jerry's", "{{.}}")
@@ -451,9 +432,7 @@ func benchmarkRender(b *testing.B, name string) {
 		OpenPixel: "https://links.acme.test/o/AQIDBAUGBwgJCgsMDQ4PEA",
 	}
 	r, err := s.Render(name, d)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	b.SetBytes(int64(len(r.HTML) + len(r.Text)))
 	b.ReportAllocs()
 	cpu := processCPU()
