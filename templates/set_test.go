@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -161,9 +163,7 @@ func TestLoadReportsEveryBadFile(t *testing.T) {
 		"mail/one.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}spam{{end}}{{define "body"}}x{{end}}`,
 		"mail/two.html": `{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`,
 	}))
-	if err == nil {
-		t.Fatal("Load accepted two bad templates")
-	}
+	require.Error(t, err, "Load accepted two bad templates")
 	for _, file := range []string{"mail/one.html", "mail/two.html"} {
 		if !strings.Contains(err.Error(), file) {
 			t.Errorf("error %q does not name %s", err, file)
@@ -187,16 +187,12 @@ func TestLoadDirectory(t *testing.T) {
 		}
 	}
 	s, err := Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	if got, want := s.Names(), slices.Sorted(slices.Values(append([]string{"reset"}, starters...))); !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	r, err := s.Render("reset", Data{})
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if r.Topic != nurture.TopicTransactional || r.Subject != "Hi" || r.Text != "Hi\n" {
 		t.Errorf("Render = %+v", r)
 	}
@@ -225,13 +221,9 @@ func TestLoadPage(t *testing.T) {
 		"mail/bare.html":         good + `{{define "page"}}bare{{end}}`,
 		"mail/plain.html":        good + `{{define "page"}} default {{end}}`,
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	r, err := s.Render("bare", data(ada()))
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if !strings.HasPrefix(r.HTML, "<html><body><main><p>Hi</p>") || strings.Contains(r.HTML, "<style") {
 		t.Errorf("bare page: %s", r.HTML)
 	}
