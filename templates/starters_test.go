@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
 	"github.com/nurture-email/nurture"
@@ -24,9 +25,7 @@ func TestStartersGolden(t *testing.T) {
 			t.Run(name+who.suffix, func(t *testing.T) {
 				t.Parallel()
 				r, err := s.Render(name, who.data)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				text := fmt.Sprintf("Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
 				golden(t, name+who.suffix+".html.golden", r.HTML)
 				golden(t, name+who.suffix+".txt.golden", text)
@@ -61,9 +60,7 @@ func TestStartersRenderForAnyone(t *testing.T) {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				r, err := s.Render(name, tc.data())
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				if r.Subject == "" || r.Topic == "" {
 					t.Errorf("subject %q, topic %q", r.Subject, r.Topic)
 				}
@@ -88,9 +85,7 @@ func TestStartersRenderForAnyone(t *testing.T) {
 func checkImages(t *testing.T, src string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for n := range doc.Descendants() {
 		if n.Type != html.ElementNode || n.Data != "img" {
 			continue
@@ -143,9 +138,7 @@ func TestCheckInIsSmall(t *testing.T) {
 	s := setup(t)
 	for _, d := range []Data{full(), unknown()} {
 		r, err := s.Render("check-in", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
+		require.NoError(t, err, "Render")
 		if n := len(r.HTML); n < 600 || n > 1100 {
 			t.Errorf("HTML is %d bytes, want about 800 to 1,000", n)
 		}
@@ -166,9 +159,7 @@ func TestCheckInIsSmall(t *testing.T) {
 	d := full()
 	d.Contact.Attributes = map[string]any{"account_manager": "Grace <Hopper>"}
 	r, err := s.Render("check-in", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if !strings.Contains(r.HTML, "I'm Grace &lt;Hopper&gt;") || !strings.Contains(r.Text, "Grace <Hopper>\n") {
 		t.Errorf("the sender's name is not shown as text:\n%s\n%s", r.HTML, r.Text)
 	}
