@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -106,9 +107,7 @@ func FuzzRenderHTML(f *testing.F) {
 		}}
 		tr := newTracker(trackAll, &d)
 		pixel, err := tr.pixel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var out strings.Builder
 		var last atomic.Pointer[cascade]
 		text, err := renderHTML([]byte(src), &out, &styleCache{}, &last, tr, pixel, true)
@@ -120,9 +119,7 @@ func FuzzRenderHTML(f *testing.F) {
 			t.Fatalf("output does not parse: %v\n%s", err, got)
 		}
 		inTree, err := html.Parse(strings.NewReader(src))
-		if err != nil {
-			t.Fatalf("input does not parse: %v", err)
-		}
+		require.NoError(t, err, "input does not parse")
 		if !utf8.ValidString(text) || strings.Contains(text, "\r") {
 			t.Errorf("text part %q", text)
 		}
@@ -212,17 +209,13 @@ func TestPartialRemembers(t *testing.T) {
 	s, err := Load(fsWith(t, map[string]string{"mail/p.html": `{{define "subject"}}P{{end}}{{define "topic"}}product{{end}}
 {{define "item"}}<i>{{.Text}} {{.N}}</i>{{end}}
 {{define "body"}}{{partial "item" "Text" .Contact.FirstName "N" 1}}{{template "item" (dict "Text" .Contact.FirstName "N" 1)}}{{partial "item" (dict "Text" .Contact.Attributes "N" "1")}}{{partial "item" "Text" (print .Contact.FirstName) "N" "1"}}{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range []string{"Ada", "<b>Bob</b>", "Ada", "Zoë & Co"} {
 		d := data(ada())
 		d.Contact.FirstName = name
 		d.Contact.Attributes = map[string]any{"x": name}
 		r, err := s.Render("p", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
+		require.NoError(t, err, "Render")
 		esc := html.EscapeString(name)
 		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i><i>" + esc + " 1</i>"
 		if !strings.Contains(r.HTML, want) {
@@ -270,18 +263,14 @@ func TestStyleChangesWithData(t *testing.T) {
 		"mail/css.html": `{{define "subject"}}CSS{{end}}{{define "topic"}}product{{end}}
 {{define "body"}}<p class="x"><a href="https://app.acme.test/a">a</a></p><style>.x { color: {{.Contact.Attributes.color}}; }</style>{{end}}`,
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, color := range []string{"red", "blue", "blue", "green"} {
 		var c clicks
 		d := data(ada())
 		d.Contact.Attributes = map[string]any{"color": color}
 		d.Track = c.tracking()
 		r, err := s.Render("css", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
+		require.NoError(t, err, "Render")
 		if want := `<p class="x" style="color:` + color + `">`; !strings.Contains(r.HTML, want) {
 			t.Errorf("HTML lacks %s:\n%s", want, r.HTML)
 		}
