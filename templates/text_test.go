@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestHTMLToText(t *testing.T) {
@@ -71,9 +73,7 @@ func TestHTMLToText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := HTMLToText(tt.html)
-			if err != nil {
-				t.Fatalf("HTMLToText: %v", err)
-			}
+			require.NoError(t, err, "HTMLToText")
 			if got != tt.want {
 				t.Errorf("HTMLToText(%q) =\n%q\nwant\n%q", tt.html, got, tt.want)
 			}
