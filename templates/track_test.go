@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -32,9 +33,7 @@ const linkProbe = `{{define "subject"}}Links{{end}}
 func links(t *testing.T, src string) (hrefs map[string]string, marked []string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hrefs = map[string]string{}
 	for n := range doc.Descendants() {
 		if n.Type != html.ElementNode {
@@ -55,16 +54,12 @@ func links(t *testing.T, src string) (hrefs map[string]string, marked []string) 
 func TestTrackRewritesLinks(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/links.html": linkProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	var c clicks
 	d.Track = c.tracking()
 	r, err := s.Render("links", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	if len(c.bad) > 0 {
 		t.Errorf("Click called out of order: %q", c.bad)
 	}
@@ -128,9 +123,7 @@ func TestTrackIndexesAreStable(t *testing.T) {
 				d := full()
 				d.Track = runs[i].tracking()
 				r, err := s.Render(name, d)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				if len(runs[i].bad) > 0 {
 					t.Errorf("Click called out of order: %q", runs[i].bad)
 				}
@@ -162,9 +155,7 @@ func TestTrackIndexesAreStable(t *testing.T) {
 func hrefsOf(t *testing.T, src string) []string {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out []string
 	for n := range doc.Descendants() {
 		if n.Type == html.ElementNode && n.Data == "a" {
@@ -179,9 +170,7 @@ func hrefsOf(t *testing.T, src string) []string {
 func pixels(t *testing.T, src string) (n int, last bool) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var body *html.Node
 	for e := range doc.Descendants() {
 		if e.Type != html.ElementNode {
@@ -251,15 +240,11 @@ func TestTrackModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, err := Load(fsWith(t, map[string]string{"mail/probe.html": body + tt.block}))
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
+			require.NoError(t, err, "Load")
 			d := data(ada())
 			d.Track = tt.track()
 			r, err := s.Render("probe", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
+			require.NoError(t, err, "Render")
 			clicked := strings.Contains(r.HTML, `href="https://links.test/c/0"`)
 			if clicked != tt.clicks {
 				t.Errorf("link tracked: %v, want %v", clicked, tt.clicks)
@@ -316,15 +301,11 @@ func TestTrackHandWrittenText(t *testing.T) {
 		"mail/note.txt": "See https://app.acme.test/a?x=1&y=2. And (https://app.acme.test/b), " +
 			"not https://app.acme.test/c nor https://app.acme.test/bb.\nUnsubscribe: {{.Links.Unsubscribe}}\n",
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Track = goldenTracking()
 	r, err := s.Render("note", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	want := "See https://links.test/c/0. And (https://links.test/c/1), not https://app.acme.test/c nor https://app.acme.test/bb.\n" +
 		"Unsubscribe: https://links.acme.test/u/tok123\n"
 	if r.Text != want {
@@ -337,9 +318,7 @@ func TestTrackHandWrittenText(t *testing.T) {
 func TestTrackExemptsRecipientLinks(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/links.html": linkProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Links = Links{
 		Unsubscribe:   "https://links.acme.test/u/tok 1|x'(é)",
@@ -349,9 +328,7 @@ func TestTrackExemptsRecipientLinks(t *testing.T) {
 	var c clicks
 	d.Track = c.tracking()
 	r, err := s.Render("links", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	for _, target := range c.targets {
 		if strings.Contains(target, "links.acme.test") {
 			t.Errorf("a recipient link was tracked: %q", target)
@@ -390,9 +367,7 @@ func TestNormalizeURLMatchesHTMLTemplate(t *testing.T) {
 func TestTrackHostileValuesNeverBecomeTargets(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/probe.html": strings.Replace(attrProbe, `<a href="{{.Contact.Company}}">site</a>`, "", 1)}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range append([]string{"probe"}, starters...) {
 		var benign clicks
 		d := full()
@@ -409,9 +384,7 @@ func TestTrackHostileValuesNeverBecomeTargets(t *testing.T) {
 				d.Contact.Role, d.Contact.Title, d.Contact.TeamSize, d.Contact.TimeZone = v, v, v, v
 				d.Track = c.tracking()
 				r, err := s.Render(name, d)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				checkSafeHTML(t, r.HTML)
 				if len(c.targets) != len(benign.targets) {
 					t.Errorf("%d links tracked, %d for a benign contact: %q", len(c.targets), len(benign.targets), c.targets)
