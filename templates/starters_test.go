@@ -61,19 +61,14 @@ func TestStartersRenderForAnyone(t *testing.T) {
 				t.Parallel()
 				r, err := s.Render(name, tc.data())
 				require.NoError(t, err, "Render")
-				if r.Subject == "" || r.Topic == "" {
-					t.Errorf("subject %q, topic %q", r.Subject, r.Topic)
-				}
+				require.NotEmpty(t, r.Subject, "subject")
+				require.NotEmpty(t, r.Topic, "topic")
 				for part, text := range map[string]string{"subject": r.Subject, "preheader": r.Preheader, "HTML": r.HTML, "text": unwrap(r.Text)} {
 					for _, bad := range []string{"<no value>", "Hi ,", "Hi  ", " ,", ", ,", "()", "the  team", "  team", "%!"} {
-						if strings.Contains(text, bad) {
-							t.Errorf("%s has %q", part, bad)
-						}
+						require.NotContains(t, text, bad, part)
 					}
 				}
-				if !strings.Contains(unwrap(r.Text), "Hi ") {
-					t.Errorf("no greeting in the text:\n%s", r.Text)
-				}
+				require.Contains(t, unwrap(r.Text), "Hi ", "no greeting in the text")
 				checkSafeHTML(t, r.HTML)
 				checkImages(t, r.HTML)
 			})
@@ -96,12 +91,8 @@ func checkImages(t *testing.T, src string) {
 				alt, hasAlt = a.Val, true
 			}
 		}
-		if !hasAlt {
-			t.Errorf("<img src=%q> has no alt", attrValue(n, "src"))
-		}
-		if !strings.HasPrefix(attrValue(n, "src"), "https://") {
-			t.Errorf("<img alt=%q> is not on https: %q", alt, attrValue(n, "src"))
-		}
+		require.True(t, hasAlt, "<img src=%q> has no alt", attrValue(n, "src"))
+		require.True(t, strings.HasPrefix(attrValue(n, "src"), "https://"), "<img alt=%q> is not on https: %q", alt, attrValue(n, "src"))
 	}
 }
 
@@ -122,12 +113,8 @@ func TestStarterTopics(t *testing.T) {
 	}
 	for name, topic := range want {
 		r, err := s.Render(name, full())
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
-		if r.Topic != topic {
-			t.Errorf("%s: topic %q, want %q", name, r.Topic, topic)
-		}
+		require.NoError(t, err, "Render(%s)", name)
+		require.Equal(t, topic, r.Topic, "%s: topic", name)
 	}
 }
 
@@ -139,28 +126,22 @@ func TestCheckInIsSmall(t *testing.T) {
 	for _, d := range []Data{full(), unknown()} {
 		r, err := s.Render("check-in", d)
 		require.NoError(t, err, "Render")
-		if n := len(r.HTML); n < 600 || n > 1100 {
-			t.Errorf("HTML is %d bytes, want about 800 to 1,000", n)
-		}
-		if n := len(r.Text); n < 250 || n > 550 {
-			t.Errorf("text is %d bytes, want about 400:\n%s", n, r.Text)
-		}
+		require.GreaterOrEqual(t, len(r.HTML), 600, "HTML bytes, want about 800 to 1,000")
+		require.LessOrEqual(t, len(r.HTML), 1100, "HTML bytes, want about 800 to 1,000")
+		require.GreaterOrEqual(t, len(r.Text), 250, "text bytes, want about 400:\n%s", r.Text)
+		require.LessOrEqual(t, len(r.Text), 550, "text bytes, want about 400:\n%s", r.Text)
 		for _, unwanted := range []string{"<style", "<table", "class=", "cdn.acme.test"} {
-			if strings.Contains(r.HTML, unwanted) {
-				t.Errorf("HTML has %q", unwanted)
-			}
+			require.NotContains(t, r.HTML, unwanted, "HTML")
 		}
 		for _, want := range []string{"I'm Sam", "Just reply", "Unsubscribe (https://links.acme.test/u/tok123)"} {
-			if !strings.Contains(unwrap(r.Text), want) {
-				t.Errorf("text lacks %q:\n%s", want, r.Text)
-			}
+			require.Contains(t, unwrap(r.Text), want, "text")
 		}
 	}
 	d := full()
 	d.Contact.Attributes = map[string]any{"account_manager": "Grace <Hopper>"}
 	r, err := s.Render("check-in", d)
 	require.NoError(t, err, "Render")
-	if !strings.Contains(r.HTML, "I'm Grace &lt;Hopper&gt;") || !strings.Contains(r.Text, "Grace <Hopper>\n") {
-		t.Errorf("the sender's name is not shown as text:\n%s\n%s", r.HTML, r.Text)
-	}
+	require.Contains(t, r.HTML, "I'm Grace &lt;Hopper&gt;", "the sender's name is not shown as text")
+	require.Contains(t, r.Text, "Grace <Hopper>\n", "the sender's name is not shown as text")
+
 }
