@@ -102,42 +102,23 @@ func TestRenderWelcomePersonalisation(t *testing.T) {
 			tt.edit(&d)
 			r, err := s.Render("welcome", d)
 			require.NoError(t, err, "Render")
-			if r.Subject != tt.subject {
-				t.Errorf("subject = %q, want %q", r.Subject, tt.subject)
-			}
-			if r.Preheader != tt.preheader {
-				t.Errorf("preheader = %q, want %q", r.Preheader, tt.preheader)
-			}
-			if r.Topic != nurture.TopicOnboarding {
-				t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicOnboarding)
-			}
+			require.Equal(t, tt.subject, r.Subject, "subject")
+			require.Equal(t, tt.preheader, r.Preheader, "preheader")
+			require.Equal(t, nurture.TopicOnboarding, r.Topic, "topic")
 			for _, want := range tt.inBoth {
-				if !strings.Contains(r.HTML, html.EscapeString(want)) {
-					t.Errorf("HTML lacks %q", html.EscapeString(want))
-				}
-				if !strings.Contains(unwrap(r.Text), want) {
-					t.Errorf("text lacks %q:\n%s", want, r.Text)
-				}
+				require.Contains(t, r.HTML, html.EscapeString(want), "HTML")
+				require.Contains(t, unwrap(r.Text), want, "text")
 			}
 			for _, unwanted := range tt.notInBoth {
-				if strings.Contains(r.HTML, html.EscapeString(unwanted)) {
-					t.Errorf("HTML has %q", unwanted)
-				}
-				if strings.Contains(unwrap(r.Text), unwanted) {
-					t.Errorf("text has %q:\n%s", unwanted, r.Text)
-				}
+				require.NotContains(t, r.HTML, html.EscapeString(unwanted), "HTML")
+				require.NotContains(t, unwrap(r.Text), unwanted, "text")
 			}
 			for _, want := range tt.textContains {
-				if !strings.Contains(unwrap(r.Text), want) {
-					t.Errorf("text lacks %q:\n%s", want, r.Text)
-				}
+				require.Contains(t, unwrap(r.Text), want, "text")
 			}
-			if !strings.Contains(r.HTML, "<title>"+html.EscapeString(tt.subject)+"</title>") {
-				t.Errorf("HTML title is not the subject %q", tt.subject)
-			}
-			if !strings.HasSuffix(r.Text, "\n") || strings.HasSuffix(r.Text, "\n\n") {
-				t.Errorf("text does not end with exactly one newline: %q", r.Text[max(0, len(r.Text)-20):])
-			}
+			require.Contains(t, r.HTML, "<title>"+html.EscapeString(tt.subject)+"</title>", "HTML title is not the subject")
+			require.True(t, strings.HasSuffix(r.Text, "\n"), "text does not end with a newline: %q", r.Text[max(0, len(r.Text)-20):])
+			require.False(t, strings.HasSuffix(r.Text, "\n\n"), "text ends with more than one newline: %q", r.Text[max(0, len(r.Text)-20):])
 		})
 	}
 }
@@ -187,12 +168,10 @@ func TestRenderEscapesContactData(t *testing.T) {
 					r, err := probe.Render(name, d)
 					require.NoError(t, err, "Render")
 					checkSafeHTML(t, r.HTML)
-					if name != "probe" && !strings.Contains(r.HTML, html.EscapeString(v)) {
-						t.Errorf("HTML does not show %q as text", v)
+					if name != "probe" {
+						require.Contains(t, r.HTML, html.EscapeString(v), "HTML does not show %q as text", v)
 					}
-					if !strings.Contains(unwrap(r.Text), v) {
-						t.Errorf("text does not show %q as it is:\n%s", v, r.Text)
-					}
+					require.Contains(t, unwrap(r.Text), v, "text does not show %q as it is", v)
 				})
 			}
 		}
@@ -208,15 +187,11 @@ func checkSafeHTML(t *testing.T, src string) {
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
-			if n.Data == "script" {
-				t.Errorf("rendered HTML has a <script> element")
-			}
+			require.NotEqual(t, "script", n.Data, "rendered HTML has a <script> element")
 			for _, a := range n.Attr {
-				if strings.HasPrefix(a.Key, "on") {
-					t.Errorf("<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
-				}
-				if (a.Key == "href" || a.Key == "src") && strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:") {
-					t.Errorf("<%s %s=%q> runs code", n.Data, a.Key, a.Val)
+				require.False(t, strings.HasPrefix(a.Key, "on"), "<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
+				if a.Key == "href" || a.Key == "src" {
+					require.False(t, strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:"), "<%s %s=%q> runs code", n.Data, a.Key, a.Val)
 				}
 			}
 		}
@@ -250,12 +225,8 @@ func TestRenderSubjectIsOneLine(t *testing.T) {
 			d.Contact.FirstName = tt.first
 			r, err := s.Render("welcome", d)
 			require.NoError(t, err, "Render")
-			if r.Subject != tt.want {
-				t.Errorf("subject = %q, want %q", r.Subject, tt.want)
-			}
-			if strings.ContainsAny(r.Subject+r.Preheader, "\r\n") {
-				t.Errorf("a line break reached subject %q or preheader %q", r.Subject, r.Preheader)
-			}
+			require.Equal(t, tt.want, r.Subject, "subject")
+			require.False(t, strings.ContainsAny(r.Subject+r.Preheader, "\r\n"), "a line break reached subject %q or preheader %q", r.Subject, r.Preheader)
 		})
 	}
 }
@@ -264,12 +235,8 @@ func TestRenderUnknownTemplate(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	_, err := s.Render("no-such-thing", data(ada()))
-	if got := nurture.ErrorCodeOf(err); got != nurture.CodeNotFound {
-		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeNotFound)
-	}
-	if !strings.Contains(err.Error(), `"no-such-thing"`) {
-		t.Errorf("error %q does not name the template", err)
-	}
+	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err), "error code (%v)", err)
+	require.ErrorContains(t, err, `"no-such-thing"`, "error does not name the template")
 }
 
 func TestRenderFailureIsInvalid(t *testing.T) {
@@ -281,12 +248,9 @@ func TestRenderFailureIsInvalid(t *testing.T) {
 {{define "body"}}<p>Hi</p>{{end}}`}))
 	require.NoError(t, err, "Load")
 	_, err = s.Render("picky", Data{Contact: nurture.Contact{FirstName: "Zed"}})
-	if got := nurture.ErrorCodeOf(err); got != nurture.CodeInvalid {
-		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeInvalid)
-	}
-	if !strings.Contains(err.Error(), "picky") || !strings.Contains(err.Error(), "subject is empty") {
-		t.Errorf("error %q does not say which template and what went wrong", err)
-	}
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "error code (%v)", err)
+	require.ErrorContains(t, err, "picky", "error does not say which template")
+	require.ErrorContains(t, err, "subject is empty", "error does not say what went wrong")
 }
 
 func TestRenderHandWrittenText(t *testing.T) {
@@ -309,18 +273,10 @@ func TestRenderHandWrittenText(t *testing.T) {
 		"Plan: pro, seats: []\n" +
 		"Message 7 (note): A note for Ben & Jerry's\n" +
 		"Unsubscribe: https://links.acme.test/u/tok123\n"
-	if r.Text != want {
-		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
-	}
-	if r.Topic != nurture.TopicTransactional {
-		t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicTransactional)
-	}
-	if r.Preheader != "" {
-		t.Errorf("preheader = %q, want none", r.Preheader)
-	}
-	if strings.Contains(r.HTML, `class="preheader"`) {
-		t.Errorf("HTML has a preheader block though the template has none")
-	}
+	require.Equal(t, want, r.Text, "text")
+	require.Equal(t, nurture.TopicTransactional, r.Topic, "topic")
+	require.Empty(t, r.Preheader, "preheader")
+	require.NotContains(t, r.HTML, `class="preheader"`, "HTML has a preheader block though the template has none")
 }
 
 func TestRenderIsSafeForConcurrentUse(t *testing.T) {
@@ -351,18 +307,12 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./templates -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the output; if the change is meant, run go test ./templates -update and review the diff.\ngot:\n%s", path, got)
-	}
+	require.NoError(t, err, "run go test ./templates -update to create it")
+	require.Equal(t, string(want), got, "%s differs from the output; if the change is meant, run go test ./templates -update and review the diff", path)
 }
 
 func FuzzRender(f *testing.F) {
@@ -379,29 +329,16 @@ func FuzzRender(f *testing.F) {
 		c.Title, c.Role, c.TeamSize, c.Industry, c.TimeZone, c.Locale = last, company, plan, plan, plan, last
 		name := starters[len(first+last+company+plan)%len(starters)]
 		r, err := s.Render(name, d)
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
-		if n := strings.Count(r.HTML, `src="https://links.test/o/pixel.gif"`); n != 1 {
-			t.Fatalf("%d open pixels", n)
-		}
+		require.NoError(t, err, "Render(%s)", name)
+		require.Equal(t, 1, strings.Count(r.HTML, `src="https://links.test/o/pixel.gif"`), "open pixels")
 		for _, href := range hrefsOf(t, r.HTML) {
-			if strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "https://links.test/c/") && !strings.HasPrefix(href, "https://links.acme.test/") {
-				t.Fatalf("untracked link %q", href)
-			}
+			require.False(t, strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "https://links.test/c/") && !strings.HasPrefix(href, "https://links.acme.test/"), "untracked link %q", href)
 		}
-		if strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n") {
-			t.Fatalf("line break in subject %q or preheader %q", r.Subject, r.Preheader)
-		}
-		if r.Subject == "" {
-			t.Fatal("empty subject")
-		}
-		if strings.Contains(strings.ToLower(r.HTML), "<script") {
-			t.Fatalf("a <script> tag reached the HTML")
-		}
-		if strings.Contains(r.Text, "\r") {
-			t.Fatalf("CR in text body")
-		}
+		require.False(t, strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n"), "line break in subject %q or preheader %q", r.Subject, r.Preheader)
+		require.NotEmpty(t, r.Subject, "empty subject")
+		require.NotContains(t, strings.ToLower(r.HTML), "<script", "a <script> tag reached the HTML")
+		require.NotContains(t, r.Text, "\r", "CR in text body")
+
 	})
 }
 
