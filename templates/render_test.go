@@ -374,9 +374,9 @@ func benchmarkRender(b *testing.B, name string) {
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
-		if _, err := s.Render(name, d); err != nil {
-			b.Fatal(err)
-		}
+		_, err := s.Render(name, d)
+		require.NoError(b, err)
+
 	}
 	reportCPU(b, cpu)
 }
