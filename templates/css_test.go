@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -12,14 +13,12 @@ func TestParseSelector(t *testing.T) {
 	ok := []string{"p", "P", ".a", "#x", "p.a.b#x", ".a .b", ".a > .b", ".a>.b", "table td", "h2 a", ".-x", "._y", ".é"}
 	bad := []string{"", "*", ".a:hover", "a[href]", "p + p", "p ~ p", ".a::before", ".1a", ".", "#", ".a >", "> .a", ".a\\:b", "#a#b", ".a,.b", "p.a!"}
 	for _, s := range ok {
-		if _, parsed := parseSelector(s); !parsed {
-			t.Errorf("parseSelector(%q) refused it", s)
-		}
+		_, parsed := parseSelector(s)
+		require.True(t, parsed, "parseSelector(%q) refused it", s)
 	}
 	for _, s := range bad {
-		if sel, parsed := parseSelector(s); parsed {
-			t.Errorf("parseSelector(%q) = %+v, want a refusal", s, sel)
-		}
+		sel, parsed := parseSelector(s)
+		require.False(t, parsed, "parseSelector(%q) = %+v, want a refusal", s, sel)
 	}
 }
 
@@ -38,15 +37,12 @@ func FuzzStylesheet(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, css string) {
 		sheet := parseStylesheet(css)
-		if sheet.rules < 0 {
-			t.Fatal("negative rule count")
-		}
+		require.GreaterOrEqual(t, sheet.rules, 0, "negative rule count")
 		if strings.Contains(css, "</") {
 			return // cannot be inside a <style>
 		}
 		src := "<html><head><style>" + css + "</style></head><body><div class=\"a b\" id=\"x\" style=\"color:red\"><p class=\"c d\">x</p></div></body></html>"
-		if _, err := html.Parse(strings.NewReader(inlineOnly(t, src))); err != nil {
-			t.Fatalf("output does not parse: %v", err)
-		}
+		_, err := html.Parse(strings.NewReader(inlineOnly(t, src)))
+		require.NoError(t, err, "output does not parse")
 	})
 }

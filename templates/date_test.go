@@ -2,9 +2,10 @@ package templates
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -56,12 +57,8 @@ func TestLocalDate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := nurture.Contact{Locale: tt.locale, TimeZone: tt.zone}
-			if got := localDate(c, tt.when); got != tt.date {
-				t.Errorf("localDate = %q, want %q", got, tt.date)
-			}
-			if got := localTime(c, tt.when); got != tt.dateTime {
-				t.Errorf("localTime = %q, want %q", got, tt.dateTime)
-			}
+			require.Equal(t, tt.date, localDate(c, tt.when), "localDate")
+			require.Equal(t, tt.dateTime, localTime(c, tt.when), "localTime")
 		})
 	}
 }
@@ -73,27 +70,17 @@ func TestLocalDateInTemplates(t *testing.T) {
 	s, err := Load(fsWith(t, map[string]string{"mail/dates.html": `{{define "subject"}}Seen {{localDate .Contact .Engagement.LastSeen | default "a while ago"}}{{end}}
 {{define "topic"}}product{{end}}
 {{define "body"}}<p>Last seen {{localTime .Contact .Engagement.LastSeen | default "never"}}; trial ends {{localDate .Contact (attr .Contact "trial_ends") | default "soon"}}.</p>{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := full()
 	d.Contact.Locale, d.Contact.TimeZone = "fr-FR", "Europe/Paris"
 	d.Contact.Attributes = map[string]any{"trial_ends": "2025-04-01"}
 	r, err := s.Render("dates", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if want := "Seen 5 mars 2025"; r.Subject != want {
-		t.Errorf("subject = %q, want %q", r.Subject, want)
-	}
-	if want := "Last seen 5 mars 2025 à 23:30 CET; trial ends 1er avril 2025."; !strings.Contains(r.Text, want) {
-		t.Errorf("text = %q, want %q", r.Text, want)
-	}
+	require.NoError(t, err, "Render")
+	require.Equal(t, "Seen 5 mars 2025", r.Subject, "subject")
+	require.Contains(t, r.Text, "Last seen 5 mars 2025 à 23:30 CET; trial ends 1er avril 2025.", "text")
 	r, err = s.Render("dates", unknown())
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if r.Subject != "Seen a while ago" || !strings.Contains(r.Text, "\nLast seen never; trial ends soon.\n") {
-		t.Errorf("unknown contact: subject %q, text %q", r.Subject, r.Text)
-	}
+	require.NoError(t, err, "Render")
+	require.Equal(t, "Seen a while ago", r.Subject, "unknown contact: subject")
+	require.Contains(t, r.Text, "\nLast seen never; trial ends soon.\n", "unknown contact: text")
+
 }

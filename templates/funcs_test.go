@@ -1,9 +1,10 @@
 package templates
 
 import (
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
 )
@@ -31,9 +32,7 @@ func TestDefaultFunc(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := fallback("fb", tt.given...); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("default = %#v, want %#v", got, tt.want)
-			}
+			require.Equal(t, tt.want, fallback("fb", tt.given...), "default")
 		})
 	}
 }
@@ -51,56 +50,39 @@ func TestOneLine(t *testing.T) {
 		{"émoji 👩‍💻 kept", "émoji 👩‍💻 kept"},
 	}
 	for _, tt := range tests {
-		if got := oneLine(tt.in); got != tt.want {
-			t.Errorf("oneLine(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		require.Equal(t, tt.want, oneLine(tt.in), "oneLine(%q)", tt.in)
 	}
 }
 
 func TestFirstNameAndAttr(t *testing.T) {
 	t.Parallel()
 	c := nurture.Contact{FirstName: " Ada\n", Attributes: map[string]any{"plan": "pro", "seats": 3.0}}
-	if got := firstName(c); got != "Ada" {
-		t.Errorf("firstName = %q, want Ada", got)
-	}
-	if got := firstName(nurture.Contact{}); got != "" {
-		t.Errorf("firstName of nobody = %q, want empty", got)
-	}
-	if got := attr(c, "plan"); got != "pro" {
-		t.Errorf("attr plan = %#v", got)
-	}
-	if got := attr(c, "missing"); got != nil {
-		t.Errorf("attr missing = %#v, want nil", got)
-	}
-	if got := attr(nurture.Contact{}, "plan"); got != nil {
-		t.Errorf("attr of a contact without attributes = %#v, want nil", got)
-	}
+	require.Equal(t, "Ada", firstName(c), "firstName")
+	require.Empty(t, firstName(nurture.Contact{}), "firstName of nobody")
+	require.Equal(t, "pro", attr(c, "plan"), "attr plan")
+	require.Nil(t, attr(c, "missing"), "attr missing")
+	require.Nil(t, attr(nurture.Contact{}, "plan"), "attr of a contact without attributes")
 }
 
 func TestDict(t *testing.T) {
 	t.Parallel()
 	m, err := dict("URL", "https://x", "Label", 3)
-	if err != nil || m["URL"] != "https://x" || m["Label"] != 3 || len(m) != 2 {
-		t.Errorf("dict = %v, %v", m, err)
-	}
-	if _, err := dict("odd"); err == nil {
-		t.Error("dict accepted an odd number of arguments")
-	}
-	if _, err := dict(1, 2); err == nil {
-		t.Error("dict accepted a key that is not a string")
-	}
+	require.NoError(t, err, "dict")
+	require.Equal(t, map[string]any{"URL": "https://x", "Label": 3}, m, "dict")
+	_, err = dict("odd")
+	require.Error(t, err, "dict accepted an odd number of arguments")
+	_, err = dict(1, 2)
+	require.Error(t, err, "dict accepted a key that is not a string")
 }
 
 func TestMSO(t *testing.T) {
 	t.Parallel()
 	got, err := mso(`<table width="600">`)
-	if err != nil || string(got) != `<!--[if mso]><table width="600"><![endif]-->` {
-		t.Errorf("mso = %q, %v", got, err)
-	}
+	require.NoError(t, err, "mso")
+	require.Equal(t, `<!--[if mso]><table width="600"><![endif]-->`, string(got), "mso")
 	for _, bad := range []string{"--><script>alert(1)</script>", "a--!>b", "<!-- x"} {
-		if got, err := mso(bad); err == nil {
-			t.Errorf("mso(%q) = %q, want an error", bad, got)
-		}
+		got, err := mso(bad)
+		require.Error(t, err, "mso(%q) = %q, want an error", bad, got)
 	}
 }
 
@@ -110,9 +92,9 @@ func TestFuncsAreFresh(t *testing.T) {
 	t.Parallel()
 	a, b := funcs(), funcs()
 	a["upper"] = strings.ToLower
-	if _, ok := b["upper"].(func(string) string); !ok || b["upper"].(func(string) string)("x") != "X" {
-		t.Error("funcs() maps share state")
-	}
+	upper, ok := b["upper"].(func(string) string)
+	require.True(t, ok, "funcs() maps share state")
+	require.Equal(t, "X", upper("x"), "funcs() maps share state")
 }
 
 func TestDid(t *testing.T) {
@@ -133,13 +115,9 @@ func TestDid(t *testing.T) {
 		{nil, false},
 	}
 	for _, tt := range tests {
-		if got := did(e, tt.names...); got != tt.want {
-			t.Errorf("did(%q) = %v, want %v", tt.names, got, tt.want)
-		}
+		require.Equal(t, tt.want, did(e, tt.names...), "did(%q)", tt.names)
 	}
-	if did(nurture.EngagementSummary{}, "Project Created") {
-		t.Error("did is true without any action")
-	}
+	require.False(t, did(nurture.EngagementSummary{}, "Project Created"), "did is true without any action")
 }
 
 func TestAudience(t *testing.T) {
@@ -167,9 +145,7 @@ func TestAudience(t *testing.T) {
 		{nurture.Contact{Title: "Devout"}, ""}, // whole words only
 	}
 	for _, tt := range tests {
-		if got := audience(tt.c); got != tt.want {
-			t.Errorf("audience(role %q, department %q, title %q) = %q, want %q", tt.c.Role, tt.c.Department, tt.c.Title, got, tt.want)
-		}
+		require.Equal(t, tt.want, audience(tt.c), "audience(role %q, department %q, title %q)", tt.c.Role, tt.c.Department, tt.c.Title)
 	}
 }
 
@@ -181,9 +157,7 @@ func TestAssetAndResolve(t *testing.T) {
 		{" ", "x.png", ""},
 		{"", "x.png", ""},
 	} {
-		if got := asset(nurture.Product{AssetsURL: tt.base}, tt.path); got != tt.want {
-			t.Errorf("asset(%q, %q) = %q, want %q", tt.base, tt.path, got, tt.want)
-		}
+		require.Equal(t, tt.want, asset(nurture.Product{AssetsURL: tt.base}, tt.path), "asset(%q, %q)", tt.base, tt.path)
 	}
 	for _, tt := range []struct{ base, ref, want string }{
 		{"https://app.test/", "/changelog", "https://app.test/changelog"},
@@ -195,8 +169,7 @@ func TestAssetAndResolve(t *testing.T) {
 		{"app.test", "/changelog", ""},
 		{"https://app.test/", "%zz", ""},
 	} {
-		if got := resolve(tt.base, tt.ref); got != tt.want {
-			t.Errorf("resolve(%q, %q) = %q, want %q", tt.base, tt.ref, got, tt.want)
-		}
+		require.Equal(t, tt.want, resolve(tt.base, tt.ref), "resolve(%q, %q)", tt.base, tt.ref)
+
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -14,9 +15,7 @@ func inlined(t *testing.T, css, body string) (styles map[string]string, kept str
 	t.Helper()
 	src := "<!DOCTYPE html><html><head><style>" + css + "</style></head><body>" + body + "</body></html>"
 	doc, err := html.Parse(strings.NewReader(inlineOnly(t, src)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	styles = map[string]string{}
 	kept = "-"
 	for n := range doc.Descendants() {
@@ -162,12 +161,10 @@ p + p { margin-top: 8px; }
 			t.Parallel()
 			styles, kept := inlined(t, tt.css, tt.body)
 			for id, want := range tt.want {
-				if styles[id] != want {
-					t.Errorf("#%s style = %q, want %q", id, styles[id], want)
-				}
+				require.Equal(t, want, styles[id], "#%s style", id)
 			}
-			if tt.kept != "" && kept != tt.kept {
-				t.Errorf("<style> keeps\n%s\nwant\n%s", kept, tt.kept)
+			if tt.kept != "" {
+				require.Equal(t, tt.kept, kept, "<style> keeps")
 			}
 		})
 	}
@@ -176,9 +173,9 @@ p + p { margin-top: 8px; }
 func TestInlineSkipsStyleForOtherMedia(t *testing.T) {
 	t.Parallel()
 	src := `<html><head><style media="print">.a{color:red}</style><style media="screen">.b{color:blue}</style></head><body><p id="p" class="a b">x</p></body></html>`
-	if got := inlineOnly(t, src); !strings.Contains(got, `<style media="print">.a{color:red}</style>`) || !strings.Contains(got, `<p id="p" class="a b" style="color:blue">`) {
-		t.Errorf("got %s", got)
-	}
+	got := inlineOnly(t, src)
+	require.Contains(t, got, `<style media="print">.a{color:red}</style>`)
+	require.Contains(t, got, `<p id="p" class="a b" style="color:blue">`)
 }
 
 // TestInlineStarters checks that the layout's classes reach the elements of
@@ -192,9 +189,7 @@ func TestInlineStarters(t *testing.T) {
 			continue // on the plain "note" page, which has no stylesheet
 		}
 		r, err := s.Render(name, full())
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
+		require.NoError(t, err, "Render(%s)", name)
 		for _, want := range []string{
 			`<td class="content" align="left" style="padding:40px 48px;font-family:`,
 			`class="button-a" href="https://links.test/c/`,
@@ -204,15 +199,12 @@ func TestInlineStarters(t *testing.T) {
 			`@media only screen and (max-width: 620px)`,
 			`[data-ogsc] .content { color: #e5e7eb !important; }`,
 		} {
-			if !strings.Contains(r.HTML, want) {
-				t.Errorf("%s: HTML lacks %q", name, want)
-			}
+			require.Contains(t, r.HTML, want, "%s: HTML", name)
 		}
 		style := r.HTML[strings.Index(r.HTML, "<style>"):strings.Index(r.HTML, "</style>")]
 		for _, unwanted := range []string{"\n.card {", "\np {", "\n.content {", "\ntable {"} {
-			if strings.Contains(style, unwanted) {
-				t.Errorf("%s: <style> still has %q", name, unwanted)
-			}
+			require.NotContains(t, style, unwanted, "%s: <style>", name)
+
 		}
 	}
 }

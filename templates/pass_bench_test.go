@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkPass measures the one pass alone (stream.go: tokens, CSS
@@ -28,21 +30,17 @@ func BenchmarkPass(b *testing.B) {
 			}
 			fillCompany(&d)
 			var src bytes.Buffer
-			if err := m.html.Execute(&src, newView(&d)); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, m.html.Execute(&src, newView(&d)))
 			pass := func() string {
 				t := newTracker(m.track, &d)
 				t.record = m.text != nil
 				pixel, err := t.pixel()
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				var out strings.Builder
 				out.Grow(src.Len() + 4096)
-				if _, err := renderHTML(src.Bytes(), &out, m.styles, &m.cascade, t, pixel, m.text == nil); err != nil {
-					b.Fatal(err)
-				}
+				_, err = renderHTML(src.Bytes(), &out, m.styles, &m.cascade, t, pixel, m.text == nil)
+				require.NoError(b, err)
+
 				return out.String()
 			}
 			b.SetBytes(int64(src.Len()))

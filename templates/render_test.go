@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
 	"github.com/nurture-email/nurture"
@@ -100,45 +101,24 @@ func TestRenderWelcomePersonalisation(t *testing.T) {
 			d := data(ada())
 			tt.edit(&d)
 			r, err := s.Render("welcome", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
-			if r.Subject != tt.subject {
-				t.Errorf("subject = %q, want %q", r.Subject, tt.subject)
-			}
-			if r.Preheader != tt.preheader {
-				t.Errorf("preheader = %q, want %q", r.Preheader, tt.preheader)
-			}
-			if r.Topic != nurture.TopicOnboarding {
-				t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicOnboarding)
-			}
+			require.NoError(t, err, "Render")
+			require.Equal(t, tt.subject, r.Subject, "subject")
+			require.Equal(t, tt.preheader, r.Preheader, "preheader")
+			require.Equal(t, nurture.TopicOnboarding, r.Topic, "topic")
 			for _, want := range tt.inBoth {
-				if !strings.Contains(r.HTML, html.EscapeString(want)) {
-					t.Errorf("HTML lacks %q", html.EscapeString(want))
-				}
-				if !strings.Contains(unwrap(r.Text), want) {
-					t.Errorf("text lacks %q:\n%s", want, r.Text)
-				}
+				require.Contains(t, r.HTML, html.EscapeString(want), "HTML")
+				require.Contains(t, unwrap(r.Text), want, "text")
 			}
 			for _, unwanted := range tt.notInBoth {
-				if strings.Contains(r.HTML, html.EscapeString(unwanted)) {
-					t.Errorf("HTML has %q", unwanted)
-				}
-				if strings.Contains(unwrap(r.Text), unwanted) {
-					t.Errorf("text has %q:\n%s", unwanted, r.Text)
-				}
+				require.NotContains(t, r.HTML, html.EscapeString(unwanted), "HTML")
+				require.NotContains(t, unwrap(r.Text), unwanted, "text")
 			}
 			for _, want := range tt.textContains {
-				if !strings.Contains(unwrap(r.Text), want) {
-					t.Errorf("text lacks %q:\n%s", want, r.Text)
-				}
+				require.Contains(t, unwrap(r.Text), want, "text")
 			}
-			if !strings.Contains(r.HTML, "<title>"+html.EscapeString(tt.subject)+"</title>") {
-				t.Errorf("HTML title is not the subject %q", tt.subject)
-			}
-			if !strings.HasSuffix(r.Text, "\n") || strings.HasSuffix(r.Text, "\n\n") {
-				t.Errorf("text does not end with exactly one newline: %q", r.Text[max(0, len(r.Text)-20):])
-			}
+			require.Contains(t, r.HTML, "<title>"+html.EscapeString(tt.subject)+"</title>", "HTML title is not the subject")
+			require.True(t, strings.HasSuffix(r.Text, "\n"), "text does not end with a newline: %q", r.Text[max(0, len(r.Text)-20):])
+			require.False(t, strings.HasSuffix(r.Text, "\n\n"), "text ends with more than one newline: %q", r.Text[max(0, len(r.Text)-20):])
 		})
 	}
 }
@@ -174,9 +154,7 @@ const attrProbe = `{{define "subject"}}Hello {{.Contact.FirstName}} at {{.Contac
 func TestRenderEscapesContactData(t *testing.T) {
 	t.Parallel()
 	probe, err := Load(fsWith(t, map[string]string{"mail/probe.html": attrProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range append([]string{"probe"}, starters...) {
 		for _, v := range hostile {
 			for _, tracked := range []bool{false, true} {
@@ -188,16 +166,12 @@ func TestRenderEscapesContactData(t *testing.T) {
 					}
 					d.Contact.FirstName, d.Contact.Company = v, v
 					r, err := probe.Render(name, d)
-					if err != nil {
-						t.Fatalf("Render: %v", err)
-					}
+					require.NoError(t, err, "Render")
 					checkSafeHTML(t, r.HTML)
-					if name != "probe" && !strings.Contains(r.HTML, html.EscapeString(v)) {
-						t.Errorf("HTML does not show %q as text", v)
+					if name != "probe" {
+						require.Contains(t, r.HTML, html.EscapeString(v), "HTML does not show %q as text", v)
 					}
-					if !strings.Contains(unwrap(r.Text), v) {
-						t.Errorf("text does not show %q as it is:\n%s", v, r.Text)
-					}
+					require.Contains(t, unwrap(r.Text), v, "text does not show %q as it is", v)
 				})
 			}
 		}
@@ -209,21 +183,15 @@ func TestRenderEscapesContactData(t *testing.T) {
 func checkSafeHTML(t *testing.T, src string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatalf("parse rendered HTML: %v", err)
-	}
+	require.NoError(t, err, "parse rendered HTML")
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
-			if n.Data == "script" {
-				t.Errorf("rendered HTML has a <script> element")
-			}
+			require.NotEqual(t, "script", n.Data, "rendered HTML has a <script> element")
 			for _, a := range n.Attr {
-				if strings.HasPrefix(a.Key, "on") {
-					t.Errorf("<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
-				}
-				if (a.Key == "href" || a.Key == "src") && strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:") {
-					t.Errorf("<%s %s=%q> runs code", n.Data, a.Key, a.Val)
+				require.False(t, strings.HasPrefix(a.Key, "on"), "<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
+				if a.Key == "href" || a.Key == "src" {
+					require.False(t, strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:"), "<%s %s=%q> runs code", n.Data, a.Key, a.Val)
 				}
 			}
 		}
@@ -256,15 +224,9 @@ func TestRenderSubjectIsOneLine(t *testing.T) {
 			d := data(ada())
 			d.Contact.FirstName = tt.first
 			r, err := s.Render("welcome", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
-			if r.Subject != tt.want {
-				t.Errorf("subject = %q, want %q", r.Subject, tt.want)
-			}
-			if strings.ContainsAny(r.Subject+r.Preheader, "\r\n") {
-				t.Errorf("a line break reached subject %q or preheader %q", r.Subject, r.Preheader)
-			}
+			require.NoError(t, err, "Render")
+			require.Equal(t, tt.want, r.Subject, "subject")
+			require.False(t, strings.ContainsAny(r.Subject+r.Preheader, "\r\n"), "a line break reached subject %q or preheader %q", r.Subject, r.Preheader)
 		})
 	}
 }
@@ -273,12 +235,8 @@ func TestRenderUnknownTemplate(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	_, err := s.Render("no-such-thing", data(ada()))
-	if got := nurture.ErrorCodeOf(err); got != nurture.CodeNotFound {
-		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeNotFound)
-	}
-	if !strings.Contains(err.Error(), `"no-such-thing"`) {
-		t.Errorf("error %q does not name the template", err)
-	}
+	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err), "error code (%v)", err)
+	require.ErrorContains(t, err, `"no-such-thing"`, "error does not name the template")
 }
 
 func TestRenderFailureIsInvalid(t *testing.T) {
@@ -288,16 +246,11 @@ func TestRenderFailureIsInvalid(t *testing.T) {
 {{define "subject"}}{{if ne .Contact.FirstName "Zed"}}Hello{{end}}{{end}}
 {{define "topic"}}product{{end}}
 {{define "body"}}<p>Hi</p>{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	_, err = s.Render("picky", Data{Contact: nurture.Contact{FirstName: "Zed"}})
-	if got := nurture.ErrorCodeOf(err); got != nurture.CodeInvalid {
-		t.Fatalf("error code = %q (%v), want %q", got, err, nurture.CodeInvalid)
-	}
-	if !strings.Contains(err.Error(), "picky") || !strings.Contains(err.Error(), "subject is empty") {
-		t.Errorf("error %q does not say which template and what went wrong", err)
-	}
+	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err), "error code (%v)", err)
+	require.ErrorContains(t, err, "picky", "error does not say which template")
+	require.ErrorContains(t, err, "subject is empty", "error does not say what went wrong")
 }
 
 func TestRenderHandWrittenText(t *testing.T) {
@@ -311,40 +264,26 @@ func TestRenderHandWrittenText(t *testing.T) {
 			"Message {{.Message.ID}} ({{.Message.Template}}): {{.Subject}}\r\n" +
 			"{{with .Links.Unsubscribe}}Unsubscribe: {{.}}{{end}}\r\n\r\n\r\n",
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Contact.Company = "Ben & Jerry's"
 	r, err := s.Render("note", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	want := "Hello Ada & welcome\n" +
 		"Plan: pro, seats: []\n" +
 		"Message 7 (note): A note for Ben & Jerry's\n" +
 		"Unsubscribe: https://links.acme.test/u/tok123\n"
-	if r.Text != want {
-		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
-	}
-	if r.Topic != nurture.TopicTransactional {
-		t.Errorf("topic = %q, want %q", r.Topic, nurture.TopicTransactional)
-	}
-	if r.Preheader != "" {
-		t.Errorf("preheader = %q, want none", r.Preheader)
-	}
-	if strings.Contains(r.HTML, `class="preheader"`) {
-		t.Errorf("HTML has a preheader block though the template has none")
-	}
+	require.Equal(t, want, r.Text, "text")
+	require.Equal(t, nurture.TopicTransactional, r.Topic, "topic")
+	require.Empty(t, r.Preheader, "preheader")
+	require.NotContains(t, r.HTML, `class="preheader"`, "HTML has a preheader block though the template has none")
 }
 
 func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	want, err := s.Render("newsletter", full())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -368,25 +307,17 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./templates -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the output; if the change is meant, run go test ./templates -update and review the diff.\ngot:\n%s", path, got)
-	}
+	require.NoError(t, err, "run go test ./templates -update to create it")
+	require.Equal(t, string(want), got, "%s differs from the output; if the change is meant, run go test ./templates -update and review the diff", path)
 }
 
 func FuzzRender(f *testing.F) {
 	s, err := Default()
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add("Ada", "Lovelace", "Analytical Engines", "pro")
 	f.Add("", "", "", "")
 	f.Add("<script>alert(1)</script>", `" onmouseover="x`, "Ben & Jerry's", "{{.}}")
@@ -398,29 +329,16 @@ func FuzzRender(f *testing.F) {
 		c.Title, c.Role, c.TeamSize, c.Industry, c.TimeZone, c.Locale = last, company, plan, plan, plan, last
 		name := starters[len(first+last+company+plan)%len(starters)]
 		r, err := s.Render(name, d)
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
-		if n := strings.Count(r.HTML, `src="https://links.test/o/pixel.gif"`); n != 1 {
-			t.Fatalf("%d open pixels", n)
-		}
+		require.NoError(t, err, "Render(%s)", name)
+		require.Equal(t, 1, strings.Count(r.HTML, `src="https://links.test/o/pixel.gif"`), "open pixels")
 		for _, href := range hrefsOf(t, r.HTML) {
-			if strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "https://links.test/c/") && !strings.HasPrefix(href, "https://links.acme.test/") {
-				t.Fatalf("untracked link %q", href)
-			}
+			require.False(t, strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "https://links.test/c/") && !strings.HasPrefix(href, "https://links.acme.test/"), "untracked link %q", href)
 		}
-		if strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n") {
-			t.Fatalf("line break in subject %q or preheader %q", r.Subject, r.Preheader)
-		}
-		if r.Subject == "" {
-			t.Fatal("empty subject")
-		}
-		if strings.Contains(strings.ToLower(r.HTML), "<script") {
-			t.Fatalf("a <script> tag reached the HTML")
-		}
-		if strings.Contains(r.Text, "\r") {
-			t.Fatalf("CR in text body")
-		}
+		require.False(t, strings.ContainsAny(r.Subject, "\r\n") || strings.ContainsAny(r.Preheader, "\r\n"), "line break in subject %q or preheader %q", r.Subject, r.Preheader)
+		require.NotEmpty(t, r.Subject, "empty subject")
+		require.NotContains(t, strings.ToLower(r.HTML), "<script", "a <script> tag reached the HTML")
+		require.NotContains(t, r.Text, "\r", "CR in text body")
+
 	})
 }
 
@@ -451,16 +369,14 @@ func benchmarkRender(b *testing.B, name string) {
 		OpenPixel: "https://links.acme.test/o/AQIDBAUGBwgJCgsMDQ4PEA",
 	}
 	r, err := s.Render(name, d)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	b.SetBytes(int64(len(r.HTML) + len(r.Text)))
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
-		if _, err := s.Render(name, d); err != nil {
-			b.Fatal(err)
-		}
+		_, err := s.Render(name, d)
+		require.NoError(b, err)
+
 	}
 	reportCPU(b, cpu)
 }

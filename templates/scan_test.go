@@ -2,7 +2,11 @@
 
 package templates
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 // TestScriptEnd checks where the text of a <script> ends, as the script
 // data states of the HTML tokenizer end it.
@@ -30,9 +34,8 @@ func TestScriptEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			src := []byte("<script>" + tc.src)
-			if got := scriptEnd(src, len("<script>")); string(src[len("<script>"):got]) != tc.text {
-				t.Errorf("script text %q, want %q", src[len("<script>"):got], tc.text)
-			}
+			got := scriptEnd(src, len("<script>"))
+			require.Equal(t, tc.text, string(src[len("<script>"):got]), "script text")
 		})
 	}
 }

@@ -7,24 +7,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
 func TestDefault(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	if got, want := s.Names(), starters; !slices.Equal(got, want) {
-		t.Errorf("Names() = %q, want %q", got, want)
-	}
+	require.Equal(t, starters, s.Names(), "Names()")
 	// Names returns a copy: changing it changes nothing in the set.
 	s.Names()[0] = "changed"
-	if s.Names()[0] != starters[0] {
-		t.Error("Names() exposes the set's own slice")
-	}
+	require.Equal(t, starters[0], s.Names()[0], "Names() exposes the set's own slice")
 	for _, name := range s.Names() {
-		if _, err := s.Render(name, data(ada())); err != nil {
-			t.Errorf("Render(%q): %v", name, err)
-		}
+		_, err := s.Render(name, data(ada()))
+		require.NoError(t, err, "Render(%q)", name)
 	}
 }
 
@@ -142,14 +139,10 @@ func TestLoadRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := Load(fsWith(t, tt.files))
-			if err == nil {
-				t.Fatalf("Load accepted it, with templates %q", s.Names())
-			}
+			_, err := Load(fsWith(t, tt.files))
+			require.Error(t, err, "Load accepted it")
 			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
+				require.ErrorContains(t, err, w)
 			}
 		})
 	}
@@ -161,13 +154,9 @@ func TestLoadReportsEveryBadFile(t *testing.T) {
 		"mail/one.html": `{{define "subject"}}Hi{{end}}{{define "topic"}}spam{{end}}{{define "body"}}x{{end}}`,
 		"mail/two.html": `{{define "topic"}}product{{end}}{{define "body"}}x{{end}}`,
 	}))
-	if err == nil {
-		t.Fatal("Load accepted two bad templates")
-	}
+	require.Error(t, err, "Load accepted two bad templates")
 	for _, file := range []string{"mail/one.html", "mail/two.html"} {
-		if !strings.Contains(err.Error(), file) {
-			t.Errorf("error %q does not name %s", err, file)
-		}
+		require.ErrorContains(t, err, file, "error does not name %s", file)
 	}
 }
 
@@ -179,40 +168,26 @@ func TestLoadDirectory(t *testing.T) {
 		"mail/README.md":  "Files other than .html and .txt are ignored.",
 	}) {
 		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, f.Data, 0o644))
 	}
 	s, err := Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	if got, want := s.Names(), slices.Sorted(slices.Values(append([]string{"reset"}, starters...))); !slices.Equal(got, want) {
-		t.Errorf("Names() = %q, want %q", got, want)
-	}
+	require.NoError(t, err, "Load")
+	require.Equal(t, slices.Sorted(slices.Values(append([]string{"reset"}, starters...))), s.Names(), "Names()")
 	r, err := s.Render("reset", Data{})
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if r.Topic != nurture.TopicTransactional || r.Subject != "Hi" || r.Text != "Hi\n" {
-		t.Errorf("Render = %+v", r)
-	}
+	require.NoError(t, err, "Render")
+	require.Equal(t, nurture.TopicTransactional, r.Topic, "topic")
+	require.Equal(t, "Hi", r.Subject, "subject")
+	require.Equal(t, "Hi\n", r.Text, "text")
 }
 
 func TestTopicValid(t *testing.T) {
 	t.Parallel()
 	for _, topic := range []nurture.Topic{nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing, nurture.TopicTransactional} {
-		if !topic.Valid() {
-			t.Errorf("%q is not valid", topic)
-		}
+		require.True(t, topic.Valid(), "%q is not valid", topic)
 	}
 	for _, topic := range []nurture.Topic{"", "Marketing", "spam", " onboarding"} {
-		if topic.Valid() {
-			t.Errorf("%q is valid", topic)
-		}
+		require.False(t, topic.Valid(), "%q is valid", topic)
 	}
 }
 
@@ -225,29 +200,21 @@ func TestLoadPage(t *testing.T) {
 		"mail/bare.html":         good + `{{define "page"}}bare{{end}}`,
 		"mail/plain.html":        good + `{{define "page"}} default {{end}}`,
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	r, err := s.Render("bare", data(ada()))
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if !strings.HasPrefix(r.HTML, "<html><body><main><p>Hi</p>") || strings.Contains(r.HTML, "<style") {
-		t.Errorf("bare page: %s", r.HTML)
-	}
-	if r, err := s.Render("plain", data(ada())); err != nil || !strings.Contains(r.HTML, `class="content"`) {
-		t.Errorf("default page: %v", err)
-	}
-	if slices.Contains(s.Names(), "_layout-bare") {
-		t.Errorf("a page is listed as a template: %q", s.Names())
-	}
+	require.NoError(t, err, "Render")
+	require.True(t, strings.HasPrefix(r.HTML, "<html><body><main><p>Hi</p>"), "bare page: %s", r.HTML)
+	require.NotContains(t, r.HTML, "<style", "bare page")
+	r, err = s.Render("plain", data(ada()))
+	require.NoError(t, err, "default page")
+	require.Contains(t, r.HTML, `class="content"`, "default page")
+	require.NotContains(t, s.Names(), "_layout-bare", "a page is listed as a template")
 	for want, files := range map[string]map[string]string{
 		`page "nowhere": there is no mail/_layout-nowhere.html`: {"mail/bad.html": good + `{{define "page"}}nowhere{{end}}`},
 		`no {{define "layout-x"}} block`:                        {"mail/_layout-x.html": `{{define "layout-y"}}{{template "body" .}}{{end}}`},
 	} {
 		_, err := Load(fsWith(t, files))
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Load: %v, want an error with %q", err, want)
-		}
+		require.ErrorContains(t, err, want, "Load")
+
 	}
 }

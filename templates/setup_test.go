@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -18,9 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ w
 func setup(t testing.TB) *Set {
 	t.Helper()
 	s, err := Default()
-	if err != nil {
-		t.Fatalf("Default: %v", err)
-	}
+	require.NoError(t, err, "Default")
 	return s
 }
 
@@ -38,9 +38,7 @@ func fsWith(t testing.TB, files map[string]string) fstest.MapFS {
 		m[path] = &fstest.MapFile{Data: b}
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for name, content := range files {
 		if content == "" {
 			delete(m, name)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
 	"github.com/nurture-email/nurture"
@@ -24,9 +25,7 @@ func TestStartersGolden(t *testing.T) {
 			t.Run(name+who.suffix, func(t *testing.T) {
 				t.Parallel()
 				r, err := s.Render(name, who.data)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				text := fmt.Sprintf("Subject: %s\nPreheader: %s\nTopic: %s\n\n%s", r.Subject, r.Preheader, r.Topic, r.Text)
 				golden(t, name+who.suffix+".html.golden", r.HTML)
 				golden(t, name+who.suffix+".txt.golden", text)
@@ -61,22 +60,15 @@ func TestStartersRenderForAnyone(t *testing.T) {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				r, err := s.Render(name, tc.data())
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
-				if r.Subject == "" || r.Topic == "" {
-					t.Errorf("subject %q, topic %q", r.Subject, r.Topic)
-				}
+				require.NoError(t, err, "Render")
+				require.NotEmpty(t, r.Subject, "subject")
+				require.NotEmpty(t, r.Topic, "topic")
 				for part, text := range map[string]string{"subject": r.Subject, "preheader": r.Preheader, "HTML": r.HTML, "text": unwrap(r.Text)} {
 					for _, bad := range []string{"<no value>", "Hi ,", "Hi  ", " ,", ", ,", "()", "the  team", "  team", "%!"} {
-						if strings.Contains(text, bad) {
-							t.Errorf("%s has %q", part, bad)
-						}
+						require.NotContains(t, text, bad, part)
 					}
 				}
-				if !strings.Contains(unwrap(r.Text), "Hi ") {
-					t.Errorf("no greeting in the text:\n%s", r.Text)
-				}
+				require.Contains(t, unwrap(r.Text), "Hi ", "no greeting in the text")
 				checkSafeHTML(t, r.HTML)
 				checkImages(t, r.HTML)
 			})
@@ -88,9 +80,7 @@ func TestStartersRenderForAnyone(t *testing.T) {
 func checkImages(t *testing.T, src string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for n := range doc.Descendants() {
 		if n.Type != html.ElementNode || n.Data != "img" {
 			continue
@@ -101,12 +91,8 @@ func checkImages(t *testing.T, src string) {
 				alt, hasAlt = a.Val, true
 			}
 		}
-		if !hasAlt {
-			t.Errorf("<img src=%q> has no alt", attrValue(n, "src"))
-		}
-		if !strings.HasPrefix(attrValue(n, "src"), "https://") {
-			t.Errorf("<img alt=%q> is not on https: %q", alt, attrValue(n, "src"))
-		}
+		require.True(t, hasAlt, "<img src=%q> has no alt", attrValue(n, "src"))
+		require.True(t, strings.HasPrefix(attrValue(n, "src"), "https://"), "<img alt=%q> is not on https: %q", alt, attrValue(n, "src"))
 	}
 }
 
@@ -127,12 +113,8 @@ func TestStarterTopics(t *testing.T) {
 	}
 	for name, topic := range want {
 		r, err := s.Render(name, full())
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
-		if r.Topic != topic {
-			t.Errorf("%s: topic %q, want %q", name, r.Topic, topic)
-		}
+		require.NoError(t, err, "Render(%s)", name)
+		require.Equal(t, topic, r.Topic, "%s: topic", name)
 	}
 }
 
@@ -143,33 +125,23 @@ func TestCheckInIsSmall(t *testing.T) {
 	s := setup(t)
 	for _, d := range []Data{full(), unknown()} {
 		r, err := s.Render("check-in", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
-		if n := len(r.HTML); n < 600 || n > 1100 {
-			t.Errorf("HTML is %d bytes, want about 800 to 1,000", n)
-		}
-		if n := len(r.Text); n < 250 || n > 550 {
-			t.Errorf("text is %d bytes, want about 400:\n%s", n, r.Text)
-		}
+		require.NoError(t, err, "Render")
+		require.GreaterOrEqual(t, len(r.HTML), 600, "HTML bytes, want about 800 to 1,000")
+		require.LessOrEqual(t, len(r.HTML), 1100, "HTML bytes, want about 800 to 1,000")
+		require.GreaterOrEqual(t, len(r.Text), 250, "text bytes, want about 400:\n%s", r.Text)
+		require.LessOrEqual(t, len(r.Text), 550, "text bytes, want about 400:\n%s", r.Text)
 		for _, unwanted := range []string{"<style", "<table", "class=", "cdn.acme.test"} {
-			if strings.Contains(r.HTML, unwanted) {
-				t.Errorf("HTML has %q", unwanted)
-			}
+			require.NotContains(t, r.HTML, unwanted, "HTML")
 		}
 		for _, want := range []string{"I'm Sam", "Just reply", "Unsubscribe (https://links.acme.test/u/tok123)"} {
-			if !strings.Contains(unwrap(r.Text), want) {
-				t.Errorf("text lacks %q:\n%s", want, r.Text)
-			}
+			require.Contains(t, unwrap(r.Text), want, "text")
 		}
 	}
 	d := full()
 	d.Contact.Attributes = map[string]any{"account_manager": "Grace <Hopper>"}
 	r, err := s.Render("check-in", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if !strings.Contains(r.HTML, "I'm Grace &lt;Hopper&gt;") || !strings.Contains(r.Text, "Grace <Hopper>\n") {
-		t.Errorf("the sender's name is not shown as text:\n%s\n%s", r.HTML, r.Text)
-	}
+	require.NoError(t, err, "Render")
+	require.Contains(t, r.HTML, "I'm Grace &lt;Hopper&gt;", "the sender's name is not shown as text")
+	require.Contains(t, r.Text, "Grace <Hopper>\n", "the sender's name is not shown as text")
+
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -16,9 +17,8 @@ func inlineOnly(t testing.TB, src string) string {
 	t.Helper()
 	var out strings.Builder
 	var last atomic.Pointer[cascade]
-	if _, err := renderHTML([]byte(src), &out, &styleCache{}, &last, nil, "", false); err != nil {
-		t.Fatalf("renderHTML: %v", err)
-	}
+	_, err := renderHTML([]byte(src), &out, &styleCache{}, &last, nil, "", false)
+	require.NoError(t, err, "renderHTML")
 	return out.String()
 }
 
@@ -106,9 +106,7 @@ func FuzzRenderHTML(f *testing.F) {
 		}}
 		tr := newTracker(trackAll, &d)
 		pixel, err := tr.pixel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var out strings.Builder
 		var last atomic.Pointer[cascade]
 		text, err := renderHTML([]byte(src), &out, &styleCache{}, &last, tr, pixel, true)
@@ -116,63 +114,45 @@ func FuzzRenderHTML(f *testing.F) {
 			return // nested too deep, as html.Parse would say
 		}
 		got := out.String()
-		if _, err := html.Parse(strings.NewReader(got)); err != nil {
-			t.Fatalf("output does not parse: %v\n%s", err, got)
-		}
+		_, err = html.Parse(strings.NewReader(got))
+		require.NoError(t, err, "output does not parse:\n%s", got)
 		inTree, err := html.Parse(strings.NewReader(src))
-		if err != nil {
-			t.Fatalf("input does not parse: %v", err)
-		}
-		if !utf8.ValidString(text) || strings.Contains(text, "\r") {
-			t.Errorf("text part %q", text)
-		}
-		if clean := cleanText(text); clean != text {
-			t.Errorf("text part is not clean:\n%q\nclean:\n%q", text, clean)
-		}
-		if n := strings.Count(got, `src="https://links.test/o/pixel.gif"`); n > 1 {
-			t.Errorf("%d pixels", n)
-		}
+		require.NoError(t, err, "input does not parse")
+		require.True(t, utf8.ValidString(text), "text part %q", text)
+		require.NotContains(t, text, "\r", "text part")
+		require.Equal(t, cleanText(text), text, "text part is not clean")
+		require.LessOrEqual(t, strings.Count(got, `src="https://links.test/o/pixel.gif"`), 1, "pixels")
 		in, outHrefs := anchorHrefs(src), anchorHrefs(got)
-		if len(in) != len(outHrefs) {
-			t.Fatalf("%d links in, %d out:\n%q\n%q\n%s", len(in), len(outHrefs), in, outHrefs, got)
-		}
+		require.Len(t, outHrefs, len(in), "links in %q, out %q:\n%s", in, outHrefs, got)
 		tracked := 0
 		for i, h := range outHrefs {
 			if h == in[i] {
 				continue
 			}
-			if want := "https://links.test/c/" + strconv.Itoa(tracked); h != want || tracked >= len(calls) || calls[tracked] != strings.TrimSpace(in[i]) {
-				t.Fatalf("link %d: %q became %q", i, in[i], h)
-			}
-			if !trackable(strings.TrimSpace(in[i])) {
-				t.Fatalf("link %d: %q is not trackable but was tracked", i, in[i])
-			}
+			require.Equal(t, "https://links.test/c/"+strconv.Itoa(tracked), h, "link %d: %q became %q", i, in[i], h)
+			require.Less(t, tracked, len(calls), "link %d: %q became %q", i, in[i], h)
+			require.Equal(t, strings.TrimSpace(in[i]), calls[tracked], "link %d: %q became %q", i, in[i], h)
+			require.True(t, trackable(strings.TrimSpace(in[i])), "link %d: %q is not trackable but was tracked", i, in[i])
 			tracked++
 		}
-		if tracked != len(calls) {
-			t.Fatalf("%d links tracked in the output, %d calls to Click", tracked, len(calls))
-		}
+		require.Len(t, calls, tracked, "links tracked in the output against calls to Click")
 
 		// The same as a browser's parser builds the documents, which knows
 		// SVG and MathML, where HTML comes back, and scripts' escapes. The
 		// pixel is left out: after a formatting element left open, such
 		// as an <a>, the parser wraps it in a copy of that element.
 		outTree, err := html.Parse(strings.NewReader(strings.Replace(got, pixel, "", 1)))
-		if err != nil {
-			t.Fatalf("output without the pixel does not parse: %v\n%s", err, got)
-		}
+		require.NoError(t, err, "output without the pixel does not parse:\n%s", got)
 		in, outHrefs = treeHrefs(inTree), treeHrefs(outTree)
-		if len(in) != len(outHrefs) {
-			t.Fatalf("parsed, %d links in, %d out:\n%q\n%q\n%s", len(in), len(outHrefs), in, outHrefs, got)
-		}
+		require.Len(t, outHrefs, len(in), "parsed, links in %q, out %q:\n%s", in, outHrefs, got)
 		for i, h := range outHrefs {
 			if h == in[i] {
 				continue
 			}
 			k, err := strconv.Atoi(strings.TrimPrefix(h, "https://links.test/c/"))
-			if err != nil || k >= len(calls) || calls[k] != strings.TrimSpace(in[i]) {
-				t.Fatalf("parsed, link %d: %q became %q\n%s", i, in[i], h, got)
-			}
+			require.NoError(t, err, "parsed, link %d: %q became %q\n%s", i, in[i], h, got)
+			require.Less(t, k, len(calls), "parsed, link %d: %q became %q\n%s", i, in[i], h, got)
+			require.Equal(t, strings.TrimSpace(in[i]), calls[k], "parsed, link %d: %q became %q\n%s", i, in[i], h, got)
 		}
 	})
 }
@@ -196,12 +176,8 @@ func FuzzFastPaths(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := cleanText(s), cleanTextSlow(s); got != want {
-			t.Errorf("cleanText(%q) = %q, want %q", s, got, want)
-		}
-		if got, want := oneLine(s), oneLineSlow(s); got != want {
-			t.Errorf("oneLine(%q) = %q, want %q", s, got, want)
-		}
+		require.Equal(t, cleanTextSlow(s), cleanText(s), "cleanText(%q)", s)
+		require.Equal(t, oneLineSlow(s), oneLine(s), "oneLine(%q)", s)
 	})
 }
 
@@ -212,22 +188,16 @@ func TestPartialRemembers(t *testing.T) {
 	s, err := Load(fsWith(t, map[string]string{"mail/p.html": `{{define "subject"}}P{{end}}{{define "topic"}}product{{end}}
 {{define "item"}}<i>{{.Text}} {{.N}}</i>{{end}}
 {{define "body"}}{{partial "item" "Text" .Contact.FirstName "N" 1}}{{template "item" (dict "Text" .Contact.FirstName "N" 1)}}{{partial "item" (dict "Text" .Contact.Attributes "N" "1")}}{{partial "item" "Text" (print .Contact.FirstName) "N" "1"}}{{end}}`}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range []string{"Ada", "<b>Bob</b>", "Ada", "Zoë & Co"} {
 		d := data(ada())
 		d.Contact.FirstName = name
 		d.Contact.Attributes = map[string]any{"x": name}
 		r, err := s.Render("p", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
+		require.NoError(t, err, "Render")
 		esc := html.EscapeString(name)
 		want := "<i>" + esc + " 1</i><i>" + esc + " 1</i><i>map[x:" + esc + "] 1</i><i>" + esc + " 1</i>"
-		if !strings.Contains(r.HTML, want) {
-			t.Errorf("HTML for %q lacks %s", name, want)
-		}
+		require.Contains(t, r.HTML, want, "HTML for %q", name)
 	}
 }
 
@@ -242,21 +212,13 @@ func TestDecodeCommon(t *testing.T) {
 	refs = append(refs, "&#39;", "&#x27;", "&#8594;", "&#xD7FF;", "&#128512;", "&#X1f600;", "a&amp;b&lt;c", "&#1;")
 	for _, ref := range refs {
 		got, ok := decodeCommon([]byte(ref))
-		if !ok {
-			t.Errorf("decodeCommon(%q) refused it", ref)
-			continue
-		}
-		if want := stdhtml.UnescapeString(ref); string(got) != want {
-			t.Errorf("decodeCommon(%q) = %q, html.UnescapeString gives %q", ref, got, want)
-		}
-		if want := decodeAttr(&scanAttr{val: []byte(ref), quote: '"'}); string(got) != want {
-			t.Errorf("decodeCommon(%q) = %q, x/net/html gives %q in an attribute", ref, got, want)
-		}
+		require.True(t, ok, "decodeCommon(%q) refused it", ref)
+		require.Equal(t, stdhtml.UnescapeString(ref), string(got), "decodeCommon(%q) against html.UnescapeString", ref)
+		require.Equal(t, decodeAttr(&scanAttr{val: []byte(ref), quote: '"'}), string(got), "decodeCommon(%q) against x/net/html in an attribute", ref)
 	}
 	for _, ref := range []string{"&nbsp", "&copy=1", "&#0;", "&#x80;", "&#xD800;", "&#1114112;", "&unknown;", "a\rb", "&;", "&#;", "&#x;"} {
-		if got, ok := decodeCommon([]byte(ref)); ok {
-			t.Errorf("decodeCommon(%q) = %q, want a refusal", ref, got)
-		}
+		got, ok := decodeCommon([]byte(ref))
+		require.False(t, ok, "decodeCommon(%q) = %q, want a refusal", ref, got)
 	}
 }
 
@@ -270,26 +232,18 @@ func TestStyleChangesWithData(t *testing.T) {
 		"mail/css.html": `{{define "subject"}}CSS{{end}}{{define "topic"}}product{{end}}
 {{define "body"}}<p class="x"><a href="https://app.acme.test/a">a</a></p><style>.x { color: {{.Contact.Attributes.color}}; }</style>{{end}}`,
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, color := range []string{"red", "blue", "blue", "green"} {
 		var c clicks
 		d := data(ada())
 		d.Contact.Attributes = map[string]any{"color": color}
 		d.Track = c.tracking()
 		r, err := s.Render("css", d)
-		if err != nil {
-			t.Fatalf("Render: %v", err)
-		}
-		if want := `<p class="x" style="color:` + color + `">`; !strings.Contains(r.HTML, want) {
-			t.Errorf("HTML lacks %s:\n%s", want, r.HTML)
-		}
-		if strings.Contains(r.HTML, "<style") {
-			t.Errorf("the inlined <style> stayed:\n%s", r.HTML)
-		}
-		if len(c.targets) != 1 || len(c.bad) > 0 {
-			t.Errorf("Click called for %q (out of order: %q), want once", c.targets, c.bad)
-		}
+		require.NoError(t, err, "Render")
+		require.Contains(t, r.HTML, `<p class="x" style="color:`+color+`">`, "HTML")
+		require.NotContains(t, r.HTML, "<style", "the inlined <style> stayed")
+		require.Len(t, c.targets, 1, "Click called for %q (out of order: %q), want once", c.targets, c.bad)
+		require.Empty(t, c.bad, "Click called out of order")
+
 	}
 }

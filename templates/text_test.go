@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestHTMLToText(t *testing.T) {
@@ -71,21 +73,16 @@ func TestHTMLToText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := HTMLToText(tt.html)
-			if err != nil {
-				t.Fatalf("HTMLToText: %v", err)
-			}
-			if got != tt.want {
-				t.Errorf("HTMLToText(%q) =\n%q\nwant\n%q", tt.html, got, tt.want)
-			}
+			require.NoError(t, err, "HTMLToText")
+			require.Equal(t, tt.want, got, "HTMLToText(%q)", tt.html)
 		})
 	}
 }
 
 func TestHTMLToTextTooDeep(t *testing.T) {
 	t.Parallel()
-	if _, err := HTMLToText(strings.Repeat("<div>", 600)); err == nil {
-		t.Error("no error for HTML nested 600 deep")
-	}
+	_, err := HTMLToText(strings.Repeat("<div>", 600))
+	require.Error(t, err, "no error for HTML nested 600 deep")
 }
 
 func FuzzHTMLToText(f *testing.F) {
@@ -107,17 +104,10 @@ func FuzzHTMLToText(f *testing.F) {
 		if err != nil {
 			return // too deep for the parser: reported, not a crash
 		}
-		if !utf8.ValidString(got) {
-			t.Errorf("invalid UTF-8 in %q", got)
-		}
-		if strings.Contains(got, "\r") {
-			t.Errorf("CR in %q", got)
-		}
-		if strings.Contains(got, "\n\n\n") {
-			t.Errorf("more than one blank line in a row in %q", got)
-		}
-		if got != strings.TrimSpace(got) && !strings.HasPrefix(got, " ") {
-			t.Errorf("blank lines at an end of %q", got)
-		}
+		require.True(t, utf8.ValidString(got), "invalid UTF-8 in %q", got)
+		require.NotContains(t, got, "\r", "CR")
+		require.NotContains(t, got, "\n\n\n", "more than one blank line in a row")
+		require.False(t, got != strings.TrimSpace(got) && !strings.HasPrefix(got, " "), "blank lines at an end of %q", got)
+
 	})
 }

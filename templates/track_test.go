@@ -3,11 +3,11 @@ package templates
 import (
 	htmltemplate "html/template"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -32,9 +32,7 @@ const linkProbe = `{{define "subject"}}Links{{end}}
 func links(t *testing.T, src string) (hrefs map[string]string, marked []string) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hrefs = map[string]string{}
 	for n := range doc.Descendants() {
 		if n.Type != html.ElementNode {
@@ -55,23 +53,15 @@ func links(t *testing.T, src string) (hrefs map[string]string, marked []string) 
 func TestTrackRewritesLinks(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/links.html": linkProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	var c clicks
 	d.Track = c.tracking()
 	r, err := s.Render("links", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	if len(c.bad) > 0 {
-		t.Errorf("Click called out of order: %q", c.bad)
-	}
+	require.NoError(t, err, "Render")
+	require.Empty(t, c.bad, "Click called out of order")
 	wantTargets := []string{"https://app.acme.test/one", "HTTP://APP.acme.test/two", "https://app.acme.test/three?a=1&b=2", "https://app.acme.test/one"}
-	if !slices.Equal(c.targets, wantTargets) {
-		t.Errorf("Click targets =\n%q\nwant\n%q", c.targets, wantTargets)
-	}
+	require.Equal(t, wantTargets, c.targets, "Click targets")
 	hrefs, marked := links(t, r.HTML)
 	want := map[string]string{
 		"one":      "https://links.test/c/0",
@@ -91,13 +81,9 @@ func TestTrackRewritesLinks(t *testing.T) {
 		"ftp":      "ftp://files.acme.test/x",
 	}
 	for id, href := range want {
-		if hrefs[id] != href {
-			t.Errorf("<a id=%s href=%q>, want %q", id, hrefs[id], href)
-		}
+		require.Equal(t, href, hrefs[id], "<a id=%s> href", id)
 	}
-	if len(marked) > 0 {
-		t.Errorf("data-notrack left on %q", marked)
-	}
+	require.Empty(t, marked, "data-notrack left")
 	text := unwrap(r.Text)
 	for _, w := range []string{
 		"one (https://links.test/c/0)", "two (https://links.test/c/1)", "three (https://links.test/c/2)", "one again (https://links.test/c/3)",
@@ -105,13 +91,9 @@ func TestTrackRewritesLinks(t *testing.T) {
 		"leave (" + d.Links.Unsubscribe + ")", "View in browser (" + d.Links.ViewInBrowser + ")",
 		"Unsubscribe (" + d.Links.Unsubscribe + ")",
 	} {
-		if !strings.Contains(text, w) {
-			t.Errorf("text lacks %q:\n%s", w, r.Text)
-		}
+		require.Contains(t, text, w, "text")
 	}
-	if strings.Contains(r.Text, "app.acme.test/one") {
-		t.Errorf("text has an untracked target:\n%s", r.Text)
-	}
+	require.NotContains(t, r.Text, "app.acme.test/one", "text has an untracked target")
 }
 
 // TestTrackIndexesAreStable renders every starter twice and checks that
@@ -128,31 +110,21 @@ func TestTrackIndexesAreStable(t *testing.T) {
 				d := full()
 				d.Track = runs[i].tracking()
 				r, err := s.Render(name, d)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
-				if len(runs[i].bad) > 0 {
-					t.Errorf("Click called out of order: %q", runs[i].bad)
-				}
+				require.NoError(t, err, "Render")
+				require.Empty(t, runs[i].bad, "Click called out of order")
 				// The tracked links appear in the HTML in index order.
 				last := -1
 				for _, href := range hrefsOf(t, r.HTML) {
 					if rest, ok := strings.CutPrefix(href, "https://links.test/c/"); ok {
-						if want := strconv.Itoa(last + 1); rest != want {
-							t.Errorf("tracked link %s follows link %d", rest, last)
-						}
+						require.Equal(t, strconv.Itoa(last+1), rest, "tracked link %s follows link %d", rest, last)
 						last++
 					}
 				}
-				if last+1 != len(runs[i].targets) {
-					t.Errorf("%d tracked links in the HTML, %d calls to Click", last+1, len(runs[i].targets))
-				}
+				require.Len(t, runs[i].targets, last+1, "tracked links in the HTML against calls to Click")
 			}
-			if !slices.Equal(runs[0].targets, runs[1].targets) {
-				t.Errorf("targets differ between renders:\n%q\n%q", runs[0].targets, runs[1].targets)
-			}
-			if len(runs[0].targets) == 0 && name != "check-in" { // a note: nothing to click but the recipient's own links
-				t.Error("no link was tracked")
+			require.Equal(t, runs[0].targets, runs[1].targets, "targets differ between renders")
+			if name != "check-in" { // a note: nothing to click but the recipient's own links
+				require.NotEmpty(t, runs[0].targets, "no link was tracked")
 			}
 		})
 	}
@@ -162,9 +134,7 @@ func TestTrackIndexesAreStable(t *testing.T) {
 func hrefsOf(t *testing.T, src string) []string {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out []string
 	for n := range doc.Descendants() {
 		if n.Type == html.ElementNode && n.Data == "a" {
@@ -179,9 +149,7 @@ func hrefsOf(t *testing.T, src string) []string {
 func pixels(t *testing.T, src string) (n int, last bool) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var body *html.Node
 	for e := range doc.Descendants() {
 		if e.Type != html.ElementNode {
@@ -192,12 +160,11 @@ func pixels(t *testing.T, src string) (n int, last bool) {
 		}
 		if e.Data == "img" && strings.HasPrefix(attrValue(e, "src"), "https://links.test/o/") {
 			n++
-			if attrValue(e, "width") != "1" || attrValue(e, "height") != "1" {
-				t.Errorf("pixel is %sx%s", attrValue(e, "width"), attrValue(e, "height"))
-			}
-			if alt, ok := attrOf(e, "alt"); !ok || alt != "" {
-				t.Errorf("pixel alt = %q, %v; want an empty alt", alt, ok)
-			}
+			require.Equal(t, "1", attrValue(e, "width"), "pixel width")
+			require.Equal(t, "1", attrValue(e, "height"), "pixel height")
+			alt, ok := attrOf(e, "alt")
+			require.True(t, ok, "pixel has no alt; want an empty alt")
+			require.Empty(t, alt, "pixel alt")
 			last = e.Parent == body && lastElement(body) == e
 		}
 	}
@@ -251,31 +218,23 @@ func TestTrackModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, err := Load(fsWith(t, map[string]string{"mail/probe.html": body + tt.block}))
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
+			require.NoError(t, err, "Load")
 			d := data(ada())
 			d.Track = tt.track()
 			r, err := s.Render("probe", d)
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
+			require.NoError(t, err, "Render")
 			clicked := strings.Contains(r.HTML, `href="https://links.test/c/0"`)
-			if clicked != tt.clicks {
-				t.Errorf("link tracked: %v, want %v", clicked, tt.clicks)
+			require.Equal(t, tt.clicks, clicked, "link tracked")
+			if !clicked {
+				require.Contains(t, r.HTML, `href="https://app.acme.test/x"`, "untracked link lost its target")
 			}
-			if !clicked && !strings.Contains(r.HTML, `href="https://app.acme.test/x"`) {
-				t.Errorf("untracked link lost its target")
-			}
-			if got := strings.Contains(r.Text, "https://links.test/c/0"); got != tt.clicks {
-				t.Errorf("text has the tracked link: %v, want %v", got, tt.clicks)
-			}
+			require.Equal(t, tt.clicks, strings.Contains(r.Text, "https://links.test/c/0"), "text has the tracked link")
 			n, last := pixels(t, r.HTML)
-			switch {
-			case tt.pixel && (n != 1 || !last):
-				t.Errorf("%d pixels (last element of the body: %v), want 1 at the end", n, last)
-			case !tt.pixel && n != 0:
-				t.Errorf("%d pixels, want none", n)
+			if tt.pixel {
+				require.Equal(t, 1, n, "pixels")
+				require.True(t, last, "the pixel is not the last element of the body")
+			} else {
+				require.Zero(t, n, "pixels")
 			}
 		})
 	}
@@ -286,15 +245,11 @@ func TestTrackPixelOncePerStarter(t *testing.T) {
 	s := setup(t)
 	for _, name := range starters {
 		r, err := s.Render(name, full())
-		if err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
-		if n, last := pixels(t, r.HTML); n != 1 || !last {
-			t.Errorf("%s: %d pixels (last element of the body: %v), want 1 at the end", name, n, last)
-		}
-		if strings.Contains(r.Text, "links.test/o/") {
-			t.Errorf("%s: the pixel shows in the text", name)
-		}
+		require.NoError(t, err, "Render(%s)", name)
+		n, last := pixels(t, r.HTML)
+		require.Equal(t, 1, n, "%s: pixels", name)
+		require.True(t, last, "%s: the pixel is not the last element of the body", name)
+		require.NotContains(t, r.Text, "links.test/o/", "%s: the pixel shows in the text", name)
 	}
 }
 
@@ -303,9 +258,8 @@ func TestTrackRejectsBadPixel(t *testing.T) {
 	s := setup(t)
 	d := full()
 	d.Track.OpenPixel = "javascript:alert(1)"
-	if _, err := s.Render("welcome", d); err == nil || !strings.Contains(err.Error(), "open pixel") {
-		t.Errorf("Render with a bad pixel URL: %v", err)
-	}
+	_, err := s.Render("welcome", d)
+	require.ErrorContains(t, err, "open pixel", "Render with a bad pixel URL")
 }
 
 func TestTrackHandWrittenText(t *testing.T) {
@@ -316,20 +270,14 @@ func TestTrackHandWrittenText(t *testing.T) {
 		"mail/note.txt": "See https://app.acme.test/a?x=1&y=2. And (https://app.acme.test/b), " +
 			"not https://app.acme.test/c nor https://app.acme.test/bb.\nUnsubscribe: {{.Links.Unsubscribe}}\n",
 	}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Track = goldenTracking()
 	r, err := s.Render("note", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	want := "See https://links.test/c/0. And (https://links.test/c/1), not https://app.acme.test/c nor https://app.acme.test/bb.\n" +
 		"Unsubscribe: https://links.acme.test/u/tok123\n"
-	if r.Text != want {
-		t.Errorf("text =\n%q\nwant\n%q", r.Text, want)
-	}
+	require.Equal(t, want, r.Text, "text")
 }
 
 // TestTrackExemptsRecipientLinks checks that the recipient's own links are
@@ -337,9 +285,7 @@ func TestTrackHandWrittenText(t *testing.T) {
 func TestTrackExemptsRecipientLinks(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/links.html": linkProbe}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	d := data(ada())
 	d.Links = Links{
 		Unsubscribe:   "https://links.acme.test/u/tok 1|x'(é)",
@@ -349,17 +295,11 @@ func TestTrackExemptsRecipientLinks(t *testing.T) {
 	var c clicks
 	d.Track = c.tracking()
 	r, err := s.Render("links", d)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
+	require.NoError(t, err, "Render")
 	for _, target := range c.targets {
-		if strings.Contains(target, "links.acme.test") {
-			t.Errorf("a recipient link was tracked: %q", target)
-		}
+		require.NotContains(t, target, "links.acme.test", "a recipient link was tracked")
 	}
-	if len(c.targets) != 4 {
-		t.Errorf("%d links tracked, want 4: %q", len(c.targets), c.targets)
-	}
+	require.Len(t, c.targets, 4, "links tracked")
 	_ = r
 }
 
@@ -373,13 +313,8 @@ func TestNormalizeURLMatchesHTMLTemplate(t *testing.T) {
 		"https://a.test/(x)<y>{z}|\\^`", "https://a.test/#frag!$*+,;=@[]", "https://a.test/%2", "https://a.test/\x7f",
 	} {
 		var b strings.Builder
-		if err := tmpl.Execute(&b, u); err != nil {
-			t.Fatal(err)
-		}
-		hrefs := hrefsOf(t, b.String())
-		if len(hrefs) != 1 || hrefs[0] != normalizeURL(u) {
-			t.Errorf("html/template wrote %q as %q, normalizeURL gives %q", u, hrefs, normalizeURL(u))
-		}
+		require.NoError(t, tmpl.Execute(&b, u))
+		require.Equal(t, []string{normalizeURL(u)}, hrefsOf(t, b.String()), "html/template wrote %q differently from normalizeURL", u)
 	}
 }
 
@@ -390,16 +325,13 @@ func TestNormalizeURLMatchesHTMLTemplate(t *testing.T) {
 func TestTrackHostileValuesNeverBecomeTargets(t *testing.T) {
 	t.Parallel()
 	s, err := Load(fsWith(t, map[string]string{"mail/probe.html": strings.Replace(attrProbe, `<a href="{{.Contact.Company}}">site</a>`, "", 1)}))
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
+	require.NoError(t, err, "Load")
 	for _, name := range append([]string{"probe"}, starters...) {
 		var benign clicks
 		d := full()
 		d.Track = benign.tracking()
-		if _, err := s.Render(name, d); err != nil {
-			t.Fatalf("Render(%s): %v", name, err)
-		}
+		_, err := s.Render(name, d)
+		require.NoError(t, err, "Render(%s)", name)
 		for _, v := range append(hostile, `<a href="https://evil.test/x">x</a>`, "https://evil.test/y", `https://evil.test/z" data-x="`) {
 			t.Run(name+"/"+v, func(t *testing.T) {
 				t.Parallel()
@@ -409,24 +341,18 @@ func TestTrackHostileValuesNeverBecomeTargets(t *testing.T) {
 				d.Contact.Role, d.Contact.Title, d.Contact.TeamSize, d.Contact.TimeZone = v, v, v, v
 				d.Track = c.tracking()
 				r, err := s.Render(name, d)
-				if err != nil {
-					t.Fatalf("Render: %v", err)
-				}
+				require.NoError(t, err, "Render")
 				checkSafeHTML(t, r.HTML)
-				if len(c.targets) != len(benign.targets) {
-					t.Errorf("%d links tracked, %d for a benign contact: %q", len(c.targets), len(benign.targets), c.targets)
-				}
+				require.Len(t, c.targets, len(benign.targets), "links tracked, against a benign contact's")
 				for _, target := range c.targets {
 					u, err := url.Parse(target)
-					if err != nil || (u.Host != "app.acme.test") {
-						t.Errorf("tracked target %q is not on the template's host", target)
-					}
+					require.NoError(t, err, "tracked target %q", target)
+					require.Equal(t, "app.acme.test", u.Host, "tracked target %q is not on the template's host", target)
 				}
 				for _, href := range hrefsOf(t, r.HTML) {
-					if strings.Contains(href, "evil.test") {
-						t.Errorf("a hostile value became a link: %q", href)
-					}
+					require.NotContains(t, href, "evil.test", "a hostile value became a link")
 				}
+
 			})
 		}
 	}
