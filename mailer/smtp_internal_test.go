@@ -46,8 +46,9 @@ func TestTransactionWithAndWithoutPipelining(t *testing.T) {
 				m.noPipelining = !pipelining
 				t.Cleanup(func() { _ = m.Close() })
 				if tt.failure != nil {
-					tt.failure.Times = 1
-					relay.Fail(*tt.failure)
+					failure := *tt.failure // shared by the parallel pipelining=true and false runs
+					failure.Times = 1
+					relay.Fail(failure)
 				}
 				err = m.Send(t.Context(), testEmail("first"))
 				if tt.failure == nil {
