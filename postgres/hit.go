@@ -43,32 +43,27 @@ func (db *DB) RecordHits(ctx context.Context, hits []nurture.Hit) error {
 		}
 		agents[i], ats[i] = truncate(h.UserAgent, 512), h.At
 	}
+	// One statement, one commit: the hits, and a sequence signal for each
+	// contact who opened or clicked as a person while one of their
+	// enrollments waits on it (a wait_until on engagement), which finds
+	// nothing to do unless such an enrollment exists.
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO email_events (message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-		SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
-			AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
-		JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL
-		JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id`,
+		WITH hit AS (
+			INSERT INTO email_events (message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+			SELECT h.message_id, h.contact_id, h.kind, h.class, h.reason, h.link_index, h.url, h.ip, h.user_agent, h.at
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+				AS h(message_id, contact_id, kind, class, reason, link_index, url, ip, user_agent, at)
+			JOIN contacts c ON c.id = h.contact_id AND c.erased_at IS NULL
+			JOIN messages m ON m.id = h.message_id AND m.contact_id = h.contact_id
+			RETURNING contact_id, class, at
+		)
+		INSERT INTO sequence_signals (contact_id, kind, at)
+		SELECT hit.contact_id, 'hits', max(hit.at) FROM hit
+		WHERE hit.class = 'human' AND EXISTS (SELECT 1 FROM enrollment_wakes w WHERE w.contact_id = hit.contact_id AND w.key = 'hits')
+		GROUP BY hit.contact_id`,
 		msgIDs, contactIDs, kinds, classes, reasons, links, urls, ips, agents, ats)
 	if err != nil {
 		return fmt.Errorf("record hits: %w", err)
-	}
-	return db.signalHits(ctx, contactIDs, classes, ats)
-}
-
-// signalHits leaves a sequence signal for each contact who opened or
-// clicked as a person while one of their enrollments waits on it (a
-// wait_until on engagement): one statement, which finds nothing to do
-// unless such an enrollment exists.
-func (db *DB) signalHits(ctx context.Context, contactIDs []int64, classes []string, ats []time.Time) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, at)
-		SELECT h.contact_id, 'hits', max(h.at)
-		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS h(contact_id, class, at)
-		WHERE h.class = 'human' AND EXISTS (SELECT 1 FROM enrollment_wakes w WHERE w.contact_id = h.contact_id AND w.key = 'hits')
-		GROUP BY h.contact_id`, contactIDs, classes, ats)
-	if err != nil {
-		return fmt.Errorf("signal sequences: %w", err)
 	}
 	return nil
 }
