@@ -408,7 +408,6 @@ type IngestResult struct {
 	Stored     int       // calls stored as new events
 	Duplicates int       // calls whose messageId was seen before
 	Warnings   []Warning // parts of calls that were not applied
-	Messages   []Message // messages the calls started, for the caller to enqueue (none since sequences send: the sequence engine creates and queues its own)
 }
 
 // EngagementSummary is what a contact did, kept current as events arrive.

@@ -76,21 +76,16 @@ type Config struct {
 
 // Ingestion is what Segment's endpoints need (ingest.go, segment.go).
 type Ingestion struct {
-	Store    IngestStore // required
-	Enqueuer Enqueuer    // required
+	Store IngestStore // required
 }
 
 // IngestStore stores what the ingestion endpoints receive.
 type IngestStore interface {
-	// Ingest stores the calls, applying nurture.PlanIngest, and returns
-	// the messages they started, to hand to the queue. readTraits reads
-	// the traits of stored identify calls (ContactFromTraits).
+	// Ingest stores the calls, applying nurture.PlanIngest, with the
+	// signals they leave the sequence engine (which creates and queues
+	// its own emails). readTraits reads the traits of stored identify
+	// calls (ContactFromTraits).
 	Ingest(ctx context.Context, calls []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error)
-}
-
-// Enqueuer hands messages to the task queue.
-type Enqueuer interface {
-	EnqueueSend(ctx context.Context, m *nurture.Message) error
 }
 
 // Pinger is a dependency /readyz checks.
@@ -227,8 +222,6 @@ func (cfg *Config) check() error {
 	switch {
 	case cfg.Ingestion != nil && cfg.Ingestion.Store == nil:
 		missing = "Ingestion.Store"
-	case cfg.Ingestion != nil && cfg.Ingestion.Enqueuer == nil:
-		missing = "Ingestion.Enqueuer"
 	case cfg.Admin != nil && cfg.Admin.Contacts == nil:
 		missing = "Admin.Contacts"
 	case cfg.Recipients != nil && cfg.Recipients.Store == nil:

@@ -103,8 +103,7 @@ func TestNewRefusesAConcernWithoutItsDependencies(t *testing.T) {
 		missing string
 		cfg     api.Config
 	}{
-		{"Ingestion.Store", api.Config{Keys: b.store, Ingestion: &api.Ingestion{Enqueuer: b.enqueuer}}},
-		{"Ingestion.Enqueuer", api.Config{Keys: b.store, Ingestion: &api.Ingestion{Store: b.store}}},
+		{"Ingestion.Store", api.Config{Keys: b.store, Ingestion: &api.Ingestion{}}},
 		{"Admin.Contacts", api.Config{Keys: b.store, Admin: &api.Admin{Messages: b.store}}},
 		{"Recipients.Store", api.Config{Recipients: &api.Recipients{Signer: b.signer}}},
 		{"Recipients.Signer", api.Config{Recipients: &api.Recipients{Store: b.store}}},

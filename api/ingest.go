@@ -126,13 +126,6 @@ func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) 
 			fail(c, err)
 			return
 		}
-		for i := range res.Messages {
-			// The message is durable already; if the queue is unreachable,
-			// the worker's reconciler finds it and enqueues it later.
-			if err := a.cfg.Ingestion.Enqueuer.EnqueueSend(ctx, &res.Messages[i]); err != nil {
-				a.cfg.Logger.Warn("enqueue left to the reconciler", "message_id", res.Messages[i].ID, "err", err)
-			}
-		}
 		if len(res.Warnings) > 0 {
 			c.JSON(http.StatusOK, gin.H{"success": true, "warnings": warningsJSON(res.Warnings, index)})
 			return

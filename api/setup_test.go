@@ -34,17 +34,15 @@ var received = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
 // bundle is what a test gets from setup: the API on the real store of a
 // fresh schema, the pool to look at the rows behind it, a clock standing
-// still, the messages the API handed to the queue, the signer of recipient
-// links and keys to call it with.
+// still, the signer of recipient links and keys to call it with.
 type bundle struct {
-	api      *api.API
-	pool     *pgxpool.Pool
-	store    *postgres.DB
-	clock    *testkit.Clock
-	enqueuer *recordingEnqueuer
-	signer   *nurture.Signer // signs the recipient links the API takes, unless a test sets its own
-	ingest   string          // a key with scope ingest
-	admin    string          // a key with scope admin only
+	api    *api.API
+	pool   *pgxpool.Pool
+	store  *postgres.DB
+	clock  *testkit.Clock
+	signer *nurture.Signer // signs the recipient links the API takes, unless a test sets its own
+	ingest string          // a key with scope ingest
+	admin  string          // a key with scope admin only
 }
 
 // setup builds the bundle; configure, when given, changes the API's Config
@@ -54,13 +52,13 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	pool := testkit.DB(t)
 	signer, err := nurture.NewSigner(strings.Repeat("bundle-secret-", 3))
 	require.NoError(t, err)
-	b := &bundle{pool: pool, store: postgres.New(pool), clock: testkit.NewClock(received), enqueuer: &recordingEnqueuer{}, signer: signer}
+	b := &bundle{pool: pool, store: postgres.New(pool), clock: testkit.NewClock(received), signer: signer}
 	b.ingest = b.newKey(t, nurture.ScopeIngest)
 	b.admin = b.newKey(t, nurture.ScopeAdmin)
 	// Every concern is served, on the real store; the recipient
 	// endpoints with a signer of the bundle's, without hits recorded.
 	cfg := api.Config{
-		Ingestion:  &api.Ingestion{Store: b.store, Enqueuer: b.enqueuer},
+		Ingestion:  &api.Ingestion{Store: b.store},
 		Admin:      &api.Admin{Contacts: b.store, Messages: b.store},
 		Recipients: &api.Recipients{Store: b.store, Signer: b.signer},
 		Webhooks:   &api.Webhooks{Bounces: b.store},

@@ -180,7 +180,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	// The simulations plan as the engine does, with its settings.
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
-		Ingestion: &api.Ingestion{Store: store, Enqueuer: enq},
+		Ingestion: &api.Ingestion{Store: store},
 		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
 		Recipients: &api.Recipients{
 			Store:     store,
