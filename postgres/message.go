@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nurture-email/nurture"
 )
@@ -216,31 +215,27 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 			ats[i] = db.Clock.Now()
 		}
 	}
-	// The rows are locked in id order first, as every writer of many
-	// message rows does, so that two of them never wait for each other.
-	var tag pgconn.CommandTag
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
-			return err
-		}
-		var err error
-		tag, err = tx.Exec(ctx, `
+	// The rows are locked in id order first (the materialised "locked"),
+	// as every writer of many message rows does, so that two of them never
+	// wait for each other; one statement, one round trip per group commit.
+	tag, err := db.pool.Exec(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 				AS o(id, claim, status, detail, topic, at)
+		), locked AS MATERIALIZED (
+			SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE
 		), done AS (
 			UPDATE messages m SET status = o.status, locked_until = NULL, updated_at = now(),
 				sent_at = CASE WHEN o.status = 'sent' THEN o.at ELSE m.sent_at END,
 				last_error = CASE WHEN o.status IN ('deferred', 'bounced', 'failed') THEN o.detail ELSE m.last_error END,
 				attempts = CASE WHEN o.status = 'queued' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
 				topic = CASE WHEN o.topic <> '' THEN o.topic ELSE m.topic END
-			FROM o WHERE m.id = o.id AND m.claim_id = o.claim AND m.status = 'sending'
+			FROM o JOIN locked l ON l.id = o.id
+			WHERE m.id = o.id AND m.claim_id = o.claim AND m.status = 'sending'
 			RETURNING m.id, o.status, o.detail
 		)
 		INSERT INTO message_status_history (message_id, status, detail) SELECT id, status, detail FROM done`,
-			ids, claims, statuses, details, topics, ats)
-		return err
-	})
+		ids, claims, statuses, details, topics, ats)
 	if err != nil {
 		return 0, fmt.Errorf("record outcomes: %w", err)
 	}
