@@ -40,7 +40,7 @@ func enrollBundle(t *testing.T) (*bundle, *sequence.Engine, *sequence.Set) {
 	var engine *sequence.Engine
 	b := setup(t, func(c *api.Config) {
 		store := c.Keys.(*postgres.DB)
-		engine = sequence.NewEngine(sequence.EngineConfig{Store: store, Enqueuer: &recordingEnqueuer{}, Sequences: set, Clock: c.Clock})
+		engine = sequence.NewEngine(sequence.EngineConfig{Store: store, Enqueuer: discardEnqueuer{}, Sequences: set, Clock: c.Clock})
 		c.Sequences = &api.Sequences{Set: set, Stats: store, Enrollments: &api.EngineEnrollments{Engine: engine, Store: store, Clock: c.Clock}}
 	})
 	return b, engine, set
