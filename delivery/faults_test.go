@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,4 +154,61 @@ func TestOutcomesAreRecordedWhileTheBatchGoesOn(t *testing.T) {
 	gated.release()
 	require.NoError(t, <-done)
 	b.requireEachOnce(t, 4)
+}
+
+// While a group of outcomes is being committed, the outcomes waiting for
+// the next one and those in the group together stay within MaxPending:
+// a slow commit cannot let more accepted emails pile up unwritten (each
+// of which a crash would send again) than the window the settings name.
+func TestUnwrittenOutcomesStayWithinMaxPendingWhileACommitIsSlow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const n, parallelism, maxPending = 30, 2, 6
+	ids := b.welcomes(t, n)
+
+	slow := &slowCommitStore{Store: b.store, release: make(chan struct{}), holding: make(chan struct{})}
+	t.Cleanup(slow.open) // also when an assertion fails
+	counted := newGatedSender(b.sender)
+	var sent atomic.Int64
+	counted.onSend = func(int) { sent.Add(1) }
+	d := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Sender, c.Parallelism = slow, counted, parallelism
+		// Groups are written only when full: the first full group is the
+		// one whose commit hangs.
+		c.Outcomes = delivery.OutcomeConfig{MaxPending: maxPending, MaxBatch: maxPending, MaxDelay: time.Hour}
+	})
+	done := make(chan error, 1)
+	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()
+
+	<-slow.holding // the first group's commit hangs
+	// Give the batch every chance to go on sending: it must stop once
+	// MaxPending outcomes are unwritten, whatever else is in flight.
+	time.Sleep(300 * time.Millisecond)
+	require.LessOrEqual(t, sent.Load(), int64(maxPending+parallelism),
+		"only MaxPending outcomes may be unwritten, plus the sends admitted before the limit")
+	slow.open()
+
+	require.NoError(t, <-done)
+	b.requireEachOnce(t, n)
+}
+
+// slowCommitStore holds the first RecordOutcomes until open is called.
+type slowCommitStore struct {
+	delivery.Store
+	hold, opened sync.Once
+	holding      chan struct{}
+	release      chan struct{}
+}
+
+func (s *slowCommitStore) open() { s.opened.Do(func() { close(s.release) }) }
+
+func (s *slowCommitStore) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (int, error) {
+	s.hold.Do(func() { close(s.holding) })
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return s.Store.RecordOutcomes(ctx, outcomes)
 }

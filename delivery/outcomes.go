@@ -11,17 +11,21 @@ import (
 )
 
 // OutcomeConfig tunes the group commit of outcomes. Every batch of the
-// process hands its outcomes to one writer, which records them in groups:
-// after a crash, at most the emails of the groups not yet written can be
-// sent again, so MaxDelay and MaxBatch bound the duplicates a crash can
-// cause, at the price of a statement per group.
+// process hands its outcomes to one writer, which records them in groups.
+// After a crash, the emails whose outcomes were not yet written may be sent
+// again: at most MaxPending, plus the sends that were in flight (they were
+// admitted before the limit was reached). MaxPending is therefore the
+// figure that bounds the duplicates of a crash; MaxBatch and MaxDelay trade
+// statements per second against how soon an outcome is durable.
 type OutcomeConfig struct {
 	// MaxDelay is the longest an outcome waits for its group; default 20 ms.
 	MaxDelay time.Duration
-	// MaxBatch writes a group at once when it has this many; default 100.
+	// MaxBatch writes a group at once when it has this many; default 50,
+	// half of MaxPending, so that one group fills while the other commits.
 	MaxBatch int
-	// MaxPending stops new sends while this many outcomes wait to be
-	// written; default 1,000. Sends also stop while writing fails (the
+	// MaxPending stops new sends while this many outcomes are not yet in
+	// PostgreSQL: waiting for their group, or in the group being
+	// committed. Default 100. Sends also stop while writing fails (the
 	// database is away) and resume when a write succeeds.
 	MaxPending int
 }
@@ -30,11 +34,11 @@ func (c *OutcomeConfig) defaults() {
 	if c.MaxDelay == 0 {
 		c.MaxDelay = 20 * time.Millisecond
 	}
-	if c.MaxBatch == 0 {
-		c.MaxBatch = 100
-	}
 	if c.MaxPending == 0 {
-		c.MaxPending = 1000
+		c.MaxPending = 100
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = max(1, c.MaxPending/2)
 	}
 }
 
@@ -46,6 +50,7 @@ type outcomeWriter struct {
 
 	mu      sync.Mutex
 	pending []pendingOutcome
+	writing int           // outcomes in the group being written
 	since   time.Time     // when the oldest pending outcome arrived
 	failing bool          // the last write failed
 	changed chan struct{} // closed and replaced when pending shrinks or failing changes
@@ -110,12 +115,12 @@ func (w *outcomeWriter) submit(tr *tracker, o nurture.Outcome) {
 // errWriterClosed is returned by admit once the writer is closing.
 var errWriterClosed = errors.New("outcome writer closed")
 
-// admit waits until one more send may start: the writer is keeping up (fewer
-// than MaxPending outcomes waiting) and its last write succeeded.
+// admit waits until one more send may start: fewer than MaxPending outcomes
+// are unwritten (waiting or being written) and the last write succeeded.
 func (w *outcomeWriter) admit(ctx context.Context) error {
 	for {
 		w.mu.Lock()
-		ok := !w.failing && len(w.pending) < w.cfg.MaxPending
+		ok := !w.failing && len(w.pending)+w.writing < w.cfg.MaxPending
 		closing, changed := w.closing, w.changed
 		w.mu.Unlock()
 		switch {
@@ -177,6 +182,7 @@ func (w *outcomeWriter) writeGroup() {
 	w.mu.Lock()
 	group := w.pending
 	w.pending = nil
+	w.writing = len(group)
 	w.mu.Unlock()
 	if len(group) == 0 {
 		return
@@ -231,6 +237,7 @@ func (w *outcomeWriter) finish(group []pendingOutcome, abandoned bool) {
 		p.tr.wg.Done()
 	}
 	w.mu.Lock()
+	w.writing = 0
 	if !abandoned && w.failing {
 		w.failing = false
 		w.log.Info("outcomes recorded again: sending resumes")
