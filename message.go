@@ -38,11 +38,14 @@ type Message struct {
 	DedupeKey string
 	ContactID int64
 	Template  string
-	Topic     Topic // known once the message has been rendered
-	Queue     string
-	Status    MessageStatus
-	Attempts  int
-	SendAt    time.Time
+	// Subject, when not "", replaces the template's subject: a text
+	// template on the same data (a sequence step's subject override).
+	Subject  string
+	Topic    Topic // known once the message has been rendered
+	Queue    string
+	Status   MessageStatus
+	Attempts int
+	SendAt   time.Time
 	// EnqueuedAt is when the message was last handed to the task queue;
 	// zero when never. A creator that enqueues at once sets it, so that the
 	// reconciler leaves the message alone unless that enqueue was lost.

@@ -174,9 +174,9 @@ func TestUnwrittenOutcomesStayWithinMaxPendingWhileACommitIsSlow(t *testing.T) {
 	counted.onSend = func(int) { sent.Add(1) }
 	d := b.deliverer(t, func(c *delivery.Config) {
 		c.Store, c.Sender, c.Parallelism = slow, counted, parallelism
-		// Groups are written only when full: the first full group is the
-		// one whose commit hangs.
-		c.Outcomes = delivery.OutcomeConfig{MaxPending: maxPending, MaxBatch: maxPending, MaxDelay: time.Hour}
+		// Groups as large as the limit: the first one (full, as the sends
+		// are fast) is the one whose commit hangs.
+		c.Outcomes = delivery.OutcomeConfig{MaxPending: maxPending, MaxBatch: maxPending, MaxDelay: 100 * time.Millisecond}
 	})
 	done := make(chan error, 1)
 	go func() { done <- d.Deliver(ctx, delivery.Request{IDs: ids}) }()

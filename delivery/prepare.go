@@ -109,6 +109,7 @@ func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, e *nurture.En
 		Engagement: *e,
 		Message:    templates.MessageInfo{ID: m.ID, Template: m.Template},
 		Product:    d.cfg.Product,
+		Subject:    m.Subject,
 		Links: templates.Links{
 			Unsubscribe:   unsubscribe,
 			Preferences:   unsubscribe,

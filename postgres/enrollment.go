@@ -232,11 +232,11 @@ func insertSequenceMessage(ctx context.Context, tx pgx.Tx, m *nurture.Message, w
 		m.Queue = "default"
 	}
 	got, err := scanMessage(tx.QueryRow(ctx, `
-		INSERT INTO messages (dedupe_key, contact_id, template, topic, queue, send_at, enqueued_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO messages (dedupe_key, contact_id, template, subject, topic, queue, send_at, enqueued_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING `+messageColumns,
-		m.DedupeKey, m.ContactID, m.Template, m.Topic, m.Queue, m.SendAt, nullTime(m.EnqueuedAt)))
+		m.DedupeKey, m.ContactID, m.Template, m.Subject, m.Topic, m.Queue, m.SendAt, nullTime(m.EnqueuedAt)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

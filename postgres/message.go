@@ -13,14 +13,14 @@ import (
 	"github.com/nurture-email/nurture"
 )
 
-const messageColumns = `id, dedupe_key, contact_id, template, topic, queue, status, attempts,
+const messageColumns = `id, dedupe_key, contact_id, template, subject, topic, queue, status, attempts,
 	send_at, coalesce(sent_at, 'epoch'), last_error, created_at`
 
 const messageSelect = `SELECT ` + messageColumns + ` FROM messages`
 
 func scanMessage(row pgx.Row) (*nurture.Message, error) {
 	m := &nurture.Message{}
-	err := row.Scan(&m.ID, &m.DedupeKey, &m.ContactID, &m.Template, &m.Topic, &m.Queue, &m.Status,
+	err := row.Scan(&m.ID, &m.DedupeKey, &m.ContactID, &m.Template, &m.Subject, &m.Topic, &m.Queue, &m.Status,
 		&m.Attempts, &m.SendAt, &m.SentAt, &m.LastError, &m.CreatedAt)
 	if err != nil {
 		return nil, err

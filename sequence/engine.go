@@ -282,7 +282,7 @@ func (e *Engine) update(en *nurture.Enrollment, seq *Sequence, d Decision, now t
 		em := d.Email
 		u.Message = &nurture.Message{
 			DedupeKey: DedupeKey(en.ID, em.Step, em.Run),
-			ContactID: en.ContactID, Template: em.Template, Topic: em.Topic,
+			ContactID: en.ContactID, Template: em.Template, Subject: em.Subject, Topic: em.Topic,
 			SendAt: now, EnqueuedAt: now, // queued at once, below
 		}
 		u.Reasons = &nurture.MessageReasons{EnrollmentID: en.ID, Sequence: seq.ID, Version: seq.Version, Step: em.Step, Reasons: em.Reasons}

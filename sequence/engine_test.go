@@ -1,7 +1,9 @@
 package sequence_test
 
 import (
+	"bytes"
 	"context"
+	"net/mail"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -527,4 +529,36 @@ func TestRedisLossNoticedAtOnce(t *testing.T) {
 	f.flushRedis()
 	f.at(monday10.Add(time.Second))
 	require.Equal(t, []string{"welcome"}, f.templatesSent(id))
+}
+
+// TestSubjectOverrideReachesTheInbox: a send step's subject replaces its
+// template's, personalised for the contact, in the email that goes out;
+// a step without one keeps the template's subject.
+func TestSubjectOverrideReachesTheInbox(t *testing.T) {
+	t.Parallel()
+	const drip = `id: drip
+topic: onboarding
+trigger: {event: signed_up}
+steps:
+  - id: hello
+    send: {template: welcome, send_window: any, subject: "{{with .Contact.FirstName}}{{.}}, your{{else}}Your{{end}} workspace is ready"}
+  - id: last
+    send: {template: check-in, send_window: any}
+`
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(drip)}}, monday10)
+	f.signUp("u1", nurture.Contact{Email: "ada@example.com", FirstName: "Ada"})
+	f.run()
+	msgs := f.smtp.WaitForMessages(t, 2, 30*time.Second)
+	var subjects []string
+	for _, m := range msgs {
+		parsed, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		require.NoError(t, err)
+		subjects = append(subjects, parsed.Header.Get("Subject"))
+	}
+	require.Contains(t, subjects, "Ada, your workspace is ready")
+	require.NotContains(t, subjects, "Your workspace is ready")
+	require.Len(t, subjects, 2)
+	for _, s := range subjects {
+		require.NotEmpty(t, s, "the step without an override has its template's subject")
+	}
 }

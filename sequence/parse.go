@@ -553,6 +553,10 @@ func (p *seqParser) send(n ast.Node, path []any) *Send {
 			p.fail(v, at(path, "subject"), "a subject is one line")
 		} else if n := utf8.RuneCountInString(s.Subject); n > maxSubject {
 			p.fail(v, at(path, "subject"), "is %d characters; a subject may have at most %d", n, maxSubject)
+		} else if c, ok := p.tmpl.(SubjectChecker); ok && s.Subject != "" {
+			if err := c.CheckSubject(s.Subject); err != nil {
+				p.fail(v, at(path, "subject"), "%v", err)
+			}
 		}
 	}
 	if v, ok := m.get("send_window"); ok {

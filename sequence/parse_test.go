@@ -10,6 +10,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/sequence"
+	"github.com/nurture-email/nurture/templates"
 )
 
 // TestStartersLoad: the embedded sequences pass validation against the
@@ -580,4 +581,38 @@ func TestNeeds(t *testing.T) {
 	require.Equal(t, "welcome", strings.Join(engaged.Steps, " "), "engaged")
 	wait := mustParse(t, waitUntilSeq).Needs()
 	require.Equal(t, "setupcompleted", strings.Join(wait.Since, " "), "wait_until: %+v", wait)
+}
+
+// With the real templates, a subject override is checked as they check
+// their own subjects: one that would not render is an error at its line.
+func TestParseChecksSubjectOverrides(t *testing.T) {
+	t.Parallel()
+	set, err := templates.Default()
+	require.NoError(t, err)
+	topic, ok := set.Topic("welcome")
+	require.True(t, ok)
+	file := func(subject string) []byte {
+		return []byte(`id: s
+topic: ` + string(topic) + `
+trigger: {event: signed_up}
+steps:
+  - id: a
+    send: {template: welcome, subject: '` + subject + `'}
+`)
+	}
+	tests := []struct{ subject, wantErr string }{
+		{"{{with .Contact.FirstName}}{{.}}, welcome{{else}}Welcome{{end}} to {{.Product.Name}}", ""},
+		{"Hi {{.Contact.Nickname}}", `test.yaml:6:40: steps[0].send.subject: `},
+		{"Hi {{.Contact.FirstName", `test.yaml:6:40: steps[0].send.subject: `},
+		{"{{.Contact.FirstName}}", `comes out empty`},
+	}
+	for _, tt := range tests {
+		s, err := sequence.Parse("test.yaml", file(tt.subject), set)
+		if tt.wantErr == "" {
+			require.NoError(t, err, tt.subject)
+			require.Equal(t, tt.subject, s.Steps[0].Send.Subject)
+			continue
+		}
+		require.ErrorContains(t, err, tt.wantErr, tt.subject)
+	}
 }

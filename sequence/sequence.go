@@ -14,6 +14,14 @@ type Templates interface {
 	Topic(name string) (nurture.Topic, bool)
 }
 
+// SubjectChecker is implemented by templates that can check a step's
+// subject override, a text template on the email's data (templates.Set):
+// when the Templates given to Parse have it, a subject that would not
+// render is an error of the file.
+type SubjectChecker interface {
+	CheckSubject(subject string) error
+}
+
 // Sequence is one parsed and checked sequence file. It never changes after
 // Parse returns it.
 type Sequence struct {

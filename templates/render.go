@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	texttemplate "text/template"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,6 +31,10 @@ type Data struct {
 	Message    MessageInfo
 	Links      Links
 	Product    nurture.Product
+	// Subject, when set, replaces the template's subject: a text template
+	// executed on the same data (see Set.CheckSubject), such as a
+	// sequence step's subject override.
+	Subject string
 	// Track, when set, has the links of the email rewritten for click
 	// tracking and an open pixel added, as far as the template's tracking
 	// block allows. When nil (a preview), nothing is rewritten.
@@ -104,7 +109,15 @@ func (s *Set) Render(name string, d Data) (*Rendered, error) {
 	if !ok {
 		return nil, &nurture.Error{Code: nurture.CodeNotFound, Field: "template", Message: fmt.Sprintf("no email template named %q", name)}
 	}
-	r, err := m.render(d)
+	var subject *texttemplate.Template
+	if d.Subject != "" {
+		t, err := s.subjects.get(d.Subject)
+		if err != nil {
+			return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "subject", Message: fmt.Sprintf("render %s: %v", name, err)}
+		}
+		subject = t
+	}
+	r, err := m.render(d, subject)
 	if err != nil {
 		return nil, &nurture.Error{Code: nurture.CodeInvalid, Field: "template", Message: fmt.Sprintf("render %s: %v", name, err)}
 	}
@@ -121,7 +134,9 @@ func (s *Set) Render(name string, d Data) (*Rendered, error) {
 //  4. the text body: the template's .txt (its links replaced with their
 //     tracked URLs), or the text of that pass, which carries the same
 //     links as the HTML.
-func (m *mail) render(d Data) (*Rendered, error) {
+//
+// subject, when not nil, replaces the template's own subject.
+func (m *mail) render(d Data, subject *texttemplate.Template) (*Rendered, error) {
 	if d.Message.Template == "" {
 		d.Message.Template = m.name
 	}
@@ -130,7 +145,12 @@ func (m *mail) render(d Data) (*Rendered, error) {
 	r := &Rendered{Topic: m.topic}
 	var err error
 
-	if r.Subject, err = m.line("subject", v); err != nil {
+	if subject != nil {
+		r.Subject, err = executeLine(subject, v)
+	} else {
+		r.Subject, err = m.line("subject", v)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if r.Subject == "" {

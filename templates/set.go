@@ -37,8 +37,9 @@ const (
 // Set is a parsed and checked collection of email templates. It is safe for
 // concurrent use and never changes after Load returns it.
 type Set struct {
-	mails map[string]*mail
-	names []string // sorted
+	mails    map[string]*mail
+	names    []string // sorted
+	subjects *subjects
 }
 
 // mail is one email template, ready to execute.
@@ -107,7 +108,7 @@ func Load(fsys fs.FS) (*Set, error) {
 		}
 	}
 
-	s := &Set{mails: make(map[string]*mail, len(htmlNames))}
+	s := &Set{mails: make(map[string]*mail, len(htmlNames)), subjects: &subjects{}}
 	styles := &styleCache{}
 	for name := range htmlNames {
 		m, err := loadMail(fsys, base, styles, name, slices.Contains(texts, name))
@@ -196,7 +197,7 @@ func loadMail(fsys fs.FS, base *htmltemplate.Template, styles *styleCache, name 
 	}
 	m.styles = styles
 	for _, d := range samples() {
-		if _, err := m.render(d); err != nil {
+		if _, err := m.render(d, nil); err != nil {
 			return nil, fmt.Errorf("%s: with sample data: %w", file, err)
 		}
 	}
