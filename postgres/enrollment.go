@@ -186,12 +186,12 @@ func (db *DB) ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdat
 	}
 	n := len(us)
 	var (
-		ids, revs                                = make([]int64, n), make([]int64, n)
+		ids, revs                                  = make([]int64, n), make([]int64, n)
 		statuses, reasons, steps, states, versions = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		visits                                   = make([]int32, n)
-		finals                                   = make([]bool, n)
-		nextRuns, ats                            = make([]time.Time, n), make([]time.Time, n)
-		index                                    = make(map[int64]int, n)
+		visits                                     = make([]int32, n)
+		finals                                     = make([]bool, n)
+		nextRuns, ats                              = make([]time.Time, n), make([]time.Time, n)
+		index                                      = make(map[int64]int, n)
 	)
 	for i, u := range us {
 		ids[i], revs[i], statuses[i], reasons[i], steps[i], visits[i] = u.ID, u.Revision, string(u.Status), u.Reason, u.Step, int32(u.Visit)

@@ -269,4 +269,3 @@ func (e *Engine) storedVersion(ctx context.Context, id, version string) (*Sequen
 	e.mu.Unlock()
 	return s, nil
 }
-
