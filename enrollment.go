@@ -74,6 +74,10 @@ type EnrollmentUpdate struct {
 	Message *Message
 	Reasons *MessageReasons
 	At      time.Time
+	// Decisions is how many decisions the update applies at once (a send
+	// and the wait after it); the revision moves on by as many. 0 counts
+	// as 1.
+	Decisions int
 }
 
 // The keys of what may wake an enrollment.

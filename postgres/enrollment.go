@@ -188,7 +188,7 @@ func (db *DB) ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdat
 	var (
 		ids, revs                                  = make([]int64, n), make([]int64, n)
 		statuses, reasons, steps, states, versions = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		visits                                     = make([]int32, n)
+		visits, decisions                          = make([]int32, n), make([]int32, n)
 		finals                                     = make([]bool, n)
 		nextRuns, ats                              = make([]time.Time, n), make([]time.Time, n)
 		index                                      = make(map[int64]int, n)
@@ -196,6 +196,7 @@ func (db *DB) ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdat
 	for i, u := range us {
 		ids[i], revs[i], statuses[i], reasons[i], steps[i], visits[i] = u.ID, u.Revision, string(u.Status), u.Reason, u.Step, int32(u.Visit)
 		states[i], versions[i], finals[i], nextRuns[i], ats[i] = string(u.State), u.Version, u.Status != nurture.EnrollmentActive, u.NextRun, u.At
+		decisions[i] = int32(max(1, u.Decisions))
 		index[u.ID] = i
 	}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
@@ -207,13 +208,13 @@ func (db *DB) ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdat
 				version = coalesce(nullif(u.version, ''), e.version),
 				next_run = CASE WHEN u.final THEN NULL ELSE u.next_run END,
 				ended_at = CASE WHEN u.final THEN u.at END,
-				revision = e.revision + 1, updated_at = now()
+				revision = e.revision + u.decisions, updated_at = now()
 			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[],
-				$9::boolean[], $10::timestamptz[], $11::timestamptz[])
-				AS u(id, rev, status, reason, step, visit, state, version, final, next_run, at)
+				$9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::int[])
+				AS u(id, rev, status, reason, step, visit, state, version, final, next_run, at, decisions)
 			WHERE e.id = u.id AND e.id IN (SELECT id FROM locked) AND e.revision = u.rev AND e.status = 'active'
 			RETURNING e.id, e.contact_id`,
-			ids, revs, statuses, reasons, steps, visits, states, versions, finals, nextRuns, ats)
+			ids, revs, statuses, reasons, steps, visits, states, versions, finals, nextRuns, ats, decisions)
 		if err != nil {
 			return fmt.Errorf("update enrollments: %w", err)
 		}
@@ -259,7 +260,12 @@ func (db *DB) ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdat
 		}
 		// The rest depends only on which updates applied: one round trip.
 		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM enrollment_wakes WHERE enrollment_id = ANY($1)`, applied)
+		// Wake keys kept from one decision to the next (an exit event, a
+		// wait's event) are left in place: only the others are deleted,
+		// and the insert skips those already there.
+		b.Queue(`DELETE FROM enrollment_wakes w WHERE w.enrollment_id = ANY($1) AND NOT EXISTS (
+				SELECT 1 FROM unnest($2::bigint[], $3::text[]) AS k(enrollment_id, key)
+				WHERE k.enrollment_id = w.enrollment_id AND k.key = w.key)`, applied, wakeEnrollments, wakeKeys)
 		if len(wakeKeys) > 0 {
 			b.Queue(`INSERT INTO enrollment_wakes (contact_id, key, enrollment_id)
 				SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, wakeContacts, wakeKeys, wakeEnrollments)

@@ -133,12 +133,27 @@ func (e *Engine) advanceRound(ctx context.Context, ids []int64) (again []int64, 
 		if err != nil {
 			return nil, nil, err
 		}
+		send := d.Action == ActSend
+		if send {
+			// Decide again at once, on the facts as they stand once the
+			// email exists; a decision that is not another send is
+			// applied with the send, in the same update.
+			if next, ok := e.afterSend(in, d, now); ok {
+				nu, err := e.update(it.en, it.seq, next, now)
+				if err != nil {
+					return nil, nil, err
+				}
+				nu.Message, nu.Reasons, nu.Decisions = u.Message, u.Reasons, 2
+				nu.History = append(u.History, nu.History...)
+				u, send = nu, false
+			}
+		}
 		if it.moved {
 			u.Version = it.seq.Version
 			u.History = append([]nurture.EnrollmentRecord{{Step: it.st.Step, Kind: "version",
 				Detail: "moved from version " + it.en.Version + " to " + it.seq.Version, At: now}}, u.History...)
 		}
-		updates, sends = append(updates, u), append(sends, d.Action == ActSend)
+		updates, sends = append(updates, u), append(sends, send)
 	}
 	if len(updates) == 0 {
 		return again, nil, nil
@@ -160,6 +175,29 @@ func (e *Engine) advanceRound(ctx context.Context, ids []int64) (again []int64, 
 	}
 	slices.Sort(again)
 	return again, created, nil
+}
+
+// afterSend makes the decision that follows the send d, on in's facts with
+// the send's email added as the store would load it once created (dated
+// now, counted by the frequency cap unless transactional). ok is false
+// when that decision is another send, or fails: the enrollment is then
+// decided again in the next round, on the store's facts.
+func (e *Engine) afterSend(in Input, d Decision, now time.Time) (next Decision, ok bool) {
+	if d.Email == nil {
+		return Decision{}, false
+	}
+	f := *in.Facts
+	f.Emails = append(slices.Clone(f.Emails), nurture.EmailFacts{Template: d.Email.Template, Topic: d.Email.Topic,
+		Sequence: in.Sequence.ID, Step: d.Email.Step, SentAt: now})
+	in.Facts, in.State = &f, d.State
+	if in.Cap.Limit > 0 && d.Email.Topic != nurture.TopicTransactional {
+		in.Cap.Sent = append(slices.Clone(in.Cap.Sent), now)
+	}
+	next, err := Decide(in)
+	if err != nil || next.Action == ActSend {
+		return Decision{}, false
+	}
+	return next, true
 }
 
 // enqueue queues the delivery of the messages created, as send batches

@@ -21,7 +21,12 @@ CREATE INDEX enrollments_unqueued_idx ON enrollments (next_run)
 CREATE INDEX enrollments_queued_idx ON enrollments (enqueued_at)
     WHERE status = 'active' AND enqueued_revision = revision;
 
+-- They replace the index on next_run of every active enrollment, which
+-- nothing else reads: one index fewer to write at every decision.
+DROP INDEX enrollments_due_idx;
+
 -- +goose Down
+CREATE INDEX enrollments_due_idx ON enrollments (next_run) WHERE status = 'active';
 DROP INDEX enrollments_queued_idx;
 DROP INDEX enrollments_unqueued_idx;
 ALTER TABLE enrollments DROP CONSTRAINT enrollments_active_next_run;
