@@ -99,9 +99,12 @@ func NewAdvanceBatchTask(es []nurture.Enrollment) (*asynq.Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	// On the low queue: the emails the batches create go on the default
+	// one, so that they leave while further batches are decided instead
+	// of waiting behind every batch queued before them.
 	return asynq.NewTask(TypeSequenceAdvanceBatch, payload,
 		asynq.TaskID(AdvanceBatchTaskID(es)),
-		asynq.Queue(QueueDefault),
+		asynq.Queue(QueueLow),
 		asynq.MaxRetry(AdvanceMaxRetry),
 		asynq.Timeout(2*time.Minute),
 	), nil
