@@ -474,8 +474,12 @@ func (db *DB) MarkEnrollmentsQueued(ctx context.Context, es []nurture.Enrollment
 	for i, e := range es {
 		ids[i], revs[i] = e.ID, e.Revision
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE enrollments e SET enqueued_revision = q.rev, enqueued_at = $3
-		FROM unnest($1::bigint[], $2::bigint[]) AS q(id, rev) WHERE e.id = q.id`, ids, revs, at)
+	// Locked in id order, as ApplyEnrollments does: a batch queued a
+	// moment ago may be applying some of these rows already.
+	_, err := db.pool.Exec(ctx, `WITH locked AS MATERIALIZED (
+			SELECT id FROM enrollments WHERE id = ANY($1) ORDER BY id FOR UPDATE)
+		UPDATE enrollments e SET enqueued_revision = q.rev, enqueued_at = $3
+		FROM unnest($1::bigint[], $2::bigint[]) AS q(id, rev) WHERE e.id = q.id AND e.id IN (SELECT id FROM locked)`, ids, revs, at)
 	if err != nil {
 		return fmt.Errorf("mark enrollments queued: %w", err)
 	}
