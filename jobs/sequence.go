@@ -25,7 +25,7 @@ const TypeSequenceAdvanceBatch = "sequence:advance-batch"
 
 // AdvanceBatchSize is how many enrollments a sequence:advance-batch task
 // holds at most.
-const AdvanceBatchSize = 100
+const AdvanceBatchSize = 250
 
 // AdvanceMaxRetry bounds the retries of one advance; the poller queues a
 // due enrollment again after its grace anyway.

@@ -61,7 +61,7 @@ type SequencePoller struct {
 	Grace time.Duration
 	Batch int // signals or enrollments per query; default 500
 	// Chunk is how many enrollments one task advances; default
-	// jobs.AdvanceBatchSize (100).
+	// jobs.AdvanceBatchSize (250, the size of a send batch).
 	Chunk int
 	// Lease is how long a pass holds the signals it took; default 30s.
 	Lease time.Duration
