@@ -19,12 +19,15 @@ ALTER TABLE message_reasons DROP CONSTRAINT message_reasons_message_id_fkey;
 -- key); an enrollment's by this index.
 CREATE INDEX message_reasons_enrollment_idx ON message_reasons (enrollment_id);
 
+-- The triggers name the tables in the schema of the table whose rows were
+-- deleted, not by the search path of whoever deletes them (a session with
+-- another search path, deleting by qualified name, would not find them).
 -- +goose StatementBegin
 CREATE FUNCTION enrollments_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM enrollment_history WHERE enrollment_id IN (SELECT id FROM gone);
-    DELETE FROM enrollment_wakes WHERE enrollment_id IN (SELECT id FROM gone);
-    UPDATE message_reasons SET enrollment_id = NULL WHERE enrollment_id IN (SELECT id FROM gone);
+    EXECUTE format('DELETE FROM %I.enrollment_history WHERE enrollment_id IN (SELECT id FROM gone)', TG_TABLE_SCHEMA);
+    EXECUTE format('DELETE FROM %I.enrollment_wakes WHERE enrollment_id IN (SELECT id FROM gone)', TG_TABLE_SCHEMA);
+    EXECUTE format('UPDATE %I.message_reasons SET enrollment_id = NULL WHERE enrollment_id IN (SELECT id FROM gone)', TG_TABLE_SCHEMA);
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
@@ -34,7 +37,7 @@ CREATE TRIGGER enrollments_deleted AFTER DELETE ON enrollments
 -- +goose StatementBegin
 CREATE FUNCTION messages_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM message_reasons WHERE message_id IN (SELECT id FROM gone);
+    EXECUTE format('DELETE FROM %I.message_reasons WHERE message_id IN (SELECT id FROM gone)', TG_TABLE_SCHEMA);
     RETURN NULL;
 END $$;
 -- +goose StatementEnd
