@@ -74,6 +74,10 @@ type EnrollmentUpdate struct {
 	Message *Message
 	Reasons *MessageReasons
 	At      time.Time
+	// Decisions is how many decisions the update applies at once (a send
+	// and the wait after it); the revision moves on by as many. 0 counts
+	// as 1.
+	Decisions int
 }
 
 // The keys of what may wake an enrollment.
@@ -130,6 +134,24 @@ type FactsNeeds struct {
 	ConditionRefs
 	Since  []string
 	Emails bool
+}
+
+// FactsRequest asks a store for the facts of one contact: what needs says,
+// with the occurrences of the events in needs.Since from Since on (an
+// enrollment's start). A batch of them loads in a few queries.
+type FactsRequest struct {
+	ContactID int64
+	Needs     FactsNeeds
+	Since     time.Time
+}
+
+// EnrollmentResult is what applying one EnrollmentUpdate did: Applied is
+// false when the enrollment had changed since the update's revision (the
+// caller decides again), and Message is the email it created, nil when
+// there was none or its dedupe key existed already.
+type EnrollmentResult struct {
+	Applied bool
+	Message *Message
 }
 
 // SequenceSource is the text of one version of a sequence file, kept so

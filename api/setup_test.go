@@ -312,7 +312,9 @@ func (b *bundle) getContact(t testing.TB, id int64) contactJSON {
 // API's tests look at the rows, not at a queue.
 type discardEnqueuer struct{}
 
-func (discardEnqueuer) EnqueueSend(context.Context, *nurture.Message) error { return nil }
+func (discardEnqueuer) EnqueueSendBatch(context.Context, string, string, []int64) (int, error) {
+	return 0, nil
+}
 
 // keyLimiter gives every API key the same limit, as cmd/nurture does.
 type keyLimiter struct {

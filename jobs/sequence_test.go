@@ -24,6 +24,11 @@ func (a *advancing) Advance(_ context.Context, id int64) error {
 	return a.err
 }
 
+func (a *advancing) AdvanceBatch(_ context.Context, ids []int64) error {
+	a.got = append(a.got, ids...)
+	return a.err
+}
+
 // TestAdvanceTaskIDIsTheStep: the task id names the enrollment, the step
 // and the visit, so the same step queued twice is one task and the next
 // step (or a loop's next visit) is another.
@@ -66,4 +71,23 @@ func TestAdvanceHandlerTellsAsynqWhatAnErrorMeans(t *testing.T) {
 			require.Equal(t, tt.wantNoRetry, errors.Is(err, asynq.SkipRetry))
 		})
 	}
+}
+
+// TestAdvanceBatchTaskIsOneTaskPerBatch: the batch task carries the
+// enrollments' ids, the same enrollments at the same revisions make the
+// same task id, and a revision moved on makes another; the handler hands
+// the whole batch to the engine.
+func TestAdvanceBatchTaskIsOneTaskPerBatch(t *testing.T) {
+	t.Parallel()
+	es := []nurture.Enrollment{{ID: 3, Revision: 1}, {ID: 5, Revision: 4}}
+	task, err := jobs.NewAdvanceBatchTask(es)
+	require.NoError(t, err)
+	require.Equal(t, jobs.TypeSequenceAdvanceBatch, task.Type())
+	require.JSONEq(t, `{"enrollment_ids":[3,5]}`, string(task.Payload()))
+	require.Equal(t, jobs.AdvanceBatchTaskID(es), jobs.AdvanceBatchTaskID([]nurture.Enrollment{{ID: 3, Revision: 1}, {ID: 5, Revision: 4}}))
+	require.NotEqual(t, jobs.AdvanceBatchTaskID(es), jobs.AdvanceBatchTaskID([]nurture.Enrollment{{ID: 3, Revision: 2}, {ID: 5, Revision: 4}}))
+
+	uc := &advancing{}
+	require.NoError(t, jobs.NewAdvanceHandler(uc).ProcessTask(context.Background(), task))
+	require.Equal(t, []int64{3, 5}, uc.got)
 }

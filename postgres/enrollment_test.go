@@ -157,3 +157,88 @@ func TestEraseDeletesEnrollments(t *testing.T) {
 		require.Zero(t, n, table)
 	}
 }
+
+// TestDueEnrollmentsReturnsWhatIsNotKnownToBeQueued: of the active
+// enrollments due, those never queued, those changed since they were
+// queued and those queued before staleBefore come back (the stale ones
+// first); one queued at its revision since staleBefore, one not due yet
+// and one that ended do not.
+func TestDueEnrollmentsReturnsWhatIsNotKnownToBeQueued(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	enroll := func(user string, nextRun time.Time) nurture.Enrollment {
+		t.Helper()
+		c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: user, Email: user + "@example.com"})
+		require.NoError(t, err)
+		e, _, err := db.Enroll(ctx, nurture.Enrollment{ContactID: c.ID, Sequence: "s", Version: "v1", Topic: nurture.TopicOnboarding,
+			State: []byte(`{}`), NextRun: nextRun, Started: t0}, func([]nurture.Enrollment) (bool, string) { return true, "" })
+		require.NoError(t, err)
+		return *e
+	}
+	now, staleBefore := t0.Add(time.Hour), t0.Add(time.Hour-time.Minute)
+	never := enroll("never", t0)
+	changed := enroll("changed", t0)
+	stale := enroll("stale", t0)
+	fresh := enroll("fresh", t0)
+	later := enroll("later", now.Add(time.Minute))
+	ended := enroll("ended", t0)
+	require.NoError(t, db.MarkEnrollmentsQueued(ctx, []nurture.Enrollment{changed, fresh}, now.Add(-time.Second)))
+	require.NoError(t, db.MarkEnrollmentsQueued(ctx, []nurture.Enrollment{stale}, staleBefore.Add(-time.Second)))
+	_, applied, err := db.ApplyEnrollment(ctx, nurture.EnrollmentUpdate{ID: changed.ID, Revision: changed.Revision,
+		Status: nurture.EnrollmentActive, Step: "next", State: []byte(`{}`), NextRun: t0, At: t0})
+	require.NoError(t, err)
+	require.True(t, applied)
+	_, applied, err = db.ApplyEnrollment(ctx, nurture.EnrollmentUpdate{ID: ended.ID, Revision: ended.Revision,
+		Status: nurture.EnrollmentCompleted, State: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	require.True(t, applied)
+
+	due, err := db.DueEnrollments(ctx, now, staleBefore, 10)
+	require.NoError(t, err)
+	ids := make([]int64, len(due))
+	for i, e := range due {
+		ids[i] = e.ID
+	}
+	require.Equal(t, stale.ID, ids[0], "the stale first")
+	require.ElementsMatch(t, []int64{never.ID, changed.ID, stale.ID}, ids)
+	require.NotContains(t, ids, later.ID)
+
+	limited, err := db.DueEnrollments(ctx, now, staleBefore, 2)
+	require.NoError(t, err)
+	require.Len(t, limited, 2, "the limit holds over both halves")
+
+	require.NoError(t, db.MarkEnrollmentsQueued(ctx, due, now))
+	due, err = db.DueEnrollments(ctx, now, staleBefore, 10)
+	require.NoError(t, err)
+	require.Empty(t, due, "all queued at their revision since staleBefore")
+}
+
+// TestWakeEnrollmentsBatchWakesByContactAndKey: each (contact, key) pair
+// wakes the enrollments of that contact waiting on that key, and no other.
+func TestWakeEnrollmentsBatchWakesByContactAndKey(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	var es []nurture.Enrollment
+	for i, key := range []string{"a", "b", "a"} {
+		c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i)})
+		require.NoError(t, err)
+		e, _, err := db.Enroll(ctx, nurture.Enrollment{ContactID: c.ID, Sequence: "s", Version: "v1", Topic: nurture.TopicOnboarding,
+			State: []byte(`{}`), NextRun: t0, Started: t0}, func([]nurture.Enrollment) (bool, string) { return true, "" })
+		require.NoError(t, err)
+		_, applied, err := db.ApplyEnrollment(ctx, nurture.EnrollmentUpdate{ID: e.ID, Revision: e.Revision, Status: nurture.EnrollmentActive,
+			Step: "wait", State: []byte(`{}`), NextRun: t0.Add(24 * time.Hour), WakeKeys: []string{nurture.WakeEvent(key)}, At: t0})
+		require.NoError(t, err)
+		require.True(t, applied)
+		es = append(es, *e)
+	}
+	// u0 did a, u1 did a (it waits on b), u2 did b (it waits on a).
+	n, err := db.WakeEnrollmentsBatch(ctx, []int64{es[0].ContactID, es[1].ContactID, es[2].ContactID},
+		[]string{nurture.WakeEvent("a"), nurture.WakeEvent("a"), nurture.WakeEvent("b")}, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	for i, want := range []time.Time{t0.Add(time.Minute), t0.Add(24 * time.Hour), t0.Add(24 * time.Hour)} {
+		got, err := db.Enrollment(ctx, es[i].ID)
+		require.NoError(t, err)
+		require.Equal(t, want, got.NextRun.UTC(), "enrollment %d", i)
+	}
+}

@@ -60,3 +60,50 @@ func TestLoadFactsHoldsWhatConditionsRead(t *testing.T) {
 	_, err = db.LoadFacts(ctx, c.ID+1000, needs, t0)
 	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err))
 }
+
+// TestLoadFactsBatchAnswersEachRequestAsLoadFactsDoes: requests about the
+// same contact with other needs and starts, another contact and an unknown
+// one, loaded together, get what each would get alone.
+func TestLoadFactsBatchAnswersEachRequestAsLoadFactsDoes(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	ingest(t, db,
+		identify("i1", "u1", "", t0, nurture.Contact{Email: "ada@example.com"}),
+		identify("i2", "u2", "", t0, nurture.Contact{Email: "bob@example.com"}),
+		track("t1", "u1", "", "activated", t0.Add(-time.Hour)),
+		track("t2", "u1", "", "activated", t0.Add(time.Hour)),
+		track("t3", "u1", "", "Report Created", t0.Add(time.Minute)),
+		track("t4", "u2", "", "activated", t0.Add(2*time.Hour)),
+	)
+	ada, err := db.ContactByExternalID(ctx, "u1")
+	require.NoError(t, err)
+	bob, err := db.ContactByExternalID(ctx, "u2")
+	require.NoError(t, err)
+	m, _, err := db.CreateMessage(ctx, nurture.Message{DedupeKey: "x:1", ContactID: ada.ID, Template: "welcome", SendAt: t0})
+	require.NoError(t, err)
+	require.NoError(t, db.RecordHits(ctx, []nurture.Hit{{MessageID: m.ID, ContactID: ada.ID, Kind: nurture.HitClick, Class: nurture.ClassHuman, At: t0}}))
+	require.NoError(t, db.Suppress(ctx, "bob@example.com", nurture.SuppressHardBounce, ""))
+
+	reqs := []nurture.FactsRequest{
+		{ContactID: ada.ID, Needs: nurture.FactsNeeds{Since: []string{"activated"}}, Since: t0},
+		{ContactID: ada.ID, Needs: nurture.FactsNeeds{ConditionRefs: nurture.ConditionRefs{Events: []string{"activated", "reportcreated"}, EventHistory: true}, Emails: true}, Since: t0},
+		{ContactID: bob.ID, Needs: nurture.FactsNeeds{Since: []string{"activated"}}, Since: t0.Add(3 * time.Hour)},
+		{ContactID: bob.ID + ada.ID + 1000, Needs: nurture.FactsNeeds{Emails: true}, Since: t0},
+	}
+	got, err := db.LoadFactsBatch(ctx, reqs)
+	require.NoError(t, err)
+	require.Len(t, got, len(reqs))
+	for i, r := range reqs[:3] {
+		alone, err := db.LoadFacts(ctx, r.ContactID, r.Needs, r.Since)
+		require.NoError(t, err)
+		require.Equal(t, alone, got[i], "request %d", i)
+	}
+	require.Len(t, got[0].Events["activated"].Occurrences, 1, "since the start")
+	require.Len(t, got[1].Events["activated"].Occurrences, 2, "every one")
+	require.Len(t, got[1].Emails, 1)
+	require.Len(t, got[1].Emails[0].Hits, 1)
+	require.Empty(t, got[2].Events["activated"].Occurrences)
+	require.True(t, got[2].Suppressed)
+	require.False(t, got[0].Suppressed)
+	require.Nil(t, got[3], "unknown contact")
+}

@@ -26,7 +26,7 @@
 // time, it returns what to do (send template T now, with the reasons; wait
 // until a time, or for an event until a time; exit, converted, completed)
 // and the State to store. It reads no database and no clock: the engine
-// (enrollments in PostgreSQL, the poller, sequence:advance tasks) fills its
+// (enrollments in PostgreSQL, the poller, sequence:advance-batch tasks) fills its
 // input and applies its answer in one transaction.
 //
 // # What it must not do

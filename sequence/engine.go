@@ -3,7 +3,6 @@ package sequence
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -17,22 +16,24 @@ import (
 // every decision is applied there in one transaction, and an update made
 // on an enrollment that changed meanwhile is refused (Revision).
 type Store interface {
-	Enrollment(ctx context.Context, id int64) (*nurture.Enrollment, error)
+	Enrollments(ctx context.Context, ids []int64) ([]nurture.Enrollment, error)
 	Enroll(ctx context.Context, e nurture.Enrollment, allow func(past []nurture.Enrollment) (bool, string)) (*nurture.Enrollment, string, error)
 	LoadFacts(ctx context.Context, contactID int64, needs nurture.FactsNeeds, since time.Time) (*nurture.Facts, error)
-	RecentSends(ctx context.Context, contactID int64, since time.Time) ([]time.Time, error)
-	ApplyEnrollment(ctx context.Context, u nurture.EnrollmentUpdate) (*nurture.Message, bool, error)
+	LoadFactsBatch(ctx context.Context, reqs []nurture.FactsRequest) ([]*nurture.Facts, error)
+	RecentSendsBatch(ctx context.Context, contactIDs []int64, since time.Time) (map[int64][]time.Time, error)
+	ApplyEnrollments(ctx context.Context, us []nurture.EnrollmentUpdate) ([]nurture.EnrollmentResult, error)
 	SequenceVersion(ctx context.Context, id, version string) (*nurture.SequenceSource, error)
 	SaveSequenceVersions(ctx context.Context, srcs []nurture.SequenceSource) error
-	WakeEnrollments(ctx context.Context, contactID int64, keys []string, now time.Time) (int, error)
-	WakeTopicEnrollments(ctx context.Context, contactID int64, topics []nurture.Topic, now time.Time) (int, error)
+	WakeEnrollmentsBatch(ctx context.Context, contacts []int64, keys []string, now time.Time) (int, error)
+	WakeTopicEnrollmentsBatch(ctx context.Context, contacts []int64, topics []nurture.Topic, now time.Time) (int, error)
 }
 
-// Enqueuer queues the delivery of a message the engine created. A lost
-// enqueue is caught by the reconciler, which finds due messages in the
-// store.
+// Enqueuer queues the delivery of the messages the engine created, as
+// send batches (key names the batch: queuing it again queues nothing new).
+// A lost enqueue is caught by the reconciler, which finds due messages in
+// the store.
 type Enqueuer interface {
-	EnqueueSend(ctx context.Context, m *nurture.Message) error
+	EnqueueSendBatch(ctx context.Context, key, queue string, ids []int64) (chunks int, err error)
 }
 
 // EngineConfig is what the engine runs with.
@@ -157,92 +158,6 @@ func (e *Engine) Enroll(ctx context.Context, contactID int64, seqID string, at t
 	})
 }
 
-// maxDecisions bounds the decisions of one Advance: sends in a row, and
-// decisions made again because the enrollment changed meanwhile.
-const maxDecisions = 50
-
-// Advance advances enrollment id if it is due: it decides what to do,
-// applies it, queues the email of a send, and after a send decides again
-// at once (the next step may be another send, or a wait). An enrollment
-// that is not due, or has ended, is left alone, so a task queued twice
-// does nothing the second time. When the enrollment changes while a
-// decision is being made (an event woke it, another advance came first),
-// the decision is dropped and made again on what is true now.
-func (e *Engine) Advance(ctx context.Context, id int64) error {
-	for range maxDecisions {
-		again, err := e.advanceOnce(ctx, id)
-		if err != nil || !again {
-			return err
-		}
-	}
-	return nil
-}
-
-func (e *Engine) advanceOnce(ctx context.Context, id int64) (again bool, err error) {
-	en, err := e.cfg.Store.Enrollment(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	now := e.cfg.Clock.Now().UTC()
-	if en.Status != nurture.EnrollmentActive || en.NextRun.After(now) {
-		return false, nil
-	}
-	var st State
-	if err := json.Unmarshal(en.State, &st); err != nil {
-		return false, e.fail(ctx, en, now, fmt.Sprintf("its state does not read: %v", err))
-	}
-	seq, moved, err := e.version(ctx, en, st.Step)
-	if err != nil {
-		if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-			return false, e.fail(ctx, en, now, err.Error())
-		}
-		return false, err
-	}
-	facts, err := e.cfg.Store.LoadFacts(ctx, en.ContactID, seq.Needs().Facts(), st.Started)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		return false, e.end(ctx, en, now, nurture.EnrollmentExited, "the contact was erased")
-	}
-	if err != nil {
-		return false, err
-	}
-	in := Input{Sequence: seq, State: st, Facts: facts, Now: now, DefaultZone: e.cfg.DefaultZone, Zones: &e.zones, Window: e.cfg.Window}
-	if e.cfg.Cap > 0 {
-		sent, err := e.cfg.Store.RecentSends(ctx, en.ContactID, now.Add(-e.cfg.CapPeriod))
-		if err != nil {
-			return false, err
-		}
-		in.Cap = Cap{Limit: e.cfg.Cap, Period: e.cfg.CapPeriod, Sent: sent}
-	}
-	d, err := Decide(in)
-	if err != nil {
-		return false, e.fail(ctx, en, now, err.Error())
-	}
-	u, err := e.update(en, seq, d, now)
-	if err != nil {
-		return false, err
-	}
-	if moved {
-		u.Version = seq.Version
-		u.History = append([]nurture.EnrollmentRecord{{Step: st.Step, Kind: "version",
-			Detail: "moved from version " + en.Version + " to " + seq.Version, At: now}}, u.History...)
-	}
-	msg, applied, err := e.cfg.Store.ApplyEnrollment(ctx, u)
-	if err != nil {
-		return false, err
-	}
-	if !applied {
-		return true, nil // it changed meanwhile: decide again
-	}
-	if msg != nil {
-		if err := e.cfg.Enqueuer.EnqueueSend(ctx, msg); err != nil {
-			// The message is in the store, marked queued now: the
-			// reconciler queues it again after its grace.
-			e.cfg.Logger.Warn("queue a sequence email", "message", msg.ID, "enrollment", en.ID, "err", err)
-		}
-	}
-	return d.Action == ActSend, nil
-}
-
 // update turns a decision into the store's update.
 func (e *Engine) update(en *nurture.Enrollment, seq *Sequence, d Decision, now time.Time) (nurture.EnrollmentUpdate, error) {
 	state, err := json.Marshal(d.State)
@@ -300,20 +215,6 @@ func DedupeKey(id int64, step string, run int) string {
 	return k
 }
 
-// fail ends an enrollment that cannot go on, saying why.
-func (e *Engine) fail(ctx context.Context, en *nurture.Enrollment, now time.Time, why string) error {
-	e.cfg.Logger.Warn("sequence enrollment failed", "enrollment", en.ID, "sequence", en.Sequence, "reason", why)
-	return e.end(ctx, en, now, nurture.EnrollmentFailed, why)
-}
-
-func (e *Engine) end(ctx context.Context, en *nurture.Enrollment, now time.Time, status nurture.EnrollmentStatus, why string) error {
-	_, _, err := e.cfg.Store.ApplyEnrollment(ctx, nurture.EnrollmentUpdate{
-		ID: en.ID, Revision: en.Revision, Status: status, Reason: why, Step: en.Step, Visit: en.Visit, State: en.State, At: now,
-		History: []nurture.EnrollmentRecord{{Step: en.Step, Kind: string(status), Detail: why, At: now}},
-	})
-	return err
-}
-
 // version returns the sequence an enrollment is advanced on: the version it
 // entered with, or the one in use when it may move there (CanMove), which
 // moved reports.
@@ -367,54 +268,4 @@ func (e *Engine) storedVersion(ctx context.Context, id, version string) (*Sequen
 	e.versions[key] = s
 	e.mu.Unlock()
 	return s, nil
-}
-
-// Signal acts on one sequence signal: an event enrolls the contact in the
-// sequences it triggers (entry rules permitting) and wakes the enrollments
-// waiting on it; a change of traits enrolls them in the sequences whose
-// trigger condition now holds and wakes those waiting on traits; an
-// opt-out from a topic wakes the enrollments of that topic, which then
-// exit; a person's open or click wakes those waiting on engagement.
-func (e *Engine) Signal(ctx context.Context, s nurture.SequenceSignal) error {
-	now := e.cfg.Clock.Now().UTC()
-	switch s.Kind {
-	case nurture.SignalEvent:
-		for _, seq := range e.cfg.Sequences.TriggeredBy(s.Name, s.Properties) {
-			if _, _, err := e.Enroll(ctx, s.ContactID, seq.ID, s.At); err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound {
-				return err
-			}
-		}
-		_, err := e.cfg.Store.WakeEnrollments(ctx, s.ContactID, []string{nurture.WakeEvent(nurture.EventKey(s.Name))}, now)
-		return err
-	case nurture.SignalTraits:
-		for _, seq := range e.cfg.Sequences.All() {
-			if seq.Trigger.Condition == nil {
-				continue
-			}
-			needs := nurture.FactsNeeds{ConditionRefs: nurture.Refs(seq.Trigger.Condition)}
-			f, err := e.cfg.Store.LoadFacts(ctx, s.ContactID, needs, now)
-			if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			f.Now = now
-			if !f.Eval(seq.Trigger.Condition) {
-				continue
-			}
-			if _, _, err := e.Enroll(ctx, s.ContactID, seq.ID, s.At); err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound {
-				return err
-			}
-		}
-		_, err := e.cfg.Store.WakeEnrollments(ctx, s.ContactID, []string{nurture.WakeTraits}, now)
-		return err
-	case nurture.SignalHits:
-		_, err := e.cfg.Store.WakeEnrollments(ctx, s.ContactID, []string{nurture.WakeHits}, now)
-		return err
-	case nurture.SignalTopic:
-		_, err := e.cfg.Store.WakeTopicEnrollments(ctx, s.ContactID, []nurture.Topic{nurture.Topic(s.Name)}, now)
-		return err
-	}
-	return errors.New("unknown sequence signal " + string(s.Kind))
 }

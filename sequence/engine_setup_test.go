@@ -157,7 +157,7 @@ func (f *flow) process(ti *asynq.TaskInfo) {
 	}
 	task := asynq.NewTask(ti.Type, ti.Payload)
 	switch ti.Type {
-	case jobs.TypeSequenceAdvance:
+	case jobs.TypeSequenceAdvance, jobs.TypeSequenceAdvanceBatch:
 		require.NoError(f.t, f.advance.ProcessTask(ctx, task))
 	case jobs.TypeEmailSend, jobs.TypeEmailSendBatch:
 		require.NoError(f.t, f.send.ProcessTask(ctx, task))

@@ -281,9 +281,9 @@ func TestSameStepEnqueuedTwiceSendsOnce(t *testing.T) {
 	_, _, err := f.poller.Pass(ctx) // enrolls, and queues its first advance
 	require.NoError(t, err)
 	e := f.in(id, "onboarding")
-	queued, err := f.enqueuer.EnqueueAdvance(ctx, &e)
+	queued, err := f.enqueuer.EnqueueAdvanceBatch(ctx, []nurture.Enrollment{e})
 	require.NoError(t, err)
-	require.False(t, queued, "the same step's task is queued already")
+	require.False(t, queued, "the same batch's task is queued already")
 
 	var wg sync.WaitGroup
 	for range 4 {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/jobs"
 )
 
 // busyRetry is how soon an enrollment whose task of the same step was
@@ -21,22 +23,25 @@ type SequenceStore interface {
 	DeleteSignals(ctx context.Context, ids []int64) error
 }
 
-// AdvanceEnqueuer queues sequence:advance tasks; queued is false when the
-// task of that step exists already.
+// AdvanceEnqueuer queues sequence:advance-batch tasks; queued is false
+// when the same batch is queued already.
 type AdvanceEnqueuer interface {
-	EnqueueAdvance(ctx context.Context, e *nurture.Enrollment) (queued bool, err error)
+	EnqueueAdvanceBatch(ctx context.Context, es []nurture.Enrollment) (queued bool, err error)
 }
 
-// SignalHandler acts on a sequence signal (the sequence engine).
+// SignalHandler acts on sequence signals (the sequence engine) and returns
+// the ids of those it acted on; the others are tried again once their
+// lease runs out.
 type SignalHandler interface {
-	Signal(ctx context.Context, s nurture.SequenceSignal) error
+	Signals(ctx context.Context, sigs []nurture.SequenceSignal) (done []int64, err error)
 }
 
 // SequencePoller moves sequence work from PostgreSQL into the task queue,
 // as the reconciler does for messages: every Interval it turns the signals
 // ingestion left (events that may start a sequence or wake an enrollment)
-// into enrollments and wakes, then queues a sequence:advance task for
-// every enrollment that is due and not known to be queued. Redis never
+// into enrollments and wakes, then queues the enrollments that are due and
+// not known to be queued, Chunk to a sequence:advance-batch task (the
+// enrollments an event woke are queued in the same pass). Redis never
 // holds a step before it is due, and a task lost with Redis's data is
 // queued again after Grace. Signals are leased and task ids derive from
 // the step, so several pollers may run.
@@ -55,6 +60,9 @@ type SequencePoller struct {
 	// before it is queued again. Default 1 minute.
 	Grace time.Duration
 	Batch int // signals or enrollments per query; default 500
+	// Chunk is how many enrollments one task advances; default
+	// jobs.AdvanceBatchSize (250, the size of a send batch).
+	Chunk int
 	// Lease is how long a pass holds the signals it took; default 30s.
 	Lease time.Duration
 }
@@ -74,6 +82,9 @@ func (p *SequencePoller) defaults() {
 	}
 	if p.Batch == 0 {
 		p.Batch = 500
+	}
+	if p.Chunk == 0 {
+		p.Chunk = jobs.AdvanceBatchSize
 	}
 	if p.Lease == 0 {
 		p.Lease = 30 * time.Second
@@ -115,14 +126,13 @@ func (p *SequencePoller) signals(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		done := make([]int64, 0, len(sigs))
-		for _, s := range sigs {
-			if err := p.Signals.Signal(ctx, s); err != nil {
-				// Left for its lease to run out: a later pass tries again.
-				p.Logger.Warn("sequence signal", "signal", s.ID, "contact", s.ContactID, "kind", s.Kind, "err", err)
-				continue
-			}
-			done = append(done, s.ID)
+		if len(sigs) == 0 {
+			return total, nil
+		}
+		done, err := p.Signals.Signals(ctx, sigs)
+		if err != nil {
+			// Left for their lease to run out: a later pass tries again.
+			return total, err
 		}
 		if err := p.Store.DeleteSignals(ctx, done); err != nil {
 			return total, err
@@ -156,24 +166,24 @@ func (p *SequencePoller) due(ctx context.Context) (int, error) {
 		}
 		queued := make([]nurture.Enrollment, 0, len(due))
 		var busy []nurture.Enrollment
-		for i := range due {
-			ok, err := p.Enqueuer.EnqueueAdvance(ctx, &due[i])
+		for chunk := range slices.Chunk(due, p.Chunk) {
+			ok, err := p.Enqueuer.EnqueueAdvanceBatch(ctx, chunk)
 			if err != nil {
 				return total, err
 			}
 			if ok {
-				queued = append(queued, due[i])
+				queued = append(queued, chunk...)
 			} else {
-				busy = append(busy, due[i])
+				busy = append(busy, chunk...)
 			}
 		}
 		if err := p.Store.MarkEnrollmentsQueued(ctx, queued, now); err != nil {
 			return total, err
 		}
-		// A task of the same step is still queued or running (it will see
-		// what changed, or finished just before): try again in a few
-		// seconds rather than at every pass, so that such enrollments
-		// cannot crowd the others out of a batch.
+		// The same batch is still queued or running (it will see what
+		// changed, or finished just before): try again in a few seconds
+		// rather than at every pass, so that such enrollments cannot crowd
+		// the others out of a batch.
 		if err := p.Store.MarkEnrollmentsQueued(ctx, busy, now.Add(-p.Grace+busyRetry)); err != nil {
 			return total, err
 		}

@@ -272,13 +272,14 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		Logger:            logger,
 	})
 	send := jobs.NewSendHandler(deliverer)
+	advance := jobs.NewAdvanceHandler(engine)
 	w := worker.New(worker.Config{
 		Redis:           redisOpt,
 		Concurrency:     cfg.Concurrency,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          logger,
 		Handlers: map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send,
-			jobs.TypeSequenceAdvance: jobs.NewAdvanceHandler(engine)},
+			jobs.TypeSequenceAdvance: advance, jobs.TypeSequenceAdvanceBatch: advance},
 	})
 	closeAll := func() {
 		// The worker has stopped: write the outcomes still waiting, then
