@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/sequence"
 )
 
 // EnrollmentStore is what the enrollment endpoints need: the contacts, and
@@ -135,7 +136,7 @@ func (a *API) exitEnrollment(c *gin.Context) {
 		return
 	}
 	if e.Status != nurture.EnrollmentActive {
-		fail(c, nurture.Errorf(nurture.CodeConflict, "enrollment %d has ended already: %s", id, statusText(e)))
+		fail(c, nurture.Errorf(nurture.CodeConflict, "enrollment %d has ended already: %s", id, sequence.EndedText(e)))
 		return
 	}
 	e, err = store.ExitEnrollment(ctx, id, ManualExit)
@@ -144,13 +145,6 @@ func (a *API) exitEnrollment(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, newEnrollmentJSON(e))
-}
-
-func statusText(e *nurture.Enrollment) string {
-	if e.Reason == "" {
-		return string(e.Status)
-	}
-	return string(e.Status) + " (" + e.Reason + ")"
 }
 
 // contactEnrollments serves GET /v1/contacts/{id}/enrollments: the
@@ -191,28 +185,28 @@ func (a *API) contactEnrollments(c *gin.Context) {
 }
 
 // EngineEnrollments is the EnrollmentStore of a running Nurture: the
-// sequence engine enrolls, and a manual exit is applied the way the engine
-// applies its decisions (one transaction, fenced by the enrollment's
-// revision, recorded in its history).
+// sequence engine enrolls contacts and exits enrollments, the store reads
+// them.
 type EngineEnrollments struct {
-	Engine Enroller
+	Engine EnrollmentEngine
 	Store  EnrollmentRows
 	Clock  nurture.Clock // default: the system clock
 }
 
-// Enroller enrolls contacts under the entry rules; *sequence.Engine is one.
-type Enroller interface {
+// EnrollmentEngine enrolls contacts under the entry rules and ends
+// enrollments by hand; *sequence.Engine is one.
+type EnrollmentEngine interface {
 	Enroll(ctx context.Context, contactID int64, seqID string, at time.Time) (*nurture.Enrollment, string, error)
+	Exit(ctx context.Context, id int64, reason string) (*nurture.Enrollment, error)
 }
 
-// EnrollmentRows is what EngineEnrollments reads and writes of the store.
+// EnrollmentRows is what EngineEnrollments reads of the store.
 type EnrollmentRows interface {
 	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
 	ContactByExternalID(ctx context.Context, userID string) (*nurture.Contact, error)
 	ContactByEmail(ctx context.Context, email string) (*nurture.Contact, error)
 	Enrollment(ctx context.Context, id int64) (*nurture.Enrollment, error)
 	ContactEnrollments(ctx context.Context, contactID int64) ([]nurture.Enrollment, error)
-	ApplyEnrollment(ctx context.Context, u nurture.EnrollmentUpdate) (*nurture.Message, bool, error)
 }
 
 // Contact returns the contact with the given id.
@@ -252,32 +246,7 @@ func (e *EngineEnrollments) now() time.Time {
 	return e.Clock.Now().UTC()
 }
 
-// maxExitTries bounds the attempts of an exit that keeps finding the
-// enrollment changed (an advance or a wake came first).
-const maxExitTries = 5
-
 // ExitEnrollment ends an active enrollment as exited for reason.
 func (e *EngineEnrollments) ExitEnrollment(ctx context.Context, id int64, reason string) (*nurture.Enrollment, error) {
-	for range maxExitTries {
-		en, err := e.Store.Enrollment(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if en.Status != nurture.EnrollmentActive {
-			return nil, nurture.Errorf(nurture.CodeConflict, "enrollment %d has ended already: %s", id, statusText(en))
-		}
-		now := e.now()
-		_, applied, err := e.Store.ApplyEnrollment(ctx, nurture.EnrollmentUpdate{
-			ID: en.ID, Revision: en.Revision, Status: nurture.EnrollmentExited, Reason: reason, Step: en.Step, Visit: en.Visit,
-			State: en.State, At: now,
-			History: []nurture.EnrollmentRecord{{Step: en.Step, Kind: string(nurture.EnrollmentExited), Detail: reason, At: now}},
-		})
-		if err != nil {
-			return nil, err
-		}
-		if applied {
-			return e.Store.Enrollment(ctx, id)
-		}
-	}
-	return nil, nurture.Errorf(nurture.CodeUnavailable, "enrollment %d kept changing while it was being ended: try again", id)
+	return e.Engine.Exit(ctx, id, reason)
 }

@@ -562,3 +562,35 @@ steps:
 		require.NotEmpty(t, s, "the step without an override has its template's subject")
 	}
 }
+
+// TestExitByHandStopsTheNextEmail: an operator's exit ends the enrollment
+// at once, with its reason in the history; the next step never runs, and
+// a second exit, or one of an unknown enrollment, says why it cannot.
+func TestExitByHandStopsTheNextEmail(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"drip.yaml": {Data: []byte(versionA)}}, monday10)
+	id := f.signUp("u1", nurture.Contact{Email: "ada@example.com"})
+	f.run()
+	en := f.only(id)
+	require.Equal(t, nurture.EnrollmentActive, en.Status, "waiting a day after the welcome")
+
+	ctx := context.Background()
+	got, err := f.engine.Exit(ctx, en.ID, "removed by support")
+	require.NoError(t, err)
+	require.Equal(t, nurture.EnrollmentExited, got.Status)
+	require.Equal(t, "removed by support", got.Reason)
+	history, err := f.store.EnrollmentHistory(ctx, en.ID)
+	require.NoError(t, err)
+	last := history[len(history)-1]
+	require.Equal(t, string(nurture.EnrollmentExited), last.Kind)
+	require.Equal(t, "removed by support", last.Detail)
+
+	f.at(monday10.Add(2 * day))
+	require.Equal(t, []string{"welcome"}, f.templatesSent(id), "the step after the wait never ran")
+
+	_, err = f.engine.Exit(ctx, en.ID, "again")
+	require.Equal(t, nurture.CodeConflict, nurture.ErrorCodeOf(err))
+	require.ErrorContains(t, err, "exited (removed by support)")
+	_, err = f.engine.Exit(ctx, en.ID+1000, "unknown")
+	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err))
+}
