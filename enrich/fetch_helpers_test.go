@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -130,3 +131,5 @@ var testTime = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 type fixedClock struct{}
 
 func (fixedClock) Now() time.Time { return testTime }
+
+func urlParse(s string) (*url.URL, error) { return url.Parse(s) }
