@@ -225,8 +225,9 @@ func (f *Fetcher) GetHTML(ctx context.Context, rawURL string) (*Response, error)
 }
 
 // GetJSON fetches a JSON document from an API (a provider): robots.txt is
-// not consulted (the operator chose the API), header is sent (an API key),
-// and redirects stay on the same host so the key does not travel.
+// not consulted and the per-domain limit not applied (the operator chose
+// the API and its rate), header is sent (an API key), and redirects stay on
+// the same host so the key does not travel.
 func (f *Fetcher) GetJSON(ctx context.Context, rawURL string, header http.Header) (*Response, error) {
 	return f.get(ctx, rawURL, kindJSON, header)
 }
@@ -248,8 +249,13 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, k kind, header http.He
 }
 
 func (f *Fetcher) do(ctx context.Context, u *url.URL, k kind, header http.Header) (*Response, error) {
-	if err := f.cfg.Limiter.Wait(ctx, limitKey(u.Hostname())); err != nil {
-		return nil, &FetchError{Reason: ReasonLimited, URL: u.String(), Err: err}
+	// The per-domain limit is politeness towards the sites researched; a
+	// provider's API has its own contract, and says 429 when it is
+	// exceeded.
+	if k != kindJSON {
+		if err := f.cfg.Limiter.Wait(ctx, limitKey(u.Hostname())); err != nil {
+			return nil, &FetchError{Reason: ReasonLimited, URL: u.String(), Err: err}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(ctx, kindKey{}, k), f.cfg.Timeout)
 	defer cancel()
