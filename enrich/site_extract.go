@@ -186,7 +186,7 @@ func parseJSONLD(base *url.URL, raw []byte) []orgFacts {
 	raw = bytes.TrimSpace(raw)
 	// Wrappers some CMSs still emit around script bodies.
 	for _, w := range [][2]string{{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"//<![CDATA[", "//]]>"}} {
-		if bytes.HasPrefix(raw, []byte(w[0])) && bytes.HasSuffix(raw, []byte(w[1])) {
+		if len(raw) >= len(w[0])+len(w[1]) && bytes.HasPrefix(raw, []byte(w[0])) && bytes.HasSuffix(raw, []byte(w[1])) {
 			raw = bytes.TrimSpace(raw[len(w[0]) : len(raw)-len(w[1])])
 		}
 	}

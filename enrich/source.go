@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -151,8 +152,8 @@ var ErrBadInput = errors.New("cannot research")
 // ParseDomain turns what a person typed (a domain, or a URL's host) into
 // the lower-case ASCII form research uses. An internationalised name is
 // converted to its A-label (xn--) form with IDNA's lookup profile, which
-// rejects names that would mislead (mixed scripts in a label, disallowed
-// runes). Everything it refuses comes back as an error whose message is fit
+// rejects disallowed runes and bidi mistakes; a homograph (Cyrillic "о" in
+// "gооgle.com") is researched as the different domain it is. Everything it refuses comes back as an error whose message is fit
 // to record as the reason.
 func ParseDomain(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -163,6 +164,9 @@ func ParseDomain(s string) (string, error) {
 	// Checked before IDNA so a huge input costs nothing.
 	if len(s) > 4*MaxDomainLength {
 		return "", fmt.Errorf("%w: domain of %d characters is longer than %d", ErrBadInput, len(s), MaxDomainLength)
+	}
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: domain is not valid UTF-8", ErrBadInput)
 	}
 	ascii, err := idna.Lookup.ToASCII(s)
 	if err != nil {
@@ -235,10 +239,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return clip(s, n) + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
