@@ -465,7 +465,8 @@ func slug(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '-' || r == '_') {
+		ascii := r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		if !ascii && r != '-' && r != '_' {
 			return false
 		}
 	}

@@ -65,9 +65,7 @@ func TestSiteJSONLD(t *testing.T) {
 	name, ok := r.First(FieldName)
 	require.True(t, ok)
 	require.Equal(t, "Acme Robotics", name.Value)
-	require.Equal(t, MethodJSONLD, name.Method)
-	require.Equal(t, b.base+"/", name.Source)
-	require.Equal(t, testTime, name.At)
+	require.Equal(t, Provenance{Source: b.base + "/", Method: MethodJSONLD, At: testTime}, name.Provenance)
 
 	for f, want := range map[Field]string{
 		FieldLegalName:  "Acme Robotics GmbH",
