@@ -203,6 +203,7 @@ type Response struct {
 	URL         string // the final URL, after redirects
 	Status      int
 	ContentType string // the media type, without parameters
+	Charset     string // the Content-Type's charset parameter, if any
 	Body        []byte
 	Truncated   bool // the body was longer than MaxBytes: only its start was read
 	At          time.Time
@@ -283,7 +284,9 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, k kind, header http.Header
 	}
 	defer resp.Body.Close()
 	out := &Response{URL: resp.Request.URL.String(), Status: resp.StatusCode, At: f.cfg.Clock.Now()}
-	out.ContentType, _, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	var params map[string]string
+	out.ContentType, params, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	out.Charset = params["charset"]
 	if k != kindRobots {
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return out, &FetchError{Reason: ReasonStatus, URL: out.URL, Status: resp.StatusCode}
@@ -479,6 +482,23 @@ func (f *Fetcher) robotsAllow(ctx context.Context, u *url.URL) error {
 // are one site.
 func limitKey(host string) string {
 	return strings.TrimPrefix(strings.ToLower(host), "www.")
+}
+
+// LoopbackOnly returns a FetchConfig.WrapDial that refuses every
+// connection outside 127.0.0.0/8 and reports it. Tests and benchmarks
+// install it under the fetcher's own checks (report being t.Errorf, or a
+// panic), so a bug in those checks can never reach the outside.
+func LoopbackOnly(report func(address string)) func(next DialFunc) DialFunc {
+	return func(next DialFunc) DialFunc {
+		return func(ctx context.Context, network, address string) (net.Conn, error) {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !loopback4.Contains(ap.Addr()) {
+				report(address)
+				return nil, fmt.Errorf("%w: %s is outside 127.0.0.0/8 (loopback guard)", ErrRefused, address)
+			}
+			return next(ctx, network, address)
+		}
+	}
 }
 
 // NewResolver returns a resolver that sends every DNS query to server

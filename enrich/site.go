@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/html/charset"
+
 	nurture "github.com/nurture-email/nurture"
 )
 
@@ -36,18 +38,29 @@ func (s *Site) Research(ctx context.Context, q Query) Result {
 		home = s.URLFor(q.Domain)
 	}
 	resp, err := s.fetcher.GetHTML(ctx, home)
+	if err != nil && ReasonOf(err) == ReasonNetwork && !strings.HasPrefix(q.Domain, "www.") {
+		// Many companies serve their site on www only: the bare name
+		// does not resolve or does not answer.
+		www := "https://www." + q.Domain + "/"
+		if s.URLFor != nil {
+			www = s.URLFor("www." + q.Domain)
+		}
+		if r2, err2 := s.fetcher.GetHTML(ctx, www); err2 == nil {
+			resp, err = r2, nil
+		}
+	}
 	if err != nil {
 		return unavailable(s.Name(), q.Domain, err.Error(), s.clock.Now())
 	}
 	r := Result{Source: s.Name(), Domain: q.Domain, Status: StatusOK, At: resp.At}
 	base, _ := url.Parse(resp.URL) // the fetcher made this URL
-	facts := extractPage(base, resp.Body)
+	facts := extractPage(base, decodeHTML(resp))
 	r.Findings = pageFindings(facts, Provenance{Source: resp.URL, At: resp.At})
 	text := facts.Text
 	if facts.About != "" && facts.About != resp.URL {
 		if about, err := s.fetcher.GetHTML(ctx, facts.About); err == nil {
 			aboutBase, _ := url.Parse(about.URL)
-			af := extractPage(aboutBase, about.Body)
+			af := extractPage(aboutBase, decodeHTML(about))
 			r.Findings = append(r.Findings, pageFindings(af, Provenance{Source: about.URL, At: about.At})...)
 			text = strings.TrimSpace(text + " " + af.Text)
 		}
@@ -115,4 +128,24 @@ func dedupe(fs []Finding) []Finding {
 		}
 	}
 	return out
+}
+
+// decodeHTML returns a page's body as UTF-8: the charset comes from the
+// Content-Type, else a BOM or <meta charset> in the first 1024 bytes, else
+// UTF-8 (x/net/html/charset's rules, which are the HTML standard's). An
+// encoding it cannot decode leaves the body as it is.
+func decodeHTML(r *Response) []byte {
+	ct := "text/html"
+	if r.Charset != "" {
+		ct += "; charset=" + r.Charset
+	}
+	enc, name, _ := charset.DetermineEncoding(r.Body, ct)
+	if name == "utf-8" {
+		return r.Body
+	}
+	b, err := enc.NewDecoder().Bytes(r.Body)
+	if err != nil {
+		return r.Body
+	}
+	return b
 }

@@ -255,3 +255,66 @@ func TestSocialProfile(t *testing.T) {
 		require.Equal(t, tt.want, got, tt.in)
 	}
 }
+
+func TestSiteDecodesItsCharset(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "site", "latin1.html"))
+	require.NoError(t, err)
+	b := setupSite(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html") // the charset is only in the page
+		_, _ = w.Write(body)
+	})
+	r := b.site.Research(t.Context(), Query{Domain: "acme.test"})
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	require.Equal(t, []string{"Müller & Söhne Maschinenbau"}, values(r, FieldTitle))
+	require.Equal(t, []string{"Präzisionsteile für die Automobilindustrie seit 1952."}, values(r, FieldDescription))
+	require.Contains(t, r.Text, "Fräsen")
+}
+
+func TestSiteFallsBackToWWW(t *testing.T) {
+	t.Parallel()
+	// Only www.acme.test resolves.
+	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(`<title>WWW only</title>`))
+	}))
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"), "www.wwwonly.test. 60 IN A 127.0.0.1")
+	s := NewSite(b.f)
+	s.URLFor = func(d string) string { return "http://" + d + ":" + port(srv) + "/" }
+	r := s.Research(t.Context(), Query{Domain: "wwwonly.test"})
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	title, _ := r.First(FieldTitle)
+	require.Equal(t, "WWW only", title.Value)
+	require.Equal(t, "http://www.wwwonly.test:"+port(srv)+"/", title.Source)
+}
+
+func TestSiteConcurrentResearch(t *testing.T) {
+	t.Parallel()
+	var robots atomic.Int32
+	b := setupSite(t, map[string]string{"/": "jsonld.html", "/company/about-us": "about.html"},
+		func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/robots.txt" {
+				robots.Add(1)
+			}
+			http.NotFound(w, r)
+		})
+	done := make(chan Result)
+	for range 8 {
+		go func() { done <- b.site.Research(t.Context(), Query{Domain: "acme.test"}) }()
+	}
+	for range 8 {
+		r := <-done
+		require.Equal(t, StatusOK, r.Status, r.Reason)
+		name, _ := r.First(FieldName)
+		require.Equal(t, "Acme Robotics", name.Value)
+	}
+	require.LessOrEqual(t, robots.Load(), int32(8), "robots.txt is fetched at most once per racing research, then shared (16 without the cache)")
+}
