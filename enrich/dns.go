@@ -38,6 +38,10 @@ func (*DNS) Name() string { return "dns" }
 // finding's source is the record it was read from, in zone-file form.
 func (d *DNS) Research(ctx context.Context, q Query) Result {
 	now := d.clock.Now()
+	q, bad, ok := normalise(d.Name(), q, now)
+	if !ok {
+		return bad
+	}
 	mxs, mxErr := d.resolver.LookupMX(ctx, q.Domain)
 	txts, txtErr := d.resolver.LookupTXT(ctx, q.Domain)
 	if mxErr != nil && txtErr != nil {

@@ -97,6 +97,10 @@ func (p *Provider) Research(ctx context.Context, q Query) Result {
 	if !p.Enabled() {
 		return Result{Source: p.Name(), Domain: q.Domain, Status: StatusSkipped, Reason: "provider: not configured", At: now}
 	}
+	q, bad, ok := normalise(p.Name(), q, now)
+	if !ok {
+		return bad
+	}
 	if strings.Contains(p.cfg.URL, "{email}") && q.Email == "" {
 		return Result{Source: p.Name(), Domain: q.Domain, Status: StatusSkipped, Reason: "provider: its URL needs an email address", At: now}
 	}

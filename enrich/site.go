@@ -33,6 +33,10 @@ func (*Site) Name() string { return "site" }
 // result unavailable, with the fetcher's reason; an about page that cannot
 // be read is only a missed extra.
 func (s *Site) Research(ctx context.Context, q Query) Result {
+	q, bad, ok := normalise(s.Name(), q, s.clock.Now())
+	if !ok {
+		return bad
+	}
 	home := "https://" + q.Domain + "/"
 	if s.URLFor != nil {
 		home = s.URLFor(q.Domain)

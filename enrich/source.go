@@ -137,6 +137,18 @@ func (r Result) All(f Field) []Finding {
 	return out
 }
 
+// normalise checks a query a source was given: its domain goes through
+// ParseDomain (so a caller that skipped it still cannot make a source
+// fetch a bad name), and a refusal is a skipped Result with the reason.
+func normalise(source string, q Query, now time.Time) (Query, Result, bool) {
+	d, err := ParseDomain(q.Domain)
+	if err != nil {
+		return q, Result{Source: source, Domain: clip(strings.ToValidUTF8(q.Domain, "\uFFFD"), MaxDomainLength), Status: StatusSkipped, Reason: err.Error(), At: now}, false
+	}
+	q.Domain = d
+	return q, Result{}, true
+}
+
 func unavailable(source, domain, reason string, at time.Time) Result {
 	return Result{Source: source, Domain: domain, Status: StatusUnavailable, Reason: reason, At: at}
 }

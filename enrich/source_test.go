@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -71,4 +72,28 @@ func TestResultFirstAndAll(t *testing.T) {
 	require.Len(t, r.All(FieldName), 2)
 	_, ok = r.First(FieldLogo)
 	require.False(t, ok)
+}
+
+// Every source refuses a bad domain with a recorded reason, whoever called
+// it, and researches an IDN under its A-label.
+func TestSourcesRefuseBadInput(t *testing.T) {
+	t.Parallel()
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"), "xn--bcher-kva.test. 60 IN MX 1 aspmx.l.google.com.")
+	site := NewSite(b.f)
+	prov, err := NewProvider(b.f, ProviderConfig{URL: "http://api.test/{domain}", Fields: map[string]Field{"a": FieldName}})
+	require.NoError(t, err)
+	dns := NewDNS(b.cfg.Resolver, fixedClock{})
+	for _, s := range []Source{site, dns, prov} {
+		for _, bad := range []string{"", "not a domain", strings.Repeat("a", 300) + ".com", "127.0.0.1", "\xff.com"} {
+			r := s.Research(t.Context(), Query{Domain: bad})
+			require.Equal(t, StatusSkipped, r.Status, "%s %q", s.Name(), bad)
+			require.Contains(t, r.Reason, "cannot research", "%s %q", s.Name(), bad)
+			require.LessOrEqual(t, len(r.Domain), MaxDomainLength)
+		}
+	}
+	r := dns.Research(t.Context(), Query{Domain: "Bücher.test"})
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	require.Equal(t, "xn--bcher-kva.test", r.Domain)
+	require.Equal(t, []string{"Google Workspace"}, values(r, FieldMailHost))
+	require.Empty(t, b.guard.addrs(), "nothing was fetched")
 }
