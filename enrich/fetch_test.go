@@ -1,7 +1,11 @@
 package enrich
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -289,4 +293,64 @@ func TestLocalLimiter(t *testing.T) {
 func TestNewFetcherPanicsOnNonLoopbackAllowance(t *testing.T) {
 	t.Parallel()
 	require.Panics(t, func() { NewFetcher(FetchConfig{AllowLoopback: netip.MustParsePrefix("10.0.0.0/8")}) })
+}
+
+func TestFetchChecksRobotsOfARedirectTarget(t *testing.T) {
+	t.Parallel()
+	var hidden atomic.Int32
+	site := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := strings.Cut(r.Host, ":")
+		switch {
+		case r.URL.Path == "/robots.txt" && host == "www.acme.test":
+			_, _ = w.Write([]byte("User-agent: *\nDisallow: /hidden\n"))
+		case r.URL.Path == "/robots.txt":
+			http.NotFound(w, r)
+		case host == "acme.test":
+			http.Redirect(w, r, "http://www.acme.test:"+r.Host[len("acme.test:"):]+"/hidden", http.StatusMovedPermanently)
+		default:
+			hidden.Add(1)
+		}
+	}))
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"), "acme.test. 60 IN A 127.0.0.1", "www.acme.test. 60 IN A 127.0.0.1")
+	_, err := b.f.GetHTML(t.Context(), "http://acme.test:"+port(site)+"/")
+	require.Equal(t, ReasonRobots, ReasonOf(err))
+	require.Zero(t, hidden.Load())
+}
+
+func TestFetchCapsADecompressedBody(t *testing.T) {
+	t.Parallel()
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(make([]byte, 20<<20)) // 20 MB of zeros, about 20 KB on the wire
+	require.NoError(t, zw.Close())
+	site := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(zipped.Bytes())
+	}))
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"))
+	resp, err := b.f.GetHTML(t.Context(), "http://127.0.0.1:"+port(site)+"/")
+	require.NoError(t, err)
+	require.True(t, resp.Truncated)
+	require.Len(t, resp.Body, DefaultMaxBytes)
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	var reported []string
+	next := func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("next dialer reached")
+	}
+	dial := LoopbackOnly(func(a string) { reported = append(reported, a) })(next)
+	for _, a := range []string{"10.0.0.1:80", "169.254.169.254:80", "[::1]:80", "[::ffff:10.0.0.1]:443", "example.com:80"} {
+		_, err := dial(t.Context(), "tcp", a)
+		require.ErrorIs(t, err, ErrRefused, a)
+	}
+	require.Len(t, reported, 5)
+	_, err := dial(t.Context(), "tcp", "127.0.0.1:80")
+	require.EqualError(t, err, "next dialer reached")
 }
