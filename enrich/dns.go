@@ -118,9 +118,9 @@ type suffixRule struct {
 	name   string
 }
 
-// mxProviders names mail providers by the host names of their MX records.
-// Documented in the package's table; first match wins, so narrower
-// suffixes come first.
+// mxProviders names mail providers by the host names of their MX records;
+// the first match wins. docs/enrichment.md shows this table: change both
+// together.
 var mxProviders = []suffixRule{
 	{"aspmx.l.google.com", "Google Workspace"},
 	{"googlemail.com", "Google Workspace"},
@@ -155,8 +155,9 @@ var mxProviders = []suffixRule{
 	{"sendgrid.net", "SendGrid"},
 }
 
-// spfTools names services by the domains SPF records include. A company
+// spfTools names services by the domains SPF records include: a company
 // whose SPF includes _spf.salesforce.com sends mail from Salesforce.
+// docs/enrichment.md shows this table: change both together.
 var spfTools = []suffixRule{
 	{"_spf.google.com", "Google Workspace"},
 	{"spf.protection.outlook.com", "Microsoft 365"},
