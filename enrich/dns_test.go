@@ -1,6 +1,9 @@
 package enrich
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,4 +91,25 @@ func TestMailProviderTable(t *testing.T) {
 	}
 	require.Equal(t, []string{"a.test", "b.test", "c.test"}, spfIncludes("v=spf1 ip4:1.2.3.4 include:A.test ?include:b.test. redirect=c.test"))
 	require.Empty(t, spfIncludes("include:a.test"), "not an SPF record")
+}
+
+// docs/enrichment.md shows the MX and SPF tables: every rule must be on a
+// row naming both its suffix and its name, so the page stays true.
+func TestDNSTablesAreDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "enrichment.md"))
+	require.NoError(t, err)
+	rows := strings.Split(string(doc), "\n")
+	for _, rules := range [][]suffixRule{mxProviders, spfTools} {
+		for _, r := range rules {
+			found := false
+			for _, row := range rows {
+				if strings.HasPrefix(row, "|") && strings.Contains(row, "`"+r.suffix+"`") && strings.Contains(row, r.name) {
+					found = true
+					break
+				}
+			}
+			require.True(t, found, "docs/enrichment.md has no row for %s -> %s", r.suffix, r.name)
+		}
+	}
 }
