@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -253,4 +254,26 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return clip(s, n) + "…"
+}
+
+// ResearchAll asks every source about q at once and returns their results
+// in the sources' order. A source that panics is reported unavailable
+// rather than taking the caller down: research reads the outside world,
+// and a parser bug must cost one result, not the worker.
+func ResearchAll(ctx context.Context, q Query, sources ...Source) []Result {
+	out := make([]Result, len(sources))
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					out[i] = Result{Source: s.Name(), Domain: q.Domain, Status: StatusUnavailable,
+						Reason: fmt.Sprintf("internal: %v", v)}
+				}
+			}()
+			out[i] = s.Research(ctx, q)
+		})
+	}
+	wg.Wait()
+	return out
 }

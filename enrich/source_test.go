@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -96,4 +97,24 @@ func TestSourcesRefuseBadInput(t *testing.T) {
 	require.Equal(t, "xn--bcher-kva.test", r.Domain)
 	require.Equal(t, []string{"Google Workspace"}, values(r, FieldMailHost))
 	require.Empty(t, b.guard.addrs(), "nothing was fetched")
+}
+
+type panicky struct{}
+
+func (panicky) Name() string { return "panicky" }
+func (panicky) Research(context.Context, Query) Result {
+	panic("parser bug")
+}
+
+func TestResearchAll(t *testing.T) {
+	t.Parallel()
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"), "acme.test. 60 IN MX 1 aspmx.l.google.com.")
+	prov, err := NewProvider(b.f, ProviderConfig{})
+	require.NoError(t, err)
+	rs := ResearchAll(t.Context(), Query{Domain: "acme.test"}, NewDNS(b.cfg.Resolver, fixedClock{}), panicky{}, prov)
+	require.Len(t, rs, 3)
+	require.Equal(t, "dns", rs[0].Source)
+	require.Equal(t, StatusOK, rs[0].Status)
+	require.Equal(t, Result{Source: "panicky", Domain: "acme.test", Status: StatusUnavailable, Reason: "internal: parser bug"}, rs[1])
+	require.Equal(t, StatusSkipped, rs[2].Status)
 }
