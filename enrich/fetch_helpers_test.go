@@ -1,0 +1,132 @@
+package enrich
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/require"
+)
+
+// guard sits under the fetcher's own checks in every test: it fails the
+// test on any connection outside 127.0.0.0/8 (and refuses it), so a bug in
+// the checks can never reach another address, and it records every address
+// dialled so a test can prove a refusal came before it.
+type guard struct {
+	t      *testing.T
+	mu     sync.Mutex
+	dialed []string
+}
+
+func (g *guard) wrap(next DialFunc) DialFunc {
+	outside := LoopbackOnly(func(address string) {
+		g.t.Errorf("guard: connection to %s, outside 127.0.0.0/8", address)
+	})(next)
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		g.mu.Lock()
+		g.dialed = append(g.dialed, address)
+		g.mu.Unlock()
+		return outside(ctx, network, address)
+	}
+}
+
+func (g *guard) addrs() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.dialed...)
+}
+
+// startDNS runs a DNS server on 127.0.0.1 answering from records written in
+// zone-file syntax ("acme.test. 60 IN A 127.0.0.2"). A name it has no record
+// of gets NXDOMAIN; a known name without the asked type an empty answer.
+func startDNS(t *testing.T, records ...string) string {
+	t.Helper()
+	byName := map[string][]dns.RR{}
+	for _, r := range records {
+		rr, err := dns.NewRR(r)
+		require.NoError(t, err, r)
+		name := strings.ToLower(rr.Header().Name)
+		byName[name] = append(byName[name], rr)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		m.Authoritative = true
+		for _, q := range req.Question {
+			rrs, ok := byName[strings.ToLower(q.Name)]
+			if !ok {
+				m.Rcode = dns.RcodeNameError
+				continue
+			}
+			for _, rr := range rrs {
+				if rr.Header().Rrtype == q.Qtype {
+					m.Answer = append(m.Answer, rr)
+				}
+			}
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// serveOn starts an HTTP test server listening on ip (a loopback address).
+func serveOn(t *testing.T, ip string, h http.Handler) *httptest.Server {
+	t.Helper()
+	l, err := net.Listen("tcp", ip+":0")
+	require.NoError(t, err)
+	s := httptest.NewUnstartedServer(h)
+	s.Listener.Close()
+	s.Listener = l
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// port returns the port of a test server.
+func port(s *httptest.Server) string {
+	_, p, _ := net.SplitHostPort(s.Listener.Addr().String())
+	return p
+}
+
+type fetchBundle struct {
+	f     *Fetcher
+	guard *guard
+	cfg   FetchConfig
+}
+
+// setupFetch returns a fetcher that admits allow (a loopback prefix, or
+// the zero Prefix as in production), resolves through a local DNS server
+// holding records, never waits for a rate limit, and dials through a guard.
+func setupFetch(t *testing.T, allow netip.Prefix, records ...string) fetchBundle {
+	t.Helper()
+	g := &guard{t: t}
+	cfg := FetchConfig{
+		ContactURL:    "https://nurture.test/bot",
+		Resolver:      NewResolver(startDNS(t, records...)),
+		Limiter:       Unlimited{},
+		Clock:         fixedClock{},
+		AllowLoopback: allow,
+		WrapDial:      g.wrap,
+	}
+	return fetchBundle{f: NewFetcher(cfg), guard: g, cfg: cfg}
+}
+
+var testTime = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return testTime }
+
+func urlParse(s string) (*url.URL, error) { return url.Parse(s) }
