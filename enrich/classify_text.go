@@ -65,6 +65,6 @@ func foldText(s string) string {
 // "r d" and "d'affaires" is "d affaires".
 func words(folded string) []string {
 	return strings.FieldsFunc(folded, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
 	})
 }
