@@ -84,7 +84,8 @@ const MaxTitleLength = 300
 //     ("Ninja", "") gives "", "".
 //
 // The department is the first function the title names ("VP Sales &
-// Marketing" is Sales), with the longer phrase winning where phrases
+// Marketing" is Sales; a project role's Operations only when nothing else
+// is named: "Chef de projet informatique" is IT), with the longer phrase winning where phrases
 // overlap ("Sales Engineer" and "Ingénieur commercial" are Sales,
 // "Product Marketing Manager" is Marketing, "Desktop Support" is IT).
 func ClassifyTitle(title string) (Department, Seniority) {
@@ -152,13 +153,17 @@ func matchTitleWords(ws []string) []titleTerm {
 // decideTitle applies the rules of ClassifyTitle to the terms found, in
 // the order they appear.
 func decideTitle(hits []titleTerm) (Department, Seniority) {
-	var dept Department
+	var dept, soft Department
 	executive, capped := false, false
 	level := Seniority("")
 	for _, h := range hits {
 		switch {
 		case h.dept == DepartmentExecutive:
 			executive = true
+		case h.dept != "" && h.soft:
+			if soft == "" {
+				soft = h.dept
+			}
 		case h.dept != "" && dept == "":
 			dept = h.dept
 		}
@@ -168,6 +173,9 @@ func decideTitle(hits []titleTerm) (Department, Seniority) {
 		if seniorityRank[h.level] > seniorityRank[level] {
 			level = h.level
 		}
+	}
+	if dept == "" {
+		dept = soft
 	}
 	if dept == "" && executive {
 		dept = DepartmentExecutive
@@ -183,11 +191,16 @@ type titleTerm struct {
 	dept   Department
 	level  Seniority
 	capped bool // an assistant or intern: an individual contributor, whoever else the title names
+	soft   bool // a role found in every department (project manager): its department yields to any other
 }
 
 // titleLexicon is the table ClassifyTitle reads titles with, one word or
 // phrase a line, written folded (lower case, no accents, punctuation as
-// spaces): "phrase = DEPT LEVEL [cap]" with "-" for none.
+// spaces): "phrase = DEPT LEVEL [cap] [soft]" with "-" for none. "cap"
+// makes the whole title an individual contributor's (assistants, interns);
+// "soft" marks a role found in every department (project manager, chef de
+// projet, Projektleiter), whose department counts only when the title
+// names no other ("Chef de projet informatique" is IT).
 //
 //	DEPT:  S Sales, M Marketing, E Engineering, P Product, U Support,
 //	       F Finance, H HR, O Operations, L Legal, I IT, X Executive
@@ -251,6 +264,7 @@ consejera delegada = X C
 gerente general = X C
 general manager = X C
 managing director = X C
+country manager = X D
 executive director = X C
 managing partner = X C
 gerant = X C
@@ -330,7 +344,7 @@ treasurer = F D
 teamleiter* = - M
 gruppenleiter* = - M
 schichtleiter* = - M
-projektleiter* = O M
+projektleiter* = O M soft
 *leiter = - D
 *leiterin = - D
 *leitung = - D
@@ -361,16 +375,16 @@ encargado = - M
 encargada = - M
 responsable = - M
 chef = - M
-chef de projet = O M
-cheffe de projet = O M
+chef de projet = O M soft
+cheffe de projet = O M soft
 chef de produit = P M
 cheffe de produit = P M
 rrh = H M
 raf = F M
 office manager = O M
-project manager = O M
-program manager = O M
-programme manager = O M
+project manager = O M soft
+program manager = O M soft
+programme manager = O M soft
 plant manager = O M
 account manager = S I
 key account manager = S I
@@ -786,7 +800,7 @@ recrutement = H -
 recruteur = H I
 recruteuse = H I
 paie = H -
-personal = - -
+personal = H -
 personal* = H -
 personaler = H I
 recruiterin = H I
@@ -844,14 +858,19 @@ lager* = O -
 almacen = O -
 betrieb = O -
 betriebsleit* = O -
-project = O -
-projects = O -
-projet = O -
-projets = O -
-projekt* = O -
-proyecto = O -
-proyectos = O -
+project = O - soft
+projects = O - soft
+projet = O - soft
+projets = O - soft
+projekt* = O - soft
+proyecto = O - soft
+proyectos = O - soft
 administration = O -
+administratif = O -
+administrative = O -
+administrativo = O -
+administrativa = O -
+verwaltung = O -
 administracion = O -
 
 # Legal
@@ -980,7 +999,17 @@ func parseTitleLexicon(text string) titleLexiconIndex {
 		if !okd || !okl {
 			panic("enrich: bad title lexicon line: " + line)
 		}
-		term := titleTerm{dept: dept, level: level, capped: len(f) > 2 && f[2] == "cap"}
+		term := titleTerm{dept: dept, level: level}
+		for _, flag := range f[2:] {
+			switch flag {
+			case "cap":
+				term.capped = true
+			case "soft":
+				term.soft = true
+			default:
+				panic("enrich: bad title lexicon flag: " + line)
+			}
+		}
 		ws := strings.Fields(lhs)
 		switch {
 		case len(ws) == 1 && strings.Contains(ws[0], "*"):
@@ -1059,7 +1088,7 @@ func (l titleLexiconIndex) word(w string) []titleTerm {
 	}
 	var out []titleTerm
 	if dept != nil {
-		out = append(out, titleTerm{dept: dept.dept})
+		out = append(out, titleTerm{dept: dept.dept, soft: dept.soft})
 	}
 	if level != nil {
 		out = append(out, titleTerm{level: level.level, capped: level.capped})
