@@ -34,8 +34,9 @@ weak: plastics, plastique, kunststoff, kunststoffe, plasticos, equipment, equipe
 == Retail & E-commerce
 strong: e commerce, ecommerce, online shop, online store, webshop, onlineshop, boutique en ligne, vente en ligne, tienda online, tienda en linea, retail, retailer, retailers
 strong: commerce de detail, detaillant, einzelhandel, einzelhandler, comercio minorista, minorista, marketplace, free shipping, livraison gratuite, kostenloser versand, envio gratis, envio gratuito, add to cart, ajouter au panier, in den warenkorb, anadir al carrito, shop now
+strong: supermarket, supermarkets, grocery, groceries, supermarche, supermarches, supermarkt, supermarkte, supermercado, supermercados, department store, grand magasin, kaufhaus, grandes almacenes, commerce platform, ecommerce platform, e commerce platform
 weak: shop, shops, store, stores, boutique, boutiques, magasin, magasins, laden, tienda, tiendas, fashion, mode, moda, collection, collections, clothing, vetements, bekleidung, ropa, shoes, chaussures, schuhe, zapatos
-weak: furniture, meubles, mobel, muebles, gift, gifts, cadeau, cadeaux, geschenke, regalos, cart, panier, warenkorb, carrito, checkout, order online, commander en ligne, online bestellen, sale, soldes, rebajas
+weak: furniture, meubles, mobel, muebles, gift, gifts, cadeau, cadeaux, geschenke, regalos, cart, panier, warenkorb, carrito, checkout, order online, commander en ligne, online bestellen, sale, soldes, rebajas, commerce, sell online, vendre en ligne, online verkaufen, vender online, online kaufen, compra online, comprar online, achat en ligne
 
 == Financial Services
 strong: bank, banks, banking, banque, banques, bancaire, banca, banco, bancos, fintech, financial services, services financiers, finanzdienstleister, finanzdienstleistungen, servicios financieros
@@ -146,7 +147,7 @@ strong: consulting, consultancy, consultants, management consulting, strategy co
 strong: conseil en management, cabinet de conseil, conseil en strategie, societe de conseil, cabinet conseil
 strong: unternehmensberatung, beratungsunternehmen, managementberatung, strategieberatung, beratungsgesellschaft
 strong: consultoria, consultora, consultoras, asesoria, consultoria estrategica
-weak: strategy, strategie, estrategia, transformation, change management, conseil, beratung, asesoramiento, experts, expertise, best practices, due diligence, project management, gestion de projet, projektmanagement, organisations, organizations, organisationen, organizaciones
+weak: professional services, strategy, strategie, estrategia, transformation, change management, conseil, beratung, asesoramiento, experts, expertise, best practices, due diligence, project management, gestion de projet, projektmanagement, organisations, organizations, organisationen, organizaciones
 
 == Agriculture
 strong: agriculture, agricultural, agribusiness, farm, farms, farming, farmers, agricole, agricoles, agriculteur, agriculteurs, exploitation agricole, elevage, landwirtschaft, landwirtschaftlich, landwirtschaftliche, bauernhof, landwirte

@@ -74,7 +74,16 @@ var industryCases = []struct {
 	{"es-ong", []string{"Fundación Manos Unidas", "ONG sin ánimo de lucro: voluntariado y donaciones para proyectos humanitarios."}, "Non-profit"},
 	{"es-agricultura", []string{"AgroCampo", "Agricultura y ganadería: semillas, fertilizantes y tractores para agricultores."}, "Agriculture"},
 	{"es-telecom", []string{"Conecta Telecom", "Operador de telecomunicaciones: fibra óptica, telefonía móvil y 5G."}, "Telecommunications"},
+	// Well-known sites, as their home pages describe themselves.
+	{"stripe", []string{"Stripe | Financial Infrastructure for the Internet", "Stripe powers online and in-person payment processing and financial solutions for businesses of all sizes."}, "Financial Services"},
+	{"shopify", []string{"Shopify: the all-in-one commerce platform", "Start, run, and grow your business with Shopify. Sell online, in person and everywhere in between."}, "Retail & E-commerce"},
+	{"hubspot", []string{"HubSpot", "HubSpot offers a full platform of marketing, sales, customer service, and CRM software"}, "Software"},
+	{"doctolib", []string{"Doctolib", "Prenez rendez-vous en ligne chez un médecin, un dentiste ou un autre professionnel de santé."}, "Healthcare"},
+	{"zalando", []string{"Zalando", "Schuhe & Mode online kaufen | Kostenloser Versand"}, "Retail & E-commerce"},
+	{"telefonica", []string{"Telefónica", "Telefónica es una de las mayores compañías de telecomunicaciones del mundo."}, "Telecommunications"},
+	{"michelin", []string{"Michelin", "Michelin, fabricant de pneus pour voitures, motos, vélos et camions."}, "Automotive"},
 	// Nothing clear enough
+	{"no-industry-words", []string{"Acme GmbH", "Wir sind ein mittelständisches Unternehmen mit Sitz in Stuttgart."}, ""},
 	{"empty", nil, ""},
 	{"blank", []string{"", "   "}, ""},
 	{"generic", []string{"Acme Inc.", "Welcome to our website. We help our clients succeed with innovative solutions."}, ""},
