@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,4 +45,15 @@ func TestParseDomainList(t *testing.T) {
 	require.False(t, l.has("brandx.com", "brandx.com"))
 	require.False(t, l.has("example.com.evil.net", "evil.net"))
 	require.True(t, l.has("example.com", "example.com"))
+}
+
+// TestCountryNamesAreISOCodes: every name maps to a real alpha-2 code and
+// is written folded, as CountryOfAddress looks it up.
+func TestCountryNamesAreISOCodes(t *testing.T) {
+	t.Parallel()
+	require.Greater(t, len(countryNameCodes), 200)
+	for name, code := range countryNameCodes {
+		require.True(t, isoCountrySet[strings.ToLower(code)], "%q maps to %q, not an ISO code", name, code)
+		require.Equal(t, name, strings.Join(words(foldText(name)), " "), "%q is not written folded", name)
+	}
 }
