@@ -34,7 +34,9 @@ import (
 //	Automotive                  vehicles, dealers, parts (concessionnaire, Autohaus, coches)
 //	Food & Beverage             food and drink makers (agroalimentaire, Brauerei, bodega)
 //
-// The keywords themselves are industryLexicon, in industry.go.
+// The keywords themselves are industryLexicon, in industry_lexicon.go;
+// docs/classifiers.md holds this table for readers of the docs (a test
+// keeps the two equal).
 var Industries = func() []string {
 	out := make([]string, len(industryLex.names))
 	copy(out, industryLex.names)
@@ -43,7 +45,7 @@ var Industries = func() []string {
 
 // The weights of a keyword: a strong one names the industry on its own
 // ("insurance", "Brauerei"), a weak one only leans towards it ("policy",
-// "beer garden" words that other industries use too).
+// "claims": words that other industries use too).
 const (
 	industryStrong = 3
 	industryWeak   = 1

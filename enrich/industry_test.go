@@ -1,6 +1,7 @@
 package enrich_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -189,4 +190,20 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestIndustriesAreDocumented keeps docs/classifiers.md's table equal to
+// Industries: one row each, in order.
+func TestIndustriesAreDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/classifiers.md")
+	require.NoError(t, err)
+	var rows []string
+	for line := range strings.SplitSeq(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) == 4 && contains(enrich.Industries, strings.TrimSpace(cells[1])) {
+			rows = append(rows, strings.TrimSpace(cells[1]))
+		}
+	}
+	require.Equal(t, enrich.Industries, rows)
 }
