@@ -12,6 +12,13 @@
 // cap. A source that fails says so in its Result (status unavailable and a
 // reason); it never panics and never fails the caller.
 //
+// It also holds the pure rules that turn what was found, and what a person
+// told us, into fields: the industry from a site's text (ClassifyIndustry),
+// the department and seniority from a job title (ClassifyTitle), the work
+// domain of an address (WorkDomain: free-mail and disposable ones refused),
+// the country (CountryOfAddress, CountryOfTLD) and the team size range
+// (ParseTeamSize). docs/classifiers.md documents their tables.
+//
 // It must not store anything, enqueue anything or know about HTTP servers,
 // SQL or Redis: the job that calls it (jobs/, later) decides what to keep.
 // It may import only the domain (the root package) and third-party
