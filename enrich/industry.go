@@ -131,9 +131,9 @@ type industryTerm struct {
 }
 
 type industryAffix struct {
-	id                    int
-	industry, weight      int
-	prefix, suffix, infix string
+	affix
+	id               int
+	industry, weight int
 }
 
 // industryIndex is industryLexicon parsed.
@@ -171,17 +171,7 @@ func parseIndustryLexicon(text string) industryIndex {
 			id := lex.terms
 			lex.terms++
 			if len(ws) == 1 && strings.Contains(ws[0], "*") {
-				a := industryAffix{id: id, industry: ind, weight: weight}
-				w := ws[0]
-				switch {
-				case strings.HasPrefix(w, "*") && strings.HasSuffix(w, "*"):
-					a.infix = strings.Trim(w, "*")
-				case strings.HasPrefix(w, "*"):
-					a.suffix = w[1:]
-				default:
-					a.prefix = strings.TrimSuffix(w, "*")
-				}
-				lex.affixes = append(lex.affixes, a)
+				lex.affixes = append(lex.affixes, industryAffix{affix: parseAffix(ws[0]), id: id, industry: ind, weight: weight})
 				continue
 			}
 			lex.phrases[ws[0]] = append(lex.phrases[ws[0]], industryTerm{id: id, industry: ind, weight: weight, words: ws})
@@ -227,10 +217,7 @@ func (l industryIndex) score(ws []string) []int {
 			}
 			// An affix finds compounds only: the word itself is a
 			// keyword of its own when it counts.
-			if len(w) > len(a.infix+a.suffix+a.prefix) &&
-				((a.infix != "" && strings.Contains(w, a.infix)) ||
-					(a.suffix != "" && strings.HasSuffix(w, a.suffix)) ||
-					(a.prefix != "" && strings.HasPrefix(w, a.prefix))) {
+			if len(w) > a.len() && a.in(w) {
 				count(a.id, a.industry, a.weight)
 			}
 		}

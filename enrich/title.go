@@ -958,8 +958,8 @@ database administrator = I I
 var titleLex = parseTitleLexicon(titleLexicon)
 
 type titleAffix struct {
-	prefix, suffix, infix string
-	term                  titleTerm
+	affix
+	term titleTerm
 }
 
 type titleLexiconIndex struct {
@@ -1013,17 +1013,7 @@ func parseTitleLexicon(text string) titleLexiconIndex {
 		ws := strings.Fields(lhs)
 		switch {
 		case len(ws) == 1 && strings.Contains(ws[0], "*"):
-			w := ws[0]
-			a := titleAffix{term: term}
-			switch {
-			case strings.HasPrefix(w, "*") && strings.HasSuffix(w, "*"):
-				a.infix = strings.Trim(w, "*")
-			case strings.HasPrefix(w, "*"):
-				a.suffix = w[1:]
-			default:
-				a.prefix = strings.TrimSuffix(w, "*")
-			}
-			lex.affixes = append(lex.affixes, a)
+			lex.affixes = append(lex.affixes, titleAffix{affix: parseAffix(ws[0]), term: term})
 		case len(ws) == 1:
 			lex.words[ws[0]] = term
 		default:
@@ -1067,16 +1057,7 @@ func (l titleLexiconIndex) word(w string) []titleTerm {
 	var level, dept *titleTerm
 	for i := range l.affixes {
 		a := &l.affixes[i]
-		var ok bool
-		switch {
-		case a.infix != "":
-			ok = strings.Contains(w, a.infix)
-		case a.suffix != "":
-			ok = strings.HasSuffix(w, a.suffix)
-		default:
-			ok = strings.HasPrefix(w, a.prefix)
-		}
-		if !ok {
+		if !a.in(w) {
 			continue
 		}
 		if level == nil && (a.term.level != "" || a.term.capped) {

@@ -59,24 +59,6 @@ func NewAdvanceTask(e *nurture.Enrollment) (*asynq.Task, error) {
 	), nil
 }
 
-// EnqueueAdvance queues the advance of e. queued is false when a task with
-// the same id exists already (the step is queued or running): the caller
-// may try again later, once that task is done.
-func (e *Enqueuer) EnqueueAdvance(ctx context.Context, en *nurture.Enrollment) (queued bool, err error) {
-	task, err := NewAdvanceTask(en)
-	if err != nil {
-		return false, err
-	}
-	_, err = e.client.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s for enrollment %d: %w", TypeSequenceAdvance, en.ID, err)
-	}
-	return true, nil
-}
-
 // AdvanceBatchTaskID is the task id of the advance of the enrollments es
 // at their revisions: the same batch queued twice is one task. Another
 // batch holding some of them may run too: the engine's revision check and
