@@ -15,7 +15,7 @@ type Limiter interface {
 
 // LocalLimiter is an in-process token bucket per domain. It holds one
 // process to the rate; processes sharing a rate need a Limiter backed by
-// Redis (internal/ratelimit), wired by cmd.
+// Redis (internal/ratelimit's DomainPacer), wired by cmd.
 type LocalLimiter struct {
 	perSecond rate.Limit
 	mu        sync.Mutex

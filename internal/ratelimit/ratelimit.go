@@ -1,6 +1,7 @@
 // Package ratelimit owns the rate limits that every process of the engine
-// shares: the API's limit per API key and per client address, and the mail
-// workers' sending rate per relay. A limit's state lives in Redis and is
+// shares: the API's limit per API key and per client address, the mail
+// workers' sending rate per relay, and lead enrichment's pace per domain
+// (domain.go). A limit's state lives in Redis and is
 // read and changed in one round trip, timed by Redis's clock, so any number
 // of processes, with clocks that disagree, see one bucket.
 //
