@@ -55,7 +55,7 @@ func (p *DomainPacer) Wait(ctx context.Context, domain string) error {
 				}
 				// The bucket says at once when ctx's deadline comes
 				// before its token: the same answer as waiting for it.
-				return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+				return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 			}
 			return nil
 		}
