@@ -210,10 +210,10 @@ func TestResearchSkips(t *testing.T) {
 	src := &countingSource{}
 	r := NewResearcher(fixedClock{}, src)
 	for email, reason := range map[string]string{
-		"ada@gmail.com":      RefusedFreeMail,
-		"bob@mailinator.com": RefusedDisposable,
-		"not an address":     RefusedUnparsable,
-		"eve@localhost":      RefusedInvalidDomain,
+		"ada@gmail.com":                  RefusedFreeMail,
+		"bob@mailinator.com":             RefusedDisposable,
+		"not an address":                 RefusedUnparsable,
+		"eve@localhost":                  RefusedInvalidDomain,
 		"x@" + string(make([]byte, 300)): RefusedTooLong,
 	} {
 		p := r.Research(t.Context(), email, "VP Sales")
