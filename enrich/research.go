@@ -99,7 +99,7 @@ func (r *Researcher) Research(ctx context.Context, email, title string) Profile 
 	domain, refused := WorkDomain(email)
 	if refused != "" {
 		p.Status, p.Reason = StatusSkipped, refused
-		p.Fields = DeriveTitle(title, now)
+		p.Fields = append([]Finding{}, DeriveTitle(title, now)...)
 		return p
 	}
 	p.Domain = domain
@@ -109,7 +109,8 @@ func (r *Researcher) Research(ctx context.Context, email, title string) Profile 
 	}
 	p.Results = ResearchAll(ctx, q, r.sources...)
 	p.Status, p.Reason, p.Sources = Summarise(p.Results)
-	p.Fields = append(DeriveCompany(domain, p.Results, now), DeriveTitle(title, now)...)
+	// Never nil: a profile's JSON lists its fields, even none.
+	p.Fields = append(append([]Finding{}, DeriveCompany(domain, p.Results, now)...), DeriveTitle(title, now)...)
 	return p
 }
 
