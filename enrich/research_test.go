@@ -229,6 +229,10 @@ func TestResearchSkips(t *testing.T) {
 	require.Equal(t, StatusOK, p.Status)
 	require.Equal(t, "acme-robotics.co.uk", p.Domain, "the registrable domain is researched")
 	require.Equal(t, int32(1), src.asked.Load())
+
+	p = r.Research(t.Context(), "ada@Bücher.de", "")
+	require.Equal(t, "xn--bcher-kva.de", p.Domain, "an IDN is researched in its ASCII form")
+	require.Equal(t, map[Field]string{FieldCountry: "DE"}, derived(t, p.Fields))
 }
 
 // The whole pipeline against a local site and a local DNS server: the
@@ -286,4 +290,40 @@ func TestResearchLocal(t *testing.T) {
 	for _, a := range b.guard.addrs() {
 		require.Contains(t, a, "127.0.0.1:", "only the local server was dialled")
 	}
+}
+
+// A provider the operator configured fills in what the site does not say,
+// through the same pipeline; the site's own facts still come first.
+func TestResearchWithProvider(t *testing.T) {
+	t.Parallel()
+	var gotEmail atomic.Value
+	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(`<html><head><title>Globex | Home</title></head><body>It works!</body></html>`))
+		case "/v1/find":
+			gotEmail.Store(r.URL.Query().Get("email"))
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"name":"Globex Corporation","sector":"Robotics","staff":"1,200 employees","hq":"France"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"), "globex.com. 60 IN A 127.0.0.1", "api.provider.test. 60 IN A 127.0.0.1")
+	p := port(srv)
+	site := NewSite(b.f)
+	site.URLFor = func(d string) string { return "http://" + d + ":" + p + "/" }
+	prov, err := NewProvider(b.f, ProviderConfig{Name: "acmedata", URL: "http://api.provider.test:" + p + "/v1/find?domain={domain}&email={email}",
+		Fields: map[string]Field{"name": FieldName, "sector": FieldIndustry, "staff": FieldSize, "hq": FieldCountry}})
+	require.NoError(t, err)
+
+	prof := NewResearcher(fixedClock{}, site, prov).Research(t.Context(), "Grace@Globex.com", "")
+	require.Equal(t, StatusOK, prof.Status, prof.Reason)
+	require.Equal(t, "Grace@globex.com", gotEmail.Load(), "the provider gets the address, its domain in lower case")
+	require.Equal(t, map[Field]string{FieldName: "Globex Corporation", FieldIndustry: "Robotics", FieldSize: "1001-5000", FieldCountry: "FR"},
+		derived(t, prof.Fields), "a provider's name beats a guess from the page title; the site's thin text classifies nothing")
+	size, _ := prof.Field(FieldSize)
+	require.Equal(t, Provenance{Source: "http://api.provider.test:" + p + "/v1/find", Method: MethodTeamSize, At: testTime}, size.Provenance,
+		"the provider's URL without its query (the email) is the source")
 }
