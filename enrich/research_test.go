@@ -236,7 +236,8 @@ func TestResearchSkips(t *testing.T) {
 }
 
 // The whole pipeline against a local site and a local DNS server: the
-// real sources, behind the loopback guard.
+// real sources, behind the loopback guard (which fails the test on any
+// address outside 127.0.0.0/8).
 func TestResearchLocal(t *testing.T) {
 	t.Parallel()
 	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -258,37 +259,54 @@ func TestResearchLocal(t *testing.T) {
 		"acme-robotics.de. 60 IN MX 1 aspmx.l.google.com.",
 		`acme-robotics.de. 60 IN TXT "v=spf1 include:_spf.google.com include:_spf.salesforce.com -all"`,
 		"nosite.fr. 60 IN MX 10 mx.ovh.net.",
+		"intranet.de. 60 IN A 10.0.0.1",
+		"intranet.de. 60 IN MX 10 intranet-de.mail.protection.outlook.com.",
 	)
 	site := NewSite(b.f)
 	p := port(srv)
 	site.URLFor = func(d string) string { return "http://" + d + ":" + p + "/" }
 	r := NewResearcher(fixedClock{}, site, NewDNS(b.cfg.Resolver, fixedClock{}))
 
-	prof := r.Research(t.Context(), "ada@acme-robotics.de", "Leiter Vertrieb")
-	require.Equal(t, StatusOK, prof.Status, prof.Reason)
-	require.Equal(t, map[Field]string{
-		FieldName: "Acme Robotics", FieldIndustry: "Manufacturing", FieldSize: "51-200", FieldCountry: "DE",
-		FieldMailHost: "Google Workspace", FieldSaaS: "Google Workspace;Salesforce;",
-		FieldLinkedIn: "https://www.linkedin.com/company/acme-robotics", FieldTwitter: "https://x.com/acmerobotics",
-		FieldGitHub: "https://github.com/acme-robotics", FieldFacebook: "https://www.facebook.com/acmerobotics",
-		FieldCrunchbase: "https://www.crunchbase.com/organization/acme-robotics",
-		FieldDepartment: "Sales", FieldSeniority: "Director",
-	}, derived(t, prof.Fields))
-	name, _ := prof.Field(FieldName)
-	require.Equal(t, "http://acme-robotics.de:"+p+"/", name.Source)
-	require.Len(t, prof.Results, 2)
-
-	// A domain without a site: DNS answers, the site does not: partial.
-	prof = r.Research(t.Context(), "bob@nosite.fr", "")
-	require.Equal(t, StatusPartial, prof.Status)
-	require.Contains(t, prof.Reason, "site: ")
-	require.Equal(t, []SourceReport{
-		{Source: "site", Status: StatusUnavailable, Reason: prof.Sources[0].Reason, At: prof.Sources[0].At},
-		{Source: "dns", Status: StatusOK, Findings: 1, At: testTime},
-	}, prof.Sources)
-	require.Equal(t, map[Field]string{FieldCountry: "FR", FieldMailHost: "OVHcloud"}, derived(t, prof.Fields))
+	for _, tc := range []struct {
+		name, email, title string
+		status             Status
+		reason             string // a part of the profile's reason
+		sources            []Status
+		want               map[Field]string
+	}{
+		{"a site with JSON-LD and a known mail setup", "ada@acme-robotics.de", "Leiter Vertrieb", StatusOK, "",
+			[]Status{StatusOK, StatusOK}, map[Field]string{
+				FieldName: "Acme Robotics", FieldIndustry: "Manufacturing", FieldSize: "51-200", FieldCountry: "DE",
+				FieldMailHost: "Google Workspace", FieldSaaS: "Google Workspace;Salesforce;",
+				FieldLinkedIn: "https://www.linkedin.com/company/acme-robotics", FieldTwitter: "https://x.com/acmerobotics",
+				FieldGitHub: "https://github.com/acme-robotics", FieldFacebook: "https://www.facebook.com/acmerobotics",
+				FieldCrunchbase: "https://www.crunchbase.com/organization/acme-robotics",
+				FieldDepartment: "Sales", FieldSeniority: "Director",
+			}},
+		{"no site, DNS only", "bob@nosite.fr", "", StatusPartial, "site: network: ",
+			[]Status{StatusUnavailable, StatusOK}, map[Field]string{FieldCountry: "FR", FieldMailHost: "OVHcloud"}},
+		{"a site on a private address is refused", "carol@intranet.de", "", StatusPartial, "site: refused: ",
+			[]Status{StatusUnavailable, StatusOK}, map[Field]string{FieldCountry: "DE", FieldMailHost: "Microsoft 365"}},
+		{"nothing answers: only the TLD rule", "eve@nowhere.de", "Buchhalterin", StatusUnavailable, "dns: dns: no MX or TXT record for nowhere.de",
+			[]Status{StatusUnavailable, StatusUnavailable}, map[Field]string{FieldCountry: "DE", FieldDepartment: "Finance", FieldSeniority: "Individual contributor"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prof := r.Research(t.Context(), tc.email, tc.title)
+			require.Equal(t, tc.status, prof.Status, prof.Reason)
+			require.Contains(t, prof.Reason, tc.reason)
+			var statuses []Status
+			for _, s := range prof.Sources {
+				statuses = append(statuses, s.Status)
+			}
+			require.Equal(t, tc.sources, statuses)
+			require.Equal(t, tc.want, derived(t, prof.Fields))
+			require.Len(t, prof.Results, 2)
+		})
+	}
+	name := DeriveCompany("acme-robotics.de", r.Research(t.Context(), "ada@acme-robotics.de", "").Results, testTime)[0]
+	require.Equal(t, Finding{Field: FieldName, Value: "Acme Robotics", Provenance: Provenance{Source: "http://acme-robotics.de:" + p + "/", Method: MethodJSONLD, At: testTime}}, name)
 	for _, a := range b.guard.addrs() {
-		require.Contains(t, a, "127.0.0.1:", "only the local server was dialled")
+		require.Equal(t, "127.0.0.1:"+p, a, "only the local server was dialled: the private address was refused before the guard")
 	}
 }
 

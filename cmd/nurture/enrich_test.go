@@ -133,11 +133,13 @@ func startDNS(t *testing.T, records ...string) string {
 }
 
 // TestEnrichCommand: the table names each field, its value, where it was
-// read and how; the contact URL reaches the User-Agent.
+// read and how; the contact URL reaches the User-Agent. PostgreSQL and
+// Redis are pointed at closed ports: the command needs neither.
 func TestEnrichCommand(t *testing.T) {
 	t.Parallel()
 	e := setupEnrich(t)
-	code, out, errOut := e.run(t, map[string]string{"NURTURE_ENRICH_CONTACT_URL": "https://ops.example.com/bot"},
+	code, out, errOut := e.run(t, map[string]string{"NURTURE_ENRICH_CONTACT_URL": "https://ops.example.com/bot",
+		"NURTURE_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "NURTURE_REDIS_URL": "redis://127.0.0.1:1/0"},
 		"--email", "ada@acme-robotics.de", "--title", "Leiter Vertrieb")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "ada@acme-robotics.de: researched acme-robotics.de: ok\n")
