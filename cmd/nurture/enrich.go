@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/enrich"
@@ -134,9 +135,17 @@ func printProfile(w io.Writer, p enrich.Profile) {
 	fmt.Fprintln(w, "\nNothing was stored.")
 }
 
-// oneLine keeps a value from outside (a page's text, a DNS record) on one
-// line of the table and within n runes.
+// oneLine keeps a value from outside (a page's text, a DNS record, a
+// provider's answer) on one line of the table and within n runes, with
+// its control characters made spaces: a hostile site must not be able to
+// send escape sequences to the operator's terminal.
 func oneLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	return clipRunes(strings.Join(strings.Fields(s), " "), n)
 }
 

@@ -268,3 +268,21 @@ func jsonAt(t *testing.T, out string) string {
 	require.NoError(t, json.Unmarshal([]byte(out), &m))
 	return string(m["at"])
 }
+
+// What a site or a provider wrote reaches the terminal on one line and
+// without escape sequences.
+func TestEnrichOneLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"Acme\x1b]0;owned\x07 Robotics", 80, "Acme ]0;owned Robotics"},
+		{"two\nlines\r\tand\u009b31m", 80, "two lines and 31m"},
+		{"bad \xff byte", 80, "bad \uFFFD byte"},
+		{strings.Repeat("é", 100), 10, strings.Repeat("é", 9) + "…"},
+	} {
+		require.Equal(t, tc.want, oneLine(tc.in, tc.n), "%q", tc.in)
+	}
+}
