@@ -94,8 +94,11 @@ type Provenance struct {
 
 // Finding is one value of one field, with its provenance.
 type Finding struct {
-	Field      Field  `json:"field"`
-	Value      string `json:"value"`
+	Field Field  `json:"field"`
+	Value string `json:"value"`
+	// Confidence is set by a classifier that has one (the industry's, in
+	// [0, 1]); zero for a value read as written.
+	Confidence float64 `json:"confidence,omitempty"`
 	Provenance `json:"provenance"`
 }
 

@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runTemplates(ctx, cmd, args[1:], getenv, stdout, stderr)
 	case "sequences":
 		return runSequences(ctx, cmd, args[1:], getenv, stdout, stderr)
+	case "enrich":
+		return runEnrich(ctx, cmd, args[1:], getenv, stdout, stderr, enrichOptions{})
 	}
 	cfg, err := config.Load(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
