@@ -175,12 +175,10 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 	if typ == "" {
 		t, _ := obj["type"].(string)
 		switch t {
-		case "identify", "track", "page", "alias":
+		case "identify", "track", "page", "alias", "group":
 			typ = t
 		case "screen":
 			typ = "page" // a mobile app's page view
-		case "group":
-			return call, true, nil // accepted and not used: Nurture has no accounts yet
 		case "":
 			return call, false, r.fieldErr("type", "is required (identify, track, page, screen, alias or group)")
 		default:
@@ -259,6 +257,14 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 		if call.Name, err = r.str(obj, "name", 200); err != nil {
 			return call, false, err
 		}
+	case nurture.EventGroup:
+		if call.GroupID, err = r.id(obj, "groupId"); err != nil {
+			return call, false, err
+		}
+		if call.GroupID == "" {
+			return call, false, r.fieldErr("groupId", "is required")
+		}
+		call.Name = call.GroupID // stored as the event's name
 	}
 	if call.UserID == "" && call.AnonymousID == "" {
 		return call, false, r.fieldErr("userId", "or anonymousId is required")
@@ -277,6 +283,22 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 			return call, false, err
 		}
 		call.Profile, call.Properties = profile, traits
+		return call, false, nil
+	}
+	if call.Type == nurture.EventGroup {
+		traits, err := r.object(obj, "traits")
+		if err != nil {
+			return call, false, err
+		}
+		company, err := CompanyFromTraits(traits)
+		if err != nil {
+			var de *nurture.Error
+			if errors.As(err, &de) && de.Field != "" {
+				return call, false, r.fieldErr(de.Field, "%s", de.Message)
+			}
+			return call, false, err
+		}
+		call.Company, call.Properties = company, traits
 		return call, false, nil
 	}
 	if call.Properties, err = r.object(obj, "properties"); err != nil {
