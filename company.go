@@ -164,12 +164,13 @@ func (p *IngestPlan) planGroup(s *IngestState, call *Call, c *Contact) error {
 // joinCompany links c to co; a contact belongs to the company of its latest
 // group call.
 func (p *IngestPlan) joinCompany(c *Contact, co *Company) {
-	if c.CompanyID != 0 && c.CompanyID == co.ID {
-		return
-	}
-	if i, ok := p.companyLinked[c]; ok {
-		p.CompanyLinks[i].Company = co
-	} else {
+	i, ok := p.companyLinked[c]
+	switch {
+	case ok:
+		p.CompanyLinks[i].Company = co // a later call of the batch wins
+	case c.CompanyID != 0 && c.CompanyID == co.ID:
+		return // already there
+	default:
 		p.companyLinked[c] = len(p.CompanyLinks)
 		p.CompanyLinks = append(p.CompanyLinks, CompanyLink{Contact: c, Company: co})
 	}
