@@ -129,13 +129,20 @@ func TestGroupInBatch(t *testing.T) {
 	}}))
 	require.Equal(t, "Umbrella", b.companyOf(t, "u-2").Name)
 
+	// The same within one batch: the group call comes first, anonymous.
+	requireSuccess(t, b.post(t, "/v1/batch", obj{"batch": []obj{
+		{"type": "group", "anonymousId": "anon-3", "groupId": "umbrella"},
+		{"type": "identify", "userId": "u-3", "anonymousId": "anon-3"},
+	}}))
+	require.Equal(t, "Umbrella", b.companyOf(t, "u-3").Name)
+
 	// A user's latest group call moves them.
 	requireSuccess(t, b.post(t, "/v1/batch", obj{"batch": []obj{
 		{"type": "group", "userId": "u-1", "groupId": "umbrella"},
 	}}))
 	umbrella := b.companyOf(t, "u-1")
 	require.Equal(t, "Umbrella", umbrella.Name)
-	require.Equal(t, 2, umbrella.ContactCount)
+	require.Equal(t, 3, umbrella.ContactCount)
 	require.Equal(t, 0, b.getCompany(t, acme.ID).ContactCount)
 }
 
