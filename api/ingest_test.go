@@ -114,6 +114,7 @@ func TestEveryEndpointAcceptsBothAuthSchemesAndGzip(t *testing.T) {
 		"/v1/page":     {"userId": "u1", "name": "Pricing"},
 		"/v1/screen":   {"userId": "u1", "name": "Home"},
 		"/v1/alias":    {"previousId": "anon-1", "userId": "u1"},
+		"/v1/group":    {"userId": "u1", "groupId": "g1", "traits": obj{"name": "Initech"}},
 		"/v1/batch":    {"batch": []obj{{"type": "track", "userId": "u1", "event": "Report Created"}}},
 		"/v1/import":   {"batch": []obj{{"type": "track", "userId": "u1", "event": "Report Created"}}},
 	}
