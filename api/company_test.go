@@ -161,6 +161,13 @@ func TestGroupDomainOfAnotherCompany(t *testing.T) {
 	co := b.companyOf(t, "u-2")
 	require.Equal(t, "B", co.Name)
 	require.Empty(t, co.Domain)
+	// A domain given up in a batch may go to a new company in the same batch.
+	requireSuccess(t, b.post(t, "/v1/batch", obj{"batch": []obj{
+		{"type": "group", "userId": "u-1", "groupId": "a", "traits": obj{"website": "moved.example"}},
+		{"type": "group", "userId": "u-3", "groupId": "c", "traits": obj{"website": "shared.example"}},
+	}}))
+	require.Equal(t, "moved.example", b.companyOf(t, "u-1").Domain)
+	require.Equal(t, "shared.example", b.companyOf(t, "u-3").Domain)
 }
 
 // Bad group calls are refused with a 400 naming the field, alone or in a

@@ -107,6 +107,19 @@ func companyRows(cs []*nurture.Company) ([]byte, error) {
 // writeCompanies inserts and updates the plan's companies, then gives each
 // linked contact its company's id, before the contacts are written.
 func writeCompanies(ctx context.Context, tx pgx.Tx, plan *nurture.IngestPlan) error {
+	// Updates first: a domain a company gives up may go to a new one.
+	if len(plan.CompaniesUpdated) > 0 {
+		data, err := companyRows(plan.CompaniesUpdated)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE companies c SET domain = r.domain, name = r.name, industry = r.industry,
+			team_size = r.team_size, country = r.country, traits = r.traits, trait_times = r.trait_times, updated_at = now()
+			FROM jsonb_to_recordset($1) AS r(`+companyRecordType+`) WHERE c.id = r.id`, data)
+		if err != nil {
+			return fmt.Errorf("update companies: %w", err)
+		}
+	}
 	if len(plan.CompaniesCreated) > 0 {
 		data, err := companyRows(plan.CompaniesCreated)
 		if err != nil {
@@ -136,18 +149,6 @@ func writeCompanies(ctx context.Context, tx pgx.Tx, plan *nurture.IngestPlan) er
 		})
 		if err != nil {
 			return fmt.Errorf("insert companies: %w", err)
-		}
-	}
-	if len(plan.CompaniesUpdated) > 0 {
-		data, err := companyRows(plan.CompaniesUpdated)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE companies c SET domain = r.domain, name = r.name, industry = r.industry,
-			team_size = r.team_size, country = r.country, traits = r.traits, trait_times = r.trait_times, updated_at = now()
-			FROM jsonb_to_recordset($1) AS r(`+companyRecordType+`) WHERE c.id = r.id`, data)
-		if err != nil {
-			return fmt.Errorf("update companies: %w", err)
 		}
 	}
 	for _, l := range plan.CompanyLinks {
