@@ -17,6 +17,7 @@ type Contact struct {
 	ID         int64
 	ExternalID string // the product's own user id (Segment's userId), may be empty
 	Email      string
+	CompanyID  int64 // the company of its latest group call; 0: none
 
 	FirstName  string
 	LastName   string

@@ -12,6 +12,7 @@ const (
 	EventTrack    EventType = "track"
 	EventPage     EventType = "page"
 	EventAlias    EventType = "alias"
+	EventGroup    EventType = "group"
 )
 
 // EventSignedUp is the track event that starts a contact's onboarding.

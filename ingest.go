@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Call is one validated call of the tracking API (identify, track, page or
-// alias), its timestamp already corrected for the sender's clock skew and
+// Call is one validated call of the tracking API (identify, track, page,
+// alias or group), its timestamp already corrected for the sender's clock skew and
 // every card-like value already masked.
 type Call struct {
 	Type        EventType
@@ -16,7 +16,9 @@ type Call struct {
 	UserID      string
 	AnonymousID string
 	PreviousID  string         // alias: the id being aliased
-	Name        string         // track: the event; page: the page's name
+	Name        string         // track: the event; page: the page's name; group: the groupId
+	GroupID     string         // group: the company's id in the product
+	Company     *Company       // group: the traits as a company
 	Profile     *Contact       // identify: the traits as a profile
 	Context     CallContext    // what the call's context says of the person
 	Properties  map[string]any // track and page properties; identify traits
@@ -45,6 +47,11 @@ type IngestState struct {
 	ByExternalID map[string]*Contact
 	ByEmail      map[string]*Contact // by lower-cased address
 	Anonymous    map[string]*Contact // anonymous id -> the contact it belongs to
+	// CompanyByGroup and CompanyByDomain hold the stored companies the
+	// batch's group calls name, or whose domain they claim; the store
+	// loads them only for a batch with group calls.
+	CompanyByGroup  map[string]*Company
+	CompanyByDomain map[string]*Company
 	// Pending holds, per anonymous id of the batch, the stored events of
 	// that id that no contact owns yet, oldest first.
 	Pending map[string][]Event
@@ -64,7 +71,8 @@ type TraitsReader func(traits map[string]any) (*Contact, error)
 // NewIngestState indexes contacts and links.
 func NewIngestState(contacts []*Contact, links map[string]int64, pending map[string][]Event) *IngestState {
 	s := &IngestState{ByExternalID: map[string]*Contact{}, ByEmail: map[string]*Contact{},
-		Anonymous: map[string]*Contact{}, Pending: pending}
+		Anonymous: map[string]*Contact{}, Pending: pending,
+		CompanyByGroup: map[string]*Company{}, CompanyByDomain: map[string]*Company{}}
 	byID := map[int64]*Contact{}
 	for _, c := range contacts {
 		byID[c.ID] = c
@@ -76,6 +84,18 @@ func NewIngestState(contacts []*Contact, links map[string]int64, pending map[str
 		}
 	}
 	return s
+}
+
+// AddCompanies indexes stored companies by group id and domain.
+func (s *IngestState) AddCompanies(cs []*Company) {
+	for _, co := range cs {
+		if co.GroupID != "" {
+			s.CompanyByGroup[co.GroupID] = co
+		}
+		if co.Domain != "" {
+			s.CompanyByDomain[co.Domain] = co
+		}
+	}
 }
 
 func (s *IngestState) index(c *Contact) {
@@ -125,9 +145,18 @@ type IngestPlan struct {
 	Relinked     []PlannedEvent // stored anonymous events that now have a contact
 	EmailChanges []EmailChange
 	Warnings     []Warning
+	// Companies that group calls create or change, and the contacts they
+	// link: the store writes companies first, so that their ids reach the
+	// contacts.
+	CompaniesCreated []*Company
+	CompaniesUpdated []*Company
+	CompanyLinks     []CompanyLink
 
-	updated map[*Contact]bool
-	created map[*Contact]bool
+	updated        map[*Contact]bool
+	created        map[*Contact]bool
+	companyCreated map[*Company]bool
+	companyUpdated map[*Company]bool
+	companyLinked  map[*Contact]int // index in CompanyLinks
 }
 
 func (p *IngestPlan) touch(c *Contact) {
@@ -174,12 +203,18 @@ func (e *CallError) Unwrap() error { return e.Err }
 // The store plans with the batch's contacts locked, so the limit holds
 // across calls and concurrent requests.
 func PlanIngest(s *IngestState, calls []Call) (*IngestPlan, error) {
-	p := &IngestPlan{updated: map[*Contact]bool{}, created: map[*Contact]bool{}}
+	p := &IngestPlan{updated: map[*Contact]bool{}, created: map[*Contact]bool{},
+		companyCreated: map[*Company]bool{}, companyUpdated: map[*Company]bool{}, companyLinked: map[*Contact]int{}}
 	for i := range calls {
 		call := &calls[i]
 		c := p.resolve(s, call)
 		if c != nil && call.Type == EventIdentify && call.Profile != nil {
 			if err := p.apply(s, call, c, call.Profile, call.Timestamp); err != nil {
+				return nil, err
+			}
+		}
+		if call.Type == EventGroup {
+			if err := p.planGroup(s, call, c); err != nil {
 				return nil, err
 			}
 		}
@@ -382,6 +417,9 @@ func (p *IngestPlan) link(s *IngestState, call *Call, anon string, c *Contact) {
 				}
 			}
 		}
+		if ev.Type == EventGroup {
+			p.joinEarlier(s, c, ev.Name)
+		}
 		p.Relinked = append(p.Relinked, PlannedEvent{Call: &Call{Type: ev.Type, Name: ev.Name, Timestamp: ev.OccurredAt}, Contact: c})
 	}
 	delete(s.Pending, anon)
@@ -393,6 +431,9 @@ func (p *IngestPlan) link(s *IngestState, call *Call, anon string, c *Contact) {
 			continue
 		}
 		ev.Contact = c
+		if ev.Call.Type == EventGroup {
+			p.joinEarlier(s, c, ev.Call.GroupID)
+		}
 		if ev.Call.Type == EventIdentify && ev.Call.Profile != nil {
 			profile := *ev.Call.Profile
 			profile.Email = "" // as above: not trusted to re-key a user
@@ -400,6 +441,16 @@ func (p *IngestPlan) link(s *IngestState, call *Call, anon string, c *Contact) {
 				p.touch(c)
 			}
 		}
+	}
+}
+
+// joinEarlier links c to the company of an anonymous group call it made
+// before it was known, unless c has a company already: an earlier call
+// does not move a contact.
+func (p *IngestPlan) joinEarlier(s *IngestState, c *Contact, groupID string) {
+	_, linked := p.companyLinked[c]
+	if co := s.CompanyByGroup[groupID]; co != nil && c.CompanyID == 0 && !linked {
+		p.joinCompany(c, co)
 	}
 }
 

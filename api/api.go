@@ -158,6 +158,7 @@ func New(cfg Config) (*API, error) {
 		ingest.POST("/page", a.single("page"))
 		ingest.POST("/screen", a.single("page"))
 		ingest.POST("/alias", a.single("alias"))
+		ingest.POST("/group", a.single("group"))
 		ingest.POST("/batch", a.batch)
 		ingest.POST("/import", a.batch) // Segment's older name for batch
 	}
@@ -165,6 +166,9 @@ func New(cfg Config) (*API, error) {
 		admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
 		admin.GET("/contacts", a.findContact)
 		admin.GET("/contacts/:id", a.getContact)
+		if cfg.Admin.Companies != nil {
+			admin.GET("/companies/:id", a.getCompany)
+		}
 		if adm.Messages != nil {
 			admin.GET("/messages/:id", a.getMessage)
 		}

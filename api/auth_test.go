@@ -194,6 +194,7 @@ func TestWriteKeyInTheBody(t *testing.T) {
 		{"import", "/v1/import", batch(b.ingest, "b4"), false, nil, 200},
 		{"identify", "/v1/identify", identify(b.ingest), false, nil, 200},
 		{"track", "/v1/track", obj{"writeKey": b.ingest, "userId": "u1", "event": "x"}, false, nil, 200},
+		{"group", "/v1/group", obj{"writeKey": b.ingest, "userId": "u1", "groupId": "g1"}, false, nil, 200},
 		{"wrong key", "/v1/batch", batch(wrongKey(t), "w1"), false, nil, 401},
 		{"admin key", "/v1/batch", batch(b.admin, "w2"), false, nil, 403},
 		{"key not a string", "/v1/identify", identify(42), false, nil, 401},
@@ -214,6 +215,6 @@ func TestWriteKeyInTheBody(t *testing.T) {
 	var stored, leaked int
 	require.NoError(t, b.pool.QueryRow(context.Background(),
 		`SELECT count(*), count(*) FILTER (WHERE raw::text LIKE '%writeKey%' OR raw::text LIKE '%nk\_%') FROM events`).Scan(&stored, &leaked))
-	require.Equal(t, 6, stored, "the calls accepted are stored")
+	require.Equal(t, 7, stored, "the calls accepted are stored")
 	require.Zero(t, leaked, "a key was stored with its call")
 }

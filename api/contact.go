@@ -21,6 +21,9 @@ type Admin struct {
 	Messages MessageStore
 	// Templates renders previews, /v1/templates/{name}/preview; nil: not served.
 	Templates Previewer
+	// Companies serves /v1/companies/{id} and the company shown with a
+	// contact; nil: neither is.
+	Companies CompanyStore
 }
 
 // ContactStore is what the contact endpoints need of the store.
@@ -45,6 +48,7 @@ type contactJSON struct {
 	Engagement    engagementJSON              `json:"engagement"`
 	Subscriptions map[nurture.Topic]topicJSON `json:"subscriptions"`
 	Suppression   suppressionJSON             `json:"suppression"`
+	Company       *contactCompanyJSON         `json:"company"` // null: none
 	CreatedAt     time.Time                   `json:"createdAt"`
 	UpdatedAt     time.Time                   `json:"updatedAt"`
 }
@@ -298,7 +302,18 @@ func (a *API) showContact(c *gin.Context, ref contactRef) {
 			return
 		}
 	}
-	c.JSON(http.StatusOK, newContactJSON(contact, eng, optOuts, sup))
+	out := newContactJSON(contact, eng, optOuts, sup)
+	if contact.CompanyID != 0 && a.cfg.Admin.Companies != nil {
+		co, err := a.cfg.Admin.Companies.Company(ctx, contact.CompanyID)
+		if err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound {
+			fail(c, err) // a company deleted meanwhile is no company
+			return
+		}
+		if co != nil {
+			out.Company = newContactCompanyJSON(co)
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // notFoundBy says which lookup found no one (an erased contact is not found

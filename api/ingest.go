@@ -35,7 +35,7 @@ func (a *API) single(typ string) gin.HandlerFunc {
 			return
 		}
 		r := &callReader{now: now, skew: skew, newMessage: randomMessageID}
-		call, _, err := r.read(obj, typ)
+		call, err := r.read(obj, typ)
 		if err != nil {
 			fail(c, err)
 			return
@@ -93,16 +93,14 @@ func (a *API) batch(c *gin.Context) {
 			return
 		}
 		r := &callReader{now: now, skew: skew, prefix: field + ".", batchCtx: env.Context, newMessage: randomMessageID}
-		call, skip, err := r.read(obj, "")
+		call, err := r.read(obj, "")
 		if err != nil {
 			fail(c, err)
 			return
 		}
-		if !skip {
-			calls = append(calls, call)
-			if _, seen := index[call.MessageID]; !seen {
-				index[call.MessageID] = i // the first is stored, a repeat is not
-			}
+		calls = append(calls, call)
+		if _, seen := index[call.MessageID]; !seen {
+			index[call.MessageID] = i // the first is stored, a repeat is not
 		}
 	}
 	a.store(c, calls, index)

@@ -114,6 +114,7 @@ func TestEveryEndpointAcceptsBothAuthSchemesAndGzip(t *testing.T) {
 		"/v1/page":     {"userId": "u1", "name": "Pricing"},
 		"/v1/screen":   {"userId": "u1", "name": "Home"},
 		"/v1/alias":    {"previousId": "anon-1", "userId": "u1"},
+		"/v1/group":    {"userId": "u1", "groupId": "g1", "traits": obj{"name": "Initech"}},
 		"/v1/batch":    {"batch": []obj{{"type": "track", "userId": "u1", "event": "Report Created"}}},
 		"/v1/import":   {"batch": []obj{{"type": "track", "userId": "u1", "event": "Report Created"}}},
 	}
@@ -132,13 +133,13 @@ func TestEveryEndpointAcceptsBothAuthSchemesAndGzip(t *testing.T) {
 
 // Segment's batch example, with a batch-level context and sentAt: the
 // context applies to every call, sentAt corrects every timestamp, screen is
-// a page view and group is accepted and not stored.
+// a page view and group links the user to its company.
 func TestBatchSpecExample(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	requireSuccess(t, b.post(t, "/v1/batch", fixture(t, "batch.json")))
 
-	require.Equal(t, counts{Contacts: 1, Events: 4, Engagement: 1}, b.counts(t))
+	require.Equal(t, counts{Contacts: 1, Events: 5, Engagement: 1}, b.counts(t))
 	c := b.contactByUser(t, "97980cfea0067")
 	require.Equal(t, "jake@example.com", *c.Email)
 	require.Equal(t, "Jake", c.FirstName)
@@ -172,7 +173,10 @@ func TestBatchSpecExample(t *testing.T) {
 	require.EqualValues(t, 2, got.Engagement.PageViews)
 	require.Equal(t, map[string]int64{"Item Purchased": 1}, got.Engagement.Actions)
 	require.Equal(t, time.Date(2026, 3, 2, 11, 55, 0, 0, time.UTC), got.Engagement.FirstSeen.UTC())
-	require.Equal(t, time.Date(2026, 3, 2, 11, 58, 0, 0, time.UTC), got.Engagement.LastSeen.UTC())
+	require.Equal(t, time.Date(2026, 3, 2, 11, 59, 0, 0, time.UTC), got.Engagement.LastSeen.UTC(), "the group call's time")
+	require.NotNil(t, got.Company)
+	require.Equal(t, "0e8c78ea9d97a7b8185e8632", got.Company.GroupID)
+	require.Equal(t, "Initech", got.Company.Name)
 }
 
 // hundredCalls is a batch of 100 calls of ten users: each is identified,

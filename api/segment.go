@@ -171,25 +171,23 @@ func sentAtSkew(obj map[string]any, now time.Time, field string) (time.Duration,
 
 // read checks one call of type typ (from the endpoint, or the batch item's
 // own "type" when typ is "").
-func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, skip bool, err error) {
+func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, err error) {
 	if typ == "" {
 		t, _ := obj["type"].(string)
 		switch t {
-		case "identify", "track", "page", "alias":
+		case "identify", "track", "page", "alias", "group":
 			typ = t
 		case "screen":
 			typ = "page" // a mobile app's page view
-		case "group":
-			return call, true, nil // accepted and not used: Nurture has no accounts yet
 		case "":
-			return call, false, r.fieldErr("type", "is required (identify, track, page, screen, alias or group)")
+			return call, r.fieldErr("type", "is required (identify, track, page, screen, alias or group)")
 		default:
-			return call, false, r.fieldErr("type", "%q is not a call type (identify, track, page, screen, alias or group)", t)
+			return call, r.fieldErr("type", "%q is not a call type (identify, track, page, screen, alias or group)", t)
 		}
 	}
 	call.Type = nurture.EventType(typ)
 	if err := storable(obj, strings.TrimSuffix(r.prefix, ".")); err != nil {
-		return call, false, err
+		return call, err
 	}
 	for k, v := range obj {
 		if !identifierFields[k] {
@@ -209,23 +207,23 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 	}
 
 	if call.UserID, err = r.id(obj, "userId"); err != nil {
-		return call, false, err
+		return call, err
 	}
 	if call.AnonymousID, err = r.id(obj, "anonymousId"); err != nil {
-		return call, false, err
+		return call, err
 	}
 	if call.MessageID, err = r.str(obj, "messageId", 255); err != nil {
-		return call, false, err
+		return call, err
 	}
 	if call.MessageID == "" {
 		call.MessageID = r.newMessage()
 	}
 	if call.Timestamp, err = r.timestamp(obj); err != nil {
-		return call, false, err
+		return call, err
 	}
 	context, err := r.object(obj, "context")
 	if err != nil {
-		return call, false, err
+		return call, err
 	}
 	for k, v := range r.batchCtx {
 		if _, ok := context[k]; !ok {
@@ -233,56 +231,80 @@ func (r *callReader) read(obj map[string]any, typ string) (call nurture.Call, sk
 		}
 	}
 	if call.Context, err = readContext(context, r.prefix); err != nil {
-		return call, false, err
+		return call, err
 	}
 
 	switch call.Type {
 	case nurture.EventAlias:
 		if call.PreviousID, err = r.id(obj, "previousId"); err != nil {
-			return call, false, err
+			return call, err
 		}
 		if call.PreviousID == "" {
-			return call, false, r.fieldErr("previousId", "is required")
+			return call, r.fieldErr("previousId", "is required")
 		}
 		if call.UserID == "" {
-			return call, false, r.fieldErr("userId", "is required")
+			return call, r.fieldErr("userId", "is required")
 		}
-		return call, false, nil
+		return call, nil
 	case nurture.EventTrack:
 		if call.Name, err = r.str(obj, "event", 200); err != nil {
-			return call, false, err
+			return call, err
 		}
 		if call.Name == "" {
-			return call, false, r.fieldErr("event", "is required")
+			return call, r.fieldErr("event", "is required")
 		}
 	case nurture.EventPage:
 		if call.Name, err = r.str(obj, "name", 200); err != nil {
-			return call, false, err
+			return call, err
 		}
+	case nurture.EventGroup:
+		if call.GroupID, err = r.id(obj, "groupId"); err != nil {
+			return call, err
+		}
+		if call.GroupID == "" {
+			return call, r.fieldErr("groupId", "is required")
+		}
+		call.Name = call.GroupID // stored as the event's name
 	}
 	if call.UserID == "" && call.AnonymousID == "" {
-		return call, false, r.fieldErr("userId", "or anonymousId is required")
+		return call, r.fieldErr("userId", "or anonymousId is required")
 	}
 	if call.Type == nurture.EventIdentify {
 		traits, err := r.object(obj, "traits")
 		if err != nil {
-			return call, false, err
+			return call, err
 		}
 		profile, err := ContactFromTraits(traits)
 		if err != nil {
 			var de *nurture.Error
 			if errors.As(err, &de) && de.Field != "" {
-				return call, false, r.fieldErr(de.Field, "%s", de.Message)
+				return call, r.fieldErr(de.Field, "%s", de.Message)
 			}
-			return call, false, err
+			return call, err
 		}
 		call.Profile, call.Properties = profile, traits
-		return call, false, nil
+		return call, nil
+	}
+	if call.Type == nurture.EventGroup {
+		traits, err := r.object(obj, "traits")
+		if err != nil {
+			return call, err
+		}
+		company, err := CompanyFromTraits(traits)
+		if err != nil {
+			var de *nurture.Error
+			if errors.As(err, &de) && de.Field != "" {
+				return call, r.fieldErr(de.Field, "%s", de.Message)
+			}
+			return call, err
+		}
+		call.Company, call.Properties = company, traits
+		return call, nil
 	}
 	if call.Properties, err = r.object(obj, "properties"); err != nil {
-		return call, false, err
+		return call, err
 	}
-	return call, false, nil
+	return call, nil
 }
 
 // id reads a user or anonymous id: a string, or a number as products send.

@@ -38,12 +38,12 @@ func profileTargets(c *nurture.Contact) []any {
 	return targets
 }
 
-var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), " +
+var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), coalesce(company_id, 0), " +
 	strings.Join(profileColumns, ", ") + ", attributes, trait_times, created_at, updated_at FROM contacts"
 
 func scanContact(row pgx.Row) (*nurture.Contact, error) {
 	c := &nurture.Contact{}
-	targets := append([]any{&c.ID, &c.ExternalID, &c.Email}, profileTargets(c)...)
+	targets := append([]any{&c.ID, &c.ExternalID, &c.Email, &c.CompanyID}, profileTargets(c)...)
 	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.CreatedAt, &c.UpdatedAt)
 	if err := row.Scan(targets...); err != nil {
 		return nil, err

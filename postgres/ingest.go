@@ -60,12 +60,24 @@ func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, readTra
 		return nil, err
 	}
 	state.ReadTraits = readTraits
+	// Only a batch with group calls, or whose anonymous history has some,
+	// reads companies: the others pay no extra statement.
+	if groups, domains := companyKeys(calls, state.Pending); len(groups) > 0 {
+		companies, err := loadCompanies(ctx, tx, groups, domains)
+		if err != nil {
+			return nil, err
+		}
+		state.AddCompanies(companies)
+	}
 	plan, err := nurture.PlanIngest(state, calls)
 	if err != nil {
 		return nil, err
 	}
 	res.Warnings = plan.Warnings
 
+	if err := writeCompanies(ctx, tx, plan); err != nil {
+		return nil, err
+	}
 	if err := insertContacts(ctx, tx, plan.Created); err != nil {
 		return nil, err
 	}
@@ -204,6 +216,7 @@ func contactRow(c *nurture.Contact) map[string]any {
 		"id":          c.ID,
 		"external_id": nullable(c.ExternalID),
 		"email":       nullable(c.Email),
+		"company_id":  nullableID(c.CompanyID),
 		"attributes":  c.Attributes,
 		"trait_times": c.TraitTimes,
 	}
@@ -215,7 +228,7 @@ func contactRow(c *nurture.Contact) map[string]any {
 
 // contactRecordType is the column list of a contactRow for jsonb_to_recordset.
 var contactRecordType = func() string {
-	cols := []string{"id bigint", "external_id text", "email text", "attributes jsonb", "trait_times jsonb"}
+	cols := []string{"id bigint", "external_id text", "email text", "company_id bigint", "attributes jsonb", "trait_times jsonb"}
 	for _, f := range nurture.ProfileFields {
 		cols = append(cols, f.Name+" text")
 	}
@@ -238,7 +251,7 @@ func insertContacts(ctx context.Context, tx pgx.Tx, cs []*nurture.Contact) error
 	if err != nil {
 		return err
 	}
-	cols := append([]string{"external_id", "email", "attributes", "trait_times"}, profileColumns...)
+	cols := append([]string{"external_id", "email", "company_id", "attributes", "trait_times"}, profileColumns...)
 	list := strings.Join(cols, ", ")
 	rows, err := tx.Query(ctx, `INSERT INTO contacts (`+list+`)
 		SELECT `+list+` FROM jsonb_to_recordset($1) AS r(`+contactRecordType+`)
@@ -282,7 +295,7 @@ func updateContacts(ctx context.Context, tx pgx.Tx, cs []*nurture.Contact) error
 	if err != nil {
 		return err
 	}
-	sets := []string{"external_id = r.external_id", "email = r.email", "attributes = r.attributes",
+	sets := []string{"external_id = r.external_id", "email = r.email", "company_id = r.company_id", "attributes = r.attributes",
 		"trait_times = r.trait_times", "updated_at = now()"}
 	for _, col := range profileColumns {
 		sets = append(sets, col+" = r."+col)

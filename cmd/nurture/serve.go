@@ -181,7 +181,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
-		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl},
+		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store},
 		Recipients: &api.Recipients{
 			Store:     store,
 			Signer:    signer,
