@@ -54,7 +54,7 @@ func NewRedisServer(t testing.TB) *RedisServer {
 	bin := redisServerBinary(t)
 	var lastErr error
 	for range 5 { // a free port can be taken by someone else before we bind it
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			t.Fatalf("testkit: find a free port: %v", err)
 		}
@@ -141,13 +141,4 @@ func (s *RedisServer) Restart() {
 func RedisURL(t testing.TB) string {
 	t.Helper()
 	return NewRedisServer(t).URL(0)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
