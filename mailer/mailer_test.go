@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"fmt"
-	"net"
 	"net/mail"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/internal/smtptest"
+	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/mailer"
 )
 
@@ -275,10 +275,8 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 
 func TestDialFailureIsTemporary(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testkit.FreeAddr() // nothing listens there
 	require.NoError(t, err)
-	addr := ln.Addr().String()
-	_ = ln.Close() // nothing listens there now
 
 	m, err := mailer.New(mailer.Config{URL: "smtp://" + addr, Timeout: 2 * time.Second})
 	require.NoError(t, err)

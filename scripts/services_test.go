@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,14 +68,14 @@ func services(t *testing.T, path string, args ...string) result {
 	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
 }
 
-// closedPort returns a loopback port nothing listens on.
+// closedPort returns a loopback port nothing listens on (one no other
+// test of the process is handed, and outside the range the kernel picks
+// from for others).
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testkit.FreePort()
 	require.NoError(t, err)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	require.NoError(t, ln.Close())
-	return port
+	return strconv.Itoa(port)
 }
 
 // localServer returns the test database's URL when it is the local default
