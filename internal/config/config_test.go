@@ -3,11 +3,11 @@ package config_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"flag"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -480,14 +480,17 @@ func TestCheckSecret(t *testing.T) {
 	}
 }
 
-// Random secrets from common generators pass, every time: the checks'
-// margins hold over many draws (a million of each were measured once; the
-// test draws fewer).
+// Random secrets from common generators pass: the checks' margins hold over
+// many draws (a million of each were measured once; the test draws fewer).
+// The draws are seeded, so the test is the same every time: truly random
+// hex has a run of eight equal digits about once in five million draws of
+// 32 digits, which the check refuses on purpose (NewSecret draws again).
 func TestCheckSecretAcceptsRandomSecrets(t *testing.T) {
 	t.Parallel()
+	var src *mrand.ChaCha8
 	random := func(n int) []byte {
 		b := make([]byte, n)
-		_, _ = rand.Read(b)
+		_, _ = src.Read(b)
 		return b
 	}
 	uuid := func() string {
@@ -504,6 +507,9 @@ func TestCheckSecretAcceptsRandomSecrets(t *testing.T) {
 		"uuid":            uuid,
 		"nurture secret":  config.NewSecret,
 	} {
+		var seed [32]byte
+		copy(seed[:], name)
+		src = mrand.NewChaCha8(seed)
 		for range 20_000 {
 			s := gen()
 			require.NoError(t, config.CheckSecret(s), "%s: %q", name, s)

@@ -21,11 +21,17 @@ const minSecretBits = 128
 // secretAdvice ends every refusal of a secret.
 const secretAdvice = "generate one with `nurture secret` or `openssl rand -hex 32`"
 
-// NewSecret returns a new random secret: 32 random bytes, in hex.
+// NewSecret returns a new random secret: 32 random bytes, in hex, that
+// CheckSecret accepts. (About one draw in five million has a run of eight
+// equal hex digits, which the check refuses: that one is drawn again.)
 func NewSecret() string {
 	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
+	for {
+		_, _ = rand.Read(b) // never fails (crypto/rand)
+		if s := hex.EncodeToString(b); CheckSecret(s) == nil {
+			return s
+		}
+	}
 }
 
 // demoSecrets were published as examples: in docker-compose.yml, the README
