@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 func setupDNS(t *testing.T) *DNS {
 	t.Helper()
-	server := startDNS(t,
+	server := testkit.StartDNS(t,
 		"acme.test. 60 IN MX 1 ASPMX.L.GOOGLE.COM.",
 		"acme.test. 60 IN MX 5 alt1.aspmx.l.google.com.",
 		`acme.test. 60 IN TXT "google-site-verification=abc123"`,

@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // guard sits under the fetcher's own checks in every test: it fails the
@@ -42,43 +42,6 @@ func (g *guard) addrs() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.dialed...)
-}
-
-// startDNS runs a DNS server on 127.0.0.1 answering from records written in
-// zone-file syntax ("acme.test. 60 IN A 127.0.0.2"). A name it has no record
-// of gets NXDOMAIN; a known name without the asked type an empty answer.
-func startDNS(t *testing.T, records ...string) string {
-	t.Helper()
-	byName := map[string][]dns.RR{}
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		require.NoError(t, err, r)
-		name := strings.ToLower(rr.Header().Name)
-		byName[name] = append(byName[name], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		m.Authoritative = true
-		for _, q := range req.Question {
-			rrs, ok := byName[strings.ToLower(q.Name)]
-			if !ok {
-				m.Rcode = dns.RcodeNameError
-				continue
-			}
-			for _, rr := range rrs {
-				if rr.Header().Rrtype == q.Qtype {
-					m.Answer = append(m.Answer, rr)
-				}
-			}
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
 }
 
 // serveOn starts an HTTP test server listening on ip (a loopback address).
@@ -114,7 +77,7 @@ func setupFetch(t *testing.T, allow netip.Prefix, records ...string) fetchBundle
 	g := &guard{t: t}
 	cfg := FetchConfig{
 		ContactURL:    "https://nurture.test/bot",
-		Resolver:      NewResolver(startDNS(t, records...)),
+		Resolver:      NewResolver(testkit.StartDNS(t, records...)),
 		Limiter:       Unlimited{},
 		Clock:         fixedClock{},
 		AllowLoopback: allow,

@@ -12,11 +12,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/config"
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // acmePage is a company home page with JSON-LD, as sites write them.
@@ -60,7 +60,7 @@ func setupEnrich(t *testing.T) *enrichEnv {
 	guard := enrich.LoopbackOnly(func(address string) { t.Errorf("connection to %s, outside 127.0.0.0/8", address) })
 	e.opts = enrichOptions{
 		fetch: enrich.FetchConfig{
-			Resolver: enrich.NewResolver(startDNS(t,
+			Resolver: enrich.NewResolver(testkit.StartDNS(t,
 				"acme-robotics.de. 60 IN A 127.0.0.1",
 				"acme-robotics.de. 60 IN MX 1 aspmx.l.google.com.",
 				`acme-robotics.de. 60 IN TXT "v=spf1 include:_spf.google.com include:_spf.salesforce.com -all"`,
@@ -96,40 +96,6 @@ func (e *enrichEnv) dials() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]string(nil), e.dialed...)
-}
-
-// startDNS runs a DNS server on 127.0.0.1 answering from zone-file
-// records; a name it does not know gets NXDOMAIN.
-func startDNS(t *testing.T, records ...string) string {
-	t.Helper()
-	byName := map[string][]dns.RR{}
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		require.NoError(t, err, r)
-		byName[strings.ToLower(rr.Header().Name)] = append(byName[strings.ToLower(rr.Header().Name)], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		for _, q := range req.Question {
-			rrs, ok := byName[strings.ToLower(q.Name)]
-			if !ok {
-				m.Rcode = dns.RcodeNameError
-				continue
-			}
-			for _, rr := range rrs {
-				if rr.Header().Rrtype == q.Qtype {
-					m.Answer = append(m.Answer, rr)
-				}
-			}
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
 }
 
 // TestEnrichCommand: the table names each field, its value, where it was
