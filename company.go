@@ -23,6 +23,12 @@ type Company struct {
 	// stored value does not overwrite it, as for contacts.
 	TraitTimes map[string]time.Time
 
+	// Enriched is what lead enrichment found about the company, each
+	// value with its provenance; EnrichedAt when (zero: never). A typed
+	// field holds a researched value only where no group call set it.
+	Enriched   []EnrichedField
+	EnrichedAt time.Time
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -125,6 +131,19 @@ type CompanyLink struct {
 // with a warning, as an address that belongs to another contact is.
 func (p *IngestPlan) planGroup(s *IngestState, call *Call, c *Contact) error {
 	co := s.CompanyByGroup[call.GroupID]
+	if co == nil && call.Company != nil && call.Company.Domain != "" {
+		// A company that only a work email's domain made (no group call
+		// named it yet) becomes the group's: it is the same account.
+		if owner := s.CompanyByDomain[call.Company.Domain]; owner != nil && owner.GroupID == "" && owner.ID != 0 {
+			co = owner
+			co.GroupID = call.GroupID
+			s.CompanyByGroup[call.GroupID] = co
+			if !p.companyUpdated[co] {
+				p.companyUpdated[co] = true
+				p.CompaniesUpdated = append(p.CompaniesUpdated, co)
+			}
+		}
+	}
 	if co == nil {
 		co = &Company{GroupID: call.GroupID, Traits: map[string]any{}, TraitTimes: map[string]time.Time{}}
 		s.CompanyByGroup[call.GroupID] = co

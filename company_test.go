@@ -65,3 +65,23 @@ func TestNormalizeDomain(t *testing.T) {
 		require.Equal(t, want, nurture.NormalizeDomain(in), in)
 	}
 }
+
+// A company that a work email's domain made, before any group call named
+// it, becomes the company of the first group call that gives its domain:
+// the same account, not a second one with a warning.
+func TestPlanIngestGroupAdoptsTheDomainsCompany(t *testing.T) {
+	t.Parallel()
+	byDomain := &nurture.Company{ID: 9, Domain: "initech.example", Industry: "Software"}
+	ada := &nurture.Contact{ID: 1, ExternalID: "ada", CompanyID: 9}
+	s := nurture.NewIngestState([]*nurture.Contact{ada}, nil, nil)
+	s.AddCompanies([]*nurture.Company{byDomain})
+	plan, err := nurture.PlanIngest(s, []nurture.Call{{Type: nurture.EventGroup, UserID: "ada", GroupID: "acct-1", Name: "acct-1",
+		Company: &nurture.Company{Name: "Initech", Domain: "initech.example"}, Timestamp: at}})
+	require.NoError(t, err)
+	require.Empty(t, plan.CompaniesCreated)
+	require.Empty(t, plan.Warnings)
+	require.Equal(t, []*nurture.Company{byDomain}, plan.CompaniesUpdated)
+	require.Equal(t, "acct-1", byDomain.GroupID)
+	require.Equal(t, "Initech", byDomain.Name)
+	require.Empty(t, plan.CompanyLinks, "ada is already there")
+}

@@ -26,6 +26,7 @@ type Contact struct {
 	Title      string
 	Role       string
 	Department string
+	Seniority  string // C-level, VP, Director, Manager or Individual contributor
 	TeamSize   string
 	Region     string
 	Country    string
@@ -69,6 +70,7 @@ var ProfileFields = []ProfileField{
 	{"title", func(c *Contact) *string { return &c.Title }, 200},
 	{"role", func(c *Contact) *string { return &c.Role }, 100},
 	{"department", func(c *Contact) *string { return &c.Department }, 100},
+	{"seniority", func(c *Contact) *string { return &c.Seniority }, 50},
 	{"team_size", func(c *Contact) *string { return &c.TeamSize }, 20},
 	{"region", func(c *Contact) *string { return &c.Region }, 100},
 	{"country", func(c *Contact) *string { return &c.Country }, 100},

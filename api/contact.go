@@ -90,6 +90,7 @@ var profileSpelling = map[string]string{
 	"title":      "title",
 	"role":       "role",
 	"department": "department",
+	"seniority":  "seniority",
 	"team_size":  "teamSize",
 	"region":     "region",
 	"country":    "country",

@@ -24,6 +24,7 @@ var traitFields = map[string]string{
 	"title":      "title",
 	"role":       "role",
 	"department": "department",
+	"seniority":  "seniority",
 	"region":     "region",
 	"country":    "country",
 	"timezone":   "time_zone",

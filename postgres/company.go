@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,14 +12,18 @@ import (
 )
 
 const companySelect = `SELECT id, coalesce(group_id, ''), coalesce(domain, ''), name, industry, team_size, country,
-	traits, trait_times, created_at, updated_at FROM companies`
+	traits, trait_times, enriched, enriched_at, created_at, updated_at FROM companies`
 
 func scanCompany(row pgx.Row) (*nurture.Company, error) {
 	co := &nurture.Company{}
+	var enrichedAt *time.Time
 	err := row.Scan(&co.ID, &co.GroupID, &co.Domain, &co.Name, &co.Industry, &co.TeamSize, &co.Country,
-		&co.Traits, &co.TraitTimes, &co.CreatedAt, &co.UpdatedAt)
+		&co.Traits, &co.TraitTimes, &co.Enriched, &enrichedAt, &co.CreatedAt, &co.UpdatedAt)
 	if err != nil {
 		return nil, err
+	}
+	if enrichedAt != nil {
+		co.EnrichedAt = *enrichedAt
 	}
 	return co, nil
 }
@@ -113,7 +118,7 @@ func writeCompanies(ctx context.Context, tx pgx.Tx, plan *nurture.IngestPlan) er
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE companies c SET domain = r.domain, name = r.name, industry = r.industry,
+		_, err = tx.Exec(ctx, `UPDATE companies c SET group_id = r.group_id, domain = r.domain, name = r.name, industry = r.industry,
 			team_size = r.team_size, country = r.country, traits = r.traits, trait_times = r.trait_times, updated_at = now()
 			FROM jsonb_to_recordset($1) AS r(`+companyRecordType+`) WHERE c.id = r.id`, data)
 		if err != nil {
