@@ -98,18 +98,3 @@ type EnrichmentOutcome struct {
 	At            time.Time
 	RetryAt       time.Time
 }
-
-// Enrichable company fields: the typed fields of a company that research
-// may fill, by the field names of research.
-var EnrichableCompanyFields = map[string]string{
-	"name":     "name",
-	"industry": "industry",
-	"size":     "team_size",
-	"country":  "country",
-}
-
-// Enrichable contact fields: the typed profile fields research may fill.
-var EnrichableContactFields = map[string]string{
-	"department": "department",
-	"seniority":  "seniority",
-}

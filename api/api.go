@@ -169,6 +169,9 @@ func New(cfg Config) (*API, error) {
 		if cfg.Admin.Companies != nil {
 			admin.GET("/companies/:id", a.getCompany)
 		}
+		if adm.Enrichments != nil {
+			admin.POST("/contacts/:id/enrich", a.requestEnrichment)
+		}
 		if adm.Messages != nil {
 			admin.GET("/messages/:id", a.getMessage)
 		}

@@ -116,6 +116,10 @@ type companyJSON struct {
 	Size     string         `json:"size,omitempty"`
 	Country  string         `json:"country,omitempty"`
 	Traits   map[string]any `json:"traits"`
+	// Enriched is what research found, each value with its provenance
+	// (applied false: a group call set that field).
+	Enriched   []enrichedFieldJSON `json:"enriched"`
+	EnrichedAt *time.Time          `json:"enrichedAt"`
 	// Contacts lists the first MaxCompanyContacts contacts, oldest first;
 	// ContactCount counts them all.
 	Contacts     []companyContactJSON `json:"contacts"`
@@ -140,11 +144,14 @@ type contactCompanyJSON struct {
 	Industry string `json:"industry,omitempty"`
 	Size     string `json:"size,omitempty"`
 	Country  string `json:"country,omitempty"`
+	// Enriched is what research found, each value with its provenance.
+	Enriched   []enrichedFieldJSON `json:"enriched"`
+	EnrichedAt *time.Time          `json:"enrichedAt"`
 }
 
 func newContactCompanyJSON(co *nurture.Company) *contactCompanyJSON {
 	return &contactCompanyJSON{ID: co.ID, GroupID: co.GroupID, Name: co.Name, Domain: co.Domain,
-		Industry: co.Industry, Size: co.TeamSize, Country: co.Country}
+		Industry: co.Industry, Size: co.TeamSize, Country: co.Country, Enriched: companyEnrichedJSON(co), EnrichedAt: timePtr(co.EnrichedAt)}
 }
 
 // getCompany serves GET /v1/companies/{id}: the company and its contacts.
@@ -173,6 +180,7 @@ func (a *API) getCompany(c *gin.Context) {
 	}
 	out := companyJSON{ID: co.ID, GroupID: co.GroupID, Domain: co.Domain, Name: co.Name, Industry: co.Industry,
 		Size: co.TeamSize, Country: co.Country, Traits: co.Traits, ContactCount: total,
+		Enriched: companyEnrichedJSON(co), EnrichedAt: timePtr(co.EnrichedAt),
 		Contacts: make([]companyContactJSON, len(contacts)), CreatedAt: co.CreatedAt, UpdatedAt: co.UpdatedAt}
 	if out.Traits == nil {
 		out.Traits = map[string]any{}

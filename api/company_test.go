@@ -94,7 +94,7 @@ func TestGroupCreatesUpdatesAndLinks(t *testing.T) {
 	// The contact shows its company.
 	ada := b.getContact(t, b.contactByUser(t, "u-ada").ID)
 	require.Equal(t, &contactCompanyJSON{ID: co.ID, GroupID: "g-initech", Name: "Initech", Domain: "initech.example",
-		Industry: "Software", Size: "42", Country: "US"}, ada.Company)
+		Industry: "Software", Size: "42", Country: "US", Enriched: []enrichedFieldJSON{}}, ada.Company)
 
 	// A replayed messageId changes nothing, as for other calls.
 	requireSuccess(t, b.post(t, "/v1/group", obj{"userId": "u-ada", "groupId": "g-other", "messageId": "g-1"}))

@@ -24,6 +24,9 @@ type Admin struct {
 	// Companies serves /v1/companies/{id} and the company shown with a
 	// contact; nil: neither is.
 	Companies CompanyStore
+	// Enrichments serves POST /v1/contacts/{id}/enrich and the enrichment
+	// shown with a contact; nil: neither is.
+	Enrichments EnrichmentStore
 }
 
 // ContactStore is what the contact endpoints need of the store.
@@ -49,8 +52,11 @@ type contactJSON struct {
 	Subscriptions map[nurture.Topic]topicJSON `json:"subscriptions"`
 	Suppression   suppressionJSON             `json:"suppression"`
 	Company       *contactCompanyJSON         `json:"company"` // null: none
-	CreatedAt     time.Time                   `json:"createdAt"`
-	UpdatedAt     time.Time                   `json:"updatedAt"`
+	// Enrichment is the contact's lead enrichment; null when none was
+	// ever requested (no address, or stored before enrichment existed).
+	Enrichment *enrichmentJSON `json:"enrichment"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
 }
 
 type engagementJSON struct {
@@ -266,18 +272,20 @@ func first(vs []string) string {
 	return vs[0]
 }
 
-func (a *API) showContact(c *gin.Context, ref contactRef) {
-	ctx := c.Request.Context()
-	var contact *nurture.Contact
-	var err error
+// lookupContact finds the contact a reference names.
+func (a *API) lookupContact(ctx context.Context, ref contactRef) (*nurture.Contact, error) {
 	switch {
 	case ref.userID != "":
-		contact, err = a.cfg.Admin.Contacts.ContactByExternalID(ctx, ref.userID)
+		return a.cfg.Admin.Contacts.ContactByExternalID(ctx, ref.userID)
 	case ref.email != "":
-		contact, err = a.cfg.Admin.Contacts.ContactByEmail(ctx, ref.email)
-	default:
-		contact, err = a.cfg.Admin.Contacts.Contact(ctx, ref.id)
+		return a.cfg.Admin.Contacts.ContactByEmail(ctx, ref.email)
 	}
+	return a.cfg.Admin.Contacts.Contact(ctx, ref.id)
+}
+
+func (a *API) showContact(c *gin.Context, ref contactRef) {
+	ctx := c.Request.Context()
+	contact, err := a.lookupContact(ctx, ref)
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
 		fail(c, notFoundBy(ref))
 		return
@@ -312,6 +320,16 @@ func (a *API) showContact(c *gin.Context, ref contactRef) {
 		}
 		if co != nil {
 			out.Company = newContactCompanyJSON(co)
+		}
+	}
+	if a.cfg.Admin.Enrichments != nil {
+		e, err := a.cfg.Admin.Enrichments.Enrichment(ctx, contact.ID)
+		if err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound {
+			fail(c, err)
+			return
+		}
+		if e != nil {
+			out.Enrichment = newEnrichmentJSON(e, contact)
 		}
 	}
 	c.JSON(http.StatusOK, out)

@@ -178,7 +178,7 @@ func TestContactFieldsAreSpelledLikeSegment(t *testing.T) {
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(res.body, &got))
 
-	require.ElementsMatch(t, []string{"id", "userId", "email", "profile", "attributes", "engagement", "subscriptions", "suppression", "company", "createdAt", "updatedAt"}, keys(got))
+	require.ElementsMatch(t, []string{"id", "userId", "email", "profile", "attributes", "engagement", "subscriptions", "suppression", "company", "enrichment", "createdAt", "updatedAt"}, keys(got))
 	require.Equal(t, map[string]any{
 		"firstName": "Ada", "lastName": "Lovelace", "company": "Engines", "industry": "Software", "title": "CTO", "role": "Engineering",
 		"department": "R&D", "teamSize": "11-50", "region": "eu", "country": "FR", "timezone": "Europe/Paris", "locale": "fr-FR",

@@ -58,7 +58,7 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	// endpoints with a signer of the bundle's, without hits recorded.
 	cfg := api.Config{
 		Ingestion:  &api.Ingestion{Store: b.store},
-		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store},
+		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store},
 		Recipients: &api.Recipients{Store: b.store, Signer: b.signer},
 		Webhooks:   &api.Webhooks{Bounces: b.store},
 		Keys:       b.store,
@@ -282,17 +282,19 @@ type contactJSON struct {
 	Subscriptions map[string]topicJSON `json:"subscriptions"`
 	Suppression   suppressionJSON      `json:"suppression"`
 	Company       *contactCompanyJSON  `json:"company"`
+	Enrichment    *enrichmentJSON      `json:"enrichment"`
 }
 
 // contactCompanyJSON is the company shown with a contact.
 type contactCompanyJSON struct {
-	ID       int64  `json:"id"`
-	GroupID  string `json:"groupId"`
-	Name     string `json:"name"`
-	Domain   string `json:"domain"`
-	Industry string `json:"industry"`
-	Size     string `json:"size"`
-	Country  string `json:"country"`
+	ID       int64               `json:"id"`
+	GroupID  string              `json:"groupId"`
+	Name     string              `json:"name"`
+	Domain   string              `json:"domain"`
+	Industry string              `json:"industry"`
+	Size     string              `json:"size"`
+	Country  string              `json:"country"`
+	Enriched []enrichedFieldJSON `json:"enriched"`
 }
 
 // topicJSON is a contact's subscription to one topic.

@@ -77,6 +77,9 @@ func NewProvider(f *Fetcher, cfg ProviderConfig) (*Provider, error) {
 		if path == "" || strings.Contains(path, "..") || field == "" {
 			return nil, fmt.Errorf("provider field %q -> %q: want a dotted JSON path and a field name", path, field)
 		}
+		if !fieldName(string(field)) {
+			return nil, fmt.Errorf("provider field %q -> %q: a field name is lower-case letters, digits and _ (name, industry, size, employees, country, or one of your own)", path, field)
+		}
 		p.paths = append(p.paths, path)
 	}
 	slices.Sort(p.paths)
@@ -200,4 +203,18 @@ func scalars(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// fieldName reports whether s may name a field: lower-case ASCII letters,
+// digits and underscores, at most 40 of them.
+func fieldName(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
 }

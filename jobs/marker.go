@@ -26,6 +26,12 @@ func NewSequenceMarker(rdb redis.UniversalClient) *QueueMarker {
 	return &QueueMarker{rdb: rdb, key: queueMarkerKey + ":sequences"}
 }
 
+// NewEnrichMarker returns a QueueMarker of its own for the enrichment
+// poller.
+func NewEnrichMarker(rdb redis.UniversalClient) *QueueMarker {
+	return &QueueMarker{rdb: rdb, key: queueMarkerKey + ":enrich"}
+}
+
 // queueMarkerKey is the marker. It never expires (Redis must run with
 // maxmemory-policy noeviction, as asynq requires).
 const queueMarkerKey = "nurture:queue:marker"

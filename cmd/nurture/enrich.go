@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -67,14 +68,15 @@ func runEnrich(ctx context.Context, cmd config.Command, args []string, getenv fu
 	}
 
 	fc := opts.fetch
-	fc.ContactURL = cfg.EnrichContactURL
 	if opts.clock != nil {
 		fc.Clock = opts.clock
 	}
-	fetcher := enrich.NewFetcher(fc)
-	site := enrich.NewSite(fetcher)
-	site.URLFor = opts.siteURL
-	researcher := enrich.NewResearcher(opts.clock, site, enrich.NewDNS(fc.Resolver, opts.clock))
+	sources, err := researchSources(cfg, fc, opts.siteURL, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		fmt.Fprintf(stderr, "nurture enrich: %v\n", err)
+		return 2
+	}
+	researcher := enrich.NewResearcher(opts.clock, sources...)
 
 	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
 	defer cancel()

@@ -19,6 +19,7 @@ import (
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/delivery"
+	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/jobs"
@@ -150,6 +151,23 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		poller := &worker.SequencePoller{Store: store, Enqueuer: enqueuer, Signals: engine,
 			Marker: jobs.NewSequenceMarker(rdb), Logger: logger}
 		start("sequence poller", poller.Run)
+		enricher, err := newEnricher(cfg, logger, store, rdb)
+		if err != nil {
+			return err
+		}
+		// Research waits on other people's sites: its tasks run on a
+		// server of their own, so they never hold a slot an email needs.
+		research := worker.New(worker.Config{
+			Redis:           redisOpt,
+			Concurrency:     cfg.EnrichConcurrency,
+			Queues:          map[string]int{jobs.QueueEnrich: 1},
+			ShutdownTimeout: cfg.ShutdownTimeout,
+			Logger:          logger,
+			Handlers:        map[string]asynq.Handler{jobs.TypeLeadEnrich: jobs.NewEnrichHandler(enricher)},
+		})
+		start("enrichment worker", research.Run)
+		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger}
+		start("enrichment poller", enrichPoller.Run)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -181,7 +199,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
-		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store},
+		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store},
 		Recipients: &api.Recipients{
 			Store:     store,
 			Signer:    signer,
@@ -292,6 +310,30 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		_ = sender.Close()
 	}
 	return w, closeAll, nil
+}
+
+// newEnricher builds lead enrichment: research from the settings' sources
+// when NURTURE_ENRICH is on (paced per domain through Redis, shared by
+// every worker), linking and titles only when it is off.
+func newEnricher(cfg *config.Config, logger *slog.Logger, store *postgres.DB, rdb redis.UniversalClient) (*enrich.Enricher, error) {
+	ec := enrich.EnricherConfig{Store: store, TTL: cfg.EnrichTTL, Logger: logger}
+	if !cfg.Enrich {
+		logger.Info("lead enrichment: research is off (NURTURE_ENRICH): sign-ups are linked to their email domain's company and their titles read; nothing is fetched")
+		return enrich.NewEnricher(ec), nil
+	}
+	pacer, err := ratelimit.NewDomainPacer(ratelimit.New(rdb, "nurture:ratelimit:"), "enrich", 1)
+	if err != nil {
+		return nil, err
+	}
+	if ec.Sources, err = researchSources(cfg, enrich.FetchConfig{Limiter: pacer}, nil, logger); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ec.Sources))
+	for i, src := range ec.Sources {
+		names[i] = src.Name()
+	}
+	logger.Info("lead enrichment: research is on", "sources", names, "ttl", cfg.EnrichTTL, "concurrency", cfg.EnrichConcurrency, "dev_loopback_only", cfg.Dev)
+	return enrich.NewEnricher(ec), nil
 }
 
 // loadTemplates reads the templates of dir, or the built-in ones.

@@ -231,9 +231,10 @@ var urlSettings = map[string]func(*config.Config) string{
 }
 
 // outsideURLs are the URL settings that do not lead to another container:
-// links a person's browser follows, and the healthcheck's probe of its own
+// links a person's browser follows, the research bot's contact page and provider
+// (outside services), and the healthcheck's probe of its own
 // container (checked with the API below).
-var outsideURLs = []string{"public-url", "product-url", "url"}
+var outsideURLs = []string{"public-url", "product-url", "url", "enrich-contact-url", "enrich-provider-url"}
 
 // nurtureService is a service that runs the image built from the Dockerfile.
 type nurtureService struct {

@@ -71,6 +71,20 @@ type Config struct {
 	// EnrichContactURL goes into the User-Agent of research requests, so
 	// a site owner can reach the operator.
 	EnrichContactURL string
+	// Enrich switches research from public sources on; off, contacts are
+	// still linked to their work domain's company and titles read.
+	Enrich            bool
+	EnrichTTL         time.Duration
+	EnrichConcurrency int
+	// EnrichDNS is the DNS server research resolves with (host:port);
+	// empty: the system's resolver.
+	EnrichDNS string
+	// The HTTP JSON provider: URL template ({domain}, {email}), the header
+	// carrying the key, the key, and the mapping of answer paths to fields.
+	EnrichProviderURL    string
+	EnrichProviderHeader string
+	EnrichProviderKey    string
+	EnrichProviderFields map[string]string
 
 	// SecretGenerated is true when --dev made up a secret because none was set.
 	SecretGenerated bool
@@ -190,6 +204,31 @@ var Settings = []Setting{
 			}
 			return setHTTPURL(func(c *Config, v string) { c.EnrichContactURL = v })(c, v)
 		}},
+	{Flag: "enrich", Env: "NURTURE_ENRICH", Default: "false", Bool: true,
+		Usage: "research the company of each new sign-up with a work address from public sources: its web site (home and about page, robots.txt honoured), its DNS (MX, SPF) and the provider when one is set (off: nothing is fetched; contacts are still linked to their email domain's company and their job titles read). With --dev, research reaches only 127.0.0.0/8 and needs NURTURE_ENRICH_DNS",
+		set:   setBool(func(c *Config, b bool) { c.Enrich = b })},
+	{Flag: "enrich-ttl", Env: "NURTURE_ENRICH_TTL", Default: "30d",
+		Usage: "how long a domain's research serves its sign-ups before it is done again, and how long a sign-up whose research found nothing waits to be tried again (such as 30d or 12h)", set: setTTL},
+	{Flag: "enrich-concurrency", Env: "NURTURE_ENRICH_CONCURRENCY", Default: "4",
+		Usage: "research tasks a worker process runs at once, beside its NURTURE_CONCURRENCY email tasks (research waits on other people's sites)", set: positiveInt("enrich-concurrency", func(c *Config, n int) { c.EnrichConcurrency = n })},
+	{Flag: "enrich-dns", Env: "NURTURE_ENRICH_DNS", Default: "",
+		Usage: "DNS server research resolves names with, host:port (empty: the system's resolver)", set: setEnrichDNS},
+	{Flag: "enrich-provider-url", Env: "NURTURE_ENRICH_PROVIDER_URL", Default: "",
+		Usage: "an HTTP JSON enrichment API asked about each domain, with {domain} and {email} in the URL, such as https://api.example.com/v2/companies/find?domain={domain} (empty: no provider)",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				c.EnrichProviderURL = ""
+				return nil
+			}
+			return setHTTPURL(func(c *Config, v string) { c.EnrichProviderURL = v })(c, v)
+		}},
+	{Flag: "enrich-provider-header", Env: "NURTURE_ENRICH_PROVIDER_HEADER", Default: "Authorization",
+		Usage: "the header that carries the provider's key", set: func(c *Config, v string) error { c.EnrichProviderHeader = v; return nil }},
+	{Flag: "enrich-provider-key", Env: "NURTURE_ENRICH_PROVIDER_KEY", Default: "",
+		Usage: "the provider's key, sent as the header's whole value (such as \"Bearer sk_...\"); never logged", set: func(c *Config, v string) error { c.EnrichProviderKey = v; return nil }},
+	{Flag: "enrich-provider-fields", Env: "NURTURE_ENRICH_PROVIDER_FIELDS", Default: "",
+		Usage: "which paths of the provider's JSON answer fill which fields: comma-separated PATH=FIELD, such as company.name=name,company.category.industry=industry,metrics.employees=employees (fields: name, industry, size, employees, country, description, linkedin, twitter, ...)",
+		set:   setProviderFields},
 }
 
 // Command is a subcommand of the binary and the settings it reads.
@@ -207,7 +246,8 @@ var (
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
-		"dev", "concurrency", "shutdown-timeout"}
+		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
+		"enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -226,7 +266,7 @@ var Commands = []Command{
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
 	{Name: "enrich", Summary: "enrich --email E [--title T] [--json]: research the company of a work address now and print each field found with its source (a preview: nothing is stored)",
-		Settings: join([]string{"enrich-contact-url"}, common)},
+		Settings: join([]string{"enrich-contact-url", "enrich-dns", "enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
 }
 
@@ -330,7 +370,100 @@ func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut i
 			return nil, err
 		}
 	}
+	if slices.Contains(cmd.Settings, "enrich") {
+		if err := c.checkEnrich(origins); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// checkEnrich keeps research in development mode on this machine: with
+// --dev, every request research makes goes to 127.0.0.0/8 only, and so
+// must its DNS, or a sign-up such as ada@example.com would send a query
+// out.
+func (c *Config) checkEnrich(origins map[string]string) error {
+	if !c.Dev || !c.Enrich {
+		return nil
+	}
+	dns := strings.TrimPrefix(origins["enrich-dns"], "default of ")
+	if c.EnrichDNS == "" {
+		return fmt.Errorf("research in development mode (%s with %s) reaches only 127.0.0.0/8: set %s to a DNS server there that answers for your test domains",
+			origins["enrich"], origins["dev"], dns)
+	}
+	host, _, _ := net.SplitHostPort(c.EnrichDNS)
+	if ip, err := netip.ParseAddr(host); err != nil || !netip.MustParsePrefix("127.0.0.0/8").Contains(ip.Unmap()) {
+		return fmt.Errorf("invalid %s %q: research in development mode (%s) reaches only 127.0.0.0/8, and so must its DNS server",
+			dns, c.EnrichDNS, origins["dev"])
+	}
+	return nil
+}
+
+// setTTL reads a duration in days ("30d") or as Go writes them ("12h").
+func setTTL(c *Config, v string) error {
+	bad := fmt.Errorf("%q is not a duration such as 30d or 12h", v)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 3650 {
+			return bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d <= 0 {
+			return bad
+		}
+	}
+	if d < time.Minute {
+		return fmt.Errorf("%q is shorter than a minute: every sign-up would research its domain again", v)
+	}
+	c.EnrichTTL = d
+	return nil
+}
+
+// setEnrichDNS wants host:port with a literal address (a name would need a
+// resolver of its own).
+func setEnrichDNS(c *Config, v string) error {
+	if v == "" {
+		c.EnrichDNS = ""
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		host, port = v, "53"
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return fmt.Errorf("%q: want an IP address and port such as 127.0.0.1:53", v)
+	}
+	if err := checkPort(port); err != nil {
+		return err
+	}
+	c.EnrichDNS = net.JoinHostPort(host, port)
+	return nil
+}
+
+// setProviderFields reads PATH=FIELD pairs; the field names are checked
+// by the provider when the worker starts.
+func setProviderFields(c *Config, v string) error {
+	c.EnrichProviderFields = nil
+	if v == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		path, field, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		path, field = strings.TrimSpace(path), strings.TrimSpace(field)
+		if !ok || path == "" || field == "" {
+			return fmt.Errorf("%q: want comma-separated PATH=FIELD pairs such as company.industry=industry", pair)
+		}
+		if _, dup := m[path]; dup {
+			return fmt.Errorf("path %q is mapped twice", path)
+		}
+		m[path] = field
+	}
+	c.EnrichProviderFields = m
+	return nil
 }
 
 // checkDKIM wants the DKIM domain and key file together or not at all:

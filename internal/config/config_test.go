@@ -88,6 +88,10 @@ func TestLoadDefaults(t *testing.T) {
 		LogLevel:        "info",
 		Concurrency:     10,
 		ShutdownTimeout: 20 * time.Second,
+
+		EnrichTTL:            30 * 24 * time.Hour,
+		EnrichConcurrency:    4,
+		EnrichProviderHeader: "Authorization",
 	}, c)
 
 	c, err = config.Load(command(t, "healthcheck"), nil, env(nil), io.Discard)
@@ -265,6 +269,16 @@ func TestLoadRejects(t *testing.T) {
 		{"dev flag not a boolean", "api", nil, []string{"--dev=maybe"}, "--dev"},
 		{"health url", "healthcheck", map[string]string{"NURTURE_HEALTH_URL": "127.0.0.1:8080/healthz"}, nil, "NURTURE_HEALTH_URL"},
 		{"api url", "demo", map[string]string{"NURTURE_API_URL": "ftp://api"}, nil, "NURTURE_API_URL"},
+		{"enrich ttl without unit", "worker", map[string]string{"NURTURE_ENRICH_TTL": "30"}, nil, "NURTURE_ENRICH_TTL"},
+		{"enrich ttl of seconds", "worker", map[string]string{"NURTURE_ENRICH_TTL": "5s"}, nil, "NURTURE_ENRICH_TTL"},
+		{"enrich ttl of zero days", "all", map[string]string{"NURTURE_ENRICH_TTL": "0d"}, nil, "NURTURE_ENRICH_TTL"},
+		{"enrich dns a name", "worker", map[string]string{"NURTURE_ENRICH_DNS": "dns.google:53"}, nil, "NURTURE_ENRICH_DNS"},
+		{"enrich dns bad port", "enrich", map[string]string{"NURTURE_ENRICH_DNS": "127.0.0.1:99999"}, nil, "NURTURE_ENRICH_DNS"},
+		{"enrich with dev needs local dns", "worker", map[string]string{"NURTURE_ENRICH": "true", "NURTURE_DEV": "true"}, nil, "NURTURE_ENRICH_DNS"},
+		{"enrich with dev refuses outside dns", "all", map[string]string{"NURTURE_ENRICH": "true", "NURTURE_DEV": "true", "NURTURE_ENRICH_DNS": "8.8.8.8:53"}, nil, "NURTURE_ENRICH_DNS"},
+		{"enrich provider url", "worker", map[string]string{"NURTURE_ENRICH_PROVIDER_URL": "api.example.com/{domain}"}, nil, "NURTURE_ENRICH_PROVIDER_URL"},
+		{"enrich provider fields without field", "worker", map[string]string{"NURTURE_ENRICH_PROVIDER_FIELDS": "company.name"}, nil, "NURTURE_ENRICH_PROVIDER_FIELDS"},
+		{"enrich provider fields twice", "enrich", nil, []string{"--enrich-provider-fields", "a=name,a=industry"}, "--enrich-provider-fields"},
 		{"unknown flag", "api", nil, []string{"--typo=1"}, "typo"},
 		{"flag of another command", "migrate", nil, []string{"--smtp-url", "smtp://relay:25"}, "smtp-url"},
 		{"stray argument", "worker", nil, []string{"now"}, `"now"`},
@@ -286,6 +300,24 @@ func TestLoadRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Research settings as an operator writes them.
+func TestEnrichSettings(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_SECRET": testSecret,
+		"NURTURE_ENRICH": "true", "NURTURE_ENRICH_TTL": "7d", "NURTURE_ENRICH_DNS": "10.0.0.2",
+		"NURTURE_ENRICH_PROVIDER_FIELDS": " company.name = name , metrics.employees=employees"}), io.Discard)
+	require.NoError(t, err)
+	require.True(t, c.Enrich)
+	require.Equal(t, 7*24*time.Hour, c.EnrichTTL)
+	require.Equal(t, "10.0.0.2:53", c.EnrichDNS, "port 53 by default")
+	require.Equal(t, map[string]string{"company.name": "name", "metrics.employees": "employees"}, c.EnrichProviderFields)
+
+	c, err = config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_DEV": "true",
+		"NURTURE_ENRICH": "true", "NURTURE_ENRICH_TTL": "12h", "NURTURE_ENRICH_DNS": "127.0.0.53:5353"}), io.Discard)
+	require.NoError(t, err, "--dev with a DNS server on loopback")
+	require.Equal(t, 12*time.Hour, c.EnrichTTL)
 }
 
 func TestSMTPHELO(t *testing.T) {
