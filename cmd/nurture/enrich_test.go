@@ -252,3 +252,36 @@ func TestEnrichOneLine(t *testing.T) {
 		require.Equal(t, tc.want, oneLine(tc.in, tc.n), "%q", tc.in)
 	}
 }
+
+// TestEnrichCommandProvider: the provider settings plug an HTTP JSON API
+// in without code: its key travels in the configured header, its answer's
+// paths fill the mapped fields, and a bad mapping is a usage error naming
+// the settings.
+func TestEnrichCommandProvider(t *testing.T) {
+	t.Parallel()
+	e := setupEnrich(t)
+	keys := make(chan string, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keys <- r.Header.Get("X-Api-Key")
+		require.Equal(t, "acme-robotics.de", r.URL.Query().Get("domain"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"company":{"legalName":"Acme Robotics GmbH","category":{"industry":"Industrial Machinery"}},"metrics":{"employees":180}}`))
+	}))
+	t.Cleanup(api.Close)
+	env := map[string]string{
+		"NURTURE_ENRICH_PROVIDER_URL":    api.URL + "/v2/companies/find?domain={domain}",
+		"NURTURE_ENRICH_PROVIDER_HEADER": "X-Api-Key",
+		"NURTURE_ENRICH_PROVIDER_KEY":    "sk_test_123",
+		"NURTURE_ENRICH_PROVIDER_FIELDS": "company.legalName=legal_name,company.category.industry=industry,metrics.employees=employees",
+	}
+	code, out, errOut := e.run(t, env, "--email", "ada@acme-robotics.de")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "sk_test_123", <-keys)
+	require.Regexp(t, `(?m)^ *provider +ok, 3 findings`, out, out)
+	require.NotContains(t, out, "sk_test_123", "the key is never printed")
+
+	env["NURTURE_ENRICH_PROVIDER_FIELDS"] = "company.name=Company Name"
+	code, _, errOut = e.run(t, env, "--email", "ada@acme-robotics.de")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "NURTURE_ENRICH_PROVIDER_URL, _HEADER, _KEY, _FIELDS: provider field")
+}
