@@ -11,15 +11,18 @@ type ErrorCode string
 
 // The error codes every layer speaks.
 const (
-	CodeInvalid      ErrorCode = "invalid"
-	CodeNotFound     ErrorCode = "not_found"
-	CodeConflict     ErrorCode = "conflict"
-	CodeUnauthorized ErrorCode = "unauthorized"
-	CodeForbidden    ErrorCode = "forbidden"
-	CodeRateLimited  ErrorCode = "rate_limited"
-	CodeTooLarge     ErrorCode = "too_large"
-	CodeUnavailable  ErrorCode = "unavailable"
-	CodeInternal     ErrorCode = "internal"
+	CodeInvalid ErrorCode = "invalid"
+	// CodeUnprocessable: well-formed input that means nothing valid (a
+	// segment's filter that is not a condition); HTTP 422.
+	CodeUnprocessable ErrorCode = "unprocessable"
+	CodeNotFound      ErrorCode = "not_found"
+	CodeConflict      ErrorCode = "conflict"
+	CodeUnauthorized  ErrorCode = "unauthorized"
+	CodeForbidden     ErrorCode = "forbidden"
+	CodeRateLimited   ErrorCode = "rate_limited"
+	CodeTooLarge      ErrorCode = "too_large"
+	CodeUnavailable   ErrorCode = "unavailable"
+	CodeInternal      ErrorCode = "internal"
 )
 
 // Error is the domain error: a code, a message fit for the person who made

@@ -47,9 +47,11 @@ type Config struct {
 	Webhooks *Webhooks
 	// Sequences serves /v1/sequences/... (sequence.go).
 	Sequences *Sequences
+	// Segments serves /v1/segments/... (segments.go).
+	Segments *Segments
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
-	// for. Required with Ingestion, Admin, Webhooks or Sequences; /metrics is served
+	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments; /metrics is served
 	// whenever it is set.
 	Keys KeyStore
 	// RateLimiter limits requests per API key; nil means no limit.
@@ -179,6 +181,17 @@ func New(cfg Config) (*API, error) {
 			admin.GET("/templates/:name/preview", a.previewTemplate)
 		}
 	}
+	if sg := cfg.Segments; sg != nil {
+		segs := e.Group("/v1/segments", a.requireScope(nurture.ScopeAdmin))
+		segs.POST("", a.createSegment)
+		segs.GET("", a.listSegments)
+		segs.GET("/:id", a.getSegment)
+		segs.PATCH("/:id", a.updateSegment)
+		segs.DELETE("/:id", a.deleteSegment)
+		if sg.Audience != nil {
+			segs.POST("/preview", a.previewSegment)
+		}
+	}
 	if cfg.Sequences != nil {
 		seqs := e.Group("/v1/sequences", a.requireScope(nurture.ScopeAdmin))
 		seqs.GET("", a.listSequences)
@@ -241,7 +254,9 @@ func (cfg *Config) check() error {
 		missing = "Sequences.Set"
 	case cfg.Sequences != nil && cfg.Sequences.Simulator != nil && cfg.Sequences.Simulator.Store == nil:
 		missing = "Sequences.Simulator.Store"
-	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil):
+	case cfg.Segments != nil && cfg.Segments.Store == nil:
+		missing = "Segments.Store"
+	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil || cfg.Segments != nil):
 		missing = "Keys" // every /v1 endpoint asks for a key
 	default:
 		return nil
@@ -274,6 +289,8 @@ func statusOf(code nurture.ErrorCode) int {
 	switch code {
 	case nurture.CodeInvalid:
 		return http.StatusBadRequest
+	case nurture.CodeUnprocessable:
+		return http.StatusUnprocessableEntity
 	case nurture.CodeUnauthorized:
 		return http.StatusUnauthorized
 	case nurture.CodeForbidden:

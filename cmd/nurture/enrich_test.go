@@ -260,10 +260,10 @@ func TestEnrichOneLine(t *testing.T) {
 func TestEnrichCommandProvider(t *testing.T) {
 	t.Parallel()
 	e := setupEnrich(t)
-	keys := make(chan string, 1)
+	keys, domains := make(chan string, 1), make(chan string, 1)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keys <- r.Header.Get("X-Api-Key")
-		require.Equal(t, "acme-robotics.de", r.URL.Query().Get("domain"))
+		domains <- r.URL.Query().Get("domain")
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"company":{"legalName":"Acme Robotics GmbH","category":{"industry":"Industrial Machinery"}},"metrics":{"employees":180}}`))
 	}))
@@ -277,6 +277,7 @@ func TestEnrichCommandProvider(t *testing.T) {
 	code, out, errOut := e.run(t, env, "--email", "ada@acme-robotics.de")
 	require.Equal(t, 0, code, errOut)
 	require.Equal(t, "sk_test_123", <-keys)
+	require.Equal(t, "acme-robotics.de", <-domains)
 	require.Regexp(t, `(?m)^ *provider +ok, 3 findings`, out, out)
 	require.NotContains(t, out, "sk_test_123", "the key is never printed")
 
