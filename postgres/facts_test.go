@@ -180,3 +180,54 @@ func TestLoadFactsCompanyFromTheRecord(t *testing.T) {
 	require.Nil(t, got[1].Company, "bob has no company record")
 	require.Nil(t, got[2].Company)
 }
+
+// TestLoadFactsReadsWhatEnrichmentRecorded: what the enrichment job
+// records (the contact's seniority and department from the title, the
+// work domain's company with its industry and findings) is what
+// traits.seniority and company.* read, and what templates get of the
+// company through the send path's loader.
+func TestLoadFactsReadsWhatEnrichmentRecorded(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	ingest(t, db, identify("i1", "u1", "", t0, nurture.Contact{Email: "cy@globex.example", Title: "VP Engineering", Industry: "Software"}))
+	cy, err := db.ContactByExternalID(ctx, "u1")
+	require.NoError(t, err)
+	req, err := db.RequestEnrichment(ctx, cy.ID, t0)
+	require.NoError(t, err)
+	companyID, err := db.CompanyForDomain(ctx, cy.ID, "globex.example")
+	require.NoError(t, err)
+	found := func(field, value string) nurture.EnrichedField {
+		return nurture.EnrichedField{Field: field, Value: value, Source: "https://globex.example/", Method: "test", At: t0}
+	}
+	recorded, err := db.RecordEnrichment(ctx, &nurture.EnrichmentOutcome{ContactID: cy.ID, Revision: req.Revision, Status: nurture.EnrichmentOK,
+		Domain: "globex.example", At: t0, CompanyID: companyID,
+		ContactFields: []nurture.EnrichedField{found("department", "Engineering"), found("seniority", "VP")},
+		CompanyFields: []nurture.EnrichedField{found("name", "Globex"), found("industry", "Manufacturing"), found("size", "51-200"),
+			found("description", "Globex makes widgets."), found("mail_provider", "Microsoft 365"), found("saas", "Slack"), found("saas", "Zendesk")}})
+	require.NoError(t, err)
+	require.True(t, recorded)
+
+	needs := nurture.FactsNeeds{ConditionRefs: nurture.ConditionRefs{Traits: true, Company: true}}
+	f, err := db.LoadFacts(ctx, cy.ID, needs, t0)
+	require.NoError(t, err)
+	f.Now = t0
+	for _, cond := range []string{
+		`traits.seniority == "VP" and traits.department == "Engineering"`,
+		`company.industry == "Manufacturing" and company.name == "Globex" and company.domain == "globex.example"`,
+		`company.size >= 51 and company.size_range == "51-200"`,
+		`company.mail_provider == "Microsoft 365" and company.saas contains "zendesk"`,
+	} {
+		c, err := nurture.ParseCondition(cond)
+		require.NoError(t, err, cond)
+		require.True(t, f.Eval(c), cond)
+	}
+
+	contacts, companies, err := db.ContactsWithCompanies(ctx, []int64{cy.ID, cy.ID + 1000})
+	require.NoError(t, err)
+	require.Len(t, contacts, 1, "an unknown contact is left out")
+	require.Equal(t, "VP", contacts[cy.ID].Seniority)
+	co := companies[contacts[cy.ID].CompanyID]
+	require.NotNil(t, co, "the contact's company")
+	require.Equal(t, "Manufacturing", co.Industry)
+	require.Len(t, co.Enriched, 7)
+}
