@@ -141,19 +141,20 @@ func addTeamSize(out map[string]any, s string) {
 	}
 }
 
-// ListEnrichedFields are the researched fields that may have several
+// listEnrichedFields are the researched fields that may have several
 // values (every SaaS tool an SPF record names, every sameAs link):
-// company.NAME holds them as a list, so that "company.saas contains
-// "Salesforce"" looks among all of them. Other researched fields hold
+// company.NAME holds them as a list, so that company.saas contains
+// "Salesforce" looks among all of them. Other researched fields hold
 // their first value.
-var ListEnrichedFields = []string{"saas", "same_as"}
+var listEnrichedFields = []string{"saas", "same_as"}
 
 // CompanyRecordFacts returns the fields company.NAME reads from a company
 // record: its typed fields (name, domain, industry, country, and size and
 // size_range from the team size, as CompanyFacts reads it), then its
 // custom traits under their own names (company.plan is the group call's
 // trait "plan"), then what research found (company.mail_provider,
-// company.saas as a list, company.description, company.linkedin...). A
+// company.description, company.linkedin..., each its first value;
+// company.saas and company.same_as as lists of every value). A
 // name comes from the first of these that has it: a trait never hides a
 // typed field, and research never hides what the product said. Blank
 // values are left out. A nil record gives nil.
@@ -169,7 +170,7 @@ func CompanyRecordFacts(co *Company) map[string]any {
 	}
 	addTeamSize(out, co.TeamSize)
 	for k, v := range co.Traits {
-		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" || v == nil {
+		if s, ok := v.(string); v == nil || (ok && strings.TrimSpace(s) == "") {
 			continue
 		}
 		if _, taken := out[k]; !taken {
@@ -186,7 +187,7 @@ func CompanyRecordFacts(co *Company) map[string]any {
 			continue
 		}
 		switch {
-		case slices.Contains(ListEnrichedFields, e.Field):
+		case slices.Contains(listEnrichedFields, e.Field):
 			lists[e.Field] = append(lists[e.Field], v)
 		case e.Field == "size":
 			if _, taken := out["size_range"]; !taken {
