@@ -98,7 +98,7 @@ func opNames() string {
 // Field scopes: where a Compare reads its value.
 const (
 	ScopeTraits     = "traits"     // the contact's profile and custom traits
-	ScopeCompany    = "company"    // the contact's company
+	ScopeCompany    = "company"    // the contact's company: its record (CompanyRecordFacts), else the profile (CompanyFacts)
 	ScopeProperties = "properties" // an event's properties (only inside Did.Where)
 )
 

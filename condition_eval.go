@@ -3,6 +3,7 @@ package nurture
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,11 +109,14 @@ func (f *Facts) fieldValue(fl Field) (any, bool) {
 	case ScopeTraits:
 		return traitValue(f.Contact, fl.Path)
 	case ScopeCompany:
-		m := f.Company
-		if m == nil {
-			m = CompanyFacts(f.Contact)
+		if v, ok := lookupPath(f.Company, fl.Path); ok {
+			return v, true
 		}
-		return lookupPath(m, fl.Path)
+		// What the record lacks, the contact's profile may say.
+		if len(fl.Path) != 1 || !slices.Contains(profileCompanyFields, fl.Path[0]) {
+			return nil, false
+		}
+		return lookupPath(CompanyFacts(f.Contact), fl.Path)
 	}
 	return nil, false
 }

@@ -185,6 +185,68 @@ func TestCompanyFacts(t *testing.T) {
 	require.True(t, f.Eval(c), "the company record did not take precedence over the profile's team size")
 }
 
+// TestCompanyRecordFacts: company.NAME reads the company record (typed
+// fields, then the group calls' traits under their own names, then what
+// research found, lists for the fields that repeat), and the contact's
+// profile for the names the record lacks.
+func TestCompanyRecordFacts(t *testing.T) {
+	t.Parallel()
+	record := &nurture.Company{ID: 7, Name: "Initech", Domain: "initech.example", Industry: "Manufacturing", TeamSize: "51-200", Country: "US",
+		Traits: map[string]any{"plan": "enterprise", "seats": 40.0, "industry": "a trait never hides the typed field", "blank": " ",
+			"address": map[string]any{"city": "Austin"}},
+		Enriched: []nurture.EnrichedField{
+			{Field: "mail_provider", Value: "Microsoft 365", Source: "dns:MX initech.example", Method: "mx"},
+			{Field: "saas", Value: "Salesforce", Method: "spf"},
+			{Field: "saas", Value: "SendGrid", Method: "spf"},
+			{Field: "plan", Value: "research never hides a trait"},
+			{Field: "description", Value: "Software for banks."},
+			{Field: "description", Value: "The second one is not read."},
+		}}
+	profile := &nurture.Contact{Company: "Initrode", Industry: "Software", TeamSize: "2-10", Country: "FR"}
+	sparse := &nurture.Company{ID: 8, Domain: "sparse.example", Enriched: []nurture.EnrichedField{{Field: "size", Value: "11-50"}}}
+	tests := []struct {
+		cond    string
+		company *nurture.Company
+		want    bool
+	}{
+		{`company.name == "Initech"`, record, true},
+		{`company.domain == "initech.example"`, record, true},
+		{`company.industry == "Manufacturing"`, record, true},
+		{`company.country == "us"`, record, true},
+		{`company.size >= 51 and company.size < 52`, record, true},
+		{`company.size_range == "51-200"`, record, true},
+		{`company.plan == "enterprise"`, record, true},
+		{`company.seats > 30`, record, true},
+		{`company.address.city == "Austin"`, record, true},
+		{`company.blank exists`, record, false},
+		{`company.mail_provider == "Microsoft 365"`, record, true},
+		{`company.saas contains "sendgrid"`, record, true},
+		{`company.saas contains "Salesforce"`, record, true},
+		{`company.saas contains "HubSpot"`, record, false},
+		{`company.description == "Software for banks."`, record, true},
+		// What the record lacks, the profile says; the profile's country and
+		// other fields are not company fields.
+		{`company.name == "Initrode"`, sparse, true},
+		{`company.industry == "Software"`, sparse, true},
+		{`company.domain == "sparse.example"`, sparse, true},
+		{`company.size == 11`, sparse, true},
+		{`company.country exists`, sparse, false},
+		{`company.plan exists`, sparse, false},
+		// No record: the profile, as before companies.
+		{`company.name == "Initrode"`, nil, true},
+		{`company.size == 2`, nil, true},
+		{`company.domain exists`, nil, false},
+	}
+	for _, tc := range tests {
+		c, err := nurture.ParseCondition(tc.cond)
+		require.NoError(t, err, tc.cond)
+		f := &nurture.Facts{Now: evalNow, Contact: profile, Company: nurture.CompanyRecordFacts(tc.company)}
+		require.Equal(t, tc.want, f.Eval(c), "%s (company %v)", tc.cond, tc.company != nil)
+	}
+	require.Nil(t, nurture.CompanyRecordFacts(nil), "no record")
+	require.Equal(t, []any{"Salesforce", "SendGrid"}, nurture.CompanyRecordFacts(record)["saas"])
+}
+
 func TestEventKey(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"Setup Completed", "setup_completed", "setup-completed", "SETUP.COMPLETED", "setupcompleted"} {

@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,9 +19,11 @@ type Facts struct {
 	Now time.Time
 	// Contact holds the profile and the custom traits (Attributes).
 	Contact *Contact
-	// Company holds the company fields (company.NAME) by name: the
-	// researched company record when there is one. When nil, the fields
-	// come from the contact's profile (see CompanyFacts).
+	// Company holds the fields of the contact's company record
+	// (company.NAME) by name, as CompanyRecordFacts gives them; nil when
+	// the contact has no company or the conditions read none. A name it
+	// lacks (or all of them, when nil) is read from the contact's own
+	// profile (see CompanyFacts).
 	Company map[string]any
 	// Events are the contact's track events, by EventKey of their names.
 	Events map[string]*EventFacts
@@ -102,7 +105,7 @@ func (f *Facts) OptedOut(topic Topic) bool {
 }
 
 // CompanyFacts returns the company fields that a contact's own profile
-// gives, for when no company record is known: name, industry, and size, a
+// gives, for what no company record says: name, industry, and size, a
 // head count read from the team size (a range such as 11-50 counts as its
 // lower bound, 1000+ as 1000: what is known for sure), with size_range,
 // the team size as sent.
@@ -117,13 +120,85 @@ func CompanyFacts(c *Contact) map[string]any {
 	if s := strings.TrimSpace(c.Industry); s != "" {
 		out["industry"] = s
 	}
-	if s := strings.TrimSpace(c.TeamSize); s != "" {
-		out["size_range"] = s
-		lo := strings.TrimSuffix(s, "+")
-		lo, _, _ = strings.Cut(lo, "-")
-		if n, err := strconv.Atoi(strings.TrimSpace(lo)); err == nil {
-			out["size"] = float64(n)
+	addTeamSize(out, c.TeamSize)
+	return out
+}
+
+// profileCompanyFields are the names CompanyFacts may give.
+var profileCompanyFields = []string{"name", "industry", "size", "size_range"}
+
+// addTeamSize sets size_range to the team size s and size to its lower
+// bound, when s is not blank.
+func addTeamSize(out map[string]any, s string) {
+	if s = strings.TrimSpace(s); s == "" {
+		return
+	}
+	out["size_range"] = s
+	lo := strings.TrimSuffix(s, "+")
+	lo, _, _ = strings.Cut(lo, "-")
+	if n, err := strconv.Atoi(strings.TrimSpace(lo)); err == nil {
+		out["size"] = float64(n)
+	}
+}
+
+// listEnrichedFields are the researched fields that may have several
+// values (every SaaS tool an SPF record names, every sameAs link):
+// company.NAME holds them as a list, so that company.saas contains
+// "Salesforce" looks among all of them. Other researched fields hold
+// their first value.
+var listEnrichedFields = []string{"saas", "same_as"}
+
+// CompanyRecordFacts returns the fields company.NAME reads from a company
+// record: its typed fields (name, domain, industry, country, and size and
+// size_range from the team size, as CompanyFacts reads it), then its
+// custom traits under their own names (company.plan is the group call's
+// trait "plan"), then what research found (company.mail_provider,
+// company.description, company.linkedin..., each its first value;
+// company.saas and company.same_as as lists of every value). A
+// name comes from the first of these that has it: a trait never hides a
+// typed field, and research never hides what the product said. Blank
+// values are left out. A nil record gives nil.
+func CompanyRecordFacts(co *Company) map[string]any {
+	if co == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range map[string]string{"name": co.Name, "domain": co.Domain, "industry": co.Industry, "country": co.Country} {
+		if v = strings.TrimSpace(v); v != "" {
+			out[k] = v
 		}
+	}
+	addTeamSize(out, co.TeamSize)
+	for k, v := range co.Traits {
+		if s, ok := v.(string); v == nil || (ok && strings.TrimSpace(s) == "") {
+			continue
+		}
+		if _, taken := out[k]; !taken {
+			out[k] = v
+		}
+	}
+	lists := map[string][]any{}
+	for _, e := range co.Enriched {
+		v := strings.TrimSpace(e.Value)
+		if v == "" {
+			continue
+		}
+		if _, taken := out[e.Field]; taken {
+			continue
+		}
+		switch {
+		case slices.Contains(listEnrichedFields, e.Field):
+			lists[e.Field] = append(lists[e.Field], v)
+		case e.Field == "size":
+			if _, taken := out["size_range"]; !taken {
+				addTeamSize(out, v)
+			}
+		default:
+			out[e.Field] = v
+		}
+	}
+	for k, l := range lists {
+		out[k] = l
 	}
 	return out
 }

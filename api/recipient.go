@@ -71,6 +71,8 @@ type RecipientTemplates interface {
 // RecipientStore is what the recipient endpoints need of the store.
 type RecipientStore interface {
 	Contact(ctx context.Context, id int64) (*nurture.Contact, error)
+	// Company reads the contact's company, for the email in a browser.
+	Company(ctx context.Context, id int64) (*nurture.Company, error)
 	Message(ctx context.Context, id int64) (*nurture.Message, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
 	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
@@ -444,8 +446,13 @@ func (a *API) view(c *gin.Context) {
 	unsubscribe := strings.TrimSuffix(c.Request.URL.Path, c.Param("token"))
 	unsubscribe = strings.Replace(unsubscribe, "/v/", "/u/", 1) + a.cfg.Recipients.Signer.Sign(nurture.Token{
 		Purpose: nurture.PurposeUnsubscribe, MessageID: m.ID, ContactID: contact.ID, IssuedAt: t.IssuedAt})
+	company, err := companyView(ctx, a.cfg.Recipients.Store, contact)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	r, err := a.cfg.Recipients.Templates.Render(m.Template, templates.Data{
-		Contact: *contact, Product: a.cfg.Product,
+		Contact: *contact, Company: company, Product: a.cfg.Product,
 		Message: templates.MessageInfo{ID: m.ID, Template: m.Template},
 		Links:   templates.Links{Unsubscribe: unsubscribe, Preferences: unsubscribe},
 	})

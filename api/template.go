@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -21,7 +22,13 @@ func (a *API) previewTemplate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	r, err := a.cfg.Admin.Templates.Render(c.Param("name"), templates.Data{Contact: *contact, Engagement: *eng, Product: a.cfg.Product})
+	// Without Admin.Companies, the profile's fields only.
+	company, err := companyView(c.Request.Context(), a.cfg.Admin.Companies, contact)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r, err := a.cfg.Admin.Templates.Render(c.Param("name"), templates.Data{Contact: *contact, Company: company, Engagement: *eng, Product: a.cfg.Product})
 	if err != nil {
 		if nurture.ErrorCodeOf(err) == nurture.CodeInternal {
 			err = &nurture.Error{Code: nurture.CodeInvalid, Field: "name", Message: err.Error()}
@@ -30,4 +37,23 @@ func (a *API) previewTemplate(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"subject": r.Subject, "preheader": r.Preheader, "topic": r.Topic, "html": r.HTML, "text": r.Text})
+}
+
+// companyReader reads a company record.
+type companyReader interface {
+	Company(ctx context.Context, id int64) (*nurture.Company, error)
+}
+
+// companyView returns what templates see of contact's company: CompanyOf
+// its record, read through store (nil: none is read), as the send path
+// does. A company deleted meanwhile is no company.
+func companyView(ctx context.Context, store companyReader, contact *nurture.Contact) (templates.Company, error) {
+	if contact.CompanyID == 0 || store == nil {
+		return templates.Company{}, nil
+	}
+	co, err := store.Company(ctx, contact.CompanyID)
+	if err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound {
+		return templates.Company{}, err
+	}
+	return templates.CompanyOf(co), nil
 }

@@ -25,7 +25,9 @@ type Store interface {
 	CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, cancelled []int64, err error)
 	RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (recorded int, err error)
 
-	Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Contact, error)
+	// ContactsWithCompanies returns the contacts that exist and are not
+	// erased, by id, and the companies they belong to, by company id.
+	ContactsWithCompanies(ctx context.Context, ids []int64) (map[int64]*nurture.Contact, map[int64]*nurture.Company, error)
 	SuppressedAmong(ctx context.Context, emails []string) (map[string]nurture.SuppressionReason, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
 	SentSince(ctx context.Context, contactIDs []int64, since time.Time) (map[int64]int, error)

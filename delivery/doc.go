@@ -8,8 +8,10 @@
 //     a lease measured by the database's clock. Only the holder of a live
 //     claim may send a message or record its outcome (fencing).
 //  2. Check at the last moment: erased contacts, suppressed addresses, topic
-//     opt-outs and the frequency cap, for the whole batch in a few queries.
-//  3. Render and compose each email (templates, tracked links, headers).
+//     opt-outs and the frequency cap, for the whole batch in a few queries
+//     (the contacts come with their companies, in the same round trip).
+//  3. Render and compose each email (templates, with the contact's company
+//     as templates.CompanyOf shows it; tracked links; headers).
 //  4. Send, a few at a time. Before each send the claim must still be ours
 //     with enough lease left, no cancellation (an unsubscribe or erasure)
 //     may have reached the row, and the outcome writer must be keeping up.

@@ -18,7 +18,7 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 	for i, m := range claimed {
 		contactIDs[i] = m.ContactID
 	}
-	contacts, err := store.Contacts(ctx, contactIDs)
+	contacts, companies, err := store.ContactsWithCompanies(ctx, contactIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 			continue
 		}
 		unsubscribe := d.cfg.Links.Unsubscribe(&m) // one link for the body and the headers
-		r, err := d.render(&m, c, engagement[c.ID], unsubscribe)
+		r, err := d.render(&m, c, companies[c.CompanyID], engagement[c.ID], unsubscribe)
 		if err != nil {
 			w.settle(nurture.StatusFailed, err.Error(), err)
 			continue
@@ -98,14 +98,16 @@ func optedOut(topics []nurture.Topic, t nurture.Topic) bool {
 	return false
 }
 
-// render renders m's template for c, with tracked links.
-func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, e *nurture.EngagementSummary, unsubscribe string) (*templates.Rendered, error) {
+// render renders m's template for c, of company co (nil: none), with
+// tracked links.
+func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, co *nurture.Company, e *nurture.EngagementSummary, unsubscribe string) (*templates.Rendered, error) {
 	links := d.cfg.Links
 	if e == nil {
 		e = &nurture.EngagementSummary{}
 	}
 	r, err := d.cfg.Renderer.Render(m.Template, templates.Data{
 		Contact:    *c,
+		Company:    templates.CompanyOf(co),
 		Engagement: *e,
 		Message:    templates.MessageInfo{ID: m.ID, Template: m.Template},
 		Product:    d.cfg.Product,

@@ -15,8 +15,10 @@ import (
 // says and no more: the profile and custom traits, the opt-outs and the
 // suppression of the address (always: every decision checks them), the
 // counts of the events the conditions read (with every occurrence when a
-// condition looks at times or properties), the occurrences since since of
-// the events in needs.Since, and, when needs.Emails, the contact's emails
+// condition looks at times or properties), the contact's company record
+// when a condition reads company fields (needs.Company; see
+// nurture.CompanyRecordFacts), the occurrences since since of the events
+// in needs.Since, and, when needs.Emails, the contact's emails
 // with their opens and clicks of every class (a sequence's email is dated
 // by its step, the moment the enrollment created it, so that it always
 // falls within its enrollment; others by when they went, or are due). It
@@ -47,6 +49,9 @@ type contactFacts struct {
 	occurrences map[string][]occurrence
 	occSince    map[string]time.Time
 	suppressed  bool
+	// company is the contact's company record, loaded when a request
+	// reads company fields and the contact has one.
+	company *nurture.Company
 }
 
 type occurrence struct {
@@ -60,7 +65,7 @@ type occurrence struct {
 // the same contact share its rows, each getting only what its needs say.
 func (db *DB) LoadFactsBatch(ctx context.Context, reqs []nurture.FactsRequest) ([]*nurture.Facts, error) {
 	byContact := map[int64]*contactFacts{}
-	var ids, countIDs, emailIDs []int64
+	var ids, countIDs, emailIDs, companyIDs []int64
 	for _, r := range reqs {
 		if _, ok := byContact[r.ContactID]; !ok {
 			byContact[r.ContactID] = &contactFacts{counts: map[string]int64{}, hits: map[int64][]nurture.EmailHit{},
@@ -72,6 +77,9 @@ func (db *DB) LoadFactsBatch(ctx context.Context, reqs []nurture.FactsRequest) (
 		}
 		if r.Needs.Emails && !slices.Contains(emailIDs, r.ContactID) {
 			emailIDs = append(emailIDs, r.ContactID)
+		}
+		if r.Needs.Company && !slices.Contains(companyIDs, r.ContactID) {
+			companyIDs = append(companyIDs, r.ContactID)
 		}
 	}
 	if len(ids) == 0 {
@@ -123,8 +131,19 @@ func (db *DB) LoadFactsBatch(ctx context.Context, reqs []nurture.FactsRequest) (
 			return err
 		})
 	}
+	companies := map[int64]*nurture.Company{}
+	if len(companyIDs) > 0 {
+		b.Queue(companiesOfContacts, companyIDs).Query(func(rows pgx.Rows) error {
+			return collectCompanies(rows, companies)
+		})
+	}
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("load facts: %w", err)
+	}
+	for _, id := range companyIDs {
+		if cf := byContact[id]; cf.contact != nil {
+			cf.company = companies[cf.contact.CompanyID]
+		}
 	}
 
 	// The second round: the addresses' suppressions, the occurrences, the hits.
@@ -262,6 +281,9 @@ func (cf *contactFacts) facts(r nurture.FactsRequest) *nurture.Facts {
 				e.Occurrences = append(e.Occurrences, nurture.EventOccurrence{At: o.at, Properties: o.properties})
 			}
 		}
+	}
+	if r.Needs.Company {
+		f.Company = nurture.CompanyRecordFacts(cf.company) // a map of its own: nil without a company
 	}
 	if r.Needs.Emails {
 		for _, e := range cf.emails {

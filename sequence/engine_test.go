@@ -594,3 +594,44 @@ func TestExitByHandStopsTheNextEmail(t *testing.T) {
 	_, err = f.engine.Exit(ctx, en.ID+1000, "unknown")
 	require.Equal(t, nurture.CodeNotFound, nurture.ErrorCodeOf(err))
 }
+
+const byCompany = `id: by-company
+topic: education
+trigger: {event: signed_up}
+steps:
+  - id: fit
+    branch:
+      if: company.industry == "Manufacturing" and traits.seniority == "VP"
+      else: general
+  - id: reports
+    send: {template: feature-reports, send_window: any}
+    next: end
+  - id: general
+    send: {template: feature-education, send_window: any}
+`
+
+// TestBranchReadsTheCompanyRecordAndSeniority: a branch on company.* reads
+// the company the contact belongs to (its record wins over the contact's
+// own industry; without one, the contact's is read), and traits.seniority
+// the contact's seniority, through the real store.
+func TestBranchReadsTheCompanyRecordAndSeniority(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, fstest.MapFS{"by-company.yaml": {Data: []byte(byCompany)}}, monday10)
+	group := func(userID string) nurture.Call {
+		return nurture.Call{Type: nurture.EventGroup, UserID: userID, GroupID: "initech", Name: "initech",
+			Company: &nurture.Company{Name: "Initech", Domain: "initech.example", Industry: "Manufacturing"}, Properties: map[string]any{}}
+	}
+	f.identify("u1", nurture.Contact{Email: "ada@initech.example", Industry: "Software", Seniority: "VP"})
+	f.ingest(group("u1"))
+	ada := f.signUp("u1", nurture.Contact{Email: "ada@initech.example"})
+	f.identify("u2", nurture.Contact{Email: "bob@initech.example", Seniority: "Manager"})
+	f.ingest(group("u2"))
+	bob := f.signUp("u2", nurture.Contact{Email: "bob@initech.example"})
+	cy := f.signUp("u3", nurture.Contact{Email: "cy@example.com", Industry: "manufacturing", Seniority: "vp"})
+	dee := f.signUp("u4", nurture.Contact{Email: "dee@example.com", Industry: "Software", Seniority: "VP"})
+	f.run()
+	require.Equal(t, []string{"feature-reports"}, f.templatesSent(ada), "the record's industry, not the contact's")
+	require.Equal(t, []string{"feature-education"}, f.templatesSent(bob), "not a VP")
+	require.Equal(t, []string{"feature-reports"}, f.templatesSent(cy), "no company: the contact's own industry")
+	require.Equal(t, []string{"feature-education"}, f.templatesSent(dee))
+}

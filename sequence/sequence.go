@@ -280,7 +280,7 @@ type Needs struct {
 func (s *Sequence) Needs() Needs {
 	var conds []nurture.Condition
 	var since, features []string
-	emails := false
+	emails, industries := false, false // industries: a lesson matches the company's
 	add := func(list *[]string, k string) {
 		if !slices.Contains(*list, k) {
 			*list = append(*list, k)
@@ -310,10 +310,12 @@ func (s *Sequence) Needs() Needs {
 			for _, l := range st.Send.Choose {
 				emails = true
 				add(&features, nurture.EventKey(l.Feature))
+				industries = industries || len(l.Industries) > 0
 			}
 		}
 	}
 	refs := nurture.Refs(nurture.All(conds))
+	refs.Company = refs.Company || industries
 	for _, f := range features {
 		add(&refs.Events, f)
 	}

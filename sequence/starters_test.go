@@ -106,6 +106,41 @@ func TestOnboardingStarter(t *testing.T) {
 	}
 }
 
+// TestOnboardingLessonFollowsTheDepartment: the day-3 lesson of the
+// onboarding starter goes by the department (the product's, or the one
+// research derived from the title): Engineering, IT and Product get the
+// integrations lesson, Sales, Marketing and the other numbers people the
+// reports one; without a department we know, role and title decide.
+func TestOnboardingLessonFollowsTheDepartment(t *testing.T) {
+	t.Parallel()
+	seq, ok := starters(t).Get("onboarding")
+	require.True(t, ok, "no onboarding sequence")
+	start := utc("2027-03-01 08:00")
+	tests := []struct {
+		contact nurture.Contact
+		want    string
+	}{
+		{nurture.Contact{Department: "Engineering"}, "feature-integrations"},
+		{nurture.Contact{Department: "IT"}, "feature-integrations"},
+		{nurture.Contact{Department: "product"}, "feature-integrations"},
+		{nurture.Contact{Department: "Software Engineering"}, "feature-integrations"},
+		{nurture.Contact{Department: "Sales"}, "feature-reports"},
+		{nurture.Contact{Department: "Marketing", Seniority: "VP"}, "feature-reports"},
+		{nurture.Contact{Department: "Executive", Title: "CTO"}, "feature-reports"},
+		{nurture.Contact{Department: "Sales", Title: "Sales Engineer"}, "feature-reports"}, // the department first
+		{nurture.Contact{Department: "Security", Title: "Security Engineer"}, "feature-integrations"},
+		{nurture.Contact{Department: "HR"}, "feature-education"},
+		{nurture.Contact{Title: "Senior Developer"}, "feature-integrations"},
+		{nurture.Contact{Role: "Founder"}, "feature-reports"},
+		{nurture.Contact{}, "feature-education"},
+	}
+	for _, tc := range tests {
+		tc.contact.TimeZone = "Europe/Paris"
+		got := timeline(t, seq, tc.contact, start, nil)
+		require.Contains(t, got, "03-04 08:00 "+tc.want+"\n", "%+v:\n%s", tc.contact, got)
+	}
+}
+
 // TestFeatureLessonsStarter: the educational series sends a lesson every
 // five days, the one that fits the contact's role first, skips what they
 // already use, and ends when none is left.

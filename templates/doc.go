@@ -56,9 +56,14 @@
 //
 // # What templates see
 //
-// Templates execute on .Contact (the profile and .Contact.Attributes),
-// .Company (Render fills what the caller left empty from the contact's
-// Company, Industry and TeamSize), .Engagement (what the contact did:
+// Templates execute on .Contact (the profile, with .Contact.Department
+// and .Contact.Seniority as the product sent them or research derived
+// them from the job title, and .Contact.Attributes), .Company (Name,
+// Domain, Industry, Size, Description: CompanyOf the company record the
+// contact belongs to, which the caller reads and passes in; Render fills
+// what it lacks from the contact's Company, Industry and TeamSize, so
+// {{with .Company.Industry}}teams in {{.}} like yours{{else}}teams like
+// yours{{end}} works for everyone), .Engagement (what the contact did:
 // LastSeen, Actions...), .Message (ID, Template, Sequence, Step, Campaign),
 // .Links (Unsubscribe, Preferences, ViewInBrowser), .Product and, once
 // computed, .Subject and .Preheader. A missing value, such as an attribute

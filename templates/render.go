@@ -23,9 +23,10 @@ import (
 // Product, Topic) come from package nurture.
 type Data struct {
 	Contact nurture.Contact
-	// Company is what is known of the contact's company. Render fills the
-	// fields left empty with the contact's Company, Industry and TeamSize,
-	// so templates can always read .Company.
+	// Company is what is known of the contact's company: CompanyOf its
+	// record, when it belongs to one. Render fills the fields left empty
+	// with the contact's Company, Industry and TeamSize, so templates can
+	// always read .Company.
 	Company    Company
 	Engagement nurture.EngagementSummary
 	Message    MessageInfo
@@ -41,8 +42,9 @@ type Data struct {
 	Track *Tracking
 }
 
-// Company is what is known of a contact's company, from the contact's own
-// profile or from research (enrichment). Any field may be empty.
+// Company is what is known of a contact's company, from its company record
+// (see CompanyOf: what the product's group calls said, and what research
+// found) or the contact's own profile. Any field may be empty.
 type Company struct {
 	Name        string
 	Domain      string // such as example.com

@@ -59,7 +59,7 @@ func TestSequencesSimulate(t *testing.T) {
 		{"as things stand", []string{"--contact", "u-ada"},
 			[]string{"onboarding, version ", "for contact 1 (u-ada, ada@example.com)", "time zone Europe/Paris (timezone trait)", "a new enrollment",
 				"send  welcome (step welcome)", "send  onboarding-tips (step setup-tips)", "why: setup-done: did setup_completed is false",
-				"send  feature-reports (step lesson-reports, topic education)", `(traits.role is "Marketing") → lesson-reports`,
+				"send  feature-reports (step lesson-reports, topic education)", `traits.role is "Marketing") → lesson-reports`,
 				"send  check-in (step check-in)", "4 emails; completed", "Nothing was written or sent."}, []string{"demo-offer"}},
 		{"with events", []string{"--contact", "ada@example.com", "--events", events, "--until", "15d"},
 			[]string{"send  welcome", "event setup_completed (assumed)", "send  feature-reports", "send  check-in", "3 emails; completed"}, []string{"onboarding-tips"}},

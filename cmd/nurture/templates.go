@@ -18,7 +18,7 @@ import (
 // with everything known, one with nothing but an address, one hostile.
 var sampleContacts = []nurture.Contact{
 	{ID: 1, Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", Company: "Analytical Engines", Industry: "Software",
-		Title: "CTO", Role: "Engineering", Department: "R&D", TeamSize: "11-50", Region: "eu", Country: "GB", TimeZone: "Europe/London", Locale: "en-GB"},
+		Title: "CTO", Role: "Engineering", Department: "R&D", Seniority: "C-level", TeamSize: "11-50", Region: "eu", Country: "GB", TimeZone: "Europe/London", Locale: "en-GB"},
 	{ID: 2, Email: "someone@example.com"},
 	{ID: 3, Email: "x@example.com", FirstName: `<script>alert(1)</script>`, Company: `" onmouseover="x`, Locale: "fr", TimeZone: "Mars/Olympus"},
 }
@@ -154,7 +154,16 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 		fmt.Fprintf(stderr, "nurture templates preview: %v\n", err)
 		return 1
 	}
+	var co *nurture.Company
+	if c.CompanyID != 0 {
+		co, err = store.Company(ctx, c.CompanyID)
+		if err != nil && nurture.ErrorCodeOf(err) != nurture.CodeNotFound { // a company deleted meanwhile is none
+			fmt.Fprintf(stderr, "nurture templates preview: %v\n", err)
+			return 1
+		}
+	}
 	d := sampleData(*c, product)
+	d.Company = templates.CompanyOf(co)
 	d.Engagement = *eng
 	r, err := set.Render(name, d)
 	if err != nil {

@@ -77,6 +77,19 @@ func TestTemplatePreviewCLIAndAPI(t *testing.T) {
 	status, body = get("/v1/templates/welcome/preview")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "contact_id", body["error"].(map[string]any)["field"])
+
+	// Once the contact belongs to a company, both show its record, as the
+	// send path does.
+	e.mustPost("/v1/group", map[string]any{"userId": "u-prev", "groupId": "g-compilers", "traits": map[string]any{"name": "Compilers Inc", "industry": "Manufacturing"}})
+	out.Reset()
+	code = run(context.Background(), []string{"templates", "preview", "feature-integrations", "--email", "prev@example.com"},
+		func(k string) string { return e.env[k] }, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, strings.Join(strings.Fields(out.String()), " "), "Teams in Manufacturing like yours")
+	require.Contains(t, out.String(), "Compilers Inc")
+	status, body = get("/v1/templates/feature-integrations/preview?contact_id=" + itoa(c.ID))
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body["html"], "Teams in Manufacturing like yours")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
