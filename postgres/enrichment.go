@@ -278,17 +278,36 @@ func (db *DB) RecordEnrichment(ctx context.Context, o *nurture.EnrichmentOutcome
 		if err != nil {
 			return fmt.Errorf("record enrichment of contact %d: %w", o.ContactID, err)
 		}
+		// What research changed may start a sequence or wake an
+		// enrollment waiting on traits, as an identify call would.
+		if err := db.signalTraits(ctx, tx, []int64{o.ContactID}, o.At); err != nil {
+			return err
+		}
 		if o.CompanyID != 0 && o.CompanyFields != nil {
-			_, err := tx.Exec(ctx, `UPDATE companies SET
+			tag, err := tx.Exec(ctx, `UPDATE companies SET
 					name = CASE WHEN trait_times ? 'name' THEN name ELSE $2 END,
 					industry = CASE WHEN trait_times ? 'industry' THEN industry ELSE $3 END,
 					team_size = CASE WHEN trait_times ? 'team_size' THEN team_size ELSE $4 END,
 					country = CASE WHEN trait_times ? 'country' THEN country ELSE $5 END,
 					enriched = $6, enriched_at = $7, updated_at = now()
-				WHERE id = $1`, o.CompanyID, fieldValue(o.CompanyFields, "name"), fieldValue(o.CompanyFields, "industry"),
+				WHERE id = $1 AND enriched IS DISTINCT FROM $6`, o.CompanyID, fieldValue(o.CompanyFields, "name"), fieldValue(o.CompanyFields, "industry"),
 				fieldValue(o.CompanyFields, "size"), fieldValue(o.CompanyFields, "country"), o.CompanyFields, o.At)
 			if err != nil {
 				return fmt.Errorf("record enrichment of company %d: %w", o.CompanyID, err)
+			}
+			// A new research of the company reaches its other contacts'
+			// company.* conditions too (the same research again, from the
+			// cache, changes nothing and signals no one).
+			if tag.RowsAffected() > 0 {
+				var others []int64
+				err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id), '{}') FROM contacts
+					WHERE company_id = $1 AND id <> $2 AND erased_at IS NULL`, o.CompanyID, o.ContactID).Scan(&others)
+				if err != nil {
+					return fmt.Errorf("record enrichment of company %d: %w", o.CompanyID, err)
+				}
+				if err := db.signalTraits(ctx, tx, others, o.At); err != nil {
+					return err
+				}
 			}
 		}
 		recorded = true
@@ -333,4 +352,23 @@ func orZero(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return *t
+}
+
+// signalTraits leaves a traits signal, as an identify call does, for
+// each of the contacts when traits start sequences or an enrollment of
+// that contact waits on them.
+func (db *DB) signalTraits(ctx context.Context, tx pgx.Tx, contactIDs []int64, at time.Time) error {
+	if len(contactIDs) == 0 {
+		return nil
+	}
+	trig := db.triggers.Load()
+	triggering := trig != nil && trig.Traits
+	_, err := tx.Exec(ctx, `INSERT INTO sequence_signals (contact_id, kind, name, properties, at)
+		SELECT c.id, $2, '', '{}', $3 FROM unnest($1::bigint[]) AS c(id)
+		WHERE $4 OR EXISTS (SELECT 1 FROM enrollment_wakes w WHERE w.contact_id = c.id AND w.key = $5)`,
+		contactIDs, string(nurture.SignalTraits), at, triggering, nurture.WakeTraits)
+	if err != nil {
+		return fmt.Errorf("signal sequences: %w", err)
+	}
+	return nil
 }

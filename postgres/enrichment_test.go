@@ -67,3 +67,58 @@ func TestContactWritesRequestEnrichment(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, revision(anon.ID), "gone with its contact")
 }
+
+// What research records wakes the enrollments waiting on traits: the
+// contact's own, and, when the company's research is new, those of the
+// company's other contacts; the same research again wakes no one else.
+func TestRecordEnrichmentWakesWaitingEnrollments(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	at := time.Now()
+	var ids []int64
+	for _, e := range []string{"ada@initech.de", "bob@initech.de", "carol@initech.de"} {
+		c, _, err := db.UpsertContact(ctx, &nurture.Contact{Email: e, Title: "VP Sales"})
+		require.NoError(t, err)
+		ids = append(ids, c.ID)
+	}
+	companyID, err := db.CompanyForDomain(ctx, ids[0], "initech.de")
+	require.NoError(t, err)
+	for _, id := range ids[1:] {
+		_, err := db.CompanyForDomain(ctx, id, "initech.de")
+		require.NoError(t, err)
+	}
+	// Ada and Bob have an enrollment waiting on their traits; Carol not.
+	for i, id := range ids[:2] {
+		_, err := db.Pool().Exec(ctx, `INSERT INTO enrollment_wakes (enrollment_id, contact_id, key) VALUES ($1, $2, $3)`,
+			100+i, id, nurture.WakeTraits)
+		require.NoError(t, err)
+	}
+	signalled := func() map[int64]int {
+		rows, err := db.Pool().Query(ctx, `SELECT contact_id, count(*) FROM sequence_signals WHERE kind = 'traits' GROUP BY 1`)
+		require.NoError(t, err)
+		out := map[int64]int{}
+		var id int64
+		var n int
+		for rows.Next() {
+			require.NoError(t, rows.Scan(&id, &n))
+			out[id] = n
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	record := func(id int64) {
+		t.Helper()
+		e, err := db.Enrichment(ctx, id)
+		require.NoError(t, err)
+		ok, err := db.RecordEnrichment(ctx, &nurture.EnrichmentOutcome{ContactID: id, Revision: e.Revision, Status: nurture.EnrichmentOK,
+			Domain: "initech.de", CompanyID: companyID, At: at,
+			ContactFields: []nurture.EnrichedField{{Field: "seniority", Value: "VP", Source: `title "VP Sales"`, Method: "classifier:title", At: at}},
+			CompanyFields: []nurture.EnrichedField{{Field: "industry", Value: "Software", Source: "https://initech.de/", Method: "classifier:industry", At: at}}})
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	record(ids[2])
+	require.Equal(t, map[int64]int{ids[0]: 1, ids[1]: 1}, signalled(), "Carol waits on nothing; the company's new research wakes Ada and Bob")
+	record(ids[0])
+	require.Equal(t, map[int64]int{ids[0]: 2, ids[1]: 1}, signalled(), "the same research again wakes only its own contact")
+}
