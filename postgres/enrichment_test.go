@@ -122,3 +122,19 @@ func TestRecordEnrichmentWakesWaitingEnrollments(t *testing.T) {
 	record(ids[0])
 	require.Equal(t, map[int64]int{ids[0]: 2, ids[1]: 1}, signalled(), "the same research again wakes only its own contact")
 }
+
+// A group call changes what company.* reads for its caller: it wakes the
+// caller's enrollments waiting on traits, as an identify call does.
+func TestGroupCallWakesTheCallersWaitingEnrollment(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	c, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "u1", Email: "ada@initech.de"})
+	require.NoError(t, err)
+	_, err = db.Pool().Exec(ctx, `INSERT INTO enrollment_wakes (enrollment_id, contact_id, key) VALUES (7, $1, $2)`, c.ID, nurture.WakeTraits)
+	require.NoError(t, err)
+	_, err = db.Ingest(ctx, []nurture.Call{group("g1", "u1", "acct-1", nurture.Company{Industry: "Software"})}, readTraits, t0)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM sequence_signals WHERE contact_id = $1 AND kind = 'traits'`, c.ID).Scan(&n))
+	require.Equal(t, 1, n)
+}

@@ -31,8 +31,8 @@ func (db *DB) WatchSequences(t SequenceTriggers) {
 // signalIngested leaves a sequence signal for each stored event that may
 // start a sequence or wake an enrollment: a track event whose name is a
 // trigger or is waited on by one of its contact's enrollments, and an
-// identify call when traits trigger sequences or an enrollment of the
-// contact waits on them. One statement, whatever the batch's size.
+// identify or group call when traits trigger sequences or an enrollment
+// of the contact waits on them. One statement, whatever the batch's size.
 func (db *DB) signalIngested(ctx context.Context, tx pgx.Tx, stored []nurture.PlannedEvent) error {
 	trig := db.triggers.Load()
 	if trig == nil {
@@ -57,7 +57,7 @@ func (db *DB) signalIngested(ctx context.Context, tx pgx.Tx, stored []nurture.Pl
 			contacts, kinds, names, keys = append(contacts, ev.Contact.ID), append(kinds, string(nurture.SignalEvent)),
 				append(names, ev.Call.Name), append(keys, nurture.WakeEvent(k))
 			triggering = append(triggering, slices.Contains(trig.Events, k))
-		case nurture.EventIdentify:
+		case nurture.EventIdentify, nurture.EventGroup: // a group call changes what company.* reads
 			contacts, kinds, names, keys = append(contacts, ev.Contact.ID), append(kinds, string(nurture.SignalTraits)),
 				append(names, ""), append(keys, nurture.WakeTraits)
 			triggering = append(triggering, trig.Traits)
