@@ -21,7 +21,7 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences faults fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -54,6 +54,9 @@ bench-send: ## send 100,000 emails through the whole path to a null SMTP sink (s
 
 bench-sequences: ## advance 100,000 enrollments through a send and a wait, then time exit events at 1,000 events/s (see docs/benchmarks.md)
 	bench/sequences.sh
+
+bench-enrich: ## enrich 10,000 sign-ups from 1,000 companies served on loopback, at 1 request/s per domain (see docs/benchmarks.md)
+	bench/enrich.sh
 
 faults: ## run the fault suite (issue 11; hours; FAULTS_EMAILS=1000 quicker, RUN=kill9/batch one scenario) and write docs/reliability.md
 	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')
