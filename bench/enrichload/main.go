@@ -79,12 +79,12 @@ func run(cfg config, dbURL string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	redisAddr, stopRedis, err := startRedis(dir)
+	redisAddr, redisPID, stopRedis, err := startRedis(dir)
 	if err != nil {
 		return err
 	}
 	defer stopRedis()
-	cfg.redisURL = "redis://" + redisAddr + "/0"
+	cfg.redisURL, cfg.redisPID = "redis://"+redisAddr+"/0", redisPID
 
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
@@ -150,8 +150,9 @@ func report(r *results) {
 		ms(r.paceWaited/time.Duration(max(1, c.domains))))
 	perPath := len(sitePaths)
 	floor := time.Duration(float64(c.domains) * float64(perPath-1) / c.perSecond / float64(c.concurrency) * float64(time.Second))
-	fmt.Printf("  the pace's floor: %d domains x %d paced gaps of %.0f s / %d tasks at once = %s of the %s\n",
-		c.domains, perPath-1, 1/c.perSecond, c.concurrency, ms(floor), ms(r.wall))
+	fmt.Printf("  the pace's floor: %d domains x %d paced gaps of %.3g s / %d tasks at once = %s of the %s; the task slots spent %.0f%% of the run waiting for the pace\n",
+		c.domains, perPath-1, 1/c.perSecond, c.concurrency, ms(floor), ms(r.wall),
+		100*r.paceWaited.Seconds()/(float64(c.concurrency)*r.wall.Seconds()))
 	s := r.sites
 	fmt.Printf("  site requests: %d (%s); per domain min %d max %d; most requests of one path of one host: %d; other hosts: %d\n",
 		s.total, counts(s.byPath), minOf(s.perDomain), maxOf(s.perDomain), s.maxPerPath, s.unknown)
@@ -165,6 +166,9 @@ func report(r *results) {
 		float64(r.processCPU.Microseconds())/float64(max(1, r.enriched)))
 	if c.dbName != "" {
 		cpu += fmt.Sprintf(", PostgreSQL %s (the backends of %s; all postgres processes: %s)", ms(r.pgCPU), c.dbName, ms(r.pgAllCPU))
+	}
+	if c.redisPID != 0 {
+		cpu += fmt.Sprintf(", redis-server %s", ms(r.redisCPU))
 	}
 	fmt.Printf("%s; load average after: %s\n", cpu, loadAvg())
 }

@@ -180,27 +180,27 @@ func sortedCopy(ds []time.Duration) []time.Duration {
 }
 
 // startRedis starts a redis-server of the run's own on a free port.
-func startRedis(dir string) (string, func(), error) {
+func startRedis(dir string) (string, int, func(), error) {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction")
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start redis-server: %w", err)
+		return "", 0, nil, fmt.Errorf("start redis-server: %w", err)
 	}
 	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for range 200 {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return addr, stop, nil
+			return addr, cmd.Process.Pid, stop, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	stop()
-	return "", nil, fmt.Errorf("redis-server on %s did not answer", addr)
+	return "", 0, nil, fmt.Errorf("redis-server on %s did not answer", addr)
 }
 
 func freePort() (int, error) {

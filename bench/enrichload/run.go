@@ -39,6 +39,7 @@ type config struct {
 	pool              *pgxpool.Pool // a migrated schema whose contacts the run may own
 	redisURL          string
 	dbName            string // for PostgreSQL's CPU; "" skips it
+	redisPID          int    // for Redis's CPU; 0 skips it
 	logger            *slog.Logger
 	seed              uint64
 }
@@ -62,6 +63,7 @@ type results struct {
 	refused              []string
 	processCPU           time.Duration
 	pgCPU, pgAllCPU      time.Duration
+	redisCPU             time.Duration
 	heapPeak, rssPeak    uint64
 	industryOK, sizeOK   int
 	countryOK, mailOK    int
@@ -239,6 +241,7 @@ func bench(ctx context.Context, cfg config) (*results, error) {
 	heap := sampleHeap(100 * time.Millisecond)
 	cpuBefore := processCPU(os.Getpid())
 	pgBefore, pgAllBefore := postgresCPU(cfg.dbName)
+	redisBefore := processCPU(cfg.redisPID)
 
 	// The sign-ups, through ingestion as the API stores them.
 	db := postgres.New(cfg.pool)
@@ -290,6 +293,9 @@ func bench(ctx context.Context, cfg config) (*results, error) {
 	if cfg.dbName != "" {
 		mine, all := postgresCPU(cfg.dbName)
 		res.pgCPU, res.pgAllCPU = mine-pgBefore, all-pgAllBefore
+	}
+	if cfg.redisPID != 0 {
+		res.redisCPU = processCPU(cfg.redisPID) - redisBefore
 	}
 	if engineErr != nil {
 		return nil, fmt.Errorf("the engine: %w", engineErr)
