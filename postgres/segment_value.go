@@ -1,0 +1,408 @@
+package postgres
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/nurture-email/nurture"
+)
+
+// A Compare of a segment, in SQL, gives what nurture's compare gives. The
+// value a field holds is known in SQL only when the row is read, but its
+// operand is known when the condition compiles, so each operator becomes
+// the few tests that can hold for that operand:
+//
+//   - A value is present unless missing, JSON null, or text that is blank
+//     once trimmed as strings.TrimSpace trims (btrim with those
+//     characters). A missing value satisfies only neq and exists false.
+//   - eq, neq and in: text equals text without regard to case, as
+//     strings.EqualFold: both sides as lower(upper(...)) of the text, with
+//     the Turkish dotted and dotless i kept apart (checked against
+//     EqualFold for every code point with the database's C.UTF-8 libc
+//     collation: the same classes). A number equals a number, or text
+//     that spells one (segmentNumber); true and false equal themselves and
+//     the words true and false.
+//   - contains: text contains the operand (numbers written as
+//     strconv.FormatFloat's 'g' does), lower() on both sides, as
+//     strings.ToLower (the same mapping for every code point here); a
+//     list contains an element equal to the operand (its elements trimmed
+//     and blank ones left out).
+//   - gt, gte, lt and lte: with a number, the value as a number (text that
+//     spells one included; a NaN spelled in text compares as Go compares
+//     it: neither below nor above, so it satisfies gte and lte); with a
+//     date or time, text that Go's time.Parse reads in one of the layouts
+//     of nurture's parseTimeValue, compared as instants (segmentTime).
+//
+// Text that spells a number is read as strconv.ParseFloat reads it except
+// for hexadecimal floats (0x1p-2), which SQL takes for words, and text of
+// more than 6,000 characters, which it does not read as a number.
+
+// segmentValue is a field's value in SQL, by the kinds it may have: typed
+// text, a float8, or jsonb of any kind. Exactly one expression is set; none
+// when the field never has a value.
+type segmentValue struct {
+	text string // text, never NULL (a profile column), untrimmed
+	num  string // float8, NULL when missing
+	json string // jsonb, NULL when missing
+	// space is the placeholder of the characters trimmed from text.
+	space string
+}
+
+// str is the value when it is text, trimmed; NULL otherwise. "" when the
+// value is never text.
+func (v segmentValue) str() string {
+	switch {
+	case v.text != "":
+		return "btrim(" + v.text + ", " + v.space + ")"
+	case v.json != "":
+		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'string' THEN btrim(%[1]s #>> '{}', %[2]s) END)", v.json, v.space)
+	}
+	return ""
+}
+
+// number is the value when it is a number (NULL otherwise); "" when it
+// never is.
+func (v segmentValue) number() string {
+	switch {
+	case v.num != "":
+		return v.num
+	case v.json != "":
+		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'number' THEN %[2]s END)", v.json, numericToFloat("("+v.json+" #>> '{}')::numeric"))
+	}
+	return ""
+}
+
+// boolean is the value when it is true or false (NULL otherwise); "" when
+// it never is.
+func (v segmentValue) boolean() string {
+	if v.json == "" {
+		return ""
+	}
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'boolean' THEN (%[1]s #>> '{}')::boolean END)", v.json)
+}
+
+// list is the value when it is a list (NULL otherwise); "" when it never
+// is.
+func (v segmentValue) list() string {
+	if v.json == "" {
+		return ""
+	}
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'array' THEN %[1]s END)", v.json)
+}
+
+// present is true when the field has a value that is not blank: never NULL.
+func (v segmentValue) present() string {
+	switch {
+	case v.text != "":
+		return "(" + v.str() + " <> '')"
+	case v.num != "":
+		return "(" + v.num + " IS NOT NULL)"
+	case v.json != "":
+		return fmt.Sprintf("coalesce(jsonb_typeof(%[1]s) NOT IN ('null', 'string') OR btrim(%[1]s #>> '{}', %[2]s) <> '', false)", v.json, v.space)
+	}
+	return "FALSE"
+}
+
+// compare is nurture's compare of the field's value with operand.
+func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) string {
+	v.space = b.spaceArg()
+	present := v.present()
+	switch op {
+	case nurture.OpExists:
+		if want, _ := operand.(bool); want {
+			return present
+		}
+		return "NOT " + present
+	case nurture.OpNeq:
+		return "NOT (" + present + " AND " + b.anyEqual(v, []any{operand}) + ")"
+	}
+	var test string
+	switch op {
+	case nurture.OpEq:
+		test = b.anyEqual(v, []any{operand})
+	case nurture.OpIn:
+		list, _ := operand.([]any)
+		test = b.anyEqual(v, list)
+	case nurture.OpContains:
+		test = b.contains(v, operand)
+	case nurture.OpGt, nurture.OpGte, nurture.OpLt, nurture.OpLte:
+		test = b.order(op, v, operand)
+	default:
+		return "FALSE"
+	}
+	if test == "FALSE" {
+		return test
+	}
+	return "(" + present + " AND " + test + ")"
+}
+
+// orTests joins tests that may each be NULL into one that is not.
+func orTests(tests []string) string {
+	if len(tests) == 0 {
+		return "FALSE"
+	}
+	for i, t := range tests {
+		tests[i] = "coalesce(" + t + ", false)"
+	}
+	return "(" + strings.Join(tests, " OR ") + ")"
+}
+
+// anyEqual holds when the (present) value equals one of operands, as
+// nurture's equal says: text to text without regard to case, numbers to
+// numbers or to text that spells one, booleans to booleans or to the
+// words true and false.
+func (b *segmentCompiler) anyEqual(v segmentValue, operands []any) string {
+	var words []string   // what text values are compared with
+	var nums []float64   // what numbers and numeric text are compared with
+	var numsOf []float64 // what numbers are compared with (nums and numeric text operands)
+	var bools []bool     // what booleans are compared with
+	for _, o := range operands {
+		switch o := o.(type) {
+		case float64:
+			if !math.IsNaN(o) {
+				nums = append(nums, o)
+				numsOf = append(numsOf, o)
+			}
+		case string:
+			words = append(words, strings.TrimSpace(o))
+			if f, ok := goNumber(o); ok && !math.IsNaN(f) {
+				numsOf = append(numsOf, f)
+			}
+			switch s := strings.TrimSpace(o); {
+			case strings.EqualFold(s, "true"):
+				bools = append(bools, true)
+			case strings.EqualFold(s, "false"):
+				bools = append(bools, false)
+			}
+		case bool:
+			words = append(words, strconv.FormatBool(o))
+			bools = append(bools, o)
+		}
+	}
+	var tests []string
+	if s := v.str(); s != "" {
+		if t := b.oneOf(foldSQL(s), words, func(w string) string { return foldSQL(b.text(w)) }, "text"); t != "" {
+			tests = append(tests, t)
+		}
+		if len(nums) > 0 {
+			tests = append(tests, b.floatIn(segmentNumber(s), nums))
+		}
+	}
+	if n := v.number(); n != "" && len(numsOf) > 0 {
+		tests = append(tests, b.floatIn(n, numsOf))
+	}
+	if bv := v.boolean(); bv != "" && len(bools) > 0 {
+		if len(bools) == 1 {
+			tests = append(tests, bv+" = "+b.boolean(bools[0]))
+		} else {
+			tests = append(tests, bv+" = ANY("+b.param(bools)+"::boolean[])")
+		}
+	}
+	return orTests(tests)
+}
+
+// oneOf compares expr with one value (scalar, as index expressions can
+// use) or with several (a hashed list of them).
+func (b *segmentCompiler) oneOf(expr string, words []string, one func(string) string, typ string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return expr + " = " + one(words[0])
+	}
+	x := b.alias("w")
+	return fmt.Sprintf("%s IN (SELECT %s FROM unnest(%s::%s[]) %s(v))", expr, foldSQL(x+".v"), b.param(words), typ, x)
+}
+
+func (b *segmentCompiler) floatIn(expr string, nums []float64) string {
+	if len(nums) == 1 {
+		return expr + " = " + b.float(nums[0])
+	}
+	return expr + " = ANY(" + b.param(nums) + "::float8[])"
+}
+
+// contains: text containing the operand written as text, or a list with an
+// element equal to it; a list operand holds when one of its elements does.
+func (b *segmentCompiler) contains(v segmentValue, operand any) string {
+	operands := []any{operand}
+	if list, ok := operand.([]any); ok {
+		operands = list
+	}
+	var tests []string
+	if s := v.str(); s != "" {
+		for _, o := range operands {
+			needle, ok := o.(string)
+			if !ok {
+				needle = formatOperand(o)
+			}
+			tests = append(tests, "strpos(lower("+s+"), lower("+b.text(needle)+")) > 0")
+		}
+	}
+	if l := v.list(); l != "" && len(operands) > 0 {
+		x := b.alias("x")
+		elem := segmentValue{json: x + ".e", space: v.space}
+		tests = append(tests, fmt.Sprintf("EXISTS (SELECT 1 FROM jsonb_array_elements(%s) %s(e) WHERE %s AND %s)",
+			l, x, elem.present(), b.anyEqual(elem, operands)))
+	}
+	return orTests(tests)
+}
+
+// formatOperand writes a scalar operand as nurture's formatValue does.
+func formatOperand(v any) string {
+	switch v := v.(type) {
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case string:
+		return strconv.Quote(v)
+	}
+	return "null"
+}
+
+var orderSQL = map[nurture.Op]string{nurture.OpGt: ">", nurture.OpGte: ">=", nurture.OpLt: "<", nurture.OpLte: "<="}
+
+// order compares the value with a number, or with a date or time.
+func (b *segmentCompiler) order(op nurture.Op, v segmentValue, operand any) string {
+	sym := orderSQL[op]
+	switch o := operand.(type) {
+	case float64:
+		var tests []string
+		for _, x := range []string{v.number(), segmentNumber(v.str())} {
+			if x == "" || x == segmentNumber("") {
+				continue
+			}
+			switch {
+			case math.IsNaN(o):
+				// Go's order finds every number neither below nor above NaN.
+				if op == nurture.OpGte || op == nurture.OpLte {
+					tests = append(tests, x+" IS NOT NULL")
+				}
+			case op == nurture.OpGt:
+				// PostgreSQL puts NaN above every number; Go puts it nowhere.
+				tests = append(tests, "("+x+" > "+b.float(o)+" AND "+x+" <> 'NaN'::float8)")
+			case op == nurture.OpLte:
+				tests = append(tests, "("+x+" <= "+b.float(o)+" OR "+x+" = 'NaN'::float8)")
+			default:
+				tests = append(tests, x+" "+sym+" "+b.float(o))
+			}
+		}
+		return orTests(tests)
+	case string:
+		t, ok := goTime(o)
+		s := v.str()
+		if !ok || s == "" {
+			return "FALSE"
+		}
+		return "coalesce(" + segmentTime(s, sym, b.param(t.Unix())+"::int8", b.param(int64(t.Nanosecond()))+"::int8") + ", false)"
+	}
+	return "FALSE"
+}
+
+// foldSQL is the text that strings.EqualFold compares alike.
+func foldSQL(s string) string {
+	return "lower(upper(translate(" + s + ", 'İı', E'\\uFDD0\\uFDD1')))"
+}
+
+// spaceChars are the characters strings.TrimSpace removes.
+var spaceChars = func() string {
+	var b strings.Builder
+	for r := rune(0); r <= 0x3000; r++ {
+		if unicode.IsSpace(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}()
+
+// float8Limits are the bounds of numbers strconv.ParseFloat reads: at or
+// above overflow it fails (out of range), at or below underflow it gives
+// zero; PostgreSQL refuses both, so they are tested first, exactly.
+var float8Overflow, float8Underflow = func() (string, string) {
+	over := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 1024), new(big.Int).Lsh(big.NewInt(1), 970))
+	under := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), 1075))
+	return over.String(), under.FloatString(1075)
+}()
+
+// numericToFloat converts a numeric expression to float8 as
+// strconv.ParseFloat would read its digits: NULL past the largest float8,
+// zero below the smallest.
+func numericToFloat(n string) string {
+	return fmt.Sprintf("(CASE WHEN abs(%[1]s) >= %[2]s THEN NULL WHEN abs(%[1]s) <= %[3]s THEN 0::float8 ELSE %[1]s::float8 END)",
+		n, float8Overflow, float8Underflow)
+}
+
+// segmentNumber is the number text spells, as strconv.ParseFloat reads
+// it, as a float8; NULL when it spells none. The text is already trimmed.
+//
+// Decimal syntax, underscores between digits included, is cast through
+// numeric (which reads exponents of up to four digits here; longer ones
+// give zero or no number, as they do in Go for text of up to 6,000
+// characters); inf, infinity and nan (any case) are what float8 reads.
+func segmentNumber(s string) string {
+	if s == "" {
+		return "NULL::float8"
+	}
+	const digits = `[0-9]+(_[0-9]+)*`
+	syntax := `^[+-]?(` + digits + `(\.(` + digits + `)?)?|\.` + digits + `)([eE][+-]?` + digits + `)?$`
+	plain := "replace(" + s + ", '_', '')"
+	return fmt.Sprintf(`(CASE WHEN %[1]s !~ '%[2]s' THEN CASE WHEN %[1]s ~* '^([+-]?inf(inity)?|nan)$' THEN %[1]s::float8 END
+		WHEN length(%[1]s) > 6000 THEN NULL
+		WHEN length(substring(%[3]s from '[eE][+-]?0*([0-9]*)$')) > 4 THEN
+			CASE WHEN %[3]s ~ '^[+-]?[0.]*([eE].*)?$' OR %[3]s ~ '[eE]-' THEN 0::float8 END
+		ELSE %[4]s END)`, s, syntax, plain, numericToFloat(plain+"::numeric"))
+}
+
+// timePattern matches the layouts of nurture's parseTimeValue, as Go's
+// time.Parse reads them: RFC 3339 (a one-digit hour too, a fraction after
+// '.' or ','), a date, a date and time without zone after 'T' or ' '.
+const timePattern = `^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?)?(?:(Z)|([+-])([0-9]{2}):([0-9]{2}))?$`
+
+// segmentTime compares the instant text s spells (as segmentTime reads it)
+// with the instant (secs, nanos): NULL when s spells none. Go's rules are
+// kept: a zone only after 'T' and a time, days that exist in their month
+// (year 0 included), hours to 23, minutes and seconds to 59, zone offsets
+// to 24:60; fractions cut to nanoseconds. The instant is computed from
+// the fields (days from the civil date), not by PostgreSQL's date parser,
+// which refuses year 0 and takes a 60th second.
+func segmentTime(s, sym, secs, nanos string) string {
+	return fmt.Sprintf(`(SELECT CASE WHEN p.mo BETWEEN 1 AND 12 AND p.d >= 1
+			AND p.d <= CASE WHEN p.mo IN (4, 6, 9, 11) THEN 30 WHEN p.mo = 2 THEN
+				CASE WHEN p.y %% 4 = 0 AND (p.y %% 100 <> 0 OR p.y %% 400 = 0) THEN 29 ELSE 28 END ELSE 31 END
+			AND p.h <= 23 AND p.mi <= 59 AND p.s <= 59 AND p.oh <= 24 AND p.om <= 60
+			AND (p.zoned IS NOT TRUE OR p.sep = 'T')
+		THEN ((e.era * 146097 + q.yoe * 365 + q.yoe / 4 - q.yoe / 100 + (153 * ((p.mo + 9) %% 12) + 2) / 5 + p.d - 1 - 719468) * 86400
+			+ p.h * 3600 + p.mi * 60 + p.s - p.sign * (p.oh * 3600 + p.om * 60), p.ns) %[2]s (%[3]s, %[4]s) END
+	FROM regexp_match(%[1]s, '%[5]s') m,
+		LATERAL (SELECT m[1]::int8 AS y, m[2]::int8 AS mo, m[3]::int8 AS d, coalesce(m[4], '0')::int8 AS h,
+			coalesce(m[5], '0')::int8 AS mi, coalesce(m[6], '0')::int8 AS s, rpad(left(coalesce(m[7], ''), 9), 9, '0')::int8 AS ns,
+			coalesce(m[10], '0')::int8 AS oh, coalesce(m[11], '0')::int8 AS om, CASE WHEN m[9] = '-' THEN -1 ELSE 1 END AS sign,
+			(m[8] IS NOT NULL OR m[9] IS NOT NULL) AS zoned, substr(%[1]s, 11, 1) AS sep) p,
+		LATERAL (SELECT p.y - CASE WHEN p.mo <= 2 THEN 1 ELSE 0 END AS yy) r,
+		LATERAL (SELECT (CASE WHEN r.yy >= 0 THEN r.yy ELSE r.yy - 399 END) / 400 AS era) e,
+		LATERAL (SELECT r.yy - e.era * 400 AS yoe) q)`, s, sym, secs, nanos, timePattern)
+}
+
+// goNumber is nurture's number for text: strconv.ParseFloat of the trimmed
+// text.
+func goNumber(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil
+}
+
+// goTime is nurture's parseTimeValue: the layouts a date or time operand
+// may have.
+func goTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02", "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
