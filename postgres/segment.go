@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -280,7 +281,7 @@ func (b *segmentCompiler) trait(path []string) segmentValue {
 			}
 		}
 	}
-	return segmentValue{json: b.jsonPath("c.attributes", path)}
+	return b.jsonPath("c.attributes", path)
 }
 
 // companyField reads company.NAME as nurture.CompanyFacts gives it from
@@ -316,24 +317,57 @@ func teamSizeSQL(col, space string) string {
 }
 
 // jsonPath follows path into nested objects from base, each key a
-// parameter; NULL when a step is missing or not an object.
-func (b *segmentCompiler) jsonPath(base string, path []string) string {
+// parameter; NULL when a step is missing or not an object. A key that no
+// stored key can be (not UTF-8, or with a NUL) is never found.
+func (b *segmentCompiler) jsonPath(base string, path []string) segmentValue {
 	var s strings.Builder
 	s.WriteString("(" + base)
 	for _, p := range path {
+		if !storable(p) {
+			return segmentValue{}
+		}
 		s.WriteString(" -> " + b.text(p))
 	}
 	s.WriteString(")")
-	return s.String()
+	return segmentValue{json: s.String()}
+}
+
+// storable reports whether s may be text PostgreSQL stores: UTF-8 without
+// NUL. Other text equals nothing stored, byte for byte.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// asGoFolds is s as Go's case-insensitive comparisons (strings.EqualFold,
+// strings.ToLower) read it: each byte that is not UTF-8 as U+FFFD. It is
+// false when s holds a NUL, which no stored text does.
+func asGoFolds(s string) (string, bool) {
+	if strings.ContainsRune(s, 0) {
+		return "", false
+	}
+	if utf8.ValidString(s) {
+		return s, true
+	}
+	var out strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		out.WriteRune(r) // utf8.RuneError for a byte that is not UTF-8
+		s = s[n:]
+	}
+	return out.String(), true
 }
 
 // did counts the contact's occurrences of the event up to now that match.
 func (b *segmentCompiler) did(d nurture.Did) string {
+	key := nurture.EventKey(d.Event) // UTF-8, as strings.Map writes it
+	if strings.ContainsRune(key, 0) {
+		return "FALSE"
+	}
 	e := b.alias("e")
 	conds := []string{
 		e + ".contact_id = c.id",
 		e + ".type = 'track'",
-		eventKeySQL(e+".name") + " = " + b.text(nurture.EventKey(d.Event)),
+		eventKeySQL(e+".name") + " = " + b.text(key),
 		e + ".occurred_at <= " + b.nowArg(),
 	}
 	if d.Within > 0 {
@@ -341,7 +375,7 @@ func (b *segmentCompiler) did(d nurture.Did) string {
 	}
 	for _, w := range d.Where {
 		// Facts.Eval reads the properties whatever the field's scope.
-		conds = append(conds, b.compare(w.Op, segmentValue{json: b.jsonPath(e+".properties", w.Field.Path)}, w.Value))
+		conds = append(conds, b.compare(w.Op, b.jsonPath(e+".properties", w.Field.Path), w.Value))
 	}
 	from := "SELECT 1 FROM events " + e + " WHERE " + strings.Join(conds, " AND ")
 	if n := max(d.AtLeast, 1); n > 1 {
@@ -374,6 +408,12 @@ func (b *segmentCompiler) engaged(e nurture.Engaged) string {
 		conds = append(conds, h+".at > "+b.timestamp(b.now.Add(-e.Within).Truncate(time.Microsecond)))
 	}
 	switch e.Scope {
+	case nurture.EngagedStep, nurture.EngagedTopic, nurture.EngagedTemplate:
+		if !storable(e.Name) {
+			return "FALSE" // no stored name is this one
+		}
+	}
+	switch e.Scope {
 	case nurture.EngagedStep:
 		// The step of the sequence asking: a segment asks as no sequence.
 		from += fmt.Sprintf(" LEFT JOIN message_reasons %[1]s ON %[1]s.message_id = %[2]s.id", r, m)
@@ -392,7 +432,7 @@ func (b *segmentCompiler) subscribed(s nurture.Subscribed) string {
 	sup := b.alias("s")
 	out := fmt.Sprintf("(c.email IS NOT NULL AND c.email <> '' AND NOT EXISTS (SELECT 1 FROM suppressions %[1]s WHERE %[1]s.email_hash = sha256(convert_to(lower(btrim(c.email, %[2]s)), 'UTF8')))",
 		sup, b.spaceArg())
-	if s.Topic != nurture.TopicTransactional {
+	if s.Topic != nurture.TopicTransactional && storable(string(s.Topic)) {
 		o := b.alias("o")
 		out += fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM topic_optouts %[1]s WHERE %[1]s.contact_id = c.id AND %[1]s.topic = %[2]s AND %[1]s.created_at <= %[3]s)",
 			o, b.text(string(s.Topic)), b.nowArg())

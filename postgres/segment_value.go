@@ -169,7 +169,9 @@ func (b *segmentCompiler) anyEqual(v segmentValue, operands []any) string {
 				numsOf = append(numsOf, o)
 			}
 		case string:
-			words = append(words, strings.TrimSpace(o))
+			if w, ok := asGoFolds(strings.TrimSpace(o)); ok {
+				words = append(words, w)
+			}
 			if f, ok := goNumber(o); ok && !math.IsNaN(f) {
 				numsOf = append(numsOf, f)
 			}
@@ -239,6 +241,9 @@ func (b *segmentCompiler) contains(v segmentValue, operand any) string {
 			needle, ok := o.(string)
 			if !ok {
 				needle = formatOperand(o)
+			}
+			if needle, ok = asGoFolds(needle); !ok {
+				continue // no stored text holds a NUL
 			}
 			tests = append(tests, "strpos(lower("+s+"), lower("+b.text(needle)+")) > 0")
 		}
