@@ -159,9 +159,10 @@ type Did struct {
 
 // Engagement scopes: which emails an Engaged looks at.
 const (
-	EngagedStep     = "step"     // the email a step of the sequence asking sent
+	EngagedStep     = "step"     // the email a step sent: of the sequence asking, or of Engaged.Sequence
 	EngagedTopic    = "topic"    // any email of a topic
 	EngagedTemplate = "template" // any email made from a template
+	EngagedAny      = "any"      // any email at all
 )
 
 // Engaged holds when a person (never a machine: image proxies, privacy
@@ -170,10 +171,15 @@ const (
 // An opened condition is also met by a human click: a reader who clicked
 // opened the email, even when their client blocked the pixel.
 type Engaged struct {
-	Kind   HitKind // HitOpen or HitClick
-	Scope  string  // EngagedStep, EngagedTopic or EngagedTemplate
-	Name   string  // the step id, topic or template name
-	Within time.Duration
+	Kind  HitKind // HitOpen or HitClick
+	Scope string  // EngagedStep, EngagedTopic, EngagedTemplate or EngagedAny
+	Name  string  // the step id, topic or template name; empty for EngagedAny
+	// Sequence names, for EngagedStep, the sequence whose step Name is:
+	// the emails of that step in any enrollment, which a campaign segment
+	// can ask about. Empty: the step of the sequence asking, in its current
+	// enrollment.
+	Sequence string
+	Within   time.Duration
 }
 
 // Subscribed holds when the contact may get email of Topic: they have not
@@ -255,13 +261,22 @@ func (c Did) String() string {
 }
 
 func (c Engaged) String() string {
-	verb := "opened"
-	if c.Kind == HitClick {
-		verb = "clicked"
-	}
-	s := verb + " " + c.Scope + " " + formatName(c.Name)
+	s := verbOf(c.Kind) + " " + c.emails()
 	if c.Within > 0 {
 		s += " within " + FormatDuration(c.Within)
+	}
+	return s
+}
+
+// emails writes which emails c looks at, as the text form does: any
+// email, step NAME [in SEQUENCE], topic NAME or template NAME.
+func (c Engaged) emails() string {
+	if c.Scope == EngagedAny {
+		return "any email"
+	}
+	s := c.Scope + " " + formatName(c.Name)
+	if c.Scope == EngagedStep && c.Sequence != "" {
+		s += " in " + formatName(c.Sequence)
 	}
 	return s
 }
@@ -345,7 +360,8 @@ type ConditionRefs struct {
 	Engagement bool
 	// Topics are the topics of its Subscribed conditions, sorted.
 	Topics []Topic
-	// Steps are the step ids its Engaged conditions name, sorted.
+	// Steps are the step ids of the sequence asking that its Engaged
+	// conditions name, sorted.
 	Steps []string
 	// Lookback is the longest Within of its Did conditions that have one;
 	// EventHistory reports whether one of them counts occurrences (a Where
@@ -375,7 +391,7 @@ func Refs(c Condition) ConditionRefs {
 			}
 		case Engaged:
 			r.Engagement = true
-			if c.Scope == EngagedStep && !slices.Contains(r.Steps, c.Name) {
+			if c.Scope == EngagedStep && c.Sequence == "" && !slices.Contains(r.Steps, c.Name) {
 				r.Steps = append(r.Steps, c.Name)
 			}
 		case Subscribed:

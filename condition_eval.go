@@ -69,7 +69,7 @@ func (f *Facts) eval(c Condition, notes *[]string) bool {
 		if c.Kind == HitClick {
 			what = plural(human, "click", "clicks")
 		}
-		note := fmt.Sprintf("%s %s %s: %d human %s", verbOf(c.Kind), c.Scope, formatName(c.Name), human, what)
+		note := fmt.Sprintf("%s %s: %d human %s", verbOf(c.Kind), c.emails(), human, what)
 		if machine > 0 {
 			note += fmt.Sprintf(" (%d by machines or scanners left out)", machine)
 		}
@@ -156,7 +156,12 @@ func (f *Facts) countHits(e Engaged) (human, machine int64) {
 	for _, m := range f.Emails {
 		switch e.Scope {
 		case EngagedStep:
-			if m.Sequence != f.Sequence || m.Step != e.Name || m.SentAt.Before(f.SequenceSince) {
+			if e.Sequence != "" {
+				// A named sequence's step, in any enrollment.
+				if m.Sequence != e.Sequence || m.Step != e.Name {
+					continue
+				}
+			} else if m.Sequence != f.Sequence || m.Step != e.Name || m.SentAt.Before(f.SequenceSince) {
 				continue
 			}
 		case EngagedTopic:
@@ -167,6 +172,7 @@ func (f *Facts) countHits(e Engaged) (human, machine int64) {
 			if m.Template != e.Name {
 				continue
 			}
+		case EngagedAny:
 		}
 		for _, h := range m.Hits {
 			if h.At.After(f.Now) || e.Within > 0 && !h.At.After(f.Now.Add(-e.Within)) {

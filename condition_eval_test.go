@@ -118,6 +118,12 @@ func TestEval(t *testing.T) {
 		{`opened template feature-reports within 3d`, true},
 		{`opened template feature-reports within 1d`, false},
 		{`opened topic onboarding`, false},
+		{`opened any email`, true},
+		{`opened any email within 1d`, false},
+		{`clicked any email within 3d`, true},
+		{`clicked step lesson in education`, true},
+		{`clicked step lesson in onboarding`, false},
+		{`opened step welcome in onboarding`, false},
 		// Subscriptions: an opt-out counts from when it was made.
 		{`subscribed to onboarding`, true},
 		{`subscribed to marketing`, false},
@@ -159,6 +165,15 @@ func TestEvalHumanEngagementOnly(t *testing.T) {
 	// The same email of another sequence's step of the same name is not this one.
 	f.Sequence = "education"
 	require.False(t, f.Eval(clicked), "a step of another sequence counted")
+	// Unless the condition names that sequence: then any enrollment's.
+	named, _ := nurture.ParseCondition(`clicked step welcome in onboarding`)
+	f.SequenceSince = evalNow
+	require.True(t, f.Eval(named), "the named sequence's step did not count")
+	_, notes = f.Explain(named)
+	require.Equal(t, []string{"clicked step welcome in onboarding: 1 human click (1 by machines or scanners left out)"}, notes)
+	anyEmail, _ := nurture.ParseCondition(`opened any email`)
+	_, notes = f.Explain(anyEmail)
+	require.Equal(t, []string{"opened any email: 2 human opens or clicks (2 by machines or scanners left out)"}, notes)
 }
 
 func TestExplain(t *testing.T) {

@@ -32,6 +32,7 @@ func FuzzParseCondition(f *testing.F) {
 		`did "Report Scheduled" within 1d12h`,
 		`clicked step welcome within 7d and subscribed to education`,
 		`opened topic education or opened template feature-reports`,
+		`opened any email within 30d or clicked step day3 in onboarding`,
 		`not (traits."Plan Type" exists or traits.a.b <= "2025-01-31")`,
 		`traits.x == -1.5e3`, `traits.x = 1`, `traits.x == "\u00e9\xff"`, `((did x)`, `did x at least 2 times`,
 		`did order.completed where amount > 100`, "traits.x == \"a\" and\n  did y",

@@ -92,7 +92,8 @@ var keywords = map[string]bool{
 //	did        = "did" name [ "where" ( prop | "(" prop { "and" prop } ")" ) ]
 //	             [ "at" "least" N "times" ] [ "within" duration ]
 //	prop       = name { "." name } ( op value | "in" list | "contains" ( value | list ) | "exists" )
-//	engaged    = ( "opened" | "clicked" ) ( "step" | "topic" | "template" ) name [ "within" duration ]
+//	engaged    = ( "opened" | "clicked" ) emails [ "within" duration ]
+//	emails     = "step" name [ "in" name ] | "topic" name | "template" name | "any" "email"
 //	subscribed = "subscribed" [ "to" ] topic
 //
 // A name is a word (letters, digits, '_' and '-', not starting with a
@@ -638,17 +639,31 @@ func (p *condParser) parseEngaged(verb token) (Condition, error) {
 		kind = HitClick
 	}
 	s := p.next()
-	if !s.is(EngagedStep) && !s.is(EngagedTopic) && !s.is(EngagedTemplate) {
-		return nil, p.errAt(s, fmt.Sprintf("want step, topic or template after %s, as in %s step welcome", verb.text, verb.text))
+	var e Engaged
+	switch {
+	case s.is(EngagedAny):
+		if t := p.next(); !t.is("email") {
+			return nil, p.errAt(t, fmt.Sprintf("want email after any, as in %s any email, not %s", verb.text, t.describe()))
+		}
+		e = Engaged{Kind: kind, Scope: EngagedAny}
+	case s.is(EngagedStep), s.is(EngagedTopic), s.is(EngagedTemplate):
+		name, nt, err := p.parseName("a " + s.text + " name")
+		if err != nil {
+			return nil, err
+		}
+		if s.text == EngagedTopic && !Topic(name).Valid() {
+			return nil, p.errAt(nt, fmt.Sprintf("unknown topic %q: want onboarding, education, product, marketing or transactional", name))
+		}
+		e = Engaged{Kind: kind, Scope: s.text, Name: name}
+		if s.text == EngagedStep && p.peek().is("in") {
+			p.next()
+			if e.Sequence, _, err = p.parseName("a sequence id after in, as in " + verb.text + " step welcome in onboarding"); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, p.errAt(s, fmt.Sprintf("want step, topic or template (or any email) after %s, as in %s step welcome", verb.text, verb.text))
 	}
-	name, nt, err := p.parseName("a " + s.text + " name")
-	if err != nil {
-		return nil, err
-	}
-	if s.text == EngagedTopic && !Topic(name).Valid() {
-		return nil, p.errAt(nt, fmt.Sprintf("unknown topic %q: want onboarding, education, product, marketing or transactional", name))
-	}
-	e := Engaged{Kind: kind, Scope: s.text, Name: name}
 	if p.peek().is("within") {
 		p.next()
 		w := p.next()

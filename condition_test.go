@@ -53,6 +53,11 @@ func TestParseCondition(t *testing.T) {
 		{`clicked step welcome within 7d`, nurture.Engaged{Kind: nurture.HitClick, Scope: nurture.EngagedStep, Name: "welcome", Within: 7 * 24 * time.Hour}},
 		{`opened topic education`, nurture.Engaged{Kind: nurture.HitOpen, Scope: nurture.EngagedTopic, Name: "education"}},
 		{`opened template feature-reports`, nurture.Engaged{Kind: nurture.HitOpen, Scope: nurture.EngagedTemplate, Name: "feature-reports"}},
+		{`opened any email`, nurture.Engaged{Kind: nurture.HitOpen, Scope: nurture.EngagedAny}},
+		{`clicked any email within 30d`, nurture.Engaged{Kind: nurture.HitClick, Scope: nurture.EngagedAny, Within: 30 * 24 * time.Hour}},
+		{`clicked step day3 in onboarding within 7d`, nurture.Engaged{Kind: nurture.HitClick, Scope: nurture.EngagedStep, Name: "day3",
+			Sequence: "onboarding", Within: 7 * 24 * time.Hour}},
+		{`opened step "Day 3" in "in"`, nurture.Engaged{Kind: nurture.HitOpen, Scope: nurture.EngagedStep, Name: "Day 3", Sequence: "in"}},
 		{`subscribed to marketing`, nurture.Subscribed{Topic: nurture.TopicMarketing}},
 		{`subscribed education`, nurture.Subscribed{Topic: nurture.TopicEducation}},
 		{`not did demo_booked`, nurture.Not{C: nurture.Did{Event: "demo_booked", AtLeast: 1}}},
@@ -113,6 +118,10 @@ func TestParseConditionErrors(t *testing.T) {
 		{`did x where (a == 1 or b == 2)`, 20, "or is not supported there"},
 		{`opened topic news`, 13, `unknown topic "news"`},
 		{`opened email welcome`, 7, "want step, topic or template"},
+		{`opened any welcome`, 11, "want email after any"},
+		{`opened any`, 10, "want email after any"},
+		{`clicked step welcome in`, 23, "want a sequence id after in"},
+		{`clicked topic education in onboarding`, 24, "after a complete condition"},
 		{`subscribed to newsletters`, 14, `unknown topic "newsletters"`},
 		{`! did x`, 0, "! is not an operator"},
 		{`traits.x == 1.5e`, 12, `"1.5e" is neither a number nor a duration`},
@@ -167,6 +176,8 @@ func TestParseConditionValue(t *testing.T) {
 		{`{"opened": "welcome"}`, `opened step welcome`},
 		{`{"clicked": {"topic": "education", "within": "14d"}}`, `clicked topic education within 14d`},
 		{`{"clicked": {"template": "feature-reports"}}`, `clicked template feature-reports`},
+		{`{"opened": {"any": true, "within": "7d"}}`, `opened any email within 7d`},
+		{`{"clicked": {"step": "day3", "sequence": "onboarding"}}`, `clicked step day3 in onboarding`},
 		{`{"subscribed": "marketing"}`, `subscribed to marketing`},
 		{`{"not": {"and": ["did a", "did b"]}}`, `not (did a and did b)`},
 	}
@@ -212,6 +223,10 @@ func TestParseConditionValueErrors(t *testing.T) {
 		{`{"opened": {"step": "a", "topic": "education"}}`, "opened.topic", "both given"},
 		{`{"opened": {"topic": "news"}}`, "opened.topic", `unknown topic "news"`},
 		{`{"clicked": {"within": "7d"}}`, "clicked", "names no email"},
+		{`{"opened": {"any": false}}`, "opened.any", "wants true"},
+		{`{"opened": {"any": true, "template": "x"}}`, "opened.template", "both given"},
+		{`{"opened": {"topic": "education", "sequence": "onboarding"}}`, "opened.sequence", "give step too"},
+		{`{"opened": {"step": "a", "sequence": ""}}`, "opened.sequence", "wants the id of a sequence"},
 		{`{"subscribed": "news"}`, "subscribed", "wants a topic"},
 		{`{"not": {"or": [{"did": "a"}, "traits.plan = \"x\""]}}`, "not.or[1]", "a single ="},
 		{`{"traits.plan == \"x\"": true}`, `traits.plan == "x"`, "make it the value"},
@@ -261,9 +276,9 @@ func TestParseDuration(t *testing.T) {
 
 func TestRefs(t *testing.T) {
 	t.Parallel()
-	c, err := nurture.ParseCondition(`traits.plan == "trial" and (did "Demo Booked" within 14d or did x where a == 1) and clicked step welcome and subscribed to marketing and not company.size > 3`)
+	c, err := nurture.ParseCondition(`traits.plan == "trial" and (did "Demo Booked" within 14d or did x where a == 1) and clicked step welcome and opened step day3 in onboarding and subscribed to marketing and not company.size > 3`)
 	require.NoError(t, err)
-	got := nurture.Refs(c)
+	got := nurture.Refs(c) // Steps: only the sequence asking's
 	want := nurture.ConditionRefs{Events: []string{"demobooked", "x"}, Traits: true, Company: true, Engagement: true,
 		Topics: []nurture.Topic{nurture.TopicMarketing}, Steps: []string{"welcome"}, Lookback: 14 * 24 * time.Hour, EventHistory: true}
 	require.Equal(t, want, got)

@@ -23,7 +23,8 @@ import (
 //	did: EVENT                  did EVENT at least once
 //	did: {event: EVENT, where: {PROPERTY: VALUE or {OP: VALUE}}, at_least: N, within: 7d}
 //	opened: STEP                a person opened the email of this sequence's STEP
-//	opened: {step: STEP, within: 7d}, {topic: TOPIC}, {template: NAME}
+//	opened: {step: STEP, within: 7d}, {topic: TOPIC}, {template: NAME}, {any: true}
+//	opened: {step: STEP, sequence: SEQUENCE}   the email of a step of another sequence
 //	clicked: ...                the same for clicks
 //	subscribed: TOPIC           the contact may get email of TOPIC
 //
@@ -412,14 +413,21 @@ func parseEngagedValue(verb string, v any, path []any) (Condition, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, valueErr(path, "wants a step id, or {step: ID}, {topic: TOPIC} or {template: NAME}, with an optional within: 7d")
+		return nil, valueErr(path, "wants a step id, or {step: ID}, {topic: TOPIC}, {template: NAME} or {any: true}, with an optional within: 7d")
 	}
 	for _, k := range sortedKeys(m) {
 		here := at(path, k)
 		switch k {
-		case EngagedStep, EngagedTopic, EngagedTemplate:
+		case EngagedStep, EngagedTopic, EngagedTemplate, EngagedAny:
 			if e.Scope != "" {
 				return nil, valueErr(here, "%s and %s are both given: choose one", e.Scope, k)
+			}
+			if k == EngagedAny {
+				if b, ok := m[k].(bool); !ok || !b {
+					return nil, valueErr(here, "wants true: any email")
+				}
+				e.Scope = k
+				continue
 			}
 			s, ok := m[k].(string)
 			if !ok || s == "" {
@@ -429,6 +437,12 @@ func parseEngagedValue(verb string, v any, path []any) (Condition, error) {
 				return nil, valueErr(here, "unknown topic %q: want onboarding, education, product, marketing or transactional", s)
 			}
 			e.Scope, e.Name = k, s
+		case "sequence":
+			s, ok := m[k].(string)
+			if !ok || s == "" {
+				return nil, valueErr(here, "wants the id of a sequence")
+			}
+			e.Sequence = s
 		case "within":
 			dur, err := durationValue(m[k], here)
 			if err != nil {
@@ -436,11 +450,14 @@ func parseEngagedValue(verb string, v any, path []any) (Condition, error) {
 			}
 			e.Within = dur
 		default:
-			return nil, valueErr(here, "unknown key %q of %s: want step, topic, template or within", k, verb)
+			return nil, valueErr(here, "unknown key %q of %s: want step, sequence, topic, template, any or within", k, verb)
 		}
 	}
 	if e.Scope == "" {
-		return nil, valueErr(path, "names no email: give step, topic or template")
+		return nil, valueErr(path, "names no email: give step, topic, template or any")
+	}
+	if e.Sequence != "" && e.Scope != EngagedStep {
+		return nil, valueErr(at(path, "sequence"), "names the sequence of a step: give step too, not %s", e.Scope)
 	}
 	return e, nil
 }

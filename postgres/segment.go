@@ -46,10 +46,12 @@ import (
 //   - Engaged is EXISTS over email_events (class human; kind click for
 //     clicked) joined to their messages (status queued, sending, deferred
 //     or sent, as the Go facts load them), at <= now and after now -
-//     Within, filtered by the message's topic or template. A step names
-//     the step of the sequence asking; a segment has no sequence asking,
-//     so it matches what Go matches with no sequence: a message whose
-//     reason names no sequence and that step (none, in practice).
+//     Within, filtered by the message's topic or template, or by the
+//     sequence and step of its reason (message_reasons); any email is not
+//     filtered. A step without its sequence names the step of the
+//     sequence asking; a segment has no sequence asking, so it matches
+//     what Go matches with no sequence: a message whose reason names no
+//     sequence and that step (none, in practice).
 //   - Subscribed is: an address, not suppressed (by its hash,
 //     nurture.EmailHash, computed in SQL), and, unless the topic is
 //     transactional, no opt-out of the topic made by now.
@@ -415,9 +417,17 @@ func (b *segmentCompiler) engaged(e nurture.Engaged) string {
 	}
 	switch e.Scope {
 	case nurture.EngagedStep:
-		// The step of the sequence asking: a segment asks as no sequence.
+		// A named sequence's step, in any enrollment; else the step of the
+		// sequence asking, and a segment asks as no sequence.
+		if !storable(e.Sequence) {
+			return "FALSE"
+		}
+		seq := "''"
+		if e.Sequence != "" {
+			seq = b.text(e.Sequence)
+		}
 		from += fmt.Sprintf(" LEFT JOIN message_reasons %[1]s ON %[1]s.message_id = %[2]s.id", r, m)
-		conds = append(conds, "coalesce("+r+".sequence_id, '') = ''", "coalesce("+r+".step, '') = "+b.text(e.Name))
+		conds = append(conds, "coalesce("+r+".sequence_id, '') = "+seq, "coalesce("+r+".step, '') = "+b.text(e.Name))
 	case nurture.EngagedTopic:
 		conds = append(conds, m+".topic = "+b.text(e.Name))
 	case nurture.EngagedTemplate:

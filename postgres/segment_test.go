@@ -121,6 +121,10 @@ func newSegmentWorld(t testing.TB) *segmentWorld {
 	w.email(t, "cy", "digest", "", nurture.StatusQueued, hit(nurture.HitOpen, nurture.ClassHuman, 3*day))
 	w.email(t, "ivy", "digest", nurture.TopicEducation, nurture.StatusSent, hit(nurture.HitClick, nurture.ClassHuman, -day)) // a click dated later
 
+	w.sequenceEmail(t, "jon", "onboarding", "day3", hit(nurture.HitClick, nurture.ClassHuman, day))
+	w.sequenceEmail(t, "kim", "onboarding", "day3", hit(nurture.HitOpen, nurture.ClassMachine, day))
+	w.sequenceEmail(t, "kim", "education", "lesson", hit(nurture.HitOpen, nurture.ClassHuman, 10*day))
+
 	require.NoError(t, w.db.SetPreferences(ctx, w.ids["fay"], []nurture.Topic{nurture.TopicMarketing}, nil))
 	require.NoError(t, w.db.SetPreferences(ctx, w.ids["ada"], []nurture.Topic{nurture.TopicEducation}, nil))
 	require.NoError(t, w.db.Suppress(ctx, "eve@example.com", nurture.SuppressHardBounce, ""))
@@ -166,6 +170,26 @@ func (w *segmentWorld) email(t testing.TB, who, template string, topic nurture.T
 	}
 	for i := range hits {
 		hits[i].MessageID, hits[i].ContactID = m.ID, id
+	}
+	require.NoError(t, w.db.RecordHits(w.ctx, hits))
+}
+
+// sequenceEmail enrolls who in seq and sends the email of its step, with
+// hits, as the sequence engine writes them.
+func (w *segmentWorld) sequenceEmail(t testing.TB, who, seq, step string, hits ...nurture.Hit) {
+	t.Helper()
+	at := w.now.Add(-20 * day)
+	e, _, err := w.db.Enroll(w.ctx, nurture.Enrollment{ContactID: w.ids[who], Sequence: seq, Version: "v1", Topic: nurture.TopicOnboarding,
+		State: []byte(`{}`), NextRun: at, Started: at}, func([]nurture.Enrollment) (bool, string) { return true, "" })
+	require.NoError(t, err)
+	m, applied, err := w.db.ApplyEnrollment(w.ctx, nurture.EnrollmentUpdate{ID: e.ID, Revision: e.Revision, Status: nurture.EnrollmentActive,
+		Step: step, State: []byte(`{}`), NextRun: at.Add(day), At: at,
+		Message: &nurture.Message{DedupeKey: fmt.Sprintf("seq:%d:%s", e.ID, step), Template: "welcome", SendAt: at},
+		Reasons: &nurture.MessageReasons{EnrollmentID: e.ID, Sequence: seq, Version: "v1", Step: step}})
+	require.NoError(t, err)
+	require.True(t, applied)
+	for i := range hits {
+		hits[i].MessageID, hits[i].ContactID = m.ID, w.ids[who]
 	}
 	require.NoError(t, w.db.RecordHits(w.ctx, hits))
 }
@@ -338,6 +362,16 @@ func TestSegmentSQLAnswersAsGo(t *testing.T) {
 		{`clicked template digest`, []string{}},
 		{`opened template promo`, []string{"jon"}},
 		{`opened step welcome`, []string{}},
+		{`opened step day3`, []string{}}, // a segment is no sequence's
+		{`opened step day3 in onboarding`, []string{"jon"}},
+		{`clicked step day3 in onboarding within 7d`, []string{"jon"}},
+		{`opened step lesson in education`, []string{"kim"}},
+		{`opened step lesson in education within 7d`, []string{}},
+		{`opened step lesson in onboarding`, []string{}},
+		{`opened any email`, []string{"ada", "bob", "cy", "jon", "kim"}},
+		{`clicked any email`, []string{"bob", "jon"}},
+		{`opened any email within 7d`, []string{"ada", "cy", "jon"}},
+		{`clicked any email within 30d`, []string{"jon"}},
 		{`subscribed to marketing`, []string{"ada", "bob", "cy", "dee", "ivy", "jon", "kim", "lee"}},
 		{`subscribed to education`, []string{"bob", "cy", "dee", "fay", "ivy", "jon", "kim", "lee"}},
 		{`subscribed to transactional`, []string{"ada", "bob", "cy", "dee", "fay", "ivy", "jon", "kim", "lee"}},
@@ -451,7 +485,7 @@ var segmentLeaves = []string{
 	`did signed_up`, `did signed_up within 30d`, `did report_created at least 2 times`, `did report_created where format == "pdf"`,
 	`did report_created within 1d`, `did order.completed where amount > 100`, `did order.completed where currency == "usd" within 10d`,
 	`opened topic onboarding`, `opened topic marketing within 7d`, `clicked topic marketing`, `clicked template promo within 30d`,
-	`opened template digest within 7d`, `subscribed to marketing`, `subscribed to education`, `subscribed to transactional`,
+	`opened template digest within 7d`, `opened step day3 in onboarding`, `clicked any email within 30d`, `opened any email`, `subscribed to marketing`, `subscribed to education`, `subscribed to transactional`,
 }
 
 // randomCondition builds a tree of and, or and not over the leaves.
