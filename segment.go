@@ -30,11 +30,11 @@ const (
 
 // ParseSegmentFilter parses a segment's filter: the JSON map form of the
 // condition language (and, or, not; traits.NAME and company.NAME
-// comparisons; did; opened and clicked by topic or template; subscribed),
-// or its text form. A mistake is an *Error of code CodeUnprocessable whose
-// field leads to it from "filter" (filter.and[2].traits.plan.gt). A
-// filter that names a sequence's step (opened or clicked a step) is one
-// too: a segment is asked outside any sequence.
+// comparisons; did; opened and clicked any email, or by topic, template,
+// or a named sequence's step; subscribed), or its text form. A mistake is
+// an *Error of code CodeUnprocessable whose field leads to it from
+// "filter" (filter.and[2].traits.plan.gt). A step without its sequence is
+// one too: a segment is asked outside any sequence.
 func ParseSegmentFilter(v any) (Condition, error) {
 	if v == nil {
 		return nil, &Error{Code: CodeUnprocessable, Field: "filter", Message: "is required: a condition such as {\"traits.plan\": \"trial\"}"}
@@ -56,7 +56,7 @@ func ParseSegmentFilter(v any) (Condition, error) {
 	}
 	if e, ok := stepEngagement(c); ok {
 		return nil, &Error{Code: CodeUnprocessable, Field: "filter",
-			Message: fmt.Sprintf("%q names a step, which belongs to a sequence: in a segment, opened and clicked name a topic or a template", e.String())}
+			Message: fmt.Sprintf("%q names a step without its sequence: in a segment, write the sequence too ({\"step\": %q, \"sequence\": \"onboarding\"}), or name a topic, a template or any email", e.String(), e.Name)}
 	}
 	return c, nil
 }
@@ -79,7 +79,7 @@ func stepEngagement(c Condition) (Engaged, bool) {
 	case Not:
 		return stepEngagement(c.C)
 	case Engaged:
-		if c.Scope == EngagedStep {
+		if c.Scope == EngagedStep && c.Sequence == "" {
 			return c, true
 		}
 	}

@@ -25,6 +25,7 @@ func TestParseSegmentFilter(t *testing.T) {
 			`company.industry == "Software" and clicked topic product within 30d`, true},
 		{`{"not": {"subscribed": "marketing"}}`, `not subscribed to marketing`, true},
 		{`"did signed_up within 7d"`, `did signed_up within 7d`, true},
+		{`{"clicked": {"step": "day3", "sequence": "onboarding"}}`, `clicked step day3 in onboarding`, true},
 		{`null`, `filter`, false},
 		{`[]`, `filter`, false},
 		{`{"or": [{"traits.plan": "a"}, {"traits.seats": {"between": [1, 2]}}]}`, `filter.or[1].traits.seats.between`, false},

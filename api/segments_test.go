@@ -127,3 +127,62 @@ func TestSegmentRefusals(t *testing.T) {
 	res = b.do(t, request{method: http.MethodGet, path: "/v1/segments", key: b.ingest, bearer: true})
 	require.Equal(t, http.StatusForbidden, res.status, "admin scope only")
 }
+
+// A preview counts the contacts a filter selects now and lists the first
+// twenty, for a filter sent or a saved segment; a malformed filter is a
+// 422, as on save.
+func TestSegmentPreview(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 25 {
+		plan := "trial"
+		if i%5 == 0 {
+			plan = "pro"
+		}
+		requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": fmt.Sprintf("u%02d", i),
+			"traits": obj{"email": fmt.Sprintf("u%02d@initech.de", i), "plan": plan, "seats": i}}))
+	}
+	requireSuccess(t, b.post(t, "/v1/track", obj{"userId": "u01", "event": "Report Created"}))
+	requireSuccess(t, b.post(t, "/v1/identify", obj{"userId": "no-address", "traits": obj{"plan": "trial"}}))
+
+	type preview struct {
+		Count     int64
+		Condition string
+		Sample    []struct {
+			ID     int64  `json:"id"`
+			UserID string `json:"userId"`
+			Email  string `json:"email"`
+		}
+	}
+	ask := func(body any) preview {
+		t.Helper()
+		res := b.adminDo(t, http.MethodPost, "/v1/segments/preview", body)
+		require.Equal(t, http.StatusOK, res.status, string(res.body))
+		var p preview
+		require.NoError(t, json.Unmarshal(res.body, &p))
+		return p
+	}
+	p := ask(obj{"filter": obj{"traits.plan": "trial"}})
+	require.EqualValues(t, 20, p.Count, "the contact without an address cannot be mailed and is not counted")
+	require.Len(t, p.Sample, 20)
+	require.Equal(t, "u24", p.Sample[0].UserID, "the newest first")
+
+	p = ask(obj{"filter": obj{"and": []any{obj{"traits.seats": obj{"gte": 10}}, obj{"not": obj{"traits.plan": "pro"}}}}})
+	require.EqualValues(t, 12, p.Count)
+	require.Equal(t, `traits.seats >= 10 and not traits.plan == "pro"`, p.Condition)
+
+	p = ask(obj{"filter": obj{"did": "report_created"}})
+	require.EqualValues(t, 1, p.Count)
+	require.Equal(t, "u01@initech.de", p.Sample[0].Email)
+
+	res := b.adminDo(t, http.MethodPost, "/v1/segments", obj{"name": "Pro", "filter": obj{"traits.plan": "pro"}})
+	require.Equal(t, http.StatusCreated, res.status)
+	p = ask(obj{"segmentId": decodeSegment(t, res).ID})
+	require.EqualValues(t, 5, p.Count)
+
+	requireError(t, b.adminDo(t, http.MethodPost, "/v1/segments/preview", obj{"filter": obj{"traits.seats": obj{"gtx": 1}}}),
+		http.StatusUnprocessableEntity, "filter.traits.seats.gtx")
+	requireError(t, b.adminDo(t, http.MethodPost, "/v1/segments/preview", obj{"filter": obj{"traits.plan": "pro"}, "segmentId": 1}),
+		http.StatusBadRequest, "segmentId")
+	requireError(t, b.adminDo(t, http.MethodPost, "/v1/segments/preview", obj{"segmentId": 999}), http.StatusNotFound, "")
+}

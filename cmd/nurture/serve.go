@@ -212,6 +212,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
+		Segments: &api.Segments{Store: store, Audience: store},
 		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Keys:               store,
