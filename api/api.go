@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/campaign"
 )
 
 // Config is what New needs: the dependencies of each concern the API
@@ -49,6 +50,8 @@ type Config struct {
 	Sequences *Sequences
 	// Segments serves /v1/segments/... (segments.go).
 	Segments *Segments
+	// Campaigns serves /v1/campaigns/... (campaigns.go).
+	Campaigns *Campaigns
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
 	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments; /metrics is served
@@ -192,6 +195,17 @@ func New(cfg Config) (*API, error) {
 			segs.POST("/preview", a.previewSegment)
 		}
 	}
+	if cfg.Campaigns != nil {
+		camps := e.Group("/v1/campaigns", a.requireScope(nurture.ScopeAdmin))
+		camps.POST("", a.createCampaign)
+		camps.GET("", a.listCampaigns)
+		camps.GET("/:id", a.getCampaign)
+		camps.PATCH("/:id", a.updateCampaign)
+		camps.POST("/:id/schedule", a.campaignAction(campaign.ActionSchedule))
+		camps.POST("/:id/pause", a.campaignAction(campaign.ActionPause))
+		camps.POST("/:id/resume", a.campaignAction(campaign.ActionResume))
+		camps.POST("/:id/cancel", a.campaignAction(campaign.ActionCancel))
+	}
 	if cfg.Sequences != nil {
 		seqs := e.Group("/v1/sequences", a.requireScope(nurture.ScopeAdmin))
 		seqs.GET("", a.listSequences)
@@ -256,7 +270,9 @@ func (cfg *Config) check() error {
 		missing = "Sequences.Simulator.Store"
 	case cfg.Segments != nil && cfg.Segments.Store == nil:
 		missing = "Segments.Store"
-	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil || cfg.Segments != nil):
+	case cfg.Campaigns != nil && (cfg.Campaigns.Store == nil || cfg.Campaigns.Segments == nil || cfg.Campaigns.Templates == nil):
+		missing = "Campaigns.Store, Segments and Templates"
+	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil || cfg.Segments != nil || cfg.Campaigns != nil):
 		missing = "Keys" // every /v1 endpoint asks for a key
 	default:
 		return nil

@@ -60,7 +60,7 @@ func (ab *ABTest) Validate() error {
 	}
 	switch {
 	case !(ab.TestShare > 0 && ab.TestShare <= 1):
-		return nurture.FieldError("ab.test_share", "is %v; want a share of the audience above 0 and at most 1", ab.TestShare)
+		return nurture.FieldError("ab.testShare", "is %v; want a share of the audience above 0 and at most 1", ab.TestShare)
 	case ab.Metric != MetricClicks && ab.Metric != MetricOpens:
 		return nurture.FieldError("ab.metric", "is %q; want clicks or opens", ab.Metric)
 	case ab.TestShare < 1 && ab.Wait < time.Minute:

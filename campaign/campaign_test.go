@@ -68,14 +68,14 @@ func TestLocalTimeAcrossZones(t *testing.T) {
 	} {
 		due, bucket := s.SendAtFor(&tc.contact, nil, now)
 		require.Equal(t, tc.want, due.UTC(), "%+v", tc.contact)
-		require.Equal(t, tc.want.Format(time.RFC3339), bucket)
+		require.Equal(t, tc.want, bucket)
 	}
 	// Started late: the zones whose 10:00 has passed get theirs at once,
 	// in their own bucket still.
 	late := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
 	due, bucket := s.SendAtFor(&nurture.Contact{TimeZone: "Asia/Tokyo"}, nil, late)
 	require.Equal(t, late, due)
-	require.Equal(t, "2026-12-08T01:00:00Z", bucket)
+	require.Equal(t, time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC), bucket)
 }
 
 // 02:30 does not exist in New York on 8 March 2026: it is read as 03:30.
@@ -103,11 +103,11 @@ func TestScheduleValidate(t *testing.T) {
 	}{
 		{"a moment ahead", campaign.Schedule{At: now.Add(time.Hour)}, ""},
 		{"now, give or take the request's time", campaign.Schedule{At: now.Add(-30 * time.Second)}, ""},
-		{"no moment", campaign.Schedule{}, "send_at"},
-		{"a moment past", campaign.Schedule{At: now.Add(-time.Hour)}, "send_at"},
-		{"next year and more", campaign.Schedule{At: now.AddDate(1, 0, 1)}, "send_at"},
+		{"no moment", campaign.Schedule{}, "sendAt"},
+		{"a moment past", campaign.Schedule{At: now.Add(-time.Hour)}, "sendAt"},
+		{"next year and more", campaign.Schedule{At: now.AddDate(1, 0, 1)}, "sendAt"},
 		{"a local time still ahead somewhere", local("2026-12-06", "09:00"), ""},
-		{"a local time past everywhere", local("2026-12-05", "09:00"), "local_date"},
+		{"a local time past everywhere", local("2026-12-05", "09:00"), "localDate"},
 	} {
 		err := tc.s.Validate(now)
 		if tc.field == "" {
@@ -119,9 +119,9 @@ func TestScheduleValidate(t *testing.T) {
 		require.Equal(t, tc.field, de.Field, tc.name)
 	}
 	_, err := campaign.ParseLocalTime("8/12/2026", "10:00", nil)
-	require.Equal(t, "local_date", fieldOf(t, err))
+	require.Equal(t, "localDate", fieldOf(t, err))
 	_, err = campaign.ParseLocalTime("2026-12-08", "25:00", nil)
-	require.Equal(t, "local_time", fieldOf(t, err))
+	require.Equal(t, "localTime", fieldOf(t, err))
 }
 
 func fieldOf(t *testing.T, err error) string {
@@ -163,7 +163,7 @@ func TestABTestValidate(t *testing.T) {
 		{"one variant", campaign.ABTest{Variants: two[:1], TestShare: 0.2, Metric: campaign.MetricClicks, Wait: time.Hour}, "ab.variants"},
 		{"a variant changing nothing", campaign.ABTest{Variants: []campaign.Variant{two[0], {Name: "b"}}, TestShare: 0.2, Metric: campaign.MetricClicks, Wait: time.Hour}, "ab.variants[1]"},
 		{"two names alike", campaign.ABTest{Variants: []campaign.Variant{two[0], {Name: "a", Template: "x"}}, TestShare: 0.2, Metric: campaign.MetricClicks, Wait: time.Hour}, "ab.variants[1].name"},
-		{"no share", campaign.ABTest{Variants: two, Metric: campaign.MetricClicks, Wait: time.Hour}, "ab.test_share"},
+		{"no share", campaign.ABTest{Variants: two, Metric: campaign.MetricClicks, Wait: time.Hour}, "ab.testShare"},
 		{"an unknown metric", campaign.ABTest{Variants: two, TestShare: 0.2, Metric: "revenue", Wait: time.Hour}, "ab.metric"},
 		{"no wait", campaign.ABTest{Variants: two, TestShare: 0.2, Metric: campaign.MetricClicks}, "ab.wait"},
 	} {

@@ -30,11 +30,11 @@ type LocalTime struct {
 func ParseLocalTime(date, clock string, fallback *time.Location) (*LocalTime, error) {
 	d, err := time.Parse("2006-01-02", date)
 	if err != nil {
-		return nil, nurture.FieldError("local_date", "%q is not a date such as 2026-12-08", date)
+		return nil, nurture.FieldError("localDate", "%q is not a date such as 2026-12-08", date)
 	}
 	c, err := time.Parse("15:04", clock)
 	if err != nil {
-		return nil, nurture.FieldError("local_time", "%q is not a time of day such as 10:00", clock)
+		return nil, nurture.FieldError("localTime", "%q is not a time of day such as 10:00", clock)
 	}
 	if fallback == nil {
 		fallback = time.UTC
@@ -115,33 +115,33 @@ func (s Schedule) SendAt(loc *time.Location, now time.Time) time.Time {
 func (s Schedule) Validate(now time.Time) error {
 	switch {
 	case s.Local == nil && s.At.IsZero():
-		return nurture.FieldError("send_at", "is required: a moment such as 2026-12-08T10:00:00Z, or local_date and local_time")
+		return nurture.FieldError("sendAt", "is required: a moment such as 2026-12-08T10:00:00Z, or localDate and localTime")
 	case s.Local == nil && s.At.Before(now.Add(-time.Minute)):
-		return nurture.FieldError("send_at", "is in the past (%s)", s.At.UTC().Format(time.RFC3339))
+		return nurture.FieldError("sendAt", "is in the past (%s)", s.At.UTC().Format(time.RFC3339))
 	case s.Local != nil && s.End().Before(now):
-		return nurture.FieldError("local_date", "%s has passed everywhere on Earth", s.Local)
+		return nurture.FieldError("localDate", "%s has passed everywhere on Earth", s.Local)
 	case s.End().After(now.AddDate(1, 0, 0)):
-		return nurture.FieldError("send_at", "is more than a year away")
+		return nurture.FieldError("sendAt", "is more than a year away")
 	}
 	return nil
 }
 
-// Bucket names the time-zone bucket of a contact's email: its due moment
-// (before it is clamped to now), in UTC, as RFC 3339. Contacts whose zones
-// reach the local time together share a bucket; a campaign's statistics
-// are given per bucket.
-func (s Schedule) Bucket(loc *time.Location) string {
+// Bucket is the time-zone bucket of a contact's email: its due moment
+// (before it is clamped to now), in UTC. Contacts whose zones reach the
+// local time together share a bucket; a campaign's statistics are given
+// per bucket.
+func (s Schedule) Bucket(loc *time.Location) time.Time {
 	t := s.At
 	if s.Local != nil {
 		t = s.Local.In(loc)
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC()
 }
 
 // SendAtFor is SendAt and Bucket for a contact: in the zone its profile
 // gives (its timezone trait, else its country's main zone), else the
 // local time's fallback; zones caches the zones loaded (may be nil).
-func (s Schedule) SendAtFor(c *nurture.Contact, zones *sequence.ZoneCache, now time.Time) (due time.Time, bucket string) {
+func (s Schedule) SendAtFor(c *nurture.Contact, zones *sequence.ZoneCache, now time.Time) (due, bucket time.Time) {
 	var loc *time.Location
 	if s.Local != nil {
 		loc, _ = sequence.ContactZone(c, s.Local.Fallback, zones)

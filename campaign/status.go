@@ -55,3 +55,14 @@ func Transition(from Status, a Action) (Status, error) {
 // Editable reports whether a campaign's content and audience may still
 // change: only before its audience is frozen.
 func Editable(s Status) bool { return s == Draft || s == Scheduled }
+
+// Sources lists the statuses from which an action is allowed, and the
+// status it leads to (the store applies it, fenced by the sources).
+func Sources(a Action) (from []Status, to Status) {
+	for _, s := range []Status{Draft, Scheduled, Sending, Paused, Sent, Cancelled} {
+		if t, ok := transitions[s][a]; ok {
+			from, to = append(from, s), t
+		}
+	}
+	return from, to
+}

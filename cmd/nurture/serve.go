@@ -18,6 +18,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/campaign"
 	"github.com/nurture-email/nurture/delivery"
 	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/config"
@@ -168,6 +169,9 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("enrichment worker", research.Run)
 		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger}
 		start("enrichment poller", enrichPoller.Run)
+		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
+			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger})}
+		start("campaign poller", campaigns.Run)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -212,7 +216,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
-		Segments: &api.Segments{Store: store, Audience: store},
+		Segments:  &api.Segments{Store: store, Audience: store},
+		Campaigns: &api.Campaigns{Store: store, Segments: store, Templates: tmpl},
 		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Keys:               store,

@@ -1,0 +1,291 @@
+package campaign_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/campaign"
+	"github.com/nurture-email/nurture/internal/testkit"
+	"github.com/nurture-email/nurture/postgres"
+)
+
+// queue records the batches handed to delivery.
+type queue struct {
+	mu      sync.Mutex
+	batches map[string][]int64
+}
+
+func (q *queue) EnqueueSendBatch(_ context.Context, key, _ string, ids []int64) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.batches == nil {
+		q.batches = map[string][]int64{}
+	}
+	if _, ok := q.batches[key]; !ok {
+		q.batches[key] = append([]int64(nil), ids...)
+	}
+	return 1, nil
+}
+
+func (q *queue) count() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, ids := range q.batches {
+		n += len(ids)
+	}
+	return n
+}
+
+type fanout struct {
+	db    *postgres.DB
+	clock *testkit.Clock
+	queue *queue
+}
+
+func setupFanout(t *testing.T, start time.Time) *fanout {
+	t.Helper()
+	return &fanout{db: postgres.New(testkit.DB(t)), clock: testkit.NewClock(start), queue: &queue{}}
+}
+
+func (f *fanout) dispatcher(cfg campaign.DispatcherConfig) *campaign.Dispatcher {
+	cfg.Store, cfg.Audience, cfg.Enqueuer, cfg.Clock = f.db, f.db, f.queue, f.clock
+	return campaign.NewDispatcher(cfg)
+}
+
+func (f *fanout) contact(t *testing.T, c nurture.Contact) int64 {
+	t.Helper()
+	got, _, err := f.db.UpsertContact(t.Context(), &c)
+	require.NoError(t, err)
+	return got.ID
+}
+
+// campaign stores a scheduled campaign to everyone on plan pro.
+func (f *fanout) campaign(t *testing.T, c nurture.Campaign) *nurture.Campaign {
+	t.Helper()
+	c.Name, c.Template, c.Topic, c.Status = "Winter release", "newsletter", "product", "scheduled"
+	c.Filter = map[string]any{"traits.plan": "pro"}
+	sched, err := campaign.ScheduleOf(&c)
+	require.NoError(t, err)
+	c.StartsAt = sched.Start()
+	require.NoError(t, f.db.CreateCampaign(t.Context(), &c))
+	return &c
+}
+
+func (f *fanout) pass(t *testing.T, d *campaign.Dispatcher, id int64) int {
+	t.Helper()
+	n, err := d.Pass(t.Context(), id)
+	require.NoError(t, err)
+	return n
+}
+
+// messages returns the campaign's messages by contact.
+func (f *fanout) messages(t *testing.T, id int64) map[int64]nurture.Message {
+	t.Helper()
+	rows, err := f.db.Pool().Query(t.Context(), `SELECT contact_id, dedupe_key, status, send_at FROM messages WHERE campaign_id = $1`, id)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[int64]nurture.Message{}
+	for rows.Next() {
+		var m nurture.Message
+		require.NoError(t, rows.Scan(&m.ContactID, &m.DedupeKey, &m.Status, &m.SendAt))
+		_, dup := out[m.ContactID]
+		require.False(t, dup, "two messages for contact %d", m.ContactID)
+		out[m.ContactID] = m
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func (f *fanout) status(t *testing.T, id int64) string {
+	t.Helper()
+	c, err := f.db.Campaign(t.Context(), id)
+	require.NoError(t, err)
+	return c.Status
+}
+
+// A 10:00 local-time campaign across Tokyo, Paris and New York, on a
+// controlled clock: the audience freezes when 10:00 first comes on Earth,
+// and each contact's email is created at their own 10:00.
+func TestLocalTimeCampaignAcrossThreeZones(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 7, 19, 0, 0, 0, time.UTC))
+	tokyo := f.contact(t, nurture.Contact{Email: "aiko@example.jp", TimeZone: "Asia/Tokyo", Attributes: map[string]any{"plan": "pro"}})
+	paris := f.contact(t, nurture.Contact{Email: "jean@example.fr", Country: "FR", Attributes: map[string]any{"plan": "pro"}})
+	newYork := f.contact(t, nurture.Contact{Email: "ann@example.com", TimeZone: "America/New_York", Attributes: map[string]any{"plan": "pro"}})
+	f.contact(t, nurture.Contact{Email: "free@example.com", TimeZone: "Asia/Tokyo", Attributes: map[string]any{"plan": "free"}})
+	f.contact(t, nurture.Contact{ExternalID: "no-address", Attributes: map[string]any{"plan": "pro"}})
+	c := f.campaign(t, nurture.Campaign{LocalDate: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), LocalMinute: 600, FallbackZone: "Europe/London"})
+	d := f.dispatcher(campaign.DispatcherConfig{})
+
+	require.Zero(t, f.pass(t, d, c.ID))
+	require.Equal(t, "scheduled", f.status(t, c.ID), "10:00 has come nowhere yet")
+
+	f.clock.Set(time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)) // 10:00 at UTC+14
+	require.Zero(t, f.pass(t, d, c.ID))
+	got, err := f.db.Campaign(t.Context(), c.ID)
+	require.NoError(t, err)
+	require.Equal(t, "sending", got.Status)
+	require.EqualValues(t, 3, got.Audience, "frozen: the pro contacts with an address")
+
+	for _, step := range []struct {
+		at   time.Time
+		sent []int64
+	}{
+		{time.Date(2026, 12, 8, 0, 59, 0, 0, time.UTC), nil},
+		{time.Date(2026, 12, 8, 1, 0, 1, 0, time.UTC), []int64{tokyo}},
+		{time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC), []int64{tokyo, paris}},
+		{time.Date(2026, 12, 8, 15, 0, 0, 0, time.UTC), []int64{tokyo, paris, newYork}},
+	} {
+		f.clock.Set(step.at)
+		f.pass(t, d, c.ID)
+		ms := f.messages(t, c.ID)
+		require.Len(t, ms, len(step.sent), "at %s", step.at)
+		for _, id := range step.sent {
+			require.Equal(t, nurture.CampaignDedupeKey(c.ID, id), ms[id].DedupeKey)
+		}
+	}
+	require.Equal(t, "sent", f.status(t, c.ID), "every member has its message")
+	require.Equal(t, 3, f.queue.count(), "each handed to delivery once")
+	stats, err := f.db.CampaignStats(t.Context(), c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, stats.Audience)
+	require.Len(t, stats.Buckets, 3, "one bucket per zone")
+	require.Equal(t, time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC), stats.Buckets[0].Bucket.UTC())
+}
+
+// A fan-out that stops between pages resumes at its checkpoint, and two
+// workers' passes at once still give each contact one message.
+func TestFanoutResumesAndPassesTakeTurns(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	var ids []int64
+	for i := range 45 {
+		ids = append(ids, f.contact(t, nurture.Contact{Email: fmt.Sprintf("p%02d@example.com", i), Attributes: map[string]any{"plan": "pro"}}))
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
+	small := campaign.DispatcherConfig{Page: 10, Pages: 1}
+	require.Equal(t, 10, f.pass(t, f.dispatcher(small), c.ID), "one page frozen and dispatched")
+	got, err := f.db.Campaign(t.Context(), c.ID)
+	require.NoError(t, err)
+	require.Equal(t, ids[9], got.FrozenThrough)
+	require.False(t, got.Frozen)
+
+	// The worker dies; others pass, two at a time, until it is sent.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := f.dispatcher(small)
+			for range 8 {
+				if _, err := d.Pass(context.Background(), c.ID); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, "sent", f.status(t, c.ID))
+	ms := f.messages(t, c.ID)
+	require.Len(t, ms, 45, "everyone, once")
+	require.Equal(t, 45, f.queue.count())
+}
+
+// A throttle of N a minute never lets more than N messages be created in
+// any minute, spread a second's share at a time.
+func TestFanoutThrottle(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	for i := range 30 {
+		f.contact(t, nurture.Contact{Email: fmt.Sprintf("t%02d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now(), ThrottlePerMinute: 12})
+	d := f.dispatcher(campaign.DispatcherConfig{})
+	var perPass []int
+	for range 150 {
+		perPass = append(perPass, f.pass(t, d, c.ID))
+		f.clock.Advance(time.Second)
+	}
+	for i := range perPass {
+		sum := 0
+		for j := i; j < min(i+60, len(perPass)); j++ {
+			sum += perPass[j]
+			require.LessOrEqual(t, perPass[j], 1, "a second's share of 12 a minute")
+		}
+		require.LessOrEqual(t, sum, 12, "the minute from second %d", i)
+	}
+	require.Len(t, f.messages(t, c.ID), 30, "all of them in the end")
+	require.Equal(t, "sent", f.status(t, c.ID))
+}
+
+// Pause stops the campaign's emails not sent yet and creates no more;
+// resume sends them and goes on; cancel drops what is left.
+func TestPauseResumeCancel(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	for i := range 6 {
+		f.contact(t, nurture.Contact{Email: fmt.Sprintf("c%d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
+	d := f.dispatcher(campaign.DispatcherConfig{Batch: 2})
+	ctx := t.Context()
+	require.Equal(t, 2, f.pass(t, d, c.ID))
+
+	_, err := f.db.MoveCampaign(ctx, c.ID, []string{"scheduled", "sending"}, "paused", f.clock.Now())
+	require.NoError(t, err)
+	for _, m := range f.messages(t, c.ID) {
+		require.Equal(t, nurture.StatusSkipped, m.Status, "stopped at once")
+	}
+	require.Zero(t, f.pass(t, d, c.ID), "a paused campaign creates nothing")
+
+	f.clock.Advance(time.Minute)
+	_, err = f.db.MoveCampaign(ctx, c.ID, []string{"paused"}, "scheduled", f.clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, "sending", f.status(t, c.ID), "it had started: it goes on sending")
+	for _, m := range f.messages(t, c.ID) {
+		require.Equal(t, nurture.StatusQueued, m.Status, "queued again")
+		require.Equal(t, f.clock.Now(), m.SendAt.UTC())
+	}
+	require.Equal(t, 2, f.pass(t, d, c.ID))
+
+	_, err = f.db.MoveCampaign(ctx, c.ID, []string{"draft", "scheduled", "sending", "paused"}, "cancelled", f.clock.Now())
+	require.NoError(t, err)
+	require.Zero(t, f.pass(t, d, c.ID))
+	stats, err := f.db.CampaignStats(ctx, c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 6, stats.Audience)
+	require.EqualValues(t, 2, stats.Dropped)
+	require.EqualValues(t, 4, stats.Skipped[postgres.ReasonCampaignCancelled])
+	_, err = f.db.MoveCampaign(ctx, c.ID, []string{"paused"}, "scheduled", f.clock.Now())
+	require.Equal(t, nurture.CodeConflict, nurture.ErrorCodeOf(err), "a cancelled campaign stays cancelled")
+}
+
+// After its end, a campaign sends nothing more: the members without their
+// email are dropped and the campaign is sent.
+func TestCampaignEnd(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	for i := range 5 {
+		f.contact(t, nurture.Contact{Email: fmt.Sprintf("e%d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now(), ThrottlePerMinute: 60, EndsAt: f.clock.Now().Add(2 * time.Second)})
+	d := f.dispatcher(campaign.DispatcherConfig{})
+	f.pass(t, d, c.ID)
+	f.clock.Advance(time.Second)
+	f.pass(t, d, c.ID)
+	f.clock.Advance(time.Second)
+	f.pass(t, d, c.ID)
+	require.Equal(t, "sent", f.status(t, c.ID))
+	stats, err := f.db.CampaignStats(t.Context(), c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, stats.Dispatched)
+	require.EqualValues(t, 3, stats.Dropped)
+	require.EqualValues(t, 2, stats.Skipped[postgres.ReasonCampaignEnded], "the two not sent by the end")
+}

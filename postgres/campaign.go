@@ -1,0 +1,449 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nurture-email/nurture"
+)
+
+// Campaigns: their rows, the frozen audience and the fan-out's steps. Each
+// step is one transaction that locks the campaign's row first, so that the
+// pollers of several workers take turns on a campaign, and a pause or a
+// cancel waits for the step in progress and is then seen by the next.
+
+const campaignSelect = `SELECT id, name, template, topic, subject, coalesce(segment_id, 0), filter, status,
+	send_at, local_date, coalesce(local_minute, 0), fallback_zone, starts_at, throttle_per_minute, ends_at,
+	audience, frozen_through, frozen, started_at, finished_at, created_at, updated_at FROM campaigns`
+
+func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
+	c := &nurture.Campaign{}
+	var sendAt, localDate, startsAt, endsAt, startedAt, finishedAt *time.Time
+	err := row.Scan(&c.ID, &c.Name, &c.Template, &c.Topic, &c.Subject, &c.SegmentID, &c.Filter, &c.Status,
+		&sendAt, &localDate, &c.LocalMinute, &c.FallbackZone, &startsAt, &c.ThrottlePerMinute, &endsAt,
+		&c.Audience, &c.FrozenThrough, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	c.SendAt, c.LocalDate, c.StartsAt, c.EndsAt = orZero(sendAt), orZero(localDate), orZero(startsAt), orZero(endsAt)
+	c.StartedAt, c.FinishedAt = orZero(startedAt), orZero(finishedAt)
+	if cond, err := nurture.ParseSegmentFilter(c.Filter); err == nil {
+		c.Condition = cond
+	}
+	return c, nil
+}
+
+func campaignArgs(c *nurture.Campaign) ([]any, error) {
+	filter, err := json.Marshal(c.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+	}
+	var localDate, localMinute any
+	if !c.LocalDate.IsZero() {
+		localDate, localMinute = c.LocalDate.Format("2006-01-02"), c.LocalMinute
+	}
+	return []any{c.Name, c.Template, string(c.Topic), c.Subject, nullableID(c.SegmentID), json.RawMessage(filter),
+		nullTime(c.SendAt), localDate, localMinute, c.FallbackZone, nullTime(c.StartsAt), c.ThrottlePerMinute, nullTime(c.EndsAt)}, nil
+}
+
+// CreateCampaign stores a new campaign, a draft unless c.Status says
+// scheduled, and fills in its id and times.
+func (db *DB) CreateCampaign(ctx context.Context, c *nurture.Campaign) error {
+	args, err := campaignArgs(c)
+	if err != nil {
+		return err
+	}
+	if c.Status == "" {
+		c.Status = "draft"
+	}
+	err = db.pool.QueryRow(ctx, `INSERT INTO campaigns (name, template, topic, subject, segment_id, filter, send_at, local_date,
+			local_minute, fallback_zone, starts_at, throttle_per_minute, ends_at, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id, created_at, updated_at`,
+		append(args, c.Status)...).Scan(&c.ID, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	return nil
+}
+
+// Campaign returns the campaign with the given id.
+func (db *DB) Campaign(ctx context.Context, id int64) (*nurture.Campaign, error) {
+	c, err := scanCampaign(db.pool.QueryRow(ctx, campaignSelect+` WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "campaign")
+	}
+	return c, nil
+}
+
+// Campaigns returns every campaign, the newest first.
+func (db *DB) Campaigns(ctx context.Context) ([]*nurture.Campaign, error) {
+	rows, err := db.pool.Query(ctx, campaignSelect+` ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*nurture.Campaign, error) { return scanCampaign(r) })
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	return out, nil
+}
+
+// errNotEditable is a change to a campaign whose audience is frozen.
+func errNotEditable(status string) error {
+	return &nurture.Error{Code: nurture.CodeConflict, Field: "status",
+		Message: fmt.Sprintf("a %s campaign cannot be changed: only a draft or a scheduled one can", status)}
+}
+
+// UpdateCampaign replaces a draft or scheduled campaign's content,
+// audience and schedule, and its status (draft or scheduled). A campaign
+// that started meanwhile is a conflict.
+func (db *DB) UpdateCampaign(ctx context.Context, c *nurture.Campaign) error {
+	args, err := campaignArgs(c)
+	if err != nil {
+		return err
+	}
+	var status string
+	err = db.pool.QueryRow(ctx, `UPDATE campaigns SET name = $1, template = $2, topic = $3, subject = $4, segment_id = $5,
+			filter = $6, send_at = $7, local_date = $8, local_minute = $9, fallback_zone = $10, starts_at = $11,
+			throttle_per_minute = $12, ends_at = $13, status = $15, updated_at = now()
+		WHERE id = $14 AND status IN ('draft', 'scheduled') RETURNING status, updated_at`,
+		append(args, c.ID, c.Status)...).Scan(&status, &c.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, err := db.Campaign(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return errNotEditable(cur.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("update campaign: %w", err)
+	}
+	return nil
+}
+
+// ActiveCampaigns returns the campaigns the fan-out has work for: sending,
+// or scheduled and due to start by now.
+func (db *DB) ActiveCampaigns(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id FROM campaigns WHERE status = 'sending' OR (status = 'scheduled' AND starts_at <= $1)
+		ORDER BY id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("active campaigns: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("active campaigns: %w", err)
+	}
+	return ids, nil
+}
+
+// lockCampaign locks a campaign's row for the transaction and returns its
+// status.
+func lockCampaign(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+	if err != nil {
+		return "", notFound(err, "campaign")
+	}
+	return status, nil
+}
+
+// FreezeAudience adds a page of a starting campaign's audience, with the
+// checkpoint it reached (the last contact id the page looked at) and
+// whether it was the last page, in one transaction: a fan-out that stops
+// between pages resumes after the last page committed. The first page
+// moves a scheduled campaign to sending. It does nothing (false) unless
+// the campaign is scheduled or sending and the checkpoint is still before
+// the page (another worker froze it already).
+func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time) (bool, error) {
+	froze := false
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		status, err := lockCampaign(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var checkpoint int64
+		var frozen bool
+		if err := tx.QueryRow(ctx, `SELECT frozen_through, frozen FROM campaigns WHERE id = $1`, id).Scan(&checkpoint, &frozen); err != nil {
+			return fmt.Errorf("freeze audience: %w", err)
+		}
+		if (status != "scheduled" && status != "sending") || frozen || checkpoint != after {
+			return nil
+		}
+		n := len(members)
+		contacts, dues, buckets := make([]int64, n), make([]time.Time, n), make([]time.Time, n)
+		for i, m := range members {
+			contacts[i], dues[i], buckets[i] = m.ContactID, m.DueAt, m.Bucket
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket)
+			SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
+			id, contacts, dues, buckets)
+		if err != nil {
+			return fmt.Errorf("freeze audience: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET audience = audience + $2, frozen_through = $3, frozen = $4,
+				status = 'sending', started_at = coalesce(started_at, $5), updated_at = now() WHERE id = $1`,
+			id, tag.RowsAffected(), through, done, now)
+		if err != nil {
+			return fmt.Errorf("freeze audience: %w", err)
+		}
+		froze = true
+		return nil
+	})
+	return froze, err
+}
+
+// DispatchDue gives the members of a sending campaign's audience whose
+// email is due by dueBy their message rows, and returns those messages
+// (to be handed to the task queue). allow says how many it may create,
+// given how many the campaign created in the minute before now (its
+// throttle). Messages are due at their member's time, or now if that has
+// passed; their dedupe key is camp:<campaign>:<contact>.
+func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Message, error) {
+	var out []nurture.Message
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		status, err := lockCampaign(ctx, tx, id)
+		if err != nil || status != "sending" {
+			return err
+		}
+		var lastMinute int64
+		err = tx.QueryRow(ctx, `SELECT count(*) FROM campaign_audience WHERE campaign_id = $1 AND dispatched_at > $2`,
+			id, now.Add(-time.Minute)).Scan(&lastMinute)
+		if err != nil {
+			return fmt.Errorf("dispatch campaign %d: %w", id, err)
+		}
+		limit := allow(lastMinute)
+		if limit <= 0 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT a.contact_id, greatest(a.due_at, $3) AS send_at FROM campaign_audience a
+				WHERE a.campaign_id = $1 AND a.message_id IS NULL AND NOT a.dropped AND a.due_at <= $2
+				ORDER BY a.due_at, a.contact_id LIMIT $4),
+			m AS (
+				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id)
+				SELECT 'camp:' || $1 || ':' || d.contact_id, d.contact_id, c.template, c.topic, c.subject, 'low', d.send_at, $1
+				FROM due d, campaigns c WHERE c.id = $1
+				ON CONFLICT (dedupe_key) DO NOTHING
+				RETURNING `+messageColumns+`),
+			h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
+			a AS (UPDATE campaign_audience a SET message_id = m.id, dispatched_at = $3
+				FROM m WHERE a.campaign_id = $1 AND a.contact_id = m.contact_id)
+			SELECT * FROM m`, id, dueBy, now, limit)
+		if err != nil {
+			return fmt.Errorf("dispatch campaign %d: %w", id, err)
+		}
+		if out, err = collectMessages(rows); err != nil {
+			return fmt.Errorf("dispatch campaign %d: %w", id, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FinishCampaign marks a sending campaign sent once its whole audience is
+// frozen and every member has its message or was dropped. It reports
+// whether it did.
+func (db *DB) FinishCampaign(ctx context.Context, id int64, now time.Time) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE campaigns SET status = 'sent', finished_at = $2, updated_at = now()
+		WHERE id = $1 AND status = 'sending' AND frozen AND NOT EXISTS (
+			SELECT 1 FROM campaign_audience WHERE campaign_id = $1 AND message_id IS NULL AND NOT dropped)`, id, now)
+	if err != nil {
+		return false, fmt.Errorf("finish campaign %d: %w", id, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// stopMessages skips a campaign's messages not sent yet, for reason: the
+// queued ones at once, those in a worker's hands by the mark its watcher
+// looks for every second.
+func stopMessages(ctx context.Context, tx pgx.Tx, id int64, reason string) error {
+	if _, err := tx.Exec(ctx, `UPDATE messages SET cancel_requested = true WHERE campaign_id = $1 AND status = 'sending'`, id); err != nil {
+		return fmt.Errorf("stop campaign %d: %w", id, err)
+	}
+	rows, err := tx.Query(ctx, `UPDATE messages SET status = 'skipped', last_error = $2, locked_until = NULL, updated_at = now()
+		WHERE campaign_id = $1 AND status IN ('queued', 'deferred') RETURNING id`, id, reason)
+	if err != nil {
+		return fmt.Errorf("stop campaign %d: %w", id, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("stop campaign %d: %w", id, err)
+	}
+	outcomes := make([]nurture.Outcome, len(ids))
+	for i, mid := range ids {
+		outcomes[i] = nurture.Outcome{MessageID: mid, Status: nurture.StatusSkipped, Detail: reason}
+	}
+	return addHistory(ctx, tx, outcomes)
+}
+
+// Reasons the fan-out gives the messages it stops.
+const (
+	ReasonCampaignPaused    = "campaign paused"
+	ReasonCampaignCancelled = "campaign cancelled"
+	ReasonCampaignEnded     = "campaign ended"
+)
+
+// MoveCampaign applies an operator's action, decided by the campaign
+// package: from one of the statuses in from to the status to, in one
+// transaction with what it means for the campaign's messages. Pausing
+// stops them (ReasonCampaignPaused); resuming queues the stopped ones
+// again, due now; cancelling stops them for good and drops the members
+// not dispatched. A campaign in another status is a conflict.
+func (db *DB) MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error) {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		status, err := lockCampaign(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		ok := false
+		for _, f := range from {
+			ok = ok || f == status
+		}
+		if !ok {
+			return &nurture.Error{Code: nurture.CodeConflict, Field: "status",
+				Message: fmt.Sprintf("the campaign is %s: it cannot become %s", status, to)}
+		}
+		switch to {
+		case "paused":
+			if err := stopMessages(ctx, tx, id, ReasonCampaignPaused); err != nil {
+				return err
+			}
+		case "cancelled":
+			if err := stopMessages(ctx, tx, id, ReasonCampaignCancelled); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE campaign_audience SET dropped = true WHERE campaign_id = $1 AND message_id IS NULL`, id); err != nil {
+				return fmt.Errorf("cancel campaign %d: %w", id, err)
+			}
+		case "scheduled", "sending":
+			if status == "paused" {
+				// A campaign whose audience froze before it was paused
+				// goes on sending; one paused before it started waits
+				// for its time again.
+				var started bool
+				if err := tx.QueryRow(ctx, `SELECT started_at IS NOT NULL FROM campaigns WHERE id = $1`, id).Scan(&started); err != nil {
+					return fmt.Errorf("resume campaign %d: %w", id, err)
+				}
+				if started {
+					to = "sending"
+				}
+				if err := requeueStopped(ctx, tx, id, now); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = now(),
+				finished_at = CASE WHEN $2 = 'cancelled' THEN $3 ELSE finished_at END WHERE id = $1`, id, to, now)
+		if err != nil {
+			return fmt.Errorf("move campaign %d to %s: %w", id, to, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Campaign(ctx, id)
+}
+
+// requeueStopped queues again, due now, the messages a pause stopped: the
+// ones it skipped, and those a worker skipped for its mark.
+func requeueStopped(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+	rows, err := tx.Query(ctx, `UPDATE messages SET status = 'queued', send_at = $3, enqueued_at = NULL, cancel_requested = false,
+			last_error = '', updated_at = now()
+		WHERE campaign_id = $1 AND status = 'skipped' AND (last_error = $2 OR (cancel_requested AND last_error = ''))
+		RETURNING id`, id, ReasonCampaignPaused, now)
+	if err != nil {
+		return fmt.Errorf("resume campaign %d: %w", id, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("resume campaign %d: %w", id, err)
+	}
+	outcomes := make([]nurture.Outcome, len(ids))
+	for i, mid := range ids {
+		outcomes[i] = nurture.Outcome{MessageID: mid, Status: nurture.StatusQueued, Detail: "campaign resumed"}
+	}
+	return addHistory(ctx, tx, outcomes)
+}
+
+// EndCampaign ends a sending campaign whose end has passed: the members
+// not dispatched are dropped, the messages not sent skipped
+// (ReasonCampaignEnded), and the campaign is sent.
+func (db *DB) EndCampaign(ctx context.Context, id int64, now time.Time) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		status, err := lockCampaign(ctx, tx, id)
+		if err != nil || status != "sending" {
+			return err
+		}
+		if err := stopMessages(ctx, tx, id, ReasonCampaignEnded); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaign_audience SET dropped = true WHERE campaign_id = $1 AND message_id IS NULL`, id); err != nil {
+			return fmt.Errorf("end campaign %d: %w", id, err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET status = 'sent', frozen = true, finished_at = $2, updated_at = now() WHERE id = $1`, id, now)
+		if err != nil {
+			return fmt.Errorf("end campaign %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// CampaignStats returns a campaign's figures as they stand.
+func (db *DB) CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error) {
+	s := &nurture.CampaignStats{ByStatus: map[string]int64{}, Skipped: map[string]int64{}}
+	err := db.pool.QueryRow(ctx, `SELECT count(*), count(message_id), count(*) FILTER (WHERE dropped)
+		FROM campaign_audience WHERE campaign_id = $1`, id).Scan(&s.Audience, &s.Dispatched, &s.Dropped)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT m.status, CASE WHEN m.status = 'skipped' THEN coalesce(nullif(m.last_error, ''), (
+			SELECT h.detail FROM message_status_history h WHERE h.message_id = m.id AND h.status = 'skipped' ORDER BY h.id DESC LIMIT 1), '')
+			ELSE '' END, count(*)
+		FROM messages m WHERE m.campaign_id = $1 GROUP BY 1, 2`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	var status, reason string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &reason, &n}, func() error {
+		s.ByStatus[status] += n
+		if status == "skipped" {
+			s.Skipped[reason] += n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	err = db.pool.QueryRow(ctx, `SELECT
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'open' AND e.class = 'human'),
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'open' AND e.class <> 'human'),
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'click' AND e.class = 'human'),
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'click' AND e.class <> 'human')
+		FROM messages m JOIN email_events e ON e.message_id = m.id WHERE m.campaign_id = $1`, id).
+		Scan(&s.HumanOpens, &s.MachineOpens, &s.HumanClicks, &s.ScanClicks)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	rows, err = db.pool.Query(ctx, `SELECT a.bucket, count(*), count(a.message_id), count(*) FILTER (WHERE m.status = 'sent')
+		FROM campaign_audience a LEFT JOIN messages m ON m.id = a.message_id
+		WHERE a.campaign_id = $1 GROUP BY a.bucket ORDER BY a.bucket`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	var b nurture.BucketStats
+	_, err = pgx.ForEachRow(rows, []any{&b.Bucket, &b.Audience, &b.Dispatched, &b.Sent}, func() error {
+		s.Buckets = append(s.Buckets, b)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	return s, nil
+}

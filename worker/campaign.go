@@ -1,0 +1,82 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/nurture-email/nurture"
+)
+
+// CampaignStore is what the campaign poller needs of the store.
+type CampaignStore interface {
+	ActiveCampaigns(ctx context.Context, now time.Time) ([]int64, error)
+}
+
+// CampaignDispatcher moves one campaign on (package campaign).
+type CampaignDispatcher interface {
+	Pass(ctx context.Context, id int64) (int, error)
+}
+
+// CampaignPoller runs the campaigns' fan-out: every Interval it finds the
+// campaigns that are sending or due to start and gives each a pass. A
+// pass is a few transactions in PostgreSQL, each holding the campaign's
+// row, so the pollers of several workers take turns; what a pass creates
+// goes to delivery as email:send-batch tasks, and a task lost with Redis
+// is queued again by the reconciler.
+type CampaignPoller struct {
+	Store      CampaignStore
+	Dispatcher CampaignDispatcher
+	Clock      nurture.Clock // default: the system clock
+	Logger     *slog.Logger  // default: slog.Default()
+	Interval   time.Duration // default 1s: a pause or a throttle acts within a second or so
+}
+
+// Run polls every Interval until ctx ends.
+func (p *CampaignPoller) Run(ctx context.Context) error {
+	if p.Clock == nil {
+		p.Clock = nurture.SystemClock{}
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Interval == 0 {
+		p.Interval = time.Second
+	}
+	t := time.NewTicker(p.Interval)
+	defer t.Stop()
+	for {
+		if err := p.Pass(ctx); err != nil && ctx.Err() == nil {
+			p.Logger.Warn("campaign poller pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass gives every active campaign one pass; a campaign that fails is
+// logged and the others go on.
+func (p *CampaignPoller) Pass(ctx context.Context) error {
+	if p.Clock == nil {
+		p.Clock = nurture.SystemClock{}
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	ids, err := p.Store.ActiveCampaigns(ctx, p.Clock.Now())
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if _, err := p.Dispatcher.Pass(ctx, id); err != nil {
+			p.Logger.Warn("campaign pass", "campaign", id, "err", err)
+		}
+	}
+	return nil
+}
