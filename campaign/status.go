@@ -15,7 +15,7 @@ const (
 	Scheduled Status = "scheduled" // waiting for its time; may still change
 	Sending   Status = "sending"   // its audience is frozen and its emails are going out
 	Paused    Status = "paused"    // sending stopped by hand; resume goes on where it stopped
-	Sent      Status = "sent"      // every email went out, or was dropped at its end
+	Sent      Status = "sent"      // every member has its email, handed to delivery, or was dropped at the end
 	Cancelled Status = "cancelled" // stopped for good: what was not sent is dropped
 )
 
