@@ -70,6 +70,9 @@ var scenarios = []scenario{
 	{name: "seq-kill9", title: "9. sequences: worker kill -9 three times while 2,000 enrollments advance, between steps advanced and their emails",
 		criterion: "every contact enrolled and every enrollment completed; no step entered or sent twice; one message per send step; 0 emails lost; duplicate emails only within delivery's outcome window (3 kills × FAULTS_WINDOW)",
 		run:       sequenceKill9},
+	{name: "campaign-faults", title: "10. campaign: worker kill -9 twice and Redis FLUSHALL once during a throttled fan-out of 5,000 contacts",
+		criterion: "the campaign sent; every contact in the audience once, one message each; 0 emails lost; duplicate emails only within delivery's outcome window (2 kills × FAULTS_WINDOW)",
+		run:       campaignFaults},
 }
 
 // begin creates the scenario's emails, starts a worker and queues them.
