@@ -314,7 +314,8 @@ func (b *segmentCompiler) companyField(path []string) segmentValue {
 // (a float8), NULL when it has none: the trimmed text without one
 // trailing '+', up to its first '-', trimmed, as strconv.Atoi reads it.
 func teamSizeSQL(col, space string) string {
-	lo := fmt.Sprintf(`btrim(split_part(regexp_replace(btrim(%s, %s), '\+$', ''), '-', 1), %s)`, col, space, space)
+	t := fmt.Sprintf("btrim(%s, %s)", col, space)
+	lo := fmt.Sprintf(`btrim(split_part(CASE WHEN right(%[1]s, 1) = '+' THEN left(%[1]s, -1) ELSE %[1]s END, '-', 1), %[2]s)`, t, space)
 	return fmt.Sprintf(`CASE WHEN %[1]s ~ '^\+?[0-9]+$' AND (length(%[1]s) < 19 OR %[1]s::numeric <= 9223372036854775807) THEN %[1]s::numeric::float8 END`, lo)
 }
 

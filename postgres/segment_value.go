@@ -51,12 +51,17 @@ type segmentValue struct {
 	json string // jsonb, NULL when missing
 	// space is the placeholder of the characters trimmed from text.
 	space string
+	// str, when set, is the value's trimmed text (NULL when it is not
+	// text), already read (see compare).
+	strCol string
 }
 
 // str is the value when it is text, trimmed; NULL otherwise. "" when the
 // value is never text.
 func (v segmentValue) str() string {
 	switch {
+	case v.strCol != "":
+		return v.strCol
 	case v.text != "":
 		return "btrim(" + v.text + ", " + v.space + ")"
 	case v.json != "":
@@ -72,7 +77,7 @@ func (v segmentValue) number() string {
 	case v.num != "":
 		return v.num
 	case v.json != "":
-		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'number' THEN %[2]s END)", v.json, numericToFloat("("+v.json+" #>> '{}')::numeric"))
+		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'number' THEN %[2]s END)", v.json, numericToFloat("("+v.json+")::numeric"))
 	}
 	return ""
 }
@@ -102,6 +107,8 @@ func (v segmentValue) present() string {
 		return "(" + v.str() + " <> '')"
 	case v.num != "":
 		return "(" + v.num + " IS NOT NULL)"
+	case v.json != "" && v.strCol != "":
+		return fmt.Sprintf("(coalesce(jsonb_typeof(%s) NOT IN ('null', 'string'), false) OR coalesce(%s <> '', false))", v.json, v.strCol)
 	case v.json != "":
 		return fmt.Sprintf("coalesce(jsonb_typeof(%[1]s) NOT IN ('null', 'string') OR btrim(%[1]s #>> '{}', %[2]s) <> '', false)", v.json, v.space)
 	}
@@ -109,8 +116,35 @@ func (v segmentValue) present() string {
 }
 
 // compare is nurture's compare of the field's value with operand.
+//
+// A test may look at the value many times (a date some twenty times), and
+// reading a trait out of the attributes costs about half a microsecond
+// each time. Such a test reads the value once, with its trimmed text, in
+// a scalar subquery (OFFSET 0 keeps PostgreSQL from folding it back into
+// the expressions); it runs only when and, or and not get to the test,
+// but it costs a few tenths of a microsecond and keeps the scan from
+// running in parallel, so tests that read the value three times or less
+// (eq, in, contains or exists on text) stay inline.
 func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) string {
 	v.space = b.spaceArg()
+	test := b.compareValue(op, v, operand)
+	if src := v.json + v.num; src == "" || strings.Count(test, src) <= 3 {
+		return test
+	}
+	x, y := b.alias("x"), b.alias("y")
+	read := segmentValue{space: v.space}
+	from := "(SELECT " + v.json + v.num + " AS v OFFSET 0) " + x
+	if v.json != "" {
+		read.json, read.strCol = x+".v", y+".s"
+		from += " CROSS JOIN LATERAL (SELECT " + segmentValue{json: x + ".v", space: v.space}.str() + " AS s OFFSET 0) " + y
+	} else {
+		read.num = x + ".v"
+	}
+	return "(SELECT " + b.compareValue(op, read, operand) + " FROM " + from + ")"
+}
+
+// compareValue is compare of a value as it is read.
+func (b *segmentCompiler) compareValue(op nurture.Op, v segmentValue, operand any) string {
 	present := v.present()
 	switch op {
 	case nurture.OpExists:
@@ -364,33 +398,47 @@ func segmentNumber(s string) string {
 }
 
 // timePattern matches the layouts of nurture's parseTimeValue, as Go's
-// time.Parse reads them: RFC 3339 (a one-digit hour too, a fraction after
-// '.' or ','), a date, a date and time without zone after 'T' or ' '.
-const timePattern = `^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?)?(?:(Z)|([+-])([0-9]{2}):([0-9]{2}))?$`
+// time.Parse reads them: a date; a date and a time after 'T' or ' ' (a
+// one-digit hour too, a fraction after '.' or ','); RFC 3339, the same
+// after 'T' with a zone.
+const timePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{1,2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)?|T[0-9]{1,2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$`
 
-// segmentTime compares the instant text s spells (as segmentTime reads it)
-// with the instant (secs, nanos): NULL when s spells none. Go's rules are
-// kept: a zone only after 'T' and a time, days that exist in their month
-// (year 0 included), hours to 23, minutes and seconds to 59, zone offsets
-// to 24:60; fractions cut to nanoseconds. The instant is computed from
-// the fields (days from the civil date), not by PostgreSQL's date parser,
-// which refuses year 0 and takes a 60th second.
+// segmentTime compares the instant the text s spells with the instant
+// (secs, nanos): NULL when s spells none. Go's rules are kept: days that
+// exist in their month (year 0 included), hours to 23, minutes and
+// seconds to 59, zone offsets to 24:60, fractions cut to nanoseconds. The
+// text, once it matches timePattern, is cut at fixed places (the hour is
+// what comes before the first ':' of the time) and the instant computed
+// from its fields (days from the civil date), not by PostgreSQL's date
+// parser, which refuses year 0 and takes a 60th second.
 func segmentTime(s, sym, secs, nanos string) string {
-	return fmt.Sprintf(`(SELECT CASE WHEN p.mo BETWEEN 1 AND 12 AND p.d >= 1
-			AND p.d <= CASE WHEN p.mo IN (4, 6, 9, 11) THEN 30 WHEN p.mo = 2 THEN
-				CASE WHEN p.y %% 4 = 0 AND (p.y %% 100 <> 0 OR p.y %% 400 = 0) THEN 29 ELSE 28 END ELSE 31 END
-			AND p.h <= 23 AND p.mi <= 59 AND p.s <= 59 AND p.oh <= 24 AND p.om <= 60
-			AND (p.zoned IS NOT TRUE OR p.sep = 'T')
-		THEN ((e.era * 146097 + q.yoe * 365 + q.yoe / 4 - q.yoe / 100 + (153 * ((p.mo + 9) %% 12) + 2) / 5 + p.d - 1 - 719468) * 86400
-			+ p.h * 3600 + p.mi * 60 + p.s - p.sign * (p.oh * 3600 + p.om * 60), p.ns) %[2]s (%[3]s, %[4]s) END
-	FROM regexp_match(%[1]s, '%[5]s') m,
-		LATERAL (SELECT m[1]::int8 AS y, m[2]::int8 AS mo, m[3]::int8 AS d, coalesce(m[4], '0')::int8 AS h,
-			coalesce(m[5], '0')::int8 AS mi, coalesce(m[6], '0')::int8 AS s, rpad(left(coalesce(m[7], ''), 9), 9, '0')::int8 AS ns,
-			coalesce(m[10], '0')::int8 AS oh, coalesce(m[11], '0')::int8 AS om, CASE WHEN m[9] = '-' THEN -1 ELSE 1 END AS sign,
-			(m[8] IS NOT NULL OR m[9] IS NOT NULL) AS zoned, substr(%[1]s, 11, 1) AS sep) p,
-		LATERAL (SELECT p.y - CASE WHEN p.mo <= 2 THEN 1 ELSE 0 END AS yy) r,
-		LATERAL (SELECT (CASE WHEN r.yy >= 0 THEN r.yy ELSE r.yy - 399 END) / 400 AS era) e,
-		LATERAL (SELECT r.yy - e.era * 400 AS yoe) q)`, s, sym, secs, nanos, timePattern)
+	f := func(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+	num := func(from, n int) string { return f("substr(%s, %d, %d)::int8", s, from, n) }
+	y, mo, d := num(1, 4), num(6, 2), num(9, 2)
+	timed := f("length(%s) > 10", s)
+	rest := f("substr(%s, 12)", s) // the time: H:MM:SS[.fff][zone]
+	sec := f("split_part(%s, ':', 3)", rest)
+	orZero := func(x string) string { return f("CASE WHEN %s THEN %s ELSE 0 END", timed, x) }
+	h := orZero(f("split_part(%s, ':', 1)::int8", rest))
+	mi := orZero(f("substr(split_part(%s, ':', 2), 1, 2)::int8", rest))
+	ss := orZero(f("substr(%s, 1, 2)::int8", sec))
+	frac := f("CASE WHEN %[1]s AND substr(%[2]s, 3, 1) IN ('.', ',') THEN split_part(translate(substr(%[2]s, 4), 'Z+-', '|||'), '|', 1) ELSE '' END", timed, sec)
+	ns := f("rpad(left(%s, 9), 9, '0')::int8", frac)
+	zone := f("right(%s, 6)", s)
+	zoned := f("(%s AND left(%s, 1) IN ('+', '-'))", timed, zone)
+	oh := f("CASE WHEN %s THEN substr(%s, 2, 2)::int8 ELSE 0 END", zoned, zone)
+	om := f("CASE WHEN %s THEN substr(%s, 5, 2)::int8 ELSE 0 END", zoned, zone)
+	sign := f("CASE WHEN left(%s, 1) = '-' THEN -1 ELSE 1 END", zone)
+	// Days from the civil date (Howard Hinnant's days_from_civil).
+	yy := f("(%s - CASE WHEN %s <= 2 THEN 1 ELSE 0 END)", y, mo)
+	era := f("(CASE WHEN %[1]s >= 0 THEN %[1]s ELSE %[1]s - 399 END / 400)", yy)
+	yoe := f("(%s - %s * 400)", yy, era)
+	days := f("(%[1]s * 146097 + %[2]s * 365 + %[2]s / 4 - %[2]s / 100 + (153 * ((%[3]s + 9) %% 12) + 2) / 5 + %[4]s - 1 - 719468)", era, yoe, mo, d)
+	dim := f("CASE WHEN %[2]s IN (4, 6, 9, 11) THEN 30 WHEN %[2]s = 2 THEN CASE WHEN %[1]s %% 4 = 0 AND (%[1]s %% 100 <> 0 OR %[1]s %% 400 = 0) THEN 29 ELSE 28 END ELSE 31 END", y, mo)
+	valid := f("%[1]s BETWEEN 1 AND 12 AND %[2]s BETWEEN 1 AND %[3]s AND %[4]s <= 23 AND %[5]s <= 59 AND %[6]s <= 59 AND %[7]s <= 24 AND %[8]s <= 60",
+		mo, d, dim, h, mi, ss, oh, om)
+	instant := f("(%s * 86400 + %s * 3600 + %s * 60 + %s - %s * (%s * 3600 + %s * 60), %s)", days, h, mi, ss, sign, oh, om, ns)
+	return f("(CASE WHEN %s ~ '%s' THEN CASE WHEN %s THEN %s %s (%s, %s) END END)", s, timePattern, valid, instant, sym, secs, nanos)
 }
 
 // goNumber is nurture's number for text: strconv.ParseFloat of the trimmed
