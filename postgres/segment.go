@@ -32,10 +32,11 @@ import (
 //     Any does not. Every leaf is true or false, never NULL, so NOT is
 //     exact.
 //   - Compare reads its field as typed text (profile columns, the email,
-//     the full name, company fields from the profile), a number (the
-//     company size) or jsonb (custom traits, followed into nested objects
-//     with ->, which never indexes into arrays, as Go's lookupPath does
-//     not). See segmentValue for what each operator becomes.
+//     the full name) or jsonb (custom traits, followed into nested
+//     objects with ->, which never indexes into arrays, as Go's lookupPath
+//     does not; company.NAME, built from the company record and the
+//     profile as companyField says). See segmentValue for what each
+//     operator becomes.
 //   - Did is EXISTS over events (type track, the name compared as
 //     nurture.EventKey folds it: lower(translate(name, ' _-.<tab>', ''))),
 //     occurred_at <= now, after now - Within when it is set, and each
@@ -286,28 +287,101 @@ func (b *segmentCompiler) trait(path []string) segmentValue {
 	return b.jsonPath("c.attributes", path)
 }
 
-// companyField reads company.NAME as nurture.CompanyFacts gives it from
-// the contact's profile: name, industry, size_range (the team size) and
-// size (the lower bound of the team size, a whole number).
+// companyField reads company.NAME as Facts.Eval does: from the record of
+// the contact's company (nurture.CompanyRecordFacts: its typed fields, then
+// its traits, then what research found), else, for name, industry, size
+// and size_range, from the contact's profile (nurture.CompanyFacts).
 func (b *segmentCompiler) companyField(path []string) segmentValue {
-	switch {
-	case len(path) == 0:
+	if len(path) == 0 {
 		// The map of the fields itself: a value, never equal to anything.
 		return segmentValue{json: "'{}'::jsonb"}
-	case len(path) > 1:
-		return segmentValue{}
 	}
-	switch path[0] {
-	case "name":
-		return segmentValue{text: "c.company"}
-	case "industry":
-		return segmentValue{text: "c.industry"}
-	case "size_range":
-		return segmentValue{text: "c.team_size"}
+	k := path[0]
+	if !storable(k) {
+		return segmentValue{} // no record or profile field has this name
+	}
+	co := b.alias("co")
+	record := fmt.Sprintf("(SELECT %s FROM companies %s WHERE %s.id = c.company_id)", b.companyRecord(co, k, path[1:]), co, co)
+	if len(path) > 1 {
+		return segmentValue{json: record}
+	}
+	switch k {
+	case "name", "industry", "size_range":
+		col := map[string]string{"name": "c.company", "industry": "c.industry", "size_range": "c.team_size"}[k]
+		return segmentValue{json: fmt.Sprintf("coalesce(%s, CASE WHEN btrim(%[2]s, %[3]s) <> '' THEN to_jsonb(btrim(%[2]s, %[3]s)) END)", record, col, b.spaceArg())}
 	case "size":
-		return segmentValue{num: teamSizeSQL("c.team_size", b.spaceArg())}
+		return segmentValue{json: fmt.Sprintf("coalesce(%s, to_jsonb(%s))", record, teamSizeSQL("c.team_size", b.spaceArg()))}
 	}
-	return segmentValue{}
+	return segmentValue{json: record}
+}
+
+// companyTypedColumns are the typed text fields of a company record, by
+// the name company.NAME reads them under.
+var companyTypedColumns = map[string]string{"name": "name", "domain": "domain", "industry": "industry", "country": "country", "size_range": "team_size"}
+
+// companyRecord is the value of company.K.REST in the record co as jsonb,
+// NULL when it has none: what nurture.CompanyRecordFacts gives K, followed
+// into rest. A typed field that is not blank comes first (size is the
+// team size's lower bound), then a trait that is neither null nor blank,
+// then research (co.enriched, a list of {field, value} in the order
+// found): the first value of a field, every value of a list field (saas,
+// same_as), and for size and size_range the first finding of a size
+// (whose size_range it also gives) unless a size_range came before it.
+func (b *segmentCompiler) companyRecord(co, k string, rest []string) string {
+	space := b.spaceArg()
+	var typedSet, typedVal string
+	if col, ok := companyTypedColumns[k]; ok {
+		x := fmt.Sprintf("btrim(coalesce(%s.%s, ''), %s)", co, col, space)
+		typedSet, typedVal = x+" <> ''", "to_jsonb("+x+")"
+	} else if k == "size" {
+		n := teamSizeSQL(co+".team_size", space)
+		typedSet, typedVal = n+" IS NOT NULL", "to_jsonb("+n+")"
+	}
+	trait := func(name string) segmentValue {
+		return segmentValue{json: "(" + co + ".traits -> " + b.text(name) + ")", space: space}
+	}
+	var out strings.Builder
+	out.WriteString("CASE")
+	if len(rest) > 0 {
+		// Typed and researched values are text: only a trait has fields.
+		if typedSet != "" {
+			out.WriteString(" WHEN " + typedSet + " THEN NULL")
+		}
+		fmt.Fprintf(&out, " WHEN %s THEN %s END", trait(k).present(), b.jsonPath(co+".traits -> "+b.text(k), rest).json)
+		return out.String()
+	}
+	if typedSet != "" {
+		fmt.Fprintf(&out, " WHEN %s THEN %s", typedSet, typedVal)
+	}
+	fmt.Fprintf(&out, " WHEN %s THEN %s", trait(k).present(), trait(k).json)
+	// Findings, in the order found, that are not blank: the alias of the
+	// finding and the FROM clause, cond written with @ for the finding.
+	findings := func(cond string) (string, string) {
+		e := b.alias("e")
+		return e, fmt.Sprintf("FROM jsonb_array_elements(CASE WHEN jsonb_typeof(%[1]s.enriched) = 'array' THEN %[1]s.enriched ELSE '[]' END) WITH ORDINALITY %[2]s(x, i) WHERE btrim(%[2]s.x ->> 'value', %[3]s) <> '' AND (%[4]s)",
+			co, e, space, strings.ReplaceAll(cond, "@", e))
+	}
+	value := func(e string) string { return "to_jsonb(btrim(" + e + ".x ->> 'value', " + space + "))" }
+	first := func(cond string) string {
+		e, from := findings(cond)
+		return fmt.Sprintf("(SELECT %s %s ORDER BY %s.i LIMIT 1)", value(e), from, e)
+	}
+	switch k {
+	case "saas", "same_as":
+		e, from := findings("@.x ->> 'field' = " + b.text(k))
+		fmt.Fprintf(&out, " ELSE (SELECT jsonb_agg(%s ORDER BY %s.i) %s)", value(e), e, from)
+	case "size":
+		rangeTaken := fmt.Sprintf("(btrim(%s.team_size, %s) <> '' OR %s)", co, space, trait("size_range").present())
+		e, from := findings("@.x ->> 'field' IN ('size', 'size_range')")
+		fmt.Fprintf(&out, " WHEN NOT %s THEN (SELECT CASE WHEN %[2]s.x ->> 'field' = 'size' THEN to_jsonb(%[3]s) END %[4]s ORDER BY %[2]s.i LIMIT 1)",
+			rangeTaken, e, teamSizeSQL(e+".x ->> 'value'", space), from)
+	case "size_range":
+		fmt.Fprintf(&out, " ELSE %s", first(fmt.Sprintf("@.x ->> 'field' = 'size_range' OR (@.x ->> 'field' = 'size' AND NOT %s)", trait("size").present())))
+	default:
+		fmt.Fprintf(&out, " ELSE %s", first("@.x ->> 'field' = "+b.text(k)))
+	}
+	out.WriteString(" END")
+	return out.String()
 }
 
 // teamSizeSQL is the lower bound of a team size as CompanyFacts reads it

@@ -104,8 +104,37 @@ func newSegmentWorld(t testing.TB) *segmentWorld {
 	for i := range 5 {
 		calls = append(calls, track("cy", "ReportCreated", now.Add(-time.Duration(i+1)*time.Hour), map[string]any{"format": "pdf", "pages": float64(i)}))
 	}
+	// Company records: from group calls (typed fields, traits) and from
+	// research, as the enrichment job records its findings.
+	calls = append(calls,
+		group("g-ada", "ada", "acme", nurture.Company{Name: "Acme Corp", Traits: map[string]any{"industry": "Fintech", "plan": "enterprise",
+			"address": map[string]any{"city": "Paris"}, "blank": " ", "none": nil}}),
+		group("g-bob", "bob", "globex", nurture.Company{TeamSize: "lots", Country: "DE", Traits: map[string]any{"size": 250.0}}),
+		group("g-ivy", "ivy", "hooli", nurture.Company{Name: "Hooli", Traits: map[string]any{"size_range": "200+"}}),
+		group("g-jon", "jon", "initech", nurture.Company{Domain: "initech.example"}),
+		group("g-kim", "kim", "umbrella", nurture.Company{Name: "Umbrella", Traits: map[string]any{"size": 42.0}}),
+		group("g-lee", "lee", "lee-co", nurture.Company{}),
+	)
 	_, err := w.db.Ingest(ctx, calls, readTraits, now)
 	require.NoError(t, err)
+	found := func(fields ...string) []nurture.EnrichedField {
+		var out []nurture.EnrichedField
+		for i := 0; i < len(fields); i += 2 {
+			out = append(out, nurture.EnrichedField{Field: fields[i], Value: fields[i+1], Source: "https://example.com/", Method: "test", At: now})
+		}
+		return out
+	}
+	for group, enriched := range map[string][]nurture.EnrichedField{
+		"acme":     found("size", "11-50", "industry", "Manufacturing", "saas", "Slack", "saas", " HubSpot ", "mail_provider", "Google", "saas", "  "),
+		"globex":   found("size_range", "1-10", "name", "Globex Inc", "name", "Other"),
+		"hooli":    found("size", "500-1000"),
+		"initech":  found("size_range", "5-9", "size", "100-200", "industry", "Software"),
+		"umbrella": found("size", "7-8", "size_range", "1-2"),
+		"lee-co":   found("size", " many ", "size", "5-10", "country", "FR"),
+	} {
+		_, err := w.db.Pool().Exec(ctx, `UPDATE companies SET enriched = $2, enriched_at = $3 WHERE group_id = $1`, group, enriched, now)
+		require.NoError(t, err)
+	}
 
 	hit := func(kind nurture.HitKind, class nurture.HitClass, ago time.Duration) nurture.Hit {
 		return nurture.Hit{Kind: kind, Class: class, At: now.Add(-ago)}
@@ -323,16 +352,35 @@ func TestSegmentSQLAnswersAsGo(t *testing.T) {
 		{`traits.signup > "2026-11-29T10:00:00.123456788Z"`, nil},
 		{`traits.signup < "0001-01-01"`, []string{"eve"}},
 		{`traits.signup > 5`, []string{}},
-		{`company.name == "acme"`, []string{"ada"}},
-		{`company.name contains "istanbul"`, []string{"mo"}},
-		{`company.industry == "software"`, []string{"ada", "bob"}},
-		{`company.size >= 50`, []string{"ada", "bob"}},
-		{`company.size < 20`, []string{"cy", "eve"}},
-		{`company.size == 20`, []string{"ivy"}},
-		{`company.size_range == "1000+"`, []string{"bob"}},
+		{`company.name == "acme corp"`, []string{"ada"}},           // the record's name hides the profile's
+		{`company.name == "globex inc"`, []string{"bob"}},          // research fills a blank typed field
+		{`company.name contains "istanbul"`, []string{"mo"}},       // no record: the profile
+		{`company.industry == "fintech"`, []string{"ada"}},         // a trait before research
+		{`company.industry == "software"`, []string{"bob", "jon"}}, // the profile; research
+		{`company.size >= 50`, []string{"bob"}},                    // a trait when the team size does not read
+		{`company.size < 20`, []string{"ada", "cy", "eve"}},
+		{`company.size == 11`, []string{"ada", "cy"}}, // research's size; the profile's
+		{`company.size == 20`, []string{"ivy"}},       // a size_range trait keeps research's size out
+		{`company.size == 42`, []string{"kim"}},
+		{`company.size_range == "lots"`, []string{"bob"}},
+		{`company.size_range == "5-9"`, []string{"jon"}},
+		{`company.size_range == "1-2"`, []string{"kim"}},
+		{`company.size_range == "200+"`, []string{"ivy"}},
+		{`company.size_range == "many"`, []string{"lee"}}, // the first size found, though it does not read
+		{`company.size >= 5`, []string{"ada", "bob", "cy", "ivy", "kim"}},
+		{`company.size_range == "11-50"`, []string{"ada", "cy"}},
 		{`company.size exists`, nil},
 		{`not company.size exists`, nil},
-		{`company.country exists`, []string{}},
+		{`company.saas contains "hubspot"`, []string{"ada"}},
+		{`company.saas == "Slack"`, []string{}},
+		{`company.mail_provider exists`, []string{"ada"}},
+		{`company.plan == "enterprise"`, []string{"ada"}},
+		{`company.address.city == "paris"`, []string{"ada"}},
+		{`company.blank exists or company.none exists`, []string{}},
+		{`company.country == "de"`, []string{"bob"}},
+		{`company.domain == "initech.example"`, []string{"jon"}},
+		{`company.name.x exists`, []string{}},
+		{`company.country exists`, []string{"bob", "lee"}},
 		{`company.name != "acme"`, nil},
 		{`did signed_up`, []string{"ada", "bob", "ivy", "jon"}},
 		{`did "Signed Up" within 30d`, []string{"jon"}},
@@ -482,6 +530,7 @@ var segmentLeaves = []string{
 	`traits.address.city == "london"`, `traits.address exists`, `traits.signup >= "2026-01-15"`, `traits.signup < "2026-03-01T10:00:00Z"`,
 	`traits.name contains "a"`, `traits.first_name exists`, `traits.email contains "e"`, `traits.title contains "vp"`,
 	`company.name exists`, `company.size >= 20`, `company.size < 100`, `company.industry == "software"`, `company.size_range contains "-"`,
+	`company.saas contains "slack"`, `company.plan exists`, `company.address.city == "paris"`, `company.domain exists`,
 	`did signed_up`, `did signed_up within 30d`, `did report_created at least 2 times`, `did report_created where format == "pdf"`,
 	`did report_created within 1d`, `did order.completed where amount > 100`, `did order.completed where currency == "usd" within 10d`,
 	`opened topic onboarding`, `opened topic marketing within 7d`, `clicked topic marketing`, `clicked template promo within 30d`,

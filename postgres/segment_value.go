@@ -43,11 +43,10 @@ import (
 // more than 6,000 characters, which it does not read as a number.
 
 // segmentValue is a field's value in SQL, by the kinds it may have: typed
-// text, a float8, or jsonb of any kind. Exactly one expression is set; none
-// when the field never has a value.
+// text, or jsonb of any kind. One expression is set; none when the field
+// never has a value.
 type segmentValue struct {
 	text string // text, never NULL (a profile column), untrimmed
-	num  string // float8, NULL when missing
 	json string // jsonb, NULL when missing
 	// space is the placeholder of the characters trimmed from text.
 	space string
@@ -73,10 +72,7 @@ func (v segmentValue) str() string {
 // number is the value when it is a number (NULL otherwise); "" when it
 // never is.
 func (v segmentValue) number() string {
-	switch {
-	case v.num != "":
-		return v.num
-	case v.json != "":
+	if v.json != "" {
 		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'number' THEN %[2]s END)", v.json, numericToFloat("("+v.json+")::numeric"))
 	}
 	return ""
@@ -105,8 +101,6 @@ func (v segmentValue) present() string {
 	switch {
 	case v.text != "":
 		return "(" + v.str() + " <> '')"
-	case v.num != "":
-		return "(" + v.num + " IS NOT NULL)"
 	case v.json != "" && v.strCol != "":
 		return fmt.Sprintf("(coalesce(jsonb_typeof(%s) NOT IN ('null', 'string'), false) OR coalesce(%s <> '', false))", v.json, v.strCol)
 	case v.json != "":
@@ -128,18 +122,13 @@ func (v segmentValue) present() string {
 func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) string {
 	v.space = b.spaceArg()
 	test := b.compareValue(op, v, operand)
-	if src := v.json + v.num; src == "" || strings.Count(test, src) <= 3 {
+	if v.json == "" || strings.Count(test, v.json) <= 3 {
 		return test
 	}
 	x, y := b.alias("x"), b.alias("y")
-	read := segmentValue{space: v.space}
-	from := "(SELECT " + v.json + v.num + " AS v OFFSET 0) " + x
-	if v.json != "" {
-		read.json, read.strCol = x+".v", y+".s"
-		from += " CROSS JOIN LATERAL (SELECT " + segmentValue{json: x + ".v", space: v.space}.str() + " AS s OFFSET 0) " + y
-	} else {
-		read.num = x + ".v"
-	}
+	read := segmentValue{json: x + ".v", strCol: y + ".s", space: v.space}
+	from := fmt.Sprintf("(SELECT %s AS v OFFSET 0) %s CROSS JOIN LATERAL (SELECT %s AS s OFFSET 0) %s",
+		v.json, x, segmentValue{json: x + ".v", space: v.space}.str(), y)
 	return "(SELECT " + b.compareValue(op, read, operand) + " FROM " + from + ")"
 }
 
