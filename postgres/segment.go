@@ -224,6 +224,9 @@ func (b *segmentCompiler) cond(c nurture.Condition, depth int) (string, error) {
 		}
 		return "NOT " + s, nil
 	case nurture.Compare:
+		if c.Field.Scope == nurture.ScopeCompany && len(c.Field.Path) > 0 {
+			return b.companyCompare(c), nil
+		}
 		return b.compare(c.Op, b.field(c.Field), c.Value), nil
 	case nurture.Did:
 		return b.did(c), nil
@@ -253,13 +256,15 @@ func (b *segmentCompiler) join(cs []nurture.Condition, sep, empty string, depth 
 }
 
 // field returns the value a Compare outside a Did reads, as Facts does:
-// traits.PATH (traitValue) and company.NAME (companyField).
+// traits.PATH (traitValue); company.NAME is companyCompare's.
 func (b *segmentCompiler) field(f nurture.Field) segmentValue {
 	switch f.Scope {
 	case nurture.ScopeTraits:
 		return b.trait(f.Path)
 	case nurture.ScopeCompany:
-		return b.companyField(f.Path)
+		// The map of the company's fields itself: a value, never equal to
+		// anything.
+		return segmentValue{json: "'{}'::jsonb"}
 	}
 	return segmentValue{}
 }
@@ -287,32 +292,39 @@ func (b *segmentCompiler) trait(path []string) segmentValue {
 	return b.jsonPath("c.attributes", path)
 }
 
-// companyField reads company.NAME as Facts.Eval does: from the record of
-// the contact's company (nurture.CompanyRecordFacts: its typed fields, then
-// its traits, then what research found), else, for name, industry, size
-// and size_range, from the contact's profile (nurture.CompanyFacts).
-func (b *segmentCompiler) companyField(path []string) segmentValue {
-	if len(path) == 0 {
-		// The map of the fields itself: a value, never equal to anything.
-		return segmentValue{json: "'{}'::jsonb"}
-	}
+// companyCompare compares company.NAME as Facts.Eval does: the value of
+// the record of the contact's company (nurture.CompanyRecordFacts: its
+// typed fields, then its traits, then what research found) when it has
+// one, else, for name, industry, size and size_range, the contact's
+// profile's (nurture.CompanyFacts).
+//
+// Contacts share companies, so the record's side is asked of each
+// company once, not of each contact: two uncorrelated subqueries, which
+// PostgreSQL hashes (the companies whose record has the field, and those
+// whose value passes the test), probed with the contact's company_id.
+func (b *segmentCompiler) companyCompare(c nurture.Compare) string {
+	path := c.Field.Path
 	k := path[0]
+	profile := b.compare(c.Op, segmentValue{}, c.Value) // what a missing value gives
+	if len(path) == 1 {
+		switch k {
+		case "name", "industry", "size_range":
+			col := map[string]string{"name": "c.company", "industry": "c.industry", "size_range": "c.team_size"}[k]
+			profile = b.compare(c.Op, segmentValue{text: col}, c.Value)
+		case "size":
+			profile = b.compare(c.Op, segmentValue{json: "to_jsonb(" + teamSizeSQL("c.team_size", b.spaceArg()) + ")"}, c.Value)
+		}
+	}
 	if !storable(k) {
-		return segmentValue{} // no record or profile field has this name
+		return profile // no record has a field of this name
 	}
 	co := b.alias("co")
-	record := fmt.Sprintf("(SELECT %s FROM companies %s WHERE %s.id = c.company_id)", b.companyRecord(co, k, path[1:]), co, co)
-	if len(path) > 1 {
-		return segmentValue{json: record}
+	rec := b.companyRecord(co, k, path[1:])
+	companies := func(test string) string {
+		return fmt.Sprintf("coalesce(c.company_id IN (SELECT %[1]s.id FROM companies %[1]s WHERE (%[2]s) IS NOT NULL%[3]s), false)", co, rec, test)
 	}
-	switch k {
-	case "name", "industry", "size_range":
-		col := map[string]string{"name": "c.company", "industry": "c.industry", "size_range": "c.team_size"}[k]
-		return segmentValue{json: fmt.Sprintf("coalesce(%s, CASE WHEN btrim(%[2]s, %[3]s) <> '' THEN to_jsonb(btrim(%[2]s, %[3]s)) END)", record, col, b.spaceArg())}
-	case "size":
-		return segmentValue{json: fmt.Sprintf("coalesce(%s, to_jsonb(%s))", record, teamSizeSQL("c.team_size", b.spaceArg()))}
-	}
-	return segmentValue{json: record}
+	holds := b.compare(c.Op, segmentValue{json: "(" + rec + ")"}, c.Value)
+	return fmt.Sprintf("(CASE WHEN %s THEN %s ELSE %s END)", companies(""), companies(" AND "+holds), profile)
 }
 
 // companyTypedColumns are the typed text fields of a company record, by

@@ -26,6 +26,7 @@ func FuzzSegmentSQL(f *testing.F) {
 		`{"traits.address.city": {"contains": "LON", "exists": true}, "subscribed": "education"}`,
 		`{"did": {"event": "report created", "where": {"format": "pdf", "pages": {"gt": 1}}, "at_least": 2}}`,
 		`{"opened": {"step": "welcome"}}`,
+		`company.size_range == "5-9" or company.saas contains ["slack", "x"] or company.address.city exists or company.size < 12`,
 		`opened step day3 in onboarding within 30d or clicked any email within 7d`,
 		`{"clicked": {"step": "lesson", "sequence": "education"}, "opened": {"any": true}}`,
 	} {
