@@ -34,9 +34,9 @@ import (
 //   - Compare reads its field as typed text (profile columns, the email,
 //     the full name) or jsonb (custom traits, followed into nested
 //     objects with ->, which never indexes into arrays, as Go's lookupPath
-//     does not; company.NAME, built from the company record and the
-//     profile as companyField says). See segmentValue for what each
-//     operator becomes.
+//     does not). See segmentValue for what each operator becomes.
+//     company.NAME is asked of the company records once (companyCompare)
+//     and of the profile where the record is silent.
 //   - Did is EXISTS over events (type track, the name compared as
 //     nurture.EventKey folds it: lower(translate(name, ' _-.<tab>', ''))),
 //     occurred_at <= now, after now - Within when it is set, and each
