@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -575,6 +576,44 @@ func TestSegmentSQLAnswersAsGoForRandomTrees(t *testing.T) {
 		sizes[len(w.requireSame(t, c))]++
 	}
 	require.Greater(t, len(sizes), 5, "the trees find segments of many sizes: %v", sizes)
+}
+
+// TestSegmentSQLAnswersAsGoForHandBuiltTrees: trees no parser makes
+// (operands of other types, lists in lists, unknown operators, scopes and
+// nodes, nil conditions) compile to what Facts.Eval answers for them.
+func TestSegmentSQLAnswersAsGoForHandBuiltTrees(t *testing.T) {
+	t.Parallel()
+	w := newSegmentWorld(t)
+	plan := nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"plan"}}
+	tags := nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"tags"}}
+	for _, c := range []nurture.Condition{
+		nil,
+		nurture.All{}, nurture.Any{}, nurture.Not{}, nurture.All{nil, nurture.Any{nil}},
+		&nurture.All{}, nurture.Not{C: &nurture.Any{}},
+		nurture.Compare{Field: plan, Op: "like", Value: "trial"},
+		nurture.Compare{Field: plan, Op: nurture.OpNeq, Value: 3},
+		nurture.Compare{Field: plan, Op: nurture.OpEq, Value: []any{"trial"}},
+		nurture.Compare{Field: plan, Op: nurture.OpIn, Value: "trial"},
+		nurture.Compare{Field: plan, Op: nurture.OpContains, Value: []any{[]any{"x", []any{"tri"}}}},
+		nurture.Compare{Field: tags, Op: nurture.OpContains, Value: []any{[]any{2.0}}},
+		nurture.Compare{Field: plan, Op: nurture.OpContains, Value: 7},
+		nurture.Compare{Field: plan, Op: nurture.OpExists, Value: "yes"},
+		nurture.Compare{Field: plan, Op: nurture.OpGt, Value: "not a date"},
+		nurture.Compare{Field: plan, Op: nurture.OpGte, Value: true},
+		nurture.Compare{Field: nurture.Field{Scope: "profile", Path: []string{"plan"}}, Op: nurture.OpNeq, Value: "x"},
+		nurture.Compare{Field: nurture.Field{Scope: nurture.ScopeTraits}, Op: nurture.OpExists, Value: true},
+		nurture.Compare{Field: nurture.Field{Scope: nurture.ScopeCompany}, Op: nurture.OpExists, Value: true},
+		nurture.Compare{Field: nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"seats"}}, Op: nurture.OpGte, Value: math.NaN()},
+		nurture.Compare{Field: nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"seats"}}, Op: nurture.OpLt, Value: math.Inf(1)},
+		nurture.Did{Event: "report_created", AtLeast: -3, Within: -time.Hour},
+		nurture.Did{Event: "report_created", Where: []nurture.Compare{{Field: nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"format"}}, Op: nurture.OpEq, Value: "pdf"}}},
+		nurture.Did{Event: "order.completed", Where: []nurture.Compare{{Op: nurture.OpExists, Value: true}}},
+		nurture.Engaged{Kind: "glance", Scope: "everything"},
+		nurture.Engaged{Kind: nurture.HitClick, Scope: nurture.EngagedTemplate, Name: "promo", Within: -day},
+		nurture.Subscribed{Topic: ""}, nurture.Subscribed{Topic: "newsletters"},
+	} {
+		w.requireSame(t, c)
+	}
 }
 
 // TestSegmentCountSampleAndPages: the count, a sample (newest first) and

@@ -254,10 +254,7 @@ func (b *segmentCompiler) floatIn(expr string, nums []float64) string {
 // contains: text containing the operand written as text, or a list with an
 // element equal to it; a list operand holds when one of its elements does.
 func (b *segmentCompiler) contains(v segmentValue, operand any) string {
-	operands := []any{operand}
-	if list, ok := operand.([]any); ok {
-		operands = list
-	}
+	operands := flatten(operand)
 	var tests []string
 	if s := v.str(); s != "" {
 		for _, o := range operands {
@@ -278,6 +275,20 @@ func (b *segmentCompiler) contains(v segmentValue, operand any) string {
 			l, x, elem.present(), b.anyEqual(elem, operands)))
 	}
 	return orTests(tests)
+}
+
+// flatten lists the operands of a contains: a list's elements, those of
+// lists within it too (Go's compare looks into each in turn).
+func flatten(operand any) []any {
+	list, ok := operand.([]any)
+	if !ok {
+		return []any{operand}
+	}
+	var out []any
+	for _, e := range list {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 // formatOperand writes a scalar operand as nurture's formatValue does.
