@@ -30,6 +30,14 @@ type Campaign struct {
 	ThrottlePerMinute int
 	EndsAt            time.Time
 
+	// AB is the campaign's A/B test, nil when it has none; Winner the
+	// index of the variant the rest of the audience gets (-1 until
+	// decided), decided at DecidedAt on the counts of Decision.
+	AB        *CampaignAB
+	Winner    int
+	DecidedAt time.Time
+	Decision  []VariantResult
+
 	Audience      int64 // contacts frozen so far
 	FrozenThrough int64 // the freeze's checkpoint: the last contact id done
 	Frozen        bool
@@ -47,11 +55,43 @@ func CampaignDedupeKey(campaignID, contactID int64) string {
 }
 
 // AudienceMember is a contact of a campaign's frozen audience: when its
-// email is due and its time-zone bucket.
+// email is due, its time-zone bucket, and its part of an A/B test (a
+// variant's index, or -1: the rest, or no test).
 type AudienceMember struct {
 	ContactID int64
 	DueAt     time.Time
 	Bucket    time.Time
+	Variant   int
+}
+
+// CampaignAB is a campaign's A/B test as the store keeps it (package
+// campaign decides with it).
+type CampaignAB struct {
+	Variants  []CampaignVariant `json:"variants"`
+	TestShare float64           `json:"testShare"`
+	Metric    string            `json:"metric"`
+	Wait      time.Duration     `json:"wait"`
+}
+
+// CampaignVariant is one version of a campaign's email; an empty field is
+// the campaign's.
+type CampaignVariant struct {
+	Name     string `json:"name"`
+	Subject  string `json:"subject,omitempty"`
+	Template string `json:"template,omitempty"`
+}
+
+// VariantResult is what one variant's emails did, as an A/B decision
+// counts them: people's opens and clicks (unique contacts), with the
+// machines' and scanners' shown beside them and never counted.
+type VariantResult struct {
+	Variant      int   `json:"variant"`
+	Audience     int64 `json:"audience"`
+	Sent         int64 `json:"sent"`
+	HumanOpens   int64 `json:"humanOpens"`
+	HumanClicks  int64 `json:"humanClicks"`
+	MachineOpens int64 `json:"machineOpens"`
+	ScanClicks   int64 `json:"scannerClicks"`
 }
 
 // CampaignStats are a campaign's figures as they stand.

@@ -22,6 +22,7 @@ type CampaignStore interface {
 	UpdateCampaign(ctx context.Context, c *nurture.Campaign) error
 	MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error)
 	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
+	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
 }
 
 // TemplateTopics tells whether a template exists, and its topic.
@@ -62,7 +63,27 @@ type campaignJSON struct {
 	FinishedAt        *time.Time `json:"finishedAt"`
 	CreatedAt         time.Time  `json:"createdAt"`
 	UpdatedAt         time.Time  `json:"updatedAt"`
+	AB                *abJSON    `json:"ab,omitempty"`
 	Stats             *statsJSON `json:"stats,omitempty"`
+}
+
+// abJSON is a campaign's A/B test: the test as given, and once decided,
+// the winner with the counts it was chosen on (people's opens and clicks;
+// machines' and scanners' shown, never counted).
+type abJSON struct {
+	Variants  []variantJSON           `json:"variants"`
+	TestShare float64                 `json:"testShare"`
+	Metric    string                  `json:"metric"`
+	Wait      string                  `json:"wait"`
+	Winner    string                  `json:"winner,omitempty"`
+	DecidedAt *time.Time              `json:"decidedAt,omitempty"`
+	Results   []nurture.VariantResult `json:"results,omitempty"`
+}
+
+type variantJSON struct {
+	Name     string `json:"name"`
+	Subject  string `json:"subject,omitempty"`
+	Template string `json:"template,omitempty"`
 }
 
 type statsJSON struct {
@@ -92,6 +113,15 @@ func newCampaignJSON(c *nurture.Campaign) campaignJSON {
 		FinishedAt: timePtr(c.FinishedAt), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.Condition != nil {
 		out.Condition = c.Condition.String()
+	}
+	if ab := c.AB; ab != nil {
+		out.AB = &abJSON{TestShare: ab.TestShare, Metric: ab.Metric, Wait: ab.Wait.String(), DecidedAt: timePtr(c.DecidedAt)}
+		for _, v := range ab.Variants {
+			out.AB.Variants = append(out.AB.Variants, variantJSON{Name: v.Name, Subject: v.Subject, Template: v.Template})
+		}
+		if c.Winner >= 0 && c.Winner < len(ab.Variants) {
+			out.AB.Winner, out.AB.Results = ab.Variants[c.Winner].Name, c.Decision
+		}
 	}
 	if c.LocalDate.IsZero() {
 		out.SendAt = timePtr(c.SendAt)
@@ -144,8 +174,12 @@ func (a *API) applyCampaign(ctx context.Context, body map[string]any, dst *nurtu
 			return nurture.FieldError(clip(k, 50), "is not a field of a campaign")
 		}
 	}
-	if _, ok := body["ab"]; ok {
-		return &nurture.Error{Code: nurture.CodeUnprocessable, Field: "ab", Message: "A/B tests are not available yet: send the campaign without ab"}
+	if raw, ok := body["ab"]; ok {
+		ab, err := a.parseAB(raw)
+		if err != nil {
+			return err
+		}
+		dst.AB = ab
 	}
 	text := func(field string) (string, bool, error) {
 		v, ok := body[field]
@@ -216,6 +250,79 @@ func (a *API) applyCampaign(ctx context.Context, body map[string]any, dst *nurtu
 		}
 	}
 	return nil
+}
+
+// parseAB reads an A/B test: {"variants": [{"name", "subject",
+// "template"}], "testShare": 0.2, "metric": "clicks", "wait": "4h"}; null
+// removes the test.
+func (a *API) parseAB(raw any) (*nurture.CampaignAB, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, nurture.FieldError("ab", "must be an object: {\"variants\": [...], \"testShare\": 0.2, \"metric\": \"clicks\", \"wait\": \"4h\"}")
+	}
+	ab := &campaign.ABTest{Metric: campaign.Metric(toText(obj["metric"]))}
+	for k := range obj {
+		switch k {
+		case "variants", "testShare", "metric", "wait":
+		default:
+			return nil, nurture.FieldError("ab."+clip(k, 50), "is not a field of an A/B test: want variants, testShare, metric and wait")
+		}
+	}
+	vs, ok := obj["variants"].([]any)
+	if !ok {
+		return nil, nurture.FieldError("ab.variants", "must be a list of 2 to 4 variants")
+	}
+	for i, v := range vs {
+		field := "ab.variants[" + strconv.Itoa(i) + "]"
+		vo, ok := v.(map[string]any)
+		if !ok {
+			return nil, nurture.FieldError(field, "must be an object with a name, and a subject, a template or both")
+		}
+		var variant campaign.Variant
+		for k, x := range vo {
+			text, isText := x.(string)
+			if !isText {
+				return nil, nurture.FieldError(field+"."+clip(k, 50), "must be a string")
+			}
+			text = strings.TrimSpace(text)
+			switch k {
+			case "name":
+				variant.Name = text
+			case "subject":
+				variant.Subject = text
+			case "template":
+				if _, ok := a.cfg.Campaigns.Templates.Topic(text); !ok {
+					return nil, nurture.FieldError(field+".template", "%q is not a template", clip(text, 100))
+				}
+				variant.Template = text
+			default:
+				return nil, nurture.FieldError(field+"."+clip(k, 50), "is not a field of a variant: want name, subject and template")
+			}
+			if err := nurture.CheckLine(field+"."+k, text, 300); err != nil {
+				return nil, err
+			}
+		}
+		ab.Variants = append(ab.Variants, variant)
+	}
+	share, err := strconv.ParseFloat(toText(obj["testShare"]), 64)
+	if err != nil {
+		return nil, nurture.FieldError("ab.testShare", "must be a number above 0 and at most 1, such as 0.2")
+	}
+	ab.TestShare = share
+	if w := toText(obj["wait"]); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil {
+			return nil, nurture.FieldError("ab.wait", "%q is not a duration such as 4h", clip(w, 50))
+		}
+		ab.Wait = d
+	}
+	if err := ab.Validate(); err != nil {
+		return nil, err
+	}
+	return ab.Spec(), nil
 }
 
 // applyAudience reads segmentId or filter: one of them.
@@ -377,6 +484,13 @@ func (a *API) getCampaign(c *gin.Context) {
 	}
 	out := newCampaignJSON(camp)
 	out.Stats = newStatsJSON(stats)
+	if camp.AB != nil && camp.Winner < 0 {
+		// Not decided yet: the counts as they stand.
+		if out.AB.Results, err = a.cfg.Campaigns.Store.ABResults(ctx, id, len(camp.AB.Variants)); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	c.JSON(http.StatusOK, out)
 }
 

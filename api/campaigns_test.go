@@ -150,14 +150,40 @@ func TestCampaignRefusals(t *testing.T) {
 		{"a time of day that is not one", obj{"name": "x", "template": "newsletter", "filter": obj{"traits.plan": "pro"},
 			"localDate": "2026-12-08", "localTime": "25:00"}, http.StatusBadRequest, "localTime"},
 		{"a negative throttle", with("throttlePerMinute", -1), http.StatusBadRequest, "throttlePerMinute"},
-		{"an A/B test, not available yet", with("ab", obj{"variants": []any{}}), http.StatusUnprocessableEntity, "ab"},
+		{"an A/B test of one variant", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}}, "testShare": 0.2, "metric": "clicks", "wait": "1h"}),
+			http.StatusBadRequest, "ab.variants"},
+		{"an A/B test without a share", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}, obj{"name": "b", "subject": "B"}}, "metric": "clicks", "wait": "1h"}),
+			http.StatusBadRequest, "ab.testShare"},
+		{"an A/B variant of no template", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}, obj{"name": "b", "template": "nope"}}, "testShare": 0.2, "metric": "clicks", "wait": "1h"}),
+			http.StatusBadRequest, "ab.variants[1].template"},
+		{"an A/B test of revenue", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}, obj{"name": "b", "subject": "B"}}, "testShare": 0.2, "metric": "revenue", "wait": "1h"}),
+			http.StatusBadRequest, "ab.metric"},
 		{"an unknown field", with("audience", "all"), http.StatusBadRequest, "audience"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireError(t, b.adminDo(t, http.MethodPost, "/v1/campaigns", tc.body), tc.status, tc.field)
 		})
 	}
-	res := b.adminDo(t, http.MethodPost, "/v1/campaigns", with("sendAt", "2020-01-01T10:00:00Z"))
+	res := b.adminDo(t, http.MethodPost, "/v1/campaigns", with("ab", obj{"variants": []any{obj{"name": "plain", "subject": "Winter release"},
+		obj{"name": "curious", "subject": "What's new?"}}, "testShare": 0.2, "metric": "clicks", "wait": "4h"}))
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	var withAB struct {
+		ID int64
+		AB struct {
+			Variants  []struct{ Name, Subject string }
+			TestShare float64
+			Metric    string
+			Wait      string
+		}
+	}
+	require.NoError(t, json.Unmarshal(res.body, &withAB))
+	require.Len(t, withAB.AB.Variants, 2)
+	require.Equal(t, "4h0m0s", withAB.AB.Wait)
+	res = b.adminDo(t, http.MethodGet, fmt.Sprintf("/v1/campaigns/%d", withAB.ID), nil)
+	require.Equal(t, http.StatusOK, res.status)
+	require.Contains(t, string(res.body), `"results":[{"variant":0`, "the counts as they stand")
+
+	res = b.adminDo(t, http.MethodPost, "/v1/campaigns", with("sendAt", "2020-01-01T10:00:00Z"))
 	require.Equal(t, http.StatusCreated, res.status, "a draft may be written for any time")
 	c := decodeCampaign(t, res)
 	requireError(t, b.adminDo(t, http.MethodPost, fmt.Sprintf("/v1/campaigns/%d/schedule", c.ID), nil), http.StatusBadRequest, "sendAt")
@@ -165,6 +191,6 @@ func TestCampaignRefusals(t *testing.T) {
 	res = b.adminDo(t, http.MethodGet, "/v1/campaigns", nil)
 	var list struct{ Campaigns []campaignJSON }
 	require.NoError(t, json.Unmarshal(res.body, &list))
-	require.Len(t, list.Campaigns, 1, "nothing else was stored")
+	require.Len(t, list.Campaigns, 2, "nothing else was stored")
 	require.Equal(t, "draft", list.Campaigns[0].Status, "the refused schedule changed nothing")
 }

@@ -1,9 +1,7 @@
 package campaign
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -22,11 +20,7 @@ const (
 
 // Variant is one version of a campaign's email: another subject, another
 // template, or both (empty: the campaign's).
-type Variant struct {
-	Name     string
-	Subject  string
-	Template string
-}
+type Variant = nurture.CampaignVariant
 
 // ABTest sends each variant to a part of a test share of the audience,
 // waits, and sends the rest of the audience the variant that did best.
@@ -74,33 +68,33 @@ func (ab *ABTest) Validate() error {
 // the winner). It is a pure function of the campaign, the contact and the
 // test, so a fan-out that resumes after a crash assigns the same way.
 func (ab *ABTest) Assign(campaignID, contactID int64) int {
-	h := fnv.New64a()
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], uint64(campaignID))
-	binary.LittleEndian.PutUint64(b[8:], uint64(contactID))
-	_, _ = h.Write(b[:])
-	x := h.Sum64()
+	x := mix(uint64(campaignID)*0x9e3779b97f4a7c15 ^ uint64(contactID))
 	// The top bits choose the share, the bottom ones the variant: two
-	// independent draws of one hash.
+	// independent draws of one well-mixed word.
 	if float64(x>>11)/float64(1<<53) >= ab.TestShare {
 		return -1
 	}
 	return int(x % uint64(len(ab.Variants)))
 }
 
-// VariantResult is what a variant's test sends did, as the decision
-// counts it.
-type VariantResult struct {
-	Sent         int64 // emails sent (delivered to the relay)
-	HumanOpens   int64 // recipients who opened, as people
-	HumanClicks  int64 // recipients who clicked, as people
-	MachineOpens int64 // opens by privacy proxies and image fetchers: shown, never counted
-	ScanClicks   int64 // clicks by link scanners: shown, never counted
+// mix is SplitMix64's finalizer: every bit of the result depends on every
+// bit of x. (A plain FNV hash is not enough here: its lowest bit is the
+// parity of its input's, so the variant would follow the contact id's.)
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
+// VariantResult is what a variant's test sends did, as the decision
+// counts it.
+type VariantResult = nurture.VariantResult
+
 // Rate is the share of a variant's recipients who did what the metric
-// counts.
-func (r VariantResult) Rate(m Metric) float64 {
+// counts: people only.
+func Rate(r VariantResult, m Metric) float64 {
 	if r.Sent == 0 {
 		return 0
 	}
@@ -117,9 +111,30 @@ func (r VariantResult) Rate(m Metric) float64 {
 func PickWinner(results []VariantResult, m Metric) int {
 	best := 0
 	for i := 1; i < len(results); i++ {
-		if results[i].Rate(m) > results[best].Rate(m) {
+		if Rate(results[i], m) > Rate(results[best], m) {
 			best = i
 		}
 	}
 	return best
 }
+
+// ABTestOf reads a campaign's test (nil when it has none).
+func ABTestOf(c *nurture.Campaign) *ABTest {
+	if c.AB == nil {
+		return nil
+	}
+	return &ABTest{Variants: c.AB.Variants, TestShare: c.AB.TestShare, Metric: Metric(c.AB.Metric), Wait: c.AB.Wait}
+}
+
+// Spec is the test as a campaign keeps it.
+func (ab *ABTest) Spec() *nurture.CampaignAB {
+	return &nurture.CampaignAB{Variants: ab.Variants, TestShare: ab.TestShare, Metric: string(ab.Metric), Wait: ab.Wait}
+}
+
+// Splits reports whether the test keeps a rest of the audience for the
+// winner (a share below 1).
+func (ab *ABTest) Splits() bool { return ab != nil && ab.TestShare < 1 }
+
+// DecideAt is when the winner is chosen: the wait after the campaign
+// starts (for a local-time campaign, after its first zone's time).
+func (ab *ABTest) DecideAt(s Schedule) time.Time { return s.Start().Add(ab.Wait) }

@@ -193,6 +193,17 @@ func TestABTestAssign(t *testing.T) {
 	for v := range 3 {
 		require.InDelta(t, 0.1*n, counts[v], 0.01*n, "variant %d", v)
 	}
+	// The variant does not follow the id's low bits (the parity of a
+	// plain FNV hash's input would decide it).
+	split := campaign.ABTest{Variants: ab.Variants[:2], TestShare: 1, Metric: campaign.MetricClicks}
+	for _, step := range []int64{2, 4, 8} {
+		byVariant := map[int]int{}
+		for id := step; id <= 2000*step; id += step {
+			byVariant[split.Assign(42, id)]++
+		}
+		require.InDelta(t, 1000, byVariant[0], 100, "ids multiple of %d", step)
+		require.InDelta(t, 1000, byVariant[1], 100, "ids multiple of %d", step)
+	}
 	other := 0
 	for id := int64(1); id <= 1000; id++ {
 		if ab.Assign(43, id) != ab.Assign(42, id) {

@@ -26,6 +26,10 @@ type Store interface {
 	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 	FinishCampaign(ctx context.Context, id int64, now time.Time) (bool, error)
 	EndCampaign(ctx context.Context, id int64, now time.Time) error
+	// ABResults and DecideWinner serve A/B tests: what each variant did,
+	// and the winner, recorded once.
+	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
+	DecideWinner(ctx context.Context, id int64, winner int, results []nurture.VariantResult, now time.Time) (bool, error)
 }
 
 // Audience pages through the contacts a condition selects, by id.
@@ -131,6 +135,18 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 	if !c.EndsAt.IsZero() && !now.Before(c.EndsAt) {
 		return 0, st.EndCampaign(ctx, id, now)
 	}
+	if ab := ABTestOf(c); ab.Splits() && c.Winner < 0 && !now.Before(ab.DecideAt(sched)) {
+		results, err := st.ABResults(ctx, id, len(ab.Variants))
+		if err != nil {
+			return 0, err
+		}
+		w := PickWinner(results, ab.Metric)
+		if ok, err := st.DecideWinner(ctx, id, w, results, now); err != nil {
+			return 0, err
+		} else if ok {
+			d.cfg.Logger.Info("campaign a/b test decided", "campaign", id, "winner", ab.Variants[w].Name, "metric", ab.Metric)
+		}
+	}
 	throttle := Throttle{PerMinute: c.ThrottlePerMinute}
 	msgs, err := st.DispatchDue(ctx, id, now, now, func(lastMinute int64) int { return throttle.Allowance(lastMinute, d.cfg.Batch) })
 	if err != nil {
@@ -177,10 +193,18 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 				return err
 			}
 		}
+		ab := ABTestOf(c)
 		members := make([]nurture.AudienceMember, 0, len(ids))
 		for _, cid := range ids {
 			due, bucket := sched.SendAtFor(contacts[cid], d.cfg.Zones, time.Time{})
-			members = append(members, nurture.AudienceMember{ContactID: cid, DueAt: due, Bucket: bucket})
+			variant := -1
+			if ab != nil {
+				variant = ab.Assign(c.ID, cid)
+				if variant < 0 && due.Before(ab.DecideAt(sched)) {
+					due = ab.DecideAt(sched) // the rest gets the winner, once chosen
+				}
+			}
+			members = append(members, nurture.AudienceMember{ContactID: cid, DueAt: due, Bucket: bucket, Variant: variant})
 		}
 		through, done := c.FrozenThrough, len(ids) < d.cfg.Page
 		if len(ids) > 0 {

@@ -289,3 +289,74 @@ func TestCampaignEnd(t *testing.T) {
 	require.EqualValues(t, 3, stats.Dropped)
 	require.EqualValues(t, 2, stats.Skipped[postgres.ReasonCampaignEnded], "the two not sent by the end")
 }
+
+// An A/B test sends each variant to its part of the test share, waits,
+// picks the variant more people clicked (a link scanner's clicks count
+// for nothing) and sends it to the rest.
+func TestABTestPicksTheVariantPeopleClicked(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	for i := range 200 {
+		f.contact(t, nurture.Contact{Email: fmt.Sprintf("ab%03d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now(), AB: &nurture.CampaignAB{
+		Variants:  []nurture.CampaignVariant{{Name: "plain", Subject: "Our winter release"}, {Name: "curious", Subject: "What's new this winter?"}},
+		TestShare: 0.5, Metric: "clicks", Wait: time.Hour}})
+	d := f.dispatcher(campaign.DispatcherConfig{})
+	ctx := t.Context()
+	f.pass(t, d, c.ID)
+	ms := f.messages(t, c.ID)
+	require.InDelta(t, 100, len(ms), 25, "the test share first")
+	// Every test email delivered; people click "curious" more, a scanner
+	// clicks every "plain" one.
+	_, err := f.db.Pool().Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = now() WHERE campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = f.db.Pool().Exec(ctx, `INSERT INTO email_events (message_id, contact_id, kind, class, at)
+		SELECT m.id, m.contact_id, 'click', 'bot', now() FROM messages m JOIN campaign_audience a ON a.message_id = m.id
+		WHERE m.campaign_id = $1 AND a.variant = 0`, c.ID)
+	require.NoError(t, err)
+	_, err = f.db.Pool().Exec(ctx, `INSERT INTO email_events (message_id, contact_id, kind, class, at)
+		SELECT m.id, m.contact_id, 'click', 'human', now() FROM messages m JOIN campaign_audience a ON a.message_id = m.id
+		WHERE m.campaign_id = $1 AND ((a.variant = 0 AND m.contact_id % 10 = 0) OR (a.variant = 1 AND m.contact_id % 4 = 0))`, c.ID)
+	require.NoError(t, err)
+
+	f.clock.Advance(30 * time.Minute)
+	require.Zero(t, f.pass(t, d, c.ID), "the rest waits for the decision")
+	f.clock.Advance(30 * time.Minute)
+	f.pass(t, d, c.ID)
+	got, err := f.db.Campaign(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Winner, "curious: more people clicked it: %+v", got.Decision)
+	require.Len(t, got.Decision, 2)
+	require.Positive(t, got.Decision[0].ScanClicks, "the scanner's clicks are shown")
+	require.Less(t, got.Decision[0].HumanClicks, got.Decision[1].HumanClicks)
+	require.Equal(t, "sent", got.Status)
+
+	rows, err := f.db.Pool().Query(ctx, `SELECT a.variant, m.subject FROM campaign_audience a JOIN messages m ON m.id = a.message_id
+		WHERE a.campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	defer rows.Close()
+	subjects := map[int]map[string]int{}
+	for rows.Next() {
+		var v int
+		var subject string
+		require.NoError(t, rows.Scan(&v, &subject))
+		if subjects[v] == nil {
+			subjects[v] = map[string]int{}
+		}
+		subjects[v][subject]++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"Our winter release"}, keys(subjects[0]))
+	require.Equal(t, []string{"What's new this winter?"}, keys(subjects[1]))
+	require.Equal(t, []string{"What's new this winter?"}, keys(subjects[-1]), "the rest got the winner")
+	require.Len(t, f.messages(t, c.ID), 200)
+}
+
+func keys(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -19,17 +19,20 @@ import (
 
 const campaignSelect = `SELECT id, name, template, topic, subject, coalesce(segment_id, 0), filter, status,
 	send_at, local_date, coalesce(local_minute, 0), fallback_zone, starts_at, throttle_per_minute, ends_at,
-	audience, frozen_through, frozen, started_at, finished_at, created_at, updated_at FROM campaigns`
+	audience, frozen_through, frozen, started_at, finished_at, created_at, updated_at,
+	ab, coalesce(winner, -1), decided_at, coalesce(decision, '[]') FROM campaigns`
 
 func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
 	c := &nurture.Campaign{}
-	var sendAt, localDate, startsAt, endsAt, startedAt, finishedAt *time.Time
+	var sendAt, localDate, startsAt, endsAt, startedAt, finishedAt, decidedAt *time.Time
 	err := row.Scan(&c.ID, &c.Name, &c.Template, &c.Topic, &c.Subject, &c.SegmentID, &c.Filter, &c.Status,
 		&sendAt, &localDate, &c.LocalMinute, &c.FallbackZone, &startsAt, &c.ThrottlePerMinute, &endsAt,
-		&c.Audience, &c.FrozenThrough, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt)
+		&c.Audience, &c.FrozenThrough, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt,
+		&c.AB, &c.Winner, &decidedAt, &c.Decision)
 	if err != nil {
 		return nil, err
 	}
+	c.DecidedAt = orZero(decidedAt)
 	c.SendAt, c.LocalDate, c.StartsAt, c.EndsAt = orZero(sendAt), orZero(localDate), orZero(startsAt), orZero(endsAt)
 	c.StartedAt, c.FinishedAt = orZero(startedAt), orZero(finishedAt)
 	if cond, err := nurture.ParseSegmentFilter(c.Filter); err == nil {
@@ -47,8 +50,16 @@ func campaignArgs(c *nurture.Campaign) ([]any, error) {
 	if !c.LocalDate.IsZero() {
 		localDate, localMinute = c.LocalDate.Format("2006-01-02"), c.LocalMinute
 	}
+	var ab any
+	if c.AB != nil {
+		raw, err := json.Marshal(c.AB)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+		}
+		ab = json.RawMessage(raw)
+	}
 	return []any{c.Name, c.Template, string(c.Topic), c.Subject, nullableID(c.SegmentID), json.RawMessage(filter),
-		nullTime(c.SendAt), localDate, localMinute, c.FallbackZone, nullTime(c.StartsAt), c.ThrottlePerMinute, nullTime(c.EndsAt)}, nil
+		nullTime(c.SendAt), localDate, localMinute, c.FallbackZone, nullTime(c.StartsAt), c.ThrottlePerMinute, nullTime(c.EndsAt), ab}, nil
 }
 
 // CreateCampaign stores a new campaign, a draft unless c.Status says
@@ -62,8 +73,8 @@ func (db *DB) CreateCampaign(ctx context.Context, c *nurture.Campaign) error {
 		c.Status = "draft"
 	}
 	err = db.pool.QueryRow(ctx, `INSERT INTO campaigns (name, template, topic, subject, segment_id, filter, send_at, local_date,
-			local_minute, fallback_zone, starts_at, throttle_per_minute, ends_at, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id, created_at, updated_at`,
+			local_minute, fallback_zone, starts_at, throttle_per_minute, ends_at, ab, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id, created_at, updated_at`,
 		append(args, c.Status)...).Scan(&c.ID, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create campaign: %w", err)
@@ -110,8 +121,8 @@ func (db *DB) UpdateCampaign(ctx context.Context, c *nurture.Campaign) error {
 	var status string
 	err = db.pool.QueryRow(ctx, `UPDATE campaigns SET name = $1, template = $2, topic = $3, subject = $4, segment_id = $5,
 			filter = $6, send_at = $7, local_date = $8, local_minute = $9, fallback_zone = $10, starts_at = $11,
-			throttle_per_minute = $12, ends_at = $13, status = $15, updated_at = now()
-		WHERE id = $14 AND status IN ('draft', 'scheduled') RETURNING status, updated_at`,
+			throttle_per_minute = $12, ends_at = $13, ab = $14, status = $16, updated_at = now()
+		WHERE id = $15 AND status IN ('draft', 'scheduled') RETURNING status, updated_at`,
 		append(args, c.ID, c.Status)...).Scan(&status, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, err := db.Campaign(ctx, c.ID)
@@ -175,13 +186,13 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 			return nil
 		}
 		n := len(members)
-		contacts, dues, buckets := make([]int64, n), make([]time.Time, n), make([]time.Time, n)
+		contacts, dues, buckets, variants := make([]int64, n), make([]time.Time, n), make([]time.Time, n), make([]int32, n)
 		for i, m := range members {
-			contacts[i], dues[i], buckets[i] = m.ContactID, m.DueAt, m.Bucket
+			contacts[i], dues[i], buckets[i], variants[i] = m.ContactID, m.DueAt, m.Bucket, int32(m.Variant)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket)
-			SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
-			id, contacts, dues, buckets)
+		tag, err := tx.Exec(ctx, `INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant)
+			SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::smallint[]) ON CONFLICT DO NOTHING`,
+			id, contacts, dues, buckets, variants)
 		if err != nil {
 			return fmt.Errorf("freeze audience: %w", err)
 		}
@@ -220,13 +231,20 @@ func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, a
 		if limit <= 0 {
 			return nil
 		}
+		// A member of the rest of an A/B test waits for the winner; each
+		// email is its variant's template and subject, or the campaign's.
 		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT a.contact_id, greatest(a.due_at, $3) AS send_at FROM campaign_audience a
+				SELECT a.contact_id, greatest(a.due_at, $3) AS send_at,
+					CASE WHEN a.variant >= 0 THEN a.variant ELSE c.winner END AS v
+				FROM campaign_audience a JOIN campaigns c ON c.id = a.campaign_id
 				WHERE a.campaign_id = $1 AND a.message_id IS NULL AND NOT a.dropped AND a.due_at <= $2
+					AND (a.variant >= 0 OR c.ab IS NULL OR (c.ab->>'testShare')::float8 >= 1 OR c.winner IS NOT NULL)
 				ORDER BY a.due_at, a.contact_id LIMIT $4),
 			m AS (
 				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id)
-				SELECT 'camp:' || $1 || ':' || d.contact_id, d.contact_id, c.template, c.topic, c.subject, 'low', d.send_at, $1
+				SELECT 'camp:' || $1 || ':' || d.contact_id, d.contact_id,
+					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'template', ''), c.template), c.topic,
+					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1
 				FROM due d, campaigns c WHERE c.id = $1
 				ON CONFLICT (dedupe_key) DO NOTHING
 				RETURNING `+messageColumns+`),
@@ -446,4 +464,47 @@ func (db *DB) CampaignStats(ctx context.Context, id int64) (*nurture.CampaignSta
 		return nil, fmt.Errorf("campaign stats: %w", err)
 	}
 	return s, nil
+}
+
+// ABResults returns what each variant of a campaign's A/B test did so
+// far, in the order of its variants: its members, the emails sent, and
+// the contacts who opened or clicked, people apart from machines and
+// link scanners.
+func (db *DB) ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error) {
+	out := make([]nurture.VariantResult, variants)
+	for i := range out {
+		out[i].Variant = i
+	}
+	rows, err := db.pool.Query(ctx, `SELECT a.variant, count(*), count(*) FILTER (WHERE m.status = 'sent'),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM email_events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.class = 'human')),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM email_events e WHERE e.message_id = m.id AND e.kind = 'click' AND e.class = 'human')),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM email_events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.class <> 'human')),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM email_events e WHERE e.message_id = m.id AND e.kind = 'click' AND e.class <> 'human'))
+		FROM campaign_audience a LEFT JOIN messages m ON m.id = a.message_id
+		WHERE a.campaign_id = $1 AND a.variant >= 0 GROUP BY a.variant`, id)
+	if err != nil {
+		return nil, fmt.Errorf("a/b results: %w", err)
+	}
+	var r nurture.VariantResult
+	_, err = pgx.ForEachRow(rows, []any{&r.Variant, &r.Audience, &r.Sent, &r.HumanOpens, &r.HumanClicks, &r.MachineOpens, &r.ScanClicks}, func() error {
+		if r.Variant >= 0 && r.Variant < variants {
+			out[r.Variant] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("a/b results: %w", err)
+	}
+	return out, nil
+}
+
+// DecideWinner records an A/B test's winner and the counts it was chosen
+// on, once: false when it was decided already.
+func (db *DB) DecideWinner(ctx context.Context, id int64, winner int, results []nurture.VariantResult, now time.Time) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE campaigns SET winner = $2, decision = $3, decided_at = $4, updated_at = now()
+		WHERE id = $1 AND winner IS NULL`, id, winner, results, now)
+	if err != nil {
+		return false, fmt.Errorf("decide a/b winner: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
