@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +81,68 @@ func TestCampaignRunsInTheBinary(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // nothing more arrives
 	require.Len(t, e.smtp.Messages(), 9)
+}
+
+// TestCampaignsCommand: an operator writes a campaign in YAML, creates and
+// schedules it from the terminal, lists it, pauses it, and reads the
+// API's refusal of a bad file with its field.
+func TestCampaignsCommand(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.start("api")
+	e.waitReady()
+	ctx := context.Background()
+	admin, err := createAPIKey(ctx, postgres.New(e.pool), "ops", []nurture.Scope{nurture.ScopeAdmin})
+	require.NoError(t, err)
+	env := map[string]string{"NURTURE_API_URL": e.apiURL, "NURTURE_API_KEY": admin}
+	cli := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(ctx, append([]string{"campaigns"}, args...), func(k string) string { return env[k] }, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "winter.yaml")
+	day := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	require.NoError(t, os.WriteFile(good, []byte(`name: Winter release
+template: newsletter
+filter:
+  and:
+    - traits.plan: pro
+    - company.size: {gte: 20}
+localDate: "`+day+`"
+localTime: "10:00"
+fallbackZone: Europe/Paris
+throttlePerMinute: 600
+`), 0o644))
+	code, out, errOut := cli("create", "--file", good, "--schedule")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `^campaign \d+ "Winter release": scheduled\n$`, out)
+	id := strings.Fields(out)[1]
+
+	code, out, errOut = cli("list")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^`+id+` +Winter release +scheduled +`+day+` 10:00 local +newsletter$`, out)
+	code, out, errOut = cli("show", "--id", id)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, `audience  traits.plan == "pro" and company.size >= 20`)
+	require.Contains(t, out, "(else Europe/Paris)")
+	code, out, _ = cli("pause", "--id", id)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, ": paused")
+
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"name": "x", "template": "newsletter", "filter": {"traits.seats": {"gtx": 1}}, "sendAt": "2099-01-01T00:00:00Z"}`), 0o644))
+	code, _, errOut = cli("create", "--file", bad)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "filter.traits.seats.gtx: ")
+	require.Contains(t, errOut, "(422 unprocessable)")
+	code, _, errOut = cli("resume", "--id", "999")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no campaign has this id")
+	code, _, _ = cli("show")
+	require.Equal(t, 2, code, "--id is required")
+	env["NURTURE_API_KEY"] = ""
+	code, _, errOut = cli("list")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "NURTURE_API_KEY")
 }

@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSequences(ctx, cmd, args[1:], getenv, stdout, stderr)
 	case "enrich":
 		return runEnrich(ctx, cmd, args[1:], getenv, stdout, stderr, enrichOptions{})
+	case "campaigns":
+		return runCampaigns(ctx, cmd, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -67,7 +67,9 @@ type Config struct {
 	IngestRate      float64
 	IngestBurst     int
 	APIURL          string
-	SESTopics       []string
+	// APIKey is an admin key the campaigns command calls the API with.
+	APIKey    string
+	SESTopics []string
 	// EnrichContactURL goes into the User-Agent of research requests, so
 	// a site owner can reach the operator.
 	EnrichContactURL string
@@ -196,6 +198,8 @@ var Settings = []Setting{
 		Usage: "URL the healthcheck command probes", set: setHTTPURL(func(c *Config, v string) { c.HealthURL = v })},
 	{Flag: "api-url", Env: "NURTURE_API_URL", Default: "http://127.0.0.1:8080",
 		Usage: "base URL of the Nurture API the demo command reports sign-ups to", set: setHTTPURL(func(c *Config, v string) { c.APIURL = strings.TrimRight(v, "/") })},
+	{Flag: "api-key", Env: "NURTURE_API_KEY", Default: "",
+		Usage: "a key of scope admin that the campaigns command calls the API (NURTURE_API_URL) with", set: func(c *Config, v string) error { c.APIKey = v; return nil }},
 	{Flag: "enrich-contact-url", Env: "NURTURE_ENRICH_CONTACT_URL", Default: "",
 		Usage: "a page about your research bot or a way to reach you, named in the User-Agent of every research request (empty: the User-Agent names Nurture only)", set: func(c *Config, v string) error {
 			if v == "" {
@@ -265,6 +269,8 @@ var Commands = []Command{
 		Settings: join([]string{"templates-dir", "sequences-dir", "database-url", "default-timezone", "send-window", "frequency-cap"}, common)},
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
 	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
+	{Name: "campaigns", Summary: "campaigns create --file F.yaml [--schedule] | list [--json] | show --id N [--json] | schedule|pause|resume|cancel --id N: manage campaigns through a running API (an admin key in NURTURE_API_KEY)",
+		Settings: join([]string{"api-url", "api-key"}, common)},
 	{Name: "enrich", Summary: "enrich --email E [--title T] [--json]: research the company of a work address now and print each field found with its source (a preview: nothing is stored)",
 		Settings: join([]string{"enrich-contact-url", "enrich-dns", "enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields"}, common)},
 	{Name: "version", Summary: "print the version and exit"},
