@@ -205,6 +205,9 @@ func New(cfg Config) (*API, error) {
 		camps.POST("/:id/pause", a.campaignAction(campaign.ActionPause))
 		camps.POST("/:id/resume", a.campaignAction(campaign.ActionResume))
 		camps.POST("/:id/cancel", a.campaignAction(campaign.ActionCancel))
+		if cfg.Campaigns.Tester != nil {
+			camps.POST("/:id/test", a.testCampaign)
+		}
 	}
 	if cfg.Sequences != nil {
 		seqs := e.Group("/v1/sequences", a.requireScope(nurture.ScopeAdmin))

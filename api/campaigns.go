@@ -30,11 +30,17 @@ type TemplateTopics interface {
 	Topic(name string) (nurture.Topic, bool)
 }
 
+// CampaignTester sends a campaign's test emails (campaign.Tester).
+type CampaignTester interface {
+	Send(ctx context.Context, c *nurture.Campaign, addresses []string) ([]campaign.TestEmail, error)
+}
+
 // Campaigns serves /v1/campaigns (scope admin).
 type Campaigns struct {
 	Store     CampaignStore
 	Segments  SegmentStore // the saved segments a campaign may name
 	Templates TemplateTopics
+	Tester    CampaignTester // nil: no test sends
 }
 
 // MaxCampaignName is the longest campaign name.
@@ -594,4 +600,59 @@ func (a *API) campaignAction(action campaign.Action) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, newCampaignJSON(moved))
 	}
+}
+
+// testCampaign serves POST /v1/campaigns/{id}/test: the campaign's email
+// (each variant's, for an A/B test) to the contacts of up to ten
+// addresses, now, not counted in its figures.
+func (a *API) testCampaign(c *gin.Context) {
+	id, ok := campaignID(c)
+	if !ok {
+		return
+	}
+	data, err := readBody(c.Request, a.cfg.MaxBodyBytes)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	body, err := decodeObject(data, "body")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for k := range body {
+		if k != "addresses" {
+			fail(c, nurture.FieldError(clip(k, 50), "is not a field of a test send: want addresses"))
+			return
+		}
+	}
+	raw, _ := body["addresses"].([]any)
+	addresses := make([]string, len(raw))
+	for i, v := range raw {
+		s, isText := v.(string)
+		if !isText {
+			fail(c, nurture.FieldError("addresses["+strconv.Itoa(i)+"]", "must be an email address"))
+			return
+		}
+		addresses[i] = s
+	}
+	ctx := c.Request.Context()
+	camp, err := a.cfg.Campaigns.Store.Campaign(ctx, id)
+	if err != nil {
+		fail(c, campaignNotFound(err))
+		return
+	}
+	sent, err := a.cfg.Campaigns.Tester.Send(ctx, camp, addresses)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]gin.H, len(sent))
+	for i, s := range sent {
+		out[i] = gin.H{"email": s.Email, "messageId": s.MessageID}
+		if s.Variant != "" {
+			out[i]["variant"] = s.Variant
+		}
+	}
+	c.JSON(http.StatusAccepted, gin.H{"sent": out})
 }

@@ -45,11 +45,11 @@ func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurtur
 		d.Queue = "default"
 	}
 	m, err = scanMessage(tx.QueryRow(ctx, `
-		INSERT INTO messages (dedupe_key, contact_id, template, queue, send_at, enqueued_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO messages (dedupe_key, contact_id, template, queue, send_at, enqueued_at, subject)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING `+messageColumns,
-		d.DedupeKey, d.ContactID, d.Template, d.Queue, d.SendAt, nullTime(d.EnqueuedAt)))
+		d.DedupeKey, d.ContactID, d.Template, d.Queue, d.SendAt, nullTime(d.EnqueuedAt), d.Subject))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}

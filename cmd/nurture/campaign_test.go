@@ -81,6 +81,17 @@ func TestCampaignRunsInTheBinary(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // nothing more arrives
 	require.Len(t, e.smtp.Messages(), 9)
+
+	// A test send: to a contact, now, not counted.
+	status, c = call(http.MethodPost, path+"/test", map[string]any{"addresses": []string{"c00@example.com", "nobody@example.com"}})
+	require.Equal(t, http.StatusBadRequest, status, c)
+	require.Equal(t, "addresses[1]", c["error"].(map[string]any)["field"])
+	status, c = call(http.MethodPost, path+"/test", map[string]any{"addresses": []string{"c00@example.com"}})
+	require.Equal(t, http.StatusAccepted, status, c)
+	msgs = e.smtp.WaitForMessages(t, 10, 20*time.Second)
+	require.Equal(t, []string{"c00@example.com"}, msgs[9].To, "the free contact got the test")
+	_, c = call(http.MethodGet, path, nil)
+	require.EqualValues(t, 9, c["stats"].(map[string]any)["messages"].(map[string]any)["sent"], "a test is not counted")
 }
 
 // TestCampaignsCommand: an operator writes a campaign in YAML, creates and
