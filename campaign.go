@@ -106,7 +106,19 @@ type CampaignStats struct {
 	MachineOpens int64
 	HumanClicks  int64
 	ScanClicks   int64
+	// Links are the people's clicks per link (unique contacts), the most
+	// clicked first.
+	Links []LinkStats
+	// Unsubscribed counts the recipients who opted out of the campaign's
+	// topic after its email was sent to them.
+	Unsubscribed int64
 	Buckets      []BucketStats
+}
+
+// LinkStats is one link's clicks.
+type LinkStats struct {
+	URL         string
+	HumanClicks int64
 }
 
 // BucketStats are the figures of one time-zone bucket.

@@ -102,7 +102,14 @@ type statsJSON struct {
 	MachineOpens int64            `json:"machineOpens"`
 	HumanClicks  int64            `json:"humanClicks"`
 	ScanClicks   int64            `json:"scannerClicks"`
+	Links        []linkJSON       `json:"links"`
+	Unsubscribed int64            `json:"unsubscribed"`
 	Buckets      []bucketJSON     `json:"buckets"`
+}
+
+type linkJSON struct {
+	URL         string `json:"url"`
+	HumanClicks int64  `json:"humanClicks"`
 }
 
 type bucketJSON struct {
@@ -142,7 +149,11 @@ func newCampaignJSON(c *nurture.Campaign) campaignJSON {
 func newStatsJSON(s *nurture.CampaignStats) *statsJSON {
 	out := &statsJSON{Audience: s.Audience, Dispatched: s.Dispatched, Dropped: s.Dropped, Messages: s.ByStatus,
 		Skipped: s.Skipped, HumanOpens: s.HumanOpens, MachineOpens: s.MachineOpens, HumanClicks: s.HumanClicks,
-		ScanClicks: s.ScanClicks, Buckets: make([]bucketJSON, len(s.Buckets))}
+		ScanClicks: s.ScanClicks, Unsubscribed: s.Unsubscribed, Links: make([]linkJSON, len(s.Links)),
+		Buckets: make([]bucketJSON, len(s.Buckets))}
+	for i, l := range s.Links {
+		out.Links[i] = linkJSON{URL: l.URL, HumanClicks: l.HumanClicks}
+	}
 	for i, b := range s.Buckets {
 		out.Buckets[i] = bucketJSON{Bucket: b.Bucket.UTC(), Audience: b.Audience, Dispatched: b.Dispatched, Sent: b.Sent}
 	}

@@ -360,3 +360,33 @@ func keys(m map[string]int) []string {
 	}
 	return out
 }
+
+// A campaign's figures: people's clicks per link (a scanner's left out),
+// and the recipients who opted out of its topic after its email.
+func TestCampaignFigures(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	for i := range 4 {
+		f.contact(t, nurture.Contact{Email: fmt.Sprintf("f%d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
+	}
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
+	f.pass(t, f.dispatcher(campaign.DispatcherConfig{}), c.ID)
+	ctx := t.Context()
+	_, err := f.db.Pool().Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = now() - interval '1 minute' WHERE campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = f.db.Pool().Exec(ctx, `INSERT INTO email_events (message_id, contact_id, kind, class, url, at)
+		SELECT id, contact_id, 'click', 'human', CASE WHEN contact_id % 2 = 0 THEN 'https://acme.test/a' ELSE 'https://acme.test/b' END, now()
+		FROM messages WHERE campaign_id = $1
+		UNION ALL SELECT id, contact_id, 'click', 'bot', 'https://acme.test/b', now() FROM messages WHERE campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = f.db.Pool().Exec(ctx, `INSERT INTO topic_optouts (contact_id, topic)
+		SELECT contact_id, 'product' FROM messages WHERE campaign_id = $1 ORDER BY id LIMIT 1`, c.ID)
+	require.NoError(t, err)
+	stats, err := f.db.CampaignStats(ctx, c.ID)
+	require.NoError(t, err)
+	require.Len(t, stats.Links, 2)
+	require.EqualValues(t, 4, stats.Links[0].HumanClicks+stats.Links[1].HumanClicks, "each person once, scanners left out")
+	require.EqualValues(t, 4, stats.HumanClicks)
+	require.EqualValues(t, 4, stats.ScanClicks)
+	require.EqualValues(t, 1, stats.Unsubscribed)
+}

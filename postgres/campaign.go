@@ -449,6 +449,25 @@ func (db *DB) CampaignStats(ctx context.Context, id int64) (*nurture.CampaignSta
 	if err != nil {
 		return nil, fmt.Errorf("campaign stats: %w", err)
 	}
+	rows, err = db.pool.Query(ctx, `SELECT e.url, count(DISTINCT e.contact_id) FROM messages m JOIN email_events e ON e.message_id = m.id
+		WHERE m.campaign_id = $1 AND e.kind = 'click' AND e.class = 'human' AND e.url IS NOT NULL
+		GROUP BY e.url ORDER BY 2 DESC, 1 LIMIT 100`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	var link nurture.LinkStats
+	_, err = pgx.ForEachRow(rows, []any{&link.URL, &link.HumanClicks}, func() error {
+		s.Links = append(s.Links, link)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM messages m JOIN topic_optouts o ON o.contact_id = m.contact_id AND o.topic = m.topic
+		WHERE m.campaign_id = $1 AND m.sent_at IS NOT NULL AND o.created_at >= m.sent_at`, id).Scan(&s.Unsubscribed)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
 	rows, err = db.pool.Query(ctx, `SELECT a.bucket, count(*), count(a.message_id), count(*) FILTER (WHERE m.status = 'sent')
 		FROM campaign_audience a LEFT JOIN messages m ON m.id = a.message_id
 		WHERE a.campaign_id = $1 GROUP BY a.bucket ORDER BY a.bucket`, id)
