@@ -29,6 +29,10 @@ type Campaign struct {
 
 	ThrottlePerMinute int
 	EndsAt            time.Time
+	// SendWindow is the campaign's quiet hours, as ParseSendWindow reads
+	// it ("weekdays 09:00-20:00"; "any" or "": every moment), in each
+	// contact's local time.
+	SendWindow string
 
 	// AB is the campaign's A/B test, nil when it has none; Winner the
 	// index of the variant the rest of the audience gets (-1 until

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -64,6 +65,7 @@ type campaignJSON struct {
 	FallbackZone      string     `json:"fallbackZone,omitempty"`
 	StartsAt          *time.Time `json:"startsAt"`
 	ThrottlePerMinute int        `json:"throttlePerMinute"`
+	SendWindow        string     `json:"sendWindow"`
 	EndsAt            *time.Time `json:"endsAt"`
 	StartedAt         *time.Time `json:"startedAt"`
 	FinishedAt        *time.Time `json:"finishedAt"`
@@ -122,7 +124,7 @@ type bucketJSON struct {
 func newCampaignJSON(c *nurture.Campaign) campaignJSON {
 	out := campaignJSON{ID: c.ID, Name: c.Name, Template: c.Template, Topic: string(c.Topic), Subject: c.Subject,
 		SegmentID: c.SegmentID, Filter: c.Filter, Status: c.Status, StartsAt: timePtr(c.StartsAt),
-		ThrottlePerMinute: c.ThrottlePerMinute, EndsAt: timePtr(c.EndsAt), StartedAt: timePtr(c.StartedAt),
+		ThrottlePerMinute: c.ThrottlePerMinute, SendWindow: cmp.Or(c.SendWindow, "any"), EndsAt: timePtr(c.EndsAt), StartedAt: timePtr(c.StartedAt),
 		FinishedAt: timePtr(c.FinishedAt), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.Condition != nil {
 		out.Condition = c.Condition.String()
@@ -162,7 +164,8 @@ func newStatsJSON(s *nurture.CampaignStats) *statsJSON {
 
 // campaignFields are the keys a campaign's body may have.
 var campaignFields = map[string]bool{"name": true, "template": true, "subject": true, "segmentId": true, "filter": true,
-	"sendAt": true, "localDate": true, "localTime": true, "fallbackZone": true, "throttlePerMinute": true, "endsAt": true, "ab": true}
+	"sendAt": true, "localDate": true, "localTime": true, "fallbackZone": true, "throttlePerMinute": true, "endsAt": true, "ab": true,
+	"sendWindow": true}
 
 // campaignBody applies a request body to c: every field for a creation,
 // those given for a change. It answers the request itself when the body
@@ -253,6 +256,14 @@ func (a *API) applyCampaign(ctx context.Context, body map[string]any, dst *nurtu
 			return nurture.FieldError("throttlePerMinute", "must be a whole number of emails a minute, 0 (no throttle) to 1000000")
 		}
 		dst.ThrottlePerMinute = n
+	}
+	if s, given, err := text("sendWindow"); err != nil {
+		return err
+	} else if given {
+		if _, err := nurture.ParseSendWindow(s); err != nil {
+			return nurture.FieldError("sendWindow", "%v", err)
+		}
+		dst.SendWindow = s
 	}
 	if s, given, err := text("endsAt"); err != nil {
 		return err

@@ -150,6 +150,7 @@ func TestCampaignRefusals(t *testing.T) {
 		{"a time of day that is not one", obj{"name": "x", "template": "newsletter", "filter": obj{"traits.plan": "pro"},
 			"localDate": "2026-12-08", "localTime": "25:00"}, http.StatusBadRequest, "localTime"},
 		{"a negative throttle", with("throttlePerMinute", -1), http.StatusBadRequest, "throttlePerMinute"},
+		{"quiet hours that are not a window", with("sendWindow", "nights"), http.StatusBadRequest, "sendWindow"},
 		{"an A/B test of one variant", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}}, "testShare": 0.2, "metric": "clicks", "wait": "1h"}),
 			http.StatusBadRequest, "ab.variants"},
 		{"an A/B test without a share", with("ab", obj{"variants": []any{obj{"name": "a", "subject": "A"}, obj{"name": "b", "subject": "B"}}, "metric": "clicks", "wait": "1h"}),

@@ -179,6 +179,10 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 // freeze adds pages of the audience until it is whole or the pass has
 // frozen Pages of them; c follows the checkpoint.
 func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Schedule, now time.Time) error {
+	window, fallback, err := windowOf(c)
+	if err != nil {
+		return err
+	}
 	for range d.cfg.Pages {
 		if c.Frozen {
 			return nil
@@ -188,7 +192,7 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 			return fmt.Errorf("campaign %d: audience: %w", c.ID, err)
 		}
 		var contacts map[int64]*nurture.Contact
-		if sched.Local != nil && len(ids) > 0 {
+		if (sched.Local != nil || !window.AnyTime()) && len(ids) > 0 {
 			if contacts, err = d.cfg.Store.Contacts(ctx, ids); err != nil {
 				return err
 			}
@@ -197,6 +201,12 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 		members := make([]nurture.AudienceMember, 0, len(ids))
 		for _, cid := range ids {
 			due, bucket := sched.SendAtFor(contacts[cid], d.cfg.Zones, time.Time{})
+			if !window.AnyTime() {
+				// Quiet hours: the next moment the window is open where
+				// the contact lives.
+				loc, _ := sequence.ContactZone(contacts[cid], fallback, d.cfg.Zones)
+				due = window.Next(due, loc)
+			}
 			variant := -1
 			if ab != nil {
 				variant = ab.Assign(c.ID, cid)
@@ -220,4 +230,20 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 		}
 	}
 	return nil
+}
+
+// windowOf reads a campaign's quiet hours as the sequences' send window,
+// with the zone of contacts whose profile gives none.
+func windowOf(c *nurture.Campaign) (sequence.Window, *time.Location, error) {
+	w, err := nurture.ParseSendWindow(c.SendWindow)
+	if err != nil {
+		return sequence.Window{}, nil, nurture.FieldError("sendWindow", "%v", err)
+	}
+	fallback := time.UTC
+	if c.FallbackZone != "" {
+		if loc, err := time.LoadLocation(c.FallbackZone); err == nil {
+			fallback = loc
+		}
+	}
+	return sequence.Window{Days: w.Days, From: w.From, To: w.To}, fallback, nil
 }

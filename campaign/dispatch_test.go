@@ -390,3 +390,32 @@ func TestCampaignFigures(t *testing.T) {
 	require.EqualValues(t, 4, stats.ScanClicks)
 	require.EqualValues(t, 1, stats.Unsubscribed)
 }
+
+// Quiet hours hold each contact's email until the window opens where
+// they live: a campaign sent at 03:00 UTC with a 09:00-18:00 window
+// reaches Paris at its 09:00, New York at its 09:00, and a contact of no
+// known zone at the fallback zone's.
+func TestCampaignQuietHours(t *testing.T) {
+	t.Parallel()
+	f := setupFanout(t, time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC))
+	paris := f.contact(t, nurture.Contact{Email: "p@example.fr", Country: "FR", Attributes: map[string]any{"plan": "pro"}})
+	newYork := f.contact(t, nurture.Contact{Email: "n@example.com", TimeZone: "America/New_York", Attributes: map[string]any{"plan": "pro"}})
+	nowhere := f.contact(t, nurture.Contact{Email: "x@example.com", Attributes: map[string]any{"plan": "pro"}})
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now(), SendWindow: "daily 09:00-18:00", FallbackZone: "UTC"})
+	require.Zero(t, f.pass(t, f.dispatcher(campaign.DispatcherConfig{}), c.ID), "03:00 is quiet everywhere here")
+	rows, err := f.db.Pool().Query(t.Context(), `SELECT contact_id, due_at FROM campaign_audience WHERE campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	due := map[int64]time.Time{}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		require.NoError(t, rows.Scan(&id, &at))
+		due[id] = at.UTC()
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[int64]time.Time{
+		paris:   time.Date(2026, 12, 8, 8, 0, 0, 0, time.UTC),
+		newYork: time.Date(2026, 12, 8, 14, 0, 0, 0, time.UTC),
+		nowhere: time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC),
+	}, due)
+}

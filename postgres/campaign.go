@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ import (
 const campaignSelect = `SELECT id, name, template, topic, subject, coalesce(segment_id, 0), filter, status,
 	send_at, local_date, coalesce(local_minute, 0), fallback_zone, starts_at, throttle_per_minute, ends_at,
 	audience, frozen_through, frozen, started_at, finished_at, created_at, updated_at,
-	ab, coalesce(winner, -1), decided_at, coalesce(decision, '[]') FROM campaigns`
+	ab, coalesce(winner, -1), decided_at, coalesce(decision, '[]'), send_window FROM campaigns`
 
 func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
 	c := &nurture.Campaign{}
@@ -28,7 +29,7 @@ func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
 	err := row.Scan(&c.ID, &c.Name, &c.Template, &c.Topic, &c.Subject, &c.SegmentID, &c.Filter, &c.Status,
 		&sendAt, &localDate, &c.LocalMinute, &c.FallbackZone, &startsAt, &c.ThrottlePerMinute, &endsAt,
 		&c.Audience, &c.FrozenThrough, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt,
-		&c.AB, &c.Winner, &decidedAt, &c.Decision)
+		&c.AB, &c.Winner, &decidedAt, &c.Decision, &c.SendWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,8 @@ func campaignArgs(c *nurture.Campaign) ([]any, error) {
 		ab = json.RawMessage(raw)
 	}
 	return []any{c.Name, c.Template, string(c.Topic), c.Subject, nullableID(c.SegmentID), json.RawMessage(filter),
-		nullTime(c.SendAt), localDate, localMinute, c.FallbackZone, nullTime(c.StartsAt), c.ThrottlePerMinute, nullTime(c.EndsAt), ab}, nil
+		nullTime(c.SendAt), localDate, localMinute, c.FallbackZone, nullTime(c.StartsAt), c.ThrottlePerMinute, nullTime(c.EndsAt), ab,
+		cmp.Or(c.SendWindow, "any")}, nil
 }
 
 // CreateCampaign stores a new campaign, a draft unless c.Status says
@@ -73,8 +75,8 @@ func (db *DB) CreateCampaign(ctx context.Context, c *nurture.Campaign) error {
 		c.Status = "draft"
 	}
 	err = db.pool.QueryRow(ctx, `INSERT INTO campaigns (name, template, topic, subject, segment_id, filter, send_at, local_date,
-			local_minute, fallback_zone, starts_at, throttle_per_minute, ends_at, ab, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id, created_at, updated_at`,
+			local_minute, fallback_zone, starts_at, throttle_per_minute, ends_at, ab, send_window, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id, created_at, updated_at`,
 		append(args, c.Status)...).Scan(&c.ID, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create campaign: %w", err)
@@ -121,8 +123,8 @@ func (db *DB) UpdateCampaign(ctx context.Context, c *nurture.Campaign) error {
 	var status string
 	err = db.pool.QueryRow(ctx, `UPDATE campaigns SET name = $1, template = $2, topic = $3, subject = $4, segment_id = $5,
 			filter = $6, send_at = $7, local_date = $8, local_minute = $9, fallback_zone = $10, starts_at = $11,
-			throttle_per_minute = $12, ends_at = $13, ab = $14, status = $16, updated_at = now()
-		WHERE id = $15 AND status IN ('draft', 'scheduled') RETURNING status, updated_at`,
+			throttle_per_minute = $12, ends_at = $13, ab = $14, send_window = $15, status = $17, updated_at = now()
+		WHERE id = $16 AND status IN ('draft', 'scheduled') RETURNING status, updated_at`,
 		append(args, c.ID, c.Status)...).Scan(&status, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, err := db.Campaign(ctx, c.ID)

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nurture-email/nurture"
 )
 
 // Config holds every setting. The zero value is not useful: build one with
@@ -748,70 +750,12 @@ func setTimezone(c *Config, v string) error {
 	return nil
 }
 
-var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
-	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
-
-// setSendWindow reads "any" or "DAYS HH:MM-HH:MM", where DAYS is daily,
-// weekdays, weekends, or a comma-separated list of days (mon) and ranges
-// of days (mon-fri).
+// setSendWindow reads "any" or "DAYS HH:MM-HH:MM" (nurture.ParseSendWindow).
 func setSendWindow(c *Config, v string) error {
-	bad := fmt.Errorf("%q is not a send window: want any, or DAYS HH:MM-HH:MM such as weekdays 09:00-17:00", v)
-	v = strings.ToLower(strings.TrimSpace(v))
-	c.SendWindowDays, c.SendWindowFrom, c.SendWindowTo = [7]bool{}, 0, 0
-	if v == "any" || v == "" {
-		return nil
+	w, err := nurture.ParseSendWindow(v)
+	if err != nil {
+		return err
 	}
-	days, hours, ok := strings.Cut(v, " ")
-	if !ok {
-		return bad
-	}
-	switch days {
-	case "daily", "every_day":
-	case "weekdays":
-		for d := time.Monday; d <= time.Friday; d++ {
-			c.SendWindowDays[d] = true
-		}
-	case "weekends":
-		c.SendWindowDays[time.Saturday], c.SendWindowDays[time.Sunday] = true, true
-	default:
-		for _, part := range strings.Split(days, ",") {
-			a, b, isRange := strings.Cut(strings.TrimSpace(part), "-")
-			from, ok1 := weekdays[a]
-			to, ok2 := weekdays[b]
-			if !isRange {
-				to, ok2 = from, ok1
-			}
-			if !ok1 || !ok2 {
-				return bad
-			}
-			for d := from; ; d = (d + 1) % 7 {
-				c.SendWindowDays[d] = true
-				if d == to {
-					break
-				}
-			}
-		}
-	}
-	open, shut, ok := strings.Cut(strings.TrimSpace(hours), "-")
-	if !ok {
-		return bad
-	}
-	from, err1 := minutes(open)
-	to, err2 := minutes(shut)
-	if err1 != nil || err2 != nil || to <= from {
-		return bad
-	}
-	c.SendWindowFrom, c.SendWindowTo = from, to
+	c.SendWindowDays, c.SendWindowFrom, c.SendWindowTo = w.Days, w.From, w.To
 	return nil
-}
-
-// minutes reads HH:MM (00:00 to 24:00) as minutes after midnight.
-func minutes(s string) (int, error) {
-	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh*60+mm > 1440 {
-		return 0, errors.New("bad time")
-	}
-	return hh*60 + mm, nil
 }
