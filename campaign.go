@@ -105,6 +105,7 @@ type CampaignStats struct {
 	Dropped    int64            // not sent: the campaign ended or was cancelled first
 	ByStatus   map[string]int64 // messages by status (queued, sending, sent, skipped, bounced...)
 	Skipped    map[string]int64 // skipped messages by reason
+	Bounced    map[string]int64 // bounced messages: hard, soft, complaint
 	// People's opens and clicks (unique contacts), and the others'.
 	HumanOpens   int64
 	MachineOpens int64

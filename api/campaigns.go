@@ -100,6 +100,7 @@ type statsJSON struct {
 	Dropped      int64            `json:"dropped"`
 	Messages     map[string]int64 `json:"messages"`
 	Skipped      map[string]int64 `json:"skipped"`
+	Bounced      map[string]int64 `json:"bounced"`
 	HumanOpens   int64            `json:"humanOpens"`
 	MachineOpens int64            `json:"machineOpens"`
 	HumanClicks  int64            `json:"humanClicks"`
@@ -150,7 +151,7 @@ func newCampaignJSON(c *nurture.Campaign) campaignJSON {
 
 func newStatsJSON(s *nurture.CampaignStats) *statsJSON {
 	out := &statsJSON{Audience: s.Audience, Dispatched: s.Dispatched, Dropped: s.Dropped, Messages: s.ByStatus,
-		Skipped: s.Skipped, HumanOpens: s.HumanOpens, MachineOpens: s.MachineOpens, HumanClicks: s.HumanClicks,
+		Skipped: s.Skipped, Bounced: s.Bounced, HumanOpens: s.HumanOpens, MachineOpens: s.MachineOpens, HumanClicks: s.HumanClicks,
 		ScanClicks: s.ScanClicks, Unsubscribed: s.Unsubscribed, Links: make([]linkJSON, len(s.Links)),
 		Buckets: make([]bucketJSON, len(s.Buckets))}
 	for i, l := range s.Links {

@@ -379,6 +379,9 @@ func TestCampaignFigures(t *testing.T) {
 		FROM messages WHERE campaign_id = $1
 		UNION ALL SELECT id, contact_id, 'click', 'bot', 'https://acme.test/b', now() FROM messages WHERE campaign_id = $1`, c.ID)
 	require.NoError(t, err)
+	_, err = f.db.Pool().Exec(ctx, `UPDATE messages SET status = 'bounced', last_error = 'hard bounce from ses: 550 5.1.1 user unknown'
+		WHERE id = (SELECT max(id) FROM messages WHERE campaign_id = $1)`, c.ID)
+	require.NoError(t, err)
 	_, err = f.db.Pool().Exec(ctx, `INSERT INTO topic_optouts (contact_id, topic)
 		SELECT contact_id, 'product' FROM messages WHERE campaign_id = $1 ORDER BY id LIMIT 1`, c.ID)
 	require.NoError(t, err)
@@ -389,6 +392,7 @@ func TestCampaignFigures(t *testing.T) {
 	require.EqualValues(t, 4, stats.HumanClicks)
 	require.EqualValues(t, 4, stats.ScanClicks)
 	require.EqualValues(t, 1, stats.Unsubscribed)
+	require.Equal(t, map[string]int64{"hard": 1}, stats.Bounced)
 }
 
 // Quiet hours hold each contact's email until the window opens where

@@ -416,7 +416,7 @@ func (db *DB) EndCampaign(ctx context.Context, id int64, now time.Time) error {
 
 // CampaignStats returns a campaign's figures as they stand.
 func (db *DB) CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error) {
-	s := &nurture.CampaignStats{ByStatus: map[string]int64{}, Skipped: map[string]int64{}}
+	s := &nurture.CampaignStats{ByStatus: map[string]int64{}, Skipped: map[string]int64{}, Bounced: map[string]int64{}}
 	err := db.pool.QueryRow(ctx, `SELECT count(*), count(message_id), count(*) FILTER (WHERE dropped)
 		FROM campaign_audience WHERE campaign_id = $1`, id).Scan(&s.Audience, &s.Dispatched, &s.Dropped)
 	if err != nil {
@@ -460,6 +460,22 @@ func (db *DB) CampaignStats(ctx context.Context, id int64) (*nurture.CampaignSta
 	var link nurture.LinkStats
 	_, err = pgx.ForEachRow(rows, []any{&link.URL, &link.HumanClicks}, func() error {
 		s.Links = append(s.Links, link)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	// A bounce report marks the message bounced with its kind first
+	// (describeBounce): "hard bounce from ses: ...", "complaint from ...".
+	rows, err = db.pool.Query(ctx, `SELECT CASE WHEN last_error LIKE 'hard bounce%' THEN 'hard' WHEN last_error LIKE 'soft bounce%' THEN 'soft'
+			WHEN last_error LIKE 'complaint%' THEN 'complaint' ELSE 'other' END, count(*)
+		FROM messages WHERE campaign_id = $1 AND status = 'bounced' GROUP BY 1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	var kind string
+	_, err = pgx.ForEachRow(rows, []any{&kind, &n}, func() error {
+		s.Bounced[kind] = n
 		return nil
 	})
 	if err != nil {
