@@ -52,10 +52,13 @@ type DispatcherConfig struct {
 	Clock    nurture.Clock // default: the wall clock
 	Logger   *slog.Logger  // default: slog.Default()
 	// Page is how many contacts a page of the freeze holds (default
-	// 1,000), Pages how many pages one pass freezes at most (default 20),
-	// Batch how many messages one pass creates at most (default 5,000).
-	Page, Pages, Batch int
-	Zones              *sequence.ZoneCache
+	// 2,000), Pages how many pages one pass freezes at most (default 50),
+	// Batch how many messages one round of a pass creates at most
+	// (default 5,000), Rounds how many rounds a pass makes at most when
+	// there is no throttle (default 20): a pass does up to 100,000
+	// contacts of each, then lets the other campaigns have theirs.
+	Page, Pages, Batch, Rounds int
+	Zones                      *sequence.ZoneCache
 }
 
 // Dispatcher is a campaign's fan-out: a pass freezes the audience page by
@@ -77,10 +80,13 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Page <= 0 {
-		cfg.Page = 1000
+		cfg.Page = 2000
 	}
 	if cfg.Pages <= 0 {
-		cfg.Pages = 20
+		cfg.Pages = 50
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 20
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 5000
@@ -148,32 +154,48 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 		}
 	}
 	throttle := Throttle{PerMinute: c.ThrottlePerMinute}
-	msgs, err := st.DispatchDue(ctx, id, now, now, func(lastMinute int64) int { return throttle.Allowance(lastMinute, d.cfg.Batch) })
-	if err != nil {
-		return 0, err
+	rounds := d.cfg.Rounds
+	if throttle.PerMinute > 0 {
+		rounds = 1 // a second's share a pass
 	}
-	if len(msgs) > 0 {
-		ids := make([]int64, len(msgs))
-		for i := range msgs {
-			ids[i] = msgs[i].ID
-		}
-		// Queued now, marked after: a message queued but not marked is
-		// queued again by the reconciler after its grace, and the task
-		// id and the claim make that harmless.
-		key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
-		if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, "low", ids); err != nil {
-			return len(msgs), fmt.Errorf("campaign %d: %w", id, err)
-		}
-		if err := st.MarkEnqueued(ctx, ids, now); err != nil {
-			return len(msgs), err
+	created := 0
+	for range rounds {
+		n, err := d.dispatch(ctx, id, now, throttle)
+		created += n
+		if err != nil || n < d.cfg.Batch {
+			if err != nil {
+				return created, err
+			}
+			break
 		}
 	}
 	if c.Frozen {
 		if _, err := st.FinishCampaign(ctx, id, now); err != nil {
-			return len(msgs), err
+			return created, err
 		}
 	}
-	return len(msgs), nil
+	return created, nil
+}
+
+// dispatch creates one round of due messages and hands them to delivery.
+func (d *Dispatcher) dispatch(ctx context.Context, id int64, now time.Time, throttle Throttle) (int, error) {
+	st := d.cfg.Store
+	msgs, err := st.DispatchDue(ctx, id, now, now, func(lastMinute int64) int { return throttle.Allowance(lastMinute, d.cfg.Batch) })
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, len(msgs))
+	for i := range msgs {
+		ids[i] = msgs[i].ID
+	}
+	// Queued now, marked after: a message queued but not marked is
+	// queued again by the reconciler after its grace, and the task id and
+	// the claim make that harmless.
+	key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
+	if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, "low", ids); err != nil {
+		return len(msgs), fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return len(msgs), st.MarkEnqueued(ctx, ids, now)
 }
 
 // freeze adds pages of the audience until it is whole or the pass has

@@ -51,7 +51,12 @@ type fanout struct {
 
 func setupFanout(t *testing.T, start time.Time) *fanout {
 	t.Helper()
-	return &fanout{db: postgres.New(testkit.DB(t)), clock: testkit.NewClock(start), queue: &queue{}}
+	return setupFanoutB(t, start)
+}
+
+func setupFanoutB(tb testing.TB, start time.Time) *fanout {
+	tb.Helper()
+	return &fanout{db: postgres.New(testkit.DB(tb)), clock: testkit.NewClock(start), queue: &queue{}}
 }
 
 func (f *fanout) dispatcher(cfg campaign.DispatcherConfig) *campaign.Dispatcher {
@@ -234,7 +239,7 @@ func TestPauseResumeCancel(t *testing.T) {
 		f.contact(t, nurture.Contact{Email: fmt.Sprintf("c%d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
 	}
 	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
-	d := f.dispatcher(campaign.DispatcherConfig{Batch: 2})
+	d := f.dispatcher(campaign.DispatcherConfig{Batch: 2, Rounds: 1})
 	ctx := t.Context()
 	require.Equal(t, 2, f.pass(t, d, c.ID))
 
