@@ -23,7 +23,6 @@ type Store interface {
 	// DispatchDue creates the messages of the members due by dueBy, as
 	// many as allow says given the last minute's count.
 	DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Message, error)
-	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 	FinishCampaign(ctx context.Context, id int64, now time.Time) (bool, error)
 	EndCampaign(ctx context.Context, id int64, now time.Time) error
 	// ABResults and DecideWinner serve A/B tests: what each variant did,
@@ -188,14 +187,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, id int64, now time.Time, thro
 	for i := range msgs {
 		ids[i] = msgs[i].ID
 	}
-	// Queued now, marked after: a message queued but not marked is
-	// queued again by the reconciler after its grace, and the task id and
-	// the claim make that harmless.
+	// The rows were written marked enqueued: should this enqueue be
+	// lost, the reconciler queues them again after its grace, and the
+	// task id and the claim make a second task harmless.
 	key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
 	if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, "low", ids); err != nil {
 		return len(msgs), fmt.Errorf("campaign %d: %w", id, err)
 	}
-	return len(msgs), st.MarkEnqueued(ctx, ids, now)
+	return len(msgs), nil
 }
 
 // freeze adds pages of the audience until it is whole or the pass has

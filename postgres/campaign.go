@@ -215,7 +215,9 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 // (to be handed to the task queue). allow says how many it may create,
 // given how many the campaign created in the minute before now (its
 // throttle). Messages are due at their member's time, or now if that has
-// passed; their dedupe key is camp:<campaign>:<contact>.
+// passed; their dedupe key is camp:<campaign>:<contact>. They are marked
+// enqueued now: the caller hands them to the task queue at once, and
+// should that be lost, the reconciler queues them again after its grace.
 func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Message, error) {
 	var out []nurture.Message
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
@@ -243,10 +245,10 @@ func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, a
 					AND (a.variant >= 0 OR c.ab IS NULL OR (c.ab->>'testShare')::float8 >= 1 OR c.winner IS NOT NULL)
 				ORDER BY a.due_at, a.contact_id LIMIT $4),
 			m AS (
-				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id)
+				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at)
 				SELECT 'camp:' || $1 || ':' || d.contact_id, d.contact_id,
 					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'template', ''), c.template), c.topic,
-					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1
+					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1, $3
 				FROM due d, campaigns c WHERE c.id = $1
 				ON CONFLICT (dedupe_key) DO NOTHING
 				RETURNING `+messageColumns+`),
