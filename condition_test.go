@@ -283,3 +283,17 @@ func TestRefs(t *testing.T) {
 		Topics: []nurture.Topic{nurture.TopicMarketing}, Steps: []string{"welcome"}, Lookback: 14 * 24 * time.Hour, EventHistory: true}
 	require.Equal(t, want, got)
 }
+
+// A condition given as a value whose text form would be too long is
+// refused as its text would be: a name of invalid UTF-8 grows when it is
+// escaped.
+func TestParseConditionValueRefusesWhatItsTextWouldNot(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("\xff", nurture.MaxConditionText/3)
+	_, err := nurture.ParseConditionValue(map[string]any{"did": long})
+	var ce *nurture.ConditionError
+	require.ErrorAs(t, err, &ce)
+	require.Contains(t, ce.Message, "once written as text")
+	_, err = nurture.ParseConditionValue(map[string]any{"did": "report_created"})
+	require.NoError(t, err)
+}

@@ -32,7 +32,17 @@ import (
 // so their keys are taken in sorted order. Errors are *ConditionError,
 // whose Path leads to the mistake within v.
 func ParseConditionValue(v any) (Condition, error) {
-	return parseValueAt(v, nil, 0)
+	c, err := parseValueAt(v, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	// Its text form is what logs, answers and a round trip show: a
+	// condition whose text ParseCondition would refuse is refused here
+	// too (names of invalid UTF-8 grow as they are escaped).
+	if c != nil && len(c.String()) > MaxConditionText {
+		return nil, valueErr(nil, "is longer than %d bytes once written as text", MaxConditionText)
+	}
+	return c, nil
 }
 
 // ParseWhere parses conditions on an event's properties, as a map of
