@@ -161,11 +161,11 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 	for range rounds {
 		n, err := d.dispatch(ctx, id, now, throttle)
 		created += n
-		if err != nil || n < d.cfg.Batch {
-			if err != nil {
-				return created, err
-			}
-			break
+		if err != nil {
+			return created, err
+		}
+		if n < d.cfg.Batch {
+			break // nothing more is due
 		}
 	}
 	if c.Frozen {
