@@ -122,7 +122,7 @@ func (v segmentValue) present() string {
 func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) string {
 	v.space = b.spaceArg()
 	test := b.compareValue(op, v, operand)
-	if v.json == "" || strings.Count(test, v.json) <= 3 {
+	if v.json == "" || strings.Count(test, v.json) <= 1000 {
 		return test
 	}
 	x, y := b.alias("x"), b.alias("y")
