@@ -82,11 +82,19 @@ func explain(ctx context.Context, pool *pgxpool.Pool, db *postgres.DB, rec *reco
 	if sql == "" {
 		return fmt.Errorf("explain: no statement seen")
 	}
-	rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
-	if err != nil {
-		return fmt.Errorf("explain: %w", err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	// As the store runs it: without JIT (see postgres.DB.SegmentCount).
+	var lines []string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+		if err != nil {
+			return err
+		}
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
@@ -94,7 +102,7 @@ func explain(ctx context.Context, pool *pgxpool.Pool, db *postgres.DB, rec *reco
 	return nil
 }
 
-// recorder remembers the last statement run while it listens (a
+// recorder remembers the first query (SELECT) run while it listens (a
 // pgx.QueryTracer).
 type recorder struct {
 	mu        sync.Mutex
@@ -120,7 +128,7 @@ func (r *recorder) stop() (string, []any) {
 func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.listening {
+	if r.listening && r.sql == "" && strings.HasPrefix(data.SQL, "SELECT") {
 		r.sql, r.args = data.SQL, data.Args
 	}
 	return ctx
