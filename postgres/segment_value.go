@@ -69,6 +69,17 @@ func (v segmentValue) str() string {
 	return ""
 }
 
+// ifString is test (which reads the value's text) asked only of a value
+// that is text: NULL otherwise, as test itself would be, without the many
+// reads of the value (each a lookup in the attributes) that finding so
+// costs inside it.
+func (v segmentValue) ifString(test string) string {
+	if v.json == "" || v.strCol != "" {
+		return test
+	}
+	return fmt.Sprintf("(CASE WHEN jsonb_typeof(%s) = 'string' THEN %s END)", v.json, test)
+}
+
 // number is the value when it is a number (NULL otherwise); "" when it
 // never is.
 func (v segmentValue) number() string {
@@ -111,18 +122,21 @@ func (v segmentValue) present() string {
 
 // compare is nurture's compare of the field's value with operand.
 //
-// A test may look at the value many times (a date some twenty times), and
-// reading a trait out of the attributes costs about half a microsecond
-// each time. Such a test reads the value once, with its trimmed text, in
-// a scalar subquery (OFFSET 0 keeps PostgreSQL from folding it back into
-// the expressions); it runs only when and, or and not get to the test,
-// but it costs a few tenths of a microsecond and keeps the scan from
-// running in parallel, so tests that read the value three times or less
-// (eq, in, contains or exists on text) stay inline.
+// A test may look at the value many times, and reading a trait out of the
+// attributes is a lookup each time. Inline, each kind of value pays only
+// for the tests that can hold for it (ifString: a number is not read as
+// text), so a test of a number reads it about six times; a date or time
+// reads its text over a hundred times. Such a test (more than
+// maxInlineReads in the SQL) reads the value once, with its trimmed text,
+// in a scalar subquery (OFFSET 0 keeps PostgreSQL from folding it back
+// into the expressions); it runs only when and, or and not get to the
+// test, but it keeps the scan of the contacts from running in parallel,
+// which on a million contacts mattered more (issue 14: see
+// docs/benchmarks.md, "Segment preview"), so every other test is inline.
 func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) string {
 	v.space = b.spaceArg()
 	test := b.compareValue(op, v, operand)
-	if v.json == "" || strings.Count(test, v.json) <= 3 {
+	if v.json == "" || strings.Count(test, v.json) <= maxInlineReads {
 		return test
 	}
 	x, y := b.alias("x"), b.alias("y")
@@ -131,6 +145,10 @@ func (b *segmentCompiler) compare(op nurture.Op, v segmentValue, operand any) st
 		v.json, x, segmentValue{json: x + ".v", space: v.space}.str(), y)
 	return "(SELECT " + b.compareValue(op, read, operand) + " FROM " + from + ")"
 }
+
+// maxInlineReads is how many reads of a value a test may spell out inline
+// (see compare): a number compared (24) is, a date (over 100) is not.
+const maxInlineReads = 40
 
 // compareValue is compare of a value as it is read.
 func (b *segmentCompiler) compareValue(op nurture.Op, v segmentValue, operand any) string {
@@ -142,26 +160,46 @@ func (b *segmentCompiler) compareValue(op nurture.Op, v segmentValue, operand an
 		}
 		return "NOT " + present
 	case nurture.OpNeq:
+		if equalImpliesPresent([]any{operand}) {
+			return "NOT " + b.anyEqual(v, []any{operand})
+		}
 		return "NOT (" + present + " AND " + b.anyEqual(v, []any{operand}) + ")"
 	}
 	var test string
+	implied := false // the test holds only for a present value
 	switch op {
 	case nurture.OpEq:
-		test = b.anyEqual(v, []any{operand})
+		test, implied = b.anyEqual(v, []any{operand}), equalImpliesPresent([]any{operand})
 	case nurture.OpIn:
 		list, _ := operand.([]any)
-		test = b.anyEqual(v, list)
+		test, implied = b.anyEqual(v, list), equalImpliesPresent(list)
 	case nurture.OpContains:
-		test = b.contains(v, operand)
+		test = b.contains(v, operand) // "" is in every text, blank included
 	case nurture.OpGt, nurture.OpGte, nurture.OpLt, nurture.OpLte:
-		test = b.order(op, v, operand)
+		// A number, numeric text or a date or time: never blank.
+		test, implied = b.order(op, v, operand), true
 	default:
 		return "FALSE"
 	}
-	if test == "FALSE" {
+	if test == "FALSE" || implied {
 		return test
 	}
 	return "(" + present + " AND " + test + ")"
+}
+
+// equalImpliesPresent reports whether anyEqual of operands holds only for
+// a present value, so that the test of presence (two more reads of the
+// value, and a trim) can be left out: it does unless some operand is text
+// that is blank once trimmed, which a blank text value equals. A number,
+// numeric text, true or false, and text equal to a word that is not blank
+// are all present.
+func equalImpliesPresent(operands []any) bool {
+	for _, o := range operands {
+		if s, ok := o.(string); ok && strings.TrimSpace(s) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // orTests joins tests that may each be NULL into one that is not.
@@ -212,10 +250,10 @@ func (b *segmentCompiler) anyEqual(v segmentValue, operands []any) string {
 	var tests []string
 	if s := v.str(); s != "" {
 		if t := b.oneOf(foldSQL(s), words, func(w string) string { return foldSQL(b.text(w)) }, "text"); t != "" {
-			tests = append(tests, t)
+			tests = append(tests, v.ifString(t))
 		}
 		if len(nums) > 0 {
-			tests = append(tests, b.floatIn(segmentNumber(s), nums))
+			tests = append(tests, v.ifString(b.floatIn(segmentNumber(s), nums)))
 		}
 	}
 	if n := v.number(); n != "" && len(numsOf) > 0 {
@@ -265,7 +303,7 @@ func (b *segmentCompiler) contains(v segmentValue, operand any) string {
 			if needle, ok = asGoFolds(needle); !ok {
 				continue // no stored text holds a NUL
 			}
-			tests = append(tests, "strpos(lower("+s+"), lower("+b.text(needle)+")) > 0")
+			tests = append(tests, v.ifString("strpos(lower("+s+"), lower("+b.text(needle)+")) > 0"))
 		}
 	}
 	if l := v.list(); l != "" && len(operands) > 0 {
@@ -312,24 +350,32 @@ func (b *segmentCompiler) order(op nurture.Op, v segmentValue, operand any) stri
 	switch o := operand.(type) {
 	case float64:
 		var tests []string
-		for _, x := range []string{v.number(), segmentNumber(v.str())} {
+		for i, x := range []string{v.number(), segmentNumber(v.str())} {
 			if x == "" || x == segmentNumber("") {
 				continue
 			}
+			var test string
 			switch {
 			case math.IsNaN(o):
 				// Go's order finds every number neither below nor above NaN.
 				if op == nurture.OpGte || op == nurture.OpLte {
-					tests = append(tests, x+" IS NOT NULL")
+					test = x + " IS NOT NULL"
 				}
 			case op == nurture.OpGt:
 				// PostgreSQL puts NaN above every number; Go puts it nowhere.
-				tests = append(tests, "("+x+" > "+b.float(o)+" AND "+x+" <> 'NaN'::float8)")
+				test = "(" + x + " > " + b.float(o) + " AND " + x + " <> 'NaN'::float8)"
 			case op == nurture.OpLte:
-				tests = append(tests, "("+x+" <= "+b.float(o)+" OR "+x+" = 'NaN'::float8)")
+				test = "(" + x + " <= " + b.float(o) + " OR " + x + " = 'NaN'::float8)"
 			default:
-				tests = append(tests, x+" "+sym+" "+b.float(o))
+				test = x + " " + sym + " " + b.float(o)
 			}
+			if test == "" {
+				continue
+			}
+			if i == 1 {
+				test = v.ifString(test) // numeric text
+			}
+			tests = append(tests, test)
 		}
 		return orTests(tests)
 	case string:
@@ -338,7 +384,7 @@ func (b *segmentCompiler) order(op nurture.Op, v segmentValue, operand any) stri
 		if !ok || s == "" {
 			return "FALSE"
 		}
-		return "coalesce(" + segmentTime(s, sym, b.param(t.Unix())+"::int8", b.param(int64(t.Nanosecond()))+"::int8") + ", false)"
+		return "coalesce(" + v.ifString(segmentTime(s, sym, b.param(t.Unix())+"::int8", b.param(int64(t.Nanosecond()))+"::int8")) + ", false)"
 	}
 	return "FALSE"
 }
