@@ -238,8 +238,9 @@ func TestPauseResumeCancel(t *testing.T) {
 	for i := range 6 {
 		f.contact(t, nurture.Contact{Email: fmt.Sprintf("c%d@example.com", i), Attributes: map[string]any{"plan": "pro"}})
 	}
-	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
-	d := f.dispatcher(campaign.DispatcherConfig{Batch: 2, Rounds: 1})
+	// Two a second, so that a pass leaves some to pause.
+	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now(), ThrottlePerMinute: 120})
+	d := f.dispatcher(campaign.DispatcherConfig{})
 	ctx := t.Context()
 	require.Equal(t, 2, f.pass(t, d, c.ID))
 

@@ -169,11 +169,14 @@ func lockCampaign(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
 // checkpoint it reached (the last contact id the page looked at) and
 // whether it was the last page, in one transaction: a fan-out that stops
 // between pages resumes after the last page committed. The first page
-// moves a scheduled campaign to sending. It does nothing (false) unless
-// the campaign is scheduled or sending and the checkpoint is still before
-// the page (another worker froze it already).
-func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time) (bool, error) {
+// moves a scheduled campaign to sending. With dispatch, every member of
+// the page is due now and gets its message in the same statement (marked
+// enqueued, as DispatchDue's), returned to be handed to the task queue.
+// It does nothing (false) unless the campaign is scheduled or sending and
+// the checkpoint is still before the page (another worker froze it).
+func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []nurture.Message, error) {
 	froze := false
+	var out []nurture.Message
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		status, err := lockCampaign(ctx, tx, id)
 		if err != nil {
@@ -192,22 +195,54 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 		for i, m := range members {
 			contacts[i], dues[i], buckets[i], variants[i] = m.ContactID, m.DueAt, m.Bucket, int32(m.Variant)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant)
-			SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::smallint[]) ON CONFLICT DO NOTHING`,
-			id, contacts, dues, buckets, variants)
-		if err != nil {
-			return fmt.Errorf("freeze audience: %w", err)
+		if dispatch {
+			// The messages first: the audience rows are written with
+			// their ids (a statement's parts cannot see each other's rows).
+			rows, err := tx.Query(ctx, `WITH u AS (
+					SELECT * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::smallint[])
+						AS u(contact_id, due_at, bucket, variant)),
+				m AS (
+					INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at)
+					SELECT 'camp:' || $1::bigint || ':' || u.contact_id, u.contact_id, c.template, c.topic, c.subject, 'low',
+						greatest(u.due_at, $6), $1::bigint, $6
+					FROM u, campaigns c WHERE c.id = $1::bigint
+					ON CONFLICT (dedupe_key) DO NOTHING
+					RETURNING `+messageColumns+`),
+				h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
+				a AS (INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant, message_id, dispatched_at)
+					SELECT $1::bigint, u.contact_id, u.due_at, u.bucket, u.variant, m.id, CASE WHEN m.id IS NULL THEN NULL ELSE $6::timestamptz END
+					FROM u LEFT JOIN m ON m.contact_id = u.contact_id
+					ON CONFLICT DO NOTHING)
+				SELECT * FROM m`, id, contacts, dues, buckets, variants, now)
+			if err != nil {
+				return fmt.Errorf("freeze audience: %w", err)
+			}
+			if out, err = collectMessages(rows); err != nil {
+				return fmt.Errorf("freeze audience: %w", err)
+			}
+		} else {
+			_, err := tx.Exec(ctx, `INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant)
+				SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::smallint[]) ON CONFLICT DO NOTHING`,
+				id, contacts, dues, buckets, variants)
+			if err != nil {
+				return fmt.Errorf("freeze audience: %w", err)
+			}
 		}
+		// The checkpoint fences the page: none of its members can be in
+		// the audience already, so the page's size is what it added.
 		_, err = tx.Exec(ctx, `UPDATE campaigns SET audience = audience + $2, frozen_through = $3, frozen = $4,
 				status = 'sending', started_at = coalesce(started_at, $5), updated_at = now() WHERE id = $1`,
-			id, tag.RowsAffected(), through, done, now)
+			id, n, through, done, now)
 		if err != nil {
 			return fmt.Errorf("freeze audience: %w", err)
 		}
 		froze = true
 		return nil
 	})
-	return froze, err
+	if err != nil || !froze {
+		return false, nil, err
+	}
+	return true, out, nil
 }
 
 // DispatchDue gives the members of a sending campaign's audience whose
