@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -450,15 +449,7 @@ func applySchedule(body map[string]any, dst *nurture.Campaign, create bool, text
 	return nil
 }
 
-func campaignID(c *gin.Context) (int64, bool) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 || strings.Trim(raw, "0123456789") != "" || !utf8.ValidString(raw) {
-		fail(c, nurture.FieldError("id", "must be a campaign's id, a positive whole number"))
-		return 0, false
-	}
-	return id, true
-}
+func campaignID(c *gin.Context) (int64, bool) { return pathID(c, "a campaign's") }
 
 func campaignNotFound(err error) error {
 	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {

@@ -128,11 +128,15 @@ func segmentBody(c *gin.Context, limit int64, s *nurture.Segment, create bool) b
 }
 
 // segmentID reads the path's segment id.
-func segmentID(c *gin.Context) (int64, bool) {
+func segmentID(c *gin.Context) (int64, bool) { return pathID(c, "a segment's") }
+
+// pathID reads the path's id, a positive whole number (digits only), or
+// answers the request with an error naming id and what it should be.
+func pathID(c *gin.Context, whose string) (int64, bool) {
 	raw := c.Param("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 || strings.Trim(raw, "0123456789") != "" {
-		fail(c, nurture.FieldError("id", "must be a segment's id, a positive whole number"))
+		fail(c, nurture.FieldError("id", "must be %s id, a positive whole number", whose))
 		return 0, false
 	}
 	return id, true
