@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -156,10 +154,8 @@ func newContactCompanyJSON(co *nurture.Company) *contactCompanyJSON {
 
 // getCompany serves GET /v1/companies/{id}: the company and its contacts.
 func (a *API) getCompany(c *gin.Context) {
-	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 || strings.Trim(raw, "0123456789") != "" {
-		fail(c, nurture.FieldError("id", "must be a company's id, a positive whole number"))
+	id, ok := pathID(c, "a company's")
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()

@@ -131,23 +131,31 @@ func fieldOf(t *testing.T, err error) string {
 	return de.Field
 }
 
-// No minute of a throttled fan-out gets more than PerMinute emails.
-func TestThrottleSlots(t *testing.T) {
+// No minute of a throttled fan-out gets more than PerMinute emails, and
+// no pass (one a second) more than a second's share of them.
+func TestThrottleAllowance(t *testing.T) {
 	t.Parallel()
-	due := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
 	for _, perMinute := range []int{1, 7, 600, 1000} {
 		th := campaign.Throttle{PerMinute: perMinute}
-		perSlot := map[time.Time]int{}
-		for i := range 5000 {
-			at := th.Slot(i, due)
-			require.False(t, at.Before(due))
-			perSlot[at.Truncate(time.Minute)]++
+		var perPass []int
+		for range 300 {
+			var lastMinute int64
+			for _, n := range perPass[max(0, len(perPass)-59):] {
+				lastMinute += int64(n)
+			}
+			perPass = append(perPass, th.Allowance(lastMinute, 5000))
 		}
-		for m, n := range perSlot {
-			require.LessOrEqual(t, n, perMinute, "minute %s", m)
+		for i := range perPass {
+			sum := 0
+			for _, n := range perPass[i:min(i+60, len(perPass))] {
+				sum += n
+			}
+			require.LessOrEqual(t, sum, perMinute, "%d a minute, the minute from second %d", perMinute, i)
+			require.LessOrEqual(t, perPass[i], (perMinute+59)/60)
 		}
+		require.Positive(t, perPass[0], "the first pass sends")
 	}
-	require.Equal(t, due, campaign.Throttle{}.Slot(4999, due), "no throttle")
+	require.Equal(t, 5000, campaign.Throttle{}.Allowance(1e6, 5000), "no throttle: a pass's batch")
 }
 
 func TestABTestValidate(t *testing.T) {

@@ -96,8 +96,5 @@ func (h *EnrichHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	_, err := h.enricher.Enrich(ctx, p.ContactID)
-	if nurture.ErrorCodeOf(err) == nurture.CodeInvalid {
-		return permanent(err)
-	}
-	return err
+	return retryable(err)
 }

@@ -196,6 +196,19 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	return d + jitter
 }
 
+// retryable tells asynq what a use case's error means: nothing (nil), a
+// permanent failure for invalid input or a record gone (trying again with
+// the same task cannot help), else a failure to retry.
+func retryable(err error) error {
+	switch code := nurture.ErrorCodeOf(err); {
+	case err == nil:
+		return nil
+	case code == nurture.CodeInvalid, code == nurture.CodeNotFound:
+		return permanent(err)
+	}
+	return err
+}
+
 // permanent wraps err so that asynq does not retry it.
 func permanent(err error) error {
 	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/delivery"
 )
 
@@ -36,13 +35,10 @@ func (h *SendHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	err := h.deliverer.Deliver(ctx, delivery.Request{IDs: ids, LastAttempt: lastAttempt(ctx)})
 	var final *delivery.FinalError
-	switch code := nurture.ErrorCodeOf(err); {
-	case err == nil:
-		return nil
-	case errors.As(err, &final), code == nurture.CodeInvalid, code == nurture.CodeNotFound:
+	if errors.As(err, &final) {
 		return permanent(err)
 	}
-	return err
+	return retryable(err)
 }
 
 // lastAttempt reports whether the running task has no retries left.

@@ -137,11 +137,5 @@ func (h *AdvanceHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	} else {
 		err = h.engine.Advance(ctx, p.EnrollmentID)
 	}
-	switch code := nurture.ErrorCodeOf(err); {
-	case err == nil:
-		return nil
-	case code == nurture.CodeInvalid, code == nurture.CodeNotFound:
-		return permanent(err)
-	}
-	return err
+	return retryable(err)
 }

@@ -32,8 +32,7 @@ type CampaignPoller struct {
 	Interval   time.Duration // default 1s: a pause or a throttle acts within a second or so
 }
 
-// Run polls every Interval until ctx ends.
-func (p *CampaignPoller) Run(ctx context.Context) error {
+func (p *CampaignPoller) defaults() {
 	if p.Clock == nil {
 		p.Clock = nurture.SystemClock{}
 	}
@@ -43,29 +42,19 @@ func (p *CampaignPoller) Run(ctx context.Context) error {
 	if p.Interval == 0 {
 		p.Interval = time.Second
 	}
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for {
-		if err := p.Pass(ctx); err != nil && ctx.Err() == nil {
-			p.Logger.Warn("campaign poller pass", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+}
+
+// Run polls every Interval until ctx ends.
+func (p *CampaignPoller) Run(ctx context.Context) error {
+	p.defaults()
+	poll(ctx, p.Interval, p.Logger, "campaign poller pass", p.Pass)
+	return nil
 }
 
 // Pass gives every active campaign one pass; a campaign that fails is
 // logged and the others go on.
 func (p *CampaignPoller) Pass(ctx context.Context) error {
-	if p.Clock == nil {
-		p.Clock = nurture.SystemClock{}
-	}
-	if p.Logger == nil {
-		p.Logger = slog.Default()
-	}
+	p.defaults()
 	ids, err := p.Store.ActiveCampaigns(ctx, p.Clock.Now())
 	if err != nil {
 		return err

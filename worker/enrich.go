@@ -65,18 +65,11 @@ func (p *EnrichPoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *EnrichPoller) Run(ctx context.Context) error {
 	p.defaults()
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for {
-		if _, err := p.Pass(ctx); err != nil && ctx.Err() == nil {
-			p.Logger.Warn("enrichment poller pass", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	poll(ctx, p.Interval, p.Logger, "enrichment poller pass", func(ctx context.Context) error {
+		_, err := p.Pass(ctx)
+		return err
+	})
+	return nil
 }
 
 // Pass queues the enrichments due and returns how many it queued.

@@ -87,18 +87,11 @@ func (r *Reconciler) defaults() {
 // Run reconciles every Interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
-	for {
-		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
-			r.Logger.Warn("reconcile pass", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	poll(ctx, r.Interval, r.Logger, "reconcile pass", func(ctx context.Context) error {
+		_, err := r.Pass(ctx)
+		return err
+	})
+	return nil
 }
 
 // Pass runs one reconciliation and returns how many messages it enqueued.

@@ -94,18 +94,11 @@ func (p *SequencePoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *SequencePoller) Run(ctx context.Context) error {
 	p.defaults()
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for {
-		if _, _, err := p.Pass(ctx); err != nil && ctx.Err() == nil {
-			p.Logger.Warn("sequence poller pass", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	poll(ctx, p.Interval, p.Logger, "sequence poller pass", func(ctx context.Context) error {
+		_, _, err := p.Pass(ctx)
+		return err
+	})
+	return nil
 }
 
 // Pass acts on the signals waiting and queues the enrollments due; it

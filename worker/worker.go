@@ -149,3 +149,21 @@ func (l asynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...), "compo
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...), "component", "asynq") }
 func (l asynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
 func (l asynqLogger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// poll runs pass every interval until ctx ends, and logs what a pass
+// returns as an error (a pass that fails leaves its work for the next).
+// Every poller of this package runs on it.
+func poll(ctx context.Context, interval time.Duration, log *slog.Logger, what string, pass func(context.Context) error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := pass(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(what, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
