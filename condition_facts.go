@@ -219,13 +219,13 @@ func traitValue(c *Contact, path []string) (any, bool) {
 			return nil, false
 		}
 		switch {
-		case sameName(path[0], "name"):
+		case SameFieldName(path[0], "name"):
 			return text(c.Name())
-		case sameName(path[0], "email"):
+		case SameFieldName(path[0], "email"):
 			return text(c.Email)
 		}
 		for _, pf := range ProfileFields {
-			if sameName(path[0], pf.Name) {
+			if SameFieldName(path[0], pf.Name) {
 				return text(*pf.Get(c))
 			}
 		}
@@ -233,10 +233,11 @@ func traitValue(c *Contact, path []string) (any, bool) {
 	return lookupPath(c.Attributes, path)
 }
 
-// sameName reports whether a names the field called name (lower case, ASCII)
-// once case and underscores are ignored: first_name, firstName and
-// FIRSTNAME name one field.
-func sameName(a, name string) bool {
+// SameFieldName reports whether a names the field called name (lower
+// case, ASCII) once case and underscores are ignored: first_name,
+// firstName and FIRSTNAME name one field. It is the rule of traits.NAME
+// for typed profile fields, wherever conditions are evaluated.
+func SameFieldName(a, name string) bool {
 	i, j := 0, 0
 	for {
 		for i < len(a) && a[i] == '_' {

@@ -303,13 +303,13 @@ func (b *segmentCompiler) trait(path []string) segmentValue {
 	}
 	if len(path) == 1 {
 		switch {
-		case sameFieldName(path[0], "name"):
+		case nurture.SameFieldName(path[0], "name"):
 			return segmentValue{text: "(c.first_name || ' ' || c.last_name)"}
-		case sameFieldName(path[0], "email"):
+		case nurture.SameFieldName(path[0], "email"):
 			return segmentValue{text: "coalesce(c.email, '')"}
 		}
 		for _, pf := range nurture.ProfileFields {
-			if sameFieldName(path[0], pf.Name) {
+			if nurture.SameFieldName(path[0], pf.Name) {
 				// A column of the store's own, named by nurture.ProfileFields.
 				return segmentValue{text: "c." + pf.Name}
 			}
@@ -452,30 +452,4 @@ func (b *segmentCompiler) subscribed(s nurture.Subscribed) string {
 			o, b.text(string(s.Topic)), b.nowArg())
 	}
 	return out + ")"
-}
-
-// sameFieldName is nurture's rule for trait names of typed fields: a names
-// the field called name (lower case, ASCII) once case and underscores are
-// ignored, so first_name, firstName and FIRSTNAME name one field.
-func sameFieldName(a, name string) bool {
-	i, j := 0, 0
-	for {
-		for i < len(a) && a[i] == '_' {
-			i++
-		}
-		for j < len(name) && name[j] == '_' {
-			j++
-		}
-		if i == len(a) || j == len(name) {
-			return i == len(a) && j == len(name)
-		}
-		c := a[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != name[j] {
-			return false
-		}
-		i, j = i+1, j+1
-	}
 }
