@@ -127,21 +127,29 @@ func (e *env) endSequence(n int, start time.Time) (tally, sequenceTotals) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	tl := e.stopAndCountAll(start, finished)
+	ctx := context.Background()
+	totals, err := e.sequenceTotals(ctx)
+	require.NoError(e.t, err, "count enrollments")
+	return tl, totals
+}
+
+// stopAndCountAll lets stragglers land, stops the worker, and counts every
+// message row the scenario's engine created against the sink's journal.
+func (e *env) stopAndCountAll(start, finished time.Time) tally {
+	e.t.Helper()
 	time.Sleep(3 * time.Second) // a copy still on its way is counted too
 	if e.worker != nil && e.worker.running() {
 		e.worker.terminate(60 * time.Second)
 	}
-	ctx := context.Background()
 	var msgs []message
-	rows, _ := e.pool.Query(ctx, `SELECT m.id, m.contact_id, c.email FROM messages m JOIN contacts c ON c.id = m.contact_id ORDER BY m.id`)
+	rows, _ := e.pool.Query(context.Background(), `SELECT m.id, m.contact_id, c.email FROM messages m JOIN contacts c ON c.id = m.contact_id ORDER BY m.id`)
 	var m message
 	_, err := pgx.ForEachRow(rows, []any{&m.id, &m.contactID, &m.email}, func() error { msgs = append(msgs, m); return nil })
 	require.NoError(e.t, err, "read messages")
 	tl := e.count(msgs, nil)
 	tl.finish = finished.Sub(start)
-	totals, err := e.sequenceTotals(ctx)
-	require.NoError(e.t, err, "count enrollments")
-	return tl, totals
+	return tl
 }
 
 // sequenceRow fills a row from the counts and checks issue 12's criterion:
