@@ -45,6 +45,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/postgres"
 )
 
@@ -97,9 +98,9 @@ func run(cfg config, dbURL string) error {
 	if err := empty(ctx, pool); err != nil {
 		return err
 	}
-	cfg.pool, cfg.dbName = pool, dbNameOf(dbURL)
+	cfg.pool, cfg.dbName = pool, procstat.DBName(dbURL)
 
-	fmt.Printf("load average before: %s; %d CPUs, GOMAXPROCS %d\n", loadAvg(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("load average before: %s; %d CPUs, GOMAXPROCS %d\n", procstat.LoadAvg(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	res, err := bench(ctx, cfg)
 	if err != nil {
 		return err
@@ -170,7 +171,7 @@ func report(r *results) {
 	if c.redisPID != 0 {
 		cpu += fmt.Sprintf(", redis-server %s", ms(r.redisCPU))
 	}
-	fmt.Printf("%s; load average after: %s\n", cpu, loadAvg())
+	fmt.Printf("%s; load average after: %s\n", cpu, procstat.LoadAvg())
 }
 
 func counts(m map[string]int) string {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -210,73 +208,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// clockTick is the unit of /proc/*/stat's CPU times (USER_HZ).
-const clockTick = 10 * time.Millisecond
-
-// processCPU is the user and system CPU a process has used so far.
-func processCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	return statCPU(data)
-}
-
-// statCPU reads utime + stime from a /proc/PID/stat line (after the
-// command's parenthesised name, which may hold spaces).
-func statCPU(data []byte) time.Duration {
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * clockTick
-}
-
-// postgresCPU sums the CPU of the postgres processes serving database db
-// (their command line names it), and of every postgres process of the
-// machine, as bench/seqload does. The server is shared: the second figure
-// includes the other databases' work, the first leaves out the WAL writer
-// and the checkpointer; a backend that ended during the run is missed.
-func postgresCPU(db string) (mine, all time.Duration) {
-	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(data, []byte("(postgres)")) {
-			continue
-		}
-		cpu := statCPU(data)
-		all += cpu
-		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline")); err == nil && bytes.Contains(cmd, []byte(" "+db+" ")) {
-			mine += cpu
-		}
-	}
-	return mine, all
-}
-
-// dbNameOf is the database a postgres:// URL names.
-func dbNameOf(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	_, rest, _ = strings.Cut(rest, "/")
-	name, _, _ := strings.Cut(rest, "?")
-	return name
-}
-
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/jobs"
@@ -239,9 +240,9 @@ func bench(ctx context.Context, cfg config) (*results, error) {
 	defer stop()
 
 	heap := sampleHeap(100 * time.Millisecond)
-	cpuBefore := processCPU(os.Getpid())
-	pgBefore, pgAllBefore := postgresCPU(cfg.dbName)
-	redisBefore := processCPU(cfg.redisPID)
+	cpuBefore := procstat.ProcessCPU(os.Getpid())
+	pgBefore, pgAllBefore := procstat.PostgresCPU(cfg.dbName)
+	redisBefore := procstat.ProcessCPU(cfg.redisPID)
 
 	// The sign-ups, through ingestion as the API stores them.
 	db := postgres.New(cfg.pool)
@@ -289,13 +290,13 @@ func bench(ctx context.Context, cfg config) (*results, error) {
 	stop()
 	res.heapPeak = heap.close()
 	res.rssPeak = vmHWM()
-	res.processCPU = processCPU(os.Getpid()) - cpuBefore
+	res.processCPU = procstat.ProcessCPU(os.Getpid()) - cpuBefore
 	if cfg.dbName != "" {
-		mine, all := postgresCPU(cfg.dbName)
+		mine, all := procstat.PostgresCPU(cfg.dbName)
 		res.pgCPU, res.pgAllCPU = mine-pgBefore, all-pgAllBefore
 	}
 	if cfg.redisPID != 0 {
-		res.redisCPU = processCPU(cfg.redisPID) - redisBefore
+		res.redisCPU = procstat.ProcessCPU(cfg.redisPID) - redisBefore
 	}
 	if engineErr != nil {
 		return nil, fmt.Errorf("the engine: %w", engineErr)

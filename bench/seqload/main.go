@@ -46,6 +46,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/smtpsink"
 	"github.com/nurture-email/nurture/sequence"
@@ -153,7 +154,7 @@ func run(o options) error {
 	if err := fill(ctx, pool, o, seq); err != nil {
 		return err
 	}
-	fmt.Printf("load average before: %s\n", loadAvg())
+	fmt.Printf("load average before: %s\n", procstat.LoadAvg())
 
 	// Phase 1: every enrollment through the send and into the wait.
 	logFile, err := os.Create(filepath.Join(os.TempDir(), "seqload-worker.log"))
@@ -163,8 +164,8 @@ func run(o options) error {
 	defer logFile.Close()
 	worker := exec.Command(o.bin, "worker")
 	worker.Env, worker.Stdout, worker.Stderr = env, logFile, logFile
-	dbName := dbNameOf(o.dbURL)
-	pgBefore, pgAllBefore := postgresCPU(dbName)
+	dbName := procstat.DBName(o.dbURL)
+	pgBefore, pgAllBefore := procstat.PostgresCPU(dbName)
 	start := time.Now()
 	if err := worker.Start(); err != nil {
 		return err
@@ -195,9 +196,9 @@ func run(o options) error {
 		}
 	}
 	elapsed := time.Since(start)
-	pgCPU, pgAll := postgresCPU(dbName)
+	pgCPU, pgAll := procstat.PostgresCPU(dbName)
 	pgCPU, pgAll = pgCPU-pgBefore, pgAll-pgAllBefore
-	workerCPU := processCPU(worker.Process.Pid)
+	workerCPU := procstat.ProcessCPU(worker.Process.Pid)
 	var decisions, history int64
 	if err := pool.QueryRow(ctx, `SELECT sum(revision), (SELECT count(*) FROM enrollment_history) FROM enrollments`).Scan(&decisions, &history); err != nil {
 		return err
@@ -209,7 +210,7 @@ func run(o options) error {
 		float64(sink.Stats().Accepted)/elapsed.Seconds(), history)
 	fmt.Printf("  CPU per step: worker %.0f µs (sending included), PostgreSQL %.0f µs (the backends of %s; all postgres processes of the shared server: %.0f µs); load average after: %s\n",
 		float64(workerCPU.Microseconds())/float64(decisions), float64(pgCPU.Microseconds())/float64(decisions), dbName,
-		float64(pgAll.Microseconds())/float64(decisions), loadAvg())
+		float64(pgAll.Microseconds())/float64(decisions), procstat.LoadAvg())
 	if o.exitRate <= 0 {
 		return nil
 	}
@@ -395,7 +396,7 @@ func exitPhase(ctx context.Context, o options, env []string, pool *pgxpool.Pool,
 	fmt.Printf("phase 2: %d events through /v1/batch in %s (%.0f/s, %d a request), %d of them bench_exit\n",
 		batches*perBatch, sent.Round(time.Millisecond), float64(batches*perBatch)/sent.Seconds(), perBatch, len(sentAt))
 	fmt.Printf("  exit event posted -> enrollment exited: %d of %d ended; p50 %s, p99 %s, max %s; load average after: %s\n",
-		len(lat), len(sentAt), pct(0.5), pct(0.99), lat[len(lat)-1].Round(time.Millisecond), loadAvg())
+		len(lat), len(sentAt), pct(0.5), pct(0.99), lat[len(lat)-1].Round(time.Millisecond), procstat.LoadAvg())
 	return nil
 }
 
@@ -442,74 +443,4 @@ func waitHTTP(url string, limit time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready after %s", url, limit)
-}
-
-// clockTick is the unit of /proc/*/stat's CPU times (USER_HZ).
-const clockTick = 10 * time.Millisecond
-
-// processCPU is the user and system CPU a process has used so far.
-func processCPU(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	return statCPU(data)
-}
-
-// statCPU reads utime + stime from a /proc/PID/stat line (after the
-// command's parenthesised name, which may hold spaces).
-func statCPU(data []byte) time.Duration {
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * clockTick
-}
-
-// postgresCPU sums the CPU of the postgres processes serving database db
-// (their command line names it), and of every postgres process of the
-// machine, as bench/hits.sh does: the difference over a run is
-// PostgreSQL's share. The server is shared: the second figure includes the
-// other databases' work, the first leaves out the WAL writer and the
-// checkpointer.
-func postgresCPU(db string) (mine, all time.Duration) {
-	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(data, []byte("(postgres)")) {
-			continue
-		}
-		cpu := statCPU(data)
-		all += cpu
-		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline")); err == nil && bytes.Contains(cmd, []byte(" "+db+" ")) {
-			mine += cpu
-		}
-	}
-	return mine, all
-}
-
-// dbNameOf is the database a postgres:// URL names.
-func dbNameOf(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	_, rest, _ = strings.Cut(rest, "/")
-	name, _, _ := strings.Cut(rest, "?")
-	return name
-}
-
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -1,4 +1,4 @@
-package main
+package procstat
 
 import (
 	"testing"
@@ -20,7 +20,7 @@ func TestStatCPUReadsUserAndSystemTimeAfterTheName(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.want, statCPU([]byte(tc.stat)))
+			require.Equal(t, tc.want, StatCPU([]byte(tc.stat)))
 		})
 	}
 }
@@ -31,6 +31,6 @@ func TestDBNameOfURL(t *testing.T) {
 		"postgres://postgres@127.0.0.1:5432/nurture_seqload?sslmode=disable": "nurture_seqload",
 		"postgres://127.0.0.1/bench":                                         "bench",
 	} {
-		require.Equal(t, want, dbNameOf(url), url)
+		require.Equal(t, want, DBName(url), url)
 	}
 }
