@@ -2,10 +2,7 @@ package enrich
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,21 +31,7 @@ type enrichBundle struct {
 func setupEnricher(t *testing.T, research bool) *enrichBundle {
 	t.Helper()
 	var requests atomic.Int32
-	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		name := map[string]string{"/": "jsonld.html", "/company/about-us": "about.html"}[r.URL.Path]
-		if name == "" {
-			http.NotFound(w, r)
-			return
-		}
-		body, err := os.ReadFile(filepath.Join("testdata", "site", name))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(body)
-	}))
+	srv := serveAcme(t, &requests)
 	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"),
 		"acme-robotics.de. 60 IN A 127.0.0.1",
 		"acme-robotics.de. 60 IN MX 1 aspmx.l.google.com.",

@@ -7,7 +7,10 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +58,30 @@ func serveOn(t *testing.T, ip string, h http.Handler) *httptest.Server {
 	s.Start()
 	t.Cleanup(s.Close)
 	return s
+}
+
+// serveAcme serves Acme Robotics' site on loopback (testdata/site: a home
+// page with JSON-LD and its about page), counting requests in requests
+// when it is not nil.
+func serveAcme(t *testing.T, requests *atomic.Int32) *httptest.Server {
+	t.Helper()
+	return serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests != nil {
+			requests.Add(1)
+		}
+		name := map[string]string{"/": "jsonld.html", "/company/about-us": "about.html"}[r.URL.Path]
+		if name == "" {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := os.ReadFile(filepath.Join("testdata", "site", name))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(body)
+	}))
 }
 
 // port returns the port of a test server.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -240,20 +238,7 @@ func TestResearchSkips(t *testing.T) {
 // address outside 127.0.0.0/8).
 func TestResearchLocal(t *testing.T) {
 	t.Parallel()
-	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := map[string]string{"/": "jsonld.html", "/company/about-us": "about.html"}[r.URL.Path]
-		if name == "" {
-			http.NotFound(w, r)
-			return
-		}
-		body, err := os.ReadFile(filepath.Join("testdata", "site", name))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(body)
-	}))
+	srv := serveAcme(t, nil)
 	b := setupFetch(t, netip.MustParsePrefix("127.0.0.0/8"),
 		"acme-robotics.de. 60 IN A 127.0.0.1",
 		"acme-robotics.de. 60 IN MX 1 aspmx.l.google.com.",
