@@ -126,21 +126,17 @@ func (e *Enricher) Enrich(ctx context.Context, contactID int64) (*nurture.Enrich
 	o := &nurture.EnrichmentOutcome{ContactID: t.ContactID, Revision: t.Revision, At: now,
 		ContactFields: enrichedFields(DeriveTitle(t.Title, now))}
 	domain, refused := WorkDomain(t.Email)
-	switch {
-	case refused != "":
+	if refused != "" {
 		o.Status, o.Reason = nurture.EnrichmentSkipped, refused
-		return e.record(ctx, o)
-	case !e.ResearchOn():
-		o.Domain = domain
-		if o.CompanyID, err = st.CompanyForDomain(ctx, t.ContactID, domain); err != nil {
-			return nil, err
-		}
-		o.Status, o.Reason = nurture.EnrichmentSkipped, RefusedResearchOff
 		return e.record(ctx, o)
 	}
 	o.Domain = domain
 	if o.CompanyID, err = st.CompanyForDomain(ctx, t.ContactID, domain); err != nil {
 		return nil, err
+	}
+	if !e.ResearchOn() {
+		o.Status, o.Reason = nurture.EnrichmentSkipped, RefusedResearchOff
+		return e.record(ctx, o)
 	}
 	research, err := e.research(ctx, domain, t.Email, now)
 	if err != nil {
