@@ -42,9 +42,8 @@ type Campaign struct {
 	DecidedAt time.Time
 	Decision  []VariantResult
 
-	Audience      int64 // contacts frozen so far
-	FrozenThrough int64 // the freeze's checkpoint: the last contact id done
-	Frozen        bool
+	Audience int64 // contacts frozen so far (in every lane)
+	Frozen   bool  // the whole audience is frozen
 
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -56,6 +55,17 @@ type Campaign struct {
 // per contact, however often the fan-out runs.
 func CampaignDedupeKey(campaignID, contactID int64) string {
 	return "camp:" + strconv.FormatInt(campaignID, 10) + ":" + strconv.FormatInt(contactID, 10)
+}
+
+// CampaignLane is one lane of a campaign's freeze: lane Lane of n takes
+// the contacts whose id is Lane modulo n, page by page, each page after
+// its checkpoint Through (the last contact id it looked at). Lanes freeze
+// at once, each in its own transactions.
+type CampaignLane struct {
+	Lane     int
+	Through  int64
+	Frozen   bool
+	Audience int64
 }
 
 // AudienceMember is a contact of a campaign's frozen audience: when its

@@ -2,9 +2,11 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -17,14 +19,22 @@ type Store interface {
 	Campaign(ctx context.Context, id int64) (*nurture.Campaign, error)
 	// Contacts reads the contacts of a page, for their time zones.
 	Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Contact, error)
-	// FreezeAudience adds a page of the audience if the checkpoint is
-	// still after; false when it was not (paused, or done by another).
-	// With dispatch (every member due now), the members get their
-	// messages in the same transaction, returned.
-	FreezeAudience(ctx context.Context, id, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []nurture.Message, error)
+	// StartCampaign moves a due campaign to sending with lanes lanes (a
+	// campaign that started before keeps its own) and returns them; none
+	// when it is neither scheduled nor sending.
+	StartCampaign(ctx context.Context, id int64, lanes int, now time.Time) ([]nurture.CampaignLane, error)
+	// FreezeAudience adds a page of a lane of the audience if the lane's
+	// checkpoint is still after; false when it was not (paused, or done
+	// by another). With dispatch (every member due now), the members get
+	// their messages in the same transaction, whose ids it returns.
+	FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []int64, error)
+	// SealAudience marks the audience frozen once every lane is, and
+	// reports whether it is.
+	SealAudience(ctx context.Context, id int64) (bool, error)
 	// DispatchDue creates the messages of the members due by dueBy, as
-	// many as allow says given the last minute's count.
-	DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Message, error)
+	// many as allow says given the last minute's count, and returns
+	// their ids.
+	DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]int64, error)
 	FinishCampaign(ctx context.Context, id int64, now time.Time) (bool, error)
 	EndCampaign(ctx context.Context, id int64, now time.Time) error
 	// ABResults and DecideWinner serve A/B tests: what each variant did,
@@ -33,9 +43,10 @@ type Store interface {
 	DecideWinner(ctx context.Context, id int64, winner int, results []nurture.VariantResult, now time.Time) (bool, error)
 }
 
-// Audience pages through the contacts a condition selects, by id.
+// Audience pages through the contacts a condition selects, by id: those
+// of lane lane of lanes (id modulo lanes), after afterID.
 type Audience interface {
-	SegmentPage(ctx context.Context, cond nurture.Condition, now time.Time, afterID int64, limit int) ([]int64, error)
+	SegmentPage(ctx context.Context, cond nurture.Condition, now time.Time, afterID int64, limit, lane, lanes int) ([]int64, error)
 }
 
 // Enqueuer hands messages to delivery; a batch queued twice under one key
@@ -53,17 +64,22 @@ type DispatcherConfig struct {
 	Clock    nurture.Clock // default: the wall clock
 	Logger   *slog.Logger  // default: slog.Default()
 	// Page is how many contacts a page of the freeze holds (default
-	// 2,000), Pages how many pages one pass freezes at most (default 50),
-	// Batch how many messages one round of a pass creates at most
-	// (default 5,000), Rounds how many rounds a pass makes at most when
-	// there is no throttle (default 20): a pass does up to 100,000
-	// contacts of each, then lets the other campaigns have theirs.
+	// 2,000), Pages how many pages one pass freezes at most in each lane
+	// (default 25), Batch how many messages one round of a pass creates
+	// at most (default 5,000), Rounds how many rounds a pass makes at
+	// most when there is no throttle (default 20): a pass does up to
+	// 100,000 contacts of each, then lets the other campaigns have theirs.
 	Page, Pages, Batch, Rounds int
-	Zones                      *sequence.ZoneCache
+	// Lanes is how many lanes a campaign's freeze runs in, each with its
+	// own checkpoint and transactions, at once (default 2): a page's
+	// message rows are written by one statement, which PostgreSQL runs
+	// on one core. Fixed for a campaign when it starts.
+	Lanes int
+	Zones *sequence.ZoneCache
 }
 
 // Dispatcher is a campaign's fan-out: a pass freezes the audience page by
-// page when the campaign starts, creates the messages that are due (under
+// page when the campaign starts (its lanes at once), creates the messages that are due (under
 // the throttle) and hands them to delivery, ends the campaign at its end,
 // and marks it sent when every member has its message. PostgreSQL holds
 // every step, so a pass may stop anywhere and the next goes on; passes
@@ -84,7 +100,10 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Page = 2000
 	}
 	if cfg.Pages <= 0 {
-		cfg.Pages = 50
+		cfg.Pages = 25
+	}
+	if cfg.Lanes <= 0 {
+		cfg.Lanes = 2
 	}
 	if cfg.Rounds <= 0 {
 		cfg.Rounds = 20
@@ -181,24 +200,20 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 // dispatch creates one round of due messages and hands them to delivery.
 func (d *Dispatcher) dispatch(ctx context.Context, id int64, now time.Time, throttle Throttle) (int, error) {
 	st := d.cfg.Store
-	msgs, err := st.DispatchDue(ctx, id, now, now, func(lastMinute int64) int { return throttle.Allowance(lastMinute, d.cfg.Batch) })
-	if err != nil || len(msgs) == 0 {
+	ids, err := st.DispatchDue(ctx, id, now, now, func(lastMinute int64) int { return throttle.Allowance(lastMinute, d.cfg.Batch) })
+	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	return len(msgs), d.enqueue(ctx, id, msgs)
+	return len(ids), d.enqueue(ctx, id, ids)
 }
 
 // enqueue hands a campaign's new messages to delivery. They were written
 // marked enqueued: should this enqueue be lost, the reconciler queues
 // them again after its grace, and the task id and the claim make a
 // second task harmless.
-func (d *Dispatcher) enqueue(ctx context.Context, id int64, msgs []nurture.Message) error {
-	if len(msgs) == 0 {
+func (d *Dispatcher) enqueue(ctx context.Context, id int64, ids []int64) error {
+	if len(ids) == 0 {
 		return nil
-	}
-	ids := make([]int64, len(msgs))
-	for i := range msgs {
-		ids[i] = msgs[i].ID
 	}
 	key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
 	if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, "low", ids); err != nil {
@@ -217,56 +232,91 @@ func dueNow(members []nurture.AudienceMember, now time.Time) bool {
 	return true
 }
 
-// freeze adds pages of the audience until it is whole or the pass has
-// frozen Pages of them, and returns how many messages it created with
-// them (pages due now); c follows the checkpoint.
-func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Schedule, now time.Time) (created int, err error) {
-	window, fallback, err := windowOf(c)
+// freeze starts the campaign's freeze if it has not started and goes on
+// with it in every lane at once, each lane until it is whole or the pass
+// has frozen Pages of its pages; it returns how many messages it created
+// with them (pages due now). c.Frozen and c.Status follow.
+func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Schedule, now time.Time) (int, error) {
+	if c.Frozen {
+		return 0, nil
+	}
+	lanes, err := d.cfg.Store.StartCampaign(ctx, c.ID, d.cfg.Lanes, now)
+	if err != nil || len(lanes) == 0 {
+		return 0, err
+	}
+	c.Status = string(Sending)
+	f, err := d.newFreeze(c, sched, len(lanes), now)
 	if err != nil {
 		return 0, err
 	}
-	for range d.cfg.Pages {
-		if c.Frozen {
-			return created, nil
+	var wg sync.WaitGroup
+	created := make([]int, len(lanes))
+	errs := make([]error, len(lanes))
+	for i, l := range lanes {
+		if l.Frozen {
+			continue
 		}
-		ids, err := d.cfg.Audience.SegmentPage(ctx, c.Condition, now, c.FrozenThrough, d.cfg.Page)
+		wg.Go(func() { created[i], errs[i] = f.lane(ctx, l) })
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range created {
+		total += n
+	}
+	if err := errors.Join(errs...); err != nil {
+		return total, err
+	}
+	if c.Frozen, err = d.cfg.Store.SealAudience(ctx, c.ID); err != nil {
+		return total, err
+	}
+	if c.Frozen {
+		d.cfg.Logger.Info("campaign audience frozen", "campaign", c.ID, "lanes", len(lanes))
+	}
+	return total, nil
+}
+
+// laneFreeze is what a pass's lanes share to freeze a campaign's audience.
+type laneFreeze struct {
+	d        *Dispatcher
+	c        *nurture.Campaign
+	sched    Schedule
+	ab       *ABTest
+	window   sequence.Window
+	fallback *time.Location
+	lanes    int
+	now      time.Time
+}
+
+func (d *Dispatcher) newFreeze(c *nurture.Campaign, sched Schedule, lanes int, now time.Time) (*laneFreeze, error) {
+	window, fallback, err := windowOf(c)
+	if err != nil {
+		return nil, err
+	}
+	return &laneFreeze{d: d, c: c, sched: sched, ab: ABTestOf(c), window: window, fallback: fallback, lanes: lanes, now: now}, nil
+}
+
+// lane freezes pages of one lane until it is whole or has done Pages of
+// them, and returns how many messages it created with them.
+func (f *laneFreeze) lane(ctx context.Context, l nurture.CampaignLane) (created int, err error) {
+	d, c := f.d, f.c
+	for range d.cfg.Pages {
+		ids, err := d.cfg.Audience.SegmentPage(ctx, c.Condition, f.now, l.Through, d.cfg.Page, l.Lane, f.lanes)
 		if err != nil {
 			return created, fmt.Errorf("campaign %d: audience: %w", c.ID, err)
 		}
-		var contacts map[int64]*nurture.Contact
-		if (sched.Local != nil || !window.AnyTime()) && len(ids) > 0 {
-			if contacts, err = d.cfg.Store.Contacts(ctx, ids); err != nil {
-				return created, err
-			}
+		members, err := f.members(ctx, ids)
+		if err != nil {
+			return created, err
 		}
-		ab := ABTestOf(c)
-		members := make([]nurture.AudienceMember, 0, len(ids))
-		for _, cid := range ids {
-			due, bucket := sched.SendAtFor(contacts[cid], d.cfg.Zones, time.Time{})
-			if !window.AnyTime() {
-				// Quiet hours: the next moment the window is open where
-				// the contact lives.
-				loc, _ := sequence.ContactZone(contacts[cid], fallback, d.cfg.Zones)
-				due = window.Next(due, loc)
-			}
-			variant := -1
-			if ab != nil {
-				variant = ab.Assign(c.ID, cid)
-				if variant < 0 && due.Before(ab.DecideAt(sched)) {
-					due = ab.DecideAt(sched) // the rest gets the winner, once chosen
-				}
-			}
-			members = append(members, nurture.AudienceMember{ContactID: cid, DueAt: due, Bucket: bucket, Variant: variant})
-		}
-		through, done := c.FrozenThrough, len(ids) < d.cfg.Page
+		through, done := l.Through, len(ids) < d.cfg.Page
 		if len(ids) > 0 {
 			through = ids[len(ids)-1]
 		}
 		// A page due now, unthrottled and untested, gets its messages as
 		// it is frozen: one statement instead of two, and no audience row
 		// written twice.
-		allDue := dueNow(members, now) && c.ThrottlePerMinute == 0 && ab == nil
-		ok, msgs, err := d.cfg.Store.FreezeAudience(ctx, c.ID, c.FrozenThrough, members, through, done, now, allDue)
+		allDue := dueNow(members, f.now) && c.ThrottlePerMinute == 0 && f.ab == nil
+		ok, msgs, err := d.cfg.Store.FreezeAudience(ctx, c.ID, l.Lane, l.Through, members, through, done, f.now, allDue)
 		if err != nil || !ok {
 			return created, err
 		}
@@ -274,12 +324,45 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 		if err := d.enqueue(ctx, c.ID, msgs); err != nil {
 			return created, err
 		}
-		c.FrozenThrough, c.Frozen, c.Status = through, done, string(Sending)
+		l.Through = through
 		if done {
-			d.cfg.Logger.Info("campaign audience frozen", "campaign", c.ID, "through", through)
+			return created, nil
 		}
 	}
 	return created, nil
+}
+
+// members are the contacts of a page as audience members: when each
+// one's email is due (its local time, its quiet hours), its bucket and
+// its part of an A/B test.
+func (f *laneFreeze) members(ctx context.Context, ids []int64) ([]nurture.AudienceMember, error) {
+	d, c := f.d, f.c
+	var contacts map[int64]*nurture.Contact
+	if (f.sched.Local != nil || !f.window.AnyTime()) && len(ids) > 0 {
+		var err error
+		if contacts, err = d.cfg.Store.Contacts(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	members := make([]nurture.AudienceMember, 0, len(ids))
+	for _, cid := range ids {
+		due, bucket := f.sched.SendAtFor(contacts[cid], d.cfg.Zones, time.Time{})
+		if !f.window.AnyTime() {
+			// Quiet hours: the next moment the window is open where the
+			// contact lives.
+			loc, _ := sequence.ContactZone(contacts[cid], f.fallback, d.cfg.Zones)
+			due = f.window.Next(due, loc)
+		}
+		variant := -1
+		if f.ab != nil {
+			variant = f.ab.Assign(c.ID, cid)
+			if variant < 0 && due.Before(f.ab.DecideAt(f.sched)) {
+				due = f.ab.DecideAt(f.sched) // the rest gets the winner, once chosen
+			}
+		}
+		members = append(members, nurture.AudienceMember{ContactID: cid, DueAt: due, Bucket: bucket, Variant: variant})
+	}
+	return members, nil
 }
 
 // windowOf reads a campaign's quiet hours as the sequences' send window,

@@ -3,6 +3,8 @@ package campaign_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -175,12 +177,21 @@ func TestFanoutResumesAndPassesTakeTurns(t *testing.T) {
 		ids = append(ids, f.contact(t, nurture.Contact{Email: fmt.Sprintf("p%02d@example.com", i), Attributes: map[string]any{"plan": "pro"}}))
 	}
 	c := f.campaign(t, nurture.Campaign{SendAt: f.clock.Now()})
-	small := campaign.DispatcherConfig{Page: 10, Pages: 1}
-	require.Equal(t, 10, f.pass(t, f.dispatcher(small), c.ID), "one page frozen and dispatched")
+	small := campaign.DispatcherConfig{Page: 10, Pages: 1, Lanes: 2}
+	require.Equal(t, 20, f.pass(t, f.dispatcher(small), c.ID), "a page frozen and dispatched in each of the two lanes")
 	got, err := f.db.Campaign(t.Context(), c.ID)
 	require.NoError(t, err)
-	require.Equal(t, ids[9], got.FrozenThrough)
+	require.EqualValues(t, 20, got.Audience)
 	require.False(t, got.Frozen)
+	var lanes [2][]int64 // the contacts of each lane, by id
+	for _, id := range ids {
+		lanes[id%2] = append(lanes[id%2], id)
+	}
+	var first []int64 // each lane's first page
+	for _, l := range lanes {
+		first = append(first, l[:10]...)
+	}
+	require.ElementsMatch(t, first, slices.Collect(maps.Keys(f.messages(t, c.ID))))
 
 	// The worker dies; others pass, two at a time, until it is sent.
 	var wg sync.WaitGroup

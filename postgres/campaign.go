@@ -20,7 +20,7 @@ import (
 
 const campaignSelect = `SELECT id, name, template, topic, subject, coalesce(segment_id, 0), filter, status,
 	send_at, local_date, coalesce(local_minute, 0), fallback_zone, starts_at, throttle_per_minute, ends_at,
-	audience, frozen_through, frozen, started_at, finished_at, created_at, updated_at,
+	coalesce((SELECT sum(l.audience) FROM campaign_lanes l WHERE l.campaign_id = campaigns.id), 0), frozen, started_at, finished_at, created_at, updated_at,
 	ab, coalesce(winner, -1), decided_at, coalesce(decision, '[]'), send_window FROM campaigns`
 
 func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
@@ -28,7 +28,7 @@ func scanCampaign(row pgx.Row) (*nurture.Campaign, error) {
 	var sendAt, localDate, startsAt, endsAt, startedAt, finishedAt, decidedAt *time.Time
 	err := row.Scan(&c.ID, &c.Name, &c.Template, &c.Topic, &c.Subject, &c.SegmentID, &c.Filter, &c.Status,
 		&sendAt, &localDate, &c.LocalMinute, &c.FallbackZone, &startsAt, &c.ThrottlePerMinute, &endsAt,
-		&c.Audience, &c.FrozenThrough, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt,
+		&c.Audience, &c.Frozen, &startedAt, &finishedAt, &c.CreatedAt, &c.UpdatedAt,
 		&c.AB, &c.Winner, &decidedAt, &c.Decision, &c.SendWindow)
 	if err != nil {
 		return nil, err
@@ -165,29 +165,85 @@ func lockCampaign(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
 	return status, nil
 }
 
-// FreezeAudience adds a page of a starting campaign's audience, with the
-// checkpoint it reached (the last contact id the page looked at) and
-// whether it was the last page, in one transaction: a fan-out that stops
-// between pages resumes after the last page committed. The first page
-// moves a scheduled campaign to sending. With dispatch, every member of
-// the page is due now and gets its message in the same statement (marked
-// enqueued, as DispatchDue's), returned to be handed to the task queue.
-// It does nothing (false) unless the campaign is scheduled or sending and
-// the checkpoint is still before the page (another worker froze it).
-func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []nurture.Message, error) {
-	froze := false
-	var out []nurture.Message
+// StartCampaign starts the freeze of a campaign that is due: a scheduled
+// campaign becomes sending, with lanes lanes (see nurture.CampaignLane),
+// in one transaction. It returns the campaign's lanes as they stand: the
+// ones made now, or those of a campaign that started before (their
+// number fixed then); none when the campaign is neither scheduled nor
+// sending.
+func (db *DB) StartCampaign(ctx context.Context, id int64, lanes int, now time.Time) ([]nurture.CampaignLane, error) {
+	var out []nurture.CampaignLane
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		status, err := lockCampaign(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		switch status {
+		case "scheduled":
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'sending', started_at = coalesce(started_at, $2), updated_at = now()
+				WHERE id = $1`, id, now)
+			if err != nil {
+				return fmt.Errorf("start campaign %d: %w", id, err)
+			}
+			// A campaign paused before it started and resumed has its
+			// lanes already; one never started gets them now.
+			_, err = tx.Exec(ctx, `INSERT INTO campaign_lanes (campaign_id, lane)
+				SELECT $1, g FROM generate_series(0, $2::int - 1) g
+				WHERE NOT EXISTS (SELECT 1 FROM campaign_lanes WHERE campaign_id = $1)`, id, max(lanes, 1))
+			if err != nil {
+				return fmt.Errorf("start campaign %d: %w", id, err)
+			}
+		case "sending":
+		default:
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT lane, frozen_through, frozen, audience FROM campaign_lanes WHERE campaign_id = $1 ORDER BY lane`, id)
+		if err != nil {
+			return fmt.Errorf("start campaign %d: %w", id, err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.CampaignLane, error) {
+			var l nurture.CampaignLane
+			err := r.Scan(&l.Lane, &l.Through, &l.Frozen, &l.Audience)
+			return l, err
+		})
+		if err != nil {
+			return fmt.Errorf("start campaign %d: %w", id, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FreezeAudience adds a page of a lane of a sending campaign's audience,
+// with the lane's checkpoint it reached (the last contact id the page
+// looked at) and whether it was the lane's last page, in one transaction:
+// a fan-out that stops between pages resumes after the last page each
+// lane committed. With dispatch, every member of the page is due now and
+// gets its message in the same statement (marked enqueued, as
+// DispatchDue's); their ids are returned, to be handed to the task queue.
+// It does nothing (false) unless the campaign is sending and the lane's
+// checkpoint is still before the page (another worker froze it). The
+// campaign's row is held FOR SHARE, so that the lanes write at once and a
+// pause or a cancel (FOR UPDATE) waits for the pages in progress.
+func (db *DB) FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []int64, error) {
+	froze := false
+	var out []int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1 FOR SHARE`, id).Scan(&status); err != nil {
+			return notFound(err, "campaign")
+		}
 		var checkpoint int64
 		var frozen bool
-		if err := tx.QueryRow(ctx, `SELECT frozen_through, frozen FROM campaigns WHERE id = $1`, id).Scan(&checkpoint, &frozen); err != nil {
+		err := tx.QueryRow(ctx, `SELECT frozen_through, frozen FROM campaign_lanes WHERE campaign_id = $1 AND lane = $2 FOR UPDATE`,
+			id, lane).Scan(&checkpoint, &frozen)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("freeze audience: %w", err)
 		}
-		if (status != "scheduled" && status != "sending") || frozen || checkpoint != after {
+		if status != "sending" || frozen || checkpoint != after {
 			return nil
 		}
 		n := len(members)
@@ -207,17 +263,17 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 						greatest(u.due_at, $6), $1::bigint, $6
 					FROM u, campaigns c WHERE c.id = $1::bigint
 					ON CONFLICT (dedupe_key) DO NOTHING
-					RETURNING `+messageColumns+`),
+					RETURNING id, contact_id),
 				h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
 				a AS (INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant, message_id, dispatched_at)
 					SELECT $1::bigint, u.contact_id, u.due_at, u.bucket, u.variant, m.id, CASE WHEN m.id IS NULL THEN NULL ELSE $6::timestamptz END
 					FROM u LEFT JOIN m ON m.contact_id = u.contact_id
 					ON CONFLICT DO NOTHING)
-				SELECT * FROM m`, id, contacts, dues, buckets, variants, now)
+				SELECT id FROM m`, id, contacts, dues, buckets, variants, now)
 			if err != nil {
 				return fmt.Errorf("freeze audience: %w", err)
 			}
-			if out, err = collectMessages(rows); err != nil {
+			if out, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 				return fmt.Errorf("freeze audience: %w", err)
 			}
 		} else {
@@ -230,9 +286,8 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 		}
 		// The checkpoint fences the page: none of its members can be in
 		// the audience already, so the page's size is what it added.
-		_, err = tx.Exec(ctx, `UPDATE campaigns SET audience = audience + $2, frozen_through = $3, frozen = $4,
-				status = 'sending', started_at = coalesce(started_at, $5), updated_at = now() WHERE id = $1`,
-			id, n, through, done, now)
+		_, err = tx.Exec(ctx, `UPDATE campaign_lanes SET audience = audience + $3, frozen_through = $4, frozen = $5
+			WHERE campaign_id = $1 AND lane = $2`, id, lane, n, through, done)
 		if err != nil {
 			return fmt.Errorf("freeze audience: %w", err)
 		}
@@ -245,16 +300,33 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, after int64, members
 	return true, out, nil
 }
 
+// SealAudience marks a sending campaign's audience frozen once every one
+// of its lanes is. It reports whether the audience is frozen.
+func (db *DB) SealAudience(ctx context.Context, id int64) (bool, error) {
+	var frozen bool
+	err := db.pool.QueryRow(ctx, `WITH s AS (
+			UPDATE campaigns SET frozen = true, updated_at = now()
+			WHERE id = $1 AND status = 'sending' AND NOT frozen
+				AND EXISTS (SELECT 1 FROM campaign_lanes WHERE campaign_id = $1)
+				AND NOT EXISTS (SELECT 1 FROM campaign_lanes WHERE campaign_id = $1 AND NOT frozen)
+			RETURNING frozen)
+		SELECT coalesce((SELECT frozen FROM s), (SELECT frozen FROM campaigns WHERE id = $1), false)`, id).Scan(&frozen)
+	if err != nil {
+		return false, fmt.Errorf("seal campaign %d: %w", id, err)
+	}
+	return frozen, nil
+}
+
 // DispatchDue gives the members of a sending campaign's audience whose
-// email is due by dueBy their message rows, and returns those messages
-// (to be handed to the task queue). allow says how many it may create,
+// email is due by dueBy their message rows, and returns their ids (to be
+// handed to the task queue). allow says how many it may create,
 // given how many the campaign created in the minute before now (its
 // throttle). Messages are due at their member's time, or now if that has
 // passed; their dedupe key is camp:<campaign>:<contact>. They are marked
 // enqueued now: the caller hands them to the task queue at once, and
 // should that be lost, the reconciler queues them again after its grace.
-func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Message, error) {
-	var out []nurture.Message
+func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]int64, error) {
+	var out []int64
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		status, err := lockCampaign(ctx, tx, id)
 		if err != nil || status != "sending" {
@@ -286,15 +358,15 @@ func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, a
 					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1, $3
 				FROM due d, campaigns c WHERE c.id = $1
 				ON CONFLICT (dedupe_key) DO NOTHING
-				RETURNING `+messageColumns+`),
+				RETURNING id, contact_id),
 			h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
 			a AS (UPDATE campaign_audience a SET message_id = m.id, dispatched_at = $3
 				FROM m WHERE a.campaign_id = $1 AND a.contact_id = m.contact_id)
-			SELECT * FROM m`, id, dueBy, now, limit)
+			SELECT id FROM m`, id, dueBy, now, limit)
 		if err != nil {
 			return fmt.Errorf("dispatch campaign %d: %w", id, err)
 		}
-		if out, err = collectMessages(rows); err != nil {
+		if out, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return fmt.Errorf("dispatch campaign %d: %w", id, err)
 		}
 		return nil

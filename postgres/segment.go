@@ -107,14 +107,19 @@ func (db *DB) SegmentSample(ctx context.Context, cond nurture.Condition, now tim
 
 // SegmentPage returns the ids of up to limit contacts of the audience that
 // cond holds for at now, in ascending order of id, after afterID: the next
-// page of a keyset pagination (0 starts it).
-func (db *DB) SegmentPage(ctx context.Context, cond nurture.Condition, now time.Time, afterID int64, limit int) ([]int64, error) {
+// page of a keyset pagination (0 starts it). With lanes above one, only
+// the contacts of lane lane: those whose id is lane modulo lanes.
+func (db *DB) SegmentPage(ctx context.Context, cond nurture.Condition, now time.Time, afterID int64, limit, lane, lanes int) ([]int64, error) {
 	q, err := compileSegment(cond, now)
 	if err != nil {
 		return nil, err
 	}
+	where := q.where
+	if lanes > 1 {
+		where = fmt.Sprintf("c.id %% %s = %s AND %s", q.param(int64(lanes)), q.param(int64(lane)), where)
+	}
 	sql := fmt.Sprintf("SELECT c.id FROM contacts c WHERE c.id > %s AND %s AND %s ORDER BY c.id LIMIT %s",
-		q.param(afterID), segmentAudience, q.where, q.param(max(limit, 0)))
+		q.param(afterID), segmentAudience, where, q.param(max(limit, 0)))
 	var ids []int64
 	err = db.segmentRead(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.args...)

@@ -243,7 +243,7 @@ func (w *segmentWorld) sqlSegment(t testing.TB, cond nurture.Condition) []string
 	out := []string{}
 	var after int64
 	for {
-		ids, err := w.db.SegmentPage(w.ctx, cond, w.now, after, 5)
+		ids, err := w.db.SegmentPage(w.ctx, cond, w.now, after, 5, 0, 1)
 		require.NoError(t, err, "condition %s", cond)
 		for _, id := range ids {
 			out = append(out, w.names[id])
@@ -641,7 +641,7 @@ func TestSegmentCountSampleAndPages(t *testing.T) {
 	var pages [][]int64
 	var after int64
 	for {
-		ids, err := w.db.SegmentPage(w.ctx, cond, w.now, after, 3)
+		ids, err := w.db.SegmentPage(w.ctx, cond, w.now, after, 3, 0, 1)
 		require.NoError(t, err)
 		if len(ids) == 0 {
 			break
@@ -653,6 +653,24 @@ func TestSegmentCountSampleAndPages(t *testing.T) {
 	all := slices.Concat(pages...)
 	require.True(t, slices.IsSorted(all))
 	require.Len(t, all, 4)
+
+	// Two lanes page through the same contacts between them, each its own.
+	var laned []int64
+	for lane := range 2 {
+		var after int64
+		for {
+			ids, err := w.db.SegmentPage(w.ctx, cond, w.now, after, 1, lane, 2)
+			require.NoError(t, err)
+			if len(ids) == 0 {
+				break
+			}
+			require.EqualValues(t, lane, ids[0]%2, "lane %d", lane)
+			laned = append(laned, ids...)
+			after = ids[len(ids)-1]
+		}
+	}
+	slices.Sort(laned)
+	require.Equal(t, all, laned)
 }
 
 // TestSegmentSQLAtAnotherMoment: the same condition asked earlier sees
