@@ -327,16 +327,27 @@ func (b *segmentCompiler) trait(path []string) segmentValue {
 // parameter; NULL when a step is missing or not an object. A key that no
 // stored key can be (not UTF-8, or with a NUL) is never found.
 func (b *segmentCompiler) jsonPath(base string, path []string) segmentValue {
-	var s strings.Builder
+	var s, text strings.Builder
 	s.WriteString("(" + base)
-	for _, p := range path {
+	text.WriteString("(" + base)
+	for i, p := range path {
 		if !storable(p) {
 			return segmentValue{}
 		}
-		s.WriteString(" -> " + b.text(p))
+		key := b.text(p)
+		s.WriteString(" -> " + key)
+		if i == len(path)-1 {
+			text.WriteString(" ->> " + key)
+		} else {
+			text.WriteString(" -> " + key)
+		}
 	}
 	s.WriteString(")")
-	return segmentValue{json: s.String()}
+	text.WriteString(")")
+	if len(path) == 0 {
+		return segmentValue{json: s.String()}
+	}
+	return segmentValue{json: s.String(), jsonTextPath: text.String()}
 }
 
 // storable reports whether s may be text PostgreSQL stores: UTF-8 without

@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -464,6 +466,7 @@ func TestSegmentSQLReadsValuesAsGo(t *testing.T) {
 		0.0, -0.5, 1.0, 1000.0, 1e300, true, false, nil,
 		[]any{}, []any{"a", " A ", ""}, []any{1.0, "1", true}, []any{[]any{"x"}}, []any{nil},
 		map[string]any{}, map[string]any{"a": 1.0},
+		"Pro", " pRO\u3000", "pr\u043e", "\u212aey", "KEY", `["x"]`, `{"a": 1}`, "null", "\u017fo", "So", "A%B", "axb", "A_B", `a\B`, "Ske", "\u017f\u212a\u0131",
 	}
 	for i, v := range values {
 		_, _, err := w.db.UpsertContact(w.ctx, &nurture.Contact{ExternalID: fmt.Sprintf("v%03d", i), Email: fmt.Sprintf("v%03d@example.com", i),
@@ -474,7 +477,8 @@ func TestSegmentSQLReadsValuesAsGo(t *testing.T) {
 
 	operands := []any{"", "x", "ss", "s", "k", "σ", "i", "ǅ", "1", "1.0", "1000", "5e-1", "true", "TRUE ", "a",
 		1.0, 1000.0, 0.0, -0.5, 0.5, 1e300, true, false,
-		"2026-01-15", "2026-01-15T00:00:00Z", "2026-01-15T05:04:05Z", "2026-01-14T00:00:00-24:00", "0000-02-29", "2026-01-15T00:00:00.5Z"}
+		"2026-01-15", "2026-01-15T00:00:00Z", "2026-01-15T05:04:05Z", "2026-01-14T00:00:00-24:00", "0000-02-29", "2026-01-15T00:00:00.5Z",
+		"pro", "key", `["x"]`, `{"a": 1}`, "null", "so", " Pro ", "a%b", "a_b", `a\b`, "sKı", "ske"}
 	field := nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"v"}}
 	var conds []nurture.Condition
 	for _, o := range operands {
@@ -484,6 +488,8 @@ func TestSegmentSQLReadsValuesAsGo(t *testing.T) {
 	}
 	conds = append(conds,
 		nurture.Compare{Field: field, Op: nurture.OpIn, Value: []any{"x", 1.0, true, "2026-01-15"}},
+		nurture.Compare{Field: field, Op: nurture.OpIn, Value: []any{"pro", "KEY", "x"}},
+		nurture.Compare{Field: field, Op: nurture.OpIn, Value: []any{"pro", "so", `["x"]`, 1.0}},
 		nurture.Compare{Field: field, Op: nurture.OpContains, Value: []any{"a", 1.0, true}},
 		nurture.Compare{Field: field, Op: nurture.OpExists, Value: true},
 		nurture.Compare{Field: field, Op: nurture.OpExists, Value: false},
@@ -698,4 +704,41 @@ func TestSegmentRefusesTreesNestedTooDeeply(t *testing.T) {
 	}
 	_, err := db.SegmentCount(ctx, c, time.Now())
 	require.Equal(t, nurture.CodeInvalid, nurture.ErrorCodeOf(err))
+}
+
+// TestSegmentSQLComparesNumbersAsGoReads: stored numbers on, just above
+// and just below the halfway points between float64s compare as the
+// float64 Go reads each as (ties to even), at zero, in the subnormals and
+// at the largest float64.
+func TestSegmentSQLComparesNumbersAsGoReads(t *testing.T) {
+	t.Parallel()
+	w := newSegmentWorld(t)
+	operands := []float64{0.1, 0.3, 10, 0, -0.5, 5e-324, 1e300, math.MaxFloat64, -math.MaxFloat64}
+	var raws []string
+	for _, o := range operands {
+		for _, x := range []float64{math.Nextafter(o, math.Inf(-1)), o} {
+			next := math.Nextafter(x, math.Inf(1))
+			if math.IsInf(x, 0) || math.IsInf(next, 0) {
+				continue
+			}
+			mid := new(big.Rat).Add(new(big.Rat).SetFloat64(x), new(big.Rat).SetFloat64(next))
+			mid.Quo(mid, big.NewRat(2, 1))
+			eps := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(10), big.NewInt(1100), nil))
+			for _, r := range []*big.Rat{mid, new(big.Rat).Add(mid, eps), new(big.Rat).Sub(mid, eps)} {
+				raws = append(raws, strings.TrimSuffix(strings.TrimRight(r.FloatString(1105), "0"), "."))
+			}
+		}
+	}
+	for i, raw := range raws {
+		_, _, err := w.db.UpsertContact(w.ctx, &nurture.Contact{ExternalID: fmt.Sprintf("n%03d", i), Email: fmt.Sprintf("n%03d@example.com", i),
+			Attributes: map[string]any{"v": json.Number(raw)}})
+		require.NoError(t, err)
+	}
+	*w = *reloadSegmentWorld(t, w)
+	field := nurture.Field{Scope: nurture.ScopeTraits, Path: []string{"v"}}
+	for _, o := range operands {
+		for _, op := range []nurture.Op{nurture.OpGt, nurture.OpGte, nurture.OpLt, nurture.OpLte} {
+			w.requireSame(t, nurture.Compare{Field: field, Op: op, Value: o})
+		}
+	}
 }

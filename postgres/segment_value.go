@@ -6,8 +6,10 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nurture-email/nurture"
 )
@@ -53,6 +55,9 @@ type segmentValue struct {
 	// str, when set, is the value's trimmed text (NULL when it is not
 	// text), already read (see compare).
 	strCol string
+	// jsonTextPath, when set, is json's path with ->> for its last step
+	// (jsonPath's): the value's text whatever its kind.
+	jsonTextPath string
 }
 
 // str is the value when it is text, trimmed; NULL otherwise. "" when the
@@ -67,6 +72,16 @@ func (v segmentValue) str() string {
 		return fmt.Sprintf("(CASE WHEN jsonb_typeof(%[1]s) = 'string' THEN btrim(%[1]s #>> '{}', %[2]s) END)", v.json, v.space)
 	}
 	return ""
+}
+
+// jsonText is a trait's text whatever its kind (the JSON text of a
+// number, true, false, a list or an object; NULL when missing or null),
+// read once: its path's last step with ->> where it has a path.
+func (v segmentValue) jsonText() string {
+	if v.jsonTextPath != "" {
+		return v.jsonTextPath
+	}
+	return "(" + v.json + " #>> '{}')"
 }
 
 // ifString is test (which reads the value's text) asked only of a value
@@ -249,7 +264,11 @@ func (b *segmentCompiler) anyEqual(v segmentValue, operands []any) string {
 	}
 	var tests []string
 	if s := v.str(); s != "" {
-		if t := b.oneOf(foldSQL(s), words, func(w string) string { return foldSQL(b.text(w)) }, "text"); t != "" {
+		fast, slow := splitWords(v, words)
+		if len(fast) > 0 {
+			tests = append(tests, b.lowerIn(v, fast))
+		}
+		if t := b.oneOf(foldSQL(s), slow, func(w string) string { return foldSQL(b.text(w)) }, "text"); t != "" {
 			tests = append(tests, v.ifString(t))
 		}
 		if len(nums) > 0 {
@@ -268,6 +287,129 @@ func (b *segmentCompiler) anyEqual(v segmentValue, operands []any) string {
 	}
 	return orTests(tests)
 }
+
+// splitWords parts the words a value's text is compared with: those that
+// lowerIn may compare (lowerDecides, and a value read in one of the ways
+// lowerIn reads), and the others, for foldSQL.
+func splitWords(v segmentValue, words []string) (fast, slow []string) {
+	if v.strCol != "" {
+		return nil, words
+	}
+	for _, w := range words {
+		if lowerDecides(w) {
+			fast = append(fast, w)
+		} else {
+			slow = append(slow, w)
+		}
+	}
+	return fast, slow
+}
+
+// lowerIn holds when the value's text, trimmed, equals one of words (each
+// one lowerDecides) without regard to case. It reads the value as text
+// whatever its kind (->> of a trait): a number, true, false, a list or an
+// object reads as its JSON text, which no such word equals, so the kind
+// need not be asked. Each value is first asked a cheap question that
+// every match answers yes (likePatterns: lower() of ASCII letters alone
+// and LIKE), and only those that do the exact one: for an ASCII word,
+// lower() decides what strings.EqualFold does once the few characters in
+// which they differ are replaced (lowerFixes). On a million contacts the
+// exact test of each (its trim by 25 characters above all) cost more
+// than reading them (issue 14: the typical preview's trait tests).
+func (b *segmentCompiler) lowerIn(v segmentValue, words []string) string {
+	text := v.text
+	if text == "" {
+		text = v.jsonText()
+	}
+	lowered, patterns := make([]string, len(words)), make([]string, len(words))
+	for i, w := range words {
+		lowered[i], patterns[i] = strings.ToLower(w), likePattern(w)
+	}
+	from, to := lowerFixes()
+	exact := fmt.Sprintf("lower(translate(btrim(%s, %s), '%s', '%s'))", text, v.space, from, to)
+	quick := "lower(" + text + ` COLLATE "C")`
+	if len(words) == 1 {
+		return fmt.Sprintf("(%s LIKE %s AND %s = %s)", quick, b.text(patterns[0]), exact, b.text(lowered[0]))
+	}
+	return fmt.Sprintf("(%s LIKE ANY(%s::text[]) AND %s = ANY(%s::text[]))", quick, b.param(patterns), exact, b.param(lowered))
+}
+
+// likePattern is a LIKE pattern that the text of every value lowerIn finds
+// equal to the ASCII word w matches once lower() has lowered its ASCII
+// letters (COLLATE "C": the others are left as they are): w lowered,
+// anywhere in it (the value's spaces are trimmed after), with any one
+// character for s and k, which strings.EqualFold also finds in ſ and in
+// the Kelvin sign (no other character is like an ASCII letter but the
+// letter's two cases: TestLowerFixes).
+func likePattern(w string) string {
+	var p strings.Builder
+	p.WriteByte('%')
+	for _, c := range []byte(strings.ToLower(w)) {
+		switch c {
+		case 's', 'k':
+			p.WriteByte('_')
+		case '%', '_', '\\':
+			p.WriteByte('\\')
+			p.WriteByte(c)
+		default:
+			p.WriteByte(c)
+		}
+	}
+	p.WriteByte('%')
+	return p.String()
+}
+
+// lowerDecides reports whether lowerIn may compare a value with w: w is
+// ASCII, and no JSON text a value of another kind reads as (numbers,
+// true, false, null, lists, objects), so that lowerIn need not ask the
+// value's kind.
+func lowerDecides(w string) bool {
+	if w == "" || strings.ContainsAny(w[:1], `[{"+-.0123456789`) {
+		return false
+	}
+	for _, kw := range []string{"true", "false", "null"} {
+		if strings.EqualFold(w, kw) {
+			return false
+		}
+	}
+	for i := range len(w) {
+		if w[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerFixes are the characters in which lower() (unicode.ToLower for
+// each character, as PostgreSQL's lower() here) and strings.EqualFold
+// part on an ASCII word, and what each is replaced with before lower():
+// a character that lower() makes ASCII but EqualFold finds unlike it (İ,
+// which lower() makes i) becomes U+FDD0, which equals no ASCII character;
+// one that EqualFold finds like an ASCII character but lower() does not
+// make it (ſ, like s) becomes that character. Then, for every ASCII
+// character c and every character x, lower(fix(x)) is lower(c) exactly
+// when EqualFold(x, c) (TestLowerFixes checks every character).
+var lowerFixes = sync.OnceValues(func() (from, to string) {
+	var f, t strings.Builder
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		ascii := rune(-1) // the ASCII character EqualFold finds like r, if any
+		for x := unicode.SimpleFold(r); x != r; x = unicode.SimpleFold(x) {
+			if x < utf8.RuneSelf {
+				ascii = x
+			}
+		}
+		l := unicode.ToLower(r)
+		switch {
+		case ascii >= 0 && l != unicode.ToLower(ascii):
+			f.WriteRune(r)
+			t.WriteRune(unicode.ToLower(ascii))
+		case ascii < 0 && l < utf8.RuneSelf:
+			f.WriteRune(r)
+			t.WriteRune('\uFDD0')
+		}
+	}
+	return f.String(), t.String()
+})
 
 // oneOf compares expr with one value (scalar, as index expressions can
 // use) or with several (a hashed list of them).
@@ -349,26 +491,15 @@ func (b *segmentCompiler) order(op nurture.Op, v segmentValue, operand any) stri
 	sym := orderSQL[op]
 	switch o := operand.(type) {
 	case float64:
+		if v.json != "" && v.strCol == "" && !math.IsNaN(o) && !math.IsInf(o, 0) {
+			return b.orderTrait(op, v, o)
+		}
 		var tests []string
 		for i, x := range []string{v.number(), segmentNumber(v.str())} {
 			if x == "" || x == segmentNumber("") {
 				continue
 			}
-			var test string
-			switch {
-			case math.IsNaN(o):
-				// Go's order finds every number neither below nor above NaN.
-				if op == nurture.OpGte || op == nurture.OpLte {
-					test = x + " IS NOT NULL"
-				}
-			case op == nurture.OpGt:
-				// PostgreSQL puts NaN above every number; Go puts it nowhere.
-				test = "(" + x + " > " + b.float(o) + " AND " + x + " <> 'NaN'::float8)"
-			case op == nurture.OpLte:
-				test = "(" + x + " <= " + b.float(o) + " OR " + x + " = 'NaN'::float8)"
-			default:
-				test = x + " " + sym + " " + b.float(o)
-			}
+			test := b.floatOrder(op, x, o)
 			if test == "" {
 				continue
 			}
@@ -387,6 +518,83 @@ func (b *segmentCompiler) order(op nurture.Op, v segmentValue, operand any) stri
 		return "coalesce(" + v.ifString(segmentTime(s, sym, b.param(t.Unix())+"::int8", b.param(int64(t.Nanosecond()))+"::int8")) + ", false)"
 	}
 	return "FALSE"
+}
+
+// floatOrder compares the float8 x with o as Go compares numbers ("" when
+// it never holds).
+func (b *segmentCompiler) floatOrder(op nurture.Op, x string, o float64) string {
+	switch {
+	case math.IsNaN(o):
+		// Go's order finds every number neither below nor above NaN.
+		if op == nurture.OpGte || op == nurture.OpLte {
+			return x + " IS NOT NULL"
+		}
+		return ""
+	case op == nurture.OpGt:
+		// PostgreSQL puts NaN above every number; Go puts it nowhere.
+		return "(" + x + " > " + b.float(o) + " AND " + x + " <> 'NaN'::float8)"
+	case op == nurture.OpLte:
+		return "(" + x + " <= " + b.float(o) + " OR " + x + " = 'NaN'::float8)"
+	}
+	return x + " " + orderSQL[op] + " " + b.float(o)
+}
+
+// orderTrait compares a trait's value with the number o (neither NaN nor
+// infinite): a number, or text that spells one, as Go reads each (a
+// float64) compared with o. The value's kind is asked once; a number is
+// compared as the decimal it is with the bounds of the decimals that read
+// as a float64 on the side of o asked for (roundsUpFrom), so that it is
+// read once and never converted (issue 14: on a million contacts the
+// conversion, with its tests of range, cost more than the rest of the
+// test); numeric text is read as before.
+func (b *segmentCompiler) orderTrait(op nurture.Op, v segmentValue, o float64) string {
+	if o == 0 {
+		o = 0 // -0 is 0
+	}
+	at := o // Gte and Lt: the numbers that read as o or above, or not
+	if op == nurture.OpGt || op == nurture.OpLte {
+		at = math.Nextafter(o, math.Inf(1))
+	}
+	over := b.param(float8Overflow) + "::numeric"
+	var lo, hi, bounds string
+	if math.IsInf(at, 1) {
+		// Nothing reads above the largest float64.
+		lo, hi, bounds = over, over, "[)"
+		if op == nurture.OpLte {
+			lo, bounds = "-"+over, "()"
+		}
+	} else {
+		bound, inclusive := roundsUpFrom(at)
+		x := b.param(bound) + "::numeric"
+		switch {
+		case op == nurture.OpGte || op == nurture.OpGt:
+			lo, hi, bounds = x, over, map[bool]string{true: "[)", false: "()"}[inclusive]
+		default:
+			lo, hi, bounds = "-"+over, x, map[bool]string{true: "()", false: "(]"}[inclusive]
+		}
+	}
+	number := fmt.Sprintf("numrange(%s, %s, '%s') @> (%s)::numeric", lo, hi, bounds, v.json)
+	text := b.floatOrder(op, segmentNumber("btrim("+v.jsonText()+", "+v.space+")"), o)
+	if text == "" {
+		text = "NULL"
+	}
+	return fmt.Sprintf("coalesce(CASE jsonb_typeof(%s) WHEN 'number' THEN %s WHEN 'string' THEN %s END, false)", v.json, number, text)
+}
+
+// roundsUpFrom is the least decimal that strconv.ParseFloat reads as x or
+// above (x finite, above the lowest float64), exactly: halfway between x
+// and the float64 below it, which itself reads as x when x's last bit is
+// even (ties go to even), and as the one below otherwise.
+func roundsUpFrom(x float64) (bound string, inclusive bool) {
+	below := math.Nextafter(x, math.Inf(-1))
+	if math.IsInf(below, -1) {
+		// x is the lowest float64: every number that reads as one does.
+		return "-" + float8Overflow, false
+	}
+	mid := new(big.Rat).Add(new(big.Rat).SetFloat64(x), new(big.Rat).SetFloat64(below))
+	mid.Quo(mid, big.NewRat(2, 1))
+	digits := strings.TrimRight(mid.FloatString(1100), "0")
+	return strings.TrimSuffix(digits, "."), math.Float64bits(x)&1 == 0
 }
 
 // foldSQL is the text that strings.EqualFold compares alike.
