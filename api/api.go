@@ -243,6 +243,10 @@ func New(cfg Config) (*API, error) {
 		e.HEAD("/c/:token", a.click)
 		e.GET("/u/:token", a.unsubscribePage)
 		e.POST("/u/:token", a.unsubscribe)
+		if r.Eraser != nil {
+			e.GET("/u/:token/erase", a.deletionPage)
+			e.POST("/u/:token/erase", a.erasePage)
+		}
 		if r.Templates != nil {
 			e.GET("/v/:token", a.view)
 		}

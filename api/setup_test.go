@@ -61,7 +61,7 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 		Ingestion:  &api.Ingestion{Store: b.store},
 		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store, DataRights: b.store},
 		Segments:   &api.Segments{Store: b.store, Audience: b.store},
-		Recipients: &api.Recipients{Store: b.store, Signer: b.signer},
+		Recipients: &api.Recipients{Store: b.store, Signer: b.signer, Eraser: b.store},
 		Webhooks:   &api.Webhooks{Bounces: b.store},
 		Keys:       b.store,
 		Ready:      map[string]api.Pinger{"postgres": pool.Ping},

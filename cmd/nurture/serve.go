@@ -211,6 +211,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			Hits:      hits,
 			Templates: tmpl,
 			PublicURL: cfg.PublicURL,
+			Eraser:    store,
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,
