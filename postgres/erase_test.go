@@ -127,7 +127,7 @@ func TestDataMapCoversEveryTable(t *testing.T) {
 	for _, table := range tables {
 		_, isPersonal := personal[table]
 		_, isNot := impersonal[table]
-		require.Truef(t, isPersonal != isNot, "table %s: add it to postgres/datamap.go, as personal (how its rows belong to a contact) or impersonal (why it holds none)", table)
+		require.NotEqualf(t, isPersonal, isNot, "table %s: add it to postgres/datamap.go, as personal (how its rows belong to a contact) or impersonal (why it holds none)", table)
 	}
 	for table := range personal {
 		require.Contains(t, tables, table, "the data map names a table the schema does not have")
