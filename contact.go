@@ -45,6 +45,11 @@ type Contact struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// HeldSince is when the contact was held: its address had been erased
+	// and came back (a sign-up, an import, a change of address). A held
+	// contact gets no email but transactional ones until a new opt-in
+	// releases it. Zero: not held.
+	HeldSince time.Time
 }
 
 // ProfileField names a typed profile field and reaches it.
@@ -273,4 +278,50 @@ func longText(v any) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// The sources of a profile field's value (FieldSource.Source).
+const (
+	SourceProduct  = "product"  // sent by the product (identify, import, the admin API)
+	SourceEnriched = "enriched" // derived by lead enrichment from a public source
+	SourcePerson   = "person"   // told by the person (a correction)
+)
+
+// FieldSource is where one of a contact's profile values came from, for
+// the export of their data: sent by the product (with the time of the
+// call that set it, when known), or enriched from a source at a time.
+type FieldSource struct {
+	Field  string    `json:"field"`
+	Value  string    `json:"value"`
+	Source string    `json:"source"`
+	From   string    `json:"from,omitempty"`   // enriched: the URL, DNS record or title it was read from
+	Method string    `json:"method,omitempty"` // enriched: how it was read
+	At     time.Time `json:"at,omitzero"`      // when it was set; zero: not recorded
+}
+
+// FieldSources tells, for each of c's profile fields that has a value
+// (the address included), where it came from. A value enrichment derived
+// is enriched unless a call of the product set that field since (its
+// trait time); every other value was sent by the product.
+func FieldSources(c *Contact, enriched []EnrichedField) []FieldSource {
+	byField := map[string]EnrichedField{}
+	for _, f := range enriched {
+		byField[f.Field] = f
+	}
+	var out []FieldSource
+	add := func(name, value string) {
+		if value == "" {
+			return
+		}
+		s := FieldSource{Field: name, Value: value, Source: SourceProduct, At: c.TraitTimes[name]}
+		if e, ok := byField[name]; ok && e.Value == value && !s.At.After(e.At) {
+			s = FieldSource{Field: name, Value: value, Source: SourceEnriched, From: e.Source, Method: e.Method, At: e.At}
+		}
+		out = append(out, s)
+	}
+	add("email", c.Email)
+	for _, f := range ProfileFields {
+		add(f.Name, *f.Get(c))
+	}
+	return out
 }

@@ -171,6 +171,12 @@ func New(cfg Config) (*API, error) {
 		admin := e.Group("/v1", a.requireScope(nurture.ScopeAdmin))
 		admin.GET("/contacts", a.findContact)
 		admin.GET("/contacts/:id", a.getContact)
+		if adm.DataRights != nil {
+			admin.GET("/contacts/export", a.exportContactByQuery)
+			admin.GET("/contacts/:id/export", a.exportContact)
+			admin.DELETE("/contacts", a.eraseContactByQuery)
+			admin.DELETE("/contacts/:id", a.eraseContact)
+		}
 		if cfg.Admin.Companies != nil {
 			admin.GET("/companies/:id", a.getCompany)
 		}
@@ -237,6 +243,10 @@ func New(cfg Config) (*API, error) {
 		e.HEAD("/c/:token", a.click)
 		e.GET("/u/:token", a.unsubscribePage)
 		e.POST("/u/:token", a.unsubscribe)
+		if r.Eraser != nil {
+			e.GET("/u/:token/erase", a.deletionPage)
+			e.POST("/u/:token/erase", a.erasePage)
+		}
 		if r.Templates != nil {
 			e.GET("/v/:token", a.view)
 		}

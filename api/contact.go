@@ -27,6 +27,10 @@ type Admin struct {
 	// Enrichments serves POST /v1/contacts/{id}/enrich and the enrichment
 	// shown with a contact; nil: neither is.
 	Enrichments EnrichmentStore
+	// DataRights serves GET /v1/contacts/{id}/export, GET
+	// /v1/contacts/export?email= and DELETE /v1/contacts/{id} (and
+	// ?email=); nil: none of them is.
+	DataRights DataRights
 }
 
 // ContactStore is what the contact endpoints need of the store.

@@ -10,7 +10,19 @@ import (
 //go:embed pages/*.html
 var pageFiles embed.FS
 
-var preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html"))
+var (
+	preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html"))
+	deletionTemplate    = template.Must(template.ParseFS(pageFiles, "pages/deletion.html"))
+)
+
+// deletionPage is what the "delete my data" page shows: the confirmation
+// form, or (Done) that the data is deleted.
+type deletionPage struct {
+	Lang, Product, Email, Action, Back string
+	T                                  deletionText
+	Done                               bool
+	FormField, FormToken               string
+}
 
 // preferencePage is what the preference page shows.
 type preferencePage struct {
@@ -38,6 +50,13 @@ type topicLabel struct{ Name, Hint string }
 type pageText struct {
 	Title, Intro, Choose, Save, All, Saved, Stale, Rights, Export, Erase string
 	Topics                                                               map[nurture.Topic]topicLabel
+	Deletion                                                             deletionText
+}
+
+// deletionText is the "delete my data" page: the confirmation, and what
+// it says once done.
+type deletionText struct {
+	Title, Intro, Confirm, Back, Done string
 }
 
 // pageTexts holds the page in each language it speaks.
@@ -47,6 +66,7 @@ var pageTexts = map[string]pageText{
 		Save: "Save my choices", All: "Unsubscribe from everything", Saved: "Your choices are saved.",
 		Stale:  "Nothing was changed: this page was out of date. Please make your choice again.",
 		Rights: "Your data:", Export: "email me a copy of my data", Erase: "delete my data",
+		Deletion: deletionText{Title: "Delete my data", Intro: "This deletes everything we hold about you: your profile, your activity and every email we sent you. We keep no copy of your address, only a keyed fingerprint so that no email reaches you again without your new consent. It cannot be undone.", Confirm: "Delete my data for good", Back: "Keep my data", Done: "Your data is deleted. No more email will reach you from us."},
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Getting started", "Tips for your first weeks"},
 			nurture.TopicEducation:  {"Guides and how-tos", "Learn to get more out of the product"},
@@ -59,6 +79,7 @@ var pageTexts = map[string]pageText{
 		Save: "Enregistrer mes choix", All: "Me désabonner de tout", Saved: "Vos choix sont enregistrés.",
 		Stale:  "Rien n'a été modifié : cette page n'était plus à jour. Veuillez refaire votre choix.",
 		Rights: "Vos données :", Export: "m'envoyer une copie de mes données", Erase: "supprimer mes données",
+		Deletion: deletionText{Title: "Supprimer mes données", Intro: "Cela supprime tout ce que nous détenons sur vous : votre profil, votre activité et chaque e-mail que nous vous avons envoyé. Nous ne gardons aucune copie de votre adresse, seulement une empreinte chiffrée pour qu'aucun e-mail ne vous parvienne sans votre nouveau consentement. C'est irréversible.", Confirm: "Supprimer définitivement mes données", Back: "Garder mes données", Done: "Vos données sont supprimées. Vous ne recevrez plus d'e-mail de notre part."},
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Premiers pas", "Des conseils pour vos premières semaines"},
 			nurture.TopicEducation:  {"Guides et tutoriels", "Tirer le meilleur du produit"},
@@ -71,6 +92,7 @@ var pageTexts = map[string]pageText{
 		Save: "Auswahl speichern", All: "Von allem abmelden", Saved: "Ihre Auswahl ist gespeichert.",
 		Stale:  "Es wurde nichts geändert: Diese Seite war nicht mehr aktuell. Bitte treffen Sie Ihre Auswahl erneut.",
 		Rights: "Ihre Daten:", Export: "Kopie meiner Daten senden", Erase: "meine Daten löschen",
+		Deletion: deletionText{Title: "Meine Daten löschen", Intro: "Damit löschen wir alles, was wir über Sie gespeichert haben: Ihr Profil, Ihre Aktivität und jede E-Mail, die wir Ihnen gesendet haben. Wir behalten keine Kopie Ihrer Adresse, nur einen verschlüsselten Fingerabdruck, damit Sie ohne Ihre erneute Einwilligung keine E-Mail mehr erreicht. Das lässt sich nicht rückgängig machen.", Confirm: "Meine Daten endgültig löschen", Back: "Meine Daten behalten", Done: "Ihre Daten sind gelöscht. Sie erhalten keine E-Mails mehr von uns."},
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Erste Schritte", "Tipps für die ersten Wochen"},
 			nurture.TopicEducation:  {"Anleitungen", "Mehr aus dem Produkt herausholen"},
@@ -83,6 +105,7 @@ var pageTexts = map[string]pageText{
 		Save: "Guardar mis opciones", All: "Darme de baja de todo", Saved: "Tus opciones se han guardado.",
 		Stale:  "No se ha cambiado nada: esta página estaba desactualizada. Vuelve a hacer tu elección.",
 		Rights: "Tus datos:", Export: "enviarme una copia de mis datos", Erase: "borrar mis datos",
+		Deletion: deletionText{Title: "Borrar mis datos", Intro: "Esto borra todo lo que guardamos sobre ti: tu perfil, tu actividad y cada correo que te enviamos. No guardamos ninguna copia de tu dirección, solo una huella cifrada para que no te llegue ningún correo sin tu nuevo consentimiento. No se puede deshacer.", Confirm: "Borrar mis datos definitivamente", Back: "Conservar mis datos", Done: "Tus datos están borrados. Ya no recibirás correos nuestros."},
 		Topics: map[nurture.Topic]topicLabel{
 			nurture.TopicOnboarding: {"Primeros pasos", "Consejos para tus primeras semanas"},
 			nurture.TopicEducation:  {"Guías y tutoriales", "Aprende a sacar más partido al producto"},

@@ -30,6 +30,9 @@ type Recipients struct {
 	// Nil: /v is not served, and an opt-out cancels no queued message in
 	// its request (the send path still checks opt-outs at the last moment).
 	Templates RecipientTemplates
+	// Eraser serves "delete my data" on the preference page,
+	// /u/{token}/erase; nil: not served.
+	Eraser PageEraser
 	// PublicURL is the base of the links, when the API is reached under
 	// another host (through a proxy): the preference form accepts posts
 	// whose Origin is its host or the request's.

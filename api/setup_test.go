@@ -52,15 +52,16 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	signer, err := nurture.NewSigner(strings.Repeat("bundle-secret-", 3))
 	require.NoError(t, err)
 	b := &bundle{pool: pool, store: postgres.New(pool), clock: testkit.NewClock(received), signer: signer}
+	b.store.ErasureKey = []byte(strings.Repeat("bundle-erasure-key-", 3))
 	b.ingest = b.newKey(t, nurture.ScopeIngest)
 	b.admin = b.newKey(t, nurture.ScopeAdmin)
 	// Every concern is served, on the real store; the recipient
 	// endpoints with a signer of the bundle's, without hits recorded.
 	cfg := api.Config{
 		Ingestion:  &api.Ingestion{Store: b.store},
-		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store},
+		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store, DataRights: b.store},
 		Segments:   &api.Segments{Store: b.store, Audience: b.store},
-		Recipients: &api.Recipients{Store: b.store, Signer: b.signer},
+		Recipients: &api.Recipients{Store: b.store, Signer: b.signer, Eraser: b.store},
 		Webhooks:   &api.Webhooks{Bounces: b.store},
 		Keys:       b.store,
 		Ready:      map[string]api.Pinger{"postgres": pool.Ping},

@@ -72,6 +72,10 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 		}
 		w.outcome.Topic = r.Topic
 		if r.Topic != nurture.TopicTransactional {
+			if !c.HeldSince.IsZero() {
+				w.skip(nurture.HoldReason)
+				continue
+			}
 			if optedOut(optOuts[c.ID], r.Topic) {
 				w.skip("unsubscribed from " + string(r.Topic))
 				continue

@@ -39,15 +39,16 @@ func profileTargets(c *nurture.Contact) []any {
 }
 
 var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), coalesce(company_id, 0), " +
-	strings.Join(profileColumns, ", ") + ", attributes, trait_times, created_at, updated_at FROM contacts"
+	strings.Join(profileColumns, ", ") + ", attributes, trait_times, created_at, updated_at, coalesce(held_at, 'epoch') FROM contacts"
 
 func scanContact(row pgx.Row) (*nurture.Contact, error) {
 	c := &nurture.Contact{}
 	targets := append([]any{&c.ID, &c.ExternalID, &c.Email, &c.CompanyID}, profileTargets(c)...)
-	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.CreatedAt, &c.UpdatedAt)
+	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.CreatedAt, &c.UpdatedAt, &c.HeldSince)
 	if err := row.Scan(targets...); err != nil {
 		return nil, err
 	}
+	c.HeldSince = zeroEpoch(c.HeldSince)
 	return c, nil
 }
 
@@ -83,6 +84,14 @@ func (db *DB) UpsertContact(ctx context.Context, p *nurture.Contact) (c *nurture
 	for attempt := 0; ; attempt++ {
 		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			c, created, err = upsertContact(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			if err := holdErased(ctx, tx, db.ErasureKey, []*nurture.Contact{c}); err != nil {
+				return err
+			}
+			// What the caller gets back says whether it is held.
+			c, err = scanContact(tx.QueryRow(ctx, contactSelect+" WHERE id = $1", c.ID))
 			return err
 		})
 		if err != nil && isUniqueViolation(err) && attempt == 0 {

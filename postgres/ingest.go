@@ -84,6 +84,9 @@ func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, readTra
 	if err := updateContacts(ctx, tx, plan.Updated); err != nil {
 		return nil, err
 	}
+	if err := holdErased(ctx, tx, db.ErasureKey, append(plan.Created[:len(plan.Created):len(plan.Created)], plan.Updated...)); err != nil {
+		return nil, err
+	}
 	if err := linkAnonymous(ctx, tx, plan.Links); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,11 @@ type DB struct {
 	// Clock dates what a caller leaves undated (a bounce or an outcome
 	// without a time); New sets the system clock.
 	Clock nurture.Clock
+	// ErasureKey keys the hash that erasure keeps of an erased address
+	// (nurture.ErasedAddressHash), and with which a later sign-up of the
+	// address is recognised and held. EraseContact refuses to work
+	// without one.
+	ErasureKey []byte
 	// triggers are the events ingestion signals to the sequence engine
 	// (WatchSequences).
 	triggers atomic.Pointer[SequenceTriggers]

@@ -462,6 +462,9 @@ func (b *segmentCompiler) subscribed(s nurture.Subscribed) string {
 	sup := b.alias("s")
 	out := fmt.Sprintf("(c.email IS NOT NULL AND c.email <> '' AND NOT EXISTS (SELECT 1 FROM suppressions %[1]s WHERE %[1]s.email_hash = sha256(convert_to(lower(btrim(c.email, %[2]s)), 'UTF8')))",
 		sup, b.spaceArg())
+	if s.Topic != nurture.TopicTransactional {
+		out += " AND c.held_at IS NULL" // an erased address come back: no opt-in yet
+	}
 	if s.Topic != nurture.TopicTransactional && storable(string(s.Topic)) {
 		o := b.alias("o")
 		out += fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM topic_optouts %[1]s WHERE %[1]s.contact_id = c.id AND %[1]s.topic = %[2]s AND %[1]s.created_at <= %[3]s)",

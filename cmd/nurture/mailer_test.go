@@ -76,7 +76,7 @@ func TestWorkerRefusesHalfADKIMConfiguration(t *testing.T) {
 		{"NURTURE_DKIM_DOMAIN": "acme.example"},
 		{"NURTURE_DKIM_KEY_FILE": "/etc/nurture/dkim.pem"},
 	} {
-		env["NURTURE_SECRET"] = config.NewSecret()
+		env["NURTURE_SECRET"], env["NURTURE_ERASURE_KEY"] = config.NewSecret(), config.NewSecret()
 		code, out := runLine(t, env)
 		require.NotEqual(t, 0, code)
 		require.Contains(t, out, "NURTURE_DKIM_DOMAIN")

@@ -79,6 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SecretGenerated {
 		logger.Warn("no NURTURE_SECRET set: generated a random one for this run (--dev); links in emails sent now stop working after a restart")
 	}
+	if cfg.ErasureKeyGenerated {
+		logger.Warn("no NURTURE_ERASURE_KEY set: generated a random one for this run (--dev); addresses erased now are not recognised after a restart")
+	}
 	if !cfg.Dev && slices.Contains(cmd.Settings, "public-url") && plainHTTP(cfg.PublicURL) {
 		logger.Warn(plainHTTPWarning+" (--dev silences this warning)", "public_url", cfg.PublicURL)
 	}

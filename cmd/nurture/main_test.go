@@ -51,6 +51,7 @@ func setup(t *testing.T) *engine {
 			"NURTURE_SMTP_URL":     smtp.URL(),
 			"NURTURE_LISTEN":       addr,
 			"NURTURE_SECRET":       config.NewSecret(),
+			"NURTURE_ERASURE_KEY":  config.NewSecret(),
 			"NURTURE_FROM":         "Acme Cloud <hello@acme.example>",
 			"NURTURE_PRODUCT_NAME": "Acme Cloud",
 			"NURTURE_LOG_LEVEL":    "warn",
@@ -256,7 +257,7 @@ func TestSameSignUpTwiceSendsOneEmail(t *testing.T) {
 func TestBadDatabaseURLStopsWithOneLine(t *testing.T) {
 	t.Parallel()
 	var stderr bytes.Buffer
-	env := map[string]string{"NURTURE_DATABASE_URL": "nonsense", "NURTURE_SECRET": config.NewSecret()}
+	env := map[string]string{"NURTURE_DATABASE_URL": "nonsense", "NURTURE_SECRET": config.NewSecret(), "NURTURE_ERASURE_KEY": config.NewSecret()}
 	for _, cmd := range []string{"api", "worker", "all", "migrate"} {
 		stderr.Reset()
 		code := run(context.Background(), []string{cmd}, func(k string) string { return env[k] }, io.Discard, &stderr)
@@ -306,6 +307,7 @@ func TestPlainHTTPPublicURLWarnsAtStart(t *testing.T) {
 		env := map[string]string{
 			"NURTURE_DATABASE_URL": "postgres://postgres@" + freeAddr(t) + "/nurture?sslmode=disable&connect_timeout=2",
 			"NURTURE_SECRET":       config.NewSecret(), // a weak one would stop the run before the warning
+			"NURTURE_ERASURE_KEY":  config.NewSecret(),
 		}
 		for k, v := range tt.env {
 			env[k] = v

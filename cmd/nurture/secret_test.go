@@ -57,9 +57,16 @@ func TestSecretCommandFillsTheSecretFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first, again, "a secret in place is kept")
 
+	// The erasure key is written the same way, to a file of its own.
+	keyPath := filepath.Join(t.TempDir(), "erasure-key")
+	code, _, logs = runNurture(t, map[string]string{"NURTURE_SECRET_FILE": keyPath}, "secret")
+	require.Zero(t, code, logs)
+	env["NURTURE_ERASURE_KEY_FILE"] = keyPath
+
 	cfg, err := config.Load(mustCommand(t, "api"), nil, func(k string) string { return env[k] }, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, strings.TrimSpace(string(first)), cfg.Secret)
+	require.NotEqual(t, cfg.Secret, cfg.ErasureKey)
 }
 
 func TestSecretCommandLeavesOtherFilesAlone(t *testing.T) {

@@ -87,6 +87,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	queue := asynq.NewClientFromRedisClient(rdb)
 	enqueuer := jobs.NewEnqueuer(queue)
 	store := postgres.New(pool)
+	store.ErasureKey = []byte(cfg.ErasureKey) // empty for the worker, which neither erases nor writes addresses
 	engine, err := newEngine(cfg, logger, seqs, tmpl, store, enqueuer)
 	if err != nil {
 		return err
@@ -203,13 +204,14 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
-		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store},
+		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store, DataRights: store},
 		Recipients: &api.Recipients{
 			Store:     store,
 			Signer:    signer,
 			Hits:      hits,
 			Templates: tmpl,
 			PublicURL: cfg.PublicURL,
+			Eraser:    store,
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,

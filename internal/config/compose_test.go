@@ -299,8 +299,12 @@ func composeProblems(p *types.Project, img image, secretFile string) []string {
 				continue
 			}
 			getenv = func(v string) string {
-				if v == "NURTURE_SECRET_FILE" {
+				switch {
+				case v == "NURTURE_SECRET_FILE":
 					return secretFile
+				case v == "NURTURE_ERASURE_KEY_FILE" && envOf(svc)(v) != "":
+					// Written by a `nurture secret` service of its own, as the secret is.
+					return erasureKeyFile(secretFile)
 				}
 				return envOf(svc)(v)
 			}
@@ -571,4 +575,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// erasureKeyFile writes, beside the secret file, a file holding another
+// good key, for services that read NURTURE_ERASURE_KEY_FILE.
+func erasureKeyFile(secretFile string) string {
+	f := secretFile + "-erasure-key"
+	if _, err := os.Stat(f); err != nil {
+		_ = os.WriteFile(f, []byte(config.NewSecret()+"\n"), 0o600)
+	}
+	return f
 }

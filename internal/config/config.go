@@ -90,6 +90,13 @@ type Config struct {
 	EnrichProviderKey    string
 	EnrichProviderFields map[string]string
 
+	// ErasureKey keys the hash erasure keeps of an erased address (read
+	// from ErasureKeyFile when that is set); ErasureKeyGenerated is true
+	// when --dev made one up for the run.
+	ErasureKey          string
+	ErasureKeyFile      string
+	ErasureKeyGenerated bool
+
 	// SecretGenerated is true when --dev made up a secret because none was set.
 	SecretGenerated bool
 }
@@ -135,6 +142,10 @@ var Settings = []Setting{
 		Usage: "key that signs recipient links: a random value of at least 32 characters and 128 bits, such as `nurture secret` prints (required unless --dev or NURTURE_SECRET_FILE)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
 	{Flag: "secret-file", Env: "NURTURE_SECRET_FILE", Default: "",
 		Usage: "file that holds the secret instead of NURTURE_SECRET (a Docker or Kubernetes secret); `nurture secret` creates it when it does not exist", set: func(c *Config, v string) error { c.SecretFile = v; return nil }},
+	{Flag: "erasure-key", Env: "NURTURE_ERASURE_KEY", Default: "",
+		Usage: "key of the hash erasure keeps of an erased address, so that its return is held until a new opt-in: a random value like NURTURE_SECRET, and another one (required unless --dev or NURTURE_ERASURE_KEY_FILE; never change it, or erased addresses are no longer recognised)", set: func(c *Config, v string) error { c.ErasureKey = v; return nil }},
+	{Flag: "erasure-key-file", Env: "NURTURE_ERASURE_KEY_FILE", Default: "",
+		Usage: "file that holds the erasure key instead of NURTURE_ERASURE_KEY (`NURTURE_SECRET_FILE=FILE nurture secret` writes one)", set: func(c *Config, v string) error { c.ErasureKeyFile = v; return nil }},
 	{Flag: "secret-previous", Env: "NURTURE_SECRET_PREVIOUS", Default: "",
 		Usage: "the secret before the last rotation: links signed with it keep working", set: func(c *Config, v string) error { c.SecretPrevious = v; return nil }},
 	{Flag: "smtp-rate", Env: "NURTURE_SMTP_RATE", Default: "100",
@@ -246,7 +257,7 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
 		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
@@ -370,6 +381,11 @@ func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut i
 	}
 	if slices.Contains(cmd.Settings, "secret") {
 		if err := c.checkSecret(origins); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(cmd.Settings, "erasure-key") {
+		if err := c.checkErasureKey(origins); err != nil {
 			return nil, err
 		}
 	}

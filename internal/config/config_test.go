@@ -33,8 +33,45 @@ func command(t *testing.T, name string) config.Command {
 }
 
 // env returns a getenv that knows only vars.
+// The tests of other settings give the secret and, with it, this erasure
+// key, unless they give one of their own (TestErasureKey).
 func env(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
+	return func(name string) string {
+		if _, ok := vars[name]; !ok && name == "NURTURE_ERASURE_KEY" && vars["NURTURE_SECRET"] != "" {
+			return testErasureKey
+		}
+		return vars[name]
+	}
+}
+
+const testErasureKey = "0b7f3c5e9a1d4f2b8c6e0a3d5f7b9c1e2a4c6e8f0b2d4f6a8c0e2a4c6e8f0b2d"
+
+func TestErasureKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // "" accepted
+	}{
+		{name: "missing", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": ""}, want: "NURTURE_ERASURE_KEY is required"},
+		{name: "made up with --dev", args: []string{"--dev"}, env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": ""}},
+		{name: "weak", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": strings.Repeat("a", 40)}, want: "invalid NURTURE_ERASURE_KEY: has a run of repeated"},
+		{name: "short", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": "short"}, want: "invalid NURTURE_ERASURE_KEY: is 5 characters"},
+		{name: "the secret itself", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": testSecret}, want: "give erasure a key of its own"},
+		{name: "strong", env: map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_ERASURE_KEY": config.NewSecret()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(command(t, "api"), tc.args, env(tc.env), io.Discard)
+			if tc.want != "" {
+				require.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, len(c.ErasureKey), config.MinSecretLength)
+		})
+	}
 }
 
 func TestSettingsTable(t *testing.T) {
@@ -73,6 +110,7 @@ func TestLoadDefaults(t *testing.T) {
 		PublicURL:       "http://localhost:8080",
 		Listen:          ":8080",
 		Secret:          testSecret,
+		ErasureKey:      testErasureKey,
 		From:            `"Nurture" <hello@nurture.localhost>`,
 		ProductName:     "Acme Cloud",
 		ProductURL:      "https://app.example.com",

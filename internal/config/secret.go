@@ -236,3 +236,36 @@ func (c *Config) checkSecret(origins map[string]string) error {
 	}
 	return nil
 }
+
+// checkErasureKey settles the erasure key as checkSecret does the secret:
+// read from NURTURE_ERASURE_KEY_FILE when that is set, made up with --dev
+// when none is given, refused when weak or when it is the secret itself
+// (a key of its own: rotating the secret must not forget erased addresses).
+func (c *Config) checkErasureKey(origins map[string]string) error {
+	origin := origins["erasure-key"]
+	if c.ErasureKeyFile != "" {
+		if c.ErasureKey != "" {
+			return fmt.Errorf("both %s and %s are set: give the erasure key one way", origins["erasure-key"], origins["erasure-key-file"])
+		}
+		s, err := readSecretFile(c.ErasureKeyFile)
+		if err != nil {
+			return fmt.Errorf("invalid %s: %s: %w", origins["erasure-key-file"], c.ErasureKeyFile, err)
+		}
+		c.ErasureKey, origin = s, "erasure key in "+origins["erasure-key-file"]+" ("+c.ErasureKeyFile+")"
+	}
+	switch {
+	case c.ErasureKey == "" && c.Dev:
+		c.ErasureKey, c.ErasureKeyGenerated = NewSecret(), true
+	case c.ErasureKey == "":
+		return fmt.Errorf("NURTURE_ERASURE_KEY is required (or NURTURE_ERASURE_KEY_FILE; --dev makes one up for the run): %s", secretAdvice)
+	case len(c.ErasureKey) < MinSecretLength:
+		return fmt.Errorf("invalid %s: is %d characters, needs at least %d", origin, len(c.ErasureKey), MinSecretLength)
+	case c.ErasureKey == c.Secret:
+		return fmt.Errorf("invalid %s: is NURTURE_SECRET: give erasure a key of its own", origin)
+	case !c.Dev:
+		if err := CheckSecret(c.ErasureKey); err != nil {
+			return fmt.Errorf("invalid %s: %w", origin, err)
+		}
+	}
+	return nil
+}
