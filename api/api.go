@@ -174,6 +174,13 @@ func New(cfg Config) (*API, error) {
 		if cfg.Admin.Companies != nil {
 			admin.GET("/companies/:id", a.getCompany)
 		}
+		if adm.Corrections != nil {
+			admin.PATCH("/contacts/:id", a.correctContact)
+		}
+		if adm.Consents != nil {
+			admin.POST("/contacts/:id/consents", a.recordConsent)
+			admin.GET("/contacts/:id/consents", a.getConsents)
+		}
 		if adm.Enrichments != nil {
 			admin.POST("/contacts/:id/enrich", a.requestEnrichment)
 		}

@@ -27,6 +27,11 @@ type Admin struct {
 	// Enrichments serves POST /v1/contacts/{id}/enrich and the enrichment
 	// shown with a contact; nil: neither is.
 	Enrichments EnrichmentStore
+	// Corrections serves PATCH /v1/contacts/{id}; nil: not served.
+	Corrections CorrectionStore
+	// Consents serves POST /v1/contacts/{id}/consents and the consents
+	// shown with a contact; nil: neither is.
+	Consents ConsentStore
 }
 
 // ContactStore is what the contact endpoints need of the store.

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -35,6 +36,12 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 	optOuts, err := store.OptOuts(ctx, contactIDs)
 	if err != nil {
 		return nil, err
+	}
+	var optIns map[int64][]nurture.Topic
+	if len(d.cfg.RequireOptIn) > 0 {
+		if optIns, err = store.OptIns(ctx, contactIDs); err != nil {
+			return nil, err
+		}
 	}
 	engagement, err := store.EngagementOf(ctx, contactIDs)
 	if err != nil {
@@ -74,6 +81,10 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 		if r.Topic != nurture.TopicTransactional {
 			if optedOut(optOuts[c.ID], r.Topic) {
 				w.skip("unsubscribed from " + string(r.Topic))
+				continue
+			}
+			if slices.Contains(d.cfg.RequireOptIn, r.Topic) && !slices.Contains(optIns[c.ID], r.Topic) {
+				w.skip("no consent: " + string(r.Topic) + " email needs the contact's opt-in, and they gave none")
 				continue
 			}
 			if d.cfg.FrequencyCap > 0 && sent[c.ID] >= d.cfg.FrequencyCap {
