@@ -112,7 +112,7 @@ func TestRecipientChoicesAreConsentRecords(t *testing.T) {
 		got = append(got, rec{h.Topic, h.Source, h.Granted})
 	}
 	require.Equal(t, []rec{
-		{"onboarding", "one_click", false},  // the welcome email's topic
+		{"onboarding", "one_click", false}, // the welcome email's topic
 		{"marketing", "preference_page", false},
 		{"onboarding", "preference_page", true},
 	}, got)

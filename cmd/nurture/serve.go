@@ -203,13 +203,15 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
-		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store},
+		Admin: &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store,
+			Corrections: store, Consents: store},
 		Recipients: &api.Recipients{
-			Store:     store,
-			Signer:    signer,
-			Hits:      hits,
-			Templates: tmpl,
-			PublicURL: cfg.PublicURL,
+			Store:        store,
+			Signer:       signer,
+			Hits:         hits,
+			Templates:    tmpl,
+			PublicURL:    cfg.PublicURL,
+			RequireOptIn: requireOptIn(cfg),
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,
@@ -232,6 +234,15 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 		Logger:         logger,
 		TrustedProxies: cfg.TrustedProxies,
 	})
+}
+
+// requireOptIn lists the topics sent only to contacts who opted in:
+// marketing, with NURTURE_REQUIRE_MARKETING_CONSENT.
+func requireOptIn(cfg *config.Config) []nurture.Topic {
+	if cfg.RequireMarketingConsent {
+		return []nurture.Topic{nurture.TopicMarketing}
+	}
+	return nil
 }
 
 // newEngine builds the sequence engine.
@@ -292,6 +303,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		Throttle:          throttle,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
+		RequireOptIn:      requireOptIn(cfg),
 		UnsubscribeMailto: cfg.UnsubMailto,
 		Parallelism:       2 * cfg.SMTPPool,
 		Logger:            logger,
