@@ -226,9 +226,11 @@ func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Con
 }
 
 // lastHumanHit is the SQL of a contact's last open or click made by a
-// person (machines and bots left out).
+// person (machines and bots left out): the later of those still kept and
+// the one the retention job kept in the summary (engagement g) when it
+// deleted older ones.
 func lastHumanHit(kind, contact string) string {
-	return `(SELECT max(at) FROM email_events WHERE contact_id = ` + contact + ` AND kind = '` + kind + `' AND class = 'human')`
+	return `greatest(g.last_` + kind + `_at, (SELECT max(at) FROM email_events WHERE contact_id = ` + contact + ` AND kind = '` + kind + `' AND class = 'human'))`
 }
 
 // EngagementOf returns the engagement summaries of the contacts that have

@@ -169,6 +169,8 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("enrichment worker", research.Run)
 		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger}
 		start("enrichment poller", enrichPoller.Run)
+		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger}
+		start("retention", retention.Run)
 		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
 			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger})}
 		start("campaign poller", campaigns.Run)
