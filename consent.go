@@ -1,6 +1,10 @@
 package nurture
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // ConsentSource says how a consent was given or withdrawn.
 type ConsentSource string
@@ -81,4 +85,37 @@ type ConsentChange struct {
 	Source          ConsentSource
 	IP              string
 	CancelTemplates []string
+}
+
+// Double opt-in: an opt-in asked by the operator becomes the person's
+// once they confirm it through a signed link in an email sent to their
+// address (the link proves the mailbox). The email is a message row like
+// any other, of ConfirmTemplate, whose dedupe key names the topic.
+const (
+	// ConfirmTemplate is the template of the confirmation email.
+	ConfirmTemplate = "confirm-opt-in"
+	// MaxConfirmAge is how long a confirmation link works.
+	MaxConfirmAge = 7 * 24 * time.Hour
+	// confirmEvery is how often one contact may be sent a confirmation
+	// of one topic: a second request within it is the first one.
+	confirmEvery = time.Hour
+	optInPrefix  = "optin:"
+)
+
+// OptInDedupeKey is the dedupe key of the confirmation email of topic for
+// contact, asked at at: one per contact, topic and hour.
+func OptInDedupeKey(topic Topic, contactID int64, at time.Time) string {
+	return optInPrefix + string(topic) + ":" + strconv.FormatInt(contactID, 10) + ":" + strconv.FormatInt(at.Unix()/int64(confirmEvery/time.Second), 10)
+}
+
+// OptInTopic returns the topic a confirmation email's dedupe key names,
+// and false for the key of any other email.
+func OptInTopic(dedupeKey string) (Topic, bool) {
+	rest, ok := strings.CutPrefix(dedupeKey, optInPrefix)
+	if !ok {
+		return "", false
+	}
+	topic, _, ok := strings.Cut(rest, ":")
+	t := Topic(topic)
+	return t, ok && t.Valid() && t != TopicTransactional
 }

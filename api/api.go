@@ -243,6 +243,8 @@ func New(cfg Config) (*API, error) {
 		e.GET("/c/:token", a.click)
 		e.HEAD("/c/:token", a.click)
 		e.GET("/u/:token", a.unsubscribePage)
+		e.GET("/k/:token", a.confirmPage)
+		e.POST("/k/:token", a.confirm)
 		e.POST("/u/:token", a.unsubscribe)
 		if r.Templates != nil {
 			e.GET("/v/:token", a.view)

@@ -210,8 +210,3 @@ func (a *API) showConsents(c *gin.Context, id int64) {
 	}
 	c.JSON(http.StatusOK, newConsentsJSON(cs))
 }
-
-// askConfirmation would email the person a link to confirm an opt-in.
-func (a *API) askConfirmation(c *gin.Context, _ *nurture.Contact, _ nurture.Topic) {
-	fail(c, nurture.FieldError("confirm", "double opt-in is not available on this installation"))
-}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -140,4 +142,68 @@ func TestPreferencePageOptsInToATopicThatRequiresIt(t *testing.T) {
 	require.Equal(t, "opted_in", cs.Current["marketing"].State)
 	require.Equal(t, "preference_page", cs.Current["marketing"].Source)
 	require.Len(t, cs.History, 1, "the other topics were on already")
+}
+
+// Double opt-in: the operator's request records nothing but an email to
+// the person (one per hour and topic); its link's page changes nothing
+// until the person presses its button, which records the opt-in with
+// their address. An old link, or a confirmation token of another email,
+// records nothing.
+func TestDoubleOptIn(t *testing.T) {
+	t.Parallel()
+	r := setupRecipient(t)
+	ask := func() (int64, bool) {
+		t.Helper()
+		res := r.postConsent(t, fmt.Sprint(r.contact), obj{"topic": "marketing", "confirm": true})
+		require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+		var out struct {
+			Confirmation struct {
+				MessageID int64 `json:"messageId"`
+				Created   bool  `json:"created"`
+			} `json:"confirmation"`
+		}
+		require.NoError(t, json.Unmarshal(res.body, &out))
+		return out.Confirmation.MessageID, out.Confirmation.Created
+	}
+	id, created := ask()
+	require.True(t, created)
+	again, created := ask()
+	require.False(t, created, "one email an hour")
+	require.Equal(t, id, again)
+	m, err := r.store.Message(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, nurture.ConfirmTemplate, m.Template)
+	require.Empty(t, r.consents(t, r.contact).History, "nothing recorded before the person confirms")
+	requireError(t, r.postConsent(t, fmt.Sprint(r.contact), obj{"topic": "marketing", "confirm": true, "granted": false}), http.StatusBadRequest, "granted")
+
+	sign := func(msg int64, at time.Time) string {
+		return r.signer.Sign(nurture.Token{Purpose: nurture.PurposeConfirm, MessageID: msg, ContactID: r.contact, IssuedAt: at})
+	}
+	require.Equal(t, http.StatusNotFound, r.serve(httptest.NewRequest(http.MethodGet, "/k/"+sign(r.message, received), nil)).Code,
+		"the welcome email confirms nothing")
+	old := sign(id, received.Add(-nurture.MaxConfirmAge-time.Hour))
+	w := r.serve(httptest.NewRequest(http.MethodGet, "/k/"+old, nil))
+	require.Contains(t, w.Body.String(), "This link has expired")
+
+	tok := sign(id, received)
+	w = r.serve(httptest.NewRequest(http.MethodGet, "/k/"+tok, nil))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	form := formField.FindStringSubmatch(w.Body.String())
+	require.NotNil(t, form, w.Body.String())
+	require.Empty(t, r.consents(t, r.contact).History, "a GET changes nothing")
+
+	w = r.postFormTo("/k/", tok, url.Values{"form": {"forged"}}, nil)
+	require.Equal(t, http.StatusForbidden, w.Code)
+	w = r.postFormTo("/k/", old, url.Values{"form": {form[1]}}, nil)
+	require.Equal(t, http.StatusGone, w.Code)
+	require.Empty(t, r.consents(t, r.contact).History)
+
+	w = r.postFormTo("/k/", tok, url.Values{"form": {form[1]}}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), "your subscription is confirmed")
+	cs := r.consents(t, r.contact)
+	require.Equal(t, "opted_in", cs.Current["marketing"].State)
+	require.Len(t, cs.History, 1)
+	require.Equal(t, "double_opt_in", cs.History[0].Source)
+	require.Equal(t, "192.0.2.1", cs.History[0].IP)
 }

@@ -32,6 +32,9 @@ type Admin struct {
 	// Consents serves POST /v1/contacts/{id}/consents and the consents
 	// shown with a contact; nil: neither is.
 	Consents ConsentStore
+	// Confirmations creates the confirmation emails of double opt-in
+	// ("confirm": true); nil: such a request is refused.
+	Confirmations ConfirmationStore
 }
 
 // ContactStore is what the contact endpoints need of the store.

@@ -12,6 +12,8 @@ var pageFiles embed.FS
 
 var preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html"))
 
+var confirmTemplate = template.Must(template.ParseFS(pageFiles, "pages/confirm.html"))
+
 // preferencePage is what the preference page shows.
 type preferencePage struct {
 	Lang    string

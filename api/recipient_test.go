@@ -152,7 +152,12 @@ func (r *recipientBundle) page(t *testing.T, tok string) string {
 
 // postForm posts form to /u/tok with the given headers, as a browser does.
 func (r *recipientBundle) postForm(tok string, form url.Values, headers map[string]string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/u/"+tok, strings.NewReader(form.Encode()))
+	return r.postFormTo("/u/", tok, form, headers)
+}
+
+// postFormTo posts form to path+tok.
+func (r *recipientBundle) postFormTo(path, tok string, form url.Values, headers map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path+tok, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range headers {
 		req.Header.Set(k, v)

@@ -59,7 +59,7 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	cfg := api.Config{
 		Ingestion: &api.Ingestion{Store: b.store},
 		Admin: &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store,
-			Corrections: b.store, Consents: b.store},
+			Corrections: b.store, Consents: b.store, Confirmations: b.store},
 		Segments:   &api.Segments{Store: b.store, Audience: b.store},
 		Recipients: &api.Recipients{Store: b.store, Signer: b.signer},
 		Webhooks:   &api.Webhooks{Bounces: b.store},

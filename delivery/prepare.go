@@ -127,6 +127,7 @@ func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, co *nurture.C
 			Unsubscribe:   unsubscribe,
 			Preferences:   unsubscribe,
 			ViewInBrowser: links.View(m),
+			Confirm:       links.Confirm(m),
 		},
 		Track: &templates.Tracking{
 			Click:     func(i int, target string) string { return links.Click(m, i, target) },

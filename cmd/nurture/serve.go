@@ -206,7 +206,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
 		Admin: &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store,
-			Corrections: store, Consents: store},
+			Corrections: store, Consents: store, Confirmations: store},
 		Recipients: &api.Recipients{
 			Store:        store,
 			Signer:       signer,
