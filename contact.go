@@ -42,6 +42,10 @@ type Contact struct {
 	// call cannot overwrite a newer value. Keys are field names as in
 	// ProfileFields, and "attributes.<key>".
 	TraitTimes map[string]time.Time
+	// Told records the fields and attributes the person told us
+	// themselves (a correction), with when, keyed as TraitTimes. Neither an
+	// identify call (the product's word) nor enrichment overwrites them.
+	Told map[string]time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -144,6 +148,9 @@ func (c *Contact) Merge(src *Contact, at time.Time) (changed bool, oldEmail stri
 		c.Attributes = map[string]any{}
 	}
 	newer := func(key string) bool {
+		if _, told := c.Told[key]; told {
+			return false // the person's own word stands
+		}
 		last, ok := c.TraitTimes[key]
 		return !ok || !at.Before(last)
 	}

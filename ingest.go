@@ -391,6 +391,9 @@ func (p *IngestPlan) fillFromContext(c *Contact, call *Call) {
 		if f.v == "" || *f.dst == f.v || (f.onlyIfUnset && *f.dst != "") || call.Timestamp.Before(c.TraitTimes[f.key]) {
 			continue
 		}
+		if _, told := c.Told[f.key]; told {
+			continue // a field the person corrected, even to nothing
+		}
 		*f.dst, c.TraitTimes[f.key], changed = f.v, call.Timestamp, true
 	}
 	if changed {

@@ -21,11 +21,12 @@ const (
 	PurposeClick       Purpose = 'c' // a tracked link to Token.URL
 	PurposeUnsubscribe Purpose = 'u' // the unsubscribe and preference page
 	PurposeView        Purpose = 'v' // the email in a browser
+	PurposeConfirm     Purpose = 'k' // the confirmation of an opt-in (double opt-in)
 )
 
 func (p Purpose) valid() bool {
 	switch p {
-	case PurposeOpen, PurposeClick, PurposeUnsubscribe, PurposeView:
+	case PurposeOpen, PurposeClick, PurposeUnsubscribe, PurposeView, PurposeConfirm:
 		return true
 	}
 	return false

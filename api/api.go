@@ -180,6 +180,13 @@ func New(cfg Config) (*API, error) {
 		if cfg.Admin.Companies != nil {
 			admin.GET("/companies/:id", a.getCompany)
 		}
+		if adm.Corrections != nil {
+			admin.PATCH("/contacts/:id", a.correctContact)
+		}
+		if adm.Consents != nil {
+			admin.POST("/contacts/:id/consents", a.recordConsent)
+			admin.GET("/contacts/:id/consents", a.getConsents)
+		}
 		if adm.Enrichments != nil {
 			admin.POST("/contacts/:id/enrich", a.requestEnrichment)
 		}
@@ -242,6 +249,8 @@ func New(cfg Config) (*API, error) {
 		e.GET("/c/:token", a.click)
 		e.HEAD("/c/:token", a.click)
 		e.GET("/u/:token", a.unsubscribePage)
+		e.GET("/k/:token", a.confirmPage)
+		e.POST("/k/:token", a.confirm)
 		e.POST("/u/:token", a.unsubscribe)
 		if r.Eraser != nil {
 			e.GET("/u/:token/erase", a.deletionPage)

@@ -31,6 +31,14 @@ type Admin struct {
 	// /v1/contacts/export?email= and DELETE /v1/contacts/{id} (and
 	// ?email=); nil: none of them is.
 	DataRights DataRights
+	// Corrections serves PATCH /v1/contacts/{id}; nil: not served.
+	Corrections CorrectionStore
+	// Consents serves POST /v1/contacts/{id}/consents and the consents
+	// shown with a contact; nil: neither is.
+	Consents ConsentStore
+	// Confirmations creates the confirmation emails of double opt-in
+	// ("confirm": true); nil: such a request is refused.
+	Confirmations ConfirmationStore
 }
 
 // ContactStore is what the contact endpoints need of the store.

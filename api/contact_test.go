@@ -140,7 +140,7 @@ func TestContactShowsSubscriptionsAndSuppression(t *testing.T) {
 		s := got.Subscriptions[topic]
 		require.False(t, s.Subscribed, topic)
 		require.NotNil(t, s.UnsubscribedAt, topic)
-		require.Equal(t, "email_link", s.Via, topic)
+		require.Equal(t, "api", s.Via, topic) // SetPreferences speaks as an admin call
 	}
 	require.True(t, optedOut.Equal(*got.Subscriptions["marketing"].UnsubscribedAt))
 	require.True(t, got.Suppression.Suppressed)

@@ -24,6 +24,8 @@ type deletionPage struct {
 	FormField, FormToken               string
 }
 
+var confirmTemplate = template.Must(template.ParseFS(pageFiles, "pages/confirm.html"))
+
 // preferencePage is what the preference page shows.
 type preferencePage struct {
 	Lang    string

@@ -45,6 +45,11 @@ type Recipients struct {
 	// HitWait is how long an open or click waits for its write to commit
 	// before it answers anyway. Default 2s.
 	HitWait time.Duration
+	// RequireOptIn lists the topics sent only to contacts who opted in
+	// (the marketing topic, when the installation requires consent to
+	// it): the preference page shows them off until the person opts in,
+	// and ticking one there is that opt-in.
+	RequireOptIn []nurture.Topic
 }
 
 // withDefaults returns r with the defaults of its settings applied.
@@ -78,7 +83,10 @@ type RecipientStore interface {
 	Company(ctx context.Context, id int64) (*nurture.Company, error)
 	Message(ctx context.Context, id int64) (*nurture.Message, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
-	SetPreferences(ctx context.Context, contactID int64, optedOut []nurture.Topic, cancelTemplates []string) error
+	OptIns(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
+	// ChangeConsents records the person's opt-outs and opt-ins, cancelling
+	// the queued messages of the templates the change names.
+	ChangeConsents(ctx context.Context, ch nurture.ConsentChange) error
 	InFlight(ctx context.Context, contactID int64, templates []string) (int, error)
 }
 
@@ -210,7 +218,7 @@ func location(u string) string {
 
 // preferenceTopics are the topics a person can turn off; transactional mail
 // (receipts, password resets) is not theirs to refuse here.
-var preferenceTopics = []nurture.Topic{nurture.TopicOnboarding, nurture.TopicEducation, nurture.TopicProduct, nurture.TopicMarketing}
+var preferenceTopics = nurture.PreferenceTopics
 
 // unsubscribePage serves GET /u/{token}: the preference page. It changes
 // nothing: link scanners follow every link.
@@ -287,7 +295,7 @@ func (a *API) unsubscribe(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	optedOut := current[contact.ID]
+	optedOut := slices.Clone(current[contact.ID])
 	switch {
 	case oneClick:
 		topic := a.messageTopic(m)
@@ -308,7 +316,28 @@ func (a *API) unsubscribe(c *gin.Context) {
 		}
 	}
 	cancelled := a.templatesOf(optedOut)
-	if err := a.cfg.Recipients.Store.SetPreferences(ctx, contact.ID, optedOut, cancelled); err != nil {
+	ch := nurture.ConsentChange{ContactID: contact.ID, Source: nurture.ConsentPreferencePage, CancelTemplates: cancelled}
+	if ip := a.clientAddr(c); ip.IsValid() {
+		ch.IP = ip.String()
+	}
+	if oneClick {
+		ch.Source = nurture.ConsentOneClick
+	}
+	for _, t := range optedOut {
+		if !slices.Contains(current[contact.ID], t) {
+			ch.OptOut = append(ch.OptOut, t)
+		}
+	}
+	if !oneClick {
+		// A topic ticked that was off is the person's opt-in: one they
+		// had opted out of, or one that is off until they opt in.
+		ch.OptIn, err = a.newOptIns(ctx, contact.ID, current[contact.ID], optedOut)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	if err := a.cfg.Recipients.Store.ChangeConsents(ctx, ch); err != nil {
 		fail(c, err)
 		return
 	}
@@ -319,6 +348,31 @@ func (a *API) unsubscribe(c *gin.Context) {
 		return
 	}
 	a.renderPreferences(c, t, "saved", http.StatusOK)
+}
+
+// newOptIns returns the topics a preference form turns on: those the
+// contact had opted out of (wasOut) and that are no longer in nowOut, and
+// those that require an opt-in, are not in nowOut, and have none yet.
+func (a *API) newOptIns(ctx context.Context, contactID int64, wasOut, nowOut []nurture.Topic) ([]nurture.Topic, error) {
+	var in []nurture.Topic
+	for _, t := range wasOut {
+		if !slices.Contains(nowOut, t) {
+			in = append(in, t)
+		}
+	}
+	if len(a.cfg.Recipients.RequireOptIn) == 0 {
+		return in, nil
+	}
+	optIns, err := a.cfg.Recipients.Store.OptIns(ctx, []int64{contactID})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range a.cfg.Recipients.RequireOptIn {
+		if !slices.Contains(nowOut, t) && !slices.Contains(in, t) && !slices.Contains(optIns[contactID], t) {
+			in = append(in, t)
+		}
+	}
+	return in, nil
 }
 
 // formTokenField is the name of the preference form's hidden field that
@@ -389,6 +443,13 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 		fail(c, err)
 		return
 	}
+	var optIns map[int64][]nurture.Topic
+	if len(a.cfg.Recipients.RequireOptIn) > 0 {
+		if optIns, err = a.cfg.Recipients.Store.OptIns(ctx, []int64{contact.ID}); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	lang := pickLanguage(contact.Locale, c.GetHeader("Accept-Language"))
 	page := preferencePage{
 		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
@@ -398,6 +459,9 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 	all := true
 	for _, topic := range preferenceTopics {
 		on := !slices.Contains(optOuts[contact.ID], topic)
+		if slices.Contains(a.cfg.Recipients.RequireOptIn, topic) {
+			on = slices.Contains(optIns[contact.ID], topic) // off until the person opts in
+		}
 		all = all && !on
 		page.Topics = append(page.Topics, topicChoice{Topic: string(topic), Label: page.T.Topics[topic], On: on})
 	}

@@ -26,18 +26,18 @@ type recipientBundle struct {
 	message int64
 }
 
-func setupRecipient(t *testing.T) *recipientBundle {
+func setupRecipient(t *testing.T, configure ...func(*api.Config)) *recipientBundle {
 	t.Helper()
 	signer, err := nurture.NewSigner(strings.Repeat("r", 32))
 	require.NoError(t, err)
 	tmpl, err := templates.Default()
 	require.NoError(t, err)
-	b := setup(t, func(c *api.Config) {
+	b := setup(t, append([]func(*api.Config){func(c *api.Config) {
 		c.Recipients.Signer = signer
 		c.Recipients.Templates = tmpl
 		c.Recipients.Hits = c.Recipients.Store.(api.HitStore) // the postgres store
 		c.Recipients.HitWait = time.Second
-	})
+	}}, configure...)...)
 	t.Cleanup(b.api.Close)
 	ctx := context.Background()
 	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "reader@example.com"})
@@ -152,7 +152,12 @@ func (r *recipientBundle) page(t *testing.T, tok string) string {
 
 // postForm posts form to /u/tok with the given headers, as a browser does.
 func (r *recipientBundle) postForm(tok string, form url.Values, headers map[string]string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/u/"+tok, strings.NewReader(form.Encode()))
+	return r.postFormTo("/u/", tok, form, headers)
+}
+
+// postFormTo posts form to path+tok.
+func (r *recipientBundle) postFormTo(path, tok string, form url.Values, headers map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path+tok, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range headers {
 		req.Header.Set(k, v)

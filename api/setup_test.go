@@ -58,8 +58,9 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	// Every concern is served, on the real store; the recipient
 	// endpoints with a signer of the bundle's, without hits recorded.
 	cfg := api.Config{
-		Ingestion:  &api.Ingestion{Store: b.store},
-		Admin:      &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store, DataRights: b.store},
+		Ingestion: &api.Ingestion{Store: b.store},
+		Admin: &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store, DataRights: b.store,
+			Corrections: b.store, Consents: b.store, Confirmations: b.store},
 		Segments:   &api.Segments{Store: b.store, Audience: b.store},
 		Recipients: &api.Recipients{Store: b.store, Signer: b.signer, Eraser: b.store},
 		Webhooks:   &api.Webhooks{Bounces: b.store},

@@ -30,6 +30,8 @@ type Store interface {
 	ContactsWithCompanies(ctx context.Context, ids []int64) (map[int64]*nurture.Contact, map[int64]*nurture.Company, error)
 	SuppressedAmong(ctx context.Context, emails []string) (map[string]nurture.SuppressionReason, error)
 	OptOuts(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
+	// OptIns is read only when Config.RequireOptIn names topics.
+	OptIns(ctx context.Context, contactIDs []int64) (map[int64][]nurture.Topic, error)
 	SentSince(ctx context.Context, contactIDs []int64, since time.Time) (map[int64]int, error)
 	EngagementOf(ctx context.Context, contactIDs []int64) (map[int64]*nurture.EngagementSummary, error)
 	Suppress(ctx context.Context, email string, reason nurture.SuppressionReason, detail string) error
@@ -71,6 +73,13 @@ type Config struct {
 	// MessageIDs makes the Message-ID headers, with the installation's key
 	// (postgres.DB.MessageIDs); without one they are untagged.
 	MessageIDs nurture.MessageIDs
+
+	// RequireOptIn lists the topics sent only to contacts who opted in to
+	// them explicitly (the marketing topic, when the installation requires
+	// consent to it); a message of such a topic to anyone else is skipped,
+	// with the reason, when it is about to leave. Empty: every topic is
+	// sent unless opted out of.
+	RequireOptIn []nurture.Topic
 
 	// FrequencyCap is how many emails other than transactional ones a
 	// contact may get in 24 hours; 0 means no cap.

@@ -457,3 +457,53 @@ func TestDeliverStoppedAfterTheFinalDotWaitsForTheReply(t *testing.T) {
 	require.NoError(t, b.deliver(context.Background(), id))
 	require.Len(t, b.smtp.Messages(), 1, "sent once")
 }
+
+// A topic that requires an opt-in goes only to the contacts who gave one;
+// the others' messages are skipped when about to leave, and say why.
+func TestDeliverRequiresAnOptInWhereConfigured(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	d := b.deliverer(t, func(c *delivery.Config) { c.RequireOptIn = []nurture.Topic{nurture.TopicOnboarding} })
+	yes, no := b.welcome(t, "yes@example.com"), b.welcome(t, "no@example.com")
+	m, err := b.store.Message(ctx, yes)
+	require.NoError(t, err)
+	require.NoError(t, b.store.ChangeConsents(ctx, nurture.ConsentChange{ContactID: m.ContactID,
+		OptIn: []nurture.Topic{nurture.TopicOnboarding}, Source: nurture.ConsentAPI}))
+
+	require.NoError(t, d.Deliver(ctx, delivery.Request{IDs: []int64{yes, no}}))
+	require.Equal(t, nurture.StatusSent, b.status(t, yes).Status)
+	require.Equal(t, nurture.StatusSkipped, b.status(t, no).Status)
+	require.Equal(t, map[string]int{"yes@example.com": 1}, b.deliveredTo())
+	var why string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT detail FROM message_status_history WHERE message_id = $1 AND status = 'skipped'`, no).Scan(&why))
+	require.Contains(t, why, "no consent")
+}
+
+// The confirmation email of a double opt-in carries its confirmation
+// link, signed for the message and its contact; no other email has one.
+// It is transactional: it goes even to a contact who opted out of the
+// topic it asks about.
+func TestDeliverConfirmationCarriesItsLink(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "ada@example.com", FirstName: "Ada"})
+	require.NoError(t, err)
+	require.NoError(t, b.store.SetPreferences(ctx, c.ID, []nurture.Topic{nurture.TopicMarketing}, nil))
+	m, _, err := b.store.CreateMessage(ctx, nurture.Message{DedupeKey: nurture.OptInDedupeKey(nurture.TopicMarketing, c.ID, b.clock.Now()),
+		ContactID: c.ID, Template: nurture.ConfirmTemplate, SendAt: b.clock.Now()})
+	require.NoError(t, err)
+	require.NoError(t, b.deliver(ctx, m.ID, b.welcome(t, "bob@example.com")))
+	require.Equal(t, nurture.StatusSent, b.status(t, m.ID).Status)
+	var confirm, welcome string
+	for _, msg := range b.smtp.Messages() {
+		if msg.To[0] == "ada@example.com" {
+			confirm = string(msg.Data)
+		} else {
+			welcome = string(msg.Data)
+		}
+	}
+	require.Contains(t, confirm, "https://links.acme.example/k/")
+	require.NotContains(t, welcome, "/k/")
+}

@@ -48,6 +48,15 @@ func (l Linker) View(m *nurture.Message) string {
 	return l.link("/v/", nurture.Token{Purpose: nurture.PurposeView, MessageID: m.ID, ContactID: m.ContactID})
 }
 
+// Confirm is the link that confirms the opt-in a confirmation email asks
+// for (nurture.OptInTopic of its dedupe key); "" for any other message.
+func (l Linker) Confirm(m *nurture.Message) string {
+	if _, ok := nurture.OptInTopic(m.DedupeKey); !ok {
+		return ""
+	}
+	return l.link("/k/", nurture.Token{Purpose: nurture.PurposeConfirm, MessageID: m.ID, ContactID: m.ContactID})
+}
+
 // unsubscribeMailto is the mailto: form of List-Unsubscribe, when an inbox
 // that processes such mail is configured.
 func unsubscribeMailto(address, unsubscribeURL string) string {

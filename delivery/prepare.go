@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -35,6 +36,12 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 	optOuts, err := store.OptOuts(ctx, contactIDs)
 	if err != nil {
 		return nil, err
+	}
+	var optIns map[int64][]nurture.Topic
+	if len(d.cfg.RequireOptIn) > 0 {
+		if optIns, err = store.OptIns(ctx, contactIDs); err != nil {
+			return nil, err
+		}
 	}
 	engagement, err := store.EngagementOf(ctx, contactIDs)
 	if err != nil {
@@ -80,6 +87,10 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 				w.skip("unsubscribed from " + string(r.Topic))
 				continue
 			}
+			if slices.Contains(d.cfg.RequireOptIn, r.Topic) && !slices.Contains(optIns[c.ID], r.Topic) {
+				w.skip("no consent: " + string(r.Topic) + " email needs the contact's opt-in, and they gave none")
+				continue
+			}
 			if d.cfg.FrequencyCap > 0 && sent[c.ID] >= d.cfg.FrequencyCap {
 				w.skip(fmt.Sprintf("frequency cap: %d emails in 24 hours", sent[c.ID]))
 				continue
@@ -120,6 +131,7 @@ func (d *Deliverer) render(m *nurture.Message, c *nurture.Contact, co *nurture.C
 			Unsubscribe:   unsubscribe,
 			Preferences:   unsubscribe,
 			ViewInBrowser: links.View(m),
+			Confirm:       links.Confirm(m),
 		},
 		Track: &templates.Tracking{
 			Click:     func(i int, target string) string { return links.Click(m, i, target) },

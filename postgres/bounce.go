@@ -156,6 +156,9 @@ func recordBounce(ctx context.Context, tx pgx.Tx, ids nurture.MessageIDs, b nurt
 	if err != nil {
 		return 0, fmt.Errorf("suppress bounced address: %w", err)
 	}
+	if err := consentsOnBounce(ctx, tx, b, tag.RowsAffected() == 1); err != nil {
+		return 0, err
+	}
 	return int(tag.RowsAffected()), nil
 }
 

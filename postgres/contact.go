@@ -39,12 +39,12 @@ func profileTargets(c *nurture.Contact) []any {
 }
 
 var contactSelect = "SELECT id, coalesce(external_id, ''), coalesce(email, ''), coalesce(company_id, 0), " +
-	strings.Join(profileColumns, ", ") + ", attributes, trait_times, created_at, updated_at, coalesce(held_at, 'epoch') FROM contacts"
+	strings.Join(profileColumns, ", ") + ", attributes, trait_times, told, created_at, updated_at, coalesce(held_at, 'epoch') FROM contacts"
 
 func scanContact(row pgx.Row) (*nurture.Contact, error) {
 	c := &nurture.Contact{}
 	targets := append([]any{&c.ID, &c.ExternalID, &c.Email, &c.CompanyID}, profileTargets(c)...)
-	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.CreatedAt, &c.UpdatedAt, &c.HeldSince)
+	targets = append(targets, &c.Attributes, &c.TraitTimes, &c.Told, &c.CreatedAt, &c.UpdatedAt, &c.HeldSince)
 	if err := row.Scan(targets...); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (db *DB) ContactByExternalID(ctx context.Context, externalID string) (*nurt
 
 // UpsertContact finds the contact by external id, else by email, and merges
 // p into it: non-empty profile fields replace the stored ones, attributes are
-// merged key by key. A contact is created when none matches. An email that
+// merged key by key, except those the person corrected (told). A contact is created when none matches. An email that
 // already belongs to a contact with another external id is a conflict: two
 // different users never merge by accident.
 func (db *DB) UpsertContact(ctx context.Context, p *nurture.Contact) (c *nurture.Contact, created bool, err error) {
@@ -125,14 +125,16 @@ func upsertContact(ctx context.Context, tx pgx.Tx, p *nurture.Contact) (*nurture
 		return c, true, err
 	}
 
+	// What the person told us (a correction) stays as they said it.
 	sets := []string{
 		"external_id = coalesce(external_id, $2)",
-		"email = coalesce($3, email)",
+		"email = CASE WHEN told ? 'email' THEN email ELSE coalesce($3, email) END",
 	}
 	for i, col := range profileColumns {
-		sets = append(sets, fmt.Sprintf("%s = coalesce(nullif($%d, ''), %s)", col, i+4, col))
+		sets = append(sets, fmt.Sprintf("%[1]s = CASE WHEN told ? '%[1]s' THEN %[1]s ELSE coalesce(nullif($%[2]d, ''), %[1]s) END", col, i+4))
 	}
-	sets = append(sets, fmt.Sprintf("attributes = attributes || $%d", len(profileColumns)+4), "updated_at = now()")
+	sets = append(sets, fmt.Sprintf(`attributes = attributes || (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM jsonb_each($%d::jsonb) a(k, v)
+		WHERE NOT told ? ('attributes.' || k))`, len(profileColumns)+4), "updated_at = now()")
 	args := append([]any{existing.ID, nullable(p.ExternalID), nullable(p.Email)}, profileValues(p)...)
 	args = append(args, attrs)
 	sql := "UPDATE contacts SET " + strings.Join(sets, ", ") + " WHERE id = $1"
@@ -233,9 +235,11 @@ func (db *DB) Contacts(ctx context.Context, ids []int64) (map[int64]*nurture.Con
 }
 
 // lastHumanHit is the SQL of a contact's last open or click made by a
-// person (machines and bots left out).
+// person (machines and bots left out): the later of those still kept and
+// the one the retention job kept in the summary (engagement g) when it
+// deleted older ones.
 func lastHumanHit(kind, contact string) string {
-	return `(SELECT max(at) FROM email_events WHERE contact_id = ` + contact + ` AND kind = '` + kind + `' AND class = 'human')`
+	return `greatest(g.last_` + kind + `_at, (SELECT max(at) FROM email_events WHERE contact_id = ` + contact + ` AND kind = '` + kind + `' AND class = 'human'))`
 }
 
 // EngagementOf returns the engagement summaries of the contacts that have

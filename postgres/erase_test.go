@@ -53,6 +53,8 @@ func fillContact(t *testing.T, db *postgres.DB, tag string, companyID int64) per
 		`INSERT INTO engagement (contact_id, page_views) VALUES ($1, 3)`,
 		`INSERT INTO engagement_actions (contact_id, action, count) VALUES ($1, 'signed_up', 1)`,
 		`INSERT INTO topic_optouts (contact_id, topic) VALUES ($1, 'marketing')`,
+		`INSERT INTO topic_optins (contact_id, topic, via) VALUES ($1, 'product', 'api')`,
+		`INSERT INTO consent_records (contact_id, topic, granted, source, ip) VALUES ($1, 'product', true, 'preference_page', 'ip-' || $3)`,
 		`INSERT INTO messages (dedupe_key, contact_id, template, send_at, status, sent_at, topic) VALUES ('welcome:' || $3, $1, 'welcome', now(), 'sent', now(), 'onboarding')`,
 		`INSERT INTO message_status_history (message_id, status) SELECT id, 'sent' FROM messages WHERE contact_id = $1`,
 		`INSERT INTO email_events (message_id, contact_id, kind, class, at, ip) SELECT id, $1, 'open', 'human', now(), 'ip-' || $3 FROM messages WHERE contact_id = $1`,
@@ -158,8 +160,8 @@ func TestExportHoldsEveryTableOfTheContactAndNoOneElse(t *testing.T) {
 			continue
 		}
 		list, ok := doc[section].([]any)
-		if table == "topic_optouts" {
-			list, ok = doc["consents"].(map[string]any)["optOuts"].([]any)
+		if in := map[string]string{"topic_optouts": "optOuts", "topic_optins": "optIns", "consent_records": "history"}[table]; in != "" {
+			list, ok = doc["consents"].(map[string]any)[in].([]any)
 		}
 		require.Truef(t, ok, "section %s of table %s is a list", section, table)
 		require.Lenf(t, list, n, "every row of %s, in %s", table, section)
@@ -278,7 +280,13 @@ func TestAnErasedAddressComingBackIsHeldUntilReleased(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, other.HeldSince.IsZero(), "an address never erased is not held")
 
-		require.NoError(t, db.ReleaseHold(ctx, id))
+		if name == "ingest" {
+			// A new opt-in, as the person's or the operator's consent.
+			require.NoError(t, db.ChangeConsents(ctx, nurture.ConsentChange{ContactID: id, OptIn: []nurture.Topic{nurture.TopicProduct},
+				Source: nurture.ConsentAPI}))
+		} else {
+			require.NoError(t, db.ReleaseHold(ctx, id))
+		}
 		c, err = db.Contact(ctx, id)
 		require.NoError(t, err)
 		require.True(t, c.HeldSince.IsZero(), "%s: released", name)

@@ -130,13 +130,13 @@ func (db *DB) export(ctx context.Context, tx pgx.Tx, id int64) ([]byte, error) {
 		"exportedAt": db.Clock.Now().UTC().Truncate(time.Second),
 		"profile":    nurture.FieldSources(c, enriched),
 		"traits":     orEmpty(c.Attributes),
-		// Consents: the opt-outs of each topic as they stand; the history
-		// of every opt-in and opt-out is to come (issue 15, consent records).
-		"consents":    map[string]any{"optOuts": sections["optOuts"], "history": []any{}},
+		// Consents: the opt-outs and explicit opt-ins of each topic as
+		// they stand, and the history of every change (source, IP, time).
+		"consents":    map[string]any{"optOuts": sections["optOuts"], "optIns": sections["optIns"], "history": sections["consentRecords"]},
 		"suppression": suppressionState(sections["suppressions"]),
 	}
 	for k, v := range sections {
-		if k != "contact" && k != "optOuts" {
+		if k != "contact" && k != "optOuts" && k != "optIns" && k != "consentRecords" {
 			doc[k] = v
 		}
 	}

@@ -106,7 +106,9 @@ func (db *DB) LoadFactsBatch(ctx context.Context, reqs []nurture.FactsRequest) (
 		return err
 	})
 	if len(countIDs) > 0 {
-		b.Queue(`SELECT contact_id, name, count(*) FROM events WHERE contact_id = ANY($1) AND type = 'track' GROUP BY contact_id, name`,
+		// The running counts of engagement_actions, which the retention
+		// job leaves alone: the events themselves may be gone.
+		b.Queue(`SELECT contact_id, action, count FROM engagement_actions WHERE contact_id = ANY($1)`,
 			countIDs).Query(func(rows pgx.Rows) error {
 			var id, n int64
 			var name string

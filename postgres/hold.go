@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -64,19 +65,31 @@ func holdErased(ctx context.Context, tx pgx.Tx, key []byte, cs []*nurture.Contac
 // left as it is; an unknown one is not found.
 func (db *DB) ReleaseHold(ctx context.Context, contactID int64) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var email string
-		err := tx.QueryRow(ctx, `UPDATE contacts SET held_at = NULL WHERE id = $1 AND erased_at IS NULL
-			RETURNING coalesce(email, '')`, contactID).Scan(&email)
-		if err != nil {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT true FROM contacts WHERE id = $1 AND erased_at IS NULL`, contactID).Scan(&exists); err != nil {
 			return notFound(err, "contact")
 		}
-		if email == "" || len(db.ErasureKey) == 0 {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM erased_addresses WHERE address_hmac = $1`,
-			nurture.ErasedAddressHash(db.ErasureKey, email)); err != nil {
-			return fmt.Errorf("release hold: %w", err)
-		}
-		return nil
+		return releaseHold(ctx, tx, db.ErasureKey, contactID)
 	})
+}
+
+// releaseHold ends the hold of contact id in tx, if it is held, and
+// forgets its address as erased (with the erasure key).
+func releaseHold(ctx context.Context, tx pgx.Tx, key []byte, contactID int64) error {
+	var email string
+	err := tx.QueryRow(ctx, `UPDATE contacts SET held_at = NULL WHERE id = $1 AND held_at IS NOT NULL AND erased_at IS NULL
+		RETURNING coalesce(email, '')`, contactID).Scan(&email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // not held
+	}
+	if err != nil {
+		return fmt.Errorf("release hold: %w", err)
+	}
+	if email == "" || len(key) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM erased_addresses WHERE address_hmac = $1`, nurture.ErasedAddressHash(key, email)); err != nil {
+		return fmt.Errorf("release hold: %w", err)
+	}
+	return nil
 }

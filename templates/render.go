@@ -69,6 +69,9 @@ type Links struct {
 	Unsubscribe   string
 	Preferences   string
 	ViewInBrowser string
+	// Confirm is the link that confirms an opt-in, given only to the
+	// confirmation email (nurture.ConfirmTemplate).
+	Confirm string
 }
 
 // Rendered is an email made for one contact, ready to be addressed and sent.

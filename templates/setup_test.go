@@ -50,7 +50,7 @@ func fsWith(t testing.TB, files map[string]string) fstest.MapFS {
 }
 
 // starters are the templates that ship with the binary, sorted.
-var starters = []string{"check-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
+var starters = []string{"check-in", "confirm-opt-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
 	"newsletter", "onboarding-tips", "re-engagement", "welcome"}
 
 // withoutStarters returns the files argument of fsWith that removes every
@@ -81,6 +81,7 @@ func data(c nurture.Contact) Data {
 			Unsubscribe:   "https://links.acme.test/u/tok123",
 			Preferences:   "https://links.acme.test/u/tok123?view=preferences&x=1",
 			ViewInBrowser: "https://links.acme.test/v/tok123",
+			Confirm:       "https://links.acme.test/k/tok123",
 		},
 		Product: nurture.Product{Name: "Acme Cloud", URL: "https://app.acme.test/start", Address: "Acme Inc., 500 Market St, San Francisco, CA 94105, USA"},
 	}

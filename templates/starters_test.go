@@ -110,6 +110,7 @@ func TestStarterTopics(t *testing.T) {
 		"demo-offer":           nurture.TopicMarketing,
 		"re-engagement":        nurture.TopicMarketing,
 		"newsletter":           nurture.TopicMarketing,
+		"confirm-opt-in":       nurture.TopicTransactional,
 	}
 	for name, topic := range want {
 		r, err := s.Render(name, full())

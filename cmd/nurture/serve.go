@@ -170,6 +170,8 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("enrichment worker", research.Run)
 		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger}
 		start("enrichment poller", enrichPoller.Run)
+		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger}
+		start("retention", retention.Run)
 		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
 			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger})}
 		start("campaign poller", campaigns.Run)
@@ -204,14 +206,16 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
-		Admin:     &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store, DataRights: store},
+		Admin: &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store, DataRights: store,
+			Corrections: store, Consents: store, Confirmations: store},
 		Recipients: &api.Recipients{
-			Store:     store,
-			Signer:    signer,
-			Hits:      hits,
-			Templates: tmpl,
-			PublicURL: cfg.PublicURL,
-			Eraser:    store,
+			Store:        store,
+			Signer:       signer,
+			Hits:         hits,
+			Templates:    tmpl,
+			PublicURL:    cfg.PublicURL,
+			Eraser:       store,
+			RequireOptIn: requireOptIn(cfg),
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,
@@ -234,6 +238,15 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 		Logger:         logger,
 		TrustedProxies: cfg.TrustedProxies,
 	})
+}
+
+// requireOptIn lists the topics sent only to contacts who opted in:
+// marketing, with NURTURE_REQUIRE_MARKETING_CONSENT.
+func requireOptIn(cfg *config.Config) []nurture.Topic {
+	if cfg.RequireMarketingConsent {
+		return []nurture.Topic{nurture.TopicMarketing}
+	}
+	return nil
 }
 
 // newEngine builds the sequence engine.
@@ -294,6 +307,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		Throttle:          throttle,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
+		RequireOptIn:      requireOptIn(cfg),
 		UnsubscribeMailto: cfg.UnsubMailto,
 		Parallelism:       2 * cfg.SMTPPool,
 		Logger:            logger,

@@ -89,6 +89,13 @@ type Config struct {
 	EnrichProviderHeader string
 	EnrichProviderKey    string
 	EnrichProviderFields map[string]string
+	// RequireMarketingConsent sends the marketing topic only to contacts
+	// who opted in to it explicitly.
+	RequireMarketingConsent bool
+	// EventRetention and HitRetention are how long raw events and opens
+	// and clicks are kept before the retention job deletes them.
+	EventRetention time.Duration
+	HitRetention   time.Duration
 
 	// ErasureKey keys the hash erasure keeps of an erased address (read
 	// from ErasureKeyFile when that is set); ErasureKeyGenerated is true
@@ -246,6 +253,15 @@ var Settings = []Setting{
 	{Flag: "enrich-provider-fields", Env: "NURTURE_ENRICH_PROVIDER_FIELDS", Default: "",
 		Usage: "which paths of the provider's JSON answer fill which fields: comma-separated PATH=FIELD, such as company.name=name,company.category.industry=industry,metrics.employees=employees (fields: name, industry, size, employees, country, description, linkedin, twitter, ...)",
 		set:   setProviderFields},
+	{Flag: "require-marketing-consent", Env: "NURTURE_REQUIRE_MARKETING_CONSENT", Default: "false", Bool: true,
+		Usage: "send marketing email only to contacts who opted in to it (POST /v1/contacts/{id}/consents, the preference page, or a confirmation email); the others' marketing messages are skipped when about to leave, with the reason",
+		set:   setBool(func(c *Config, b bool) { c.RequireMarketingConsent = b })},
+	{Flag: "event-retention", Env: "NURTURE_EVENT_RETENTION", Default: "395d",
+		Usage: "how long raw events (identify, track, page calls) are kept; older ones are deleted in small batches, the engagement summaries they added to stay (such as 395d or 12h)",
+		set:   setRetention(func(c *Config, d time.Duration) { c.EventRetention = d })},
+	{Flag: "hit-retention", Env: "NURTURE_HIT_RETENTION", Default: "395d",
+		Usage: "how long opens and clicks are kept; older ones are deleted in small batches, each contact's last open and click kept in its engagement summary (such as 395d or 12h)",
+		set:   setRetention(func(c *Config, d time.Duration) { c.HitRetention = d })},
 }
 
 // Command is a subcommand of the binary and the settings it reads.
@@ -259,12 +275,13 @@ var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
-		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout"}
+		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
 	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
 		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
-		"enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields"}
+		"enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields",
+		"require-marketing-consent", "event-retention", "hit-retention"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -423,21 +440,46 @@ func (c *Config) checkEnrich(origins map[string]string) error {
 	return nil
 }
 
-// setTTL reads a duration in days ("30d") or as Go writes them ("12h").
-func setTTL(c *Config, v string) error {
+// parseDays reads a positive duration in days ("30d", at most ten years)
+// or as Go writes them ("12h").
+func parseDays(v string) (time.Duration, error) {
 	bad := fmt.Errorf("%q is not a duration such as 30d or 12h", v)
-	var d time.Duration
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 3650 {
-			return bad
+			return 0, bad
 		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil || d <= 0 {
-			return bad
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// setRetention reads a retention, in days or as Go writes durations; less
+// than an hour is refused as a likely mistake (it would delete what the
+// sequences are about to read).
+func setRetention(store func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil {
+			return err
 		}
+		if d < time.Hour {
+			return fmt.Errorf("%q is shorter than an hour: events and hits would be deleted as they arrive", v)
+		}
+		store(c, d)
+		return nil
+	}
+}
+
+// setTTL reads a duration in days ("30d") or as Go writes them ("12h").
+func setTTL(c *Config, v string) error {
+	d, err := parseDays(v)
+	if err != nil {
+		return err
 	}
 	if d < time.Minute {
 		return fmt.Errorf("%q is shorter than a minute: every sign-up would research its domain again", v)

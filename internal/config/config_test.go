@@ -130,6 +130,8 @@ func TestLoadDefaults(t *testing.T) {
 		EnrichTTL:            30 * 24 * time.Hour,
 		EnrichConcurrency:    4,
 		EnrichProviderHeader: "Authorization",
+		EventRetention:       395 * 24 * time.Hour,
+		HitRetention:         395 * 24 * time.Hour,
 	}, c)
 
 	c, err = config.Load(command(t, "healthcheck"), nil, env(nil), io.Discard)
@@ -310,6 +312,9 @@ func TestLoadRejects(t *testing.T) {
 		{"enrich ttl without unit", "worker", map[string]string{"NURTURE_ENRICH_TTL": "30"}, nil, "NURTURE_ENRICH_TTL"},
 		{"enrich ttl of seconds", "worker", map[string]string{"NURTURE_ENRICH_TTL": "5s"}, nil, "NURTURE_ENRICH_TTL"},
 		{"enrich ttl of zero days", "all", map[string]string{"NURTURE_ENRICH_TTL": "0d"}, nil, "NURTURE_ENRICH_TTL"},
+		{"event retention without unit", "worker", map[string]string{"NURTURE_EVENT_RETENTION": "395"}, nil, "NURTURE_EVENT_RETENTION"},
+		{"hit retention of minutes", "worker", map[string]string{"NURTURE_HIT_RETENTION": "30m"}, nil, "NURTURE_HIT_RETENTION"},
+		{"marketing consent not a bool", "api", map[string]string{"NURTURE_REQUIRE_MARKETING_CONSENT": "maybe"}, nil, "NURTURE_REQUIRE_MARKETING_CONSENT"},
 		{"enrich dns a name", "worker", map[string]string{"NURTURE_ENRICH_DNS": "dns.google:53"}, nil, "NURTURE_ENRICH_DNS"},
 		{"enrich dns bad port", "enrich", map[string]string{"NURTURE_ENRICH_DNS": "127.0.0.1:99999"}, nil, "NURTURE_ENRICH_DNS"},
 		{"enrich with dev needs local dns", "worker", map[string]string{"NURTURE_ENRICH": "true", "NURTURE_DEV": "true"}, nil, "NURTURE_ENRICH_DNS"},
@@ -356,6 +361,17 @@ func TestEnrichSettings(t *testing.T) {
 		"NURTURE_ENRICH": "true", "NURTURE_ENRICH_TTL": "12h", "NURTURE_ENRICH_DNS": "127.0.0.53:5353"}), io.Discard)
 	require.NoError(t, err, "--dev with a DNS server on loopback")
 	require.Equal(t, 12*time.Hour, c.EnrichTTL)
+}
+
+// Consent and retention settings as an operator writes them.
+func TestConsentAndRetentionSettings(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_SECRET": testSecret,
+		"NURTURE_REQUIRE_MARKETING_CONSENT": "true", "NURTURE_EVENT_RETENTION": "30d", "NURTURE_HIT_RETENTION": "12h"}), io.Discard)
+	require.NoError(t, err)
+	require.True(t, c.RequireMarketingConsent)
+	require.Equal(t, 30*24*time.Hour, c.EventRetention)
+	require.Equal(t, 12*time.Hour, c.HitRetention)
 }
 
 func TestSMTPHELO(t *testing.T) {
