@@ -28,7 +28,9 @@ import (
 //     EqualFold for every code point with the database's C.UTF-8 libc
 //     collation: the same classes). A number equals a number, or text
 //     that spells one (segmentNumber); true and false equal themselves and
-//     the words true and false.
+//     the words true and false. An ASCII word that no other kind's JSON
+//     text can be, the common case, is compared more cheaply, with the same
+//     answers (lowerIn).
 //   - contains: text contains the operand (numbers written as
 //     strconv.FormatFloat's 'g' does), lower() on both sides, as
 //     strings.ToLower (the same mapping for every code point here); a
@@ -38,7 +40,10 @@ import (
 //     spells one included; a NaN spelled in text compares as Go compares
 //     it: neither below nor above, so it satisfies gte and lte); with a
 //     date or time, text that Go's time.Parse reads in one of the layouts
-//     of nurture's parseTimeValue, compared as instants (segmentTime).
+//     of nurture's parseTimeValue, compared as instants (segmentTime). A
+//     trait that is a number is compared as the decimal it is with the
+//     bounds of the decimals that read as a float64 on the side asked for
+//     (orderTrait).
 //
 // Text that spells a number is read as strconv.ParseFloat reads it except
 // for hexadecimal floats (0x1p-2), which SQL takes for words, and text of
