@@ -21,7 +21,7 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich bench-segments faults fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich bench-fanout bench-segments faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -57,6 +57,10 @@ bench-sequences: ## advance 100,000 enrollments through a send and a wait, then 
 
 bench-enrich: ## enrich 10,000 sign-ups from 1,000 companies served on loopback, at 1 request/s per domain (see docs/benchmarks.md)
 	bench/enrich.sh
+
+bench-fanout: ## fan a campaign out to 1,000,000 contacts: every message row created and handed to delivery (see docs/benchmarks.md)
+	scripts/services.sh "postgres://postgres@127.0.0.1:5432/nurture_fanoutload?sslmode=disable" >/dev/null
+	go build -o bin/fanoutload ./bench/fanoutload && bin/fanoutload -n 1000000
 
 bench-segments: ## time segment previews (count and sample) of typical filters on 1,000,000 contacts and 20,000,000 events (see docs/benchmarks.md)
 	bench/segments.sh
