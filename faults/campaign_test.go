@@ -60,7 +60,7 @@ type campaignTotals struct {
 
 func (e *env) campaignTotals(ctx context.Context, id int64) (campaignTotals, error) {
 	var t campaignTotals
-	err := e.pool.QueryRow(ctx, `SELECT status, audience,
+	err := e.pool.QueryRow(ctx, `SELECT status, (SELECT coalesce(sum(audience), 0) FROM campaign_lanes WHERE campaign_id = $1),
 			(SELECT count(*) FROM messages WHERE campaign_id = $1),
 			(SELECT count(*) FROM (SELECT 1 FROM messages WHERE campaign_id = $1 GROUP BY contact_id HAVING count(*) > 1) r)
 		FROM campaigns WHERE id = $1`, id).Scan(&t.status, &t.audience, &t.messages, &t.repeated)
