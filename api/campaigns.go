@@ -171,12 +171,7 @@ var campaignFields = map[string]bool{"name": true, "template": true, "subject": 
 // those given for a change. It answers the request itself when the body
 // is wrong.
 func (a *API) campaignBody(c *gin.Context, dst *nurture.Campaign, create bool) bool {
-	data, err := readBody(c.Request, a.cfg.MaxBodyBytes)
-	if err != nil {
-		fail(c, err)
-		return false
-	}
-	body, err := decodeObject(data, "body")
+	body, err := readObject(c.Request, a.cfg.MaxBodyBytes)
 	if err != nil {
 		fail(c, err)
 		return false
@@ -624,12 +619,7 @@ func (a *API) testCampaign(c *gin.Context) {
 	if !ok {
 		return
 	}
-	data, err := readBody(c.Request, a.cfg.MaxBodyBytes)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	body, err := decodeObject(data, "body")
+	body, err := readObject(c.Request, a.cfg.MaxBodyBytes)
 	if err != nil {
 		fail(c, err)
 		return

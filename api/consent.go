@@ -134,12 +134,7 @@ func (a *API) recordConsent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	data, err := readBody(c.Request, MaxCallBytes)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	obj, err := decodeObject(data, "body")
+	obj, err := readObject(c.Request, MaxCallBytes)
 	if err != nil {
 		fail(c, err)
 		return
@@ -151,10 +146,6 @@ func (a *API) recordConsent(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	contact, err := a.lookupContact(ctx, ref)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		fail(c, notFoundBy(ref))
-		return
-	}
 	if err != nil {
 		fail(c, err)
 		return
@@ -191,10 +182,6 @@ func (a *API) getConsents(c *gin.Context) {
 		return
 	}
 	contact, err := a.lookupContact(c.Request.Context(), ref)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		fail(c, notFoundBy(ref))
-		return
-	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -284,24 +284,28 @@ func first(vs []string) string {
 	return vs[0]
 }
 
-// lookupContact finds the contact a reference names.
+// lookupContact finds the contact a reference names; one not found is
+// an error that says which lookup found no one (notFoundBy).
 func (a *API) lookupContact(ctx context.Context, ref contactRef) (*nurture.Contact, error) {
+	var contact *nurture.Contact
+	var err error
 	switch {
 	case ref.userID != "":
-		return a.cfg.Admin.Contacts.ContactByExternalID(ctx, ref.userID)
+		contact, err = a.cfg.Admin.Contacts.ContactByExternalID(ctx, ref.userID)
 	case ref.email != "":
-		return a.cfg.Admin.Contacts.ContactByEmail(ctx, ref.email)
+		contact, err = a.cfg.Admin.Contacts.ContactByEmail(ctx, ref.email)
+	default:
+		contact, err = a.cfg.Admin.Contacts.Contact(ctx, ref.id)
 	}
-	return a.cfg.Admin.Contacts.Contact(ctx, ref.id)
+	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
+		return nil, notFoundBy(ref)
+	}
+	return contact, err
 }
 
 func (a *API) showContact(c *gin.Context, ref contactRef) {
 	ctx := c.Request.Context()
 	contact, err := a.lookupContact(ctx, ref)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		fail(c, notFoundBy(ref))
-		return
-	}
 	if err != nil {
 		fail(c, err)
 		return

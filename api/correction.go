@@ -59,10 +59,6 @@ func (a *API) correctContact(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	contact, err := a.lookupContact(ctx, ref)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		fail(c, notFoundBy(ref))
-		return
-	}
 	if err != nil {
 		fail(c, err)
 		return

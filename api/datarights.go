@@ -48,10 +48,6 @@ func (a *API) exportContactByQuery(c *gin.Context) {
 func (a *API) serveExport(c *gin.Context, ref contactRef) {
 	ctx := c.Request.Context()
 	contact, err := a.lookupContact(ctx, ref)
-	if nurture.ErrorCodeOf(err) == nurture.CodeNotFound {
-		fail(c, notFoundBy(ref))
-		return
-	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -71,6 +71,16 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// readObject reads a request's body, at most limit bytes, as one JSON
+// object (errors name the field "body").
+func readObject(r *http.Request, limit int64) (map[string]any, error) {
+	data, err := readBody(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(data, "body")
+}
+
 // decodeObject parses one JSON object, keeping numbers exact (a card number
 // sent as a number must not be rounded before it is masked).
 func decodeObject(data []byte, field string) (map[string]any, error) {

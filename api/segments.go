@@ -63,12 +63,7 @@ func newSegmentJSON(s *nurture.Segment) segmentJSON {
 // segmentBody reads a segment's fields from a request body: all of them
 // for a creation, those given for an update. Unknown keys are refused.
 func segmentBody(c *gin.Context, limit int64, s *nurture.Segment, create bool) bool {
-	data, err := readBody(c.Request, limit)
-	if err != nil {
-		fail(c, err)
-		return false
-	}
-	body, err := decodeObject(data, "body")
+	body, err := readObject(c.Request, limit)
 	if err != nil {
 		fail(c, err)
 		return false
@@ -229,12 +224,7 @@ func segmentNotFound(err error) error {
 // filter selects now, and the first PreviewSample of them. The body holds
 // a filter, or the id of a saved segment as segmentId.
 func (a *API) previewSegment(c *gin.Context) {
-	data, err := readBody(c.Request, a.cfg.MaxBodyBytes)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	body, err := decodeObject(data, "body")
+	body, err := readObject(c.Request, a.cfg.MaxBodyBytes)
 	if err != nil {
 		fail(c, err)
 		return
