@@ -173,7 +173,8 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger}
 		start("retention", retention.Run)
 		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
-			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger})}
+			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger,
+				Lanes: cfg.CampaignLanes})}
 		start("campaign poller", campaigns.Run)
 	}
 	wg.Wait()

@@ -80,6 +80,7 @@ type Config struct {
 	Enrich            bool
 	EnrichTTL         time.Duration
 	EnrichConcurrency int
+	CampaignLanes     int
 	// EnrichDNS is the DNS server research resolves with (host:port);
 	// empty: the system's resolver.
 	EnrichDNS string
@@ -233,6 +234,8 @@ var Settings = []Setting{
 		set:   setBool(func(c *Config, b bool) { c.Enrich = b })},
 	{Flag: "enrich-ttl", Env: "NURTURE_ENRICH_TTL", Default: "30d",
 		Usage: "how long a domain's research serves its sign-ups before it is done again, and how long a sign-up whose research found nothing waits to be tried again (such as 30d or 12h)", set: setTTL},
+	{Flag: "campaign-lanes", Env: "NURTURE_CAMPAIGN_LANES", Default: "2",
+		Usage: "lanes a campaign's audience freezes in at once when it starts (contact id modulo n, each its own transactions): about the cores PostgreSQL can give a fan-out", set: positiveInt("campaign-lanes", func(c *Config, n int) { c.CampaignLanes = n })},
 	{Flag: "enrich-concurrency", Env: "NURTURE_ENRICH_CONCURRENCY", Default: "4",
 		Usage: "research tasks a worker process runs at once, beside its NURTURE_CONCURRENCY email tasks (research waits on other people's sites)", set: positiveInt("enrich-concurrency", func(c *Config, n int) { c.EnrichConcurrency = n })},
 	{Flag: "enrich-dns", Env: "NURTURE_ENRICH_DNS", Default: "",
@@ -281,7 +284,7 @@ var (
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
 		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
 		"enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields",
-		"require-marketing-consent", "event-retention", "hit-retention"}
+		"require-marketing-consent", "event-retention", "hit-retention", "campaign-lanes"}
 )
 
 // Commands lists the subcommands, in help order.

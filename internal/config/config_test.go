@@ -129,6 +129,7 @@ func TestLoadDefaults(t *testing.T) {
 
 		EnrichTTL:            30 * 24 * time.Hour,
 		EnrichConcurrency:    4,
+		CampaignLanes:        2,
 		EnrichProviderHeader: "Authorization",
 		EventRetention:       395 * 24 * time.Hour,
 		HitRetention:         395 * 24 * time.Hour,
