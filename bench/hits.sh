@@ -22,6 +22,7 @@ fi
 export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable${PGPARAMS:-}"
 export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
 export NURTURE_LISTEN=127.0.0.1:18081 NURTURE_SECRET=$(head -c 24 /dev/urandom | base64) NURTURE_LOG_LEVEL=warn
+export NURTURE_ERASURE_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 "$bin"/nurture migrate >/dev/null 2>&1
 "$bin"/nurture api 2>/tmp/nurture-bench-hits.log &
 api=$!

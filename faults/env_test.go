@@ -46,6 +46,9 @@ type suite struct {
 // engine accepts no weak one outside --dev.
 var secret = config.NewSecret()
 
+// erasureKey is the API's key of erased addresses' hashes (NURTURE_ERASURE_KEY).
+var erasureKey = config.NewSecret()
+
 // env is one scenario's world: a fresh database, a fresh redis-server, a
 // sink with its journal, proxies in front of all three, and the engine's
 // processes.
@@ -149,7 +152,7 @@ func (e *env) startAPI() {
 	e.t.Helper()
 	port, err := freePort()
 	require.NoError(e.t, err)
-	args := append([]string{"api"}, e.engineArgs()...)
+	args := append([]string{"api", "--erasure-key", erasureKey}, e.engineArgs()...)
 	args = append(args, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ingest-rate", "1000000", "--ingest-burst", "1000000")
 	p, err := startProcess(e.dir, e.s.bin, "api", args...)
 	require.NoError(e.t, err, "start api")

@@ -138,7 +138,7 @@ func run(o options) error {
 		"NURTURE_SEQUENCES_DIR="+seqDir,
 		"NURTURE_SMTP_URL=smtp://"+sink.Addr()+"?tls=none", "NURTURE_SMTP_POOL="+strconv.Itoa(o.conns),
 		"NURTURE_SMTP_RATE=1000000", "NURTURE_FREQUENCY_CAP=0", "NURTURE_CONCURRENCY="+strconv.Itoa(o.concurrency),
-		"NURTURE_SECRET="+config.NewSecret(), "NURTURE_FROM=Acme <news@acme.example>",
+		"NURTURE_SECRET="+config.NewSecret(), "NURTURE_ERASURE_KEY="+config.NewSecret(), "NURTURE_FROM=Acme <news@acme.example>",
 		"NURTURE_PUBLIC_URL=https://links.acme.example", "NURTURE_LOG_LEVEL=warn",
 		"NURTURE_INGEST_RATE=1000000", "NURTURE_INGEST_BURST=1000000")
 	migrate := exec.Command(o.bin, "migrate")
