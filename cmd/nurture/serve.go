@@ -292,6 +292,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		MessageIDs:        ids,
 		Product:           product(cfg),
 		Throttle:          throttle,
+		Exports:           store,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
 		UnsubscribeMailto: cfg.UnsubMailto,
