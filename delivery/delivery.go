@@ -72,12 +72,12 @@ type Config struct {
 	Links    Linker
 	From     mail.Address
 	Product  nurture.Product
-	Throttle Throttle      // nil: no shared rate
+	Throttle Throttle // nil: no shared rate
 	// Exports reads the document an export email carries, when it is
 	// sent (never kept); nil: export emails fail.
 	Exports Exporter
-	Clock    nurture.Clock // default: the system clock
-	Logger   *slog.Logger  // default: slog.Default()
+	Clock   nurture.Clock // default: the system clock
+	Logger  *slog.Logger  // default: slog.Default()
 	// MessageIDs makes the Message-ID headers, with the installation's key
 	// (postgres.DB.MessageIDs); without one they are untagged.
 	MessageIDs nurture.MessageIDs

@@ -30,9 +30,9 @@ func isManaged(lower string) bool {
 // checkedEmail is an Email whose every header value has passed the checks
 // below and has been encoded for the header it goes in.
 type checkedEmail struct {
-	messageID  string
-	from, to   *netmail.Address
-	subject    string
+	messageID   string
+	from, to    *netmail.Address
+	subject     string
 	headers     []field
 	text, html  string
 	attachments []nurture.Attachment
