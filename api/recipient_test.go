@@ -26,18 +26,18 @@ type recipientBundle struct {
 	message int64
 }
 
-func setupRecipient(t *testing.T) *recipientBundle {
+func setupRecipient(t *testing.T, configure ...func(*api.Config)) *recipientBundle {
 	t.Helper()
 	signer, err := nurture.NewSigner(strings.Repeat("r", 32))
 	require.NoError(t, err)
 	tmpl, err := templates.Default()
 	require.NoError(t, err)
-	b := setup(t, func(c *api.Config) {
+	b := setup(t, append([]func(*api.Config){func(c *api.Config) {
 		c.Recipients.Signer = signer
 		c.Recipients.Templates = tmpl
 		c.Recipients.Hits = c.Recipients.Store.(api.HitStore) // the postgres store
 		c.Recipients.HitWait = time.Second
-	})
+	}}, configure...)...)
 	t.Cleanup(b.api.Close)
 	ctx := context.Background()
 	c, _, err := b.store.UpsertContact(ctx, &nurture.Contact{Email: "reader@example.com"})

@@ -212,6 +212,10 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			Templates: tmpl,
 			PublicURL: cfg.PublicURL,
 			Eraser:    store,
+			// "Email me a copy of my data": the email is a message row,
+			// sent by the worker's delivery with the export attached.
+			Exporter:    store,
+			ExportQueue: enq,
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,
