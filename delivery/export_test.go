@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/mail"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,7 +50,7 @@ func attachments(t *testing.T, m smtptest.Message) (files map[string][]byte, typ
 	mr := multipart.NewReader(parsed.Body, params["boundary"])
 	for {
 		p, err := mr.NextRawPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return files, types
 		}
 		require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestDeliverExportTemplateOnlyOnRequest(t *testing.T) {
 		_ = b.deliver(ctx, m.ID)
 		got := b.status(t, m.ID)
 		require.Equal(t, nurture.StatusFailed, got.Status, key)
-		require.True(t, strings.Contains(got.LastError, nurture.ExportTemplate), got.LastError)
+		require.Contains(t, got.LastError, nurture.ExportTemplate)
 	}
 	require.Empty(t, b.smtp.Messages())
 }

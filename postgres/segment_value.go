@@ -566,8 +566,8 @@ func (b *segmentCompiler) orderTrait(op nurture.Op, v segmentValue, o float64) s
 	} else {
 		bound, inclusive := roundsUpFrom(at)
 		x := b.param(bound) + "::numeric"
-		switch {
-		case op == nurture.OpGte || op == nurture.OpGt:
+		switch op {
+		case nurture.OpGte, nurture.OpGt:
 			lo, hi, bounds = x, over, map[bool]string{true: "[)", false: "()"}[inclusive]
 		default:
 			lo, hi, bounds = "-"+over, x, map[bool]string{true: "()", false: "(]"}[inclusive]

@@ -2,7 +2,6 @@ package templates
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,7 +57,7 @@ func TestDataExportEmail(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "A copy of your data", r.Subject)
 	require.Contains(t, unwrap(r.Text), "everything we hold about you")
-	require.False(t, strings.Contains(r.HTML, "<no value>"))
+	require.NotContains(t, r.HTML, "<no value>")
 }
 
 func TestLanguage(t *testing.T) {
