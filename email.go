@@ -17,6 +17,19 @@ type Email struct {
 	HTML      string
 	Text      string
 	Headers   []Header
+	// Attachments are files sent with the email (a person's export of
+	// their data); none for most emails.
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with an Email: the name the recipient sees,
+// its media type without parameters (application/json) and its bytes. The
+// mailer refuses a name or type that could break out of its header, and
+// writes the bytes in base64.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
 }
 
 // Header is one extra header of an Email.

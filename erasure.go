@@ -3,13 +3,44 @@ package nurture
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"strings"
+	"time"
 )
 
 // ExportVersion is the version of the export document (docs/export.md):
 // it changes when a field changes meaning or goes away, not when one is
 // added.
 const ExportVersion = 1
+
+// ExportTemplate is the template of the email that carries a person's
+// copy of their data, asked for on the preference page.
+const ExportTemplate = "data-export"
+
+// ExportEvery is how often a person may ask for a copy of their data by
+// email: one an address an hour.
+const ExportEvery = time.Hour
+
+// exportKeyPrefix starts the dedupe key of every export email, and of
+// nothing else.
+const exportKeyPrefix = "export:"
+
+// ExportDedupeKey is the dedupe key of the export email contact id asked
+// for at at: one per request.
+func ExportDedupeKey(contactID int64, at time.Time) string {
+	return fmt.Sprintf("%s%d:%d", exportKeyPrefix, contactID, at.Unix())
+}
+
+// IsExportRequest reports whether a message of that dedupe key answers a
+// person's request for a copy of their data: delivery attaches the export
+// document, read from the store when it sends, to such a message only.
+func IsExportRequest(dedupeKey string) bool { return strings.HasPrefix(dedupeKey, exportKeyPrefix) }
+
+// ExportFilename is the name of the attached export document made at at:
+// nurture-export-2026-12-06.json, the date in UTC.
+func ExportFilename(at time.Time) string {
+	return "nurture-export-" + at.UTC().Format(time.DateOnly) + ".json"
+}
 
 // ErasedBy says who asked for an erasure, for its audit record: an API
 // key (by its id), or the person through the preference page.

@@ -256,6 +256,10 @@ func New(cfg Config) (*API, error) {
 			e.GET("/u/:token/erase", a.deletionPage)
 			e.POST("/u/:token/erase", a.erasePage)
 		}
+		if r.Exporter != nil {
+			e.GET("/u/:token/export", a.exportPageGet)
+			e.POST("/u/:token/export", a.exportPagePost)
+		}
 		if r.Templates != nil {
 			e.GET("/v/:token", a.view)
 		}
@@ -284,6 +288,8 @@ func (cfg *Config) check() error {
 		missing = "Recipients.Store"
 	case cfg.Recipients != nil && cfg.Recipients.Signer == nil:
 		missing = "Recipients.Signer"
+	case cfg.Recipients != nil && cfg.Recipients.Exporter != nil && cfg.Recipients.ExportQueue == nil:
+		missing = "Recipients.ExportQueue"
 	case cfg.Webhooks != nil && cfg.Webhooks.Bounces == nil:
 		missing = "Webhooks.Bounces"
 	case cfg.Sequences != nil && cfg.Sequences.Set == nil:

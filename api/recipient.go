@@ -33,6 +33,11 @@ type Recipients struct {
 	// Eraser serves "delete my data" on the preference page,
 	// /u/{token}/erase; nil: not served.
 	Eraser PageEraser
+	// Exporter serves "email me a copy of my data" on the preference
+	// page, /u/{token}/export, with ExportQueue (required with it) to
+	// queue the email; nil: not served.
+	Exporter    PageExporter
+	ExportQueue SendEnqueuer
 	// PublicURL is the base of the links, when the API is reached under
 	// another host (through a proxy): the preference form accepts posts
 	// whose Origin is its host or the request's.
@@ -455,6 +460,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 		Lang: lang, T: pageTexts[lang], Email: contact.Email, Action: c.Request.URL.Path, Status: status,
 		Product: a.cfg.Product.Name, FormField: formTokenField,
 		FormToken: a.cfg.Recipients.Signer.FormToken(c.Param("token"), a.cfg.Clock.Now()),
+		CanExport: a.cfg.Recipients.Exporter != nil, CanErase: a.cfg.Recipients.Eraser != nil,
 	}
 	all := true
 	for _, topic := range preferenceTopics {

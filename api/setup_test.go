@@ -12,7 +12,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +42,7 @@ type bundle struct {
 	store  *postgres.DB
 	clock  *testkit.Clock
 	signer *nurture.Signer // signs the recipient links the API takes, unless a test sets its own
+	sends  *sendQueue      // the emails the API queued (the export of the preference page)
 	ingest string          // a key with scope ingest
 	admin  string          // a key with scope admin only
 }
@@ -51,7 +54,7 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	pool := testkit.DB(t)
 	signer, err := nurture.NewSigner(strings.Repeat("bundle-secret-", 3))
 	require.NoError(t, err)
-	b := &bundle{pool: pool, store: postgres.New(pool), clock: testkit.NewClock(received), signer: signer}
+	b := &bundle{pool: pool, store: postgres.New(pool), clock: testkit.NewClock(received), signer: signer, sends: &sendQueue{}}
 	b.store.ErasureKey = []byte(strings.Repeat("bundle-erasure-key-", 3))
 	b.ingest = b.newKey(t, nurture.ScopeIngest)
 	b.admin = b.newKey(t, nurture.ScopeAdmin)
@@ -62,7 +65,7 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 		Admin: &api.Admin{Contacts: b.store, Messages: b.store, Companies: b.store, Enrichments: b.store, DataRights: b.store,
 			Corrections: b.store, Consents: b.store, Confirmations: b.store},
 		Segments:   &api.Segments{Store: b.store, Audience: b.store},
-		Recipients: &api.Recipients{Store: b.store, Signer: b.signer, Eraser: b.store},
+		Recipients: &api.Recipients{Store: b.store, Signer: b.signer, Eraser: b.store, Exporter: b.store, ExportQueue: b.sends},
 		Webhooks:   &api.Webhooks{Bounces: b.store},
 		Keys:       b.store,
 		Ready:      map[string]api.Pinger{"postgres": pool.Ping},
@@ -79,6 +82,25 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 	require.NoError(t, err)
 	b.api = a
 	return b
+}
+
+// sendQueue is an api.SendEnqueuer that records what it is given.
+type sendQueue struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (q *sendQueue) EnqueueSend(_ context.Context, m *nurture.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ids = append(q.ids, m.ID)
+	return nil
+}
+
+func (q *sendQueue) queued() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.ids)
 }
 
 // newKey stores a new API key with the given scopes and returns it.

@@ -37,6 +37,13 @@ type Store interface {
 	Suppress(ctx context.Context, email string, reason nurture.SuppressionReason, detail string) error
 }
 
+// Exporter reads a contact's export document (docs/export.md), which an
+// export email (nurture.IsExportRequest) carries as its attachment:
+// (*postgres.DB).ExportContact. An erased or unknown contact is not found.
+type Exporter interface {
+	ExportContact(ctx context.Context, id int64) ([]byte, error)
+}
+
 // Renderer turns a template and its data into subject and bodies.
 type Renderer interface {
 	Render(name string, d templates.Data) (*templates.Rendered, error)
@@ -67,9 +74,12 @@ type Config struct {
 	Links    Linker
 	From     mail.Address
 	Product  nurture.Product
-	Throttle Throttle      // nil: no shared rate
-	Clock    nurture.Clock // default: the system clock
-	Logger   *slog.Logger  // default: slog.Default()
+	Throttle Throttle // nil: no shared rate
+	// Exports reads the document an export email carries, when it is
+	// sent (never kept); nil: export emails fail.
+	Exports Exporter
+	Clock   nurture.Clock // default: the system clock
+	Logger  *slog.Logger  // default: slog.Default()
 	// MessageIDs makes the Message-ID headers, with the installation's key
 	// (postgres.DB.MessageIDs); without one they are untagged.
 	MessageIDs nurture.MessageIDs

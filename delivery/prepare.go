@@ -100,8 +100,42 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 			}
 		}
 		w.email = d.compose(&m, c, r, unsubscribe)
+		if nurture.IsExportRequest(m.DedupeKey) || m.Template == nurture.ExportTemplate {
+			d.attachExport(ctx, w, c)
+		}
 	}
 	return work, nil
+}
+
+// attachExport attaches the contact's export document to w's email, read
+// from the store now: an export email carries the data as it is when it
+// leaves, and the document is never kept anywhere else. The export
+// template goes only to a person who asked for it, with their own data.
+func (d *Deliverer) attachExport(ctx context.Context, w *item, c *nurture.Contact) {
+	if !nurture.IsExportRequest(w.msg.DedupeKey) || w.msg.Template != nurture.ExportTemplate {
+		err := nurture.FieldError("template", "%s goes only with a person's request for their data, and such a request only with it", nurture.ExportTemplate)
+		w.email = nil
+		w.settle(nurture.StatusFailed, err.Error(), err)
+		return
+	}
+	if d.cfg.Exports == nil {
+		err := nurture.Errorf(nurture.CodeInvalid, "export email: no exporter configured")
+		w.email = nil
+		w.settle(nurture.StatusFailed, err.Error(), err)
+		return
+	}
+	doc, err := d.cfg.Exports.ExportContact(ctx, c.ID)
+	switch {
+	case nurture.ErrorCodeOf(err) == nurture.CodeNotFound:
+		w.email = nil
+		w.skip("contact erased or gone")
+	case err != nil:
+		w.email = nil
+		w.settle(nurture.StatusDeferred, "read the export: "+err.Error(), err)
+	default:
+		w.email.Attachments = []nurture.Attachment{{Filename: nurture.ExportFilename(d.cfg.Clock.Now()),
+			ContentType: "application/json", Data: doc}}
+	}
 }
 
 func optedOut(topics []nurture.Topic, t nurture.Topic) bool {

@@ -2,6 +2,8 @@ package mailer
 
 import (
 	"crypto/rand"
+	"fmt"
+	"mime"
 	netmail "net/mail"
 	"strings"
 	"time"
@@ -28,11 +30,12 @@ func isManaged(lower string) bool {
 // checkedEmail is an Email whose every header value has passed the checks
 // below and has been encoded for the header it goes in.
 type checkedEmail struct {
-	messageID  string
-	from, to   *netmail.Address
-	subject    string
-	headers    []field
-	text, html string
+	messageID   string
+	from, to    *netmail.Address
+	subject     string
+	headers     []field
+	text, html  string
+	attachments []nurture.Attachment
 }
 
 // field is an extra header, checked, with what its kind needs to write it.
@@ -86,8 +89,44 @@ func check(e *nurture.Email) (*checkedEmail, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAttachments(e.Attachments); err != nil {
+		return nil, err
+	}
 	return &checkedEmail{messageID: e.MessageID, from: from, to: to, subject: e.Subject,
-		headers: headers, text: e.Text, html: e.HTML}, nil
+		headers: headers, text: e.Text, html: e.HTML, attachments: e.Attachments}, nil
+}
+
+// maxFilename is the longest attachment name taken, in octets: even
+// percent-encoded (RFC 2231) it keeps its header line well within RFC
+// 5322's 998 characters.
+const maxFilename = 200
+
+// checkAttachments checks each attachment's name and media type, the two
+// things of it that go into headers: a name is text without control
+// characters, quotes, backslashes or path separators, and a type is a bare
+// type/subtype of a single part (no parameters, no multipart or message
+// type whose structure the mailer would not write).
+func checkAttachments(as []nurture.Attachment) error {
+	for i, a := range as {
+		field := fmt.Sprintf("Attachments[%d]", i)
+		if a.Filename == "" || len(a.Filename) > maxFilename {
+			return nurture.FieldError(field+".Filename", "must have 1 to %d octets", maxFilename)
+		}
+		if err := checkText(field+".Filename", a.Filename); err != nil {
+			return err
+		}
+		if strings.ContainsAny(a.Filename, "\"/\\") || a.Filename == "." || a.Filename == ".." {
+			return nurture.FieldError(field+".Filename", "%q holds a quote, a backslash or a path separator", a.Filename)
+		}
+		mt, params, err := mime.ParseMediaType(a.ContentType)
+		if err != nil || len(params) > 0 || mt != a.ContentType {
+			return nurture.FieldError(field+".ContentType", "%q is not a bare media type in lower case, such as application/json", a.ContentType)
+		}
+		if strings.HasPrefix(mt, "multipart/") || strings.HasPrefix(mt, "message/") {
+			return nurture.FieldError(field+".ContentType", "%q is a composite type", mt)
+		}
+	}
+	return nil
 }
 
 // checkHeaders checks the extra headers and says how each is written:

@@ -114,6 +114,27 @@ func TestSendRefusesUnsafeInput(t *testing.T) {
 		{"message id with CRLF", func(e *nurture.Email) { e.MessageID = "a@b\r\nBcc: x@evil.example" }, "MessageID"},
 		{"message id without @", func(e *nurture.Email) { e.MessageID = "abc" }, "MessageID"},
 		{"no body", func(e *nurture.Email) { e.Text, e.HTML = "", "" }, "Text"},
+		{"file name with CRLF", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: "a.json\r\nBcc: x@evil.example", ContentType: "application/json"}}
+		}, "Attachments[0].Filename"},
+		{"file name with a quote", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: `a".json`, ContentType: "application/json"}}
+		}, "Attachments[0].Filename"},
+		{"file name with a path", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: "../etc/passwd", ContentType: "text/plain"}}
+		}, "Attachments[0].Filename"},
+		{"file name empty", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{ContentType: "application/json"}}
+		}, "Attachments[0].Filename"},
+		{"content type with a parameter", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: "a.json", ContentType: "application/json; boundary=x"}}
+		}, "Attachments[0].ContentType"},
+		{"content type with CRLF", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: "a.json", ContentType: "application/json\r\nBcc: x@evil.example"}}
+		}, "Attachments[0].ContentType"},
+		{"multipart content type", func(e *nurture.Email) {
+			e.Attachments = []nurture.Attachment{{Filename: "a.eml", ContentType: "multipart/mixed"}}
+		}, "Attachments[0].ContentType"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

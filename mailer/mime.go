@@ -2,6 +2,9 @@ package mailer
 
 import (
 	"bytes"
+	"encoding/base64"
+	"mime"
+	"strings"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -30,6 +33,9 @@ type message struct {
 // make it twice alike; the checks of compose have been passed.
 func build(e *checkedEmail, date time.Time, boundary string) ([]byte, error) {
 	size := len(e.text) + len(e.html)
+	for _, a := range e.attachments {
+		size += len(a.Data) * 3 / 2
+	}
 	b := bytes.NewBuffer(make([]byte, 0, 1024+size+size/8))
 	w := &headerWriter{b: b}
 	w.begin("From")
@@ -71,6 +77,35 @@ func build(e *checkedEmail, date time.Time, boundary string) ([]byte, error) {
 		return nil, nurture.FieldError("Headers", "the message header would be %d octets, more than the %d relays take: shorten the subject or the names", b.Len(), maxHeader)
 	}
 	b.WriteString("MIME-Version: 1.0\r\n")
+	if len(e.attachments) == 0 {
+		bodies(b, e, boundary)
+		return b.Bytes(), nil
+	}
+	// The bodies, then each file, in a multipart/mixed whose boundary is
+	// not a prefix of the inner one, nor the inner one of it (rand.Text is
+	// upper case base32).
+	mixed := "mixed_" + boundary
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"")
+	b.WriteString(mixed)
+	b.WriteString("\"\r\n\r\n--")
+	b.WriteString(mixed)
+	b.WriteString("\r\n")
+	bodies(b, e, boundary)
+	for _, a := range e.attachments {
+		b.WriteString("--")
+		b.WriteString(mixed)
+		b.WriteString("\r\n")
+		attachment(b, a)
+	}
+	b.WriteString("--")
+	b.WriteString(mixed)
+	b.WriteString("--\r\n")
+	return b.Bytes(), nil
+}
+
+// bodies writes the Content-Type of the email's bodies and the bodies:
+// both in a multipart/alternative, or the one there is.
+func bodies(b *bytes.Buffer, e *checkedEmail, boundary string) {
 	switch {
 	case e.text != "" && e.html != "":
 		b.WriteString("Content-Type: multipart/alternative; boundary=\"")
@@ -86,7 +121,35 @@ func build(e *checkedEmail, date time.Time, boundary string) ([]byte, error) {
 	default:
 		body(b, "text/html", e.html)
 	}
-	return b.Bytes(), nil
+}
+
+// attachment writes a file's part: its type and name (a parameter each,
+// folded onto a line of its own; mime.FormatMediaType quotes the name,
+// or percent-encodes it as RFC 2231 says when it is not ASCII) and its
+// bytes in base64, 76 characters a line.
+func attachment(b *bytes.Buffer, a nurture.Attachment) {
+	param := func(name, typ, key string) {
+		v := mime.FormatMediaType(typ, map[string]string{key: a.Filename})
+		typ, params, _ := strings.Cut(v, "; ")
+		b.WriteString(name)
+		b.WriteString(": ")
+		b.WriteString(typ)
+		b.WriteString(";\r\n ")
+		b.WriteString(params)
+		b.WriteString("\r\n")
+	}
+	param("Content-Type", a.ContentType, "name")
+	param("Content-Disposition", "attachment", "filename")
+	b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
+	const chunk = 57 // 76 characters of base64
+	line := make([]byte, base64.StdEncoding.EncodedLen(chunk))
+	for data := a.Data; len(data) > 0; {
+		n := min(chunk, len(data))
+		base64.StdEncoding.Encode(line, data[:n])
+		b.Write(line[:base64.StdEncoding.EncodedLen(n)])
+		b.WriteString("\r\n")
+		data = data[n:]
+	}
 }
 
 // part writes one part of a multipart/alternative body.

@@ -177,18 +177,33 @@ var (
 	}
 )
 
+// splitLocale reads a locale written as a BCP 47 tag (en-US) or a POSIX
+// locale (en_US.UTF-8), in any case, as its language and what follows it,
+// in lower case: "en", "us".
+func splitLocale(locale string) (lang, rest string) {
+	l := strings.ToLower(strings.TrimSpace(locale))
+	if i := strings.IndexAny(l, ".@"); i >= 0 {
+		l = l[:i]
+	}
+	lang, rest, _ = strings.Cut(strings.ReplaceAll(l, "_", "-"), "-")
+	return lang, rest
+}
+
+// language is the language of the contact's locale, in lower case ("fr"
+// for fr-CA or fr_FR.UTF-8), or "" when unknown: for the emails written
+// in several languages ({{if eq (language .Contact) "fr"}}).
+func language(c nurture.Contact) string {
+	lang, _ := splitLocale(c.Locale)
+	return lang
+}
+
 // styleFor returns the style of a locale written as a BCP 47 tag (en-US)
 // or a POSIX locale (en_US.UTF-8), in any case. English has two styles:
 // month first in the United States, Canada and the Philippines, day first
 // elsewhere; English without a region, and languages without a style here,
 // get the default.
 func styleFor(locale string) *dateStyle {
-	l := strings.ToLower(strings.TrimSpace(locale))
-	if i := strings.IndexAny(l, ".@"); i >= 0 {
-		l = l[:i]
-	}
-	l = strings.ReplaceAll(l, "_", "-")
-	lang, rest, _ := strings.Cut(l, "-")
+	lang, rest := splitLocale(locale)
 	switch lang {
 	case "en":
 		region := rest

@@ -12,7 +12,9 @@
 // personal note on the plain "note" page) (onboarding), feature-education
 // and the three feature lessons feature-reports, feature-automation and
 // feature-integrations (education), demo-offer, re-engagement and
-// newsletter (marketing).
+// newsletter (marketing). One is the system's own: data-export
+// (transactional), the email that carries a person's copy of their data
+// (docs/export.md), in English, French, German and Spanish.
 //
 // The package also embeds the starter sequences that send them
 // (sequences/*.yaml, see Sequences); the sequence package reads them.
@@ -79,6 +81,8 @@
 //	                        RFC 3339 time, a date or Unix seconds:
 //	                        {{localDate .Contact .Engagement.LastSeen | default "a while ago"}}
 //	localTime CONTACT TIME  the same with the time of day and the zone: "March 5, 2025 at 5:30 PM EST"
+//	language CONTACT        the language of the contact's locale in lower case ("fr" for fr-CA),
+//	                        or "": {{if eq (language .Contact) "fr"}}Bonjour{{else}}Hello{{end}}
 //	did ENGAGEMENT NAME...  whether the contact did any of these actions (track events) at least
 //	                        once; case, spaces, '_', '-' and '.' do not matter
 //	audience CONTACT        marketing, sales, support, design, engineering, product, operations,

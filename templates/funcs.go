@@ -27,6 +27,7 @@ func funcs() map[string]any {
 		"mso":       mso,
 		"localDate": localDate,
 		"localTime": localTime,
+		"language":  language,
 		"did":       did,
 		"audience":  audience,
 		"asset":     asset,

@@ -15,10 +15,10 @@ import (
 func TestDefault(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	require.Equal(t, starters, s.Names(), "Names()")
+	require.Equal(t, shipped(), s.Names(), "Names()")
 	// Names returns a copy: changing it changes nothing in the set.
 	s.Names()[0] = "changed"
-	require.Equal(t, starters[0], s.Names()[0], "Names() exposes the set's own slice")
+	require.Equal(t, shipped()[0], s.Names()[0], "Names() exposes the set's own slice")
 	for _, name := range s.Names() {
 		_, err := s.Render(name, data(ada()))
 		require.NoError(t, err, "Render(%q)", name)
@@ -173,7 +173,7 @@ func TestLoadDirectory(t *testing.T) {
 	}
 	s, err := Load(os.DirFS(dir))
 	require.NoError(t, err, "Load")
-	require.Equal(t, slices.Sorted(slices.Values(append([]string{"reset"}, starters...))), s.Names(), "Names()")
+	require.Equal(t, slices.Sorted(slices.Values(append([]string{"reset"}, shipped()...))), s.Names(), "Names()")
 	r, err := s.Render("reset", Data{})
 	require.NoError(t, err, "Render")
 	require.Equal(t, nurture.TopicTransactional, r.Topic, "topic")

@@ -3,6 +3,7 @@ package templates
 import (
 	"flag"
 	"io/fs"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -53,11 +54,19 @@ func fsWith(t testing.TB, files map[string]string) fstest.MapFS {
 var starters = []string{"check-in", "confirm-opt-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
 	"newsletter", "onboarding-tips", "re-engagement", "welcome"}
 
+// system are the templates the system itself sends, besides the starters.
+var system = []string{"data-export"}
+
+// shipped are all the templates that ship with the binary, sorted.
+func shipped() []string {
+	return slices.Sorted(slices.Values(append(slices.Clone(starters), system...)))
+}
+
 // withoutStarters returns the files argument of fsWith that removes every
-// starter template.
+// template that ships with the binary.
 func withoutStarters() map[string]string {
 	m := map[string]string{}
-	for _, name := range starters {
+	for _, name := range shipped() {
 		m["mail/"+name+".html"] = ""
 	}
 	return m

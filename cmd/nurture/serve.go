@@ -217,6 +217,10 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			PublicURL:    cfg.PublicURL,
 			Eraser:       store,
 			RequireOptIn: requireOptIn(cfg),
+			// "Email me a copy of my data": the email is a message row,
+			// sent by the worker's delivery with the export attached.
+			Exporter:    store,
+			ExportQueue: enq,
 		},
 		Webhooks: &api.Webhooks{
 			Bounces:         store,
@@ -306,6 +310,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		MessageIDs:        ids,
 		Product:           product(cfg),
 		Throttle:          throttle,
+		Exports:           store,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
 		RequireOptIn:      requireOptIn(cfg),
