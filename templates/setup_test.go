@@ -51,11 +51,11 @@ func fsWith(t testing.TB, files map[string]string) fstest.MapFS {
 }
 
 // starters are the templates that ship with the binary, sorted.
-var starters = []string{"check-in", "confirm-opt-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
+var starters = []string{"check-in", "demo-offer", "feature-automation", "feature-education", "feature-integrations", "feature-reports",
 	"newsletter", "onboarding-tips", "re-engagement", "welcome"}
 
 // system are the templates the system itself sends, besides the starters.
-var system = []string{"data-export"}
+var system = []string{"confirm-opt-in", "data-export"}
 
 // shipped are all the templates that ship with the binary, sorted.
 func shipped() []string {

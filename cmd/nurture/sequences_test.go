@@ -19,7 +19,7 @@ func TestSequencesValidateBuiltIn(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"sequences", "validate"}, func(string) string { return "" }, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
-	require.Contains(t, out.String(), "2 sequences (built-in) valid against 11 templates")
+	require.Contains(t, out.String(), "2 sequences (built-in) valid against 12 templates")
 	require.Contains(t, out.String(), "onboarding ")
 	require.Contains(t, out.String(), "feature-lessons ")
 }

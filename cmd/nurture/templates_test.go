@@ -24,7 +24,7 @@ func TestTemplatesCheck(t *testing.T) {
 	var out bytes.Buffer
 	noEnv := func(string) string { return "" }
 	require.Equal(t, 0, run(context.Background(), []string{"templates", "check"}, noEnv, &out, io.Discard))
-	require.Contains(t, out.String(), "11 templates render")
+	require.Contains(t, out.String(), "12 templates render")
 
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "mail"), 0o700))
@@ -111,7 +111,7 @@ func TestTemplatesCheckWarnsOfPlainHTTPLinks(t *testing.T) {
 		env := map[string]string{"NURTURE_PUBLIC_URL": tt.publicURL}
 		code := run(context.Background(), []string{"templates", "check"}, func(k string) string { return env[k] }, &out, &errOut)
 		require.Equal(t, 0, code, errOut.String())
-		require.Contains(t, out.String(), "11 templates render")
+		require.Contains(t, out.String(), "12 templates render")
 		if !tt.warns {
 			require.Empty(t, errOut.String(), tt.publicURL)
 			continue
