@@ -315,12 +315,14 @@ func splitWords(v segmentValue, words []string) (fast, slow []string) {
 // whatever its kind (->> of a trait): a number, true, false, a list or an
 // object reads as its JSON text, which no such word equals, so the kind
 // need not be asked. Each value is first asked a cheap question that
-// every match answers yes (likePatterns: lower() of ASCII letters alone
-// and LIKE), and only those that do the exact one: for an ASCII word,
-// lower() decides what strings.EqualFold does once the few characters in
-// which they differ are replaced (lowerFixes). On a million contacts the
-// exact test of each (its trim by 25 characters above all) cost more
-// than reading them (issue 14: the typical preview's trait tests).
+// every match answers yes (likePattern: lower() of ASCII letters alone,
+// and LIKE); of those, one that is the word once its ASCII letters are
+// lowered is taken at once, and only the others are asked the exact
+// question: for an ASCII word, lower() decides what strings.EqualFold
+// does once the few characters in which they differ are replaced
+// (lowerFixes). On a million contacts the exact test of each (its trim by
+// 25 characters above all) cost more than reading them (issue 14: the
+// typical preview's trait tests).
 func (b *segmentCompiler) lowerIn(v segmentValue, words []string) string {
 	text := v.text
 	if text == "" {
@@ -333,10 +335,15 @@ func (b *segmentCompiler) lowerIn(v segmentValue, words []string) string {
 	from, to := lowerFixes()
 	exact := fmt.Sprintf("lower(translate(btrim(%s, %s), '%s', '%s'))", text, v.space, from, to)
 	quick := "lower(" + text + ` COLLATE "C")`
+	// A value whose ASCII letters lowered are the word is one (it is
+	// ASCII, as the word, and has no spaces to trim): most matches are
+	// taken so, without the exact test.
 	if len(words) == 1 {
-		return fmt.Sprintf("(%s LIKE %s AND %s = %s)", quick, b.text(patterns[0]), exact, b.text(lowered[0]))
+		w := b.text(lowered[0])
+		return fmt.Sprintf("(%[1]s LIKE %[2]s AND (%[1]s = %[3]s OR %[4]s = %[3]s))", quick, b.text(patterns[0]), w, exact)
 	}
-	return fmt.Sprintf("(%s LIKE ANY(%s::text[]) AND %s = ANY(%s::text[]))", quick, b.param(patterns), exact, b.param(lowered))
+	w := b.param(lowered) + "::text[]"
+	return fmt.Sprintf("(%[1]s LIKE ANY(%[2]s::text[]) AND (%[1]s = ANY(%[3]s) OR %[4]s = ANY(%[3]s)))", quick, b.param(patterns), w, exact)
 }
 
 // likePattern is a LIKE pattern that the text of every value lowerIn finds
