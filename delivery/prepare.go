@@ -83,7 +83,7 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 				w.skip(nurture.HoldReason)
 				continue
 			}
-			if optedOut(optOuts[c.ID], r.Topic) {
+			if slices.Contains(optOuts[c.ID], r.Topic) {
 				w.skip("unsubscribed from " + string(r.Topic))
 				continue
 			}
@@ -136,15 +136,6 @@ func (d *Deliverer) attachExport(ctx context.Context, w *item, c *nurture.Contac
 		w.email.Attachments = []nurture.Attachment{{Filename: nurture.ExportFilename(d.cfg.Clock.Now()),
 			ContentType: "application/json", Data: doc}}
 	}
-}
-
-func optedOut(topics []nurture.Topic, t nurture.Topic) bool {
-	for _, o := range topics {
-		if o == t {
-			return true
-		}
-	}
-	return false
 }
 
 // render renders m's template for c, of company co (nil: none), with
