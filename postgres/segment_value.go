@@ -351,16 +351,16 @@ func (b *segmentCompiler) lowerIn(v segmentValue, words []string) string {
 // letters (COLLATE "C": the others are left as they are): w lowered,
 // anywhere in it (the value's spaces are trimmed after), with any one
 // character for s and k, which strings.EqualFold also finds in ſ and in
-// the Kelvin sign (no other character is like an ASCII letter but the
+// the Kelvin sign (foldsBeyondASCII) (no other character is like an ASCII letter but the
 // letter's two cases: TestLowerFixes).
 func likePattern(w string) string {
 	var p strings.Builder
 	p.WriteByte('%')
 	for _, c := range []byte(strings.ToLower(w)) {
-		switch c {
-		case 's', 'k':
+		switch {
+		case foldsBeyondASCII(c):
 			p.WriteByte('_')
-		case '%', '_', '\\':
+		case c == '%' || c == '_' || c == '\\':
 			p.WriteByte('\\')
 			p.WriteByte(c)
 		default:
@@ -369,6 +369,18 @@ func likePattern(w string) string {
 	}
 	p.WriteByte('%')
 	return p.String()
+}
+
+// foldsBeyondASCII reports whether strings.EqualFold finds the ASCII
+// character c like a character that is not ASCII (s like ſ, k like the
+// Kelvin sign), where likePattern takes any character.
+func foldsBeyondASCII(c byte) bool {
+	for f := unicode.SimpleFold(rune(c)); f != rune(c); f = unicode.SimpleFold(f) {
+		if f >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 // lowerDecides reports whether lowerIn may compare a value with w: w is

@@ -77,3 +77,21 @@ func TestLowerFixes(t *testing.T) {
 		}
 	}
 }
+
+// TestLikePattern: the word lowered, anywhere, any one character where
+// EqualFold also finds a character that is not ASCII, LIKE's own
+// characters escaped.
+func TestLikePattern(t *testing.T) {
+	t.Parallel()
+	for word, want := range map[string]string{
+		"Pro":      "%pro%",
+		"US":       "%u_%",
+		"Key":      "%_ey%",
+		`a%b_c\`:   `%a\%b\_c\\%`,
+		"Software": "%_oftware%",
+	} {
+		if got := likePattern(word); got != want {
+			t.Errorf("likePattern(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
