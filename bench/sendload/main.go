@@ -118,12 +118,17 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	rdb := redisOpt.MakeRedisClient().(interface {
-		FlushDB(context.Context) *redis.StatusCmd
-		Close() error
-	})
+	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return fmt.Errorf("empty the Redis database: %w", err)
+	}
+	// An installation's Redis has its markers: without them the worker's
+	// first reconcile pass takes the queue for lost and enqueues every
+	// message a second time (before 2026-12-06 every run measured that too).
+	for _, m := range []*jobs.QueueMarker{jobs.NewQueueMarker(rdb), jobs.NewSequenceMarker(rdb), jobs.NewEnrichMarker(rdb)} {
+		if _, err := m.Lost(ctx); err != nil {
+			return fmt.Errorf("set the queue markers: %w", err)
+		}
 	}
 	_ = rdb.Close()
 
