@@ -264,7 +264,6 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, lane int, after int6
 					FROM u, campaigns c WHERE c.id = $1::bigint
 					ON CONFLICT (dedupe_key) DO NOTHING
 					RETURNING id, contact_id),
-				h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
 				a AS (INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant, message_id, dispatched_at)
 					SELECT $1::bigint, u.contact_id, u.due_at, u.bucket, u.variant, m.id, CASE WHEN m.id IS NULL THEN NULL ELSE $6::timestamptz END
 					FROM u LEFT JOIN m ON m.contact_id = u.contact_id
@@ -359,7 +358,6 @@ func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, a
 				FROM due d, campaigns c WHERE c.id = $1
 				ON CONFLICT (dedupe_key) DO NOTHING
 				RETURNING id, contact_id),
-			h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
 			a AS (UPDATE campaign_audience a SET message_id = m.id, dispatched_at = $3
 				FROM m WHERE a.campaign_id = $1 AND a.contact_id = m.contact_id)
 			SELECT id FROM m`, id, dueBy, now, limit)

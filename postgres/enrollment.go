@@ -339,7 +339,6 @@ func queueSequenceMessages(b *pgx.Batch, msgs []nurture.Message, why []*nurture.
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $14::text[])
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING `+messageColumns+`),
-		h AS (INSERT INTO message_status_history (message_id, status) SELECT id, 'queued' FROM m),
 		r AS (INSERT INTO message_reasons (message_id, enrollment_id, sequence_id, version, step, reasons)
 			SELECT m.id, q.enrollment_id, q.sequence_id, q.version, q.step, q.reasons::jsonb
 			FROM m JOIN unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[])

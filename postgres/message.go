@@ -56,9 +56,6 @@ func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurtur
 	if err != nil {
 		return nil, false, fmt.Errorf("insert message: %w", err)
 	}
-	if err := addHistory(ctx, tx, []nurture.Outcome{{MessageID: m.ID, Status: nurture.StatusQueued}}); err != nil {
-		return nil, false, err
-	}
 	return m, true, nil
 }
 
@@ -95,51 +92,61 @@ func (db *DB) Message(ctx context.Context, id int64) (*nurture.Message, error) {
 // The lease is measured by PostgreSQL's clock, not the caller's, so that
 // workers on machines whose clocks disagree still agree on when a lease has
 // lapsed.
+//
+// A claim changes no indexed column (migration 00025), so PostgreSQL
+// writes it as a HOT update, and it writes no history: the outcome's line
+// tells how the attempt ended, and the attempts column how many there
+// were. Only an attempt that never ended (its claim lapsed: the worker
+// died or lost the database) gets its line here, when the row is taken
+// over.
 func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease time.Duration) (claimed, rest []nurture.Message, err error) {
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
+	rows, err := db.pool.Query(ctx, `
+		WITH lapsed AS (
+			SELECT id, attempts FROM messages WHERE id = ANY($1) AND status = 'sending' AND locked_until < now()
+		), claimed AS (
 			UPDATE messages SET status = 'sending', attempts = attempts + 1, claim_id = $2,
 				locked_until = now() + $3 * interval '1 microsecond', updated_at = now()
 			WHERE id = ANY($1) AND (status IN ('queued', 'deferred')
 				OR (status = 'sending' AND locked_until < now()))
-			RETURNING `+messageColumns, ids, claim, lease.Microseconds())
-		if err != nil {
-			return fmt.Errorf("claim messages: %w", err)
+			RETURNING `+messageColumns+`
+		), history AS (
+			INSERT INTO message_status_history (message_id, status, detail)
+			SELECT l.id, 'sending', format('attempt %s lapsed: its claim was not renewed', l.attempts)
+			FROM lapsed l JOIN claimed c ON c.id = l.id
+		)
+		SELECT * FROM claimed`, ids, claim, lease.Microseconds())
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim messages: %w", err)
+	}
+	claimed, err = collectMessages(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim messages: %w", err)
+	}
+	// RETURNING gives the rows in the table's order, which reused space
+	// makes arbitrary: a batch goes out in the order its messages were
+	// created.
+	slices.SortFunc(claimed, func(a, b nurture.Message) int { return cmp.Compare(a.ID, b.ID) })
+	if len(claimed) == len(ids) {
+		return claimed, nil, nil
+	}
+	taken := make(map[int64]bool, len(claimed))
+	for _, m := range claimed {
+		taken[m.ID] = true
+	}
+	var others []int64
+	for _, id := range ids {
+		if !taken[id] {
+			others = append(others, id)
 		}
-		claimed, err = collectMessages(rows)
-		if err != nil {
-			return fmt.Errorf("claim messages: %w", err)
-		}
-		// RETURNING gives the rows in the table's order, which reused
-		// space makes arbitrary: a batch goes out in the order its
-		// messages were created.
-		slices.SortFunc(claimed, func(a, b nurture.Message) int { return cmp.Compare(a.ID, b.ID) })
-		if len(claimed) < len(ids) {
-			taken := make(map[int64]bool, len(claimed))
-			for _, m := range claimed {
-				taken[m.ID] = true
-			}
-			var others []int64
-			for _, id := range ids {
-				if !taken[id] {
-					others = append(others, id)
-				}
-			}
-			rows, err := tx.Query(ctx, messageSelect+` WHERE id = ANY($1)`, others)
-			if err != nil {
-				return fmt.Errorf("claim messages: %w", err)
-			}
-			if rest, err = collectMessages(rows); err != nil {
-				return fmt.Errorf("claim messages: %w", err)
-			}
-		}
-		outcomes := make([]nurture.Outcome, len(claimed))
-		for i, m := range claimed {
-			outcomes[i] = nurture.Outcome{MessageID: m.ID, Status: nurture.StatusSending, Detail: fmt.Sprintf("attempt %d", m.Attempts)}
-		}
-		return addHistory(ctx, tx, outcomes)
-	})
-	return claimed, rest, err
+	}
+	rows, err = db.pool.Query(ctx, messageSelect+` WHERE id = ANY($1)`, others)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim messages: %w", err)
+	}
+	if rest, err = collectMessages(rows); err != nil {
+		return nil, nil, fmt.Errorf("claim messages: %w", err)
+	}
+	return claimed, rest, nil
 }
 
 // RenewClaims extends the lease of the messages ids still held under claim
@@ -197,7 +204,8 @@ func (db *DB) CheckClaims(ctx context.Context, claim int64, ids []int64) (lost, 
 // RecordOutcomes records the outcomes of delivery attempts in one
 // statement: sent, deferred (retry later), bounced, skipped, failed, or
 // queued again (an attempt that stopped before the relay had the message,
-// which gives its attempt back), each with a line of history. Only rows
+// which gives its attempt back), each but a send with a line of history (a
+// send is on the row itself, as sent_at: see MessageHistory). Only rows
 // still held under the outcome's claim are written; the others (the claim
 // lapsed and another attempt took the row over) are left alone and not
 // counted. It returns how many outcomes were recorded.
@@ -218,7 +226,8 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 	// The rows are locked in id order first (the materialised "locked"),
 	// as every writer of many message rows does, so that two of them never
 	// wait for each other; one statement, one round trip per group commit.
-	tag, err := db.pool.Exec(ctx, `
+	var recorded int
+	err := db.pool.QueryRow(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 				AS o(id, claim, status, detail, topic, at)
@@ -233,13 +242,15 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 			FROM o JOIN locked l ON l.id = o.id
 			WHERE m.id = o.id AND m.claim_id = o.claim AND m.status = 'sending'
 			RETURNING m.id, o.status, o.detail
+		), history AS (
+			INSERT INTO message_status_history (message_id, status, detail) SELECT id, status, detail FROM done WHERE status <> 'sent'
 		)
-		INSERT INTO message_status_history (message_id, status, detail) SELECT id, status, detail FROM done`,
-		ids, claims, statuses, details, topics, ats)
+		SELECT count(*) FROM done`,
+		ids, claims, statuses, details, topics, ats).Scan(&recorded)
 	if err != nil {
 		return 0, fmt.Errorf("record outcomes: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return recorded, nil
 }
 
 func addHistory(ctx context.Context, tx pgx.Tx, outcomes []nurture.Outcome) error {
@@ -259,16 +270,55 @@ func addHistory(ctx context.Context, tx pgx.Tx, outcomes []nurture.Outcome) erro
 }
 
 // MessageHistory returns the status changes of a message, oldest first.
+//
+// The history table holds only what the message's row cannot tell: a
+// message's creation (created_at) and its send (sent_at) are read from the
+// row, which saves two rows for each email (issue 16); every other change
+// (a deferral, a skip, a bounce, an attempt handed back or lapsed) has its
+// line. Messages created before that change have the two lines stored too,
+// and are not given them twice.
 func (db *DB) MessageHistory(ctx context.Context, id int64) ([]nurture.StatusChange, error) {
+	var created, sent time.Time
+	err := db.pool.QueryRow(ctx, `SELECT created_at, coalesce(sent_at, 'epoch') FROM messages WHERE id = $1`, id).Scan(&created, &sent)
+	if err != nil {
+		return nil, notFound(err, "message")
+	}
 	rows, err := db.pool.Query(ctx, `SELECT status, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("message history: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.StatusChange, error) {
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.StatusChange, error) {
 		var c nurture.StatusChange
 		err := r.Scan(&c.Status, &c.Detail, &c.At)
 		return c, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("message history: %w", err)
+	}
+	return withDerivedChanges(stored, created, zeroEpoch(sent)), nil
+}
+
+// withDerivedChanges adds to a message's stored history the lines its row
+// tells: queued when it was created, unless the history begins with it, and
+// sent when it was sent (a zero sent: never), unless a line says so, placed
+// by its time.
+func withDerivedChanges(stored []nurture.StatusChange, created, sent time.Time) []nurture.StatusChange {
+	out := make([]nurture.StatusChange, 0, len(stored)+2)
+	if len(stored) == 0 || stored[0].Status != nurture.StatusQueued {
+		out = append(out, nurture.StatusChange{Status: nurture.StatusQueued, At: created})
+	}
+	out = append(out, stored...)
+	if sent.IsZero() || slices.ContainsFunc(stored, func(c nurture.StatusChange) bool { return c.Status == nurture.StatusSent }) {
+		return out
+	}
+	at := len(out)
+	for i, c := range out {
+		if i > 0 && c.At.After(sent) {
+			at = i
+			break
+		}
+	}
+	return slices.Insert(out, at, nurture.StatusChange{Status: nurture.StatusSent, At: sent})
 }
 
 // DueMessages returns up to limit messages that should be in the task queue
@@ -280,7 +330,7 @@ func (db *DB) MessageHistory(ctx context.Context, id int64) ([]nurture.StatusCha
 // and calls MarkEnqueued.
 func (db *DB) DueMessages(ctx context.Context, dueBefore, staleBefore time.Time, limit int) ([]nurture.Message, error) {
 	rows, err := db.pool.Query(ctx, messageSelect+`
-		WHERE status IN ('queued', 'deferred', 'sending') AND send_at <= $1
+		WHERE pending AND send_at <= $1
 			AND (enqueued_at IS NULL OR enqueued_at < $2
 				OR (status = 'sending' AND locked_until < now() AND enqueued_at < locked_until))
 			AND (status <> 'sending' OR locked_until < now())
@@ -324,7 +374,7 @@ func nullTime(t time.Time) any {
 // transactional sent to them since then: what a frequency cap counts.
 func (db *DB) SentSince(ctx context.Context, contactIDs []int64, since time.Time) (map[int64]int, error) {
 	rows, err := db.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
-		WHERE contact_id = ANY($1) AND status = 'sent' AND sent_at >= $2 AND topic <> 'transactional'
+		WHERE contact_id = ANY($1) AND sent_at >= $2 AND status = 'sent' AND topic <> 'transactional'
 		GROUP BY contact_id`, contactIDs, since)
 	if err != nil {
 		return nil, fmt.Errorf("sent since: %w", err)

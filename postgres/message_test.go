@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
@@ -118,7 +119,9 @@ func TestClaimsAreFenced(t *testing.T) {
 	for _, h := range hist {
 		statuses = append(statuses, h.Status)
 	}
-	require.Equal(t, []nurture.MessageStatus{"queued", "sending", "sending", "sent"}, statuses)
+	require.Equal(t, []nurture.MessageStatus{"queued", "sending", "sent"}, statuses,
+		"a claim writes no history; only the attempt whose claim lapsed gets its line")
+	require.Equal(t, "attempt 1 lapsed: its claim was not renewed", hist[1].Detail)
 	counts, err := db.SentSince(ctx, []int64{m.ContactID}, time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, map[int64]int{m.ContactID: 2}, counts, "ids[0] and ids[1]")
@@ -193,4 +196,28 @@ func TestDueMessagesFindsLostWork(t *testing.T) {
 	due, err = db.DueMessages(ctx, now.Add(time.Minute), now.Add(-2*time.Minute), 100)
 	require.NoError(t, err)
 	require.Empty(t, due, "enqueued again: left alone until the grace passes")
+}
+
+// TestClaimsTouchNoIndex keeps claims and renewals HOT updates (migration
+// 00025): an index on a column they change would make PostgreSQL add an
+// entry to every index of the table for each row of each batch.
+func TestClaimsTouchNoIndex(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	changed := []string{"status", "attempts", "claim_id", "locked_until", "updated_at", "enqueued_at"}
+	rows, err := db.Pool().Query(ctx, `
+		SELECT i.indexrelid::regclass::text, a.attname
+		FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0 AND (a.attnum = ANY(i.indkey)
+			OR pg_get_expr(i.indexprs, i.indrelid) ~ ('\m' || a.attname || '\M')
+			OR pg_get_expr(i.indpred, i.indrelid) ~ ('\m' || a.attname || '\M'))
+		WHERE i.indrelid = 'messages'::regclass AND a.attname = ANY($1)`, changed)
+	require.NoError(t, err)
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var index, column string
+		err := r.Scan(&index, &column)
+		return index + " holds " + column, err
+	})
+	require.NoError(t, err)
+	require.Empty(t, found)
 }
