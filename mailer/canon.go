@@ -118,5 +118,19 @@ func relaxedBody(body []byte) []byte {
 	return out
 }
 
+// isRelaxedBody reports whether body is already in DKIM's relaxed form,
+// so that relaxedBody would return it unchanged: no tab, no run of spaces,
+// no space at the end of a line, and, unless it is empty, a last line with
+// something on it ending with CRLF. A body the mailer composed usually is
+// (quoted-printable lines end in no space), and is then hashed as it
+// stands, without a copy.
+func isRelaxedBody(body []byte) bool {
+	if len(body) == 0 {
+		return true
+	}
+	return len(body) > 2 && bytes.HasSuffix(body, []byte("\r\n")) && !bytes.HasSuffix(body, []byte("\r\n\r\n")) &&
+		bytes.IndexByte(body, '\t') < 0 && !bytes.Contains(body, []byte("  ")) && !bytes.Contains(body, []byte(" \r\n"))
+}
+
 // bodySpecial marks the bytes relaxedBody looks at; it copies the others.
 var bodySpecial = [256]bool{' ': true, '\t': true, '\r': true}

@@ -291,7 +291,10 @@ func (s *signer) signature(raw []byte, at time.Time) (string, error) {
 	if found {
 		header = raw[:len(header)+2] // with the last field's CRLF
 	}
-	bodyHash := sha256.Sum256(relaxedBody(body))
+	if !isRelaxedBody(body) {
+		body = relaxedBody(body)
+	}
+	bodyHash := sha256.Sum256(body)
 	keys := headerKeys(raw)
 
 	algo := "rsa-sha256"
