@@ -52,7 +52,7 @@ for path in o c; do
     reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
     n=$(( $(count) - before ))
     echo "hits recorded in the database: $n, in $(( $(commits) - commits0 )) commits"
-    echo "CPU per request: API $(( (api1 - api0) / reqs )) µs, PostgreSQL $(( (pg1 - pg0) / reqs )) µs"
+    echo "CPU per request: API $(( (api1 - api0) / reqs )) µs + PostgreSQL $(( (pg1 - pg0) / reqs )) µs = $(( (api1 - api0 + pg1 - pg0) / reqs )) µs"
   else
     "$bin"/hitload -url http://127.0.0.1:18081 -db "$NURTURE_DATABASE_URL" -secret "$NURTURE_SECRET" -path $path -c 50 -duration "$duration"
   fi

@@ -1,12 +1,32 @@
 // Command sendload measures delivery through Nurture's whole path: message
 // rows in PostgreSQL, batch tasks in asynq, the worker (claim, checks,
-// render, tracked links, DKIM, SMTP pool, bookkeeping) and a null SMTP sink
-// on this machine. Then it pushes the same emails, pre-rendered, with a
-// bare go-mail client over as many connections, which is the limit the
-// engine is compared with.
+// render, tracked links, DKIM, SMTP pool, bookkeeping) and an SMTP sink
+// that throws the messages away. Then it pushes the same emails,
+// pre-rendered, with a bare go-mail client over as many connections to the
+// same sink, which is the limit the engine is compared with (-baseline=false
+// skips it).
 //
-// It talks only to loopback: the sink is in this process, the worker is a
-// `nurture worker` child process, PostgreSQL and Redis are local.
+// The sink is always a process of its own, so that its CPU is never inside
+// the measuring process: by default sendload starts bench/sink (the `sink`
+// binary beside its own, or -sink-bin) on free loopback ports, without a
+// journal; -sink host:port sends to one already running instead (its
+// control interface at -sink-stats, by default the next port, as bench/sink's
+// defaults). The sink's counters are reset before each run.
+//
+// It talks only to this machine: the worker is a `nurture worker` child
+// process (-nurture names the binary, for alternating builds), PostgreSQL
+// and Redis are local. Each run (-runs k) fills the tables, starts a
+// worker, waits until it has joined the queue, enqueues, and reads over the
+// window from the enqueue to the moment every row is recorded sent the
+// CPU time of the worker process, of every PostgreSQL process (its own
+// polling backend left out), of redis-server (the pid from INFO server), of
+// the sink, and of the whole machine (/proc/stat). It prints them per 1,000
+// emails, with emails/s from the first to the last message at the sink and
+// from the enqueue to the last, and a markdown table of every run (and the
+// medians) for docs/benchmarks.md. PostgreSQL and Redis are shared with
+// whatever else runs on the machine: run it under the shared lock,
+//
+//	flock /tmp/nurture-bench.lock bin/sendload -n 100000 -template check-in
 package main
 
 import (
@@ -17,6 +37,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -24,6 +45,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,15 +60,19 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/templates"
 )
 
 type options struct {
-	campaign              bool
+	campaign, baseline    bool
 	n, conns, concurrency int
+	runs                  int
 	template, dkim, bin   string
 	dbURL, redisURL       string
+	sink, sinkStats       string
+	sinkBin               string
 }
 
 func main() {
@@ -54,10 +80,15 @@ func main() {
 	flag.IntVar(&o.n, "n", 100000, "recipients")
 	flag.IntVar(&o.conns, "conns", 4, "SMTP connections (NURTURE_SMTP_POOL, and the baseline's)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "worker tasks at once (NURTURE_CONCURRENCY)")
+	flag.IntVar(&o.runs, "runs", 1, "runs of the engine, one after the other (the baseline runs once, after them)")
 	flag.StringVar(&o.template, "template", "welcome", "template to send")
 	flag.BoolVar(&o.campaign, "campaign", false, "send the emails as a campaign to every contact (the worker's fan-out creates the messages) instead of message rows made beforehand")
+	flag.BoolVar(&o.baseline, "baseline", true, "push the same emails with bare go-mail clients afterwards, the limit")
 	flag.StringVar(&o.dkim, "dkim", "ed25519", "DKIM key: ed25519, rsa or none")
 	flag.StringVar(&o.bin, "nurture", "bin/nurture", "the nurture binary")
+	flag.StringVar(&o.sink, "sink", "", "host:port of an SMTP sink already running (bench/sink); empty: start one")
+	flag.StringVar(&o.sinkStats, "sink-stats", "", "the -sink's control interface, http://host:port[/stats] (empty: the next port on the same host)")
+	flag.StringVar(&o.sinkBin, "sink-bin", "", "the bench/sink binary to start when -sink is empty (empty: `sink` beside this binary)")
 	flag.StringVar(&o.dbURL, "db", "postgres://postgres@127.0.0.1:5432/nurture_sendload?sslmode=disable", "a database to fill (its tables are emptied)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/14", "a Redis database to use (it is emptied)")
 	flag.Parse()
@@ -67,6 +98,16 @@ func main() {
 	}
 }
 
+// result is what one run of the engine measured.
+type result struct {
+	avgBytes                      int64
+	sinkRate, enqueueRate         float64       // emails/s: first to last at the sink; enqueue to last
+	firstToLast, toLast, recorded time.Duration // at the sink; enqueue to last; enqueue to all recorded sent
+	enqueued, fannedOut           time.Duration
+	cpu                           cpuReading // over the window from the enqueue to all recorded sent
+	peakRSS                       int64
+}
+
 func run(o options) error {
 	ctx := context.Background()
 	for _, u := range []string{o.dbURL, o.redisURL} {
@@ -74,12 +115,20 @@ func run(o options) error {
 			return fmt.Errorf("%s is not on this machine", u)
 		}
 	}
-	s, err := startSink()
+	if o.n < 2 || o.runs < 1 {
+		return errors.New("-n must be 2 at least and -runs 1 at least")
+	}
+	var sk *sink
+	var err error
+	if o.sink != "" {
+		sk, err = useSink(o.sink, o.sinkStats)
+	} else {
+		sk, err = startSink(o.sinkBin)
+	}
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	sinkAddr := s.addr()
+	defer sk.close()
 
 	// A secret of the run's own: the engine refuses a weak one outside --dev.
 	secret := make([]byte, 32)
@@ -88,7 +137,7 @@ func run(o options) error {
 	}
 	env := append(os.Environ(),
 		"NURTURE_DATABASE_URL="+o.dbURL, "NURTURE_REDIS_URL="+o.redisURL,
-		"NURTURE_SMTP_URL=smtp://"+sinkAddr+"?tls=none", "NURTURE_SMTP_POOL="+strconv.Itoa(o.conns),
+		"NURTURE_SMTP_URL=smtp://"+sk.addr+"?tls=none", "NURTURE_SMTP_POOL="+strconv.Itoa(o.conns),
 		"NURTURE_SMTP_RATE=1000000", "NURTURE_FREQUENCY_CAP=0", "NURTURE_CONCURRENCY="+strconv.Itoa(o.concurrency),
 		"NURTURE_SECRET="+hex.EncodeToString(secret), "NURTURE_FROM=Acme <news@acme.example>",
 		"NURTURE_PUBLIC_URL=https://links.acme.example", "NURTURE_LOG_LEVEL=warn")
@@ -105,55 +154,144 @@ func run(o options) error {
 	if err := migrate.Run(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	fmt.Printf("template %s, DKIM %s, %d recipients, %d SMTP connections, %d tasks of %d, %s; sink %s; load average %s\n",
+		o.template, o.dkim, o.n, o.conns, (o.n+jobs.BatchSize-1)/jobs.BatchSize, jobs.BatchSize, o.bin, sk.addr, procstat.LoadAvg())
+	var results []result
+	for i := range o.runs {
+		r, err := runEngine(ctx, o, env, sk)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("run %d:\n", i+1)
+		printResult(o, r)
+		results = append(results, r)
+	}
+
+	var limit, limitAtSink float64
+	if o.baseline {
+		if err := sk.reset(ctx); err != nil {
+			return err
+		}
+		before, err := sk.stats(ctx)
+		if err != nil {
+			return err
+		}
+		if limit, err = baseline(ctx, o, sk.addr); err != nil {
+			return err
+		}
+		after, err := sk.stats(ctx)
+		if err != nil {
+			return err
+		}
+		limitAtSink = after.rate()
+		fmt.Printf("baseline: %.0f emails/s first to last at the sink, %.0f from the first send to the last (bare go-mail, pre-rendered, %d connections); the sink used %.3f CPU-s per 1,000\n",
+			limitAtSink, limit, o.conns, perThousand(after.CPU-before.CPU, o.n))
+		for i, r := range results {
+			fmt.Printf("ratio:    run %d, %.2f of the limit first to last at the sink (%.2f from the enqueue)\n", i+1, r.sinkRate/limitAtSink, r.enqueueRate/limit)
+		}
+	}
+	fmt.Println()
+	printTable(o, results, limitAtSink)
+	return nil
+}
+
+// runEngine fills the tables, starts a worker, sends the emails through it
+// and measures.
+func runEngine(ctx context.Context, o options, env []string, sk *sink) (result, error) {
+	var r result
 	pool, err := pgxpool.New(ctx, o.dbURL)
 	if err != nil {
-		return err
+		return r, err
 	}
-	defer pool.Close()
 	ids, err := fill(ctx, pool, o)
+	pool.Close()
 	if err != nil {
-		return err
+		return r, err
 	}
+	// This tool's own queries while it measures, on connections of their
+	// own whose backends' CPU is taken out of PostgreSQL's.
+	watch, watchPID, err := connectWatcher(ctx, o.dbURL)
+	if err != nil {
+		return r, err
+	}
+	defer watch.Close(ctx)
+	probe := &cpuProbe{db: procstat.DBName(o.dbURL), watchers: []int{watchPID}}
+
 	redisOpt, err := asynq.ParseRedisURI(o.redisURL)
 	if err != nil {
-		return err
+		return r, err
 	}
 	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return fmt.Errorf("empty the Redis database: %w", err)
+		return r, fmt.Errorf("empty the Redis database: %w", err)
 	}
 	// An installation's Redis has its markers: without them the worker's
 	// first reconcile pass takes the queue for lost and enqueues every
 	// message a second time (before 2026-12-06 every run measured that too).
 	for _, m := range []*jobs.QueueMarker{jobs.NewQueueMarker(rdb), jobs.NewSequenceMarker(rdb), jobs.NewEnrichMarker(rdb)} {
 		if _, err := m.Lost(ctx); err != nil {
-			return fmt.Errorf("set the queue markers: %w", err)
+			return r, fmt.Errorf("set the queue markers: %w", err)
 		}
 	}
-	_ = rdb.Close()
+	if probe.redisPID, err = redisPID(ctx, rdb); err != nil {
+		return r, err
+	}
+	if err := sk.reset(ctx); err != nil {
+		return r, err
+	}
 
-	// The engine.
+	// The engine, measured from the moment it has joined the queue: its
+	// start-up is not part of sending.
 	worker := exec.Command(o.bin, "worker")
 	worker.Env, worker.Stderr = env, os.Stderr
 	if err := worker.Start(); err != nil {
-		return err
+		return r, err
+	}
+	workerDone := make(chan struct{})
+	go func() {
+		_ = worker.Wait()
+		close(workerDone)
+	}()
+	defer func() {
+		_ = worker.Process.Signal(syscall.SIGTERM)
+		<-workerDone
+	}()
+	probe.workerPID = worker.Process.Pid
+	if err := waitForWorker(ctx, rdb, workerDone); err != nil {
+		return r, err
+	}
+	var fanWatch *pgx.Conn
+	if o.campaign {
+		var pid int
+		if fanWatch, pid, err = connectWatcher(ctx, o.dbURL); err != nil {
+			return r, err
+		}
+		defer fanWatch.Close(ctx)
+		probe.watchers = append(probe.watchers, pid)
 	}
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
-	start, machineBefore, selfBefore := time.Now(), machineCPU(), selfCPU()
+
+	st, err := sk.stats(ctx)
+	if err != nil {
+		return r, err
+	}
+	before := probe.read(st.CPU)
+	start := time.Now()
 	if !o.campaign {
 		if _, err := jobs.NewEnqueuer(client).EnqueueSendBatch(ctx, fmt.Sprint("bench:", start.UnixNano()), jobs.QueueLow, ids); err != nil {
-			return err
+			return r, err
 		}
 	}
-	enqueued := time.Since(start)
+	r.enqueued = time.Since(start)
 	var fannedOut atomic.Int64 // nanoseconds
 	if o.campaign {
 		// The fan-out's time: until every member has its message row.
 		go func() {
 			for {
 				var n int
-				if pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE campaign_id IS NOT NULL`).Scan(&n) == nil && n >= o.n {
+				if fanWatch.QueryRow(ctx, `SELECT count(*) FROM messages WHERE campaign_id IS NOT NULL`).Scan(&n) == nil && n >= o.n {
 					fannedOut.Store(int64(time.Since(start)))
 					return
 				}
@@ -161,50 +299,145 @@ func run(o options) error {
 			}
 		}()
 	}
-	for s.messages.Load() < int64(o.n) {
-		time.Sleep(20 * time.Millisecond)
-		if time.Since(start) > 30*time.Minute {
-			return fmt.Errorf("only %d of %d delivered after 30 minutes", s.messages.Load(), o.n)
-		}
+	st, err = sk.waitFor(ctx, int64(o.n), workerDone, 30*time.Minute)
+	if err != nil {
+		return r, err
 	}
-	elapsed := time.Since(start)
-	machine, self := machineCPU()-machineBefore, selfCPU()-selfBefore
-	var sent int
 	for {
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'sent'`).Scan(&sent); err != nil {
-			return err
+		var sent int
+		if err := watch.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'sent'`).Scan(&sent); err != nil {
+			return r, err
 		}
 		if sent >= o.n {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-workerDone:
+			return r, fmt.Errorf("the worker ended with %d of %d rows recorded sent", sent, o.n)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	recorded := time.Since(start)
-	rss := peakRSS(worker.Process.Pid)
-	_ = worker.Process.Signal(syscall.SIGTERM)
-	_ = worker.Wait()
-	cpu := worker.ProcessState.UserTime() + worker.ProcessState.SystemTime()
-	avg := s.bytes.Load() / int64(o.n)
-
-	fmt.Printf("template %s (%d bytes on the wire on average), DKIM %s, %d recipients, %d SMTP connections, %d tasks of %d\n",
-		o.template, avg, o.dkim, o.n, o.conns, (o.n+jobs.BatchSize-1)/jobs.BatchSize, jobs.BatchSize)
-	fmt.Printf("engine:   %.0f emails/s delivered (%s), all recorded sent after %s; enqueue took %s\n",
-		float64(o.n)/elapsed.Seconds(), elapsed.Round(time.Millisecond), recorded.Round(time.Millisecond), enqueued.Round(time.Millisecond))
-	if o.campaign {
-		fmt.Printf("          as a campaign: every message row created by the fan-out after %s\n", time.Duration(fannedOut.Load()).Round(time.Millisecond))
-	}
-	fmt.Printf("          worker CPU %s = %.0f µs per email; worker peak RSS %d MB\n",
-		cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(o.n), rss>>20)
-	fmt.Printf("          the machine was busy %.2f of %d cores meanwhile; the sink used %.0f µs per email\n",
-		machine.Seconds()/elapsed.Seconds(), runtime.NumCPU(), float64(self.Microseconds())/float64(o.n))
-
-	limit, err := baseline(ctx, o, sinkAddr)
+	r.recorded = time.Since(start)
+	end, err := sk.stats(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
-	fmt.Printf("baseline: %.0f emails/s (bare go-mail, pre-rendered, %d connections)\n", limit, o.conns)
-	fmt.Printf("ratio:    %.2f of the limit\n", float64(o.n)/elapsed.Seconds()/limit)
+	r.cpu = probe.read(end.CPU).since(before)
+	r.peakRSS = procstat.PeakRSS(worker.Process.Pid)
+	r.fannedOut = time.Duration(fannedOut.Load())
+	r.avgBytes = st.Bytes / st.Accepted
+	r.firstToLast, r.toLast = st.LastAccepted.Sub(st.FirstAccepted), st.LastAccepted.Sub(start)
+	r.sinkRate, r.enqueueRate = st.rate(), float64(o.n)/r.toLast.Seconds()
+	return r, nil
+}
+
+// connectWatcher opens a connection for this tool's polling and returns
+// the pid of its backend.
+func connectWatcher(ctx context.Context, url string) (*pgx.Conn, int, error) {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, 0, err
+	}
+	var pid int
+	if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		_ = c.Close(ctx)
+		return nil, 0, err
+	}
+	return c, pid, nil
+}
+
+// waitForWorker waits until the worker's asynq server has announced itself
+// in Redis, and a little more for its first passes.
+func waitForWorker(ctx context.Context, rdb redis.UniversalClient, done <-chan struct{}) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := rdb.ZCard(ctx, "asynq:servers").Result()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the worker has not joined the queue after 30 s")
+		}
+		select {
+		case <-done:
+			return errors.New("the worker ended as it started")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
 	return nil
+}
+
+func printResult(o options, r result) {
+	fmt.Printf("  emails/s: %.0f first to last message at the sink (%s); %.0f from the enqueue to the last (%s); all recorded sent after %s; enqueue took %s\n",
+		r.sinkRate, r.firstToLast.Round(time.Millisecond), r.enqueueRate, r.toLast.Round(time.Millisecond), r.recorded.Round(time.Millisecond), r.enqueued.Round(time.Millisecond))
+	if o.campaign {
+		fmt.Printf("  as a campaign: every message row created by the fan-out after %s\n", r.fannedOut.Round(time.Millisecond))
+	}
+	c := r.cpu
+	fmt.Printf("  CPU-s per 1,000 emails, enqueue to all recorded sent: engine+PostgreSQL+Redis %.3f = worker %.3f + PostgreSQL %.3f (this database's backends %.3f) + Redis %.3f; sink %.3f\n",
+		perThousand(c.engine(), o.n), perThousand(c.worker, o.n), perThousand(c.postgres, o.n), perThousand(c.postgresDB, o.n), perThousand(c.redis, o.n), perThousand(c.sink, o.n))
+	fmt.Printf("  %d bytes on the wire on average; worker peak RSS %d MB; the machine was busy %.2f of %d cores; load average %s\n",
+		r.avgBytes, r.peakRSS>>20, c.machine.Seconds()/r.recorded.Seconds(), runtime.NumCPU(), procstat.LoadAvg())
+}
+
+// printTable prints the runs as rows of a markdown table, with the medians
+// when there are several.
+func printTable(o options, results []result, limitAtSink float64) {
+	fmt.Println("| template | DKIM | recipients | bytes on the wire | emails/s first to last | emails/s enqueue to last | CPU-s per 1,000: engine+PostgreSQL+Redis | worker | PostgreSQL | Redis | sink | machine busy | worker peak RSS | bare go-mail emails/s first to last |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	limit := "-"
+	if limitAtSink > 0 {
+		limit = fmt.Sprintf("%.0f", limitAtSink)
+	}
+	column := func(get func(result) float64) []float64 {
+		v := make([]float64, 0, len(results))
+		for _, r := range results {
+			v = append(v, get(r))
+		}
+		return v
+	}
+	cols := [][]float64{
+		column(func(r result) float64 { return r.sinkRate }),
+		column(func(r result) float64 { return r.enqueueRate }),
+		column(func(r result) float64 { return perThousand(r.cpu.engine(), o.n) }),
+		column(func(r result) float64 { return perThousand(r.cpu.worker, o.n) }),
+		column(func(r result) float64 { return perThousand(r.cpu.postgres, o.n) }),
+		column(func(r result) float64 { return perThousand(r.cpu.redis, o.n) }),
+		column(func(r result) float64 { return perThousand(r.cpu.sink, o.n) }),
+		column(func(r result) float64 { return r.cpu.machine.Seconds() / r.recorded.Seconds() }),
+		column(func(r result) float64 { return float64(r.peakRSS >> 20) }),
+		column(func(r result) float64 { return float64(r.avgBytes) }),
+	}
+	line := func(name string, at func([]float64) float64) {
+		v := make([]float64, len(cols))
+		for i, c := range cols {
+			v[i] = at(c)
+		}
+		fmt.Printf("| %s | %s | %d | %.0f | %.0f | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f of %d cores | %.0f MB | %s |\n",
+			name, o.dkim, o.n, v[9], v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], runtime.NumCPU(), v[8], limit)
+	}
+	for i := range results {
+		line(o.template, func(c []float64) float64 { return c[i] })
+	}
+	if len(results) > 1 {
+		line(o.template+", median", median)
+	}
+}
+
+// median is the middle value (the mean of the two middle ones).
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // fill empties the tables and creates n contacts and n queued campaign
@@ -351,46 +584,4 @@ func writeKey(kind string) (string, error) {
 	}
 	f := filepath.Join(os.TempDir(), fmt.Sprintf("sendload-dkim-%d.pem", os.Getpid()))
 	return f, os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-}
-
-// machineCPU is the CPU time all processes of the machine have used, from
-// /proc/stat: all but idle and iowait.
-func machineCPU() time.Duration {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	var busy int64
-	for i, f := range strings.Fields(line)[1:] {
-		n, _ := strconv.ParseInt(f, 10, 64)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * time.Second / 100 // USER_HZ
-}
-
-// selfCPU is this process's CPU time: the sink's, while the engine runs.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSS reads a process's high-water resident set size from /proc.
-func peakRSS(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -2,146 +2,186 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
-	"sync"
-	"sync/atomic"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 )
 
-// sink is a null SMTP server: it takes every message and throws it away,
-// spending as little CPU as it can, since it shares the machine with what
-// it measures. It speaks just enough SMTP for go-mail and Nurture's
-// mailer: EHLO (offering PIPELINING), MAIL, RCPT, DATA, RSET, NOOP and
-// QUIT; it reads the data in large blocks, looking only for the end.
+// sink is the SMTP sink the emails go to: a process of its own (bench/sink
+// or one like it), whose control interface answers GET /stats and
+// POST /reset. Its CPU is read from its /stats, so it is never inside
+// the measuring process.
 type sink struct {
-	ln       net.Listener
-	messages atomic.Int64
-	bytes    atomic.Int64
-	wg       sync.WaitGroup
+	addr     string // SMTP host:port
+	control  string // http://host:port of the control interface
+	http     *http.Client
+	proc     *exec.Cmd // nil for a sink started elsewhere
+	procDone chan struct{}
 }
 
-func startSink() (*sink, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// sinkStats is what the sink's GET /stats answers (bench/sink's fields;
+// PID and CPU are zero from a sink that does not report them).
+type sinkStats struct {
+	Accepted      int64         `json:"accepted"`
+	Refused       int64         `json:"refused"`
+	Deferred      int64         `json:"deferred"`
+	Bytes         int64         `json:"bytes"`
+	FirstAccepted time.Time     `json:"first_accepted"`
+	LastAccepted  time.Time     `json:"last_accepted"`
+	PID           int           `json:"pid"`
+	CPU           time.Duration `json:"cpu_ns"`
+}
+
+// rate is the sink's figure of emails per second, from the first to the
+// last message it accepted: (n-1)/(last-first).
+func (st sinkStats) rate() float64 {
+	d := st.LastAccepted.Sub(st.FirstAccepted)
+	if st.Accepted < 2 || d <= 0 {
+		return 0
+	}
+	return float64(st.Accepted-1) / d.Seconds()
+}
+
+// useSink connects to the sink at addr, whose control interface is at
+// control (empty: the same host, the next port, as bench/sink's defaults).
+func useSink(addr, control string) (*sink, error) {
+	if control == "" {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, fmt.Errorf("-sink %q: %w", addr, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("-sink %q: the port is not a number", addr)
+		}
+		control = "http://" + net.JoinHostPort(host, strconv.Itoa(p+1))
+	}
+	control = strings.TrimSuffix(strings.TrimSuffix(control, "/stats"), "/")
+	s := &sink{addr: addr, control: control, http: &http.Client{Timeout: 5 * time.Second}}
+	if _, err := s.stats(context.Background()); err != nil {
+		return nil, fmt.Errorf("the sink's control interface: %w", err)
+	}
+	return s, nil
+}
+
+// startSink runs the sink binary bin on free loopback ports, without a
+// journal, and reads the addresses it prints.
+func startSink(bin string) (*sink, error) {
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		bin = filepath.Join(filepath.Dir(exe), "sink")
+	}
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-control", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				s.serve(c)
-			}()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the sink (build it with go build -o %s ./bench/sink, or name it with -sink-bin): %w", bin, err)
+	}
+	s := &sink{http: &http.Client{Timeout: 5 * time.Second}, proc: cmd, procDone: make(chan struct{})}
+	lines := bufio.NewScanner(out)
+	for s.addr == "" || s.control == "" {
+		if !lines.Scan() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, errors.New("the sink ended before saying where it listens")
 		}
+		if v, ok := strings.CutPrefix(lines.Text(), "smtp on "); ok {
+			s.addr = v
+		}
+		if v, ok := strings.CutPrefix(lines.Text(), "control on "); ok {
+			s.control = v
+		}
+	}
+	go func() {
+		// Keep reading: the sink prints its counters as it ends.
+		_, _ = io.Copy(io.Discard, out)
+		close(s.procDone)
 	}()
 	return s, nil
 }
 
-func (s *sink) addr() string { return s.ln.Addr().String() }
-
+// close ends the sink if this process started it.
 func (s *sink) close() {
-	_ = s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *sink) serve(c net.Conn) {
-	r := bufio.NewReaderSize(c, 64<<10)
-	w := bufio.NewWriterSize(c, 4<<10)
-	reply := func(text string) bool {
-		_, _ = w.WriteString(text)
-		// Pipelined commands are answered together: write when there is
-		// nothing more to read.
-		if r.Buffered() == 0 {
-			return w.Flush() == nil
-		}
-		return true
-	}
-	if !reply("220 sink.localhost ESMTP\r\n") {
+	if s.proc == nil {
 		return
 	}
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return
-		}
-		verb := line
-		if i := bytes.IndexAny(line, " \r\n"); i >= 0 {
-			verb = line[:i]
-		}
-		switch string(bytes.ToUpper(verb)) {
-		case "EHLO":
-			if !reply("250-sink.localhost\r\n250-PIPELINING\r\n250 8BITMIME\r\n") {
-				return
-			}
-		case "HELO", "MAIL", "RCPT", "RSET", "NOOP":
-			if !reply("250 OK\r\n") {
-				return
-			}
-		case "DATA":
-			if !reply("354 end with <CRLF>.<CRLF>\r\n") {
-				return
-			}
-			n, err := skipData(r)
-			if err != nil {
-				return
-			}
-			s.bytes.Add(n)
-			s.messages.Add(1)
-			if !reply("250 OK queued\r\n") {
-				return
-			}
-		case "QUIT":
-			reply("221 bye\r\n")
-			_ = w.Flush()
-			return
-		default:
-			if !reply("502 not implemented\r\n") {
-				return
-			}
-		}
-	}
+	_ = s.proc.Process.Signal(syscall.SIGTERM)
+	<-s.procDone
+	_ = s.proc.Wait()
 }
 
-// skipData reads a message's data up to and including the line holding
-// only a dot, and returns how many bytes the message had.
-func skipData(r *bufio.Reader) (int64, error) {
-	var n int64
-	lineStart := true // the data begins at the start of a line
-	want := 3
+func (s *sink) stats(ctx context.Context) (sinkStats, error) {
+	var st sinkStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.control+"/stats", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s/stats: %s", s.control, resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// reset sets the sink's counters back to zero before a run.
+func (s *sink) reset(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.control+"/reset", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("POST %s/reset: %s", s.control, resp.Status)
+	}
+	return nil
+}
+
+// waitFor polls the sink until it has accepted n messages, and returns its
+// figures then. It gives up when done is closed (the worker ended) or
+// after limit. Every 50 ms is enough: the rates come from the sink's own
+// times of the first and last message, and each poll costs the sink.
+func (s *sink) waitFor(ctx context.Context, n int64, done <-chan struct{}, limit time.Duration) (sinkStats, error) {
+	deadline := time.Now().Add(limit)
 	for {
-		if _, err := r.Peek(want); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return n, err
+		st, err := s.stats(ctx)
+		if err != nil {
+			return st, err
 		}
-		buf, _ := r.Peek(r.Buffered())
-		if lineStart && bytes.HasPrefix(buf, []byte(".\r\n")) {
-			_, _ = r.Discard(3)
-			return n, nil
+		if st.Accepted >= n {
+			return st, nil
 		}
-		if i := bytes.Index(buf, []byte("\n.\r\n")); i >= 0 {
-			_, _ = r.Discard(i + 4)
-			return n + int64(i+1), nil
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("only %d of %d delivered after %s", st.Accepted, n, limit)
 		}
-		// The end may begin in the last three bytes: keep them.
-		used := len(buf) - 3
-		if used <= 0 {
-			want = len(buf) + 1
-			continue
+		select {
+		case <-done:
+			return st, fmt.Errorf("the worker ended after %d of %d messages", st.Accepted, n)
+		case <-time.After(50 * time.Millisecond):
 		}
-		lineStart = buf[used-1] == '\n'
-		_, _ = r.Discard(used)
-		n += int64(used)
-		want = 3
 	}
 }

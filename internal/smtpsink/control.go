@@ -13,6 +13,7 @@ import (
 //
 //	POST /mode   mode=none|down|unavailable|hang|delay  [for=30s]  [delay=200ms]
 //	GET  /stats  the counters, as JSON
+//	POST /reset  the counters back to zero (see Server.ResetStats)
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /mode", func(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +48,10 @@ func (s *Server) ControlHandler() http.Handler {
 			return
 		}
 		s.SetMode(m, d, delay)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.ResetStats()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {

@@ -51,8 +51,11 @@ type Stats struct {
 	Abandoned   int64 `json:"abandoned"` // hung after "." and left by the client: not accepted
 	Bytes       int64 `json:"bytes"`
 	Syncs       int64 `json:"syncs"` // journal fsyncs
-	// LastAccepted is when the last message was accepted (zero: none yet).
-	LastAccepted time.Time `json:"last_accepted"`
+	// FirstAccepted and LastAccepted are when the first and the last
+	// message were accepted (zero: none yet): a sender's rate is
+	// (Accepted-1) / (LastAccepted-FirstAccepted).
+	FirstAccepted time.Time `json:"first_accepted"`
+	LastAccepted  time.Time `json:"last_accepted"`
 }
 
 // Server is a running sink.
@@ -63,7 +66,7 @@ type Server struct {
 	faults  faults
 
 	connections, accepted, refused, deferred, lost, abandoned, bytes atomic.Int64
-	lastAccepted                                                     atomic.Int64 // unix nanoseconds
+	firstAccepted, lastAccepted                                      atomic.Int64 // unix nanoseconds
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -125,10 +128,22 @@ func (s *Server) Stats() Stats {
 	if s.journal != nil {
 		st.Syncs = s.journal.syncs.Load()
 	}
+	if ns := s.firstAccepted.Load(); ns != 0 {
+		st.FirstAccepted = time.Unix(0, ns)
+	}
 	if ns := s.lastAccepted.Load(); ns != 0 {
 		st.LastAccepted = time.Unix(0, ns)
 	}
 	return st
+}
+
+// ResetStats sets the counters back to zero, as for a server just
+// started, so that one sink process can measure run after run. The
+// journal, if any, keeps its entries and its sequence.
+func (s *Server) ResetStats() {
+	for _, c := range []*atomic.Int64{&s.connections, &s.accepted, &s.refused, &s.deferred, &s.lost, &s.abandoned, &s.bytes, &s.firstAccepted, &s.lastAccepted} {
+		c.Store(0)
+	}
 }
 
 // Close stops listening, closes every connection, waits for them and
@@ -428,6 +443,7 @@ func (ss *session) commit(e *Entry) bool {
 	}
 	s.accepted.Add(1)
 	s.bytes.Add(e.Size)
+	s.firstAccepted.CompareAndSwap(0, e.At.UnixNano())
 	s.lastAccepted.Store(e.At.UnixNano())
 	if e.Lost != "" {
 		s.lost.Add(1)

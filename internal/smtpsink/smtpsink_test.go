@@ -216,6 +216,8 @@ func TestPipelinedTransactionsOnOneConnection(t *testing.T) {
 	require.EqualValues(t, 50, st.Accepted, "stats %+v", st)
 	require.GreaterOrEqual(t, st.Syncs, int64(1), "stats %+v", st)
 	require.LessOrEqual(t, st.Syncs, int64(50), "stats %+v", st)
+	require.Equal(t, es[0].At.UnixNano(), st.FirstAccepted.UnixNano(), "first accepted: the first entry's time")
+	require.Equal(t, es[49].At.UnixNano(), st.LastAccepted.UnixNano(), "last accepted: the last entry's time")
 }
 
 func TestCommandErrors(t *testing.T) {
@@ -440,6 +442,10 @@ func TestControlHandler(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats", nil))
 	require.Contains(t, rec.Body.String(), `"accepted":1`, "stats")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/reset", nil))
+	require.Equal(t, 204, rec.Code, "POST /reset")
+	require.Equal(t, Stats{}, s.Stats(), "stats after /reset")
 }
 
 // scriptConn is a connection whose client says in and then hangs up;

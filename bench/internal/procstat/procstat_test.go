@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -33,4 +34,21 @@ func TestDBNameOfURL(t *testing.T) {
 	} {
 		require.Equal(t, want, DBName(url), url)
 	}
+}
+
+func TestReadersSeeTheTestsOwnProcess(t *testing.T) {
+	pid := os.Getpid()
+	before, machineBefore := ProcessCPU(pid), MachineCPU()
+	// Spin until the process's CPU time has moved by a few ticks.
+	x := 0
+	for deadline := time.Now().Add(5 * time.Second); ProcessCPU(pid)-before < 3*clockTick && time.Now().Before(deadline); {
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	require.NotZero(t, x)
+	require.GreaterOrEqual(t, ProcessCPU(pid)-before, 3*clockTick, "this process's CPU after spinning")
+	require.Greater(t, MachineCPU(), machineBefore, "the machine's busy time after spinning")
+	require.Greater(t, PeakRSS(pid), int64(1<<20), "this process's peak RSS")
+	require.Zero(t, ProcessCPU(-1), "no such process")
 }
