@@ -31,8 +31,9 @@ type Config struct {
 	URL string
 	// PoolSize is how many connections are kept, and so how many messages
 	// can be in flight at once (each with the next one's commands behind
-	// its data, where the relay offers PIPELINING); 4 when 0. Relays limit connections per
-	// client, and beyond a few, more connections rarely mean more mail.
+	// its data, where the relay offers PIPELINING); 4 when 0. Relays limit
+	// connections per client, and beyond a few, more connections rarely
+	// mean more mail.
 	PoolSize int
 	// Timeout bounds every SMTP step: the TCP and TLS connect, and each
 	// read and write on the connection; 30s when 0. A relay that hangs
@@ -234,7 +235,7 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 		case retry:
 			m.discard(pc, "dead")
 			t = turn{}
-			continue // an idle connection the relay had closed: nothing was sent on it
+			continue // a connection the relay had closed: nothing was sent on it
 		default:
 			m.passOn(pc, keep)
 		}
