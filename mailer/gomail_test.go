@@ -17,8 +17,9 @@ import (
 // (DialToSMTPClientWithContext, Extension, Reset, CloseWithSMTPClient),
 // and then runs the mail transaction itself on the connection's exported
 // smtp.Client.Text, so that MAIL, RCPT and DATA are pipelined (two round
-// trips a message instead of five, the margin docs/benchmarks.md measures)
-// and the signed bytes go out as they are. That leans on behaviour go-mail
+// trips a message instead of five, the margin docs/benchmarks.md measures;
+// one on a busy connection, where they follow the previous message's
+// data) and the signed bytes go out as they are. That leans on behaviour go-mail
 // does not promise; TestGoMailContract pins it, so that an upgrade that
 // changes it fails here rather than in production:
 //

@@ -1,8 +1,9 @@
 // Package mailer owns SMTP delivery: it turns a composed nurture.Email into
 // a MIME message (header.go, mime.go, qp.go), signs it with DKIM
 // (dkim.go), keeps a small pool of persistent connections to one relay
-// (pool.go), runs the mail transaction on them, pipelined where the relay
-// allows (smtp.go), reads the relay's replies (reply.go), and reports every
+// (pool.go), runs the mail transactions on them, pipelined where the relay
+// allows, within a message and across the messages queued for a connection
+// (smtp.go), reads the relay's replies (reply.go), and reports every
 // failure as a *nurture.DeliveryError of a kind (temporary, throttled,
 // permanent, rejected, unknown; error.go) that says what to do about it:
 // no SMTP reply code leaves this package. go-mail dials, upgrades and
@@ -29,8 +30,10 @@ type Config struct {
 	// URL says where the relay is and how to reach it; see ParseURL.
 	URL string
 	// PoolSize is how many connections are kept, and so how many messages
-	// can be in flight at once; 4 when 0. Relays limit connections per
-	// client, and beyond a few, more connections rarely mean more mail.
+	// can be in flight at once (each with the next one's commands behind
+	// its data, where the relay offers PIPELINING); 4 when 0. Relays limit
+	// connections per client, and beyond a few, more connections rarely
+	// mean more mail.
 	PoolSize int
 	// Timeout bounds every SMTP step: the TCP and TLS connect, and each
 	// read and write on the connection; 30s when 0. A relay that hangs
@@ -90,16 +93,18 @@ type Mailer struct {
 	log              *slog.Logger
 	clock            nurture.Clock
 
-	slots chan struct{} // one token per connection that may be in use
+	poolSize int
 
 	// noPipelining makes the mailer talk as to a relay without PIPELINING,
 	// so that tests cover that path against a test relay that offers it.
 	noPipelining bool
 
-	mu     sync.Mutex
-	idle   []*pooled // most recently used last
-	closed bool
-	live   sync.WaitGroup // one count per open connection, for Close to wait on
+	mu      sync.Mutex
+	idle    []*pooled // most recently used last
+	turns   int       // taken, at most poolSize (see pool.go)
+	waiting []*waiter // Sends waiting for a turn, first come first
+	closed  bool
+	live    sync.WaitGroup // one count per open connection, for Close to wait on
 }
 
 // The Config fields that New's errors name, in the Field of an invalid
@@ -157,7 +162,7 @@ func New(cfg Config) (*Mailer, error) {
 			return nil, err
 		}
 	}
-	m.slots = make(chan struct{}, orDefault(cfg.PoolSize, defaultPoolSize))
+	m.poolSize = orDefault(cfg.PoolSize, defaultPoolSize)
 	m.tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
 		m.tlsConfig = cfg.TLSConfig.Clone()
@@ -204,35 +209,75 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 			return temporary(fmt.Errorf("not sent: %w", err))
 		}
 	}
-	select {
-	case m.slots <- struct{}{}:
-	case <-ctx.Done():
-		return temporary(fmt.Errorf("not sent, no free connection: %w", context.Cause(ctx)))
+	t, err := m.wait(ctx, msg)
+	if err != nil {
+		return err
 	}
-	defer func() { <-m.slots }()
-
 	for {
-		pc, reused, err := m.take(ctx)
-		if err != nil {
-			return err
+		pc, reused := t.pc, t.pc != nil
+		if pc == nil {
+			if pc, reused, err = m.take(ctx); err != nil {
+				m.passOn(nil, false)
+				return err
+			}
 		}
-		keep, retry, err := m.deliver(ctx, pc, msg, reused)
-		m.release(pc, keep)
-		if !retry {
-			return err
+		var next *waiter
+		claim := func() *message {
+			if next = m.claim(); next != nil {
+				return next.msg
+			}
+			return nil
 		}
-		// An idle connection the relay had closed: nothing was sent on it.
+		keep, retry, err := m.deliver(ctx, pc, msg, reused, t.pending, claim)
+		switch {
+		case next != nil:
+			m.handOver(pc, keep, next)
+		case retry:
+			m.discard(pc, "dead")
+			t = turn{}
+			continue // a connection the relay had closed: nothing was sent on it
+		default:
+			m.passOn(pc, keep)
+		}
+		return err
 	}
 }
 
-// deliver runs one mail transaction on pc. keep says whether pc can serve
-// another message; retry, that the message certainly was not sent and pc
-// was an idle connection that turned out dead (the relay closed it while
-// it waited), so another connection should be tried. A relay that hangs
-// is not retried: that would only double the wait.
-func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *message, reused bool) (keep, retry bool, err error) {
+// deliver runs one mail transaction on pc, whose MAIL, RCPT and DATA for
+// msg are already out when pending (see pool.go); claim may give the next
+// message, whose commands then follow msg's data (see transact). keep says
+// whether pc can serve another message; retry, that the message certainly
+// was not sent and pc was a connection that may have died unseen (idle,
+// or handed over by another Send: the relay may close it after a reply),
+// and turned out dead, so another connection should be tried. A relay
+// that hangs is not retried: that would only double the wait.
+func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *message, reused, pending bool, claim func() *message) (keep, retry bool, err error) {
 	unbind := pc.conn.bind(ctx)
-	sent, accepted, err := pc.transact(msg, m.dataReplyTimeout)
+	sent, accepted, after, err := pc.transact(msg, pending, claim, m.dataReplyTimeout)
+	switch after {
+	case behind:
+		// The next message's commands follow this one's data, and the
+		// reply to the final "." ended this transaction (RFC 5321
+		// 4.1.1.4): there is nothing to reset, and a RSET would be read
+		// as part of the next transaction.
+		intact := unbind()
+		if err == nil {
+			pc.sent++
+			return intact, false, nil
+		}
+		code := replyCode(err)
+		return intact && code >= 400 && code <= 599 && code != 421, false, classify(ctx, err)
+	case torn:
+		// The final "." went out, but not all that followed it: the
+		// reply says what became of the message, and the connection is
+		// out of step.
+		unbind()
+		if err == nil {
+			pc.sent++
+			return false, false, nil
+		}
+		return false, false, classify(ctx, err)
+	}
 	if err == nil {
 		intact := unbind()
 		pc.sent++
@@ -248,7 +293,7 @@ func (m *Mailer) deliver(ctx context.Context, pc *pooled, msg *message, reused b
 	}
 	unbind()
 	if !sent && reused && replyCode(err) == 0 && ctx.Err() == nil && !pc.conn.timedOut.Load() {
-		m.log.Debug("smtp idle connection was dead", slog.String("relay", m.relay.addr()), slog.Any("error", err))
+		m.log.Debug("smtp connection was dead", slog.String("relay", m.relay.addr()), slog.Any("error", err))
 		return false, true, nil
 	}
 	return false, false, classify(ctx, err)
@@ -266,6 +311,11 @@ func (m *Mailer) Close() error {
 	m.closed = true
 	idle := m.idle
 	m.idle = nil
+	for _, w := range m.waiting {
+		w.handed = true
+		w.turn <- turn{err: temporary(ErrClosed)}
+	}
+	m.waiting = nil
 	m.mu.Unlock()
 
 	for _, pc := range idle {

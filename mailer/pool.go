@@ -24,9 +24,14 @@ type pooled struct {
 	// What the relay offers on this connection, from its EHLO reply.
 	pipelining, smtputf8 bool
 
-	sent      int         // messages delivered on it, for the logs
-	idleSince time.Time   // guarded by Mailer.mu
-	idleTimer *time.Timer // guarded by Mailer.mu; nil until first idle
+	sent      int // messages delivered on it, for the logs
+	pipelined int // messages whose commands went out behind another's data, for the logs
+
+	// Buffers kept for the next message: its commands, and the data
+	// joined with what follows it when the data has no room to spare.
+	cmds, wire []byte
+	idleSince  time.Time   // guarded by Mailer.mu
+	idleTimer  *time.Timer // guarded by Mailer.mu; nil until first idle
 }
 
 func (pc *pooled) stopIdleTimer() {
@@ -35,7 +40,174 @@ func (pc *pooled) stopIdleTimer() {
 	}
 }
 
-// take returns a connection for the caller, who holds a slot: the most
+// A Send holds a turn while it has a message on a connection: there are
+// at most PoolSize turns, so at most PoolSize connections. A Send that
+// finds them all taken queues as a waiter, and gets its turn from a Send
+// that is done with one, in the order they came:
+//
+//   - a Send about to end its message's data claims the first waiter and
+//     writes that message's MAIL, RCPT and DATA in the same write as its
+//     own final "." (RFC 2920 allows commands after the end of the data),
+//     then, once it has read its own reply, hands the connection over with
+//     those commands pending: a busy connection costs one write and one
+//     read a message;
+//   - a Send done without a claim passes its connection (or, if it was
+//     dropped, only the turn) to the first waiter, or returns it to the
+//     idle list.
+//
+// A waiter's context still ends its wait. Claimed, its commands may be on
+// the wire: the message is not sent (no data went), and the connection,
+// which the relay now holds in the middle of a transaction, is dropped
+// when it is handed over.
+
+// turn is what a Send gets when it may use a connection.
+type turn struct {
+	// pc is the connection handed over by the previous Send; nil when
+	// the Send takes an idle connection or dials one.
+	pc *pooled
+	// pending says that the message's MAIL, RCPT and DATA went out on pc
+	// behind the previous message: their replies are the next to read.
+	pending bool
+	err     error
+}
+
+// waiter is a Send queued for a turn.
+type waiter struct {
+	msg  *message
+	turn chan turn // buffered: it is given at most one turn
+
+	// Guarded by Mailer.mu.
+	claimed bool // its commands were put behind another message's data
+	handed  bool // its turn has been given
+	gone    bool // claimed, but its Send gave up before its turn came
+}
+
+// wait returns a turn for msg, at once when fewer than PoolSize are taken,
+// or when a Send passes one on.
+func (m *Mailer) wait(ctx context.Context, msg *message) (turn, error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return turn{}, temporary(ErrClosed)
+	}
+	if m.turns < m.poolSize {
+		m.turns++
+		m.mu.Unlock()
+		return turn{}, nil
+	}
+	w := &waiter{msg: msg, turn: make(chan turn, 1)}
+	m.waiting = append(m.waiting, w)
+	m.mu.Unlock()
+
+	select {
+	case t := <-w.turn:
+		return t, t.err
+	case <-ctx.Done():
+	}
+	m.mu.Lock()
+	switch {
+	case w.handed:
+		// The turn came as the context ended: pass it on.
+		m.mu.Unlock()
+		if t := <-w.turn; t.err == nil {
+			m.passOn(t.pc, !t.pending)
+		}
+	case w.claimed:
+		w.gone = true
+		m.mu.Unlock()
+	default:
+		m.waiting = slices.DeleteFunc(m.waiting, func(o *waiter) bool { return o == w })
+		m.mu.Unlock()
+	}
+	return turn{}, temporary(fmt.Errorf("not sent, no free connection: %w", context.Cause(ctx)))
+}
+
+// claim takes the first waiter, whose message's commands are about to go
+// out behind the current message's data; nil when none waits or the
+// Mailer is closed.
+func (m *Mailer) claim() *waiter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || len(m.waiting) == 0 {
+		return nil
+	}
+	w := m.popWaiter()
+	w.claimed = true
+	return w
+}
+
+// popWaiter removes and returns the first waiter; m.mu is held and the
+// queue is not empty.
+func (m *Mailer) popWaiter() *waiter {
+	w := m.waiting[0]
+	m.waiting[0] = nil
+	m.waiting = m.waiting[1:]
+	if len(m.waiting) == 0 {
+		m.waiting = m.waiting[:0:0] // let the array go rather than creep along it
+	}
+	return w
+}
+
+// handOver gives the turn to next, whose commands went out on pc: with pc
+// when it can be kept, else without a connection. A next that gave up
+// leaves pc in the middle of a transaction: it is dropped.
+func (m *Mailer) handOver(pc *pooled, keep bool, next *waiter) {
+	m.mu.Lock()
+	if next.gone {
+		m.mu.Unlock()
+		m.passOn(pc, false)
+		return
+	}
+	next.handed = true
+	if keep {
+		next.turn <- turn{pc: pc, pending: true}
+		m.mu.Unlock()
+		return
+	}
+	next.turn <- turn{}
+	m.mu.Unlock()
+	m.discard(pc, "broken or refused to reset")
+}
+
+// passOn gives up a turn and its connection pc, if any: pc goes with the
+// turn to the first waiter, or back to the idle list, unless it cannot be
+// kept (it is closed then, and the waiter gets the turn alone) or the
+// Mailer is closed.
+func (m *Mailer) passOn(pc *pooled, keep bool) {
+	if pc != nil && !keep {
+		m.discard(pc, "broken or refused to reset")
+		pc = nil
+	}
+	m.mu.Lock()
+	switch {
+	case m.closed:
+		m.turns--
+		m.mu.Unlock()
+		if pc != nil {
+			m.quit(pc, "mailer closed")
+		}
+		return
+	case len(m.waiting) > 0:
+		w := m.popWaiter()
+		w.handed = true
+		w.turn <- turn{pc: pc}
+		m.mu.Unlock()
+		return
+	}
+	m.turns--
+	if pc != nil {
+		pc.idleSince = time.Now()
+		if pc.idleTimer == nil {
+			pc.idleTimer = time.AfterFunc(m.idleTimeout, func() { m.expire(pc) })
+		} else {
+			pc.idleTimer.Reset(m.idleTimeout)
+		}
+		m.idle = append(m.idle, pc)
+	}
+	m.mu.Unlock()
+}
+
+// take returns a connection for the caller, who holds a turn: the most
 // recently used idle one (so that surplus ones grow idle and expire), or a
 // new one. reused says whether it was idle, and so may have died unseen.
 func (m *Mailer) take(ctx context.Context) (pc *pooled, reused bool, err error) {
@@ -74,29 +246,6 @@ func (m *Mailer) take(ctx context.Context) (pc *pooled, reused bool, err error) 
 	return pc, false, nil
 }
 
-// release returns pc to the idle list, or closes it if it cannot be kept
-// or the Mailer is closed.
-func (m *Mailer) release(pc *pooled, keep bool) {
-	if !keep {
-		m.discard(pc, "broken or refused to reset")
-		return
-	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		m.quit(pc, "mailer closed")
-		return
-	}
-	pc.idleSince = time.Now()
-	if pc.idleTimer == nil {
-		pc.idleTimer = time.AfterFunc(m.idleTimeout, func() { m.expire(pc) })
-	} else {
-		pc.idleTimer.Reset(m.idleTimeout)
-	}
-	m.idle = append(m.idle, pc)
-	m.mu.Unlock()
-}
-
 // expire closes pc if it is still idle and has been for IdleTimeout; the
 // check makes a timer that fired while pc was being taken harmless.
 func (m *Mailer) expire(pc *pooled) {
@@ -121,7 +270,7 @@ func (m *Mailer) quit(pc *pooled, reason string) {
 func (m *Mailer) discard(pc *pooled, reason string) {
 	_ = pc.conn.Close()
 	m.log.Debug("smtp connection closed", slog.String("relay", m.relay.addr()),
-		slog.String("reason", reason), slog.Int("sent", pc.sent))
+		slog.String("reason", reason), slog.Int("sent", pc.sent), slog.Int("pipelined", pc.pipelined))
 	m.live.Done()
 }
 
