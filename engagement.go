@@ -1,9 +1,11 @@
 package nurture
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // HitKind is what a recipient's request was: an open (the pixel loaded) or
@@ -64,7 +66,7 @@ type HitRule struct {
 	MinOtherLinks     int            // at least this many other links hit in the last second
 }
 
-func (r *HitRule) matches(h *Hit, lowerUA string) bool {
+func (r *HitRule) matches(h *Hit, ua *userAgent) bool {
 	if r.Kind != "" && r.Kind != h.Kind {
 		return false
 	}
@@ -74,7 +76,7 @@ func (r *HitRule) matches(h *Hit, lowerUA string) bool {
 	if len(r.UserAgentContains) > 0 {
 		found := false
 		for _, s := range r.UserAgentContains {
-			if strings.Contains(lowerUA, strings.ToLower(s)) {
+			if ua.contains(s) {
 				found = true
 				break
 			}
@@ -116,12 +118,62 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
+// userAgent is a hit's user agent as the rules compare it, without case.
+// Every open and click is classified, so an ASCII user agent is
+// lower-cased once into a buffer of its own, and ASCII needles are
+// searched in it without copies on the heap; anything else is compared
+// through strings.ToLower.
+type userAgent struct {
+	raw   string
+	ascii bool      // raw is ASCII and fits buf
+	lower [512]byte // raw lower-cased, when ascii
+}
+
+func (u *userAgent) init(s string) {
+	u.raw = s
+	if len(s) > len(u.lower) {
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			return
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		u.lower[i] = b
+	}
+	u.ascii = true
+}
+
+// contains reports whether the user agent contains s, without case: as
+// strings.Contains(strings.ToLower(ua), strings.ToLower(s)) would.
+func (u *userAgent) contains(s string) bool {
+	var needle [64]byte
+	if !u.ascii || len(s) > len(needle) {
+		return strings.Contains(strings.ToLower(u.raw), strings.ToLower(s))
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(u.raw), strings.ToLower(s))
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		needle[i] = b
+	}
+	return bytes.Contains(u.lower[:len(u.raw)], needle[:len(s)])
+}
+
 // Classify sets h.Class and h.Reason by the first rule that matches; a hit
 // no rule matches is human.
 func Classify(rules []HitRule, h *Hit) {
-	lowerUA := strings.ToLower(h.UserAgent)
+	var ua userAgent
+	ua.init(h.UserAgent)
 	for i := range rules {
-		if rules[i].matches(h, lowerUA) {
+		if rules[i].matches(h, &ua) {
 			h.Class, h.Reason = rules[i].Class, rules[i].Name
 			return
 		}

@@ -2,6 +2,7 @@ package nurture_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,43 @@ func TestClassifyHits(t *testing.T) {
 			require.Equal(t, tt.wantClass, h.Class)
 			require.Equal(t, tt.wantReason, h.Reason)
 		})
+	}
+}
+
+// FuzzClassifyUserAgentContains: a rule's UserAgentContains matches
+// exactly when the lower-cased user agent contains the lower-cased needle,
+// whatever the alphabet (Classify compares ASCII in place, without copies).
+func FuzzClassifyUserAgentContains(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"Mozilla/5.0 (compatible; Barracuda Sentinel)", "barracuda"},
+		{"Mozilla/5.0 (via ggpht.com GoogleImageProxy)", "GoogleImageProxy"},
+		{"SAFELIN\u212aS scanner", "safelinks"}, // the Kelvin sign lower-cases to k
+		{"\u0130stanbul bot", "i"},
+		{"Bot", ""},
+		{"", "bot"},
+		{"caf\u00c9 crawler", "CAF\u00e9"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, userAgent, needle string) {
+		rules := []nurture.HitRule{{Name: "r", Class: nurture.ClassBot, UserAgentContains: []string{needle}}}
+		h := nurture.Hit{Kind: nurture.HitClick, UserAgent: userAgent}
+		nurture.Classify(rules, &h)
+		want := strings.Contains(strings.ToLower(userAgent), strings.ToLower(needle))
+		if got := h.Class == nurture.ClassBot; got != want {
+			t.Fatalf("user agent %q, needle %q: matched %v, want %v", userAgent, needle, got, want)
+		}
+	})
+}
+
+// BenchmarkClassify classifies a person's click by the default rules: every
+// rule is tried, the scanner list in full.
+func BenchmarkClassify(b *testing.B) {
+	sent := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		h := nurture.Hit{Kind: nurture.HitClick, Method: "GET", UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+			IP: netip.MustParseAddr("198.51.100.7"), At: sent.Add(time.Hour), SentAt: sent}
+		nurture.Classify(nurture.DefaultHitRules, &h)
 	}
 }

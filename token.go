@@ -62,14 +62,26 @@ const (
 // rotation, previous keys that still verify.
 type Signer struct {
 	keys []signingKey // the first one signs
+	// decoded holds buffers (*[verifyBuffer]byte) that Verify decodes
+	// tokens into, so that checking a hit's token copies nothing to the
+	// heap.
+	decoded *sync.Pool
 }
 
 type signingKey struct {
 	id byte
-	// macs holds HMAC states keyed with the MAC key derived from the
-	// secret, reset and reused: making one costs two SHA-256 states and a
-	// padded key, on every link signed and every hit checked.
+	// macs holds HMAC states (*tokenMAC) keyed with the MAC key derived
+	// from the secret, reset and reused: making one costs two SHA-256
+	// states and a padded key, on every link signed and every hit checked.
 	macs *sync.Pool
+}
+
+// tokenMAC is a pooled HMAC state with room for its sum, which would
+// otherwise be copied to the heap on every use (Sum is called through an
+// interface).
+type tokenMAC struct {
+	hash hash.Hash
+	sum  [sha256.Size]byte
 }
 
 // Fields of NewSigner's errors: which secret is at fault, for the caller
@@ -83,7 +95,7 @@ const (
 // signed with any of previous. A secret too short to be safe is an invalid
 // *Error whose Field is FieldSecret or FieldSecretPrevious.
 func NewSigner(current string, previous ...string) (*Signer, error) {
-	s := &Signer{}
+	s := &Signer{decoded: &sync.Pool{New: func() any { return new([verifyBuffer]byte) }}}
 	for i, secret := range append([]string{current}, previous...) {
 		if len(secret) < 32 {
 			if i == 0 {
@@ -94,7 +106,7 @@ func NewSigner(current string, previous ...string) (*Signer, error) {
 		sum := sha256.Sum256([]byte("nurture token key id\x00" + secret))
 		mac := sha256.Sum256([]byte("nurture token mac key\x00" + secret))
 		s.keys = append(s.keys, signingKey{id: sum[0], macs: &sync.Pool{
-			New: func() any { return hmac.New(sha256.New, mac[:]) },
+			New: func() any { return &tokenMAC{hash: hmac.New(sha256.New, mac[:])} },
 		}})
 	}
 	return s, nil
@@ -118,22 +130,43 @@ func (s *Signer) Sign(t Token) string {
 
 // sum appends the MAC of data to dst.
 func (k *signingKey) sum(dst, data []byte) []byte {
-	m := k.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(data)
-	var full [sha256.Size]byte
-	dst = append(dst, m.Sum(full[:0])[:macSize]...)
+	m := k.macs.Get().(*tokenMAC)
+	m.hash.Reset()
+	m.hash.Write(data)
+	dst = append(dst, m.hash.Sum(m.sum[:0])[:macSize]...)
 	k.macs.Put(m)
 	return dst
 }
 
+// strictBase64 decodes tokens: the encoding Sign writes, refusing the
+// other spellings of the same bytes (trailing bits that are not zero).
+var strictBase64 = base64.RawURLEncoding.Strict()
+
+// verifyBuffer is how long a token Verify decodes without a buffer on the
+// heap: pixel tokens, and clicks to a target of up to about 150 bytes.
+const verifyBuffer = 192
+
 // Verify checks a token's signature with each known key and returns what it
 // carries. Any fault is ErrBadToken.
 func (s *Signer) Verify(token string) (Token, error) {
-	if len(token) > 4*(maxTokenURL+64)/3 {
+	// Only the spelling Sign writes verifies: the decoder skips line
+	// breaks, which no token holds (and strictBase64 refuses the rest).
+	if len(token) > 4*(maxTokenURL+64)/3 || strings.ContainsAny(token, "\r\n") {
 		return Token{}, ErrBadToken
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if n := base64.RawURLEncoding.DecodedLen(len(token)); n > verifyBuffer {
+		return s.verify(token, make([]byte, 0, n))
+	}
+	buf := s.decoded.Get().(*[verifyBuffer]byte)
+	t, err := s.verify(token, buf[:0])
+	s.decoded.Put(buf)
+	return t, err
+}
+
+// verify is Verify, decoding the token into buf; what it returns holds
+// nothing of buf.
+func (s *Signer) verify(token string, buf []byte) (Token, error) {
+	raw, err := strictBase64.AppendDecode(buf, []byte(token))
 	if err != nil || len(raw) < 3+2+macSize || raw[0] != tokenVersion {
 		return Token{}, ErrBadToken
 	}

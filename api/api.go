@@ -106,6 +106,9 @@ type API struct {
 	hooks    *webhookHandler // nil without Webhooks
 	hits     *hitRecorder    // nil without Recipients.Hits
 	clicks   recentClicks
+	// leanHits: opens and clicks are answered before Gin (serveHit),
+	// with Recipients and no trusted proxy.
+	leanHits bool
 	// publicHost is the host of Recipients.PublicURL, "" without one.
 	publicHost string
 }
@@ -245,6 +248,9 @@ func New(cfg Config) (*API, error) {
 		if r.Hits != nil {
 			a.hits = newHitRecorder(r.Hits, cfg.Logger, r.HitQueue, r.HitWait)
 		}
+		a.leanHits = len(cfg.TrustedProxies) == 0
+		// Gin has the routes as well: for trusted proxies, and for the
+		// answers to other methods on these paths.
 		e.GET("/o/:token", a.open)
 		e.GET("/c/:token", a.click)
 		e.HEAD("/c/:token", a.click)
@@ -325,8 +331,15 @@ func (a *API) DroppedHits() int64 {
 	return a.hits.dropped.Load()
 }
 
-// ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.engine.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Opens and clicks are answered
+// without Gin when no proxy is trusted (serveHit); everything else goes
+// through Gin.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.leanHits && a.serveHit(w, r) {
+		return
+	}
+	a.engine.ServeHTTP(w, r)
+}
 
 // statusOf is the one table from error codes to HTTP statuses.
 func statusOf(code nurture.ErrorCode) int {

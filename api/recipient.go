@@ -138,9 +138,10 @@ func (a *API) recipientMessage(ctx context.Context, t nurture.Token) (*nurture.M
 	return m, err
 }
 
-func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture.Hit {
+// hit is the open or click of token t that r made from addr.
+func (a *API) hit(r *http.Request, addr netip.Addr, kind nurture.HitKind, t nurture.Token) nurture.Hit {
 	h := nurture.Hit{Kind: kind, MessageID: t.MessageID, ContactID: t.ContactID, LinkIndex: t.LinkIndex, URL: t.URL,
-		Method: c.Request.Method, IP: a.clientAddr(c), UserAgent: c.Request.UserAgent(), At: a.cfg.Clock.Now(), SentAt: t.IssuedAt}
+		Method: r.Method, IP: addr, UserAgent: r.UserAgent(), At: a.cfg.Clock.Now(), SentAt: t.IssuedAt}
 	if kind == nurture.HitClick {
 		h.OtherLinks = a.clicks.add(t.MessageID, t.LinkIndex, h.At)
 	}
@@ -154,47 +155,70 @@ func (a *API) hit(c *gin.Context, kind nurture.HitKind, t nurture.Token) nurture
 // through strings.
 func (a *API) clientAddr(c *gin.Context) netip.Addr {
 	if len(a.cfg.TrustedProxies) == 0 {
-		if ap, err := netip.ParseAddrPort(c.Request.RemoteAddr); err == nil {
-			return ap.Addr().Unmap()
-		}
+		return peerAddr(c.Request)
 	}
 	ip, _ := netip.ParseAddr(c.ClientIP())
 	return ip
 }
 
-// open serves GET /o/{token}: the pixel, always, whatever the token and
-// whatever the state of the database; a valid token's open is recorded.
-func (a *API) open(c *gin.Context) {
-	if t, ok := a.token(c, nurture.PurposeOpen); ok && a.hits != nil {
-		a.hits.record(a.hit(c, nurture.HitOpen, t))
+// peerAddr is the address of r's peer, as Gin's ClientIP gives it when no
+// proxy is trusted; not valid when RemoteAddr is not an address and port.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
 	}
-	h := c.Writer.Header()
+	return ap.Addr().Unmap()
+}
+
+// open serves GET /o/{token} through Gin (servePixel).
+func (a *API) open(c *gin.Context) {
+	a.servePixel(c.Writer, c.Request, c.Param("token"), a.clientAddr(c))
+}
+
+// click serves GET (and HEAD) /c/{token} through Gin (serveClick).
+func (a *API) click(c *gin.Context) {
+	if a.serveClick(c.Writer, c.Request, c.Param("token"), a.clientAddr(c)) == http.StatusNotFound {
+		c.Abort()
+	}
+}
+
+// servePixel answers a pixel: the GIF, always, whatever the token and
+// whatever the state of the database; a valid token's open is recorded
+// first. It returns the status written.
+func (a *API) servePixel(w http.ResponseWriter, r *http.Request, token string, addr netip.Addr) int {
+	if t, err := a.cfg.Recipients.Signer.Verify(token); err == nil && t.Purpose == nurture.PurposeOpen && a.hits != nil {
+		a.hits.record(a.hit(r, addr, nurture.HitOpen, t))
+	}
+	h := w.Header()
 	h["Cache-Control"] = pixelNoStore
 	h["Pragma"] = pixelNoCache
 	h["Expires"] = pixelExpires
 	h["Content-Type"] = pixelType
-	c.Writer.WriteHeader(http.StatusOK)
-	_, _ = c.Writer.Write(pixel)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(pixel)
+	return http.StatusOK
 }
 
-// click serves GET (and HEAD) /c/{token}: a redirect to the target the
-// token signs, and nowhere else, whatever the query string says.
-func (a *API) click(c *gin.Context) {
-	t, ok := a.token(c, nurture.PurposeClick)
-	if !ok {
-		fail(c, nurture.ErrBadToken)
-		return
+// serveClick answers a click: a redirect to the target the token signs,
+// and nowhere else, whatever the query string says; the click is recorded
+// first. A bad token is a 404 (ErrBadToken). It returns the status written.
+func (a *API) serveClick(w http.ResponseWriter, r *http.Request, token string, addr netip.Addr) int {
+	t, err := a.cfg.Recipients.Signer.Verify(token)
+	if err != nil || t.Purpose != nurture.PurposeClick {
+		return writeError(w, nurture.ErrBadToken)
 	}
 	if a.hits != nil {
-		a.hits.record(a.hit(c, nurture.HitClick, t))
+		a.hits.record(a.hit(r, addr, nurture.HitClick, t))
 	}
 	// The redirect is written here rather than by http.Redirect, which
 	// parses the URL again and writes an HTML body no browser shows.
-	h := c.Writer.Header()
+	h := w.Header()
 	h["Cache-Control"] = clickNoStore
 	h["Referrer-Policy"] = noReferrer
 	h["Location"] = []string{location(t.URL)}
-	c.Writer.WriteHeader(http.StatusFound)
+	w.WriteHeader(http.StatusFound)
+	return http.StatusFound
 }
 
 // location is a signed target as a Location header: an absolute http(s)

@@ -3,10 +3,15 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,4 +160,118 @@ func TestMessageTimelineShowsOpensAndClicksWithTheirClass(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, []string{"open:human:", "open:machine:apple-mail-privacy-protection", "click:human:"}, hits)
+}
+
+// TestHitPathsAnswerAsThroughGin: the pixel and the click are answered
+// before Gin when no proxy is trusted, and through Gin's routes and
+// middleware when one is; both answer every request alike, status,
+// headers and body, a panic and a body too large included, and record the
+// same hits.
+func TestHitPathsAnswerAsThroughGin(t *testing.T) {
+	t.Parallel()
+	signer, err := nurture.NewSigner(strings.Repeat("h", 32))
+	require.NoError(t, err)
+	sent := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	open := signer.Sign(nurture.Token{Purpose: nurture.PurposeOpen, MessageID: 7, ContactID: 8, IssuedAt: sent})
+	click := signer.Sign(nurture.Token{Purpose: nurture.PurposeClick, MessageID: 7, ContactID: 8, IssuedAt: sent, LinkIndex: 2,
+		URL: "https://acme.example/caf\u00e9?q=1"})
+	type server struct {
+		api   *api.API
+		hits  *listedHits
+		clock *breakingClock
+	}
+	newServer := func(trusted []string) server {
+		s := server{hits: &listedHits{}, clock: &breakingClock{}}
+		s.api, err = api.New(api.Config{
+			Recipients:     &api.Recipients{Store: unusedRecipientStore{}, Signer: signer, Hits: s.hits},
+			TrustedProxies: trusted,
+			MaxBodyBytes:   1 << 10,
+			Clock:          s.clock,
+			Logger:         slog.New(slog.DiscardHandler),
+		})
+		require.NoError(t, err)
+		t.Cleanup(s.api.Close)
+		return s
+	}
+	serve := func(s server, method, path, body string, breakClock bool) *httptest.ResponseRecorder {
+		var r io.Reader = http.NoBody
+		if body != "" {
+			r = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, path, r)
+		req.RemoteAddr = "198.51.100.7:4242"
+		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0")
+		if breakClock {
+			s.clock.breakAt.Store(2) // the request's start, then the hit's moment
+		}
+		w := httptest.NewRecorder()
+		s.api.ServeHTTP(w, req)
+		return w
+	}
+	lean, gin := newServer(nil), newServer([]string{"203.0.113.1"}) // a proxy that never calls
+	for _, tc := range []struct {
+		method, path, body string
+		breakClock         bool
+	}{
+		{http.MethodGet, "/o/" + open, "", false},
+		{http.MethodGet, "/o/" + open + "?x=1", "", false},
+		{http.MethodGet, "/o/not-a-token", "", false},
+		{http.MethodGet, "/o/" + click, "", false},
+		{http.MethodHead, "/o/" + open, "", false},
+		{http.MethodPost, "/o/" + open, "", false},
+		{http.MethodGet, "/c/" + click, "", false},
+		{http.MethodHead, "/c/" + click, "", false},
+		{http.MethodGet, "/c/" + click + "?url=https://evil.example", "", false},
+		{http.MethodGet, "/c/" + open, "", false},
+		{http.MethodGet, "/c/not-a-token", "", false},
+		{http.MethodPut, "/c/" + click, "", false},
+		{http.MethodGet, "/c/", "", false},
+		{http.MethodGet, "/o/" + open + "/", "", false},
+		{http.MethodGet, "/o/a/b", "", false},
+		{http.MethodGet, "/o/" + open, strings.Repeat("x", 2<<10), false},
+		{http.MethodGet, "/o/" + open, "", true},
+		{http.MethodGet, "/c/" + click, "", true},
+	} {
+		want, got := serve(gin, tc.method, tc.path, tc.body, tc.breakClock), serve(lean, tc.method, tc.path, tc.body, tc.breakClock)
+		name := tc.method + " " + tc.path
+		require.Equal(t, want.Code, got.Code, name)
+		require.Equal(t, want.Header(), got.Header(), name)
+		require.Equal(t, want.Body.String(), got.Body.String(), name)
+	}
+	require.Equal(t, http.StatusInternalServerError, serve(lean, http.MethodGet, "/o/"+open, "", true).Code)
+	require.NotEmpty(t, lean.hits.list())
+	require.Equal(t, gin.hits.list(), lean.hits.list())
+}
+
+// listedHits keeps the hits it is given, their moments left out.
+type listedHits struct {
+	mu   sync.Mutex
+	hits []nurture.Hit
+}
+
+func (l *listedHits) RecordHits(_ context.Context, hits []nurture.Hit) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range hits {
+		h.At = time.Time{}
+		l.hits = append(l.hits, h)
+	}
+	return nil
+}
+
+func (l *listedHits) list() []nurture.Hit {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.hits)
+}
+
+// breakingClock is the system's clock, which panics at the breakAt-th
+// reading from when it is set.
+type breakingClock struct{ breakAt atomic.Int32 }
+
+func (c *breakingClock) Now() time.Time {
+	if c.breakAt.Add(-1) == 0 {
+		panic("the clock broke")
+	}
+	return time.Now()
 }

@@ -125,6 +125,7 @@ func plainHTTP(publicURL string) bool {
 func dispatch(ctx context.Context, name string, cfg *config.Config, logger *slog.Logger, stdout io.Writer) error {
 	switch name {
 	case "api":
+		tuneAPIGC(os.Getenv)
 		return runServices(ctx, cfg, logger, serviceAPI)
 	case "worker":
 		return runServices(ctx, cfg, logger, serviceWorker)
