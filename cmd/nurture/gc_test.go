@@ -7,10 +7,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTuneAPIGCLeavesTheOperatorsSetting: the API's GC target is set
+// TestTuneGCLeavesTheOperatorsSetting: the serving processes' GC target is set
 // unless GOGC or GOMEMLIMIT says otherwise. Not parallel: it changes the
 // test binary's own collector, and puts it back.
-func TestTuneAPIGCLeavesTheOperatorsSetting(t *testing.T) {
+func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
 	for _, tc := range []struct {
@@ -19,11 +19,11 @@ func TestTuneAPIGCLeavesTheOperatorsSetting(t *testing.T) {
 	}{
 		{map[string]string{"GOGC": "200"}, 100},
 		{map[string]string{"GOMEMLIMIT": "512MiB"}, 100},
-		{map[string]string{}, apiGCPercent},
+		{map[string]string{}, gcPercent},
 	} {
 		debug.SetGCPercent(100)
-		applied := tuneAPIGC(func(k string) string { return tc.env[k] })
+		applied := tuneGC(func(k string) string { return tc.env[k] })
 		require.Equal(t, tc.want, debug.SetGCPercent(100), tc.env)
-		require.Equal(t, tc.want == apiGCPercent, applied, tc.env)
+		require.Equal(t, tc.want == gcPercent, applied, tc.env)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -26,28 +25,10 @@ import (
 var version = "dev"
 
 func main() {
-	setGCPercent(os.Args[1:], os.Getenv("GOGC"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], config.Environ, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// workerGCPercent is the garbage collector's target for a process that
-// sends: it allocates tens of kilobytes an email (rendered parts, the MIME
-// text, the signature) and keeps a small live heap, so Go's default of 100
-// collects several times a second. At 400, measured on 100,000 check-ins,
-// the worker spent about a sixth less CPU an email for a peak RSS of about
-// 90 MB instead of 55 (docs/benchmarks.md). Go's own GOGC still wins.
-const workerGCPercent = 400
-
-// setGCPercent gives the commands that run a worker workerGCPercent unless
-// GOGC is set.
-func setGCPercent(args []string, gogc string) {
-	if gogc != "" || len(args) == 0 || (args[0] != "worker" && args[0] != "all") {
-		return
-	}
-	debug.SetGCPercent(workerGCPercent)
 }
 
 // run executes the command line args and returns the exit code. Everything
@@ -125,11 +106,13 @@ func plainHTTP(publicURL string) bool {
 func dispatch(ctx context.Context, name string, cfg *config.Config, logger *slog.Logger, stdout io.Writer) error {
 	switch name {
 	case "api":
-		tuneAPIGC(os.Getenv)
+		tuneGC(os.Getenv)
 		return runServices(ctx, cfg, logger, serviceAPI)
 	case "worker":
+		tuneGC(os.Getenv)
 		return runServices(ctx, cfg, logger, serviceWorker)
 	case "all":
+		tuneGC(os.Getenv)
 		return runServices(ctx, cfg, logger, serviceMigrate|serviceAPI|serviceWorker)
 	case "migrate":
 		return runServices(ctx, cfg, logger, serviceMigrate)
