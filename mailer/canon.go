@@ -71,51 +71,69 @@ func appendRelaxedField(dst, raw []byte) []byte {
 
 // relaxedBody returns body in DKIM's relaxed form: runs of white space in
 // a line as one space, none at the ends of lines, no empty lines at the
-// end, and a final CRLF unless the body is empty. It is one pass that
-// copies runs of other bytes whole.
+// end, and a final CRLF unless the body is empty.
 func relaxedBody(body []byte) []byte {
 	out := make([]byte, 0, len(body)+2)
-	var (
-		space   bool // white space seen since the last byte written
-		content bool // the line so far has something but white space
-		empty   int  // empty lines seen and not yet written
-	)
-	for i := 0; i < len(body); {
-		switch c := body[i]; {
-		case c == '\r' && i+1 < len(body) && body[i+1] == '\n':
-			if content {
-				out = append(out, '\r', '\n')
-			} else {
-				empty++
-			}
-			space, content = false, false
-			i += 2
-		case c == ' ' || c == '\t':
+	relaxBody(body, func(p []byte) { out = append(out, p...) })
+	return out
+}
+
+var crlf = []byte("\r\n")
+
+// relaxBody hands body in DKIM's relaxed form to emit, piece by piece, so
+// that the signer hashes it without a copy. It goes line by line: a line
+// with no tab, no run of spaces and no space at its end (most lines of a
+// composed message, whose quoted-printable lines end in no space) goes out
+// as it stands; only the others are rewritten, into a scratch buffer. A
+// lone CR or LF is part of a line, as in RFC 6376.
+func relaxBody(body []byte, emit func([]byte)) {
+	var scratch []byte
+	empty := 0 // empty lines seen and not yet written: those at the end never are
+	for len(body) > 0 {
+		line := body
+		if i := bytes.Index(body, crlf); i >= 0 {
+			line, body = body[:i], body[i+2:]
+		} else {
+			body = nil
+		}
+		if len(line) == 0 || line[len(line)-1] == ' ' || bytes.IndexByte(line, '\t') >= 0 || bytes.Contains(line, []byte("  ")) {
+			scratch = relaxLine(scratch[:0], line)
+			line = scratch
+		}
+		if len(line) == 0 {
+			empty++
+			continue
+		}
+		for ; empty > 0; empty-- {
+			emit(crlf)
+		}
+		emit(line)
+		emit(crlf)
+	}
+}
+
+// relaxLine appends line with each run of white space as one space and
+// none at its end.
+func relaxLine(dst, line []byte) []byte {
+	space := false
+	for i := 0; i < len(line); {
+		if c := line[i]; c == ' ' || c == '\t' {
 			space = true
 			i++
-		default:
-			if !content {
-				for ; empty > 0; empty-- {
-					out = append(out, '\r', '\n')
-				}
-				content = true
-			}
-			if space {
-				out = append(out, ' ')
-				space = false
-			}
-			j := i + 1
-			for j < len(body) && !bodySpecial[body[j]] {
-				j++
-			}
-			out = append(out, body[i:j]...)
-			i = j
+			continue
 		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		j := i + 1
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			j++
+		}
+		dst = append(dst, line[i:j]...)
+		i = j
 	}
-	if content {
-		out = append(out, '\r', '\n')
-	}
-	return out
+	return dst
 }
 
 // isRelaxedBody reports whether body is already in DKIM's relaxed form,
@@ -132,5 +150,3 @@ func isRelaxedBody(body []byte) bool {
 		bytes.IndexByte(body, '\t') < 0 && !bytes.Contains(body, []byte("  ")) && !bytes.Contains(body, []byte(" \r\n"))
 }
 
-// bodySpecial marks the bytes relaxedBody looks at; it copies the others.
-var bodySpecial = [256]bool{' ': true, '\t': true, '\r': true}

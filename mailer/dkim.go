@@ -291,10 +291,13 @@ func (s *signer) signature(raw []byte, at time.Time) (string, error) {
 	if found {
 		header = raw[:len(header)+2] // with the last field's CRLF
 	}
-	if !isRelaxedBody(body) {
-		body = relaxedBody(body)
+	bh := sha256.New()
+	if isRelaxedBody(body) {
+		bh.Write(body)
+	} else {
+		relaxBody(body, func(p []byte) { bh.Write(p) })
 	}
-	bodyHash := sha256.Sum256(body)
+	bodyHash := bh.Sum(nil)
 	keys := headerKeys(raw)
 
 	algo := "rsa-sha256"
