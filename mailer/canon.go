@@ -149,4 +149,3 @@ func isRelaxedBody(body []byte) bool {
 	return len(body) > 2 && bytes.HasSuffix(body, []byte("\r\n")) && !bytes.HasSuffix(body, []byte("\r\n\r\n")) &&
 		bytes.IndexByte(body, '\t') < 0 && !bytes.Contains(body, []byte("  ")) && !bytes.Contains(body, []byte(" \r\n"))
 }
-
