@@ -21,7 +21,8 @@ type Entry struct {
 	Recipient string    // the first recipient
 	Size      int64     // bytes of data
 	// Lost says why the sink knows its reply never reached the client
-	// ("drop", "noreply", "client-closed", "write-failed"), "" when it
+	// ("drop", "noreply", "client-closed", "write-failed", "unflushed":
+	// the session ended with the 250 still behind pipelined replies), "" when it
 	// does not: a duplicate of such a message is inside RFC 1047's window.
 	Lost string
 }

@@ -205,6 +205,11 @@ type session struct {
 	w    *bufio.Writer
 	from bool
 	rcpt []string
+	// unflushed are the messages accepted whose 250 still waits in w,
+	// behind pipelined commands (a client may send the next message's
+	// MAIL, RCPT and DATA behind the data's final "."): if the session
+	// ends before w is flushed, their replies are lost.
+	unflushed []*Entry
 }
 
 // reply writes text. Pipelined commands are answered together: the
@@ -212,13 +217,36 @@ type session struct {
 func (ss *session) reply(text string) bool {
 	_, _ = ss.w.WriteString(text)
 	if ss.r.Buffered() == 0 {
-		return ss.w.Flush() == nil
+		return ss.flush()
 	}
 	return true
 }
 
+// flush writes out the buffered replies. The accepted messages whose 250
+// was among them have had their reply sent, or, if the write failed, lost.
+func (ss *session) flush() bool {
+	err := ss.w.Flush()
+	for _, e := range ss.unflushed {
+		if err != nil {
+			ss.replyLost(e, "write-failed")
+		}
+	}
+	ss.unflushed = ss.unflushed[:0]
+	return err == nil
+}
+
+// end settles a session that stops: a 250 still in the buffer never
+// reaches the client.
+func (ss *session) end() {
+	for _, e := range ss.unflushed {
+		ss.replyLost(e, "unflushed")
+	}
+	ss.unflushed = nil
+}
+
 func (s *Server) serve(c net.Conn) {
 	ss := &session{s: s, c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 4<<10)}
+	defer ss.end()
 	switch g := s.faults.current(); g.mode {
 	case ModeDown:
 		return
@@ -246,7 +274,7 @@ func (s *Server) serve(c net.Conn) {
 			return
 		case ModeUnavailable:
 			ss.reply("421 4.3.2 service not available\r\n")
-			_ = ss.w.Flush()
+			_ = ss.flush()
 			return
 		}
 		verb, arg := splitCommand(line)
@@ -310,7 +338,7 @@ func (s *Server) serve(c net.Conn) {
 			}
 		case "QUIT":
 			ss.reply("221 2.0.0 bye\r\n")
-			_ = ss.w.Flush()
+			_ = ss.flush()
 			return
 		default:
 			if !ss.reply("502 5.5.1 command not implemented\r\n") {
@@ -424,6 +452,9 @@ func (ss *session) data() bool {
 	if !ss.reply("250 2.0.0 OK queued as " + fmt.Sprint(e.Seq) + "\r\n") {
 		ss.replyLost(e, "write-failed")
 		return false
+	}
+	if ss.w.Buffered() > 0 {
+		ss.unflushed = append(ss.unflushed, e)
 	}
 	return true
 }

@@ -333,6 +333,26 @@ func TestModes(t *testing.T) {
 		require.Len(t, es, 1, "journal %+v, want one entry whose reply was lost", es)
 		require.Equal(t, "client-closed", es[0].Lost, "journal %+v, want one entry whose reply was lost", es)
 	})
+	t.Run("down: a 250 still behind pipelined commands is lost, and noted", func(t *testing.T) {
+		t.Parallel()
+		s, path := start(t, true)
+		cl := dial(t, s)
+		cl.write("MAIL FROM:<a@acme.test>\r\nRCPT TO:<a@example.test>\r\nDATA\r\n")
+		cl.read()
+		cl.read()
+		cl.read()
+		// The relay goes down between the message and the next
+		// transaction's commands, which came in the same write.
+		s.SetMode(ModeDown, 0, 0)
+		cl.write("Message-ID: <m@acme.test>\r\n\r\nHi\r\n.\r\nMAIL FROM:<b@acme.test>\r\n")
+		waitFor(t, func() bool { return s.Stats().LostReplies == 1 })
+		code, _ := cl.read()
+		require.Zero(t, code, "the 250 never came: the connection ended")
+		_ = s.Close()
+		es := journalOf(t, path)
+		require.Len(t, es, 1, "journal %+v", es)
+		require.Equal(t, "unflushed", es[0].Lost, "journal %+v, want the accepted message's reply noted lost", es)
+	})
 }
 
 // blockingFile is a journal file whose Sync waits for the test.
