@@ -53,7 +53,7 @@ var scenarios = []scenario{
 	{name: "pg-cut", title: "4. PostgreSQL cut off for 30 s (toxiproxy: connections cut, new ones refused)", paths: bothPaths,
 		criterion: "0 lost, 0 duplicates", run: postgresFault("cut")},
 	{name: "relay", title: "5. relay: 451 once for 10 %, 550 for 1 %, drop after DATA for 1 %, down for 30 s", paths: bothPaths,
-		criterion: "550s bounced and suppressed, everything else delivered once, duplicates only for the drops", run: relayFaults},
+		criterion: "550s bounced and suppressed, everything else delivered once, duplicates only where the relay lost its reply (the drops, and 250s it still held when it went down)", run: relayFaults},
 	{name: "relay-hang", title: "6. relay hangs, concurrency 40", paths: bothPaths,
 		criterion: "0 duplicates outside RFC 1047's window", run: relayHang},
 	{name: "hits-pg-restart", title: "7. opens and clicks across a PostgreSQL restart",
@@ -262,10 +262,17 @@ func relayFaults(e *env, path string) *Row {
 	if tl.dupOther > 0 {
 		out.fail("%d duplicates not explained by a dropped reply", tl.dupOther)
 	}
-	if tl.dupInside > drops {
-		out.fail("%d duplicates for %d drops", tl.dupInside, drops)
+	// Besides the drops, the relay loses the replies it still held when it
+	// went down: with pipelining across messages (RFC 2920), the 250 of a
+	// message it accepted waits in its buffer behind the next message's
+	// commands, and going down then loses it. The sink notes each one;
+	// a copy of such a message is inside RFC 1047's window too, but
+	// nothing else may be.
+	held := e.sink.Stats().LostReplies - int64(drops)
+	if int64(tl.dupInside) > int64(drops)+max(held, 0) {
+		out.fail("%d duplicates for %d drops and %d replies lost as the relay went down", tl.dupInside, drops, held)
 	}
-	out.note("%d bounced and suppressed, %d drops", tl.bounced, drops)
+	out.note("%d bounced and suppressed, %d drops, %d replies lost as the relay went down", tl.bounced, drops, held)
 	return out
 }
 
