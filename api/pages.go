@@ -10,10 +10,12 @@ import (
 //go:embed pages/*.html
 var pageFiles embed.FS
 
+// The preference page and the data-rights pages share their head and
+// stylesheet (pages/_head.html); each is parsed with it.
 var (
-	preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html"))
-	deletionTemplate    = template.Must(template.ParseFS(pageFiles, "pages/deletion.html"))
-	exportTemplate      = template.Must(template.ParseFS(pageFiles, "pages/export.html"))
+	preferencesTemplate = template.Must(template.ParseFS(pageFiles, "pages/preferences.html", "pages/_head.html"))
+	deletionTemplate    = template.Must(template.ParseFS(pageFiles, "pages/deletion.html", "pages/_head.html"))
+	exportTemplate      = template.Must(template.ParseFS(pageFiles, "pages/export.html", "pages/_head.html"))
 )
 
 // deletionPage is what the "delete my data" page shows: the confirmation
