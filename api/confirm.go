@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 
@@ -188,13 +187,5 @@ func (a *API) renderConfirm(c *gin.Context, t nurture.Token, topic nurture.Topic
 	page := confirmPageData{Lang: lang, T: confirmTexts[lang], Product: a.cfg.Product.Name, Email: contact.Email,
 		Action: c.Request.URL.Path, Status: status, Topic: label, FormField: formTokenField,
 		FormToken: a.cfg.Recipients.Signer.FormToken(c.Param("token"), a.cfg.Clock.Now())}
-	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Status(code)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := confirmTemplate.Execute(c.Writer, page); err != nil && !errors.Is(err, context.Canceled) {
-		a.cfg.Logger.Error("render confirmation page", "err", err)
-	}
+	a.writePage(c, confirmTemplate, "confirmation", page, code)
 }

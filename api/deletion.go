@@ -83,13 +83,5 @@ func (a *API) renderDeletion(c *gin.Context, t nurture.Token, code int) {
 }
 
 func (a *API) writeDeletion(c *gin.Context, page deletionPage, code int) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Status(code)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := deletionTemplate.Execute(c.Writer, page); err != nil {
-		a.cfg.Logger.Error("render deletion page", "err", err)
-	}
+	a.writePage(c, deletionTemplate, "deletion", page, code)
 }

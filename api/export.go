@@ -150,13 +150,5 @@ func (a *API) exportForm(c *gin.Context, contact *nurture.Contact) exportPage {
 }
 
 func (a *API) writeExport(c *gin.Context, page exportPage, code int) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Status(code)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := exportTemplate.Execute(c.Writer, page); err != nil {
-		a.cfg.Logger.Error("render export page", "err", err)
-	}
+	a.writePage(c, exportTemplate, "export", page, code)
 }

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"html/template"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
 )
@@ -17,6 +21,21 @@ var (
 	deletionTemplate    = template.Must(template.ParseFS(pageFiles, "pages/deletion.html", "pages/_head.html"))
 	exportTemplate      = template.Must(template.ParseFS(pageFiles, "pages/export.html", "pages/_head.html"))
 )
+
+// writePage answers with one of the recipient pages: never cached, no
+// script, no framing, posting only to itself, no referrer. A client that
+// left before the page was written is not an error.
+func (a *API) writePage(c *gin.Context, tmpl *template.Template, name string, page any, code int) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Referrer-Policy", "no-referrer")
+	c.Status(code)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := tmpl.Execute(c.Writer, page); err != nil && !errors.Is(err, context.Canceled) {
+		a.cfg.Logger.Error("render "+name+" page", "err", err)
+	}
+}
 
 // deletionPage is what the "delete my data" page shows: the confirmation
 // form, or (Done) that the data is deleted.

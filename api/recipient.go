@@ -496,15 +496,7 @@ func (a *API) renderPreferences(c *gin.Context, t nurture.Token, status string, 
 		page.Topics = append(page.Topics, topicChoice{Topic: string(topic), Label: page.T.Topics[topic], On: on})
 	}
 	page.AllOff = all
-	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Status(code)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := preferencesTemplate.Execute(c.Writer, page); err != nil {
-		a.cfg.Logger.Error("render preference page", "err", err)
-	}
+	a.writePage(c, preferencesTemplate, "preference", page, code)
 }
 
 // pickLanguage chooses the page's language: the contact's locale, then the
