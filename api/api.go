@@ -52,6 +52,9 @@ type Config struct {
 	Segments *Segments
 	// Campaigns serves /v1/campaigns/... (campaigns.go).
 	Campaigns *Campaigns
+	// Console serves /admin and every path under it: the operators' web
+	// console (package api/console), which has its own sign-in.
+	Console http.Handler
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
 	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments; /metrics is served
@@ -240,6 +243,11 @@ func New(cfg Config) (*API, error) {
 			seqs.DELETE("/:id/enrollments/:enrollment", a.exitEnrollment)
 			e.GET("/v1/contacts/:id/enrollments", a.requireScope(nurture.ScopeAdmin), a.contactEnrollments)
 		}
+	}
+	if cfg.Console != nil {
+		h := gin.WrapH(cfg.Console)
+		e.Any("/admin", h)
+		e.Any("/admin/*path", h)
 	}
 	if r := cfg.Recipients; r != nil {
 		if u, err := url.Parse(r.PublicURL); err == nil {

@@ -205,6 +205,10 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	}
 	// The simulations plan as the engine does, with its settings.
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
+	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit})
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Config{
 		Ingestion: &api.Ingestion{Store: store},
 		Admin: &api.Admin{Contacts: store, Messages: store, Templates: tmpl, Companies: store, Enrichments: store, DataRights: store,
@@ -232,6 +236,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			Tester: &campaign.Tester{Store: store, Enqueuer: enq}},
 		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
+		Console:            admin,
 		Keys:               store,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},

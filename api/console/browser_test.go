@@ -1,0 +1,42 @@
+package console_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/testkit"
+)
+
+// Signing in and out in a real browser, with and without JavaScript, on a
+// desktop's width and a phone's.
+func TestBrowserSignIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	br := testkit.Browser(t)
+	for _, p := range []struct {
+		name          string
+		width, height int64
+		scripts       bool
+	}{
+		{"desktop", 1280, 800, true},
+		{"phone-no-script", 390, 844, false},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			ctx := testkit.Tab(t, br)
+			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
+			if !p.scripts {
+				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
+			}
+			h.browserSignIn(ctx, t)
+			require.Contains(t, location(ctx, t), "/admin/audit", "the console's first page")
+			require.Contains(t, text(ctx, t, "main"), "session.sign-in")
+			require.Equal(t, "ops admin", text(ctx, t, ".who"))
+			testkit.Screenshot(ctx, t, artifacts(t), "audit-"+p.name+".png", int(p.width))
+			testkit.ClickAndWait(ctx, t, ".signout button")
+			require.Contains(t, location(ctx, t), "/admin/sign-in")
+			testkit.Screenshot(ctx, t, artifacts(t), "sign-in-"+p.name+".png", int(p.width))
+		})
+	}
+}
