@@ -56,6 +56,18 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 		}
 		fmt.Fprintf(stdout, "reported sign-up of %s (%s)\n", userID, traits["email"])
 	}
+	// And a key to sign in to the console with, as an operator would make
+	// with `nurture apikey create --scopes admin`.
+	store, closeStore, err = openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	admin, err := createAPIKey(ctx, store, "console (demo)", []nurture.Scope{nurture.ScopeAdmin})
+	closeStore()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the console is at /admin on the API (http://localhost:8080/admin with docker compose); sign in with the admin key %s\n", admin)
 	logger.Info("demo done: welcome emails are on their way", "sign_ups", len(demoSignUps))
 	return nil
 }

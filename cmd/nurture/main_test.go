@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -399,6 +402,27 @@ func TestDemoReportsSignUpsThatGetWelcomed(t *testing.T) {
 		to = append(to, m.To...)
 	}
 	require.Contains(t, to, "ada@analytical.example")
+
+	// It prints an admin key that signs in to the binary's console.
+	key := regexp.MustCompile(`admin key (\S+)`).FindStringSubmatch(out.String())
+	require.NotNil(t, key, out.String())
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar}
+	res, err := browser.Get(e.apiURL + "/admin/sign-in")
+	require.NoError(t, err)
+	page, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	require.NotNil(t, csrf, string(page))
+	res, err = browser.PostForm(e.apiURL+"/admin/sign-in", url.Values{"key": {key[1]}, "csrf": {string(csrf[1])}})
+	require.NoError(t, err)
+	page, err = io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusOK, res.StatusCode, "signed in, the console's first page")
+	require.Contains(t, string(page), "console (demo)", "the key's name is on the page")
 
 	// Running it again sends nothing new: the sign-ups carry fixed message ids.
 	require.Equal(t, 0, run(context.Background(), []string{"demo"}, func(k string) string { return env[k] }, io.Discard, io.Discard))
