@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nurture-email/nurture"
+)
+
+// searchField is a field the contact search matches on: the lower-cased
+// expression an index of migration 00028 holds, and the condition of that
+// partial index beyond erased_at IS NULL.
+type searchField struct {
+	name    string // nurture.MatchName...
+	expr    string
+	partial string
+}
+
+var (
+	searchName     = searchField{nurture.MatchName, `lower(btrim(first_name || ' ' || last_name))`, ""}
+	searchLastName = searchField{nurture.MatchLastName, `lower(last_name)`, `last_name <> ''`}
+	searchCompany  = searchField{nurture.MatchCompany, `lower(company)`, `company <> ''`}
+	searchEmail    = searchField{nurture.MatchEmail, `lower(email)`, ""}
+)
+
+// searchBranch is the statement that finds, in the order of one field's
+// index, the contacts whose field starts with the prefix ($1) and comes
+// after the cursor ($2, $3), leaving out those an earlier field (before)
+// matches already: they are listed under that one, so that each contact
+// appears once. The range ~>=~ lower($1) and ~<~ lower($1) || U+10FFFF
+// (the highest code point: every text that starts with the prefix sorts
+// before it byte by byte) is what the index reads; starts_with checks
+// each entry exactly.
+func searchBranch(f searchField, before []searchField) string {
+	var b strings.Builder
+	b.WriteString(`(SELECT id, coalesce(email, ''), first_name, last_name, company, created_at, '` + f.name + `', ` + f.expr + `
+		FROM contacts WHERE erased_at IS NULL`)
+	if f.partial != "" {
+		b.WriteString(` AND ` + f.partial)
+	}
+	e := f.expr
+	b.WriteString(` AND ` + e + ` ~>=~ lower($1::text) AND ` + e + ` ~<~ (lower($1::text) || chr(1114111))
+		AND ` + e + ` ~>=~ $2::text AND (` + e + ` ~>~ $2::text OR id > $3::bigint)
+		AND starts_with(` + e + `, lower($1::text))`)
+	for _, o := range before {
+		b.WriteString(` AND NOT coalesce(starts_with(` + o.expr + `, lower($1::text)), false)`)
+	}
+	b.WriteString(` ORDER BY ` + e + ` USING ~<~, id LIMIT $4)`)
+	return b.String()
+}
+
+// searchStatements are the statements of an address search and of a
+// name or company search.
+var searchStatements = func() map[bool]string {
+	build := func(fields []searchField) string {
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = searchBranch(f, fields[:i])
+		}
+		return `SELECT * FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) m (id, email, first_name, last_name, company, created_at, field, key)
+			ORDER BY key USING ~<~, id LIMIT $4`
+	}
+	return map[bool]string{
+		true:  build([]searchField{searchEmail}),
+		false: build([]searchField{searchName, searchLastName, searchCompany, searchEmail}),
+	}
+}()
+
+// SearchContacts returns up to limit contacts that q finds, after the
+// cursor, in the order of the value they matched on (lower case, byte by
+// byte), then of their id. Erased contacts are never found. Each field is
+// one range of its own index (migration 00028), so a page costs the same
+// with a thousand contacts or a million.
+func (db *DB) SearchContacts(ctx context.Context, q nurture.ContactQuery, after nurture.ContactCursor, limit int) ([]nurture.ContactMatch, error) {
+	rows, err := db.pool.Query(ctx, searchStatements[q.Address], q.Text, after.Key, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.ContactMatch, error) {
+		var m nurture.ContactMatch
+		err := r.Scan(&m.ID, &m.Email, &m.FirstName, &m.LastName, &m.Company, &m.CreatedAt, &m.Field, &m.Key)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	return out, nil
+}
+
+// timelineStatement reads a page of a contact's timeline: the latest
+// lines of each source before the cursor, each read newest first from an
+// index by contact (events_contact_idx, email_events_contact_idx; a
+// contact's messages through messages_contact_idx, sorted: they are
+// few), merged and cut to the page. Lines of the same time come in the
+// order of their kind's rank, then of their id, so that the cursor
+// (time, rank, id) is a place in one order.
+const timelineStatement = `SELECT * FROM (
+	(SELECT 'event', occurred_at, id, type, name, 0::bigint, '', '', '', '', '', ''
+		FROM events WHERE contact_id = $1 AND occurred_at <= $2
+		AND (occurred_at, 3, id) < ($2, $3, $4)
+		ORDER BY occurred_at DESC, id DESC LIMIT $5)
+	UNION ALL
+	(SELECT 'message', coalesce(sent_at, send_at), id, '', '', id, template, subject, status, last_error, '', ''
+		FROM messages WHERE contact_id = $1 AND coalesce(sent_at, send_at) <= $2
+		AND (coalesce(sent_at, send_at), 2, id) < ($2, $3, $4)
+		ORDER BY 2 DESC, id DESC LIMIT $5)
+	UNION ALL
+	(SELECT h.kind, h.at, h.id, '', '', h.message_id, coalesce(m.template, ''), coalesce(m.subject, ''), '', '', h.class, coalesce(h.url, '')
+		FROM email_events h LEFT JOIN messages m ON m.id = h.message_id
+		WHERE h.contact_id = $1 AND h.at <= $2
+		AND (h.at, 1, h.id) < ($2, $3, $4)
+		ORDER BY h.at DESC, h.id DESC LIMIT $5)
+) t (kind, at, id, event_type, name, message_id, template, subject, status, last_error, class, url)
+ORDER BY at DESC, CASE kind WHEN 'event' THEN 3 WHEN 'message' THEN 2 ELSE 1 END DESC, id DESC LIMIT $5`
+
+// ContactTimeline returns up to limit lines of contact id's timeline
+// before the cursor, newest first: its events, its messages with their
+// status, and the opens and clicks of them. An erased or unknown contact
+// has none.
+func (db *DB) ContactTimeline(ctx context.Context, id int64, before nurture.TimelineCursor, limit int) ([]nurture.TimelineEntry, error) {
+	at, rank, last := before.At, before.Rank, before.ID
+	if at.IsZero() {
+		at, rank, last = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 4, 0
+	}
+	rows, err := db.pool.Query(ctx, timelineStatement, id, at, rank, last, limit)
+	if err != nil {
+		return nil, fmt.Errorf("contact timeline: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.TimelineEntry, error) {
+		var e nurture.TimelineEntry
+		err := r.Scan(&e.Kind, &e.At, &e.ID, &e.EventType, &e.Name, &e.MessageID, &e.Template, &e.Subject,
+			&e.Status, &e.LastError, &e.Class, &e.URL)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("contact timeline: %w", err)
+	}
+	return out, nil
+}
