@@ -61,6 +61,8 @@ func newHarness(t *testing.T, configure ...func(*console.Config)) *harness {
 // Each page's concern is one line here.
 func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	t.Helper()
+	cfg.Sequences = sequencesPages(t, h)
+	cfg.Templates = templatesPages(t, h)
 }
 
 // newKey creates an API key and returns it.
