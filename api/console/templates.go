@@ -156,27 +156,19 @@ func (k *Console) previewData(ctx context.Context, ref string) (d templates.Data
 	if ref == "" {
 		return sampleData(k.cfg.Product), "sample data (Ada Lovelace, ada@example.com)", nil
 	}
+	id, email, err := parseContactRef(ref)
+	if err != nil {
+		return d, "", err
+	}
 	store := k.cfg.Templates.Contacts
 	var contact *nurture.Contact
-	switch {
-	case strings.Contains(ref, "@"):
-		email, err := nurture.NormalizeEmail(ref)
-		if err != nil {
-			return d, "", nurture.FieldError("contact", "is not an email address")
-		}
+	if email != "" {
 		contact, err = store.ContactByEmail(ctx, email)
-		if err != nil {
-			return d, "", contactErr(err)
-		}
-	default:
-		id, perr := strconv.ParseInt(ref, 10, 64)
-		if perr != nil || id < 1 {
-			return d, "", nurture.FieldError("contact", "must be a contact's id (a positive whole number) or an email address")
-		}
+	} else {
 		contact, err = store.Contact(ctx, id)
-		if err != nil {
-			return d, "", contactErr(err)
-		}
+	}
+	if err != nil {
+		return d, "", contactErr(err)
 	}
 	eng, err := store.Engagement(ctx, contact.ID)
 	if err != nil {
@@ -195,6 +187,23 @@ func (k *Console) previewData(ctx context.Context, ref string) (d templates.Data
 		who += " (" + contact.Email + ")"
 	}
 	return templates.Data{Contact: *contact, Company: company, Engagement: *eng, Product: k.cfg.Product}, who, nil
+}
+
+// parseContactRef reads how the preview form names a contact: an email
+// address (normalised), or Nurture's id of the contact.
+func parseContactRef(ref string) (id int64, email string, err error) {
+	if strings.Contains(ref, "@") {
+		email, err := nurture.NormalizeEmail(ref)
+		if err != nil {
+			return 0, "", nurture.FieldError("contact", "is not an email address")
+		}
+		return 0, email, nil
+	}
+	id, err = strconv.ParseInt(ref, 10, 64)
+	if err != nil || id < 1 {
+		return 0, "", nurture.FieldError("contact", "must be a contact's id (a positive whole number) or an email address")
+	}
+	return id, "", nil
 }
 
 // contactErr names the field contact in a store's not_found error.
