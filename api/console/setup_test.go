@@ -62,6 +62,8 @@ func newHarness(t *testing.T, configure ...func(*console.Config)) *harness {
 func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	t.Helper()
 	cfg.Contacts = contactPages(h)
+	cfg.Sequences = sequencesPages(t, h)
+	cfg.Templates = templatesPages(t, h)
 }
 
 // newKey creates an API key and returns it.

@@ -7,18 +7,22 @@ import (
 	"github.com/nurture-email/nurture/api/console"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/sequence"
+	"github.com/nurture-email/nurture/templates"
 )
 
 // newConsole builds the operators' console served under /admin. Its
 // sign-in attempts count against the same per-address limit as failed
 // API authentications.
-func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter) (*console.Console, error) {
+func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter, tmpl *templates.Set, seqs *sequence.Set, sim console.Simulator) (*console.Console, error) {
 	return console.New(console.Config{
 		Keys:           store,
 		Sessions:       store,
 		Audit:          store,
 		SignInLimiter:  signIns,
 		Contacts:       &console.Contacts{Store: store},
+		Sequences:      &console.Sequences{Set: seqs, Stats: store, Simulator: sim},
+		Templates:      &console.Templates{Set: tmpl, Contacts: store},
 		Product:        product(cfg),
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,
