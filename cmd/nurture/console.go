@@ -7,12 +7,13 @@ import (
 	"github.com/nurture-email/nurture/api/console"
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/templates"
 )
 
 // newConsole builds the operators' console served under /admin. Its
 // sign-in attempts count against the same per-address limit as failed
 // API authentications.
-func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter) (*console.Console, error) {
+func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, tmpl *templates.Set, signIns console.RateLimiter) (*console.Console, error) {
 	return console.New(console.Config{
 		Keys:           store,
 		Sessions:       store,
@@ -22,5 +23,6 @@ func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, sig
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         logger,
+		Campaigns:      &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: tmpl},
 	})
 }
