@@ -235,7 +235,7 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 		v.Can[string(a)] = err == nil
 	}
 	for _, l := range stats.Links {
-		v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 26), Value: l.HumanClicks})
+		v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 22), Value: l.HumanClicks})
 	}
 	if ab := camp.AB; ab != nil {
 		results := camp.Decision
