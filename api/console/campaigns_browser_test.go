@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,14 +49,19 @@ func TestBrowserCampaignCreateScheduleInLocalTimePauseResume(t *testing.T) {
 			require.NoError(t, chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.CSS("#name"), name),
 				chromedp.SetValue(chromedp.CSS("#template"), "welcome"),
-				chromedp.SetValue(chromedp.CSS("#segment"), idText(seg.ID)),
 			))
 			if p.scripts {
-				// The script counts as the segment changes.
-				_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("segment").dispatchEvent(new Event("change"))`))
-				require.NoError(t, err)
+				// The script counts as a condition is typed, and as a
+				// segment is chosen instead.
+				require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#condition"), `traits.plan == "trial"`)))
+				waitForText(ctx, t, "#audience-count", "1 contact now")
+				require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#condition"), " and"+strings.Repeat("\b", 40))))
+				waitForText(ctx, t, "#audience-count", "")
+				require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#segment"), "Pro customers")))
+				require.Equal(t, idText(seg.ID), value(ctx, t, "#segment"))
 				waitForText(ctx, t, "#audience-count", "2 contacts now")
 			} else {
+				require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#segment"), idText(seg.ID))))
 				testkit.ClickAndWait(ctx, t, `button[value="count"]`)
 				require.Equal(t, "2 contacts now", text(ctx, t, "#audience-count"))
 				require.Equal(t, name, value(ctx, t, "#name"), "what was typed is kept")
