@@ -174,6 +174,11 @@ func checkCampaignSchedule(c *nurture.Campaign, now time.Time) error {
 		return err
 	}
 	if err := sched.Validate(now); err != nil {
+		var de *nurture.Error
+		if errors.As(err, &de) && de.Field == "sendAt" && !c.LocalDate.IsZero() {
+			// The form's local time has its own fields.
+			return nurture.FieldError("localDate", "%s", de.Message)
+		}
 		return err
 	}
 	if !c.EndsAt.IsZero() && !c.EndsAt.After(sched.Start()) {
@@ -186,15 +191,12 @@ func checkCampaignSchedule(c *nurture.Campaign, now time.Time) error {
 // by field, all of them at once.
 func (p *Campaigns) campaignFromForm(ctx context.Context, f campaignForm, dst *nurture.Campaign, now time.Time) fieldErrors {
 	errs := fieldErrors{}
-	switch {
-	case f.Name == "":
+	if f.Name == "" {
 		errs.add(nurture.FieldError("name", "is required: what the campaign is called in the console"))
-	default:
-		if err := nurture.CheckLine("name", f.Name, maxCampaignName); err != nil {
-			errs.add(err)
-		}
-		dst.Name = f.Name
+	} else if err := nurture.CheckLine("name", f.Name, maxCampaignName); err != nil {
+		errs.add(err)
 	}
+	dst.Name = f.Name
 	if topic, ok := p.Templates.Topic(f.Template); ok {
 		dst.Template, dst.Topic = f.Template, topic
 	} else {

@@ -255,6 +255,11 @@ func TestNewCampaignRefusesInputByFieldAndKeepsWhatWasTyped(t *testing.T) {
 			f.Set("localDate", "2026-02-20")
 			f.Set("localTime", "09:00")
 		}},
+		{"a local date over a year away", "localDate", "more than a year away", func(f url.Values) {
+			f.Set("when", "local")
+			f.Set("localDate", "2027-06-01")
+			f.Set("localTime", "09:00")
+		}},
 		{"no local time", "localTime", "is not a time of day", func(f url.Values) { f.Set("when", "local"); f.Set("localDate", "2026-03-05") }},
 		{"an unknown zone", "fallbackZone", "is not a time zone", func(f url.Values) {
 			f.Set("when", "local")
