@@ -64,6 +64,7 @@ func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	cfg.Contacts = contactPages(h)
 	cfg.Sequences = sequencesPages(t, h)
 	cfg.Templates = templatesPages(t, h)
+	cfg.Campaigns = campaignPages(t, h)
 }
 
 // newKey creates an API key and returns it.

@@ -15,6 +15,7 @@ import (
 // sign-in attempts count against the same per-address limit as failed
 // API authentications.
 func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter, tmpl *templates.Set, seqs *sequence.Set, sim console.Simulator) (*console.Console, error) {
+func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, tmpl *templates.Set, signIns console.RateLimiter) (*console.Console, error) {
 	return console.New(console.Config{
 		Keys:           store,
 		Sessions:       store,
@@ -27,5 +28,6 @@ func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, sig
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         logger,
+		Campaigns:      &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: tmpl},
 	})
 }

@@ -206,6 +206,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	// The simulations plan as the engine does, with its settings.
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit}, tmpl, seqs.set, api.ConsoleSimulator{Simulator: sim})
+	admin, err := newConsole(cfg, logger, store, tmpl, keyLimiter{limiter: limiter, limit: authFailureLimit})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nurture-email/nurture"
+)
+
+// CampaignPage returns up to limit campaigns whose id is below before (0:
+// from the newest), the newest first: the console's list, a page at a
+// time, on the primary key.
+func (db *DB) CampaignPage(ctx context.Context, before int64, limit int) ([]*nurture.Campaign, error) {
+	rows, err := db.pool.Query(ctx, campaignSelect+` WHERE $1 = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("campaign page: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*nurture.Campaign, error) { return scanCampaign(r) })
+	if err != nil {
+		return nil, fmt.Errorf("campaign page: %w", err)
+	}
+	return out, nil
+}
+
+// CampaignTotals returns the figures the console's list shows beside each
+// of the campaigns ids: its messages by status and the people who opened
+// and clicked (unique contacts, machines and scanners left out); the
+// other fields of each CampaignStats stay empty. A campaign without
+// messages has none. Both queries read only the campaigns' own messages
+// (messages_campaign_idx) and their events (email_events_message_idx): the
+// cost grows with the campaigns' sizes, not with the contacts'.
+func (db *DB) CampaignTotals(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error) {
+	out := make(map[int64]*nurture.CampaignStats, len(ids))
+	of := func(id int64) *nurture.CampaignStats {
+		s, ok := out[id]
+		if !ok {
+			s = &nurture.CampaignStats{ByStatus: map[string]int64{}}
+			out[id] = s
+		}
+		return s
+	}
+	rows, err := db.pool.Query(ctx, `SELECT campaign_id, status, count(*) FROM messages
+		WHERE campaign_id = ANY ($1) GROUP BY 1, 2`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	var id, n int64
+	var status string
+	_, err = pgx.ForEachRow(rows, []any{&id, &status, &n}, func() error {
+		of(id).ByStatus[status] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	rows, err = db.pool.Query(ctx, `SELECT m.campaign_id,
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'open'),
+			count(DISTINCT m.contact_id) FILTER (WHERE e.kind = 'click')
+		FROM messages m JOIN email_events e ON e.message_id = m.id
+		WHERE m.campaign_id = ANY ($1) AND e.class = 'human' GROUP BY 1`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	var opens, clicks int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &opens, &clicks}, func() error {
+		s := of(id)
+		s.HumanOpens, s.HumanClicks = opens, clicks
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	return out, nil
+}
