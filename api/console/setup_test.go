@@ -61,6 +61,8 @@ func newHarness(t *testing.T, configure ...func(*console.Config)) *harness {
 // Each page's concern is one line here.
 func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	t.Helper()
+	cfg.Suppressions = &console.Suppressions{Store: h.store}
+	cfg.Queues = queueUI(t, "127.0.0.1:1") // nothing listens: the UI's page serves, its data calls fail
 }
 
 // newKey creates an API key and returns it.
