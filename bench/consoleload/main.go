@@ -178,7 +178,7 @@ func run(ctx context.Context, o options) error {
 func consoleConfig(store *postgres.DB) console.Config {
 	return console.Config{
 		Keys: store, Sessions: store, Audit: store,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Suppressions: &console.Suppressions{Store: store},
 	}
 }
