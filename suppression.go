@@ -33,3 +33,12 @@ func EmailHash(email string) []byte {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return sum[:]
 }
+
+// SuppressedAddress is one line of the suppression list as an operator
+// reads it: the entry's key (EmailHash), the address when it is kept ("" when
+// only its hash is), and the suppression itself.
+type SuppressedAddress struct {
+	EmailHash []byte
+	Email     string
+	Suppression
+}

@@ -65,6 +65,8 @@ func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	cfg.Sequences = sequencesPages(t, h)
 	cfg.Templates = templatesPages(t, h)
 	cfg.Campaigns = campaignPages(t, h)
+	cfg.Suppressions = &console.Suppressions{Store: h.store}
+	cfg.Queues = queueUI(t, "127.0.0.1:1") // nothing listens: the UI's page serves, its data calls fail
 }
 
 // newKey creates an API key and returns it.

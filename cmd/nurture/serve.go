@@ -125,7 +125,9 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
 		}
 		defer limitRDB.Close()
-		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB)
+		queues := newQueueUI(redisOpt)
+		defer queues.Close()
+		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, queues)
 		if err != nil {
 			return err
 		}
@@ -188,7 +190,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, queues http.Handler) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
@@ -207,6 +209,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
 	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit}, tmpl, seqs.set, api.ConsoleSimulator{Simulator: sim})
 	admin, err := newConsole(cfg, logger, store, tmpl, keyLimiter{limiter: limiter, limit: authFailureLimit})
+	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit}, queues)
 	if err != nil {
 		return nil, err
 	}
