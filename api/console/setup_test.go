@@ -61,6 +61,7 @@ func newHarness(t *testing.T, configure ...func(*console.Config)) *harness {
 // Each page's concern is one line here.
 func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	t.Helper()
+	cfg.Overview = &console.Overview{Activity: h.store}
 }
 
 // newKey creates an API key and returns it.

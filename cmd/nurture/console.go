@@ -18,6 +18,7 @@ func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, sig
 		Sessions:       store,
 		Audit:          store,
 		SignInLimiter:  signIns,
+		Overview:       &console.Overview{Activity: store},
 		Product:        product(cfg),
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,
