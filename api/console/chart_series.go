@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 )
 
@@ -10,6 +11,7 @@ import (
 type Point struct {
 	Label string // the bucket in full: "Mon 2 Mar 15:00"
 	Tick  string // the text under its column on the axis; "" for none
+	Minor bool   // the tick is left out on narrow screens
 	Value int64
 }
 
@@ -22,7 +24,7 @@ type Point struct {
 func columnChart(title string, points []Point) template.HTML {
 	const (
 		width, height     = 480, 190
-		left, right       = 52, 20
+		left, right       = 48, 24
 		top, bottom       = 10, 26
 		plotW, plotH      = width - left - right, height - top - bottom
 		baseline      int = top + plotH
@@ -39,7 +41,7 @@ func columnChart(title string, points []Point) template.HTML {
 	for _, g := range []int64{0, scale / 2, scale} {
 		y := baseline - int(float64(plotH)*float64(g)/float64(scale))
 		fmt.Fprintf(&s, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"></line>`, left, y, width-right, y)
-		fmt.Fprintf(&s, `<text class="chart-label" x="%d" y="%d" text-anchor="end">%s</text>`, left-6, y+4, formatInt(g))
+		fmt.Fprintf(&s, `<text class="chart-label" x="%d" y="%d" text-anchor="end">%s</text>`, left-6, y+5, formatCompact(g))
 	}
 	if len(points) > 0 {
 		slot := float64(plotW) / float64(len(points))
@@ -53,8 +55,12 @@ func columnChart(title string, points []Point) template.HTML {
 			fmt.Fprintf(&s, `<rect class="chart-bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s</title></rect>`,
 				x, float64(baseline)-h, barW, h, template.HTMLEscapeString(p.Label), formatInt(p.Value))
 			if p.Tick != "" {
-				fmt.Fprintf(&s, `<text class="chart-label" x="%.1f" y="%d" text-anchor="middle">%s</text>`,
-					x+barW/2, height-8, template.HTMLEscapeString(p.Tick))
+				class := "chart-label"
+				if p.Minor {
+					class += " minor"
+				}
+				fmt.Fprintf(&s, `<text class="%s" x="%.1f" y="%d" text-anchor="middle">%s</text>`,
+					class, x+barW/2, height-6, template.HTMLEscapeString(p.Tick))
 			}
 		}
 	}
@@ -62,19 +68,33 @@ func columnChart(title string, points []Point) template.HTML {
 	return template.HTML(s.String()) //nolint:gosec // built here with every outside string escaped
 }
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten (at least 2, so
-// that the half-way gridline is a whole number).
+// niceCeil rounds n up to a scale whose half is a whole number as well:
+// 2, 4, 10, then 1, 2 or 5 times a power of ten (20, 50, 100, ...).
 func niceCeil(n int64) int64 {
-	if n <= 2 {
+	switch {
+	case n <= 2:
 		return 2
+	case n <= 4:
+		return 4
 	}
-	for p := int64(1); ; p *= 10 {
+	for p := int64(10); ; p *= 10 {
 		for _, m := range []int64{1, 2, 5} {
 			if m*p >= n {
 				return m * p
 			}
 		}
 	}
+}
+
+// formatCompact writes an axis value short: 900, 2.5k, 10k, 1M.
+func formatCompact(n int64) string {
+	switch {
+	case n >= 1_000_000:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + "M"
+	case n >= 1_000:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func max1(f float64) float64 {

@@ -144,7 +144,8 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 	metric := func(id, name, hint string, total int64, value func(nurture.ActivityBucket) int64) metricView {
 		m := metricView{ID: id, Name: name, Hint: hint, Total: total}
 		for i, b := range buckets {
-			m.Rows = append(m.Rows, Point{Label: bucketLabel(b.Start, v.Hourly), Tick: bucketTick(b.Start, i, len(buckets), v.Hourly), Value: value(b)})
+			tick, minor := bucketTick(b.Start, i, len(buckets), v.Hourly)
+			m.Rows = append(m.Rows, Point{Label: bucketLabel(b.Start, v.Hourly), Tick: tick, Minor: minor, Value: value(b)})
 		}
 		if total > 0 {
 			per := "day"
@@ -265,19 +266,20 @@ func bucketLabel(start time.Time, hourly bool) string {
 // bucketTick is the text under bucket i of n on the chart's axis: every
 // third hour, every day of a week, every fifth day of a month, counted
 // back from the last bucket (the current one) so that it has a label.
-func bucketTick(start time.Time, i, n int, hourly bool) string {
-	every := 1
+// Minor ticks (every other one of the hours and of a week's days) are left
+// out on a phone's width, where they would overlap.
+func bucketTick(start time.Time, i, n int, hourly bool) (tick string, minor bool) {
+	back := n - 1 - i
 	switch {
 	case hourly:
-		every = 3
-	case n > 7:
-		every = 5
+		if back%3 != 0 {
+			return "", false
+		}
+		return start.UTC().Format("15:04"), back%6 != 0
+	case n <= 7:
+		return start.UTC().Format("2 Jan"), back%2 != 0
+	case back%5 != 0:
+		return "", false
 	}
-	if (n-1-i)%every != 0 {
-		return ""
-	}
-	if hourly {
-		return start.UTC().Format("15:04")
-	}
-	return start.UTC().Format("2 Jan")
+	return start.UTC().Format("2 Jan"), false
 }
