@@ -31,6 +31,7 @@ func TestBrowserSignIn(t *testing.T) {
 			}
 			h.browserSignIn(ctx, t)
 			require.Contains(t, location(ctx, t), "/admin/", "the console's first page")
+			require.Contains(t, location(ctx, t), "/admin/overview", "the console's first page")
 			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/admin/audit")))
 			require.Contains(t, text(ctx, t, "main"), "session.sign-in")
 			require.Equal(t, "ops admin", text(ctx, t, ".who"))

@@ -67,6 +67,7 @@ func allPages(t *testing.T, h *harness, cfg *console.Config) {
 	cfg.Campaigns = campaignPages(t, h)
 	cfg.Suppressions = &console.Suppressions{Store: h.store}
 	cfg.Queues = queueUI(t, "127.0.0.1:1") // nothing listens: the UI's page serves, its data calls fail
+	cfg.Overview = &console.Overview{Activity: h.store}
 }
 
 // newKey creates an API key and returns it.

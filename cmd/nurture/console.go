@@ -32,6 +32,7 @@ func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, sig
 		Contacts:       &console.Contacts{Store: store},
 		Sequences:      &console.Sequences{Set: seqs, Stats: store, Simulator: sim},
 		Templates:      &console.Templates{Set: tmpl, Contacts: store},
+		Overview:       &console.Overview{Activity: store},
 		Product:        product(cfg),
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,

@@ -1,0 +1,33 @@
+package nurture
+
+import "time"
+
+// ActivityBucket is what happened to the mail in one span of time (an
+// hour or a day of the console's overview). Each figure is counted where
+// it happened, so that the buckets of a period add up to its totals.
+type ActivityBucket struct {
+	// Start is when the span begins; it lasts until the next bucket's.
+	Start time.Time
+	// Sent counts the messages the relay accepted in the span (their
+	// sent_at), bounced since or not.
+	Sent int64
+	// Delivered counts those of Sent for which no bounce has been
+	// reported since: the relay took them and nothing came back. It is
+	// what we know, not a receipt from the recipient's server.
+	Delivered int64
+	// HardBounces, SoftBounces and Complaints count what providers
+	// reported in the span, by when it happened.
+	HardBounces, SoftBounces, Complaints int64
+	// Unsubscribes counts the contacts who opted out of a topic themselves
+	// (one-click or the preference page), each once in the period, in the
+	// bucket of their first opt-out.
+	Unsubscribes int64
+	// HumanOpens and HumanClicks count the emails a person opened or
+	// clicked (machine opens and link scanners left out; a click counts
+	// as an open too), each email once in the period, in the bucket of
+	// its first such hit.
+	HumanOpens, HumanClicks int64
+}
+
+// Bounces is the hard and soft bounces of the bucket together.
+func (b ActivityBucket) Bounces() int64 { return b.HardBounces + b.SoftBounces }
