@@ -117,9 +117,14 @@ func classify(err error) sendKind {
 func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 	// sharedDownUntil is a real second between attempts at an unreachable
 	// Redis, whatever the engine's clock says.
-	if d.cfg.Throttle == nil || time.Now().UnixNano() < d.sharedDownUntil.Load() { //nolint:forbidigo // see above
+	if d.cfg.Throttle == nil {
 		return 0, d.limiter.wait(ctx)
 	}
+	if time.Now().UnixNano() < d.sharedDownUntil.Load() { //nolint:forbidigo // see above
+		d.cfg.Observer.RelayThrottle(ThrottleUnavailable)
+		return 0, d.limiter.wait(ctx)
+	}
+	waited := false
 	for {
 		ok, wait, err := d.cfg.Throttle.Take(ctx)
 		if err != nil {
@@ -130,6 +135,7 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 			if d.sharedDownUntil.Swap(time.Now().Add(time.Second).UnixNano()) == 0 { //nolint:forbidigo // a real second, as above
 				d.cfg.Logger.Warn("relay rate limiter unavailable; keeping to the local rate", "err", err)
 			}
+			d.cfg.Observer.RelayThrottle(ThrottleUnavailable)
 			return 0, d.limiter.wait(ctx)
 		}
 		if d.sharedDownUntil.Load() != 0 {
@@ -137,11 +143,18 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 			d.cfg.Logger.Info("relay rate limiter is back")
 		}
 		if ok {
+			if waited {
+				d.cfg.Observer.RelayThrottle(ThrottleWaited)
+			} else {
+				d.cfg.Observer.RelayThrottle(ThrottlePassed)
+			}
 			return 0, nil
 		}
 		if wait > time.Second {
+			d.cfg.Observer.RelayThrottle(ThrottleDeferred)
 			return wait, nil
 		}
+		waited = true
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
