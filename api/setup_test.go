@@ -25,8 +25,8 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
-	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/internal/metrics"
+	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/postgres"
 )
