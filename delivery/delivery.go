@@ -323,7 +323,7 @@ func (b *batch) record(w *item) {
 		w.outcome.At = b.d.cfg.Clock.Now()
 	}
 	b.d.writer.submit(b.tracker, w.outcome)
-	b.d.cfg.Logger.Debug("message "+string(w.outcome.Status), "message_id", w.msg.ID, "detail", w.outcome.Detail)
+	b.d.cfg.Logger.Debug("message "+string(w.outcome.Status), append(w.msg.LogAttrs(), "detail", w.outcome.Detail)...)
 }
 
 // wait returns once every outcome of the batch is in PostgreSQL. When ctx

@@ -59,7 +59,7 @@ func (b *batch) sendOne(ctx context.Context, w *item) {
 	case kind == refusedRecipient:
 		w.settle(nurture.StatusBounced, err.Error(), err)
 		if serr := d.cfg.Store.Suppress(context.WithoutCancel(ctx), w.email.To.Address, nurture.SuppressHardBounce, err.Error()); serr != nil {
-			d.cfg.Logger.Error("suppress after hard bounce", "err", serr)
+			d.cfg.Logger.Error("suppress after hard bounce", append(w.msg.LogAttrs(), "err", serr)...)
 		}
 	case kind == broken:
 		w.settle(nurture.StatusFailed, err.Error(), err)

@@ -83,6 +83,10 @@ func New() *Registry {
 // series is already there.
 func (r *Registry) Register(c prometheus.Collector) error { return r.reg.Register(c) }
 
+// Gatherer gives the metrics as Prometheus' client gathers them, for tests
+// and for a caller that serves them another way.
+func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
+
 // Handler serves the metrics in Prometheus' text format (or OpenMetrics,
 // when asked for). It asks for no credentials: put it behind them, or on
 // a private address (Serve).
