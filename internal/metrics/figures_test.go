@@ -17,8 +17,8 @@ import (
 	"github.com/nurture-email/nurture/postgres"
 )
 
-// exec runs SQL statements on the test's schema.
-func exec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
+// execSQL runs SQL statements on the test's schema.
+func execSQL(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
 	t.Helper()
 	_, err := pool.Exec(context.Background(), sql, args...)
 	require.NoError(t, err)
@@ -28,12 +28,12 @@ func exec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
 // campaign with its lanes and a draft one.
 func seed(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	exec(t, pool, `INSERT INTO contacts (id) OVERRIDING SYSTEM VALUE VALUES (1), (2)`)
-	exec(t, pool, `INSERT INTO campaigns (id, name, template, topic, filter, status, send_at) OVERRIDING SYSTEM VALUE VALUES
+	execSQL(t, pool, `INSERT INTO contacts (id) OVERRIDING SYSTEM VALUE VALUES (1), (2)`)
+	execSQL(t, pool, `INSERT INTO campaigns (id, name, template, topic, filter, status, send_at) OVERRIDING SYSTEM VALUE VALUES
 		(10, 'December news', 'newsletter', 'marketing', '{}', 'sending', now()),
 		(11, 'Draft', 'newsletter', 'marketing', '{}', 'draft', now())`)
-	exec(t, pool, `INSERT INTO campaign_lanes (campaign_id, lane, audience) VALUES (10, 0, 3), (10, 1, 2)`)
-	exec(t, pool, `INSERT INTO messages (dedupe_key, contact_id, template, topic, status, send_at, enqueued_at, campaign_id) VALUES
+	execSQL(t, pool, `INSERT INTO campaign_lanes (campaign_id, lane, audience) VALUES (10, 0, 3), (10, 1, 2)`)
+	execSQL(t, pool, `INSERT INTO messages (dedupe_key, contact_id, template, topic, status, send_at, enqueued_at, campaign_id) VALUES
 		('welcome:1', 1, 'welcome', 'onboarding', 'sent', now() - interval '2 hours', now() - interval '2 hours', NULL),
 		('welcome:2', 2, 'welcome', 'onboarding', 'sent', now() - interval '2 hours', now() - interval '2 hours', NULL),
 		('camp:10:1', 1, 'newsletter', 'marketing', 'sent', now() - interval '1 hour', now() - interval '1 hour', 10),
@@ -44,7 +44,7 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 		('seq:2:nudge', 2, 'nudge', 'onboarding', 'deferred', now() - interval '1 hour', now() - interval '1 minute', NULL),
 		-- not due yet
 		('seq:2:later', 2, 'later', 'onboarding', 'queued', now() + interval '1 hour', NULL, NULL)`)
-	exec(t, pool, `INSERT INTO enrollments (contact_id, sequence_id, version, topic, state, started_at, status, next_run) VALUES
+	execSQL(t, pool, `INSERT INTO enrollments (contact_id, sequence_id, version, topic, state, started_at, status, next_run) VALUES
 		(1, 'onboarding', 'v1', 'onboarding', '{}', now(), 'active', now() + interval '1 day'),
 		(2, 'onboarding', 'v1', 'onboarding', '{}', now(), 'active', now() + interval '1 day'),
 		(2, 'trial', 'v1', 'onboarding', '{}', now(), 'completed', NULL)`)
