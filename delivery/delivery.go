@@ -81,11 +81,6 @@ const (
 	ThrottleUnavailable = "unavailable" // the shared rate could not be reached: the local rate applied
 )
 
-// noObserver is the Observer of a Config without one.
-type noObserver struct{}
-
-func (noObserver) RelayThrottle(string) {}
-
 // Config holds what delivery needs. Zero values of the optional fields are
 // the defaults given with each.
 type Config struct {
@@ -166,9 +161,6 @@ func New(cfg Config) *Deliverer {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Observer == nil {
-		cfg.Observer = noObserver{}
 	}
 	if cfg.Parallelism == 0 {
 		cfg.Parallelism = 8

@@ -121,7 +121,7 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 		return 0, d.limiter.wait(ctx)
 	}
 	if time.Now().UnixNano() < d.sharedDownUntil.Load() { //nolint:forbidigo // see above
-		d.cfg.Observer.RelayThrottle(ThrottleUnavailable)
+		d.observeThrottle(ThrottleUnavailable)
 		return 0, d.limiter.wait(ctx)
 	}
 	waited := false
@@ -135,7 +135,7 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 			if d.sharedDownUntil.Swap(time.Now().Add(time.Second).UnixNano()) == 0 { //nolint:forbidigo // a real second, as above
 				d.cfg.Logger.Warn("relay rate limiter unavailable; keeping to the local rate", "err", err)
 			}
-			d.cfg.Observer.RelayThrottle(ThrottleUnavailable)
+			d.observeThrottle(ThrottleUnavailable)
 			return 0, d.limiter.wait(ctx)
 		}
 		if d.sharedDownUntil.Load() != 0 {
@@ -144,14 +144,14 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 		}
 		if ok {
 			if waited {
-				d.cfg.Observer.RelayThrottle(ThrottleWaited)
+				d.observeThrottle(ThrottleWaited)
 			} else {
-				d.cfg.Observer.RelayThrottle(ThrottlePassed)
+				d.observeThrottle(ThrottlePassed)
 			}
 			return 0, nil
 		}
 		if wait > time.Second {
-			d.cfg.Observer.RelayThrottle(ThrottleDeferred)
+			d.observeThrottle(ThrottleDeferred)
 			return wait, nil
 		}
 		waited = true
@@ -177,4 +177,12 @@ func (l *localLimiter) wait(ctx context.Context) error {
 		return nil
 	}
 	return l.lim.Wait(ctx)
+}
+
+// observeThrottle tells the Observer, if any, how an ask of the relay's
+// rate went.
+func (d *Deliverer) observeThrottle(outcome string) {
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.RelayThrottle(outcome)
+	}
 }
