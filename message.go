@@ -2,6 +2,9 @@ package nurture
 
 import (
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -79,4 +82,23 @@ type StatusChange struct {
 	Status MessageStatus
 	Detail string
 	At     time.Time
+}
+
+// LogAttrs are the ids that say which email a log line is about: the
+// message, its contact, and the enrollment or campaign that made it (read
+// from its dedupe key: seq:<enrollment>:..., camp:<campaign>:...). Never
+// an address or a name: logs at info level carry no personal data.
+func (m *Message) LogAttrs() []any {
+	attrs := []any{slog.Int64("message_id", m.ID), slog.Int64("contact_id", m.ContactID)}
+	kind, rest, _ := strings.Cut(m.DedupeKey, ":")
+	idText, _, _ := strings.Cut(rest, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	switch {
+	case err != nil:
+	case kind == "seq":
+		attrs = append(attrs, slog.Int64("enrollment_id", id))
+	case kind == "camp":
+		attrs = append(attrs, slog.Int64("campaign_id", id))
+	}
+	return attrs
 }

@@ -57,9 +57,14 @@ type Config struct {
 	Console http.Handler
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
-	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments; /metrics is served
-	// whenever it is set.
+	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments.
 	Keys KeyStore
+	// Metrics serves GET /metrics (package internal/metrics' handler),
+	// behind an admin key; nil (or no Keys): not served.
+	Metrics http.Handler
+	// Observer is told of ingestion requests and calls and of bounce
+	// reports, for monitoring; nil: nobody is.
+	Observer Observer
 	// RateLimiter limits requests per API key; nil means no limit.
 	RateLimiter RateLimiter
 	// AuthFailureLimiter limits failed authentications per client address
@@ -128,6 +133,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = nurture.SystemClock{}
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -159,11 +167,11 @@ func New(cfg Config) (*API, error) {
 		limits: &limitGuard{budget: cfg.RateLimitBudget, cooldown: cfg.RateLimitCooldown, clock: cfg.Clock, log: cfg.Logger}}
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
-	if cfg.Keys != nil {
-		e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), a.metrics)
+	if cfg.Keys != nil && cfg.Metrics != nil {
+		e.GET("/metrics", a.requireScope(nurture.ScopeAdmin), gin.WrapH(cfg.Metrics))
 	}
 	if cfg.Ingestion != nil {
-		ingest := e.Group("/v1", a.requireIngestKey())
+		ingest := e.Group("/v1", a.observeIngest, a.requireIngestKey())
 		ingest.POST("/identify", a.single("identify"))
 		ingest.POST("/track", a.single("track"))
 		ingest.POST("/page", a.single("page"))
@@ -281,6 +289,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.Webhooks != nil {
 		// Bounces and complaints from the mail providers (webhook.go).
 		a.hooks = newWebhookHandler(cfg.Webhooks, cfg.Clock, cfg.Logger)
+		a.hooks.recorded = a.observeBounces
 		webhooks := e.Group("/v1/webhooks", a.requireScope(nurture.ScopeWebhooks))
 		webhooks.POST("/bounces", a.hooks.generic)
 		webhooks.POST("/ses", a.hooks.ses)

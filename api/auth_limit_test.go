@@ -286,9 +286,9 @@ func (b *bundle) metric(t testing.TB, name string) int64 {
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
 	for line := range strings.SplitSeq(string(res.body), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
+			f, err := strconv.ParseFloat(v, 64) // Prometheus writes large counts as 1e+06
 			require.NoError(t, err)
-			return n
+			return int64(f)
 		}
 	}
 	t.Fatalf("no %s in /metrics:\n%s", name, res.body)

@@ -112,6 +112,7 @@ func (a *API) store(c *gin.Context, calls []nurture.Call, index map[string]int) 
 	ctx := c.Request.Context()
 	if len(calls) > 0 {
 		res, err := a.cfg.Ingestion.Store.Ingest(ctx, calls, ContactFromTraits, a.cfg.Clock.Now())
+		a.observeCalls(calls, res, err)
 		if err != nil {
 			var callErr *nurture.CallError
 			if errors.As(err, &callErr) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/internal/metrics"
 	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/postgres"
@@ -75,11 +76,16 @@ func setup(t testing.TB, configure ...func(*api.Config)) *bundle {
 		// production budget; the tests of the budget set their own.
 		RateLimitBudget: 10 * time.Second,
 	}
+	// /metrics as the binary serves it: the process's registry, with
+	// the API's counters.
+	reg := metrics.New()
+	cfg.Metrics, cfg.Observer = reg.Handler(), reg
 	for _, f := range configure {
 		f(&cfg)
 	}
 	a, err := api.New(cfg)
 	require.NoError(t, err)
+	reg.WatchHits(a)
 	b.api = a
 	return b
 }

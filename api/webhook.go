@@ -52,6 +52,8 @@ type webhookHandler struct {
 	topics    map[string]bool // SNS topics accepted; empty: none
 	clock     nurture.Clock
 	log       *slog.Logger
+	// recorded is told of the bounces recorded (API.observeBounces); nil: nobody is.
+	recorded func([]nurture.Bounce)
 }
 
 // newWebhookHandler applies the defaults of the settings of w.
@@ -112,6 +114,9 @@ func (h *webhookHandler) record(c *gin.Context, bounces []nurture.Bounce) {
 		if err != nil {
 			fail(c, err)
 			return
+		}
+		if h.recorded != nil {
+			h.recorded(bounces)
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"success": true, "bounces": len(bounces), "suppressed": suppressed})

@@ -171,7 +171,7 @@ func (d *Dispatcher) Pass(ctx context.Context, id int64) (int, error) {
 		if ok, err := st.DecideWinner(ctx, id, w, results, now); err != nil {
 			return created, err
 		} else if ok {
-			d.cfg.Logger.Info("campaign a/b test decided", "campaign", id, "winner", ab.Variants[w].Name, "metric", ab.Metric)
+			d.cfg.Logger.Info("campaign a/b test decided", "campaign_id", id, "winner", ab.Variants[w].Name, "metric", ab.Metric)
 		}
 	}
 	throttle := Throttle{PerMinute: c.ThrottlePerMinute}
@@ -270,7 +270,7 @@ func (d *Dispatcher) freeze(ctx context.Context, c *nurture.Campaign, sched Sche
 		return total, err
 	}
 	if c.Frozen {
-		d.cfg.Logger.Info("campaign audience frozen", "campaign", c.ID, "lanes", len(lanes))
+		d.cfg.Logger.Info("campaign audience frozen", "campaign_id", c.ID, "lanes", len(lanes))
 	}
 	return total, nil
 }

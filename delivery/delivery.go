@@ -65,6 +65,22 @@ type Throttle interface {
 	SlowDown(ctx context.Context) error
 }
 
+// Observer is told how sending goes, for monitoring: package
+// internal/metrics implements it. Config.Observer nil tells nobody.
+type Observer interface {
+	// RelayThrottle: a send asked the relay's shared rate (Throttle), with
+	// this outcome (ThrottlePassed, ...).
+	RelayThrottle(outcome string)
+}
+
+// The outcomes of asking the relay's shared rate, for Observer.
+const (
+	ThrottlePassed      = "passed"      // the rate had room at once
+	ThrottleWaited      = "waited"      // the send waited here (up to a second) for room
+	ThrottleDeferred    = "deferred"    // the wait was longer: the message goes back, its task retries later
+	ThrottleUnavailable = "unavailable" // the shared rate could not be reached: the local rate applied
+)
+
 // Config holds what delivery needs. Zero values of the optional fields are
 // the defaults given with each.
 type Config struct {
@@ -80,6 +96,8 @@ type Config struct {
 	Exports Exporter
 	Clock   nurture.Clock // default: the system clock
 	Logger  *slog.Logger  // default: slog.Default()
+	// Observer is told how the relay's rate is used; nil: nobody is.
+	Observer Observer
 	// MessageIDs makes the Message-ID headers, with the installation's key
 	// (postgres.DB.MessageIDs); without one they are untagged.
 	MessageIDs nurture.MessageIDs
@@ -297,7 +315,7 @@ func (b *batch) record(w *item) {
 		w.outcome.At = b.d.cfg.Clock.Now()
 	}
 	b.d.writer.submit(b.tracker, w.outcome)
-	b.d.cfg.Logger.Debug("message "+string(w.outcome.Status), "message_id", w.msg.ID, "detail", w.outcome.Detail)
+	b.d.cfg.Logger.Debug("message "+string(w.outcome.Status), append(w.msg.LogAttrs(), "detail", w.outcome.Detail)...)
 }
 
 // wait returns once every outcome of the batch is in PostgreSQL. When ctx

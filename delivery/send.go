@@ -59,7 +59,7 @@ func (b *batch) sendOne(ctx context.Context, w *item) {
 	case kind == refusedRecipient:
 		w.settle(nurture.StatusBounced, err.Error(), err)
 		if serr := d.cfg.Store.Suppress(context.WithoutCancel(ctx), w.email.To.Address, nurture.SuppressHardBounce, err.Error()); serr != nil {
-			d.cfg.Logger.Error("suppress after hard bounce", "err", serr)
+			d.cfg.Logger.Error("suppress after hard bounce", append(w.msg.LogAttrs(), "err", serr)...)
 		}
 	case kind == broken:
 		w.settle(nurture.StatusFailed, err.Error(), err)
@@ -117,9 +117,14 @@ func classify(err error) sendKind {
 func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 	// sharedDownUntil is a real second between attempts at an unreachable
 	// Redis, whatever the engine's clock says.
-	if d.cfg.Throttle == nil || time.Now().UnixNano() < d.sharedDownUntil.Load() { //nolint:forbidigo // see above
+	if d.cfg.Throttle == nil {
 		return 0, d.limiter.wait(ctx)
 	}
+	if time.Now().UnixNano() < d.sharedDownUntil.Load() { //nolint:forbidigo // see above
+		d.observeThrottle(ThrottleUnavailable)
+		return 0, d.limiter.wait(ctx)
+	}
+	waited := false
 	for {
 		ok, wait, err := d.cfg.Throttle.Take(ctx)
 		if err != nil {
@@ -130,6 +135,7 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 			if d.sharedDownUntil.Swap(time.Now().Add(time.Second).UnixNano()) == 0 { //nolint:forbidigo // a real second, as above
 				d.cfg.Logger.Warn("relay rate limiter unavailable; keeping to the local rate", "err", err)
 			}
+			d.observeThrottle(ThrottleUnavailable)
 			return 0, d.limiter.wait(ctx)
 		}
 		if d.sharedDownUntil.Load() != 0 {
@@ -137,11 +143,18 @@ func (d *Deliverer) take(ctx context.Context) (time.Duration, error) {
 			d.cfg.Logger.Info("relay rate limiter is back")
 		}
 		if ok {
+			if waited {
+				d.observeThrottle(ThrottleWaited)
+			} else {
+				d.observeThrottle(ThrottlePassed)
+			}
 			return 0, nil
 		}
 		if wait > time.Second {
+			d.observeThrottle(ThrottleDeferred)
 			return wait, nil
 		}
+		waited = true
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
@@ -164,4 +177,12 @@ func (l *localLimiter) wait(ctx context.Context) error {
 		return nil
 	}
 	return l.lim.Wait(ctx)
+}
+
+// observeThrottle tells the Observer, if any, how an ask of the relay's
+// rate went.
+func (d *Deliverer) observeThrottle(outcome string) {
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.RelayThrottle(outcome)
+	}
 }

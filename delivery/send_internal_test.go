@@ -50,3 +50,51 @@ func TestTakeWithoutLocalRateSendsWhileTheSharedOneIsAway(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, delay)
 }
+
+// scriptedThrottle answers Take from a script of waits: 0 is room now,
+// a negative wait is an error.
+type scriptedThrottle struct{ waits []time.Duration }
+
+func (s *scriptedThrottle) Take(context.Context) (bool, time.Duration, error) {
+	w := s.waits[0]
+	s.waits = s.waits[1:]
+	switch {
+	case w < 0:
+		return false, 0, errors.New("redis: connection refused")
+	case w == 0:
+		return true, 0, nil
+	}
+	return false, w, nil
+}
+func (s *scriptedThrottle) SlowDown(context.Context) error { return nil }
+
+// throttleLog is an Observer that lists what it is told.
+type throttleLog []string
+
+func (l *throttleLog) RelayThrottle(outcome string) { *l = append(*l, outcome) }
+
+// Each ask of the relay's rate is told to the Observer by its outcome:
+// what nurture_relay_throttle_takes_total counts.
+func TestTakeTellsTheObserver(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		waits []time.Duration
+		want  string
+	}{
+		{"room at once", []time.Duration{0}, ThrottlePassed},
+		{"room after a short wait", []time.Duration{300 * time.Millisecond, 0}, ThrottleWaited},
+		{"no room for seconds", []time.Duration{5 * time.Second}, ThrottleDeferred},
+		{"shared rate away", []time.Duration{-1}, ThrottleUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var told throttleLog
+				d := &Deliverer{cfg: Config{Throttle: &scriptedThrottle{waits: tc.waits}, Observer: &told,
+					Logger: slog.New(slog.DiscardHandler)}}
+				_, err := d.take(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, throttleLog{tc.want}, told)
+			})
+		})
+	}
+}

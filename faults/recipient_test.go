@@ -104,8 +104,9 @@ func (e *env) metrics(key string) (map[string]int64, error) {
 		if !ok || strings.HasPrefix(name, "#") {
 			continue
 		}
-		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
-			out[name] = n
+		// Prometheus writes large counts as floats (1e+06).
+		if f, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = int64(f)
 		}
 	}
 	return out, sc.Err()

@@ -69,6 +69,33 @@ type Config struct {
 	// Clock dates the messages (their Date field and DKIM signature's
 	// time); the system clock when nil.
 	Clock nurture.Clock
+	// Observer is told of every message handed to the relay; none when
+	// nil.
+	Observer Observer
+}
+
+// Observer is told how sending goes, for monitoring: package
+// internal/metrics implements it.
+type Observer interface {
+	// SMTPSend: a Send to relay (host:port) ended with a reply of this
+	// class ("2xx" accepted, "4xx", "5xx", or "network": no reply, the
+	// connection or the context failed) after took, waiting for a
+	// connection included. A message that could not be composed is not
+	// told: it never reached a relay.
+	SMTPSend(relay, replyClass string, took time.Duration)
+}
+
+// replyClass is the Observer's class of a Send's outcome.
+func replyClass(err error) string {
+	switch code := replyCode(err); {
+	case err == nil:
+		return "2xx"
+	case code >= 500:
+		return "5xx"
+	case code >= 400:
+		return "4xx"
+	}
+	return "network"
 }
 
 // Config defaults.
@@ -92,6 +119,7 @@ type Mailer struct {
 	dkim             *signer // nil: no signing
 	log              *slog.Logger
 	clock            nurture.Clock
+	observer         Observer // nil: none
 
 	poolSize int
 
@@ -150,6 +178,7 @@ func New(cfg Config) (*Mailer, error) {
 		helo:             cfg.HELO,
 		log:              cfg.Logger,
 		clock:            cfg.Clock,
+		observer:         cfg.Observer,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -201,6 +230,18 @@ func (m *Mailer) Send(ctx context.Context, e *nurture.Email) error {
 	if err != nil {
 		return err
 	}
+	if m.observer == nil {
+		return m.send(ctx, msg)
+	}
+	start := time.Now() //nolint:forbidigo // a monotonic duration for the latency metric, not a date
+	err = m.send(ctx, msg)
+	m.observer.SMTPSend(m.relay.addr(), replyClass(err), time.Since(start)) //nolint:forbidigo // as above
+	return err
+}
+
+// send signs and delivers a composed message: Send's work after
+// composing.
+func (m *Mailer) send(ctx context.Context, msg *message) error {
 	if err := ctx.Err(); err != nil {
 		return temporary(fmt.Errorf("not sent: %w", context.Cause(ctx)))
 	}

@@ -216,14 +216,14 @@ func (e *Engine) enqueue(ctx context.Context, msgs []*nurture.Message) {
 		if _, err := e.cfg.Enqueuer.EnqueueSendBatch(ctx, "seq:"+strconv.FormatInt(ids[0], 10), q, ids); err != nil {
 			// The messages are in the store, marked queued now: the
 			// reconciler queues them again after its grace.
-			e.cfg.Logger.Warn("queue sequence emails", "messages", len(ids), "first", ids[0], "err", err)
+			e.cfg.Logger.Warn("queue sequence emails", "messages", len(ids), "message_id", ids[0], "err", err)
 		}
 	}
 }
 
 // fail is the update that ends an enrollment that cannot go on, saying why.
 func (e *Engine) fail(en *nurture.Enrollment, now time.Time, why string) nurture.EnrollmentUpdate {
-	e.cfg.Logger.Warn("sequence enrollment failed", "enrollment", en.ID, "sequence", en.Sequence, "reason", why)
+	e.cfg.Logger.Warn("sequence enrollment failed", "enrollment_id", en.ID, "contact_id", en.ContactID, "sequence_id", en.Sequence, "reason", why)
 	return e.end(en, now, nurture.EnrollmentFailed, why)
 }
 

@@ -262,7 +262,7 @@ func (e *Engine) storedVersion(ctx context.Context, id, version string) (*Sequen
 	if s.Version != version {
 		// The hash of its normalised content changed with the parser:
 		// the steps are what matter, and they are these.
-		e.cfg.Logger.Info("sequence version reads back with another hash", "sequence", id, "stored", version, "now", s.Version)
+		e.cfg.Logger.Info("sequence version reads back with another hash", "sequence_id", id, "stored", version, "now", s.Version)
 	}
 	e.mu.Lock()
 	e.versions[key] = s

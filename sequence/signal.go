@@ -34,7 +34,7 @@ func (e *Engine) Signals(ctx context.Context, sigs []nurture.SequenceSignal) (do
 	}
 	for i, s := range sigs {
 		if errs[i] != nil {
-			e.cfg.Logger.Warn("sequence signal", "signal", s.ID, "contact", s.ContactID, "kind", s.Kind, "err", errs[i])
+			e.cfg.Logger.Warn("sequence signal", "signal_id", s.ID, "contact_id", s.ContactID, "kind", s.Kind, "err", errs[i])
 			continue
 		}
 		done = append(done, s.ID)

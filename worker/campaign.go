@@ -64,7 +64,7 @@ func (p *CampaignPoller) Pass(ctx context.Context) error {
 			return nil
 		}
 		if _, err := p.Dispatcher.Pass(ctx, id); err != nil {
-			p.Logger.Warn("campaign pass", "campaign", id, "err", err)
+			p.Logger.Warn("campaign pass", "campaign_id", id, "err", err)
 		}
 	}
 	return nil

@@ -138,7 +138,8 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
+	// JSON unless asked otherwise, or in development, where a person reads them.
+	if cfg.LogFormat == "json" || (cfg.LogFormat == "" && !cfg.Dev) {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

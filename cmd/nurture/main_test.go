@@ -34,6 +34,7 @@ type engine struct {
 	pool   *pgxpool.Pool
 	smtp   *smtptest.Server
 	apiURL string
+	logTo  io.Writer // also receives the engine's logs, when set
 }
 
 func setup(t *testing.T) *engine {
@@ -70,8 +71,12 @@ func (e *engine) start(command string) (stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	logs := &testLog{t: e.t}
+	var w io.Writer = logs
+	if e.logTo != nil {
+		w = io.MultiWriter(logs, e.logTo)
+	}
 	go func() {
-		done <- run(ctx, []string{command}, func(k string) string { return e.env[k] }, io.Discard, logs)
+		done <- run(ctx, []string{command}, func(k string) string { return e.env[k] }, io.Discard, w)
 	}()
 	var once sync.Once
 	code := 0
@@ -311,6 +316,7 @@ func TestPlainHTTPPublicURLWarnsAtStart(t *testing.T) {
 			"NURTURE_DATABASE_URL": "postgres://postgres@" + freeAddr(t) + "/nurture?sslmode=disable&connect_timeout=2",
 			"NURTURE_SECRET":       config.NewSecret(), // a weak one would stop the run before the warning
 			"NURTURE_ERASURE_KEY":  config.NewSecret(),
+			"NURTURE_LOG_FORMAT":   "text",
 		}
 		for k, v := range tt.env {
 			env[k] = v

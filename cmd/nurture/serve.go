@@ -22,6 +22,7 @@ import (
 	"github.com/nurture-email/nurture/delivery"
 	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/config"
+	"github.com/nurture-email/nurture/internal/metrics"
 	"github.com/nurture-email/nurture/internal/ratelimit"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/mailer"
@@ -95,6 +96,13 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	events, traits := engine.Triggers()
 	store.WatchSequences(postgres.SequenceTriggers{Events: events, Traits: traits})
 
+	// One registry for the process: what its parts observe, the store's
+	// figures and the queues, served by the API's /metrics (admin key)
+	// and, with NURTURE_METRICS_LISTEN, on a private address.
+	reg := metrics.New()
+	reg.WatchFigures(metrics.FiguresConfig{Read: store.Figures, Logger: logger})
+	reg.WatchQueues(asynq.NewInspectorFromRedisClient(rdb))
+
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -128,9 +136,11 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		queues := newQueueUI(redisOpt)
 		defer queues.Close()
 		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, queues)
+		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, reg)
 		if err != nil {
 			return err
 		}
+		reg.WatchHits(handler)
 		start("api", func(ctx context.Context) error {
 			defer handler.Close() // write the opens and clicks still queued
 			return serveHTTP(ctx, cfg, logger, handler)
@@ -144,7 +154,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err := engine.Register(connectCtx); err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine)
+		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine, reg)
 		if err != nil {
 			return err
 		}
@@ -179,6 +189,9 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 				Lanes: cfg.CampaignLanes})}
 		start("campaign poller", campaigns.Run)
 	}
+	if cfg.MetricsListen != "" {
+		start("metrics", func(ctx context.Context) error { return reg.Serve(ctx, cfg.MetricsListen, logger) })
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
@@ -191,6 +204,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
 func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, queues http.Handler) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, reg *metrics.Registry) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
@@ -242,6 +256,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Console:            admin,
 		Keys:               store,
+		Metrics:            reg.Handler(),
+		Observer:           reg,
 		RateLimiter:        keyLimiter{limiter: limiter, limit: perKey},
 		AuthFailureLimiter: keyLimiter{limiter: limiter, limit: authFailureLimit},
 		Product:            product(cfg),
@@ -277,7 +293,7 @@ func newEngine(cfg *config.Config, logger *slog.Logger, seqs *serviceSequences, 
 	return sequence.NewEngine(ec), nil
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine, reg *metrics.Registry) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -291,6 +307,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		PoolSize: cfg.SMTPPool,
 		HELO:     heloName(cfg.SMTPHELO, os.Hostname, from.Address),
 		Logger:   logger,
+		Observer: reg,
 	}
 	if cfg.DKIMDomain != "" { // config has checked that the key file is set too
 		key, err := mailer.LoadDKIMKey(cfg.DKIMKeyFile)
@@ -326,6 +343,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		UnsubscribeMailto: cfg.UnsubMailto,
 		Parallelism:       2 * cfg.SMTPPool,
 		Logger:            logger,
+		Observer:          reg,
 	})
 	send := jobs.NewSendHandler(deliverer)
 	advance := jobs.NewAdvanceHandler(engine)

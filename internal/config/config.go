@@ -29,13 +29,16 @@ import (
 // Config holds every setting. The zero value is not useful: build one with
 // Load, which applies the defaults.
 type Config struct {
-	DatabaseURL     string
-	RedisURL        string
-	SMTPURL         string
-	SMTPPool        int
-	SMTPHELO        string
-	PublicURL       string
-	Listen          string
+	DatabaseURL string
+	RedisURL    string
+	SMTPURL     string
+	SMTPPool    int
+	SMTPHELO    string
+	PublicURL   string
+	Listen      string
+	// MetricsListen is where /metrics is also served without a key
+	// (a private address for Prometheus); empty: nowhere.
+	MetricsListen   string
 	Secret          string
 	From            string
 	ProductName     string
@@ -146,6 +149,8 @@ var Settings = []Setting{
 		Usage: "base URL of every link in an email (tracking, unsubscribe)", set: setPublicURL},
 	{Flag: "listen", Env: "NURTURE_LISTEN", Default: ":8080",
 		Usage: "address the HTTP API listens on", set: setListen},
+	{Flag: "metrics-listen", Env: "NURTURE_METRICS_LISTEN", Default: "",
+		Usage: "address, such as 127.0.0.1:9090, where the process also serves /metrics without an API key, for Prometheus on a private network (empty: only the API's /metrics, with an admin key; the worker serves none)", set: setMetricsListen},
 	{Flag: "secret", Env: "NURTURE_SECRET", Default: "",
 		Usage: "key that signs recipient links: a random value of at least 32 characters and 128 bits, such as `nurture secret` prints (required unless --dev or NURTURE_SECRET_FILE)", set: func(c *Config, v string) error { c.Secret = v; return nil }},
 	{Flag: "secret-file", Env: "NURTURE_SECRET_FILE", Default: "",
@@ -201,8 +206,8 @@ var Settings = []Setting{
 		Usage: "sender's postal address for the email footer (required by CAN-SPAM)", set: func(c *Config, v string) error { c.PostalAddress = v; return nil }},
 	{Flag: "dev", Env: "NURTURE_DEV", Default: "false", Bool: true,
 		Usage: "development mode: make up a secret for the run when none is set, and accept a weak one", set: setBool(func(c *Config, b bool) { c.Dev = b })},
-	{Flag: "log-format", Env: "NURTURE_LOG_FORMAT", Default: "text",
-		Usage: "log format: text or json", set: oneOf("text", "json")(func(c *Config, v string) { c.LogFormat = v })},
+	{Flag: "log-format", Env: "NURTURE_LOG_FORMAT", Default: "",
+		Usage: "log format: json (one slog JSON object a line, for a log pipeline) or text; empty: json, or text with --dev", set: oneOf("", "text", "json")(func(c *Config, v string) { c.LogFormat = v })},
 	{Flag: "log-level", Env: "NURTURE_LOG_LEVEL", Default: "info",
 		Usage: "log level: debug, info, warn or error", set: oneOf("debug", "info", "warn", "error")(func(c *Config, v string) { c.LogLevel = v })},
 	{Flag: "concurrency", Env: "NURTURE_CONCURRENCY", Default: "10",
@@ -276,10 +281,10 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
 		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
-	wrkSet = []string{"database-url", "redis-url", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
+	wrkSet = []string{"database-url", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
 		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
@@ -666,6 +671,20 @@ func setListen(c *Config, v string) error {
 		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	c.Listen = v
+	return nil
+}
+
+// setMetricsListen accepts empty (off) or an address as NURTURE_LISTEN's.
+func setMetricsListen(c *Config, v string) error {
+	if v == "" {
+		c.MetricsListen = ""
+		return nil
+	}
+	listen := c.Listen
+	if err := setListen(c, v); err != nil {
+		return err
+	}
+	c.MetricsListen, c.Listen = v, listen
 	return nil
 }
 

@@ -122,7 +122,7 @@ func TestLoadDefaults(t *testing.T) {
 		DefaultTimezone: "UTC",
 		DKIMSelector:    "nurture",
 		SoftBounceLimit: 3,
-		LogFormat:       "text",
+		LogFormat:       "",
 		LogLevel:        "info",
 		Concurrency:     10,
 		ShutdownTimeout: 20 * time.Second,

@@ -1,0 +1,192 @@
+// Package metrics owns Nurture's Prometheus metrics: one Registry per
+// process with the series the engine's parts report through the small
+// observer interfaces they declare (api.Observer, delivery.Observer,
+// mailer.Observer: the Registry has their methods), the collectors that
+// read figures from PostgreSQL and queue sizes from asynq when Prometheus
+// scrapes, and the HTTP handler that serves them all.
+//
+// It is the only package that imports the Prometheus client: the others
+// know nothing of it, and cmd/nurture wires the Registry in. It decides no
+// behaviour of the engine and reads no setting by name.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds a process's metrics. Its methods are safe for concurrent
+// use; a nil *Registry is not usable (pass no observer instead).
+type Registry struct {
+	reg *prometheus.Registry
+
+	ingestRequests *prometheus.CounterVec
+	ingestCalls    *prometheus.CounterVec
+	ingestDups     prometheus.Counter
+	bounceReports  *prometheus.CounterVec
+	sendSeconds    *prometheus.HistogramVec
+	smtpReplies    *prometheus.CounterVec
+	throttle       *prometheus.CounterVec
+}
+
+// New returns a Registry with the engine's series and Go's runtime and
+// process collectors.
+func New() *Registry {
+	r := &Registry{
+		reg: prometheus.NewRegistry(),
+		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_ingest_requests_total",
+			Help: "Requests to the ingestion endpoints, by endpoint and outcome (accepted: 2xx, rejected: 4xx, failed: 5xx).",
+		}, []string{"endpoint", "outcome"}),
+		ingestCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_ingest_calls_total",
+			Help: "Calls (identify, track, page, alias, group) of well-formed requests, by type and outcome (accepted: stored or a duplicate; rejected: refused by the store's rules; failed: the store failed).",
+		}, []string{"type", "outcome"}),
+		ingestDups: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nurture_ingest_duplicate_calls_total",
+			Help: "Accepted calls whose messageId had been seen before, and so were not stored again.",
+		}),
+		bounceReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_bounce_reports_total",
+			Help: "Bounce and complaint reports recorded from the providers' webhooks, by type (hard, soft, complaint) and provider.",
+		}, []string{"type", "provider"}),
+		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "nurture_smtp_send_duration_seconds",
+			Help:    "Time to hand one email to the relay, waiting for a connection included, by relay.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12), // 5 ms to about 10 s
+		}, []string{"relay"}),
+		smtpReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_smtp_replies_total",
+			Help: "Outcomes of handing emails to the relay, by relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).",
+		}, []string{"relay", "class"}),
+		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_relay_throttle_takes_total",
+			Help: "Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).",
+		}, []string{"outcome"}),
+	}
+	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// Register adds a collector of the caller's; it fails when one of its
+// series is already there.
+func (r *Registry) Register(c prometheus.Collector) error { return r.reg.Register(c) }
+
+// Gatherer gives the metrics as Prometheus' client gathers them, for tests
+// and for a caller that serves them another way.
+func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
+
+// Handler serves the metrics in Prometheus' text format (or OpenMetrics,
+// when asked for). It asks for no credentials: put it behind them, or on
+// a private address (Serve).
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Serve serves GET /metrics, without authentication, on addr until ctx
+// ends: for a private port that only Prometheus reaches.
+func (r *Registry) Serve(ctx context.Context, addr string, logger *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", r.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics shutdown: %w", err)
+	}
+	return nil
+}
+
+// IngestRequest counts a request to an ingestion endpoint by the class of
+// its HTTP status (api.Observer).
+func (r *Registry) IngestRequest(endpoint string, status int) {
+	outcome := "accepted"
+	switch {
+	case status >= 500:
+		outcome = "failed"
+	case status >= 400:
+		outcome = "rejected"
+	}
+	r.ingestRequests.WithLabelValues(endpoint, outcome).Inc()
+}
+
+// IngestCalls counts n calls of a type that the store accepted, rejected
+// or failed to store (api.Observer).
+func (r *Registry) IngestCalls(callType, outcome string, n int) {
+	r.ingestCalls.WithLabelValues(callType, outcome).Add(float64(n))
+}
+
+// IngestDuplicates counts accepted calls that were seen before
+// (api.Observer).
+func (r *Registry) IngestDuplicates(n int) { r.ingestDups.Add(float64(n)) }
+
+// BounceReports counts n bounce or complaint reports of a type recorded
+// from a provider (api.Observer).
+func (r *Registry) BounceReports(bounceType, provider string, n int) {
+	r.bounceReports.WithLabelValues(bounceType, provider).Add(float64(n))
+}
+
+// SMTPSend records one email handed to a relay: the class of the relay's
+// reply and how long it took (mailer.Observer).
+func (r *Registry) SMTPSend(relay, replyClass string, took time.Duration) {
+	r.smtpReplies.WithLabelValues(relay, replyClass).Inc()
+	r.sendSeconds.WithLabelValues(relay).Observe(took.Seconds())
+}
+
+// RelayThrottle counts one ask of the relay's shared rate by its outcome
+// (delivery.Observer).
+func (r *Registry) RelayThrottle(outcome string) { r.throttle.WithLabelValues(outcome).Inc() }
+
+// HitCounts are the counters of the API's open and click recorder and of
+// its rate limits (*api.API has them).
+type HitCounts interface {
+	HitsRecorded() int64
+	DroppedHits() int64
+	QueuedHits() int
+	RateLimitSkipped() int64
+}
+
+// WatchHits exports the API's hit and rate-limit counters, read at each
+// scrape.
+func (r *Registry) WatchHits(h HitCounts) {
+	r.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nurture_hits_recorded_total",
+			Help: "Opens and clicks written to the database by this process."},
+			func() float64 { return float64(h.HitsRecorded()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nurture_hits_dropped_total",
+			Help: "Opens and clicks dropped because the queue was full while the database was away."},
+			func() float64 { return float64(h.DroppedHits()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nurture_hits_queued",
+			Help: "Opens and clicks waiting to be written."},
+			func() float64 { return float64(h.QueuedHits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nurture_ratelimit_skipped_total",
+			Help: "Rate-limit checks skipped, their requests let through, because Redis failed or was slow (and for a second after each such failure)."},
+			func() float64 { return float64(h.RateLimitSkipped()) }),
+	)
+}
+
+// label formats an id for a label value.
+func label(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,86 @@
+package metrics_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/metrics"
+)
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// gauge gathers reg and returns the value of name's only series.
+func gauge(t *testing.T, reg *metrics.Registry, name string) float64 {
+	t.Helper()
+	fams, err := reg.Gatherer().Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() == name {
+			require.Len(t, f.GetMetric(), 1, name)
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s gathered", name)
+	return 0
+}
+
+// The observers' methods become the series named in the README, with the
+// classes the observers' callers pass.
+func TestObserverSeries(t *testing.T) {
+	t.Parallel()
+	reg := metrics.New()
+	reg.IngestRequest("track", 200)
+	reg.IngestRequest("track", 400)
+	reg.IngestRequest("batch", 503)
+	reg.IngestCalls("track", "accepted", 3)
+	reg.IngestDuplicates(1)
+	reg.BounceReports("complaint", "ses", 2)
+	reg.SMTPSend("relay.example:587", "2xx", 20*time.Millisecond)
+	reg.SMTPSend("relay.example:587", "4xx", 3*time.Second)
+	reg.RelayThrottle("waited")
+
+	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
+# HELP nurture_ingest_requests_total Requests to the ingestion endpoints, by endpoint and outcome (accepted: 2xx, rejected: 4xx, failed: 5xx).
+# TYPE nurture_ingest_requests_total counter
+nurture_ingest_requests_total{endpoint="batch",outcome="failed"} 1
+nurture_ingest_requests_total{endpoint="track",outcome="accepted"} 1
+nurture_ingest_requests_total{endpoint="track",outcome="rejected"} 1
+# HELP nurture_ingest_duplicate_calls_total Accepted calls whose messageId had been seen before, and so were not stored again.
+# TYPE nurture_ingest_duplicate_calls_total counter
+nurture_ingest_duplicate_calls_total 1
+# HELP nurture_bounce_reports_total Bounce and complaint reports recorded from the providers' webhooks, by type (hard, soft, complaint) and provider.
+# TYPE nurture_bounce_reports_total counter
+nurture_bounce_reports_total{provider="ses",type="complaint"} 2
+# HELP nurture_smtp_replies_total Outcomes of handing emails to the relay, by relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).
+# TYPE nurture_smtp_replies_total counter
+nurture_smtp_replies_total{class="2xx",relay="relay.example:587"} 1
+nurture_smtp_replies_total{class="4xx",relay="relay.example:587"} 1
+# HELP nurture_relay_throttle_takes_total Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).
+# TYPE nurture_relay_throttle_takes_total counter
+nurture_relay_throttle_takes_total{outcome="waited"} 1
+`), "nurture_ingest_requests_total", "nurture_ingest_duplicate_calls_total", "nurture_bounce_reports_total",
+		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total")
+	require.NoError(t, err)
+	n, err := testutil.GatherAndCount(reg.Gatherer(), "nurture_smtp_send_duration_seconds")
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "one histogram for the relay")
+}
+
+// The handler serves the text format with Go's runtime and the process.
+func TestHandlerServesRuntime(t *testing.T) {
+	t.Parallel()
+	w := httptest.NewRecorder()
+	metrics.New().Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	body, _ := io.ReadAll(w.Body)
+	require.Contains(t, string(body), "go_goroutines ")
+	require.Contains(t, string(body), "process_cpu_seconds_total ")
+}
