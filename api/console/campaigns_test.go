@@ -91,7 +91,7 @@ func idText(id int64) string { return strconv.FormatInt(id, 10) }
 
 // auditActions are the audit log's campaign actions and their targets,
 // newest first.
-func auditActions(t *testing.T, h *harness) []string {
+func campaignAuditActions(t *testing.T, h *harness) []string {
 	t.Helper()
 	entries, err := h.store.AuditLog(context.Background(), time.Time{}, 100)
 	require.NoError(t, err)
@@ -218,7 +218,7 @@ func TestNewCampaignCreatesADraftFromATemplateAndASegment(t *testing.T) {
 	require.Equal(t, "2026-03-05", got.LocalDate.Format("2006-01-02"))
 	require.Equal(t, 9*60+30, got.LocalMinute)
 	require.Equal(t, "Europe/Paris", got.FallbackZone)
-	require.Equal(t, []string{"campaign.create campaign:" + idText(got.ID)}, auditActions(t, h)[:1])
+	require.Equal(t, []string{"campaign.create campaign:" + idText(got.ID)}, campaignAuditActions(t, h)[:1])
 
 	page, _ := h.get(t, c, res.Header.Get("Location"))
 	require.Contains(t, page, "Draft created.")
@@ -349,7 +349,7 @@ func TestCampaignIsScheduledInLocalTimePausedResumedAndCancelledWithAudit(t *tes
 	require.NotContains(t, body, `id="schedule-form"`)
 
 	require.Equal(t, []string{"campaign.cancel " + target, "campaign.resume " + target, "campaign.pause " + target, "campaign.schedule " + target},
-		auditActions(t, h))
+		campaignAuditActions(t, h))
 }
 
 func TestCampaignPageShowsStatisticsLinksAndTheABWinner(t *testing.T) {
@@ -435,7 +435,7 @@ func TestCampaignFormsWithoutCSRFAreRefusedAndChangeNothing(t *testing.T) {
 	require.Len(t, list, 1)
 	require.Equal(t, "scheduled", list[0].Status)
 	require.True(t, list[0].SendAt.Equal(camp.SendAt))
-	require.Empty(t, auditActions(t, h))
+	require.Empty(t, campaignAuditActions(t, h))
 }
 
 // submitPage is submit that also returns the answer's page.

@@ -15,29 +15,37 @@ import (
 	"github.com/nurture-email/nurture/templates"
 )
 
+// consoleDeps is what the console's pages are built on, beside the store.
+type consoleDeps struct {
+	store     *postgres.DB
+	tmpl      *templates.Set
+	sequences *sequence.Set
+	simulator console.Simulator
+	signIns   console.RateLimiter // sign-in attempts per client address
+	queues    http.Handler        // the queue UI (newQueueUI)
+}
+
 // newConsole builds the operators' console served under /admin. Its
 // sign-in attempts count against the same per-address limit as failed
 // API authentications.
-func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter, tmpl *templates.Set, seqs *sequence.Set, sim console.Simulator) (*console.Console, error) {
-func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, tmpl *templates.Set, signIns console.RateLimiter) (*console.Console, error) {
-// API authentications. queues is the queue UI (newQueueUI).
-func newConsole(cfg *config.Config, logger *slog.Logger, store *postgres.DB, signIns console.RateLimiter, queues http.Handler) (*console.Console, error) {
+func newConsole(cfg *config.Config, logger *slog.Logger, d consoleDeps) (*console.Console, error) {
+	store := d.store
 	return console.New(console.Config{
 		Keys:           store,
 		Sessions:       store,
 		Audit:          store,
-		Suppressions:   &console.Suppressions{Store: store},
-		Queues:         queues,
-		SignInLimiter:  signIns,
-		Contacts:       &console.Contacts{Store: store},
-		Sequences:      &console.Sequences{Set: seqs, Stats: store, Simulator: sim},
-		Templates:      &console.Templates{Set: tmpl, Contacts: store},
+		SignInLimiter:  d.signIns,
 		Overview:       &console.Overview{Activity: store},
+		Contacts:       &console.Contacts{Store: store},
+		Sequences:      &console.Sequences{Set: d.sequences, Stats: store, Simulator: d.simulator},
+		Campaigns:      &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: d.tmpl},
+		Templates:      &console.Templates{Set: d.tmpl, Contacts: store},
+		Suppressions:   &console.Suppressions{Store: store},
+		Queues:         d.queues,
 		Product:        product(cfg),
 		SecureCookies:  strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         logger,
-		Campaigns:      &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: tmpl},
 	})
 }
 

@@ -135,8 +135,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		defer limitRDB.Close()
 		queues := newQueueUI(redisOpt)
 		defer queues.Close()
-		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, queues)
-		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, reg)
+		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, reg, queues)
 		if err != nil {
 			return err
 		}
@@ -203,8 +202,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, queues http.Handler) (*api.API, error) {
-func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, reg *metrics.Registry) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, reg *metrics.Registry, queues http.Handler) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
@@ -221,9 +219,8 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	}
 	// The simulations plan as the engine does, with its settings.
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
-	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit}, tmpl, seqs.set, api.ConsoleSimulator{Simulator: sim})
-	admin, err := newConsole(cfg, logger, store, tmpl, keyLimiter{limiter: limiter, limit: authFailureLimit})
-	admin, err := newConsole(cfg, logger, store, keyLimiter{limiter: limiter, limit: authFailureLimit}, queues)
+	admin, err := newConsole(cfg, logger, consoleDeps{store: store, tmpl: tmpl, sequences: seqs.set,
+		simulator: api.ConsoleSimulator{Simulator: sim}, signIns: keyLimiter{limiter: limiter, limit: authFailureLimit}, queues: queues})
 	if err != nil {
 		return nil, err
 	}
