@@ -94,7 +94,7 @@ func TestBrowserCampaignCreateScheduleInLocalTimePauseResume(t *testing.T) {
 			testkit.Screenshot(ctx, t, artifacts(t), "campaign-stats-"+p.name+".png", int(p.width))
 		})
 	}
-	require.Contains(t, auditActions(t, h), "campaign.resume campaign:"+idText(done.ID+1))
+	require.Contains(t, campaignAuditActions(t, h), "campaign.resume campaign:"+idText(done.ID+1))
 }
 
 // seedFinishedCampaign stores a sent campaign with an A/B test decided,
