@@ -121,9 +121,15 @@ func (k *Console) suppressionList(c *gin.Context) {
 	}
 	if len(list) == suppressionPageSize {
 		last := list[len(list)-1]
-		v.Older = last.Since.UTC().Format(time.RFC3339Nano) + "_" + hex.EncodeToString(last.EmailHash)
+		v.Older = formatSuppressionCursor(last.Since, last.EmailHash)
 	}
 	k.show(c, http.StatusOK, "suppressions.html", "suppressions", "Suppressions", v)
+}
+
+// formatSuppressionCursor is the "before" of the list page after the
+// entry (at, hash).
+func formatSuppressionCursor(at time.Time, hash []byte) string {
+	return at.UTC().Format(time.RFC3339Nano) + "_" + hex.EncodeToString(hash)
 }
 
 // parseSuppressionCursor reads the "before" of a list page: the time and
