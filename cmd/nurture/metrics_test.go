@@ -234,3 +234,31 @@ func TestSendLogsNoPersonalData(t *testing.T) {
 		require.NotContains(t, out, personal)
 	}
 }
+
+// The worker has no HTTP server of its own: with NURTURE_METRICS_LISTEN it
+// serves /metrics there, with the figures and the runtime, and nothing of
+// the API's.
+func TestWorkerServesMetricsOnItsOwnAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	metricsAddr := freeAddr(t)
+	e.env["NURTURE_METRICS_LISTEN"] = metricsAddr
+	e.start("worker") // on a schema testkit has migrated
+
+	var fams map[string]*dto.MetricFamily
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		fams, _ = scrape(t, "http://"+metricsAddr+"/metrics", "")
+		return fams != nil
+	}, 20*time.Second, 50*time.Millisecond, "the worker's metrics address never answered")
+	up, _ := sample(fams, "nurture_figures_up", nil)
+	require.InDelta(t, 1.0, up, 0)
+	for _, name := range []string{"nurture_reconciler_lag_seconds", "go_goroutines", "process_cpu_seconds_total"} {
+		require.Contains(t, fams, name)
+	}
+	require.NotContains(t, fams, "nurture_hits_recorded_total", "the worker records no hits")
+}
