@@ -7,8 +7,10 @@ import "time"
 // each status, how far sequences and campaigns have got, whether due work
 // is being queued). The store reads them; monitoring exports them.
 type Figures struct {
-	// Messages counts the message rows by status and topic.
-	Messages []MessageFigure
+	// Pending counts the messages not yet final (queued, deferred,
+	// sending) by status and topic: the backlog. Final ones are counted as
+	// they happen (delivery's outcomes), not in the table, which only grows.
+	Pending []MessageFigure
 	// Enrollments counts the enrollments by status.
 	Enrollments map[EnrollmentStatus]int64
 	// Campaigns counts the campaigns by status (draft, scheduled, sending,

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-email/nurture"
@@ -35,11 +37,7 @@ func (noObserver) BounceReports(string, string, int) {}
 // answer, those refused for their key included.
 func (a *API) observeIngest(c *gin.Context) {
 	c.Next()
-	endpoint := c.FullPath()
-	if len(endpoint) > len("/v1/") {
-		endpoint = endpoint[len("/v1/"):]
-	}
-	a.cfg.Observer.IngestRequest(endpoint, c.Writer.Status())
+	a.cfg.Observer.IngestRequest(strings.TrimPrefix(c.FullPath(), "/v1/"), c.Writer.Status())
 }
 
 // observeCalls counts the calls a request gave the store, by type, with

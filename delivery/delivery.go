@@ -71,6 +71,10 @@ type Observer interface {
 	// RelayThrottle: a send asked the relay's shared rate (Throttle), with
 	// this outcome (ThrottlePassed, ...).
 	RelayThrottle(outcome string)
+	// MessageOutcome: the outcome of a claimed message was decided (and
+	// handed to the outcome writer): its status (queued: handed back
+	// unsent) and topic ("" when it was not rendered).
+	MessageOutcome(status, topic string)
 }
 
 // The outcomes of asking the relay's shared rate, for Observer.
@@ -315,6 +319,13 @@ func (b *batch) record(w *item) {
 		w.outcome.At = b.d.cfg.Clock.Now()
 	}
 	b.d.writer.submit(b.tracker, w.outcome)
+	if obs := b.d.cfg.Observer; obs != nil {
+		topic := w.outcome.Topic
+		if topic == "" {
+			topic = w.msg.Topic
+		}
+		obs.MessageOutcome(string(w.outcome.Status), string(topic))
+	}
 	b.d.cfg.Logger.Debug("message "+string(w.outcome.Status), append(w.msg.LogAttrs(), "detail", w.outcome.Detail)...)
 }
 

@@ -71,7 +71,8 @@ func (s *scriptedThrottle) SlowDown(context.Context) error { return nil }
 // throttleLog is an Observer that lists what it is told.
 type throttleLog []string
 
-func (l *throttleLog) RelayThrottle(outcome string) { *l = append(*l, outcome) }
+func (l *throttleLog) RelayThrottle(outcome string)  { *l = append(*l, outcome) }
+func (l *throttleLog) MessageOutcome(string, string) {}
 
 // Each ask of the relay's rate is told to the Observer by its outcome:
 // what nurture_relay_throttle_takes_total counts.

@@ -11,18 +11,20 @@ import (
 )
 
 // Figures counts the engine's work now (nurture.Figures), in one round
-// trip: messages by status and topic, enrollments and campaigns by status,
-// the progress of the campaigns sending, and how long the oldest due
-// message that was never queued has waited. The counts read whole tables:
-// monitoring asks at most every few seconds (its collector caches them),
-// and a slow answer is cut off by ctx.
+// trip: messages not yet final by status and topic, enrollments and
+// campaigns by status, the progress of the campaigns sending, and how long
+// the oldest due message that was never queued has waited. Pending messages
+// are found through the due index (only they are in it); enrollments are
+// counted over the whole table (about 0.1 s per 200,000 here): monitoring
+// asks at most every few seconds (its collector caches them), and a slow
+// answer is cut off by ctx.
 func (db *DB) Figures(ctx context.Context) (*nurture.Figures, error) {
 	f := &nurture.Figures{Enrollments: map[nurture.EnrollmentStatus]int64{}, Campaigns: map[string]int64{}}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT status, topic, count(*) FROM messages GROUP BY status, topic`).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT status, topic, count(*) FROM messages WHERE pending GROUP BY status, topic`).Query(func(rows pgx.Rows) error {
 		var m nurture.MessageFigure
 		_, err := pgx.ForEachRow(rows, []any{&m.Status, &m.Topic, &m.Count}, func() error {
-			f.Messages = append(f.Messages, m)
+			f.Pending = append(f.Pending, m)
 			return nil
 		})
 		return err

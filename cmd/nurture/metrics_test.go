@@ -126,7 +126,7 @@ func TestMetricsAfterASend(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, status, "an ingest key is not enough")
 	fams, status := scrape(t, e.apiURL+"/metrics", admin)
 	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, fams, "nurture_messages")
+	require.Contains(t, fams, "nurture_delivery_outcomes_total")
 
 	relay := strings.TrimPrefix(strings.TrimSuffix(e.smtp.URL(), "?tls=none"), "smtp://")
 	var enrollments map[string]float64
@@ -136,8 +136,9 @@ func TestMetricsAfterASend(t *testing.T) {
 		if v, _ := sample(fams, "nurture_hits_recorded_total", nil); v != 1 {
 			return false // the pixel's hit is written right after its answer
 		}
-		v, _ := sample(fams, "nurture_messages", map[string]string{"status": "sent"})
-		return v == 1 // the figures are cached for 10 s
+		// The figures are cached for 10 s: the welcome email left the backlog.
+		v, found := sample(fams, "nurture_messages_pending", map[string]string{"status": "queued"})
+		return !found && v == 0
 	}, 30*time.Second, 200*time.Millisecond)
 
 	for _, tc := range []struct {
@@ -155,8 +156,9 @@ func TestMetricsAfterASend(t *testing.T) {
 		{"nurture_smtp_replies_total", map[string]string{"class": "5xx"}, 0},
 		{"nurture_smtp_send_duration_seconds", map[string]string{"relay": relay}, 1}, // the histogram's count
 		{"nurture_relay_throttle_takes_total", map[string]string{"outcome": "passed"}, 1},
-		{"nurture_messages", map[string]string{"status": "sent", "topic": "onboarding"}, 1},
-		{"nurture_messages", map[string]string{"status": "queued"}, 0},
+		{"nurture_delivery_outcomes_total", map[string]string{"status": "sent", "topic": "onboarding"}, 1},
+		{"nurture_delivery_outcomes_total", map[string]string{"status": "skipped"}, 0},
+		{"nurture_messages_pending", map[string]string{"status": "queued"}, 0},
 		{"nurture_enrollments", nil, enrollments[""]},
 		{"nurture_reconciler_lag_seconds", nil, 0},
 		{"nurture_figures_up", nil, 1},
@@ -231,4 +233,32 @@ func TestSendLogsNoPersonalData(t *testing.T) {
 	for _, personal := range []string{"grace.hopper", "navy.example", "Grace", "Hopperton"} {
 		require.NotContains(t, out, personal)
 	}
+}
+
+// The worker has no HTTP server of its own: with NURTURE_METRICS_LISTEN it
+// serves /metrics there, with the figures and the runtime, and nothing of
+// the API's.
+func TestWorkerServesMetricsOnItsOwnAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	metricsAddr := freeAddr(t)
+	e.env["NURTURE_METRICS_LISTEN"] = metricsAddr
+	e.start("worker") // on a schema testkit has migrated
+
+	var fams map[string]*dto.MetricFamily
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		fams, _ = scrape(t, "http://"+metricsAddr+"/metrics", "")
+		return fams != nil
+	}, 20*time.Second, 50*time.Millisecond, "the worker's metrics address never answered")
+	up, _ := sample(fams, "nurture_figures_up", nil)
+	require.InDelta(t, 1.0, up, 0)
+	for _, name := range []string{"nurture_reconciler_lag_seconds", "go_goroutines", "process_cpu_seconds_total"} {
+		require.Contains(t, fams, name)
+	}
+	require.NotContains(t, fams, "nurture_hits_recorded_total", "the worker records no hits")
 }

@@ -51,10 +51,11 @@ func exported(t *testing.T) map[string]bool {
 	reg.BounceReports("complaint", "ses", 1)
 	reg.SMTPSend("relay:25", "2xx", time.Millisecond)
 	reg.RelayThrottle("passed")
+	reg.MessageOutcome("sent", "marketing")
 	reg.WatchHits(hitCounts{})
 	reg.WatchFigures(metrics.FiguresConfig{Read: func(context.Context) (*nurture.Figures, error) {
 		return &nurture.Figures{
-			Messages:    []nurture.MessageFigure{{Status: nurture.StatusSent, Topic: nurture.TopicMarketing, Count: 1}},
+			Pending:     []nurture.MessageFigure{{Status: nurture.StatusQueued, Topic: nurture.TopicMarketing, Count: 1}},
 			Enrollments: map[nurture.EnrollmentStatus]int64{nurture.EnrollmentActive: 1},
 			Campaigns:   map[string]int64{"sending": 1},
 			Sending:     []nurture.CampaignProgress{{CampaignID: 1, Audience: 2, Sent: 1}},

@@ -31,8 +31,8 @@ type FiguresConfig struct {
 
 // The series of the figures collector.
 var (
-	messagesDesc = prometheus.NewDesc("nurture_messages",
-		"Message rows by status and topic.", []string{"status", "topic"}, nil)
+	pendingDesc = prometheus.NewDesc("nurture_messages_pending",
+		"Messages not yet final (queued, deferred, sending) by status and topic: the backlog in PostgreSQL.", []string{"status", "topic"}, nil)
 	enrollmentsDesc = prometheus.NewDesc("nurture_enrollments",
 		"Sequence enrollments by status.", []string{"status"}, nil)
 	campaignsDesc = prometheus.NewDesc("nurture_campaigns",
@@ -57,7 +57,7 @@ type figuresCollector struct {
 	readAt time.Time
 }
 
-// WatchFigures exports the store's figures (nurture_messages,
+// WatchFigures exports the store's figures (nurture_messages_pending,
 // nurture_enrollments, nurture_campaigns, campaign progress, reconciler
 // lag), read at scrape time under cfg's timeout and cache. Only one
 // process of an installation needs to: every process reads the same
@@ -80,7 +80,7 @@ func (r *Registry) WatchFigures(cfg FiguresConfig) {
 
 // Describe implements prometheus.Collector.
 func (c *figuresCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{messagesDesc, enrollmentsDesc, campaignsDesc, campaignAudienceDesc,
+	for _, d := range []*prometheus.Desc{pendingDesc, enrollmentsDesc, campaignsDesc, campaignAudienceDesc,
 		campaignSentDesc, reconcilerLagDesc, figuresUpDesc} {
 		ch <- d
 	}
@@ -94,8 +94,8 @@ func (c *figuresCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(figuresUpDesc, prometheus.GaugeValue, 1)
-	for _, m := range f.Messages {
-		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(m.Count), string(m.Status), string(m.Topic))
+	for _, m := range f.Pending {
+		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(m.Count), string(m.Status), string(m.Topic))
 	}
 	for status, n := range f.Enrollments {
 		ch <- prometheus.MustNewConstMetric(enrollmentsDesc, prometheus.GaugeValue, float64(n), string(status))

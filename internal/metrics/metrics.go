@@ -37,6 +37,7 @@ type Registry struct {
 	sendSeconds    *prometheus.HistogramVec
 	smtpReplies    *prometheus.CounterVec
 	throttle       *prometheus.CounterVec
+	outcomes       *prometheus.CounterVec
 }
 
 // New returns a Registry with the engine's series and Go's runtime and
@@ -73,8 +74,12 @@ func New() *Registry {
 			Name: "nurture_relay_throttle_takes_total",
 			Help: "Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).",
 		}, []string{"outcome"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_delivery_outcomes_total",
+			Help: "Outcomes delivery decided for the messages it claimed, by status (sent, bounced, deferred, skipped, failed; queued: handed back unsent) and topic.",
+		}, []string{"status", "topic"}),
 	}
-	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle,
+	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle, r.outcomes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -154,6 +159,12 @@ func (r *Registry) BounceReports(bounceType, provider string, n int) {
 func (r *Registry) SMTPSend(relay, replyClass string, took time.Duration) {
 	r.smtpReplies.WithLabelValues(relay, replyClass).Inc()
 	r.sendSeconds.WithLabelValues(relay).Observe(took.Seconds())
+}
+
+// MessageOutcome counts an outcome delivery decided for a message
+// (delivery.Observer).
+func (r *Registry) MessageOutcome(status, topic string) {
+	r.outcomes.WithLabelValues(status, topic).Inc()
 }
 
 // RelayThrottle counts one ask of the relay's shared rate by its outcome

@@ -46,6 +46,8 @@ func TestObserverSeries(t *testing.T) {
 	reg.SMTPSend("relay.example:587", "2xx", 20*time.Millisecond)
 	reg.SMTPSend("relay.example:587", "4xx", 3*time.Second)
 	reg.RelayThrottle("waited")
+	reg.MessageOutcome("sent", "onboarding")
+	reg.MessageOutcome("skipped", "")
 
 	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
 # HELP nurture_ingest_requests_total Requests to the ingestion endpoints, by endpoint and outcome (accepted: 2xx, rejected: 4xx, failed: 5xx).
@@ -66,8 +68,12 @@ nurture_smtp_replies_total{class="4xx",relay="relay.example:587"} 1
 # HELP nurture_relay_throttle_takes_total Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).
 # TYPE nurture_relay_throttle_takes_total counter
 nurture_relay_throttle_takes_total{outcome="waited"} 1
+# HELP nurture_delivery_outcomes_total Outcomes delivery decided for the messages it claimed, by status (sent, bounced, deferred, skipped, failed; queued: handed back unsent) and topic.
+# TYPE nurture_delivery_outcomes_total counter
+nurture_delivery_outcomes_total{status="sent",topic="onboarding"} 1
+nurture_delivery_outcomes_total{status="skipped",topic=""} 1
 `), "nurture_ingest_requests_total", "nurture_ingest_duplicate_calls_total", "nurture_bounce_reports_total",
-		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total")
+		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total", "nurture_delivery_outcomes_total")
 	require.NoError(t, err)
 	n, err := testutil.GatherAndCount(reg.Gatherer(), "nurture_smtp_send_duration_seconds")
 	require.NoError(t, err)
