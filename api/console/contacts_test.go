@@ -233,8 +233,8 @@ func TestContactTimelinePages(t *testing.T) {
 	require.Contains(t, visible(page), "Back to the newest")
 }
 
-// auditActions lists the audit log's lines as "action target by key".
-func auditActions(t *testing.T, h *harness) []string {
+// auditLines lists the audit log's lines as "action target by key".
+func auditLines(t *testing.T, h *harness) []string {
 	t.Helper()
 	entries, err := h.store.AuditLog(context.Background(), time.Time{}, 100)
 	require.NoError(t, err)
@@ -255,7 +255,7 @@ func TestContactExport(t *testing.T) {
 	// Without the form's token: refused, and nothing audited.
 	res := h.post(t, c, path+"/export", url.Values{})
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
-	require.NotContains(t, strings.Join(auditActions(t, h), "\n"), "contact.export")
+	require.NotContains(t, strings.Join(auditLines(t, h), "\n"), "contact.export")
 
 	page, _ := h.get(t, c, path)
 	res, err := c.PostForm(h.srv.URL+path+"/export", url.Values{"csrf": {csrfOf(t, page)}})
@@ -273,7 +273,7 @@ func TestContactExport(t *testing.T) {
 	delete(got, "exportedAt")
 	delete(same, "exportedAt")
 	require.Equal(t, same, got, "the document of GET /v1/contacts/{id}/export")
-	require.Contains(t, auditActions(t, h), fmt.Sprintf("contact.export contact:%d by ops admin", ada))
+	require.Contains(t, auditLines(t, h), fmt.Sprintf("contact.export contact:%d by ops admin", ada))
 
 	res = h.submit(t, c, path, "/admin/contacts/999999/export", url.Values{})
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
@@ -318,7 +318,7 @@ func TestContactErase(t *testing.T) {
 			require.Equal(t, http.StatusOK, res.StatusCode, "the contact is still there")
 		})
 	}
-	require.NotContains(t, strings.Join(auditActions(t, h), "\n"), "contact.erase")
+	require.NotContains(t, strings.Join(auditLines(t, h), "\n"), "contact.erase")
 
 	res = h.submit(t, c, path+"/erase", path+"/erase", url.Values{"confirm": {" ADA@example.com "}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -333,7 +333,7 @@ func TestContactErase(t *testing.T) {
 	require.NotContains(t, visible(page), "Ada Lovelace")
 	page, _ = h.get(t, c, "/admin/contacts?q=ada%40example.com")
 	require.Contains(t, visible(page), "No contact found")
-	require.Contains(t, auditActions(t, h), fmt.Sprintf("contact.erase contact:%d by ops admin", ada))
+	require.Contains(t, auditLines(t, h), fmt.Sprintf("contact.erase contact:%d by ops admin", ada))
 	var actor string
 	var keyID int64
 	require.NoError(t, h.pool.QueryRow(context.Background(), `SELECT actor, api_key_id FROM erasure_audit WHERE contact_id = $1`, ada).Scan(&actor, &keyID))
