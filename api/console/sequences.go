@@ -132,6 +132,7 @@ type sequenceView struct {
 	Outcomes           []Bar
 	StepStats          []stepStatsRow
 	CanSimulate        bool
+	LinkTemplates      bool // the templates pages are served: link the emails to their previews
 	Form               simulateForm
 	Timeline           *Timeline
 	SimError           string
@@ -169,7 +170,7 @@ func (k *Console) sequencePage(c *gin.Context) {
 		return
 	}
 	v := sequenceView{sequenceRow: newSequenceRow(seq), Exit: exitText(seq.Exit), Goal: goalText(seq.Goal), Window: "the engine's default",
-		CanSimulate: k.cfg.Sequences.Simulator != nil}
+		CanSimulate: k.cfg.Sequences.Simulator != nil, LinkTemplates: k.cfg.Templates != nil}
 	if seq.Window != nil {
 		v.Window = seq.Window.String()
 	}

@@ -247,3 +247,13 @@ func TestSequenceMissing(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Without the templates pages, a sequence's emails are named, not linked.
+func TestSequencePageWithoutTemplatesPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *console.Config) { c.Templates = nil })
+	page, res := h.get(t, h.signedIn(t), "/admin/sequences/onboarding")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, page, "Sends the email welcome")
+	require.NotContains(t, page, "/admin/templates")
+}
