@@ -39,10 +39,10 @@ func sequencesPages(t *testing.T, h *harness) *console.Sequences {
 		Simulator: api.ConsoleSimulator{Simulator: &api.Simulator{Store: h.store}, Clock: h.clock}}
 }
 
-// discardEnqueuer drops what the engine queues: the tests look at rows.
-type discardEnqueuer struct{}
+// droppedSends drops what the engine queues: the tests look at rows.
+type droppedSends struct{}
 
-func (discardEnqueuer) EnqueueSendBatch(context.Context, string, string, []int64) (int, error) {
+func (droppedSends) EnqueueSendBatch(context.Context, string, string, []int64) (int, error) {
 	return 0, nil
 }
 
@@ -75,7 +75,7 @@ func enrollInOnboarding(t *testing.T, h *harness, names ...string) (contacts []*
 	t.Helper()
 	ctx := context.Background()
 	_, set := shippedSequences(t)
-	engine := sequence.NewEngine(sequence.EngineConfig{Store: h.store, Enqueuer: discardEnqueuer{}, Sequences: set, Clock: h.clock})
+	engine := sequence.NewEngine(sequence.EngineConfig{Store: h.store, Enqueuer: droppedSends{}, Sequences: set, Clock: h.clock})
 	for _, who := range names {
 		c, _, err := h.store.UpsertContact(ctx, &nurture.Contact{Email: who + "@example.com", ExternalID: "u-" + who, FirstName: who})
 		require.NoError(t, err)
@@ -154,10 +154,10 @@ func TestSequenceSimulate(t *testing.T) {
 	contact, _, err := h.store.UpsertContact(ctx, &nurture.Contact{Email: "lin@example.com", ExternalID: "u-lin", FirstName: "Lin"})
 	require.NoError(t, err)
 	c := h.signedIn(t)
-	for _, ref := range []string{"lin@example.com", itoa(contact.ID)} {
+	for _, ref := range []string{"lin@example.com", strconv.FormatInt(contact.ID, 10)} {
 		page, res := h.get(t, c, "/admin/sequences/onboarding?contact="+ref+"&until=14d")
 		require.Equal(t, http.StatusOK, res.StatusCode, page)
-		require.Contains(t, page, "Timeline for contact "+itoa(contact.ID)+" (lin@example.com)")
+		require.Contains(t, page, "Timeline for contact "+strconv.FormatInt(contact.ID, 10)+" (lin@example.com)")
 		require.Contains(t, page, "a new enrollment")
 		require.Contains(t, page, `email <a href="/admin/templates/welcome">welcome</a>`)
 		require.Contains(t, page, `email <a href="/admin/templates/check-in">check-in</a>`)
@@ -169,15 +169,17 @@ func TestSequenceSimulate(t *testing.T) {
 	require.Zero(t, n)
 
 	for _, tc := range []struct {
-		query, status, want string
+		query  string
+		status int
+		want   string
 	}{
-		{"contact=", "400", "contact: is required"},
-		{"contact=nobody@example.com", "404", "contact: "},
-		{"contact=lin@example.com&until=soon", "400", "until: "},
-		{"contact=lin@example.com&until=400d", "400", "until: is longer than 366d"},
+		{"contact=", http.StatusBadRequest, "contact: is required"},
+		{"contact=nobody@example.com", http.StatusNotFound, "contact: "},
+		{"contact=lin@example.com&until=soon", http.StatusBadRequest, "until: "},
+		{"contact=lin@example.com&until=400d", http.StatusBadRequest, "until: is longer than 366d"},
 	} {
 		page, res := h.get(t, c, "/admin/sequences/onboarding?"+tc.query)
-		require.Equal(t, tc.status, itoa(int64(res.StatusCode)), tc.query)
+		require.Equal(t, tc.status, res.StatusCode, tc.query)
 		require.Contains(t, page, `<p class="error" role="alert">`+tc.want, tc.query)
 	}
 }
@@ -245,8 +247,6 @@ func TestSequenceMissing(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
 	require.Contains(t, page, "There is no sequence with this id.")
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Without the templates pages, a sequence's emails are named, not linked.
 func TestSequencePageWithoutTemplatesPages(t *testing.T) {
