@@ -13,9 +13,9 @@ import (
 	"github.com/nurture-email/nurture/internal/testkit"
 )
 
-// viewports are the two ways each page is tried in a real browser: a
+// seqtmplViewports are the two ways each page is tried in a real browser: a
 // desktop with scripts, and a phone without them.
-var viewports = []struct {
+var seqtmplViewports = []struct {
 	name          string
 	width, height int64
 	scripts       bool
@@ -31,9 +31,9 @@ func TestBrowserSequenceFunnelAndSimulation(t *testing.T) {
 	h := newHarness(t)
 	contacts := seedOnboarding(t, h)
 	br := testkit.Browser(t)
-	for _, p := range viewports {
+	for _, p := range seqtmplViewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := openTab(t, br, p.width, p.height, p.scripts)
+			ctx := seqtmplTab(t, br, p.width, p.height, p.scripts)
 			h.browserSignIn(ctx, t)
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/sequences"]`)
 			require.Contains(t, text(ctx, t, "table.sequences"), "Onboarding for new sign-ups")
@@ -72,9 +72,9 @@ func TestBrowserTemplatePreview(t *testing.T) {
 	h := newHarness(t)
 	contacts := seedOnboarding(t, h)
 	br := testkit.Browser(t)
-	for _, p := range viewports {
+	for _, p := range seqtmplViewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := openTab(t, br, p.width, p.height, p.scripts)
+			ctx := seqtmplTab(t, br, p.width, p.height, p.scripts)
 			h.browserSignIn(ctx, t)
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/templates"]`)
 			require.Contains(t, text(ctx, t, ".gallery"), "Welcome to Acme CRM, Ada")
@@ -108,8 +108,8 @@ func TestBrowserTemplatePreview(t *testing.T) {
 	}
 }
 
-// openTab opens a tab at the viewport given, with or without scripts.
-func openTab(t *testing.T, br context.Context, width, height int64, scripts bool) context.Context {
+// seqtmplTab opens a tab at the viewport given, with or without scripts.
+func seqtmplTab(t *testing.T, br context.Context, width, height int64, scripts bool) context.Context {
 	t.Helper()
 	ctx := testkit.Tab(t, br)
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, height)))

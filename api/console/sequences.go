@@ -22,6 +22,15 @@ type Sequences struct {
 	// Simulator runs the simulation POST /v1/sequences/{id}/simulate
 	// runs; nil: no simulation form.
 	Simulator Simulator
+	// StatsWait is how long a page waits for a new count of the funnel
+	// before it answers with the last one, or none (see
+	// sequence_funnel.go); default 80 ms.
+	StatsWait time.Duration
+	// StatsMaxAge is how long a count of the funnel is shown before it is
+	// counted again; default a minute.
+	StatsMaxAge time.Duration
+
+	funnels funnelCache
 }
 
 // SequenceSet is the sequences in use.
@@ -116,10 +125,14 @@ type sequenceView struct {
 	sequenceRow
 	Exit, Goal, Window string
 	Plan               []stepView // the steps, in order
-	Funnel             []Bar      // nil without Stats
+	Funnel             []Bar      // nil without Stats, or before the first count
+	CountedAt          time.Time  // when the funnel was counted
+	Counting           bool       // a count is under way
+	HasStats           bool       // the funnel is counted for this sequence
 	Outcomes           []Bar
 	StepStats          []stepStatsRow
 	CanSimulate        bool
+	LinkTemplates      bool // the templates pages are served: link the emails to their previews
 	Form               simulateForm
 	Timeline           *Timeline
 	SimError           string
@@ -157,20 +170,23 @@ func (k *Console) sequencePage(c *gin.Context) {
 		return
 	}
 	v := sequenceView{sequenceRow: newSequenceRow(seq), Exit: exitText(seq.Exit), Goal: goalText(seq.Goal), Window: "the engine's default",
-		CanSimulate: k.cfg.Sequences.Simulator != nil}
+		CanSimulate: k.cfg.Sequences.Simulator != nil, LinkTemplates: k.cfg.Templates != nil}
 	if seq.Window != nil {
 		v.Window = seq.Window.String()
 	}
 	for i := range seq.Steps {
 		v.Plan = append(v.Plan, describeStep(seq, i))
 	}
-	if k.cfg.Sequences.Stats != nil {
-		st, err := k.cfg.Sequences.Stats.SequenceStats(c.Request.Context(), seq.ID)
+	if s := k.cfg.Sequences; s.Stats != nil {
+		counts, err := s.funnels.get(c.Request.Context(), seq.ID, s, k.cfg.Clock, k.cfg.Logger)
 		if err != nil {
 			k.fail(c, err)
 			return
 		}
-		v.Funnel, v.Outcomes, v.StepStats = funnel(seq, st)
+		v.HasStats, v.Counting, v.CountedAt = true, counts.Counting, counts.At
+		if counts.Stats != nil {
+			v.Funnel, v.Outcomes, v.StepStats = funnel(seq, counts.Stats)
+		}
 	}
 	status := http.StatusOK
 	if _, asked := c.GetQuery("contact"); asked && v.CanSimulate {

@@ -33,14 +33,16 @@ func shippedSequences(t *testing.T) (*templates.Set, *sequence.Set) {
 func sequencesPages(t *testing.T, h *harness) *console.Sequences {
 	t.Helper()
 	_, set := shippedSequences(t)
-	return &console.Sequences{Set: set, Stats: h.store,
+	// The pages wait for the funnel's counts as long as need be, so that
+	// what they show does not depend on the machine's speed.
+	return &console.Sequences{Set: set, Stats: h.store, StatsWait: time.Minute,
 		Simulator: api.ConsoleSimulator{Simulator: &api.Simulator{Store: h.store}, Clock: h.clock}}
 }
 
-// discardEnqueuer drops what the engine queues: the tests look at rows.
-type discardEnqueuer struct{}
+// droppedSends drops what the engine queues: the tests look at rows.
+type droppedSends struct{}
 
-func (discardEnqueuer) EnqueueSendBatch(context.Context, string, string, []int64) (int, error) {
+func (droppedSends) EnqueueSendBatch(context.Context, string, string, []int64) (int, error) {
 	return 0, nil
 }
 
@@ -51,19 +53,7 @@ func (discardEnqueuer) EnqueueSendBatch(context.Context, string, string, []int64
 func seedOnboarding(t *testing.T, h *harness) []*nurture.Contact {
 	t.Helper()
 	ctx := context.Background()
-	_, set := shippedSequences(t)
-	engine := sequence.NewEngine(sequence.EngineConfig{Store: h.store, Enqueuer: discardEnqueuer{}, Sequences: set, Clock: h.clock})
-	var contacts []*nurture.Contact
-	var enrollments []int64
-	for _, who := range []string{"ada", "grace", "alan"} {
-		c, _, err := h.store.UpsertContact(ctx, &nurture.Contact{Email: who + "@example.com", ExternalID: "u-" + who, FirstName: who})
-		require.NoError(t, err)
-		e, why, err := engine.Enroll(ctx, c.ID, "onboarding", now)
-		require.NoError(t, err)
-		require.NotNil(t, e, why)
-		require.NoError(t, engine.Advance(ctx, e.ID)) // the welcome
-		contacts, enrollments = append(contacts, c), append(enrollments, e.ID)
-	}
+	contacts, enrollments := enrollInOnboarding(t, h, "ada", "grace", "alan")
 	hit := func(i int, kind, class string) {
 		_, err := h.pool.Exec(ctx, `INSERT INTO email_events (message_id, contact_id, kind, class, at)
 			SELECT r.message_id, $2, $3, $4, $5 FROM message_reasons r WHERE r.enrollment_id = $1 AND r.step = 'welcome'`,
@@ -77,6 +67,25 @@ func seedOnboarding(t *testing.T, h *harness) []*nurture.Contact {
 		enrollments[1], now.Add(2*time.Hour))
 	require.NoError(t, err)
 	return contacts
+}
+
+// enrollInOnboarding enrolls a contact of each name given in onboarding,
+// and lets the engine send them the welcome.
+func enrollInOnboarding(t *testing.T, h *harness, names ...string) (contacts []*nurture.Contact, enrollments []int64) {
+	t.Helper()
+	ctx := context.Background()
+	_, set := shippedSequences(t)
+	engine := sequence.NewEngine(sequence.EngineConfig{Store: h.store, Enqueuer: droppedSends{}, Sequences: set, Clock: h.clock})
+	for _, who := range names {
+		c, _, err := h.store.UpsertContact(ctx, &nurture.Contact{Email: who + "@example.com", ExternalID: "u-" + who, FirstName: who})
+		require.NoError(t, err)
+		e, why, err := engine.Enroll(ctx, c.ID, "onboarding", h.clock.Now())
+		require.NoError(t, err)
+		require.NotNil(t, e, why)
+		require.NoError(t, engine.Advance(ctx, e.ID)) // the welcome
+		contacts, enrollments = append(contacts, c), append(enrollments, e.ID)
+	}
+	return contacts, enrollments
 }
 
 // The list shows every sequence in use with its trigger, entry rule and
@@ -145,10 +154,10 @@ func TestSequenceSimulate(t *testing.T) {
 	contact, _, err := h.store.UpsertContact(ctx, &nurture.Contact{Email: "lin@example.com", ExternalID: "u-lin", FirstName: "Lin"})
 	require.NoError(t, err)
 	c := h.signedIn(t)
-	for _, ref := range []string{"lin@example.com", itoa(contact.ID)} {
+	for _, ref := range []string{"lin@example.com", strconv.FormatInt(contact.ID, 10)} {
 		page, res := h.get(t, c, "/admin/sequences/onboarding?contact="+ref+"&until=14d")
 		require.Equal(t, http.StatusOK, res.StatusCode, page)
-		require.Contains(t, page, "Timeline for contact "+itoa(contact.ID)+" (lin@example.com)")
+		require.Contains(t, page, "Timeline for contact "+strconv.FormatInt(contact.ID, 10)+" (lin@example.com)")
 		require.Contains(t, page, "a new enrollment")
 		require.Contains(t, page, `email <a href="/admin/templates/welcome">welcome</a>`)
 		require.Contains(t, page, `email <a href="/admin/templates/check-in">check-in</a>`)
@@ -160,17 +169,74 @@ func TestSequenceSimulate(t *testing.T) {
 	require.Zero(t, n)
 
 	for _, tc := range []struct {
-		query, status, want string
+		query  string
+		status int
+		want   string
 	}{
-		{"contact=", "400", "contact: is required"},
-		{"contact=nobody@example.com", "404", "contact: "},
-		{"contact=lin@example.com&until=soon", "400", "until: "},
-		{"contact=lin@example.com&until=400d", "400", "until: is longer than 366d"},
+		{"contact=", http.StatusBadRequest, "contact: is required"},
+		{"contact=nobody@example.com", http.StatusNotFound, "contact: "},
+		{"contact=lin@example.com&until=soon", http.StatusBadRequest, "until: "},
+		{"contact=lin@example.com&until=400d", http.StatusBadRequest, "until: is longer than 366d"},
 	} {
 		page, res := h.get(t, c, "/admin/sequences/onboarding?"+tc.query)
-		require.Equal(t, tc.status, itoa(int64(res.StatusCode)), tc.query)
+		require.Equal(t, tc.status, res.StatusCode, tc.query)
 		require.Contains(t, page, `<p class="error" role="alert">`+tc.want, tc.query)
 	}
+}
+
+// gatedStats counts with the real store, once per token it receives: the
+// test says when a count may end.
+type gatedStats struct {
+	console.SequenceStatsStore
+	tokens chan struct{}
+}
+
+func (g gatedStats) SequenceStats(ctx context.Context, id string) (*nurture.SequenceStats, error) {
+	select {
+	case <-g.tokens:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.SequenceStatsStore.SequenceStats(ctx, id)
+}
+
+// A count of the funnel that takes long does not hold the page: it says
+// the funnel is being counted and shows it when counted; later, counts
+// older than a minute are shown while they are counted again.
+func TestSequenceFunnelCountedInTheBackground(t *testing.T) {
+	t.Parallel()
+	gate := gatedStats{tokens: make(chan struct{})}
+	h := newHarness(t, func(c *console.Config) {
+		gate.SequenceStatsStore = c.Sequences.Stats
+		c.Sequences.Stats, c.Sequences.StatsWait = gate, time.Millisecond
+	})
+	seedOnboarding(t, h)
+	c := h.signedIn(t)
+	page, res := h.get(t, c, "/admin/sequences/onboarding")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, page, "The funnel is being counted")
+	require.NotContains(t, page, "Funnel in numbers")
+
+	entered := func(n string) func() bool {
+		return func() bool {
+			page, _ := h.get(t, c, "/admin/sequences/onboarding")
+			return strings.Contains(page, `<tr><th scope="row">Entered</th><td class="num">`+n+`</td></tr>`)
+		}
+	}
+	gate.tokens <- struct{}{}
+	require.Eventually(t, entered("3"), time.Minute, 10*time.Millisecond)
+	page, _ = h.get(t, c, "/admin/sequences/onboarding")
+	require.Contains(t, page, "Counted at 2026-03-02 12:00 UTC.")
+
+	// Two minutes on, a fourth contact has entered: the page shows the
+	// old counts while the new one runs, then the new.
+	h.clock.Advance(2 * time.Minute)
+	enrollInOnboarding(t, h, "edsger")
+	page, _ = h.get(t, c, "/admin/sequences/onboarding")
+	require.Contains(t, page, "Counted at 2026-03-02 12:00 UTC; a new count is under way.")
+	require.True(t, entered("3")())
+	gate.tokens <- struct{}{}
+	require.Eventually(t, entered("4"), time.Minute, 10*time.Millisecond)
 }
 
 // A sequence that is not in use is a 404 page.
@@ -182,4 +248,12 @@ func TestSequenceMissing(t *testing.T) {
 	require.Contains(t, page, "There is no sequence with this id.")
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// Without the templates pages, a sequence's emails are named, not linked.
+func TestSequencePageWithoutTemplatesPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *console.Config) { c.Templates = nil })
+	page, res := h.get(t, h.signedIn(t), "/admin/sequences/onboarding")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, page, "Sends the email welcome")
+	require.NotContains(t, page, "/admin/templates")
+}
