@@ -91,7 +91,10 @@ func (db *DB) Message(ctx context.Context, id int64) (*nurture.Message, error) {
 //
 // The lease is measured by PostgreSQL's clock, not the caller's, so that
 // workers on machines whose clocks disagree still agree on when a lease has
-// lapsed.
+// lapsed. That clock runs on while the database is down, when no holder can
+// renew: so within one lease of the database's start no claim lapses, and
+// the holders that outlived the restart have that long to renew their
+// claims or record what they sent before anyone may take the rows over.
 //
 // A claim changes no indexed column (migration 00025), so PostgreSQL
 // writes it as a HOT update, and it writes no history: the outcome's line
@@ -103,11 +106,13 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease
 	rows, err := db.pool.Query(ctx, `
 		WITH lapsed AS (
 			SELECT id, attempts FROM messages WHERE id = ANY($1) AND status = 'sending' AND locked_until < now()
+		), up AS (
+			SELECT pg_postmaster_start_time() < now() - $3 * interval '1 microsecond' AS long_enough
 		), claimed AS (
 			UPDATE messages SET status = 'sending', attempts = attempts + 1, claim_id = $2,
 				locked_until = now() + $3 * interval '1 microsecond', updated_at = now()
 			WHERE id = ANY($1) AND (status IN ('queued', 'deferred')
-				OR (status = 'sending' AND locked_until < now()))
+				OR (status = 'sending' AND locked_until < now() AND (SELECT long_enough FROM up)))
 			RETURNING `+messageColumns+`
 		), history AS (
 			INSERT INTO message_status_history (message_id, status, detail)

@@ -221,3 +221,26 @@ func TestClaimsTouchNoIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, found)
 }
+
+// A claim does not lapse within one lease of the database's start: its
+// holder, cut off while the database was down, gets a lease's time to
+// renew it or record what it sent before another attempt may take it over.
+func TestNoClaimLapsesRightAfterTheDatabaseStarts(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	ids := messages(t, db, 1, time.Now())
+	_, _, err := db.ClaimMessages(ctx, ids, 1, time.Minute)
+	require.NoError(t, err)
+	lapse(t, db, ids[0])
+
+	var up time.Duration
+	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT extract(epoch FROM now() - pg_postmaster_start_time()) * 1e9`).Scan(&up))
+	// A lease longer than the database has been up: as if it had just started.
+	taken, rest, err := db.ClaimMessages(ctx, ids, 2, up+time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, taken, "the lapsed claim is kept while the database has not been up a lease long")
+	require.Equal(t, nurture.StatusSending, rest[0].Status)
+	n, err := db.RecordOutcomes(ctx, []nurture.Outcome{outcome(ids[0], 1, nurture.StatusSent)})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "its holder still records what it sent")
+}
