@@ -169,13 +169,13 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 		bounced,
 		metric("complaints", "Complaints", "People who reported an email as spam, as their provider told us (feedback loops).",
 			t.Complaints, func(b nurture.ActivityBucket) int64 { return b.Complaints }),
-		metric("unsubscribes", "Unsubscribes", "People who opted out of a topic themselves (one-click or the preference page), "+
-			"each counted once.", t.Unsubscribes, func(b nurture.ActivityBucket) int64 { return b.Unsubscribes }),
-		metric("opens", "Human opens", "Emails a person opened (or clicked), each counted once; mail privacy proxies, "+
-			"image prefetching and scanners are left out.", t.HumanOpens,
+		metric("unsubscribes", "Unsubscribes", "Times a person opted out themselves, of one topic or more (one-click or "+
+			"the preference page).", t.Unsubscribes, func(b nurture.ActivityBucket) int64 { return b.Unsubscribes }),
+		metric("opens", "Human opens", "Emails a person opened (or clicked), each counted once, when first opened; mail "+
+			"privacy proxies, image prefetching and scanners are left out.", t.HumanOpens,
 			func(b nurture.ActivityBucket) int64 { return b.HumanOpens }),
-		metric("clicks", "Human clicks", "Emails in which a person clicked a link, each counted once; link scanners "+
-			"are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
+		metric("clicks", "Human clicks", "Emails in which a person clicked a link, each counted once, at the first click; "+
+			"link scanners are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
 	}
 	return v
 }
