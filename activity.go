@@ -21,10 +21,9 @@ type ActivityBucket struct {
 	// Unsubscribes counts the times a person opted out of one topic or
 	// more themselves (one-click or the preference page).
 	Unsubscribes int64
-	// HumanOpens and HumanClicks count the emails a person opened or
-	// clicked (machine opens and link scanners left out; a click counts
-	// as an open too), each email once, in the bucket of its first such
-	// hit.
+	// HumanOpens and HumanClicks count the times a person opened an email
+	// or clicked a link in one (machine opens, image prefetching and link
+	// scanners left out).
 	HumanOpens, HumanClicks int64
 }
 

@@ -171,11 +171,10 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 			t.Complaints, func(b nurture.ActivityBucket) int64 { return b.Complaints }),
 		metric("unsubscribes", "Unsubscribes", "Times a person opted out themselves, of one topic or more (one-click or "+
 			"the preference page).", t.Unsubscribes, func(b nurture.ActivityBucket) int64 { return b.Unsubscribes }),
-		metric("opens", "Human opens", "Emails a person opened (or clicked), each counted once, when first opened; mail "+
-			"privacy proxies, image prefetching and scanners are left out.", t.HumanOpens,
+		metric("opens", "Human opens", "Times a person opened an email; mail privacy proxies, image prefetching "+
+			"and scanners are left out. An email opened twice counts twice.", t.HumanOpens,
 			func(b nurture.ActivityBucket) int64 { return b.HumanOpens }),
-		metric("clicks", "Human clicks", "Emails in which a person clicked a link, each counted once, at the first click; "+
-			"link scanners are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
+		metric("clicks", "Human clicks", "Times a person clicked a link in an email; link scanners are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
 	}
 	return v
 }

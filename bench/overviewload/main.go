@@ -3,7 +3,8 @@
 // evenly over the last 60 days (so the 30-day period holds half of them),
 // with their bounces, complaints, unsubscribes and hits, for each period
 // the page offers. It prints the median of several runs and the plan of
-// each statement.
+// the largest statement. The first view of a period counts its hours
+// from the raw rows and keeps them; the ones after read what it kept.
 //
 // It uses a database of its own (migrated, its tables emptied and filled
 // by INSERT ... SELECT).
@@ -65,6 +66,11 @@ func run(o options) error {
 			return err
 		}
 	}
+	// Every run starts with no hour kept: the first view of each period
+	// counts its hours from the raw rows, the views after it read them.
+	if _, err := pool.Exec(ctx, `TRUNCATE activity_hours`); err != nil {
+		return err
+	}
 	db := postgres.New(pool)
 	for _, p := range []struct {
 		name string
@@ -86,9 +92,10 @@ func run(o options) error {
 				sent += x.Sent
 			}
 		}
+		first := took[0]
 		slices.Sort(took)
-		fmt.Printf("%-4s %9d sent  median %7.1f ms  min %7.1f ms  max %7.1f ms\n", p.name, sent,
-			ms(took[len(took)/2]), ms(took[0]), ms(took[len(took)-1]))
+		fmt.Printf("%-4s %9d sent  first %7.1f ms  then median %7.1f ms  min %7.1f ms  max %7.1f ms\n", p.name, sent,
+			ms(first), ms(took[len(took)/2]), ms(took[0]), ms(took[len(took)-1]))
 	}
 	return explain(ctx, pool, now)
 }
