@@ -16,7 +16,7 @@ type ActivityBucket struct {
 	// what we know, not a receipt from the recipient's server.
 	Delivered int64
 	// HardBounces, SoftBounces and Complaints count what providers
-	// reported in the span, by when it happened.
+	// reported in the span, by when the report reached us.
 	HardBounces, SoftBounces, Complaints int64
 	// Unsubscribes counts the times a person opted out of one topic or
 	// more themselves (one-click or the preference page).

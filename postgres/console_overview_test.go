@@ -16,7 +16,7 @@ import (
 
 // The overview's figures land in the hour they happened: sends by when the
 // relay took them (delivered unless a bounce came back), bounces and
-// complaints by when they happened, a person's unsubscribe once however
+// complaints by when they reached us, a person's unsubscribe once however
 // many topics it names, each human open and click; machines, scanners,
 // opt-ins, an operator's change and everything outside the period are
 // left out.
@@ -44,7 +44,12 @@ func TestActivityCountsEachFigureInItsBucket(t *testing.T) {
 	_, err := db.RecordBounces(ctx, []nurture.Bounce{
 		bounce(nurture.BounceHard, h(2), "b1"), bounce(nurture.BounceSoft, h(2.5), "b2"),
 		bounce(nurture.BounceComplaint, h(2.75), "b3"), bounce(nurture.BounceHard, h(-1), "b4"),
+		bounce(nurture.BounceHard, h(-30), "late"),
 	}, 5)
+	require.NoError(t, err)
+	// Each received when it happened, but for one the provider dated a day
+	// before it reached us at 02:50: it counts then.
+	_, err = pool.Exec(ctx, `UPDATE bounces SET received_at = CASE WHEN event_key = 'id:late' THEN $1 ELSE at END`, h(2.83))
 	require.NoError(t, err)
 
 	hit := func(m int64, kind nurture.HitKind, class nurture.HitClass, at time.Time) nurture.Hit {
@@ -78,7 +83,7 @@ func TestActivityCountsEachFigureInItsBucket(t *testing.T) {
 	}
 	want[1].Sent, want[1].Delivered = 2, 2
 	want[5].Sent = 1
-	want[2].HardBounces, want[2].SoftBounces, want[2].Complaints = 1, 1, 1
+	want[2].HardBounces, want[2].SoftBounces, want[2].Complaints = 2, 1, 1
 	want[3].HumanOpens = 1
 	want[4].HumanOpens, want[4].HumanClicks = 1, 1
 	want[6].HumanClicks = 1
@@ -92,7 +97,7 @@ func TestActivityCountsEachFigureInItsBucket(t *testing.T) {
 	days, err := db.Activity(ctx, day.AddDate(0, 0, -1), 24*time.Hour, 2)
 	require.NoError(t, err)
 	require.Equal(t, nurture.ActivityBucket{Start: day.AddDate(0, 0, -1), Sent: 2, Delivered: 2, HardBounces: 1, HumanOpens: 1}, days[0])
-	require.Equal(t, nurture.ActivityBucket{Start: day, Sent: 3, Delivered: 2, HardBounces: 1, SoftBounces: 1, Complaints: 1,
+	require.Equal(t, nurture.ActivityBucket{Start: day, Sent: 3, Delivered: 2, HardBounces: 2, SoftBounces: 1, Complaints: 1,
 		Unsubscribes: 2, HumanOpens: 3, HumanClicks: 2}, days[1])
 }
 

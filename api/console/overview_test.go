@@ -68,6 +68,8 @@ func seedOverview(t *testing.T, h *harness) {
 	report(nurture.BounceHard, day(-28, 1), 7)
 	_, err = h.store.RecordBounces(ctx, bounces, 100)
 	require.NoError(t, err)
+	_, err = h.pool.Exec(ctx, `UPDATE bounces SET received_at = at`) // each reached us when it happened
+	require.NoError(t, err)
 
 	hit := func(m int64, kind nurture.HitKind, class nurture.HitClass, at time.Time) nurture.Hit {
 		return nurture.Hit{Kind: kind, MessageID: m, ContactID: c.ID, Class: class, At: at}

@@ -116,11 +116,12 @@ func fill(ctx context.Context, pool *pgxpool.Pool, o options, now time.Time) err
 			SELECT 'k' || g, 1 + g %% %d, 'welcome', t, CASE WHEN g %% 200 < 3 THEN 'bounced' ELSE 'sent' END, t
 			FROM generate_series(1, %d) g, LATERAL (SELECT $1::timestamptz - $2::interval * (1 - g::float8 / %d)) x(t)`,
 			o.contacts, o.messages, o.messages)},
-		{"bounces", `INSERT INTO bounces (email_hash, type, provider, event_key, at)
-			SELECT sha256(('u' || contact_id)::bytea), CASE WHEN id % 3 = 0 THEN 'soft' ELSE 'hard' END, 'api', 'b' || id, sent_at + interval '1 minute'
+		{"bounces", `INSERT INTO bounces (email_hash, type, provider, event_key, at, received_at)
+			SELECT sha256(('u' || contact_id)::bytea), CASE WHEN id % 3 = 0 THEN 'soft' ELSE 'hard' END, 'api', 'b' || id,
+				sent_at + interval '1 minute', sent_at + interval '1 minute'
 			FROM messages WHERE status = 'bounced'`},
-		{"complaints", `INSERT INTO bounces (email_hash, type, provider, event_key, at)
-			SELECT sha256(('u' || contact_id)::bytea), 'complaint', 'api', 'c' || id, sent_at + interval '1 hour'
+		{"complaints", `INSERT INTO bounces (email_hash, type, provider, event_key, at, received_at)
+			SELECT sha256(('u' || contact_id)::bytea), 'complaint', 'api', 'c' || id, sent_at + interval '1 hour', sent_at + interval '1 hour'
 			FROM messages WHERE id % 2000 = 7`},
 		// Opens by a person for 20% of the emails (a quarter of them also
 		// clicked), machine opens for 10%.

@@ -32,19 +32,21 @@ CREATE TABLE activity_hours (
 --     else this index holds, and the send outcome that sets sent_at already
 --     updates messages_contact_sent_idx. One more entry per email sent,
 --     always on the index's last page (a rising time).
---   * bounces.at and consent_records.at: small tables next to messages
---     (one row per bounce, complaint or consent change); an entry each.
+--   * bounces.received_at and consent_records.at: small tables next to
+--     messages (one row per bounce, complaint or consent change); an entry
+--     each. Bounces count by when we received them: the time a provider
+--     gives may be hours old, in an hour already kept.
 -- On an installation that already holds millions of messages, build them
 -- first without blocking sends, and this migration finds them there:
 --   CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_sent_at_idx ON messages (sent_at) WHERE sent_at IS NOT NULL;
---   CREATE INDEX CONCURRENTLY IF NOT EXISTS bounces_at_idx ON bounces (at);
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS bounces_received_idx ON bounces (received_at);
 --   CREATE INDEX CONCURRENTLY IF NOT EXISTS consent_records_at_idx ON consent_records (at);
 CREATE INDEX IF NOT EXISTS messages_sent_at_idx ON messages (sent_at) WHERE sent_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS bounces_at_idx ON bounces (at);
+CREATE INDEX IF NOT EXISTS bounces_received_idx ON bounces (received_at);
 CREATE INDEX IF NOT EXISTS consent_records_at_idx ON consent_records (at);
 
 -- +goose Down
 DROP INDEX IF EXISTS consent_records_at_idx;
-DROP INDEX IF EXISTS bounces_at_idx;
+DROP INDEX IF EXISTS bounces_received_idx;
 DROP INDEX IF EXISTS messages_sent_at_idx;
 DROP TABLE activity_hours;
