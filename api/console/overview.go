@@ -164,7 +164,7 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 			func(b nurture.ActivityBucket) int64 { return b.Sent }),
 		metric("delivered", "Delivered", "Sent emails for which no bounce has been reported since: the relay took them and "+
 			"nothing came back. We cannot see an inbox, so this is what we know, not a receipt. A bounce that comes "+
-			"in later takes the email out of it if it comes within 6 hours of the hour it was sent in.", t.Delivered,
+			"in up to 6 hours after the hour of the send takes the email out; a later one does not.", t.Delivered,
 			func(b nurture.ActivityBucket) int64 { return b.Delivered }),
 		bounced,
 		metric("complaints", "Complaints", "People who reported an email as spam, as their provider told us (feedback "+
