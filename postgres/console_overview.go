@@ -24,6 +24,8 @@ import (
 const (
 	activitySettle = 6 * time.Hour
 	activityMaxAge = 5 * time.Minute
+	// activityChunk is how many hours are counted and kept at a time.
+	activityChunk = 24
 )
 
 // Activity counts what happened to the mail in n buckets of step from
@@ -70,15 +72,20 @@ func (db *DB) Activity(ctx context.Context, from time.Time, step time.Duration, 
 		hourly[i] = kept[start].ActivityBucket
 		hourly[i].Start = start
 	}
-	if lo >= 0 {
-		counted, err := db.countActivity(ctx, from.Add(time.Duration(lo)*time.Hour), time.Hour, hi-lo+1)
+	// A day at a time, newest first, each kept as soon as it is counted:
+	// a first view of 30 days that gives up half-way (the browser's
+	// patience) leaves the days it counted for the next.
+	for lo >= 0 && hi >= lo {
+		first := max(lo, hi-activityChunk+1)
+		counted, err := db.countActivity(ctx, from.Add(time.Duration(first)*time.Hour), time.Hour, hi-first+1)
 		if err != nil {
 			return nil, err
 		}
-		copy(hourly[lo:], counted)
+		copy(hourly[first:], counted)
 		if err := db.keepActivityHours(ctx, counted, now); err != nil {
 			return nil, err
 		}
+		hi = first - 1
 	}
 	per := int(step / time.Hour)
 	buckets := make([]nurture.ActivityBucket, n)
