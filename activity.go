@@ -16,16 +16,14 @@ type ActivityBucket struct {
 	// what we know, not a receipt from the recipient's server.
 	Delivered int64
 	// HardBounces, SoftBounces and Complaints count what providers
-	// reported in the span, by when it happened.
+	// reported in the span, by when the report reached us.
 	HardBounces, SoftBounces, Complaints int64
-	// Unsubscribes counts the contacts who opted out of a topic themselves
-	// (one-click or the preference page), each once in the period, in the
-	// bucket of their first opt-out.
+	// Unsubscribes counts the times a person opted out of one topic or
+	// more themselves (one-click or the preference page).
 	Unsubscribes int64
-	// HumanOpens and HumanClicks count the emails a person opened or
-	// clicked (machine opens and link scanners left out; a click counts
-	// as an open too), each email once in the period, in the bucket of
-	// its first such hit.
+	// HumanOpens and HumanClicks count the times a person opened an email
+	// or clicked a link in one (machine opens, image prefetching and link
+	// scanners left out).
 	HumanOpens, HumanClicks int64
 }
 

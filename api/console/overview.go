@@ -156,26 +156,26 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 		}
 		return m
 	}
-	bounced := metric("bounced", "Bounced", "Bounces providers reported in the period, by when they happened.",
+	bounced := metric("bounced", "Bounced", "Bounces providers reported in the period, by when their report reached us.",
 		t.Bounces(), nurture.ActivityBucket.Bounces)
 	bounced.Detail = fmt.Sprintf("%s hard, %s soft", formatInt(t.HardBounces), formatInt(t.SoftBounces))
 	v.Metrics = []metricView{
 		metric("sent", "Sent", "Emails our relay accepted in the period.", t.Sent,
 			func(b nurture.ActivityBucket) int64 { return b.Sent }),
 		metric("delivered", "Delivered", "Sent emails for which no bounce has been reported since: the relay took them and "+
-			"nothing came back. We cannot see an inbox, so this is what we know, not a receipt; an email moves out "+
-			"of it when a bounce for it comes in later.", t.Delivered,
+			"nothing came back. We cannot see an inbox, so this is what we know, not a receipt. A bounce that comes "+
+			"in up to 6 hours after the hour of the send takes the email out; a later one does not.", t.Delivered,
 			func(b nurture.ActivityBucket) int64 { return b.Delivered }),
 		bounced,
-		metric("complaints", "Complaints", "People who reported an email as spam, as their provider told us (feedback loops).",
+		metric("complaints", "Complaints", "People who reported an email as spam, as their provider told us (feedback "+
+			"loops), by when the report reached us.",
 			t.Complaints, func(b nurture.ActivityBucket) int64 { return b.Complaints }),
-		metric("unsubscribes", "Unsubscribes", "People who opted out of a topic themselves (one-click or the preference page), "+
-			"each counted once.", t.Unsubscribes, func(b nurture.ActivityBucket) int64 { return b.Unsubscribes }),
-		metric("opens", "Human opens", "Emails a person opened (or clicked), each counted once; mail privacy proxies, "+
-			"image prefetching and scanners are left out.", t.HumanOpens,
+		metric("unsubscribes", "Unsubscribes", "Times a person opted out themselves, of one topic or more (one-click or "+
+			"the preference page).", t.Unsubscribes, func(b nurture.ActivityBucket) int64 { return b.Unsubscribes }),
+		metric("opens", "Human opens", "Times a person opened an email; mail privacy proxies, image prefetching "+
+			"and scanners are left out. An email opened twice counts twice.", t.HumanOpens,
 			func(b nurture.ActivityBucket) int64 { return b.HumanOpens }),
-		metric("clicks", "Human clicks", "Emails in which a person clicked a link, each counted once; link scanners "+
-			"are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
+		metric("clicks", "Human clicks", "Times a person clicked a link in an email; link scanners are left out.", t.HumanClicks, func(b nurture.ActivityBucket) int64 { return b.HumanClicks }),
 	}
 	return v
 }

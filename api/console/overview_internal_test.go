@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +89,23 @@ func TestBucketTick(t *testing.T) {
 		require.Equal(t, tc.tick, tick, "bucket %d of %d", tc.i, tc.n)
 		require.Equal(t, tc.minor, minor, "bucket %d of %d", tc.i, tc.n)
 	}
+}
+
+// A column chart is an image with its title, a column per point titled
+// with its label and number, and every text escaped.
+func TestColumnChart(t *testing.T) {
+	t.Parallel()
+	svg := string(columnChart(`Sent <per> "hour"`, []Point{
+		{Label: "Mon 2 Mar 10:00", Tick: "10:00", Value: 0},
+		{Label: "Mon 2 Mar 11:00 <b>", Tick: "<11>", Minor: true, Value: 1234},
+	}))
+	require.Contains(t, svg, `role="img" aria-label="Sent &lt;per&gt; &#34;hour&#34;"`)
+	require.Contains(t, svg, `<title>Sent &lt;per&gt; &#34;hour&#34;</title>`)
+	require.Equal(t, 2, strings.Count(svg, `<rect class="chart-bar"`))
+	require.Contains(t, svg, `<title>Mon 2 Mar 10:00: 0</title>`)
+	require.Contains(t, svg, `<title>Mon 2 Mar 11:00 &lt;b&gt;: 1,234</title>`)
+	require.Contains(t, svg, `<text class="chart-label minor" x=`)
+	require.Contains(t, svg, `>&lt;11&gt;</text>`)
+	require.Contains(t, svg, `>2k</text>`, "the scale, rounded up")
+	require.NotContains(t, svg, "<b>")
 }

@@ -18,8 +18,8 @@ import (
 // clock (Mon 2 Mar 2026 12:00 UTC):
 //   - today 11:00: 1,000 emails sent, 10 of them since marked bounced;
 //     8 hard and 2 soft bounces and 2 complaints reported at 11:30;
-//     3 emails opened by a person at 10:xx (one of them twice), one of
-//     them clicked at 10:50, and a machine open and a scanner's click of
+//     4 human opens of 3 emails at 10:xx (one of them opened twice), one
+//     of them clicked at 10:50, and a machine open and a scanner's click of
 //     a fourth; one person unsubscribed at 09:15 (from two topics).
 //   - Sun 1 Mar 12:59 (just outside the last 24 hours): 1 email sent.
 //   - Fri 27 Feb: 499 sent, 40 hard bounces and 3 complaints reported.
@@ -68,6 +68,8 @@ func seedOverview(t *testing.T, h *harness) {
 	report(nurture.BounceHard, day(-28, 1), 7)
 	_, err = h.store.RecordBounces(ctx, bounces, 100)
 	require.NoError(t, err)
+	_, err = h.pool.Exec(ctx, `UPDATE bounces SET received_at = at`) // each reached us when it happened
+	require.NoError(t, err)
 
 	hit := func(m int64, kind nurture.HitKind, class nurture.HitClass, at time.Time) nurture.Hit {
 		return nurture.Hit{Kind: kind, MessageID: m, ContactID: c.ID, Class: class, At: at}
@@ -107,7 +109,7 @@ func TestOverviewShowsEachPeriod(t *testing.T) {
 		{
 			period: "24h", bars: 24,
 			totals: map[string]string{"sent": "1,000", "delivered": "990", "bounced": "10", "complaints": "2",
-				"unsubscribes": "1", "opens": "3", "clicks": "1"},
+				"unsubscribes": "1", "opens": "4", "clicks": "1"},
 			complaint:       rate{"0.202%", "At or above the 0.1% target, below the 0.3% limit"},
 			bounce:          rate{"1.00%", "Below the 2% target"},
 			bucketsWithSent: map[string]string{"Mon 2 Mar 11:00": "1,000", "Mon 2 Mar 10:00": "0", "Sun 1 Mar 13:00": "0"},
@@ -115,7 +117,7 @@ func TestOverviewShowsEachPeriod(t *testing.T) {
 		{
 			period: "7d", bars: 7,
 			totals: map[string]string{"sent": "1,500", "delivered": "1,490", "bounced": "50", "complaints": "5",
-				"unsubscribes": "1", "opens": "3", "clicks": "1"},
+				"unsubscribes": "1", "opens": "4", "clicks": "1"},
 			complaint:       rate{"0.336%", "At or above the 0.3% limit"},
 			bounce:          rate{"3.33%", "At or above the 2% target, below the 5% limit"},
 			bucketsWithSent: map[string]string{"Mon 2 Mar": "1,000", "Sun 1 Mar": "1", "Fri 27 Feb": "499", "Tue 24 Feb": "0"},
@@ -123,7 +125,7 @@ func TestOverviewShowsEachPeriod(t *testing.T) {
 		{
 			period: "30d", bars: 30,
 			totals: map[string]string{"sent": "10,000", "delivered": "9,990", "bounced": "50", "complaints": "5",
-				"unsubscribes": "1", "opens": "3", "clicks": "1"},
+				"unsubscribes": "1", "opens": "4", "clicks": "1"},
 			complaint:       rate{"0.050%", "Below the 0.1% target"},
 			bounce:          rate{"0.500%", "Below the 2% target"},
 			bucketsWithSent: map[string]string{"Tue 10 Feb": "8,500", "Mon 2 Mar": "1,000", "Sun 1 Feb": "0"},
