@@ -183,6 +183,9 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		start("enrichment poller", enrichPoller.Run)
 		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger}
 		start("retention", retention.Run)
+		// The console's overview reads hours counted ahead of time.
+		overview := &worker.OverviewJob{Store: store, Logger: logger}
+		start("overview counts", overview.Run)
 		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
 			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger,
 				Lanes: cfg.CampaignLanes})}
