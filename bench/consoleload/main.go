@@ -40,8 +40,11 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/api/console"
 	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/sequence"
+	"github.com/nurture-email/nurture/templates"
 )
 
 type options struct {
@@ -130,7 +133,10 @@ func run(ctx context.Context, o options) error {
 	if err := store.CreateAPIKey(ctx, stored); err != nil {
 		return err
 	}
-	ccfg := consoleConfig(store)
+	ccfg, err := consoleConfig(store)
+	if err != nil {
+		return err
+	}
 	if o.redis != "" {
 		opt, err := asynq.ParseRedisURI(o.redis)
 		if err != nil {
@@ -175,12 +181,26 @@ func run(ctx context.Context, o options) error {
 
 // consoleConfig is the console with every page it has, on the real store.
 // A page built later gets its line here.
-func consoleConfig(store *postgres.DB) console.Config {
+func consoleConfig(store *postgres.DB) (console.Config, error) {
+	tmpl, err := templates.Default()
+	if err != nil {
+		return console.Config{}, err
+	}
+	seqs, err := sequence.Load(templates.Sequences(), tmpl)
+	if err != nil {
+		return console.Config{}, err
+	}
+	sim := api.ConsoleSimulator{Simulator: &api.Simulator{Store: store}}
 	return console.Config{
 		Keys: store, Sessions: store, Audit: store,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Overview:     &console.Overview{Activity: store},
+		Contacts:     &console.Contacts{Store: store},
+		Sequences:    &console.Sequences{Set: seqs, Stats: store, Simulator: sim},
+		Campaigns:    &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: tmpl},
+		Templates:    &console.Templates{Set: tmpl, Contacts: store},
 		Suppressions: &console.Suppressions{Store: store},
-	}
+	}, nil
 }
 
 // choosePages reads -pages.

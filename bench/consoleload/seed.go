@@ -52,11 +52,11 @@ var (
 	industries = strings.Fields(`Software Fintech E-commerce Healthcare Education Media Manufacturing Consulting Logistics Gaming`)
 	titles     = []string{"Software Engineer", "Head of Growth", "Product Manager", "Marketing Manager", "CTO", "CEO", "Designer",
 		"Data Analyst", "Sales Director", "Customer Success Manager", "VP Engineering", "Founder", "Operations Lead"}
-	countries  = strings.Fields(`US US US GB DE FR CA IN BR NL ES AU JP SE PL IT MX SG IE CH`)
-	zones      = map[string]string{"US": "America/New_York", "GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "CA": "America/Toronto", "IN": "Asia/Kolkata", "BR": "America/Sao_Paulo", "NL": "Europe/Amsterdam", "ES": "Europe/Madrid", "AU": "Australia/Sydney", "JP": "Asia/Tokyo", "SE": "Europe/Stockholm", "PL": "Europe/Warsaw", "IT": "Europe/Rome", "MX": "America/Mexico_City", "SG": "Asia/Singapore", "IE": "Europe/Dublin", "CH": "Europe/Zurich"}
-	topics     = []string{"onboarding", "education", "product", "marketing"}
-	templates  = []string{"welcome", "activation-tips", "weekly-digest", "feature-launch", "trial-ending", "webinar-invite"}
-	eventNames = []string{"Logged In", "Viewed Dashboard", "Created Project", "Updated Project", "Searched", "Viewed Pricing",
+	countries     = strings.Fields(`US US US GB DE FR CA IN BR NL ES AU JP SE PL IT MX SG IE CH`)
+	zones         = map[string]string{"US": "America/New_York", "GB": "Europe/London", "DE": "Europe/Berlin", "FR": "Europe/Paris", "CA": "America/Toronto", "IN": "Asia/Kolkata", "BR": "America/Sao_Paulo", "NL": "Europe/Amsterdam", "ES": "Europe/Madrid", "AU": "Australia/Sydney", "JP": "Asia/Tokyo", "SE": "Europe/Stockholm", "PL": "Europe/Warsaw", "IT": "Europe/Rome", "MX": "America/Mexico_City", "SG": "Asia/Singapore", "IE": "Europe/Dublin", "CH": "Europe/Zurich"}
+	topics        = []string{"onboarding", "education", "product", "marketing"}
+	templateNames = []string{"welcome", "activation-tips", "weekly-digest", "feature-launch", "trial-ending", "webinar-invite"}
+	eventNames    = []string{"Logged In", "Viewed Dashboard", "Created Project", "Updated Project", "Searched", "Viewed Pricing",
 		"Exported Report", "Invited Teammate", "Commented", "Uploaded File", "Connected Integration", "Upgraded Plan"}
 	campaigns = []string{"December product update", "Black Friday webinar", "Year in review", "New integrations", seededMark}
 )
@@ -216,7 +216,7 @@ func copyCampaigns(ctx context.Context, pool *pgxpool.Pool, last bool) error {
 			status = "draft"
 		}
 		_, err := pool.Exec(ctx, `INSERT INTO campaigns (name, template, topic, subject, filter, status, send_at, started_at, finished_at)
-			VALUES ($1, $2, 'marketing', $1, '{}', $3, $4::timestamptz, $4::timestamptz, $4::timestamptz + interval '2 hours')`, name, templates[i%len(templates)], status, at)
+			VALUES ($1, $2, 'marketing', $1, '{}', $3, $4::timestamptz, $4::timestamptz, $4::timestamptz + interval '2 hours')`, name, templateNames[i%len(templateNames)], status, at)
 		if err != nil {
 			return fmt.Errorf("campaign: %w", err)
 		}
@@ -278,7 +278,7 @@ func copyMessages(ctx context.Context, pool *pgxpool.Pool, contacts int) (int, e
 		"sent_at", "created_at", "updated_at", "campaign_id"}, len(msgs), func(i int) []any {
 		m := msgs[i]
 		var campaign *int64
-		tmpl, topic := templates[i%len(templates)], topics[i%len(topics)]
+		tmpl, topic := templateNames[i%len(templateNames)], topics[i%len(topics)]
 		if i%3 == 0 {
 			id := int64(1 + i%(len(campaigns)-1))
 			campaign, topic = &id, "marketing"
