@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -71,6 +72,42 @@ func (db *DB) CampaignTotals(ctx context.Context, ids []int64) (map[int64]*nurtu
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	return out, nil
+}
+
+// SaveCampaignFigures keeps a campaign's figures as counted at at, unless
+// figures counted later are kept already.
+func (db *DB) SaveCampaignFigures(ctx context.Context, id int64, s *nurture.CampaignStats, at time.Time) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO campaign_figures (campaign_id, figures, counted_at) VALUES ($1, $2, $3)
+		ON CONFLICT (campaign_id) DO UPDATE SET figures = excluded.figures, counted_at = excluded.counted_at
+		WHERE campaign_figures.counted_at < excluded.counted_at`, id, s, at)
+	if err != nil {
+		return fmt.Errorf("save campaign figures: %w", err)
+	}
+	return nil
+}
+
+// CampaignFigures returns the figures kept for each of the campaigns ids,
+// with when they were counted (CountedAt); a campaign never counted is
+// absent. It reads them by primary key.
+func (db *DB) CampaignFigures(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error) {
+	rows, err := db.pool.Query(ctx, `SELECT campaign_id, figures, counted_at FROM campaign_figures WHERE campaign_id = ANY ($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign figures: %w", err)
+	}
+	out := make(map[int64]*nurture.CampaignStats, len(ids))
+	var id int64
+	var at time.Time
+	var s *nurture.CampaignStats
+	_, err = pgx.ForEachRow(rows, []any{&id, &s, &at}, func() error {
+		s.CountedAt = at
+		out[id] = s
+		s = nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign figures: %w", err)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +30,11 @@ type CampaignStore interface {
 	MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error)
 	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
 	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
+	// SaveCampaignFigures keeps a big campaign's figures as counted at
+	// at; CampaignFigures reads them back, with CountedAt set (a campaign
+	// never counted is absent).
+	SaveCampaignFigures(ctx context.Context, id int64, s *nurture.CampaignStats, at time.Time) error
+	CampaignFigures(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error)
 }
 
 // CampaignSegments are the saved segments a campaign may be for.
@@ -49,12 +55,32 @@ type CampaignTemplates interface {
 	Topic(name string) (nurture.Topic, bool)
 }
 
-// Campaigns is what the campaigns pages need. Every field is required.
+// Campaigns is what the campaigns pages need. The stores and templates
+// are required.
 type Campaigns struct {
 	Store     CampaignStore
 	Segments  CampaignSegments
 	Audience  CampaignAudience
 	Templates CampaignTemplates
+	// LiveLimit is the most recipients whose figures a page counts as it
+	// loads (on the list: in all its campaigns together); a bigger
+	// campaign's are shown as last counted, and counted again in the
+	// background when older than a minute: counting a 1,000,000-recipient
+	// campaign takes seconds. Default 50,000.
+	LiveLimit int64
+
+	counting sync.Map // the ids of the campaigns being counted in the background
+}
+
+// figuresMaxAge is how old a big campaign's figures may be before a page
+// that shows them has them counted again.
+const figuresMaxAge = time.Minute
+
+func (p *Campaigns) liveLimit() int64 {
+	if p.LiveLimit <= 0 {
+		return 50_000
+	}
+	return p.LiveLimit
 }
 
 // campaignPageSize is how many campaigns the list shows at a time.
@@ -82,12 +108,17 @@ type campaignRow struct {
 	Sent     int64
 	Opens    int64
 	Clicks   int64
+	// CountedAt is when a big campaign's figures were counted (zero:
+	// now); Counting, that they are being counted for the first time.
+	CountedAt time.Time
+	Counting  bool
 }
 
 // campaignListView is what the list shows.
 type campaignListView struct {
-	Rows  []campaignRow
-	Older string // the "before" of the next page, "" at the end
+	Rows      []campaignRow
+	Older     string // the "before" of the next page, "" at the end
+	LiveLimit int64
 }
 
 // campaignList serves GET /admin/campaigns: the campaigns, newest first,
@@ -109,11 +140,7 @@ func (k *Console) campaignList(c *gin.Context) {
 		k.fail(c, err)
 		return
 	}
-	ids := make([]int64, len(list))
-	for i, camp := range list {
-		ids[i] = camp.ID
-	}
-	totals, err := p.Store.CampaignTotals(ctx, ids)
+	totals, err := k.campaignTotals(ctx, list)
 	if err != nil {
 		k.fail(c, err)
 		return
@@ -123,12 +150,15 @@ func (k *Console) campaignList(c *gin.Context) {
 		k.fail(c, err)
 		return
 	}
-	v := campaignListView{Rows: make([]campaignRow, len(list))}
+	v := campaignListView{Rows: make([]campaignRow, len(list)), LiveLimit: p.liveLimit()}
 	for i, camp := range list {
 		row := campaignRow{C: camp, Schedule: scheduleText(camp), Audience: audienceOf(camp, names)}
 		if t := totals[camp.ID]; t != nil {
 			row.Sent = sentOf(t)
 			row.Opens, row.Clicks = t.HumanOpens, t.HumanClicks
+			row.CountedAt = t.CountedAt
+		} else if camp.Audience > 0 {
+			row.Counting = true
 		}
 		v.Rows[i] = row
 	}
@@ -136,6 +166,87 @@ func (k *Console) campaignList(c *gin.Context) {
 		v.Older = itoa(list[len(list)-1].ID)
 	}
 	k.show(c, http.StatusOK, "campaigns.html", "campaigns", "Campaigns", v)
+}
+
+// campaignTotals are the list's figures of campaigns: counted now for
+// the first of them while their recipients add up to LiveLimit, the
+// others' as last counted (and counted again in the background when
+// stale or never counted).
+func (k *Console) campaignTotals(ctx context.Context, list []*nurture.Campaign) (map[int64]*nurture.CampaignStats, error) {
+	p := k.cfg.Campaigns
+	var live, kept []int64
+	budget := p.liveLimit()
+	for _, camp := range list {
+		if camp.Audience <= budget {
+			budget -= camp.Audience
+			live = append(live, camp.ID)
+		} else {
+			kept = append(kept, camp.ID)
+		}
+	}
+	totals, err := p.Store.CampaignTotals(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	if len(kept) == 0 {
+		return totals, nil
+	}
+	saved, err := p.Store.CampaignFigures(ctx, kept)
+	if err != nil {
+		return nil, err
+	}
+	now := k.cfg.Clock.Now()
+	for _, id := range kept {
+		s, ok := saved[id]
+		if !ok || now.Sub(s.CountedAt) > figuresMaxAge {
+			k.countLater(id)
+		}
+		if ok {
+			totals[id] = s
+		}
+	}
+	return totals, nil
+}
+
+// campaignFigures are a campaign's statistics for its page: counted now
+// when its audience is within LiveLimit, else as last counted (nil: never
+// yet), counted again in the background when stale.
+func (k *Console) campaignFigures(ctx context.Context, camp *nurture.Campaign) (*nurture.CampaignStats, error) {
+	p := k.cfg.Campaigns
+	if camp.Audience <= p.liveLimit() {
+		return p.Store.CampaignStats(ctx, camp.ID)
+	}
+	saved, err := p.Store.CampaignFigures(ctx, []int64{camp.ID})
+	if err != nil {
+		return nil, err
+	}
+	s := saved[camp.ID]
+	if s == nil || k.cfg.Clock.Now().Sub(s.CountedAt) > figuresMaxAge {
+		k.countLater(camp.ID)
+	}
+	return s, nil
+}
+
+// countLater counts a campaign's figures in the background and keeps
+// them, unless they are being counted already.
+func (k *Console) countLater(id int64) {
+	p := k.cfg.Campaigns
+	if _, busy := p.counting.LoadOrStore(id, true); busy {
+		return
+	}
+	go func() {
+		defer p.counting.Delete(id)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		at := k.cfg.Clock.Now()
+		s, err := p.Store.CampaignStats(ctx, id)
+		if err == nil {
+			err = p.Store.SaveCampaignFigures(ctx, id, s, at)
+		}
+		if err != nil {
+			k.cfg.Logger.Error("console: count a campaign's figures", "campaign", id, "err", err)
+		}
+	}()
 }
 
 // segmentNames are the saved segments' names by id.
@@ -217,7 +328,7 @@ func (k *Console) campaignPage(c *gin.Context) {
 func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaign, f campaignForm, errs fieldErrors) {
 	p := k.cfg.Campaigns
 	ctx := c.Request.Context()
-	stats, err := p.Store.CampaignStats(ctx, camp.ID)
+	stats, err := k.campaignFigures(ctx, camp)
 	if err != nil {
 		k.fail(c, err)
 		return
@@ -228,14 +339,16 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 		return
 	}
 	v := campaignView{C: camp, Schedule: scheduleText(camp), Audience: audienceOf(camp, names), Stats: stats,
-		Sent: sentOf(stats), Delivered: stats.ByStatus[string(nurture.StatusSent)], Bounced: stats.ByStatus[string(nurture.StatusBounced)],
 		Editable: campaign.Editable(campaign.Status(camp.Status)), Can: map[string]bool{}, Form: f, Errors: errs}
+	if stats != nil {
+		v.Sent, v.Delivered, v.Bounced = sentOf(stats), stats.ByStatus[string(nurture.StatusSent)], stats.ByStatus[string(nurture.StatusBounced)]
+		for _, l := range stats.Links {
+			v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 22), Value: l.HumanClicks})
+		}
+	}
 	for _, a := range []campaign.Action{campaign.ActionSchedule, campaign.ActionPause, campaign.ActionResume, campaign.ActionCancel} {
 		_, err := campaign.Transition(campaign.Status(camp.Status), a)
 		v.Can[string(a)] = err == nil
-	}
-	for _, l := range stats.Links {
-		v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 22), Value: l.HumanClicks})
 	}
 	if ab := camp.AB; ab != nil {
 		results := camp.Decision
