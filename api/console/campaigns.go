@@ -63,22 +63,29 @@ type Campaigns struct {
 	Audience  CampaignAudience
 	Templates CampaignTemplates
 	// LiveLimit is the most recipients whose figures a page counts as it
-	// loads (on the list: in all its campaigns together); a bigger
-	// campaign's are shown as last counted, and counted again in the
-	// background when older than a minute: counting a 1,000,000-recipient
-	// campaign takes seconds. Default 50,000.
+	// loads (on the list: in all its campaigns together), about 50 ms of
+	// counting; a bigger campaign's are shown as last counted, and counted
+	// again in the background when stale (figuresMaxAge): counting a
+	// 1,000,000-recipient campaign takes seconds. Default 5,000.
 	LiveLimit int64
 
-	counting sync.Map // the ids of the campaigns being counted in the background
+	counting sync.Map   // the ids of the campaigns waiting to be counted in the background
+	countOne sync.Mutex // background counts go one at a time
 }
 
-// figuresMaxAge is how old a big campaign's figures may be before a page
-// that shows them has them counted again.
-const figuresMaxAge = time.Minute
+// figuresMaxAge is how old a campaign's kept figures may be before a page
+// that shows them has them counted again: a minute while it sends and the
+// day after; an hour once its hits have slowed down.
+func figuresMaxAge(c *nurture.Campaign, now time.Time) time.Duration {
+	if !c.FinishedAt.IsZero() && now.Sub(c.FinishedAt) > 24*time.Hour {
+		return time.Hour
+	}
+	return time.Minute
+}
 
 func (p *Campaigns) liveLimit() int64 {
 	if p.LiveLimit <= 0 {
-		return 50_000
+		return 5_000
 	}
 	return p.LiveLimit
 }
@@ -174,14 +181,15 @@ func (k *Console) campaignList(c *gin.Context) {
 // stale or never counted).
 func (k *Console) campaignTotals(ctx context.Context, list []*nurture.Campaign) (map[int64]*nurture.CampaignStats, error) {
 	p := k.cfg.Campaigns
-	var live, kept []int64
+	var live []int64
+	var kept []*nurture.Campaign
 	budget := p.liveLimit()
 	for _, camp := range list {
 		if camp.Audience <= budget {
 			budget -= camp.Audience
 			live = append(live, camp.ID)
 		} else {
-			kept = append(kept, camp.ID)
+			kept = append(kept, camp)
 		}
 	}
 	totals, err := p.Store.CampaignTotals(ctx, live)
@@ -191,37 +199,55 @@ func (k *Console) campaignTotals(ctx context.Context, list []*nurture.Campaign) 
 	if len(kept) == 0 {
 		return totals, nil
 	}
-	saved, err := p.Store.CampaignFigures(ctx, kept)
+	ids := make([]int64, len(kept))
+	for i, camp := range kept {
+		ids[i] = camp.ID
+	}
+	saved, err := p.Store.CampaignFigures(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	now := k.cfg.Clock.Now()
-	for _, id := range kept {
-		s, ok := saved[id]
-		if !ok || now.Sub(s.CountedAt) > figuresMaxAge {
-			k.countLater(id)
+	for _, camp := range kept {
+		s, ok := saved[camp.ID]
+		if !ok || now.Sub(s.CountedAt) > figuresMaxAge(camp, now) {
+			k.countLater(camp.ID)
 		}
 		if ok {
-			totals[id] = s
+			totals[camp.ID] = s
 		}
 	}
 	return totals, nil
 }
 
-// campaignFigures are a campaign's statistics for its page: counted now
-// when its audience is within LiveLimit, else as last counted (nil: never
-// yet), counted again in the background when stale.
+// campaignFigures are a campaign's statistics for its page: none yet
+// before it starts; else as last counted, counted again in the
+// background when stale (figuresMaxAge). A campaign never counted is
+// counted now when its audience is within LiveLimit; a bigger one's are
+// nil until the background count is done. (CampaignStats finds the
+// campaign's opens and clicks by a scan of every email event: seconds on
+// a big database, whatever the campaign's size.)
 func (k *Console) campaignFigures(ctx context.Context, camp *nurture.Campaign) (*nurture.CampaignStats, error) {
 	p := k.cfg.Campaigns
-	if camp.Audience <= p.liveLimit() {
-		return p.Store.CampaignStats(ctx, camp.ID)
+	if camp.StartedAt.IsZero() {
+		return &nurture.CampaignStats{ByStatus: map[string]int64{}}, nil
 	}
 	saved, err := p.Store.CampaignFigures(ctx, []int64{camp.ID})
 	if err != nil {
 		return nil, err
 	}
+	now := k.cfg.Clock.Now()
 	s := saved[camp.ID]
-	if s == nil || k.cfg.Clock.Now().Sub(s.CountedAt) > figuresMaxAge {
+	switch {
+	case s == nil && camp.Audience <= p.liveLimit():
+		if s, err = p.Store.CampaignStats(ctx, camp.ID); err != nil {
+			return nil, err
+		}
+		s.CountedAt = now
+		if err := p.Store.SaveCampaignFigures(ctx, camp.ID, s, now); err != nil {
+			return nil, err
+		}
+	case s == nil || now.Sub(s.CountedAt) > figuresMaxAge(camp, now):
 		k.countLater(camp.ID)
 	}
 	return s, nil
@@ -236,6 +262,8 @@ func (k *Console) countLater(id int64) {
 	}
 	go func() {
 		defer p.counting.Delete(id)
+		p.countOne.Lock()
+		defer p.countOne.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		at := k.cfg.Clock.Now()

@@ -371,7 +371,9 @@ func TestCampaignPageShowsStatisticsLinksAndTheABWinner(t *testing.T) {
 	seedHit(t, h, msgs[1], people[1], "click", "human", "https://example.com/pricing?a=<b>")
 	seedHit(t, h, msgs[1], people[1], "click", "human", "https://example.com/blog")
 	seedHit(t, h, msgs[2], people[2], "click", "bot", "https://example.com/blog")
-	_, err := h.store.DecideWinner(context.Background(), camp.ID, 1, []nurture.VariantResult{
+	_, err := h.pool.Exec(context.Background(), `UPDATE campaigns SET status = 'sending', started_at = $2 WHERE id = $1`, camp.ID, now)
+	require.NoError(t, err)
+	_, err = h.store.DecideWinner(context.Background(), camp.ID, 1, []nurture.VariantResult{
 		{Variant: 0, Audience: 10, Sent: 10, HumanClicks: 1}, {Variant: 1, Audience: 10, Sent: 10, HumanClicks: 4}}, now)
 	require.NoError(t, err)
 
@@ -464,7 +466,7 @@ func TestBigCampaignFiguresAreCountedInTheBackground(t *testing.T) {
 	people := seedContacts(t, h, "pro", "pro", "pro")
 	for _, camp := range []*nurture.Campaign{small, big} {
 		n := map[int64]int{small.ID: 1, big.ID: 3}[camp.ID]
-		_, err := h.pool.Exec(context.Background(), `UPDATE campaigns SET status = 'sent' WHERE id = $1`, camp.ID)
+		_, err := h.pool.Exec(context.Background(), `UPDATE campaigns SET status = 'sent', started_at = $2 WHERE id = $1`, camp.ID, now)
 		require.NoError(t, err)
 		_, err = h.pool.Exec(context.Background(), `INSERT INTO campaign_lanes (campaign_id, lane, frozen, audience) VALUES ($1, 0, true, $2)`, camp.ID, n)
 		require.NoError(t, err)
