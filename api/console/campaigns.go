@@ -333,6 +333,7 @@ type campaignView struct {
 	Sent, Delivered, Bounced int64
 	Links                    []Bar
 	Variants                 []campaignVariant
+	VariantBars              []Bar  // each variant's people who did what the test compares
 	Metric                   string // what the A/B test compares
 	Decided                  bool
 	// Editable: the schedule may still change; Can: the actions the
@@ -396,6 +397,14 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 				}
 			}
 			v.Variants = append(v.Variants, cv)
+			bar := Bar{Label: cv.Name, Value: cv.Result.HumanClicks}
+			if campaign.Metric(ab.Metric) == campaign.MetricOpens {
+				bar.Value = cv.Result.HumanOpens
+			}
+			if cv.Winner {
+				bar.Label += " (winner)"
+			}
+			v.VariantBars = append(v.VariantBars, bar)
 		}
 	}
 	k.show(c, status, "campaign.html", "campaigns", camp.Name, v)

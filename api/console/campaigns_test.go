@@ -398,6 +398,8 @@ func TestCampaignPageShowsStatisticsLinksAndTheABWinner(t *testing.T) {
 	require.Contains(t, page, "Spring &lt;sale&gt;")
 	require.Contains(t, page, `B <span class="badge winner">Winner</span>`)
 	require.NotContains(t, page, `A <span class="badge winner">`)
+	require.Contains(t, page, `aria-label="People&#39;s clicks per variant"`)
+	require.Contains(t, page, `B (winner)</text>`)
 }
 
 func TestCampaignPagesAnswerNotFoundForAMissingCampaign(t *testing.T) {
