@@ -128,6 +128,10 @@ type CampaignStats struct {
 	// topic after its email was sent to them.
 	Unsubscribed int64
 	Buckets      []BucketStats
+	// CountedAt is when the figures were counted, when they were kept
+	// for later (a big campaign's, for the console); zero when counted
+	// just now.
+	CountedAt time.Time
 }
 
 // LinkStats is one link's clicks.

@@ -74,3 +74,29 @@ func TestCampaignTotalsCountPeopleOncePerCampaign(t *testing.T) {
 	require.Zero(t, totals[b.ID].HumanClicks)
 	require.NotContains(t, totals, int64(999))
 }
+
+// A big campaign's figures are kept as counted, and read back with when;
+// an older count never replaces a newer one.
+func TestCampaignFiguresKeepTheLatestCount(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	c := &nurture.Campaign{Name: "big", Template: "welcome", Filter: "subscribed", Status: "sent", FallbackZone: "UTC", SendAt: time.Now()}
+	require.NoError(t, db.CreateCampaign(ctx, c))
+	got, err := db.CampaignFigures(ctx, []int64{c.ID})
+	require.NoError(t, err)
+	require.Empty(t, got, "never counted")
+
+	at := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	s := &nurture.CampaignStats{Audience: 1000000, ByStatus: map[string]int64{"sent": 990000, "bounced": 10000}, HumanOpens: 300000,
+		Links: []nurture.LinkStats{{URL: "https://example.com/a", HumanClicks: 12}}}
+	require.NoError(t, db.SaveCampaignFigures(ctx, c.ID, s, at))
+	older := &nurture.CampaignStats{Audience: 5}
+	require.NoError(t, db.SaveCampaignFigures(ctx, c.ID, older, at.Add(-time.Minute)))
+
+	got, err = db.CampaignFigures(ctx, []int64{c.ID, 999})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.True(t, got[c.ID].CountedAt.Equal(at))
+	got[c.ID].CountedAt = time.Time{}
+	require.Equal(t, s, got[c.ID])
+}

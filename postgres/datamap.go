@@ -74,6 +74,7 @@ var impersonalTables = map[string]string{
 	"segments":          "saved conditions, written by the operator",
 	"campaigns":         "the operator's campaigns; who is in one is campaign_audience",
 	"campaign_lanes":    "a campaign's fan-out progress: checkpoints and counts by contact id modulo n, no one's data",
+	"campaign_figures":  "a campaign's statistics as last counted for the console: counts, no one's data",
 	"companies":         "accounts, shared by their people (a contact links to one by companies.id); not a person's",
 	"domain_research":   "what public sources say about a domain, shared by everyone of that domain",
 	"erased_addresses":  "only an HMAC of each erased address, under a key the database never holds",

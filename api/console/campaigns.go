@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +30,11 @@ type CampaignStore interface {
 	MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error)
 	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
 	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
+	// SaveCampaignFigures keeps a big campaign's figures as counted at
+	// at; CampaignFigures reads them back, with CountedAt set (a campaign
+	// never counted is absent).
+	SaveCampaignFigures(ctx context.Context, id int64, s *nurture.CampaignStats, at time.Time) error
+	CampaignFigures(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error)
 }
 
 // CampaignSegments are the saved segments a campaign may be for.
@@ -49,12 +55,22 @@ type CampaignTemplates interface {
 	Topic(name string) (nurture.Topic, bool)
 }
 
-// Campaigns is what the campaigns pages need. Every field is required.
+// Campaigns is what the campaigns pages need. The stores and templates
+// are required.
 type Campaigns struct {
 	Store     CampaignStore
 	Segments  CampaignSegments
 	Audience  CampaignAudience
 	Templates CampaignTemplates
+	// LiveLimit is the most recipients whose figures a page counts as it
+	// loads (on the list: in all its campaigns together), about 50 ms of
+	// counting; a bigger campaign's are shown as last counted, and counted
+	// again in the background when stale (figuresMaxAge): counting a
+	// 1,000,000-recipient campaign takes seconds. Default 5,000.
+	LiveLimit int64
+
+	counting sync.Map   // the ids of the campaigns waiting to be counted in the background
+	countOne sync.Mutex // background counts go one at a time
 }
 
 // campaignPageSize is how many campaigns the list shows at a time.
@@ -82,12 +98,16 @@ type campaignRow struct {
 	Sent     int64
 	Opens    int64
 	Clicks   int64
+	// Counting says a big campaign's figures are being counted for the
+	// first time.
+	Counting bool
 }
 
 // campaignListView is what the list shows.
 type campaignListView struct {
-	Rows  []campaignRow
-	Older string // the "before" of the next page, "" at the end
+	Rows      []campaignRow
+	Older     string // the "before" of the next page, "" at the end
+	LiveLimit int64
 }
 
 // campaignList serves GET /admin/campaigns: the campaigns, newest first,
@@ -109,11 +129,7 @@ func (k *Console) campaignList(c *gin.Context) {
 		k.fail(c, err)
 		return
 	}
-	ids := make([]int64, len(list))
-	for i, camp := range list {
-		ids[i] = camp.ID
-	}
-	totals, err := p.Store.CampaignTotals(ctx, ids)
+	totals, err := k.campaignTotals(ctx, list)
 	if err != nil {
 		k.fail(c, err)
 		return
@@ -123,12 +139,14 @@ func (k *Console) campaignList(c *gin.Context) {
 		k.fail(c, err)
 		return
 	}
-	v := campaignListView{Rows: make([]campaignRow, len(list))}
+	v := campaignListView{Rows: make([]campaignRow, len(list)), LiveLimit: p.liveLimit()}
 	for i, camp := range list {
 		row := campaignRow{C: camp, Schedule: scheduleText(camp), Audience: audienceOf(camp, names)}
 		if t := totals[camp.ID]; t != nil {
 			row.Sent = sentOf(t)
 			row.Opens, row.Clicks = t.HumanOpens, t.HumanClicks
+		} else {
+			row.Counting = true
 		}
 		v.Rows[i] = row
 	}
@@ -194,6 +212,7 @@ type campaignView struct {
 	Sent, Delivered, Bounced int64
 	Links                    []Bar
 	Variants                 []campaignVariant
+	VariantBars              []Bar  // each variant's people who did what the test compares
 	Metric                   string // what the A/B test compares
 	Decided                  bool
 	// Editable: the schedule may still change; Can: the actions the
@@ -217,7 +236,7 @@ func (k *Console) campaignPage(c *gin.Context) {
 func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaign, f campaignForm, errs fieldErrors) {
 	p := k.cfg.Campaigns
 	ctx := c.Request.Context()
-	stats, err := p.Store.CampaignStats(ctx, camp.ID)
+	stats, err := k.campaignFigures(ctx, camp)
 	if err != nil {
 		k.fail(c, err)
 		return
@@ -228,14 +247,16 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 		return
 	}
 	v := campaignView{C: camp, Schedule: scheduleText(camp), Audience: audienceOf(camp, names), Stats: stats,
-		Sent: sentOf(stats), Delivered: stats.ByStatus[string(nurture.StatusSent)], Bounced: stats.ByStatus[string(nurture.StatusBounced)],
 		Editable: campaign.Editable(campaign.Status(camp.Status)), Can: map[string]bool{}, Form: f, Errors: errs}
+	if stats != nil {
+		v.Sent, v.Delivered, v.Bounced = sentOf(stats), stats.ByStatus[string(nurture.StatusSent)], stats.ByStatus[string(nurture.StatusBounced)]
+		for _, l := range stats.Links {
+			v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 22), Value: l.HumanClicks})
+		}
+	}
 	for _, a := range []campaign.Action{campaign.ActionSchedule, campaign.ActionPause, campaign.ActionResume, campaign.ActionCancel} {
 		_, err := campaign.Transition(campaign.Status(camp.Status), a)
 		v.Can[string(a)] = err == nil
-	}
-	for _, l := range stats.Links {
-		v.Links = append(v.Links, Bar{Label: clipText(strings.TrimPrefix(strings.TrimPrefix(l.URL, "https://"), "http://"), 22), Value: l.HumanClicks})
 	}
 	if ab := camp.AB; ab != nil {
 		results := camp.Decision
@@ -255,6 +276,14 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 				}
 			}
 			v.Variants = append(v.Variants, cv)
+			bar := Bar{Label: cv.Name, Value: cv.Result.HumanClicks}
+			if campaign.Metric(ab.Metric) == campaign.MetricOpens {
+				bar.Value = cv.Result.HumanOpens
+			}
+			if cv.Winner {
+				bar.Label += " (winner)"
+			}
+			v.VariantBars = append(v.VariantBars, bar)
 		}
 	}
 	k.show(c, status, "campaign.html", "campaigns", camp.Name, v)

@@ -371,7 +371,9 @@ func TestCampaignPageShowsStatisticsLinksAndTheABWinner(t *testing.T) {
 	seedHit(t, h, msgs[1], people[1], "click", "human", "https://example.com/pricing?a=<b>")
 	seedHit(t, h, msgs[1], people[1], "click", "human", "https://example.com/blog")
 	seedHit(t, h, msgs[2], people[2], "click", "bot", "https://example.com/blog")
-	_, err := h.store.DecideWinner(context.Background(), camp.ID, 1, []nurture.VariantResult{
+	_, err := h.pool.Exec(context.Background(), `UPDATE campaigns SET status = 'sending', started_at = $2 WHERE id = $1`, camp.ID, now)
+	require.NoError(t, err)
+	_, err = h.store.DecideWinner(context.Background(), camp.ID, 1, []nurture.VariantResult{
 		{Variant: 0, Audience: 10, Sent: 10, HumanClicks: 1}, {Variant: 1, Audience: 10, Sent: 10, HumanClicks: 4}}, now)
 	require.NoError(t, err)
 
@@ -396,6 +398,8 @@ func TestCampaignPageShowsStatisticsLinksAndTheABWinner(t *testing.T) {
 	require.Contains(t, page, "Spring &lt;sale&gt;")
 	require.Contains(t, page, `B <span class="badge winner">Winner</span>`)
 	require.NotContains(t, page, `A <span class="badge winner">`)
+	require.Contains(t, page, `aria-label="People&#39;s clicks per variant"`)
+	require.Contains(t, page, `B (winner)</text>`)
 }
 
 func TestCampaignPagesAnswerNotFoundForAMissingCampaign(t *testing.T) {
@@ -450,4 +454,41 @@ func (h *harness) submitPage(t *testing.T, c *http.Client, from, path string, fo
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return string(b), res
+}
+
+// A campaign too big to count on each page load shows its figures as last
+// counted: the first look has them counted in the background, and the
+// page says so until they are there.
+func TestBigCampaignFiguresAreCountedInTheBackground(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(cfg *console.Config) { cfg.Campaigns.LiveLimit = 2 })
+	c := h.signedIn(t)
+	small := seedCampaign(t, h, "Small one")
+	big := seedCampaign(t, h, "Big one")
+	people := seedContacts(t, h, "pro", "pro", "pro")
+	for _, camp := range []*nurture.Campaign{small, big} {
+		n := map[int64]int{small.ID: 1, big.ID: 3}[camp.ID]
+		_, err := h.pool.Exec(context.Background(), `UPDATE campaigns SET status = 'sent', started_at = $2 WHERE id = $1`, camp.ID, now)
+		require.NoError(t, err)
+		_, err = h.pool.Exec(context.Background(), `INSERT INTO campaign_lanes (campaign_id, lane, frozen, audience) VALUES ($1, 0, true, $2)`, camp.ID, n)
+		require.NoError(t, err)
+		for _, p := range people[:n] {
+			seedMessage(t, h, camp.ID, p, "sent")
+		}
+	}
+
+	page, _ := h.get(t, c, "/admin/campaigns/"+idText(big.ID))
+	if strings.Contains(page, "are being counted") {
+		require.Eventually(t, func() bool {
+			page, _ = h.get(t, c, "/admin/campaigns/"+idText(big.ID))
+			return strings.Contains(page, "Counted at ")
+		}, 30*time.Second, 50*time.Millisecond)
+	}
+	require.Contains(t, page, `<div class="muted">Sent</div><div class="stat">3</div>`)
+	require.Contains(t, page, "Counted at 2026-03-02 12:00 UTC")
+
+	list, _ := h.get(t, c, "/admin/campaigns")
+	require.Contains(t, list, `<td class="num">3</td>`, "the big one's kept figures")
+	require.Contains(t, list, `<td class="num">1</td>`, "the small one's, counted now")
+	require.NotContains(t, list, "being counted")
 }
