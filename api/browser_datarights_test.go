@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // rightsWords are what the data-rights pages say in one language, as a
@@ -35,13 +35,7 @@ type rightsWords struct {
 // required) as in TestBrowserPreferencePage.
 func TestBrowserDataRightsPages(t *testing.T) {
 	t.Parallel()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found (%v): CI must run the browser test; install Debian's chromium package", err)
-		}
-		t.Skip("chromium not found: install Debian's chromium package (apt-get install chromium) to run the browser test")
-	}
+	br := testkit.Browser(t) // skips without chromium, except under CI=true
 	artifacts, err := filepath.Abs(filepath.Join("testdata", "artifacts"))
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
@@ -53,7 +47,6 @@ func TestBrowserDataRightsPages(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	br := startChromium(t, chromium)
 
 	languages := []struct {
 		lang  string

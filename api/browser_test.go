@@ -11,16 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
@@ -30,6 +27,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // The preference page in a real browser: Debian's headless Chromium, driven
@@ -41,13 +39,7 @@ import (
 // fails: CI installs Chromium (.ci/run) and must not skip this silently.
 func TestBrowserPreferencePage(t *testing.T) {
 	t.Parallel()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found (%v): CI must run the browser test; install Debian's chromium package", err)
-		}
-		t.Skip("chromium not found: install Debian's chromium package (apt-get install chromium) to run the browser test")
-	}
+	br := testkit.Browser(t) // skips without chromium, except under CI=true
 	artifacts, err := filepath.Abs(filepath.Join("testdata", "artifacts"))
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
@@ -62,7 +54,6 @@ func TestBrowserPreferencePage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	br := startChromium(t, chromium)
 
 	passes := []struct {
 		name          string
@@ -342,60 +333,6 @@ func (n *domNode) text() string {
 		}
 	})
 	return sb.String()
-}
-
-// startChromium starts headless Chromium with a profile of its own, driven
-// by chromedp over its DevTools pipe, and stops it when the test ends. The
-// context it returns is the browser's: chromedp.NewContext of it opens a
-// tab.
-func startChromium(t *testing.T, path string) context.Context {
-	t.Helper()
-	var out lockedBuffer
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("hide-scrollbars", true), chromedp.Flag("mute-audio", true),
-		chromedp.CombinedOutput(&out))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		if t.Failed() {
-			t.Logf("chromium's output:\n%s", tail(out.String(), 4000))
-		}
-	})
-	// The first call starts the browser, whose life is then that of the
-	// call's context: it must be browserCtx itself, without a deadline.
-	version, err := chromedp.CallBrowser(browserCtx, browser.GetVersion, cdp.Empty{})
-	require.NoError(t, err, "chromium did not answer on its DevTools pipe")
-	t.Logf("%s (%s)", version.Product, path)
-	return browserCtx
-}
-
-// lockedBuffer collects chromium's output, written by chromedp's goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
 }
 
 // newTab opens a tab, closed when the test ends; its context gives up after
