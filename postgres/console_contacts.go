@@ -28,18 +28,20 @@ var (
 )
 
 // searchBranch is the statement that finds, in the order of one field's
-// index, the contacts whose field starts with the prefix ($1) and comes
-// after the cursor ($2, $3), leaving out those an earlier field (before)
-// matches already: they are listed under that one, so that each contact
-// appears once. The prefix is the range ~>=~ lower($1) and ~<~
-// lower($1) || U+10FFFF (the highest code point: byte by byte, a text
+// index, the contacts whose field starts with the prefix ($1) and come
+// after the cursor ($2, $3). The prefix is the range ~>=~ lower($1) and
+// ~<~ lower($1) || U+10FFFF (the highest code point: byte by byte, a text
 // that starts with the prefix sorts before it, and one in the range
-// starts with the prefix), one range of the field's index. Written as
-// starts_with or LIKE, the planner multiplies in a guess of that
-// condition's selectivity, expects a few rows where there are 400,000
-// (a one-letter prefix of a million names), and sorts them all (1.3 s)
-// rather than reading the first 50 in the index's order.
-func searchBranch(f searchField, before []searchField) string {
+// starts with the prefix), one range of the field's index, read in order
+// up to the page's size. Written as starts_with or LIKE, the planner
+// multiplies in a guess of that condition's selectivity, expects a few
+// rows where there are 400,000 (a one-letter prefix of a million names),
+// and sorts them all (1.3 s) rather than reading the first 50 in the
+// index's order. A branch filters nothing out beyond the range: leaving
+// out, say, the addresses whose owner's name matches too read past every
+// such entry and its row (40,000 of them for "ja", 200 ms), so a contact
+// found by two fields is dropped from the page by SearchContacts instead.
+func searchBranch(f searchField) string {
 	var b strings.Builder
 	b.WriteString(`(SELECT id, coalesce(email, ''), first_name, last_name, company, created_at, '` + f.name + `', ` + f.expr + `
 		FROM contacts WHERE erased_at IS NULL`)
@@ -49,9 +51,6 @@ func searchBranch(f searchField, before []searchField) string {
 	e := f.expr
 	b.WriteString(` AND ` + e + ` ~>=~ lower($1::text) AND ` + e + ` ~<~ (lower($1::text) || chr(1114111))
 		AND ` + e + ` ~>=~ $2::text AND (` + e + ` ~>~ $2::text OR id > $3::bigint)`)
-	for _, o := range before {
-		b.WriteString(` AND NOT coalesce(starts_with(` + o.expr + `, lower($1::text)), false)`)
-	}
 	b.WriteString(` ORDER BY ` + e + ` USING ~<~, id LIMIT $4)`)
 	return b.String()
 }
@@ -62,7 +61,7 @@ var searchStatements = func() map[bool]string {
 	build := func(fields []searchField) string {
 		parts := make([]string, len(fields))
 		for i, f := range fields {
-			parts[i] = searchBranch(f, fields[:i])
+			parts[i] = searchBranch(f)
 		}
 		return `SELECT * FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) m (id, email, first_name, last_name, company, created_at, field, key)
 			ORDER BY key USING ~<~, id LIMIT $4`
@@ -79,19 +78,69 @@ var searchStatements = func() map[bool]string {
 // one range of its own index (migration 00028), so a page costs the same
 // with a thousand contacts or a million.
 func (db *DB) SearchContacts(ctx context.Context, q nurture.ContactQuery, after nurture.ContactCursor, limit int) ([]nurture.ContactMatch, error) {
-	rows, err := db.pool.Query(ctx, searchStatements[q.Address], q.Text, after.Key, after.ID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("search contacts: %w", err)
+	fields := []searchField{searchEmail}
+	if !q.Address {
+		fields = []searchField{searchName, searchLastName, searchCompany, searchEmail}
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.ContactMatch, error) {
-		var m nurture.ContactMatch
-		err := r.Scan(&m.ID, &m.Email, &m.FirstName, &m.LastName, &m.Company, &m.CreatedAt, &m.Field, &m.Key)
-		return m, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("search contacts: %w", err)
+	prefix := strings.ToLower(q.Text)
+	var out []nurture.ContactMatch
+	for len(out) < limit {
+		rows, err := db.pool.Query(ctx, searchStatements[q.Address], q.Text, after.Key, after.ID, limit)
+		if err != nil {
+			return nil, fmt.Errorf("search contacts: %w", err)
+		}
+		read, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.ContactMatch, error) {
+			var m nurture.ContactMatch
+			err := r.Scan(&m.ID, &m.Email, &m.FirstName, &m.LastName, &m.Company, &m.CreatedAt, &m.Field, &m.Key)
+			return m, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search contacts: %w", err)
+		}
+		for _, m := range read {
+			after = m.Cursor()
+			if listedAt(m, fields, prefix) == m.Field && len(out) < limit {
+				out = append(out, m)
+			}
+		}
+		if len(read) < limit {
+			break
+		}
 	}
 	return out, nil
+}
+
+// listedAt is the one field a contact is listed under when several of its
+// fields start with the prefix: the one whose value comes first in the
+// results' order (byte by byte), the earlier in fields on a tie. The
+// others' rows are left out, on whichever page they come, so that every
+// contact is listed once.
+func listedAt(m nurture.ContactMatch, fields []searchField, prefix string) string {
+	best, bestKey := "", ""
+	for _, f := range fields {
+		var key string
+		switch f.name {
+		case nurture.MatchName:
+			key = strings.Trim(m.FirstName+" "+m.LastName, " ")
+		case nurture.MatchLastName:
+			key = m.LastName
+		case nurture.MatchCompany:
+			key = m.Company
+		case nurture.MatchEmail:
+			key = m.Email
+		}
+		key = strings.ToLower(key)
+		if key == "" || !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		if best == "" || key < bestKey {
+			best, bestKey = f.name, key
+		}
+	}
+	if best == "" {
+		return m.Field // lower-casing here and in PostgreSQL disagree: keep the row
+	}
+	return best
 }
 
 // timelineStatement reads a page of a contact's timeline: the latest

@@ -292,6 +292,13 @@ func copyMessages(ctx context.Context, pool *pgxpool.Pool, contacts int) (int, e
 	if err != nil {
 		return 0, err
 	}
+	// A campaign that sent has its audience frozen, as the dispatcher
+	// leaves it: one lane holding as many people as it has emails.
+	if _, err := pool.Exec(ctx, `INSERT INTO campaign_lanes (campaign_id, lane, frozen_through, frozen, audience)
+		SELECT campaign_id, 0, max(contact_id), true, count(*) FROM messages WHERE campaign_id IS NOT NULL GROUP BY campaign_id
+		ON CONFLICT DO NOTHING`); err != nil {
+		return 0, err
+	}
 	type hit struct {
 		msg, contact int64
 		kind, class  string
