@@ -21,7 +21,7 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich bench-fanout bench-segments bench-erasure faults fmt vet
+.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich bench-fanout bench-segments bench-erasure bench-console faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -67,6 +67,9 @@ bench-segments: ## time segment previews (count and sample) of typical filters o
 
 bench-erasure: ## erase 100,000 contacts (one DELETE each, ten at a time) while a campaign sends; N=10000 erases fewer (see docs/benchmarks.md)
 	bench/erasure.sh $(or $(N),100000) $(or $(CAMPAIGN),200000)
+
+bench-console: ## time every console page on 1,000,000 contacts (seeded once; see docs/benchmarks.md)
+	bench/console.sh -n 30
 
 faults: ## run the fault suite (issue 11; hours; FAULTS_EMAILS=1000 quicker, RUN=kill9/batch one scenario) and write docs/reliability.md
 	NURTURE_FAULTS=1 go test ./faults -count=1 -v -timeout 0 $(if $(RUN),-run 'TestFaults/$(RUN)')
