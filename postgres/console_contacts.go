@@ -13,7 +13,7 @@ import (
 
 // searchField is a field the contact search matches on: the lower-cased
 // expression an index of migration 00028 holds, and the condition of that
-// partial index beyond erased_at IS NULL.
+// index when it is partial.
 type searchField struct {
 	name    string // nurture.MatchName...
 	expr    string
