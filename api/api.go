@@ -54,7 +54,7 @@ type Config struct {
 	Campaigns *Campaigns
 	// Console serves /admin and every path under it: the operators' web
 	// console (package api/console), which has its own sign-in.
-	Console http.Handler
+	Console Console
 
 	// Keys finds the API keys that every /v1 endpoint and /metrics ask
 	// for. Required with Ingestion, Admin, Webhooks, Sequences or Segments.
@@ -99,6 +99,13 @@ type IngestStore interface {
 	// its own emails). readTraits reads the traits of stored identify
 	// calls (ContactFromTraits).
 	Ingest(ctx context.Context, calls []nurture.Call, readTraits nurture.TraitsReader, now time.Time) (*nurture.IngestResult, error)
+}
+
+// Console is the operators' web console (package api/console): it serves
+// /admin, and Close stops the work it runs in the background.
+type Console interface {
+	http.Handler
+	Close()
 }
 
 // Pinger is a dependency /readyz checks.
@@ -331,11 +338,15 @@ func (cfg *Config) check() error {
 	return fmt.Errorf("api: Config.%s is required", missing)
 }
 
-// Close writes the opens and clicks still queued. Call it after the HTTP
-// server has stopped taking requests.
+// Close writes the opens and clicks still queued and stops the console's
+// background work. Call it after the HTTP server has stopped taking
+// requests.
 func (a *API) Close() {
 	if a.hits != nil {
 		a.hits.close()
+	}
+	if a.cfg.Console != nil {
+		a.cfg.Console.Close()
 	}
 }
 

@@ -117,18 +117,20 @@ func (k *Console) countLater(id int64) {
 	if _, busy := p.counting.LoadOrStore(id, true); busy {
 		return
 	}
+	k.background.Add(1)
 	go func() {
+		defer k.background.Done()
 		defer p.counting.Delete(id)
 		p.countOne.Lock()
 		defer p.countOne.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(k.life, 5*time.Minute)
 		defer cancel()
 		at := k.cfg.Clock.Now()
 		s, err := p.Store.CampaignStats(ctx, id)
 		if err == nil {
 			err = p.Store.SaveCampaignFigures(ctx, id, s, at)
 		}
-		if err != nil {
+		if err != nil && k.life.Err() == nil {
 			k.cfg.Logger.Error("console: count a campaign's figures", "campaign", id, "err", err)
 		}
 	}()

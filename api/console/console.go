@@ -21,6 +21,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -99,6 +100,12 @@ type Console struct {
 	engine *gin.Engine
 	pages  map[string]*template.Template // by file name, each with the layout
 	menu   []menuItem
+	// life ends with Close: the counts pages start in the background
+	// (funnels, big campaigns' figures) run under it, and background
+	// waits for them.
+	life       context.Context
+	end        context.CancelFunc
+	background sync.WaitGroup
 }
 
 // menuItem is an entry of the navigation.
@@ -134,6 +141,7 @@ func New(cfg Config) (*Console, error) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 	}))
 	k := &Console{cfg: cfg, engine: e, pages: pages}
+	k.life, k.end = context.WithCancel(context.Background())
 	k.menu = k.buildMenu()
 
 	e.GET("/admin/static/*file", k.static)
@@ -194,6 +202,13 @@ func (k *Console) buildMenu() []menuItem {
 // ServeHTTP implements http.Handler for every path under /admin.
 func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.engine.ServeHTTP(w, r)
+}
+
+// Close stops the counts under way in the background and waits for them.
+// Call it after the HTTP server has stopped taking requests.
+func (k *Console) Close() {
+	k.end()
+	k.background.Wait()
 }
 
 // home is /admin: the first page of the menu.

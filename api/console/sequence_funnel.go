@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -50,7 +49,8 @@ type funnelCounts struct {
 // starts a count (unless one is under way) and waits for it at most wait.
 // An error is returned only when the count it waited for failed and there
 // are no earlier counts to show.
-func (f *funnelCache) get(ctx context.Context, id string, s *Sequences, clock nurture.Clock, logger *slog.Logger) (funnelCounts, error) {
+func (f *funnelCache) get(ctx context.Context, k *Console, id string, s *Sequences) (funnelCounts, error) {
+	clock, logger := k.cfg.Clock, k.cfg.Logger
 	wait, maxAge := s.StatsWait, s.StatsMaxAge
 	if wait <= 0 {
 		wait = defaultStatsWait
@@ -75,12 +75,14 @@ func (f *funnelCache) get(ctx context.Context, id string, s *Sequences, clock nu
 	if e.counting == nil {
 		done := make(chan struct{})
 		e.counting = done
-		// The count outlives the request that started it.
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), statsTimeout)
+		// The count outlives the request that started it, not the console.
+		bg, cancel := context.WithTimeout(k.life, statsTimeout)
+		k.background.Add(1)
 		go func() {
+			defer k.background.Done()
 			defer cancel()
 			st, err := s.Stats.SequenceStats(bg, id)
-			if err != nil {
+			if err != nil && k.life.Err() == nil {
 				logger.Error("console: count the funnel", "sequence", id, "err", err)
 			}
 			f.mu.Lock()

@@ -178,7 +178,7 @@ func (k *Console) sequencePage(c *gin.Context) {
 		v.Plan = append(v.Plan, describeStep(seq, i))
 	}
 	if s := k.cfg.Sequences; s.Stats != nil {
-		counts, err := s.funnels.get(c.Request.Context(), seq.ID, s, k.cfg.Clock, k.cfg.Logger)
+		counts, err := s.funnels.get(c.Request.Context(), k, seq.ID, s)
 		if err != nil {
 			k.fail(c, err)
 			return
