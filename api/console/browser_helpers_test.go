@@ -8,6 +8,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // chromedpSignIn opens the sign-in page, types key and presses the button.
@@ -43,4 +45,26 @@ func text(ctx context.Context, t *testing.T, selector string) string {
 func disableScripts(ctx context.Context, _ *chromedp.Target) error {
 	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 	return err
+}
+
+// viewport is a browser window a page is checked in.
+type viewport struct {
+	name          string
+	width, height int64
+	scripts       bool
+}
+
+// viewports are a desktop's window with scripts, and a phone's without.
+var viewports = []viewport{{"desktop", 1280, 800, true}, {"phone-no-script", 390, 844, false}}
+
+// openTab opens a tab of the browser the size of v, with scripts off
+// unless v has them.
+func openTab(t *testing.T, br context.Context, v viewport) context.Context {
+	t.Helper()
+	ctx := testkit.Tab(t, br)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(v.width, v.height)))
+	if !v.scripts {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
+	}
+	return ctx
 }

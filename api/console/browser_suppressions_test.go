@@ -22,21 +22,15 @@ func TestBrowserRemoveSuppression(t *testing.T) {
 		h.suppress(t, "someone"+string(rune('a'+i))+"@example.org", nurture.SuppressHardBounce, "hard bounce from ses: 550 5.1.1 user unknown", now.Add(-time.Duration(i)*time.Hour))
 	}
 	for _, p := range []struct {
-		name          string
-		width, height int64
-		scripts       bool
-		email         string
+		viewport
+		email string
 	}{
-		{"desktop", 1280, 800, true, "grace.hopper@example.com"},
-		{"phone-no-script", 390, 844, false, "alan.turing.with.a.long.address@mail.example.com"},
+		{viewports[0], "grace.hopper@example.com"},
+		{viewports[1], "alan.turing.with.a.long.address@mail.example.com"},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			h.suppress(t, p.email, nurture.SuppressComplaint, "complaint from ses: abuse", now)
-			ctx := testkit.Tab(t, br)
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
-			if !p.scripts {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-			}
+			ctx := openTab(t, br, p.viewport)
 			h.browserSignIn(ctx, t)
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/suppressions"]`)
 			require.Contains(t, text(ctx, t, "main"), "Newest first")

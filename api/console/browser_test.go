@@ -3,7 +3,6 @@ package console_test
 import (
 	"testing"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture/internal/testkit"
@@ -15,20 +14,9 @@ func TestBrowserSignIn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	br := testkit.Browser(t)
-	for _, p := range []struct {
-		name          string
-		width, height int64
-		scripts       bool
-	}{
-		{"desktop", 1280, 800, true},
-		{"phone-no-script", 390, 844, false},
-	} {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := testkit.Tab(t, br)
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
-			if !p.scripts {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-			}
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			require.Contains(t, location(ctx, t), "/admin/overview", "the console's first page")
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/audit"]`)

@@ -26,20 +26,9 @@ func TestBrowserCampaignCreateScheduleInLocalTimePauseResume(t *testing.T) {
 	seg := seedSegment(t, h, "Pro customers", `traits.plan == "pro"`)
 	done := seedFinishedCampaign(t, h)
 	br := testkit.Browser(t)
-	for _, p := range []struct {
-		name          string
-		width, height int64
-		scripts       bool
-	}{
-		{"desktop", 1280, 800, true},
-		{"phone-no-script", 390, 844, false},
-	} {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := testkit.Tab(t, br)
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
-			if !p.scripts {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-			}
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/admin/campaigns")))
 			testkit.Screenshot(ctx, t, artifacts(t), "campaigns-"+p.name+".png", int(p.width))

@@ -16,23 +16,12 @@ import (
 func TestBrowserContacts(t *testing.T) {
 	t.Parallel()
 	br := testkit.Browser(t)
-	for _, p := range []struct {
-		name          string
-		width, height int64
-		scripts       bool
-	}{
-		{"desktop", 1280, 800, true},
-		{"phone-no-script", 390, 844, false},
-	} {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
 			h := newHarness(t)
 			ada := seedAda(t, h)
 			addContact(t, h, "grace@navy.example", "Grace", "Hopper", "ADA Systems")
-			ctx := testkit.Tab(t, br)
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
-			if !p.scripts {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-			}
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			shot := func(name string) {
 				testkit.Screenshot(ctx, t, artifacts(t), "contacts-"+name+"-"+p.name+".png", int(p.width))

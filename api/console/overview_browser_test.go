@@ -18,20 +18,9 @@ func TestBrowserOverview(t *testing.T) {
 	h := newHarness(t)
 	seedOverview(t, h)
 	br := testkit.Browser(t)
-	for _, p := range []struct {
-		name          string
-		width, height int64
-		scripts       bool
-	}{
-		{"desktop", 1280, 800, true},
-		{"phone-no-script", 390, 844, false},
-	} {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := testkit.Tab(t, br)
-			require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(p.width, p.height)))
-			if !p.scripts {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-			}
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			require.Contains(t, location(ctx, t), "/admin/overview")
 			require.Equal(t, "Last 24 hours", text(ctx, t, ".periods [aria-current=page]"))
