@@ -91,12 +91,15 @@ func (db *DB) DueEnrichments(ctx context.Context, now, staleBefore time.Time, li
 }
 
 // MarkEnrichmentsQueued records that tasks were queued for the contacts'
-// enrichments at the given time.
+// enrichments at the given time. A request whose due time moved past at
+// meanwhile is left alone: its job already ran and put it off (its domain
+// was being researched), and marking it queued would hold it a grace
+// period instead of until its new due time.
 func (db *DB) MarkEnrichmentsQueued(ctx context.Context, contactIDs []int64, at time.Time) error {
 	if len(contactIDs) == 0 {
 		return nil
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE contact_enrichment SET queued_at = $2 WHERE contact_id = ANY($1) AND due_at IS NOT NULL`, contactIDs, at)
+	_, err := db.pool.Exec(ctx, `UPDATE contact_enrichment SET queued_at = $2 WHERE contact_id = ANY($1) AND due_at <= $2`, contactIDs, at)
 	if err != nil {
 		return fmt.Errorf("mark enrichments queued: %w", err)
 	}

@@ -138,3 +138,24 @@ func TestGroupCallWakesTheCallersWaitingEnrollment(t *testing.T) {
 	require.NoError(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM sequence_signals WHERE contact_id = $1 AND kind = 'traits'`, c.ID).Scan(&n))
 	require.Equal(t, 1, n)
 }
+
+// A request put off while its task was being queued (the job ran at once,
+// found its domain being researched by another, and deferred itself before
+// the poller marked the task queued) is not marked queued: it comes due
+// again when it said, not a grace period later.
+func TestADeferredEnrichmentIsNotMarkedQueued(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	ada, _, err := db.UpsertContact(ctx, &nurture.Contact{ExternalID: "ada", Email: "ada@initech.de"})
+	require.NoError(t, err)
+	now := time.Now()
+	due, err := db.DueEnrichments(ctx, now.Add(time.Second), now.Add(-time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+
+	require.NoError(t, db.DeferEnrichment(ctx, ada.ID, due[0].Revision, now.Add(5*time.Second)))
+	require.NoError(t, db.MarkEnrichmentsQueued(ctx, []int64{ada.ID}, now.Add(time.Second)))
+	again, err := db.DueEnrichments(ctx, now.Add(6*time.Second), now.Add(-time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, again, 1, "due again 5 s later, not held as queued")
+}
