@@ -29,3 +29,15 @@ type ActivityBucket struct {
 
 // Bounces is the hard and soft bounces of the bucket together.
 func (b ActivityBucket) Bounces() int64 { return b.HardBounces + b.SoftBounces }
+
+// Add adds o's figures to b's (its Start stays b's).
+func (b *ActivityBucket) Add(o ActivityBucket) {
+	b.Sent += o.Sent
+	b.Delivered += o.Delivered
+	b.HardBounces += o.HardBounces
+	b.SoftBounces += o.SoftBounces
+	b.Complaints += o.Complaints
+	b.Unsubscribes += o.Unsubscribes
+	b.HumanOpens += o.HumanOpens
+	b.HumanClicks += o.HumanClicks
+}

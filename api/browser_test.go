@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
-	"image/png"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -401,16 +399,5 @@ func clickAction(n *domNode) chromedp.Action[chromedp.Void] {
 // must fit width without scrolling sideways.
 func screenshot(ctx context.Context, t *testing.T, path string, width int) {
 	t.Helper()
-	metrics, err := chromedp.Call(ctx, page.GetLayoutMetrics, cdp.Empty{})
-	require.NoError(t, err)
-	require.LessOrEqual(t, metrics.CSSContentSize.Width, float64(width), "the page scrolls sideways at %dpx", width)
-	shot, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
-		Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: new(true),
-		Clip: &page.Viewport{Width: float64(width), Height: metrics.CSSContentSize.Height, Scale: 1}})
-	require.NoError(t, err)
-	cfg, err := png.DecodeConfig(bytes.NewReader(shot.Data))
-	require.NoError(t, err, "screenshot is a PNG")
-	require.Equal(t, width, cfg.Width, "screenshot width")
-	require.NoError(t, os.WriteFile(path, shot.Data, 0o644))
-	t.Logf("screenshot: %s (%dx%d)", path, cfg.Width, cfg.Height)
+	testkit.Screenshot(ctx, t, filepath.Dir(path), filepath.Base(path), width)
 }

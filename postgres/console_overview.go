@@ -93,14 +93,7 @@ func (db *DB) Activity(ctx context.Context, from time.Time, step time.Duration, 
 		b := &buckets[i]
 		b.Start = from.Add(time.Duration(i) * step)
 		for _, h := range hourly[i*per : (i+1)*per] {
-			b.Sent += h.Sent
-			b.Delivered += h.Delivered
-			b.HardBounces += h.HardBounces
-			b.SoftBounces += h.SoftBounces
-			b.Complaints += h.Complaints
-			b.Unsubscribes += h.Unsubscribes
-			b.HumanOpens += h.HumanOpens
-			b.HumanClicks += h.HumanClicks
+			b.Add(h)
 		}
 	}
 	return buckets, nil

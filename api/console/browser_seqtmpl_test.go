@@ -13,17 +13,6 @@ import (
 	"github.com/nurture-email/nurture/internal/testkit"
 )
 
-// seqtmplViewports are the two ways each page is tried in a real browser: a
-// desktop with scripts, and a phone without them.
-var seqtmplViewports = []struct {
-	name          string
-	width, height int64
-	scripts       bool
-}{
-	{"desktop", 1280, 800, true},
-	{"phone-no-script", 390, 844, false},
-}
-
 // A marketer opens the onboarding sequence from the menu, reads its funnel
 // and runs a simulation for a contact by typing their address.
 func TestBrowserSequenceFunnelAndSimulation(t *testing.T) {
@@ -31,9 +20,9 @@ func TestBrowserSequenceFunnelAndSimulation(t *testing.T) {
 	h := newHarness(t)
 	contacts := seedOnboarding(t, h)
 	br := testkit.Browser(t)
-	for _, p := range seqtmplViewports {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := seqtmplTab(t, br, p.width, p.height, p.scripts)
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/sequences"]`)
 			require.Contains(t, text(ctx, t, "table.sequences"), "Onboarding for new sign-ups")
@@ -72,9 +61,9 @@ func TestBrowserTemplatePreview(t *testing.T) {
 	h := newHarness(t)
 	contacts := seedOnboarding(t, h)
 	br := testkit.Browser(t)
-	for _, p := range seqtmplViewports {
+	for _, p := range viewports {
 		t.Run(p.name, func(t *testing.T) {
-			ctx := seqtmplTab(t, br, p.width, p.height, p.scripts)
+			ctx := openTab(t, br, p)
 			h.browserSignIn(ctx, t)
 			testkit.ClickAndWait(ctx, t, `nav a[href="/admin/templates"]`)
 			require.Contains(t, text(ctx, t, ".gallery"), "Welcome to Acme CRM, Ada")
@@ -106,17 +95,6 @@ func TestBrowserTemplatePreview(t *testing.T) {
 			testkit.Screenshot(ctx, t, artifacts(t), "template-phone-frame-"+p.name+".png", int(p.width))
 		})
 	}
-}
-
-// seqtmplTab opens a tab at the viewport given, with or without scripts.
-func seqtmplTab(t *testing.T, br context.Context, width, height int64, scripts bool) context.Context {
-	t.Helper()
-	ctx := testkit.Tab(t, br)
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, height)))
-	if !scripts {
-		require.NoError(t, chromedp.Do(ctx, chromedp.Func(disableScripts)))
-	}
-	return ctx
 }
 
 // emailFrames are the targets of the frames of the page: sandboxed, each

@@ -128,14 +128,7 @@ func buildOverview(p period, from, now time.Time, buckets []nurture.ActivityBuck
 	}
 	var t nurture.ActivityBucket
 	for _, b := range buckets {
-		t.Sent += b.Sent
-		t.Delivered += b.Delivered
-		t.HardBounces += b.HardBounces
-		t.SoftBounces += b.SoftBounces
-		t.Complaints += b.Complaints
-		t.Unsubscribes += b.Unsubscribes
-		t.HumanOpens += b.HumanOpens
-		t.HumanClicks += b.HumanClicks
+		t.Add(b)
 	}
 	v.Rates = []rateView{
 		complaintRate(t.Complaints, t.Delivered),
