@@ -94,7 +94,14 @@ func TestLapsedClaimStopsTheOldHolder(t *testing.T) {
 		return err == nil && lapsed == n
 	}, 30*time.Second, 50*time.Millisecond, "the lease lapses in the database")
 
-	require.NoError(t, b.deliver(ctx, ids...), "another worker takes the rows over")
+	// Another worker finds the claim lapsed: it gives the old holder one
+	// more lease, and takes the rows over when that lapses too.
+	other := b.deliverer(t, func(c *delivery.Config) {
+		c.Clock, c.Lease, c.CheckEvery = nurture.SystemClock{}, 900*time.Millisecond, 50*time.Millisecond
+	})
+	require.ErrorIs(t, other.Deliver(ctx, delivery.Request{IDs: ids}), delivery.ErrHeld, "the old holder gets one more lease")
+	require.Eventually(t, func() bool { return other.Deliver(ctx, delivery.Request{IDs: ids}) == nil },
+		30*time.Second, 100*time.Millisecond, "another worker takes the rows over")
 	proxy.Restore()
 	close(stuck.release)
 	err := <-done
@@ -106,6 +113,48 @@ func TestLapsedClaimStopsTheOldHolder(t *testing.T) {
 	for _, id := range ids {
 		require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
 	}
+}
+
+// A worker cut off from the database after it sent an email, for longer
+// than its lease, still records that email when the database is back, even
+// when another attempt reaches the database first: the email goes out once
+// (the fault suite's network cut sent 4 twice before lapsed claims were
+// given one more lease).
+func TestAHolderCutOffAfterSendingKeepsItsSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ids := b.welcomes(t, 1)
+
+	proxy := testkit.NewProxy(t, testkit.DatabaseAddr(t))
+	cutStore := postgres.New(testkit.DBVia(t, b.pool, proxy.Addr))
+	gated := newGatedSender(b.sender)
+	gated.onSend = func(int) { proxy.Cut() } // the database goes away as the email is sent
+	old := b.deliverer(t, func(c *delivery.Config) {
+		c.Store, c.Sender, c.Parallelism = cutStore, gated, 1
+		c.Clock = nurture.SystemClock{}
+		c.Lease, c.CheckEvery = 900*time.Millisecond, 50*time.Millisecond
+	})
+	done := make(chan error, 1)
+	go func() { done <- old.Deliver(ctx, delivery.Request{IDs: ids}) }()
+	require.Eventually(t, func() bool { return len(b.deliveredTo()) == 1 }, 10*time.Second, 10*time.Millisecond, "the email is sent")
+	require.Eventually(t, func() bool {
+		var lapsed bool
+		err := b.pool.QueryRow(ctx, `SELECT locked_until < now() FROM messages WHERE id = $1`, ids[0]).Scan(&lapsed)
+		return err == nil && lapsed
+	}, 30*time.Second, 50*time.Millisecond, "its lease lapses in the database, its outcome unwritten")
+
+	// The database is reachable again; another attempt gets there first,
+	// before the old holder's writer tries again.
+	other := b.deliverer(t, func(c *delivery.Config) {
+		c.Clock, c.Lease, c.CheckEvery = nurture.SystemClock{}, 900*time.Millisecond, 50*time.Millisecond
+	})
+	proxy.Restore()
+	require.ErrorIs(t, other.Deliver(ctx, delivery.Request{IDs: ids}), delivery.ErrHeld)
+	require.NoError(t, <-done, "the old holder records its send")
+	require.Equal(t, nurture.StatusSent, b.status(t, ids[0]).Status)
+	require.NoError(t, other.Deliver(ctx, delivery.Request{IDs: ids}), "settled: nothing to do")
+	b.requireEachOnce(t, 1)
 }
 
 // blockingThrottle holds every Take until release is closed.

@@ -167,13 +167,21 @@ func (e *Enqueuer) EnqueueSendBatch(ctx context.Context, key, queue string, ids 
 
 // IsFailure tells asynq which errors count against a task's retries: a
 // task interrupted by the worker's shutdown (delivery.ErrInterrupted) or
-// held back by the relay's rate (*delivery.ThrottledError) is no failure.
+// held back by the relay's rate (*delivery.ThrottledError) is no failure,
+// nor one whose messages another attempt holds (delivery.ErrHeld: its
+// holder settles them, or its claim lapses and this task takes them over).
 // A cancelled task context means the worker is stopping (asynq reports it
 // itself, before the handler has returned), so it is no failure either.
 func IsFailure(err error) bool {
 	var te *delivery.ThrottledError
-	return !interrupted(err) && !errors.As(err, &te)
+	return !interrupted(err) && !errors.As(err, &te) && !errors.Is(err, delivery.ErrHeld)
 }
+
+// heldRetry is how soon a task whose messages another attempt holds looks
+// again: a third of the default lease, so that rows whose holder died are
+// taken over soon after its lease and the one more lease it is given have
+// lapsed (postgres.DB.ClaimMessages).
+const heldRetry = 10 * time.Second
 
 func interrupted(err error) bool {
 	return errors.Is(err, delivery.ErrInterrupted) || errors.Is(err, context.Canceled)
@@ -181,10 +189,14 @@ func interrupted(err error) bool {
 
 // RetryDelay is the back-off between attempts: exponential from 30 seconds,
 // capped at 4 hours, with up to 25% jitter so that a relay outage does not
-// end in a thundering herd. An interrupted task is retried after a second.
+// end in a thundering herd. An interrupted task is retried after a second,
+// a held one after heldRetry.
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if interrupted(err) {
 		return time.Second
+	}
+	if errors.Is(err, delivery.ErrHeld) {
+		return heldRetry
 	}
 	var te *delivery.ThrottledError
 	if errors.As(err, &te) {

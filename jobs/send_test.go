@@ -45,7 +45,7 @@ func TestSendHandlerTellsAsynqWhatAnErrorMeans(t *testing.T) {
 		{name: "worker stopping", err: delivery.ErrInterrupted, wantErr: true, wantDelay: time.Second},
 		{name: "relay rate", err: throttled, wantErr: true, wantDelay: 7 * time.Second},
 		{name: "deferred", err: errors.New("451 try later"), wantErr: true, wantFailure: true},
-		{name: "held elsewhere", err: fmt.Errorf("message 3: %w", delivery.ErrHeld), wantErr: true, wantFailure: true},
+		{name: "held elsewhere", err: fmt.Errorf("message 3: %w", delivery.ErrHeld), wantErr: true, wantDelay: 10 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

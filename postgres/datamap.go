@@ -45,7 +45,7 @@ var personalTables = []personalTable{
 	{name: "sequence_signals", rows: `contact_id = $1`, section: "sequenceSignals", order: "id", internal: []string{"locked_until"}},
 	{name: "enrollments", rows: `contact_id = $1`, section: "enrollments", order: "id", internal: []string{"enqueued_revision", "enqueued_at"}},
 	{name: "messages", rows: `contact_id = $1`, section: "messages", order: "id",
-		internal: []string{"claim_id", "locked_until", "cancel_requested", "enqueued_at", "queue", "pending"}},
+		internal: []string{"claim_id", "locked_until", "cancel_requested", "enqueued_at", "queue", "pending", "lapse_seen_at"}},
 	// An anonymous visitor's events are given to the contact when the id
 	// is linked; one still unlinked (a race with the link) is theirs too.
 	{name: "events", rows: `contact_id = $1 OR (contact_id IS NULL AND anonymous_id IN (SELECT anonymous_id FROM anonymous_ids WHERE contact_id = $1))`,

@@ -86,33 +86,38 @@ func (db *DB) Message(ctx context.Context, id int64) (*nurture.Message, error) {
 // attempt's claim id: it moves those that may be sent now to sending,
 // counts the attempt and holds them for lease by the database's clock, all
 // in one statement. The others come back in rest, as they stand: final
-// (sent by an earlier attempt, skipped, ...) or held by another attempt
-// whose lease has not run out. Unknown ids are left out.
+// (sent by an earlier attempt, skipped, ...) or held by another attempt.
+// Unknown ids are left out.
 //
 // The lease is measured by PostgreSQL's clock, not the caller's, so that
 // workers on machines whose clocks disagree still agree on when a lease has
-// lapsed. That clock runs on while the database is down, when no holder can
-// renew: so within one lease of the database's start no claim lapses, and
-// the holders that outlived the restart have that long to renew their
-// claims or record what they sent before anyone may take the rows over.
+// lapsed. A lapsed claim is not taken over at once: its holder may be alive
+// and only cut off (a network cut, a database restart: the database's
+// clock runs on while no holder can renew), with emails sent and their
+// outcomes about to be written. So the first attempt to find a claim
+// lapsed gives its holder one more lease from that moment (lapse_seen_at,
+// migration 00032) and leaves the row in rest; the row is taken over only
+// if that lease lapses too. A holder that can reach the database again
+// renews its claim or records its outcomes well within it.
 //
 // A claim changes no indexed column (migration 00025), so PostgreSQL
 // writes it as a HOT update, and it writes no history: the outcome's line
 // tells how the attempt ended, and the attempts column how many there
-// were. Only an attempt that never ended (its claim lapsed: the worker
-// died or lost the database) gets its line here, when the row is taken
-// over.
+// were. Only an attempt that never ended (its claim lapsed twice: the
+// worker died or lost the database for good) gets its line here, when the
+// row is taken over.
 func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease time.Duration) (claimed, rest []nurture.Message, err error) {
 	rows, err := db.pool.Query(ctx, `
 		WITH lapsed AS (
 			SELECT id, attempts FROM messages WHERE id = ANY($1) AND status = 'sending' AND locked_until < now()
-		), up AS (
-			SELECT pg_postmaster_start_time() < now() - $3 * interval '1 microsecond' AS long_enough
+		), reprieved AS (
+			UPDATE messages SET lapse_seen_at = now(), locked_until = now() + $3 * interval '1 microsecond'
+			WHERE id = ANY($1) AND status = 'sending' AND locked_until < now() AND lapse_seen_at IS NULL
 		), claimed AS (
-			UPDATE messages SET status = 'sending', attempts = attempts + 1, claim_id = $2,
+			UPDATE messages SET status = 'sending', attempts = attempts + 1, claim_id = $2, lapse_seen_at = NULL,
 				locked_until = now() + $3 * interval '1 microsecond', updated_at = now()
 			WHERE id = ANY($1) AND (status IN ('queued', 'deferred')
-				OR (status = 'sending' AND locked_until < now() AND (SELECT long_enough FROM up)))
+				OR (status = 'sending' AND locked_until < now() AND lapse_seen_at IS NOT NULL))
 			RETURNING `+messageColumns+`
 		), history AS (
 			INSERT INTO message_status_history (message_id, status, detail)
@@ -159,7 +164,7 @@ func (db *DB) ClaimMessages(ctx context.Context, ids []int64, claim int64, lease
 // missing from the answer is no longer the claim's: it was settled, taken
 // over after a lapse, or deleted with its contact.
 func (db *DB) RenewClaims(ctx context.Context, claim int64, ids []int64, lease time.Duration) ([]int64, error) {
-	rows, err := db.pool.Query(ctx, `UPDATE messages SET locked_until = now() + $3 * interval '1 microsecond'
+	rows, err := db.pool.Query(ctx, `UPDATE messages SET locked_until = now() + $3 * interval '1 microsecond', lapse_seen_at = NULL
 		WHERE id = ANY($1) AND claim_id = $2 AND status = 'sending' RETURNING id`, ids, claim, lease.Microseconds())
 	if err != nil {
 		return nil, fmt.Errorf("renew claims: %w", err)
@@ -239,7 +244,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, outcomes []nurture.Outcome) (i
 		), locked AS MATERIALIZED (
 			SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE
 		), done AS (
-			UPDATE messages m SET status = o.status, locked_until = NULL, updated_at = now(),
+			UPDATE messages m SET status = o.status, locked_until = NULL, lapse_seen_at = NULL, updated_at = now(),
 				sent_at = CASE WHEN o.status = 'sent' THEN o.at ELSE m.sent_at END,
 				last_error = CASE WHEN o.status IN ('deferred', 'bounced', 'failed') THEN o.detail ELSE m.last_error END,
 				attempts = CASE WHEN o.status = 'queued' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
