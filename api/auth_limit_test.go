@@ -317,10 +317,9 @@ func TestRateLimitsSkippedWhileRedisIsAway(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			opt, err := ratelimit.ClientOptions("redis://" + tc.addr(t) + "/0")
-			require.NoError(t, err)
+			opt := ratelimit.ClientOptions(&redis.UniversalOptions{Addrs: []string{tc.addr(t)}})
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Hour, time.Hour, time.Hour
-			rdb := redis.NewClient(opt)
+			rdb := redis.NewUniversalClient(opt)
 			t.Cleanup(func() { _ = rdb.Close() })
 			limiter := ratelimit.New(rdb, "nurture:test:")
 			perKey := &countingLimiter{RateLimiter: keyLimiter{limiter: limiter, limit: ratelimit.Limit{Rate: 1, Burst: 1}}}

@@ -66,6 +66,9 @@ type env struct {
 	journal string
 
 	pgProxy, redisProxy, smtpProxy *toxiproxy.Proxy
+	// redisURL, when set, is the engine's Redis instead of the proxy to
+	// e.redis (the Sentinel scenario's redis-sentinel:// URL).
+	redisURL string
 
 	worker  *process
 	workers int // worker processes started so far
@@ -117,9 +120,13 @@ func (e *env) directURL() string { return e.s.pg.url(e.s.pg.addr(), e.dbName) }
 // engineArgs are the settings every nurture process of the scenario gets:
 // through the proxies.
 func (e *env) engineArgs() []string {
+	redisURL := e.redisURL
+	if redisURL == "" {
+		redisURL = "redis://" + e.redisProxy.Listen + "/0"
+	}
 	return []string{
 		"--database-url", e.s.pg.url(e.pgProxy.Listen, e.dbName),
-		"--redis-url", "redis://" + e.redisProxy.Listen + "/0",
+		"--redis-url", redisURL,
 		"--secret", secret,
 		"--public-url", "https://links.acme.example",
 		"--log-level", "warn",

@@ -73,6 +73,9 @@ var scenarios = []scenario{
 	{name: "campaign-faults", title: "10. campaign: worker kill -9 twice and Redis FLUSHALL once during a throttled fan-out of 5,000 contacts",
 		criterion: "the campaign sent; every contact in the audience once, one message each; 0 emails lost; duplicate emails only within delivery's outcome window (2 kills × FAULTS_WINDOW)",
 		run:       campaignFaults},
+	{name: "redis-failover", title: "11. Redis Sentinel: the primary killed (kill -9) while two workers send a throttled campaign of 5,000 contacts; two replicas, three sentinels (quorum 2)",
+		criterion: "the campaign sent; every contact in the audience once, one message each; 0 emails lost, 0 duplicates; sending again within 10 s of the promotion",
+		run:       redisFailover},
 }
 
 // begin creates the scenario's emails, starts a worker and queues them.

@@ -32,7 +32,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,6 +41,7 @@ import (
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/api/console"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/postgres"
 	"github.com/nurture-email/nurture/sequence"
 	"github.com/nurture-email/nurture/templates"
@@ -142,11 +142,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if o.redis != "" {
-		opt, err := asynq.ParseRedisURI(o.redis)
+		conn, err := redisconn.Parse(o.redis)
 		if err != nil {
 			return fmt.Errorf("-redis: %w", err)
 		}
-		ui := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: opt, ReadOnly: true})
+		ui := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: conn.ConnOpt(), ReadOnly: true})
 		defer ui.Close()
 		ccfg.Queues = ui
 	}

@@ -18,13 +18,13 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/api"
 	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/enrich"
 	"github.com/nurture-email/nurture/internal/ratelimit"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/postgres"
 	"github.com/nurture-email/nurture/worker"
@@ -164,13 +164,14 @@ func bench(ctx context.Context, cfg config) (*results, error) {
 	defer zone.close()
 
 	// Redis and the queue.
-	redisOpt, err := asynq.ParseRedisURI(cfg.redisURL)
+	redisConn, err := redisconn.Parse(cfg.redisURL)
 	if err != nil {
 		return nil, err
 	}
+	redisOpt := redisConn.ConnOpt()
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
-	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	rdb := redisConn.NewClient()
 	defer rdb.Close()
 
 	// Enrichment as cmd/nurture wires it with NURTURE_ENRICH=true and

@@ -35,13 +35,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/bench/internal/procstat"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/internal/smtpsink"
 	"github.com/nurture-email/nurture/postgres"
 )
@@ -436,11 +435,11 @@ func waitHealthy(ctx context.Context, base string) error {
 }
 
 func flushRedis(ctx context.Context, u string) error {
-	opt, err := asynq.ParseRedisURI(u)
+	conn, err := redisconn.Parse(u)
 	if err != nil {
 		return err
 	}
-	rdb := opt.MakeRedisClient().(redis.UniversalClient)
+	rdb := conn.NewClient()
 	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return fmt.Errorf("empty the Redis database: %w", err)

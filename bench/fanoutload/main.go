@@ -25,11 +25,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/bench/internal/procstat"
 	"github.com/nurture-email/nurture/campaign"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/postgres"
 )
@@ -74,11 +74,12 @@ func run(o options) error {
 	if err := fill(ctx, pool, o); err != nil {
 		return err
 	}
-	redisOpt, err := asynq.ParseRedisURI(o.redisURL)
+	redisConn, err := redisconn.Parse(o.redisURL)
 	if err != nil {
 		return err
 	}
-	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	redisOpt := redisConn.ConnOpt()
+	rdb := redisConn.NewClient()
 	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return fmt.Errorf("empty the Redis database: %w", err)

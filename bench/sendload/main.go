@@ -61,6 +61,7 @@ import (
 
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/bench/internal/procstat"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/templates"
 )
@@ -217,11 +218,12 @@ func runEngine(ctx context.Context, o options, env []string, sk *sink) (result, 
 	defer watch.Close(ctx)
 	probe := &cpuProbe{db: procstat.DBName(o.dbURL), watchers: []int{watchPID}}
 
-	redisOpt, err := asynq.ParseRedisURI(o.redisURL)
+	redisConn, err := redisconn.Parse(o.redisURL)
 	if err != nil {
 		return r, err
 	}
-	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	redisOpt := redisConn.ConnOpt()
+	rdb := redisConn.NewClient()
 	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return r, fmt.Errorf("empty the Redis database: %w", err)

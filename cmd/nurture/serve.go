@@ -24,6 +24,7 @@ import (
 	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/internal/metrics"
 	"github.com/nurture-email/nurture/internal/ratelimit"
+	"github.com/nurture-email/nurture/internal/redisconn"
 	"github.com/nurture-email/nurture/jobs"
 	"github.com/nurture-email/nurture/mailer"
 	"github.com/nurture-email/nurture/postgres"
@@ -76,11 +77,14 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		return nil
 	}
 
-	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	// One Redis, or a primary found through Sentinel: every client below
+	// (asynq's, the markers', the limits') is made from the same options.
+	redisConn, err := redisconn.Parse(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
 	}
-	rdb := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	redisOpt := redisConn.ConnOpt()
+	rdb := redisConn.NewClient()
 	defer rdb.Close()
 	if err := rdb.Ping(connectCtx).Err(); err != nil {
 		return fmt.Errorf("NURTURE_REDIS_URL: reach redis: %w", err)
@@ -128,10 +132,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
 		defer hitsPool.Close()
-		limitRDB, err := ratelimit.NewClient(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("NURTURE_REDIS_URL: %w", err)
-		}
+		limitRDB := ratelimit.NewClient(redisConn.Universal())
 		defer limitRDB.Close()
 		queues := newQueueUI(redisOpt)
 		defer queues.Close()

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/redisconn"
 )
 
 // Config holds every setting. The zero value is not useful: build one with
@@ -138,7 +139,7 @@ var Settings = []Setting{
 	{Flag: "database-url", Env: "NURTURE_DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
 		Usage: "PostgreSQL connection URL", set: setDatabaseURL},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
-		Usage: "Redis URL for the task queues", set: setRedisURL},
+		Usage: "Redis for the task queues and rate limits: redis://[:pass@]host:port/db, rediss://..., or redis-sentinel://[:pass@]host1:26379,host2:26379/mastername/db", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
 		Usage: "SMTP relay: smtp://[user:pass@]host:port[?tls=none|opportunistic|starttls] or smtps://...", set: setSMTPURL},
 	{Flag: "smtp-pool", Env: "NURTURE_SMTP_POOL", Default: "4",
@@ -585,17 +586,8 @@ func setDatabaseURL(c *Config, v string) error {
 }
 
 func setRedisURL(c *Config, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
-		return errors.New("want a URL like redis://host:6379/0")
-	}
-	if err := checkPort(u.Port()); err != nil {
+	if _, err := redisconn.Parse(v); err != nil {
 		return err
-	}
-	if db := strings.Trim(u.Path, "/"); db != "" {
-		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return fmt.Errorf("database %q is not a number such as 0", db)
-		}
 	}
 	c.RedisURL = v
 	return nil

@@ -188,6 +188,14 @@ func TestLoadPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "redis through sentinels",
+			cmd:  "worker",
+			env:  map[string]string{"NURTURE_REDIS_URL": "redis-sentinel://:pw@s1:26379,s2:26379,s3:26379/nurture/1", "NURTURE_SECRET": testSecret},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "redis-sentinel://:pw@s1:26379,s2:26379,s3:26379/nurture/1", c.RedisURL)
+			},
+		},
+		{
 			name: "flag overrides default",
 			cmd:  "demo",
 			args: []string{"-api-url", "http://api:8080/"},
@@ -276,6 +284,9 @@ func TestLoadRejects(t *testing.T) {
 		{"redis url without scheme", "worker", map[string]string{"NURTURE_REDIS_URL": "localhost:6379"}, nil, "NURTURE_REDIS_URL"},
 		{"redis url bad database", "worker", map[string]string{"NURTURE_REDIS_URL": "redis://redis:6379/zero"}, nil, "NURTURE_REDIS_URL"},
 		{"redis url bad port", "api", map[string]string{"NURTURE_REDIS_URL": "redis://redis:0"}, nil, "NURTURE_REDIS_URL"},
+		{"redis url cluster", "worker", map[string]string{"NURTURE_REDIS_URL": "redis-cluster://n1:7000,n2:7000"}, nil, "NURTURE_REDIS_URL"},
+		{"redis sentinel url without master", "api", map[string]string{"NURTURE_REDIS_URL": "redis-sentinel://s1:26379,s2:26379"}, nil, "NURTURE_REDIS_URL"},
+		{"redis sentinel url bad sentinel port", "worker", nil, []string{"--redis-url", "redis-sentinel://s1:26379,s2:x/m/0"}, "--redis-url"},
 		{"smtp url tls bogus", "worker", map[string]string{"NURTURE_SMTP_URL": "smtp://mailpit:1025?tls=bogus"}, nil, "NURTURE_SMTP_URL"},
 		{"smtp url bad port", "worker", map[string]string{"NURTURE_SMTP_URL": "smtp://relay:70000"}, nil, "NURTURE_SMTP_URL"},
 		{"smtp url wrong scheme", "worker", map[string]string{"NURTURE_SMTP_URL": "http://relay:25"}, nil, "NURTURE_SMTP_URL"},
@@ -432,6 +443,12 @@ func TestLoadErrorsHidePasswords(t *testing.T) {
 
 	for _, v := range []string{"mysql://nurture:hunter2@db/nurture", "postgres://nurture:hunter2@db:5432x/nurture"} {
 		_, err := config.Load(command(t, "migrate"), nil, env(map[string]string{"NURTURE_DATABASE_URL": v}), io.Discard)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "hunter2")
+	}
+	for _, v := range []string{"redis://:hunter2@cache:6379x/0", "redis://:hunter2@cache:6379/zero", "redis-sentinel://:hunter2@s1:x/m",
+		"redis-sentinel://:hunter2@s1/m/0?sentinel_password=hunter2&x=1"} {
+		_, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_REDIS_URL": v}), io.Discard)
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), "hunter2")
 	}

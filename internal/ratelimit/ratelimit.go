@@ -53,32 +53,28 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{rdb: rdb, prefix: prefix, gcra: redis_rate.NewLimiter(rdb)}
 }
 
-// NewClient returns a Redis client for limiters, from a redis:// or
-// rediss:// URL. Unlike go-redis's default it honours context deadlines on
-// every read and write, so a caller that gives a limit check a budget of a
-// few milliseconds gets its answer (or an error) within it even when Redis
-// hangs; with the default a call waits for the client's own 3 s timeouts.
-// It keeps a few connections open, dialled in the background: a dial (TLS
-// to a distant Redis, say) may take longer than such a budget, and would
+// NewClient returns a Redis client for limiters, from the options of the
+// engine's Redis (one server, or a primary found through Sentinel: the
+// client is then a failover client with the same settings). Unlike
+// go-redis's default it honours context deadlines on every read and write,
+// so a caller that gives a limit check a budget of a few milliseconds gets
+// its answer (or an error) within it even when Redis hangs or fails over;
+// with the default a call waits for the client's own 3 s timeouts. It
+// keeps a few connections open, dialled in the background: a dial (TLS to
+// a distant Redis, say) may take longer than such a budget, and would
 // otherwise be given up every time.
-func NewClient(url string) (*redis.Client, error) {
-	opt, err := ClientOptions(url)
-	if err != nil {
-		return nil, err
-	}
-	return redis.NewClient(opt), nil
+func NewClient(opt *redis.UniversalOptions) redis.UniversalClient {
+	return redis.NewUniversalClient(ClientOptions(opt))
 }
 
-// ClientOptions are the options of NewClient's client, for a caller that
-// needs to change one of them (a test stretching the client's own timeouts).
-func ClientOptions(url string) (*redis.Options, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	opt.ContextTimeoutEnabled = true
-	opt.MinIdleConns = max(opt.MinIdleConns, minIdleConns)
-	return opt, nil
+// ClientOptions are the options of NewClient's client, a copy of opt, for
+// a caller that needs to change one of them (a test stretching the
+// client's own timeouts).
+func ClientOptions(opt *redis.UniversalOptions) *redis.UniversalOptions {
+	o := *opt
+	o.ContextTimeoutEnabled = true
+	o.MinIdleConns = max(o.MinIdleConns, minIdleConns)
+	return &o
 }
 
 // minIdleConns is how many connections a limiter's client keeps ready.

@@ -442,10 +442,9 @@ func TestRedisErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			opt, err := ratelimit.ClientOptions("redis://" + tc.addr(t) + "/0")
-			require.NoError(t, err)
+			opt := ratelimit.ClientOptions(&redis.UniversalOptions{Addrs: []string{tc.addr(t)}})
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Hour, time.Hour, time.Hour
-			rdb := redis.NewClient(opt)
+			rdb := redis.NewUniversalClient(opt)
 			defer rdb.Close()
 
 			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)

@@ -51,6 +51,15 @@ func redisServerBinary(t testing.TB) string {
 // NewRedisServer starts a private redis-server for the test.
 func NewRedisServer(t testing.TB) *RedisServer {
 	t.Helper()
+	return newRedisServer(t, nil, nil)
+}
+
+// newRedisServer starts a redis-server with the arguments of every test
+// server, then extra (a replica's --replicaof); conf, when set, writes a
+// configuration file into the server's directory, given the port, and
+// passes it first (a sentinel's).
+func newRedisServer(t testing.TB, conf func(dir string, port int) (string, error), extra []string) *RedisServer {
+	t.Helper()
 	bin := redisServerBinary(t)
 	var lastErr error
 	for range 5 { // a free port can be taken by someone else before we bind it
@@ -64,6 +73,14 @@ func NewRedisServer(t testing.TB) *RedisServer {
 			"--dir", s.dir, "--maxmemory-policy", "noeviction", "--loglevel", "warning",
 			"--logfile", filepath.Join(s.dir, "redis.log"),
 		}
+		if conf != nil {
+			file, err := conf(s.dir, port)
+			if err != nil {
+				t.Fatalf("testkit: write redis configuration: %v", err)
+			}
+			s.args = append([]string{file}, s.args...)
+		}
+		s.args = append(s.args, extra...)
 		if lastErr = s.start(bin); lastErr == nil {
 			t.Cleanup(s.Stop)
 			return s
@@ -124,6 +141,13 @@ func (s *RedisServer) Stop() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// running reports whether the server was started and not stopped.
+func (s *RedisServer) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
 }
 
 // Restart kills the server and starts it again, empty, on the same port: a
