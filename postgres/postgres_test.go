@@ -135,7 +135,7 @@ func TestMigrateTwiceConcurrently(t *testing.T) {
 	for range 2 {
 		go func() {
 			<-start
-			errs <- postgres.Migrate(ctx, pool, nil)
+			errs <- postgres.Migrate(ctx, pool, testkit.Pooler(), nil)
 		}()
 	}
 	close(start)
@@ -167,7 +167,7 @@ func TestMigrateTwiceConcurrently(t *testing.T) {
 	require.Equal(t, 1, installations, "the seed row inserted once")
 
 	// A third start finds nothing to do.
-	require.NoError(t, postgres.Migrate(ctx, pool, nil))
+	require.NoError(t, postgres.Migrate(ctx, pool, testkit.Pooler(), nil))
 	var versions int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&versions))
 	require.Len(t, want, versions)
