@@ -33,12 +33,12 @@ type Config struct {
 	// DatabasePooler is what stands between the engine and PostgreSQL:
 	// "none", or "pgbouncer" in transaction pooling mode.
 	DatabasePooler string
-	RedisURL    string
-	SMTPURL     string
-	SMTPPool    int
-	SMTPHELO    string
-	PublicURL   string
-	Listen      string
+	RedisURL       string
+	SMTPURL        string
+	SMTPPool       int
+	SMTPHELO       string
+	PublicURL      string
+	Listen         string
 	// MetricsListen is where /metrics is also served without a key
 	// (a private address for Prometheus); empty: nowhere.
 	MetricsListen   string
@@ -142,7 +142,7 @@ var Settings = []Setting{
 		Usage: "PostgreSQL connection URL", set: setDatabaseURL},
 	{Flag: "database-pooler", Env: "NURTURE_DATABASE_POOLER", Default: "none",
 		Usage: "what NURTURE_DATABASE_URL leads to: none (PostgreSQL, or a pooler in session mode) or pgbouncer (transaction pooling: statements unnamed, no session state, migrations locked by a row)",
-		set: oneOf("none", "pgbouncer")(func(c *Config, v string) { c.DatabasePooler = v })},
+		set:   oneOf("none", "pgbouncer")(func(c *Config, v string) { c.DatabasePooler = v })},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
 		Usage: "Redis URL for the task queues", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
