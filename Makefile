@@ -21,7 +21,7 @@ MAILPIT_UI ?= 127.0.0.1:8025
 NURTURE_SMTP_URL ?= smtp://$(MAILPIT_SMTP)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test lint bench bench-ingest bench-send bench-sequences bench-enrich bench-fanout bench-segments bench-erasure bench-console faults fmt vet
+.PHONY: help build run test test-pgbouncer lint bench bench-ingest bench-send bench-sequences bench-enrich bench-fanout bench-segments bench-erasure bench-console faults fmt vet
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -39,6 +39,10 @@ run: ## run the API and the worker in one process (--dev) against Postgres, Redi
 test: ## run every test, starting PostgreSQL when it is not running
 	@$(SERVICES) "$$NURTURE_TEST_DATABASE_URL"
 	$(GO) test -race -count=1 ./...
+
+test-pgbouncer: ## run every test through a pgbouncer of its own in transaction pooling mode (PKGS=./postgres/ fewer packages; see docs/scaling.md)
+	@$(SERVICES) "$$NURTURE_TEST_DATABASE_URL"
+	GO=$(GO) scripts/pgbouncer-test.sh $(or $(PKGS),./...)
 
 lint: ## run golangci-lint (built from source the first time: a few minutes)
 	$(GO) run $(GOLANGCI_LINT) run

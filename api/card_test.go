@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nurture-email/nurture/internal/testkit"
 )
 
 // A card number that comes in, as a trait, a property, a number, a context
@@ -76,7 +78,7 @@ func TestCardNumbersInTextAreNeverStored(t *testing.T) {
 func requireNowhere(t *testing.T, b *bundle, values ...string) {
 	t.Helper()
 	ctx := context.Background()
-	schema := b.pool.Config().ConnConfig.RuntimeParams["search_path"]
+	schema := testkit.SchemaOf(b.pool)
 	require.NotEmpty(t, schema)
 	rows, err := b.pool.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = $1 AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY', 'bytea')

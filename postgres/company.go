@@ -97,7 +97,9 @@ func loadCompanies(ctx context.Context, tx pgx.Tx, groups, domains []string) ([]
 const companyRecordType = `id bigint, group_id text, domain text, name text, industry text, team_size text,
 	country text, traits jsonb, trait_times jsonb`
 
-func companyRows(cs []*nurture.Company) ([]byte, error) {
+// companyRows returns the rows as JSON text: through pgbouncer (exec mode)
+// PostgreSQL types a text parameter from the statement, not bytes.
+func companyRows(cs []*nurture.Company) (string, error) {
 	rows := make([]map[string]any, len(cs))
 	for i, co := range cs {
 		rows[i] = map[string]any{
@@ -106,7 +108,8 @@ func companyRows(cs []*nurture.Company) ([]byte, error) {
 			"traits": co.Traits, "trait_times": co.TraitTimes,
 		}
 	}
-	return json.Marshal(rows)
+	b, err := json.Marshal(rows)
+	return string(b), err
 }
 
 // writeCompanies inserts and updates the plan's companies, then gives each

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -85,9 +86,13 @@ func (db *DB) CampaignTotals(ctx context.Context, ids []int64) (map[int64]*nurtu
 // SaveCampaignFigures keeps a campaign's figures as counted at at, unless
 // figures counted later are kept already.
 func (db *DB) SaveCampaignFigures(ctx context.Context, id int64, s *nurture.CampaignStats, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO campaign_figures (campaign_id, figures, counted_at) VALUES ($1, $2, $3)
+	figures, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("save campaign figures: %w", err)
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO campaign_figures (campaign_id, figures, counted_at) VALUES ($1, $2, $3)
 		ON CONFLICT (campaign_id) DO UPDATE SET figures = excluded.figures, counted_at = excluded.counted_at
-		WHERE campaign_figures.counted_at < excluded.counted_at`, id, s, at)
+		WHERE campaign_figures.counted_at < excluded.counted_at`, id, string(figures), at)
 	if err != nil {
 		return fmt.Errorf("save campaign figures: %w", err)
 	}

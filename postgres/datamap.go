@@ -80,6 +80,7 @@ var impersonalTables = map[string]string{
 	"erased_addresses":  "only an HMAC of each erased address, under a key the database never holds",
 	"erasure_audit":     "what erasure did, when and at whose request: numbers, no personal data",
 	"goose_db_version":  "the migrations applied",
+	"goose_lock":        "the lock of a migration run through pgbouncer (NURTURE_DATABASE_POOLER)",
 	"console_sessions":  "the console's sign-ins: a token's hash and the operator's key",
 	"admin_audit":       "what operators did in the console, by key name; targets are ids or hashes, never an address",
 	"activity_hours":    "the console overview's counts per hour: numbers, no one's data",

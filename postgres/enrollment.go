@@ -94,8 +94,9 @@ func (db *DB) Enroll(ctx context.Context, e nurture.Enrollment, allow func(past 
 			return nil
 		}
 		out, err = scanEnrollment(tx.QueryRow(ctx, `INSERT INTO enrollments (contact_id, sequence_id, version, topic, state, next_run, started_at)
-			SELECT $1, $2, $3, $4, $5, $6, $7 FROM contacts WHERE id = $1 AND erased_at IS NULL
-			RETURNING `+enrollmentColumns, e.ContactID, e.Sequence, e.Version, e.Topic, e.State, e.NextRun, e.Started))
+			SELECT $1::bigint, $2::text, $3::text, $4::text, $5::jsonb, $6::timestamptz, $7::timestamptz
+			FROM contacts WHERE id = $1 AND erased_at IS NULL
+			RETURNING `+enrollmentColumns, e.ContactID, e.Sequence, e.Version, e.Topic, string(e.State), e.NextRun, e.Started))
 		if errors.Is(err, pgx.ErrNoRows) {
 			reason = "the contact is erased or unknown"
 			return nil

@@ -238,12 +238,15 @@ var contactRecordType = func() string {
 	return strings.Join(cols, ", ")
 }()
 
-func contactRows(cs []*nurture.Contact) ([]byte, error) {
+// contactRows returns the rows as JSON text: through pgbouncer (exec mode)
+// PostgreSQL types a text parameter from the statement, not bytes.
+func contactRows(cs []*nurture.Contact) (string, error) {
 	rows := make([]map[string]any, len(cs))
 	for i, c := range cs {
 		rows[i] = contactRow(c)
 	}
-	return json.Marshal(rows)
+	b, err := json.Marshal(rows)
+	return string(b), err
 }
 
 func insertContacts(ctx context.Context, tx pgx.Tx, cs []*nurture.Contact) error {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,13 +49,14 @@ type DB struct {
 // New wraps a pool. The caller owns the pool and closes it.
 func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool, Clock: nurture.SystemClock{}} }
 
-// Connect opens a pool for url and checks that the server answers.
-func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// Connect opens a pool for url, through pooler, and checks that the server
+// answers.
+func Connect(ctx context.Context, url string, pooler Pooler) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	Tune(cfg)
+	Tune(cfg, pooler)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -71,12 +73,14 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 // statement shape thousands of times a second, whose generic plan is right
 // (index lookups by primary key), and planning it afresh each time, as Tune
 // asks of the other connections, cost a third of the pixel's throughput.
-func ConnectForHits(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// Behind pgbouncer no plan is kept: each statement is planned for its values.
+func ConnectForHits(ctx context.Context, url string, pooler Pooler) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+	pooler.adapt(cfg)
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok && !pooler.transactionPooled() {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "auto"
 	}
 	cfg.MaxConns = 2
@@ -88,16 +92,18 @@ func ConnectForHits(ctx context.Context, url string) (*pgxpool.Pool, error) {
 }
 
 // Tune sets what the store's queries need of every connection, unless the
-// URL says otherwise.
+// URL says otherwise, and what pooler needs (see Pooler).
 //
 // pgx prepares each statement once per connection, and after five runs
 // PostgreSQL may switch it to a generic plan. For `col = ANY($1)` over a
 // table that was small when that happened, the generic plan is a sequential
 // scan that stays while the table grows: ingestion became three times slower
 // over a one-minute benchmark. Custom plans cost a little planning each time
-// and stay right.
-func Tune(cfg *pgxpool.Config) {
-	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+// and stay right. Behind pgbouncer, statements are unnamed and planned for
+// their values each time anyway.
+func Tune(cfg *pgxpool.Config, pooler Pooler) {
+	pooler.adapt(cfg)
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok && !pooler.transactionPooled() {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	if cfg.MaxConns < 8 {
@@ -117,9 +123,12 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Migrate applies every pending migration. A Postgres advisory lock makes
-// concurrent starts wait for each other instead of racing.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+// Migrate applies every pending migration. A lock makes concurrent starts
+// wait for each other instead of racing: a session advisory lock, or
+// through pgbouncer, where no session is kept, a lock row with a lease that
+// its holder renews (goose's table locker, in a table goose_lock created the
+// first time).
+func Migrate(ctx context.Context, pool *pgxpool.Pool, pooler Pooler, logger *slog.Logger) error {
 	sub := Migrations()
 	// Starts migrating the same schema wait for each other; different
 	// schemas (as tests use) do not, so the lock id is derived from it.
@@ -129,13 +138,37 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	}
 	h := fnv.New64a()
 	h.Write([]byte("nurture-migrations:" + schema))
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
-	if err != nil {
-		return fmt.Errorf("migration lock: %w", err)
-	}
+	lockID := int64(h.Sum64() >> 1)
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	defer sqlDB.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithSessionLocker(locker))
+	var lockOpt goose.ProviderOption
+	if pooler.transactionPooled() {
+		// Nothing to do, nothing to lock: an engine that starts on an
+		// up-to-date database leaves no lock table behind.
+		check, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub)
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		pending, err := check.HasPending(ctx)
+		if err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		if !pending {
+			return nil
+		}
+		locker, err := lock.NewPostgresTableLocker(lock.WithTableLockID(lockID), lock.WithTableLockTimeout(time.Second, 300))
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		lockOpt = goose.WithLocker(locker)
+	} else {
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		lockOpt = goose.WithSessionLocker(locker)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, lockOpt)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

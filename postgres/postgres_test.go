@@ -121,9 +121,24 @@ func TestSuppression(t *testing.T) {
 }
 
 // Two instances starting at once on an empty database both succeed, and
-// every migration is applied exactly once (its seed rows too).
+// every migration is applied exactly once (its seed rows too), with either
+// lock: the session's advisory lock, or behind pgbouncer a lock row (which
+// works on a direct connection too, so both are tried there).
 func TestMigrateTwiceConcurrently(t *testing.T) {
 	t.Parallel()
+	poolers := []postgres.Pooler{postgres.PgBouncer}
+	if testkit.Pooler() == postgres.NoPooler {
+		poolers = append(poolers, postgres.NoPooler)
+	}
+	for _, pooler := range poolers {
+		t.Run(string(pooler), func(t *testing.T) {
+			t.Parallel()
+			migrateTwiceConcurrently(t, pooler)
+		})
+	}
+}
+
+func migrateTwiceConcurrently(t *testing.T, pooler postgres.Pooler) {
 	ctx := context.Background()
 	pool := testkit.EmptyDB(t)
 	var tables int
@@ -135,7 +150,7 @@ func TestMigrateTwiceConcurrently(t *testing.T) {
 	for range 2 {
 		go func() {
 			<-start
-			errs <- postgres.Migrate(ctx, pool, nil)
+			errs <- postgres.Migrate(ctx, pool, pooler, nil)
 		}()
 	}
 	close(start)
@@ -167,7 +182,7 @@ func TestMigrateTwiceConcurrently(t *testing.T) {
 	require.Equal(t, 1, installations, "the seed row inserted once")
 
 	// A third start finds nothing to do.
-	require.NoError(t, postgres.Migrate(ctx, pool, nil))
+	require.NoError(t, postgres.Migrate(ctx, pool, pooler, nil))
 	var versions int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&versions))
 	require.Len(t, want, versions)

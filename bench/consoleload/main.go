@@ -106,7 +106,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	postgres.Tune(cfg)
+	postgres.Tune(cfg, postgres.NoPooler)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func createDatabase(ctx context.Context, dbURL string) error {
 // lack migrations numbered below its newest once branches are merged:
 // those are applied out of order rather than seeding again.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	err := postgres.Migrate(ctx, pool, nil)
+	err := postgres.Migrate(ctx, pool, postgres.NoPooler, nil)
 	if err == nil || !strings.Contains(err.Error(), "missing migrations") {
 		return err
 	}

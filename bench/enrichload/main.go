@@ -92,7 +92,7 @@ func run(cfg config, dbURL string) error {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool, nil); err != nil {
+	if err := postgres.Migrate(ctx, pool, postgres.NoPooler, nil); err != nil {
 		return err
 	}
 	if err := empty(ctx, pool); err != nil {

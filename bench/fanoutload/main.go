@@ -68,7 +68,7 @@ func run(o options) error {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+	if err := postgres.Migrate(ctx, pool, postgres.NoPooler, slog.New(slog.DiscardHandler)); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := fill(ctx, pool, o); err != nil {

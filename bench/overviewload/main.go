@@ -57,7 +57,7 @@ func run(o options) error {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+	if err := postgres.Migrate(ctx, pool, postgres.NoPooler, slog.New(slog.DiscardHandler)); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	now := time.Now().UTC()

@@ -81,7 +81,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	postgres.Tune(cfg)
+	postgres.Tune(cfg, postgres.NoPooler)
 	rec := &recorder{}
 	cfg.ConnConfig.Tracer = rec
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -90,7 +90,7 @@ func run(o options) error {
 	}
 	defer pool.Close()
 	if !o.reuse {
-		if err := postgres.Migrate(ctx, pool, nil); err != nil {
+		if err := postgres.Migrate(ctx, pool, postgres.NoPooler, nil); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		if err := load(ctx, pool, o); err != nil {

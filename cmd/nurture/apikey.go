@@ -46,7 +46,7 @@ func runAPIKey(ctx context.Context, cmd config.Command, args []string, getenv fu
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "nurture apikey: %v\n", err)
 		return 1

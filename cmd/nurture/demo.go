@@ -31,7 +31,7 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 	}
 	// The demo makes its own ingest key, as an operator would with
 	// `nurture apikey create`.
-	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func demo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout i
 	}
 	// And a key to sign in to the console with, as an operator would make
 	// with `nurture apikey create --scopes admin`.
-	store, closeStore, err = openStore(ctx, cfg.DatabaseURL)
+	store, closeStore, err = openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func setup(t *testing.T) *engine {
 		pool: pool,
 		smtp: smtp,
 		env: map[string]string{
-			"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool),
+			"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_DATABASE_POOLER": string(testkit.Pooler()),
 			"NURTURE_REDIS_URL":    testkit.RedisURL(t),
 			"NURTURE_SMTP_URL":     smtp.URL(),
 			"NURTURE_LISTEN":       addr,
@@ -398,7 +398,7 @@ func TestDemoReportsSignUpsThatGetWelcomed(t *testing.T) {
 	e := setup(t)
 	e.start("all")
 	e.waitReady()
-	env := map[string]string{"NURTURE_API_URL": e.apiURL, "NURTURE_DATABASE_URL": e.env["NURTURE_DATABASE_URL"], "NURTURE_LOG_LEVEL": "warn"}
+	env := map[string]string{"NURTURE_API_URL": e.apiURL, "NURTURE_DATABASE_URL": e.env["NURTURE_DATABASE_URL"], "NURTURE_DATABASE_POOLER": e.env["NURTURE_DATABASE_POOLER"], "NURTURE_LOG_LEVEL": "warn"}
 	var out bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"demo"}, func(k string) string { return env[k] }, &out, io.Discard))
 	require.Equal(t, len(demoSignUps), strings.Count(out.String(), "reported sign-up"))
@@ -495,7 +495,7 @@ func TestAPIKeyCommands(t *testing.T) {
 func TestJSONLogs(t *testing.T) {
 	t.Parallel()
 	pool := testkit.DB(t)
-	env := map[string]string{"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_LOG_FORMAT": "json"}
+	env := map[string]string{"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_DATABASE_POOLER": string(testkit.Pooler()), "NURTURE_LOG_FORMAT": "json"}
 	var stderr bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, &stderr))
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")

@@ -62,13 +62,13 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	}
 	connectCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(connectCtx, cfg.DatabaseURL)
+	pool, err := postgres.Connect(connectCtx, cfg.DatabaseURL, postgres.Pooler(cfg.DatabasePooler))
 	if err != nil {
 		return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
 	if which&serviceMigrate != 0 {
-		if err := postgres.Migrate(ctx, pool, logger); err != nil {
+		if err := postgres.Migrate(ctx, pool, postgres.Pooler(cfg.DatabasePooler), logger); err != nil {
 			return err
 		}
 		logger.Info("database is up to date")
@@ -127,7 +127,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		}()
 	}
 	if which&serviceAPI != 0 {
-		hitsPool, err := postgres.ConnectForHits(ctx, cfg.DatabaseURL)
+		hitsPool, err := postgres.ConnectForHits(ctx, cfg.DatabaseURL, postgres.Pooler(cfg.DatabasePooler))
 		if err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}

@@ -93,7 +93,7 @@ func runSimulate(ctx context.Context, cmd config.Command, args []string, getenv 
 
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "nurture sequences simulate: %v\n", err)
 		return 1

@@ -22,7 +22,7 @@ func simulateEnv(t *testing.T) (*pgxpool.Pool, func(string) string) {
 	pool := testkit.DB(t)
 	_, err := pool.Exec(context.Background(), `INSERT INTO contacts (external_id, email, role, time_zone) VALUES ('u-ada', 'ada@example.com', 'Marketing', 'Europe/Paris')`)
 	require.NoError(t, err)
-	env := map[string]string{"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_FREQUENCY_CAP": "3"}
+	env := map[string]string{"NURTURE_DATABASE_URL": testkit.DatabaseURLFor(t, pool), "NURTURE_DATABASE_POOLER": string(testkit.Pooler()), "NURTURE_FREQUENCY_CAP": "3"}
 	return pool, func(k string) string { return env[k] }
 }
 

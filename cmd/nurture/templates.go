@@ -133,7 +133,7 @@ func previewTemplate(ctx context.Context, cfg *config.Config, set *templates.Set
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	store, closeStore, err := openStore(ctx, cfg.DatabaseURL)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "nurture templates preview: %v\n", err)
 		return 1

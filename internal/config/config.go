@@ -31,12 +31,15 @@ import (
 // Load, which applies the defaults.
 type Config struct {
 	DatabaseURL string
-	RedisURL    string
-	SMTPURL     string
-	SMTPPool    int
-	SMTPHELO    string
-	PublicURL   string
-	Listen      string
+	// DatabasePooler is what stands between the engine and PostgreSQL:
+	// "none", or "pgbouncer" in transaction pooling mode.
+	DatabasePooler string
+	RedisURL       string
+	SMTPURL        string
+	SMTPPool       int
+	SMTPHELO       string
+	PublicURL      string
+	Listen         string
 	// MetricsListen is where /metrics is also served without a key
 	// (a private address for Prometheus); empty: nowhere.
 	MetricsListen   string
@@ -138,6 +141,9 @@ func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
 var Settings = []Setting{
 	{Flag: "database-url", Env: "NURTURE_DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
 		Usage: "PostgreSQL connection URL", set: setDatabaseURL},
+	{Flag: "database-pooler", Env: "NURTURE_DATABASE_POOLER", Default: "none",
+		Usage: "what NURTURE_DATABASE_URL leads to: none (PostgreSQL, or a pooler in session mode) or pgbouncer (transaction pooling: statements unnamed, no session state, migrations locked by a row)",
+		set:   oneOf("none", "pgbouncer")(func(c *Config, v string) { c.DatabasePooler = v })},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
 		Usage: "Redis for the task queues and rate limits: redis://[:pass@]host:port/db, rediss://..., or redis-sentinel://[:pass@]host1:26379,host2:26379/mastername/db", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
@@ -282,10 +288,10 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "database-pooler", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
 		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
-	wrkSet = []string{"database-url", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
+	wrkSet = []string{"database-url", "database-pooler", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
 		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
@@ -298,16 +304,16 @@ var Commands = []Command{
 	{Name: "api", Summary: "serve the HTTP API (ingestion, admin, recipient links)", Settings: join(apiSet, common)},
 	{Name: "worker", Summary: "run the task worker: delivery, and the reconciler that finds due work", Settings: join(wrkSet, common)},
 	{Name: "all", Summary: "migrate, then run the API and the worker in one process", Settings: join(apiSet, wrkSet, common)},
-	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url"}, common)},
+	{Name: "migrate", Summary: "apply database migrations and exit", Settings: join([]string{"database-url", "database-pooler"}, common)},
 	{Name: "healthcheck", Summary: "probe a running API's /healthz (for container health checks)", Settings: []string{"url"}},
-	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url"}, common)},
+	{Name: "apikey", Summary: "manage API keys: apikey create --name NAME --scopes ingest,admin,webhooks | apikey list | apikey revoke --id ID", Settings: join([]string{"database-url", "database-pooler"}, common)},
 	{Name: "templates", Summary: "templates check: render every template for sample contacts | templates preview NAME --contact ID|--email E [--html|--text]",
-		Settings: join([]string{"database-url", "templates-dir", "sequences-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
+		Settings: join([]string{"database-url", "database-pooler", "templates-dir", "sequences-dir", "public-url", "product-name", "product-url", "postal-address"}, common)},
 	{Name: "sequences", Summary: "sequences validate [DIR]: check the sequence files (built-in, NURTURE_SEQUENCES_DIR or DIR) against the templates in use | " +
 		"sequences simulate ID --contact C [--events FILE] [--until 30d] [--json]: the emails a contact would get, on a virtual clock, writing nothing",
-		Settings: join([]string{"templates-dir", "sequences-dir", "database-url", "default-timezone", "send-window", "frequency-cap"}, common)},
+		Settings: join([]string{"templates-dir", "sequences-dir", "database-url", "database-pooler", "default-timezone", "send-window", "frequency-cap"}, common)},
 	{Name: "secret", Summary: "print a new random secret for NURTURE_SECRET; with NURTURE_SECRET_FILE, write it to that file unless the file already holds one", Settings: []string{"secret-file"}},
-	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url"}, common)},
+	{Name: "demo", Summary: "report a few sample sign-ups to a running API, so welcome emails go out", Settings: join([]string{"api-url", "database-url", "database-pooler"}, common)},
 	{Name: "campaigns", Summary: "campaigns create --file F.yaml [--schedule] | list [--json] | show --id N [--json] | schedule|pause|resume|cancel --id N: manage campaigns through a running API (an admin key in NURTURE_API_KEY)",
 		Settings: join([]string{"api-url", "api-key"}, common)},
 	{Name: "enrich", Summary: "enrich --email E [--title T] [--json]: research the company of a work address now and print each field found with its source (a preview: nothing is stored)",

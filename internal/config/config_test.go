@@ -104,6 +104,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &config.Config{
 		DatabaseURL:     "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
+		DatabasePooler:  "none",
 		RedisURL:        "redis://127.0.0.1:6379/0",
 		SMTPURL:         "smtp://127.0.0.1:1025",
 		SMTPPool:        4,

@@ -145,15 +145,20 @@ func unlockSchema(ctx context.Context, conn *pgx.Conn, schema string) {
 	_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, lockClass, schema)
 }
 
-// dropSchema drops a pool schema this session holds, and its record.
+// dropSchema drops a pool schema this session holds, its record and its
+// role (made behind pgbouncer, see Pooler).
 func dropSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
 			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM `+registrySchema+`.schemas WHERE name = $1`, schema)
 		return err
 	})
+	if err == nil {
+		dropRole(ctx, conn, schema)
+	}
+	return err
 }
 
 // holder is a connection that holds a pool schema's lock.

@@ -32,13 +32,13 @@ func readState(t *testing.T, pool *pgxpool.Pool) state {
 
 // schemaOf returns the schema a pool from DB uses.
 func schemaOf(pool *pgxpool.Pool) string {
-	return pool.Config().ConnConfig.RuntimeParams["search_path"]
+	return SchemaOf(pool)
 }
 
 // conn opens a connection of the test's own.
 func conn(t *testing.T) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(context.Background(), DatabaseURL())
+	c, err := pgx.Connect(context.Background(), DirectDatabaseURL())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c

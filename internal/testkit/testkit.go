@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -33,6 +34,39 @@ func DatabaseURL() string {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/nurture_test?sslmode=disable"
+}
+
+// DirectDatabaseURL is the test database reached without a pooler:
+// NURTURE_TEST_DATABASE_DIRECT_URL when NURTURE_TEST_DATABASE_URL leads to
+// pgbouncer in transaction pooling mode (see Pooler), else DatabaseURL.
+// testkit holds and resets schemas through it, with session state that a
+// transaction pooler would not keep.
+func DirectDatabaseURL() string {
+	if u := os.Getenv("NURTURE_TEST_DATABASE_DIRECT_URL"); u != "" {
+		return u
+	}
+	return DatabaseURL()
+}
+
+// Pooler is what DatabaseURL leads to: pgbouncer in transaction pooling mode
+// when NURTURE_TEST_DATABASE_DIRECT_URL names PostgreSQL itself, else
+// nothing. Code under test that opens its own pool is given it (as
+// NURTURE_DATABASE_POOLER for the binary).
+//
+// Behind pgbouncer a pool cannot choose its schema with search_path: the
+// pooler refuses startup parameters it does not know, and would hand the
+// next client a server connection with the last one's settings anyway. So
+// each pool schema has a login role of the same name whose search_path is
+// that schema (ALTER ROLE ... SET), and a test's pool logs in as it:
+// pgbouncer keeps a pool of server connections per role, each started with
+// the role's search_path, so no statement of the test can run in another's
+// schema. The pgbouncer of `make test-pgbouncer` finds the roles with its
+// auth_query.
+func Pooler() postgres.Pooler {
+	if os.Getenv("NURTURE_TEST_DATABASE_DIRECT_URL") != "" {
+		return postgres.PgBouncer
+	}
+	return postgres.NoPooler
 }
 
 var createDatabaseOnce sync.Once
@@ -72,17 +106,17 @@ func ensureDatabase(t testing.TB, url string) {
 // else. Schemas are migrated once and reused (see schema.go).
 func DB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	url := DatabaseURL()
-	ensureDatabase(t, url)
+	ensureDatabase(t, DirectDatabaseURL())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	h, fresh := holdSchema(ctx, t, url)
+	h, fresh := holdSchema(ctx, t, DirectDatabaseURL())
 	t.Cleanup(func() { h.release() })
 	schema := h.schema
-	pool := openPool(ctx, t, url, schema)
+	ensureRole(ctx, t, h.conn, schema)
+	pool := openPool(ctx, t, DatabaseURL(), schema)
 	if fresh {
-		if err := postgres.Migrate(ctx, pool, nil); err != nil {
+		if err := postgres.Migrate(ctx, pool, Pooler(), nil); err != nil {
 			t.Fatalf("testkit: migrate: %v", err)
 		}
 		if err := recordSchema(ctx, h.conn, schema); err != nil {
@@ -97,7 +131,7 @@ func DB(t testing.TB) *pgxpool.Pool {
 // dropped when the test ends.
 func EmptyDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	url := DatabaseURL()
+	url := DirectDatabaseURL()
 	ensureDatabase(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -111,15 +145,17 @@ func EmptyDB(t testing.TB) *pgxpool.Pool {
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("testkit: create schema: %v", err)
 	}
+	ensureRole(ctx, t, admin, schema)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if conn, err := pgx.Connect(ctx, url); err == nil {
 			_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			dropRole(ctx, conn, schema)
 			_ = conn.Close(ctx)
 		}
 	})
-	return openPool(ctx, t, url, schema)
+	return openPool(ctx, t, DatabaseURL(), schema)
 }
 
 // openPool opens a pool on schema, closed when the test ends (before the
@@ -130,8 +166,12 @@ func openPool(ctx context.Context, t testing.TB, url, schema string) *pgxpool.Po
 	if err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	postgres.Tune(cfg)
+	if Pooler() == postgres.NoPooler {
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	} else {
+		cfg.ConnConfig.User = schema // the schema's role (see Pooler)
+	}
+	postgres.Tune(cfg, Pooler())
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("testkit: open pool: %v", err)
@@ -141,15 +181,32 @@ func openPool(ctx context.Context, t testing.TB, url, schema string) *pgxpool.Po
 }
 
 // DatabaseURLFor returns a connection URL for the schema that pool uses, for
-// code under test that opens its own pool from a URL.
+// code under test that opens its own pool from a URL (through Pooler).
 func DatabaseURLFor(t testing.TB, pool *pgxpool.Pool) string {
 	t.Helper()
-	schema := pool.Config().ConnConfig.RuntimeParams["search_path"]
+	schema := SchemaOf(pool)
+	if Pooler() != postgres.NoPooler {
+		u, err := url.Parse(DatabaseURL())
+		if err != nil {
+			t.Fatalf("testkit: %v", err)
+		}
+		u.User = url.User(schema)
+		return u.String()
+	}
 	sep := "?"
 	if strings.Contains(DatabaseURL(), "?") {
 		sep = "&"
 	}
 	return DatabaseURL() + sep + "search_path=" + schema
+}
+
+// SchemaOf returns the schema of a pool from DB or EmptyDB.
+func SchemaOf(pool *pgxpool.Pool) string {
+	cfg := pool.Config().ConnConfig
+	if s := cfg.RuntimeParams["search_path"]; s != "" {
+		return s
+	}
+	return cfg.User // behind pgbouncer, the role named after the schema
 }
 
 func randomHex(n int) string {
