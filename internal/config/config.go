@@ -30,6 +30,12 @@ import (
 // Load, which applies the defaults.
 type Config struct {
 	DatabaseURL string
+	// DatabaseReplicaURL is a streaming replica that read-only reports
+	// (segment previews, statistics, the console's counts) read from while
+	// it lags at most DatabaseReplicaMaxLag; empty: everything on the
+	// primary.
+	DatabaseReplicaURL    string
+	DatabaseReplicaMaxLag time.Duration
 	RedisURL    string
 	SMTPURL     string
 	SMTPPool    int
@@ -137,6 +143,10 @@ func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
 var Settings = []Setting{
 	{Flag: "database-url", Env: "NURTURE_DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
 		Usage: "PostgreSQL connection URL", set: setDatabaseURL},
+	{Flag: "database-replica-url", Env: "NURTURE_DATABASE_REPLICA_URL", Default: "",
+		Usage: "a streaming replica of the database for read-only reports: segment previews and audience counts, campaign and sequence statistics, the console's overview and counts (empty: everything on the primary); they may be up to NURTURE_DATABASE_REPLICA_MAX_LAG old, and fall back to the primary when the replica lags more or cannot be reached", set: setReplicaURL},
+	{Flag: "database-replica-max-lag", Env: "NURTURE_DATABASE_REPLICA_MAX_LAG", Default: "30s",
+		Usage: "how far behind the primary the replica may be for reports to read from it (checked every 5 s; at least 1s)", set: setReplicaMaxLag},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
 		Usage: "Redis URL for the task queues", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
@@ -281,7 +291,7 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "database-replica-url", "database-replica-max-lag", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
 		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
 	wrkSet = []string{"database-url", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
@@ -581,6 +591,32 @@ func setDatabaseURL(c *Config, v string) error {
 		return err
 	}
 	c.DatabaseURL = v
+	return nil
+}
+
+// setReplicaURL reads the replica's URL as the primary's is read; empty
+// is no replica.
+func setReplicaURL(c *Config, v string) error {
+	if v == "" {
+		c.DatabaseReplicaURL = ""
+		return nil
+	}
+	var probe Config
+	if err := setDatabaseURL(&probe, v); err != nil {
+		return err
+	}
+	c.DatabaseReplicaURL = v
+	return nil
+}
+
+// setReplicaMaxLag reads the replica's lag bound: a second or more, since
+// the lag is measured every few seconds, and at most a day.
+func setReplicaMaxLag(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return fmt.Errorf("%q is not a duration between 1s and 24h such as 30s", v)
+	}
+	c.DatabaseReplicaMaxLag = d
 	return nil
 }
 
