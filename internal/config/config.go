@@ -36,12 +36,12 @@ type Config struct {
 	// primary.
 	DatabaseReplicaURL    string
 	DatabaseReplicaMaxLag time.Duration
-	RedisURL    string
-	SMTPURL     string
-	SMTPPool    int
-	SMTPHELO    string
-	PublicURL   string
-	Listen      string
+	RedisURL              string
+	SMTPURL               string
+	SMTPPool              int
+	SMTPHELO              string
+	PublicURL             string
+	Listen                string
 	// MetricsListen is where /metrics is also served without a key
 	// (a private address for Prometheus); empty: nowhere.
 	MetricsListen   string
