@@ -328,8 +328,8 @@ func (cfg *Config) check() error {
 		missing = "Sequences.Simulator.Store"
 	case cfg.Segments != nil && cfg.Segments.Store == nil:
 		missing = "Segments.Store"
-	case cfg.Campaigns != nil && (cfg.Campaigns.Store == nil || cfg.Campaigns.Segments == nil || cfg.Campaigns.Templates == nil):
-		missing = "Campaigns.Store, Segments and Templates"
+	case cfg.Campaigns != nil && (cfg.Campaigns.Store == nil || cfg.Campaigns.Figures == nil || cfg.Campaigns.Segments == nil || cfg.Campaigns.Templates == nil):
+		missing = "Campaigns.Store, Figures, Segments and Templates"
 	case cfg.Keys == nil && (cfg.Ingestion != nil || cfg.Admin != nil || cfg.Webhooks != nil || cfg.Sequences != nil || cfg.Segments != nil || cfg.Campaigns != nil):
 		missing = "Keys" // every /v1 endpoint asks for a key
 	default:

@@ -21,6 +21,11 @@ type CampaignStore interface {
 	Campaigns(ctx context.Context) ([]*nurture.Campaign, error)
 	UpdateCampaign(ctx context.Context, c *nurture.Campaign) error
 	MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error)
+}
+
+// CampaignFigures counts what campaigns did. They are reports: cmd passes
+// postgres.Reports, which may read a replica a little behind the primary.
+type CampaignFigures interface {
 	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
 	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
 }
@@ -38,7 +43,8 @@ type CampaignTester interface {
 // Campaigns serves /v1/campaigns (scope admin).
 type Campaigns struct {
 	Store     CampaignStore
-	Segments  SegmentStore // the saved segments a campaign may name
+	Figures   CampaignFigures // the statistics GET /v1/campaigns/{id} shows
+	Segments  SegmentStore    // the saved segments a campaign may name
 	Templates TemplateTopics
 	Tester    CampaignTester // nil: no test sends
 }
@@ -492,7 +498,7 @@ func (a *API) getCampaign(c *gin.Context) {
 		fail(c, campaignNotFound(err))
 		return
 	}
-	stats, err := a.cfg.Campaigns.Store.CampaignStats(ctx, id)
+	stats, err := a.cfg.Campaigns.Figures.CampaignStats(ctx, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -501,7 +507,7 @@ func (a *API) getCampaign(c *gin.Context) {
 	out.Stats = newStatsJSON(stats)
 	if camp.AB != nil && camp.Winner < 0 {
 		// Not decided yet: the counts as they stand.
-		if out.AB.Results, err = a.cfg.Campaigns.Store.ABResults(ctx, id, len(camp.AB.Variants)); err != nil {
+		if out.AB.Results, err = a.cfg.Campaigns.Figures.ABResults(ctx, id, len(camp.AB.Variants)); err != nil {
 			fail(c, err)
 			return
 		}

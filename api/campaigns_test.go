@@ -41,7 +41,7 @@ func setupCampaigns(t *testing.T) *bundle {
 	require.NoError(t, err)
 	return setup(t, func(cfg *api.Config) {
 		store := cfg.Admin.Contacts.(*postgres.DB)
-		cfg.Campaigns = &api.Campaigns{Store: store, Segments: store, Templates: tmpl}
+		cfg.Campaigns = &api.Campaigns{Store: store, Figures: store, Segments: store, Templates: tmpl}
 	})
 }
 

@@ -82,8 +82,10 @@ func (db *DB) Activity(ctx context.Context, from time.Time, step time.Duration, 
 			return nil, err
 		}
 		copy(hourly[first:], counted)
-		if err := db.keepActivityHours(ctx, counted, now); err != nil {
-			return nil, err
+		if !db.readOnly {
+			if err := db.keepActivityHours(ctx, counted, now); err != nil {
+				return nil, err
+			}
 		}
 		hi = first - 1
 	}

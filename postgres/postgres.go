@@ -44,6 +44,9 @@ type DB struct {
 	// triggers are the events ingestion signals to the sequence engine
 	// (WatchSequences).
 	triggers atomic.Pointer[SequenceTriggers]
+	// readOnly is set on the store of a replica (NewReports): reads that
+	// would keep what they counted do not.
+	readOnly bool
 }
 
 // New wraps a pool. The caller owns the pool and closes it.

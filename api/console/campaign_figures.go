@@ -44,7 +44,7 @@ func (k *Console) campaignTotals(ctx context.Context, list []*nurture.Campaign) 
 			kept = append(kept, camp)
 		}
 	}
-	totals, err := p.Store.CampaignTotals(ctx, live)
+	totals, err := p.Counts.CampaignTotals(ctx, live)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (k *Console) campaignFigures(ctx context.Context, camp *nurture.Campaign) (
 	s := saved[camp.ID]
 	switch {
 	case s == nil && camp.Audience <= p.liveLimit():
-		if s, err = p.Store.CampaignStats(ctx, camp.ID); err != nil {
+		if s, err = p.Counts.CampaignStats(ctx, camp.ID); err != nil {
 			return nil, err
 		}
 		s.CountedAt = now
@@ -126,7 +126,7 @@ func (k *Console) countLater(id int64) {
 		ctx, cancel := context.WithTimeout(k.life, 5*time.Minute)
 		defer cancel()
 		at := k.cfg.Clock.Now()
-		s, err := p.Store.CampaignStats(ctx, id)
+		s, err := p.Counts.CampaignStats(ctx, id)
 		if err == nil {
 			err = p.Store.SaveCampaignFigures(ctx, id, s, at)
 		}

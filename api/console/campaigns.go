@@ -23,18 +23,24 @@ type CampaignStore interface {
 	// CampaignPage returns up to limit campaigns with an id below before
 	// (0: from the newest), the newest first.
 	CampaignPage(ctx context.Context, before int64, limit int) ([]*nurture.Campaign, error)
-	// CampaignTotals returns each campaign's messages by status and its
-	// people's opens and clicks; a campaign without messages is absent.
-	CampaignTotals(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error)
 	UpdateCampaign(ctx context.Context, c *nurture.Campaign) error
 	MoveCampaign(ctx context.Context, id int64, from []string, to string, now time.Time) (*nurture.Campaign, error)
-	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
-	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
 	// SaveCampaignFigures keeps a big campaign's figures as counted at
 	// at; CampaignFigures reads them back, with CountedAt set (a campaign
 	// never counted is absent).
 	SaveCampaignFigures(ctx context.Context, id int64, s *nurture.CampaignStats, at time.Time) error
 	CampaignFigures(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error)
+}
+
+// CampaignCounts counts what campaigns did. They are reports: cmd passes
+// postgres.Reports, which may read a replica a little behind the primary
+// (the figures kept by SaveCampaignFigures go to the primary).
+type CampaignCounts interface {
+	// CampaignTotals returns each campaign's messages by status and its
+	// people's opens and clicks; a campaign without messages is absent.
+	CampaignTotals(ctx context.Context, ids []int64) (map[int64]*nurture.CampaignStats, error)
+	CampaignStats(ctx context.Context, id int64) (*nurture.CampaignStats, error)
+	ABResults(ctx context.Context, id int64, variants int) ([]nurture.VariantResult, error)
 }
 
 // CampaignSegments are the saved segments a campaign may be for.
@@ -59,6 +65,7 @@ type CampaignTemplates interface {
 // are required.
 type Campaigns struct {
 	Store     CampaignStore
+	Counts    CampaignCounts
 	Segments  CampaignSegments
 	Audience  CampaignAudience
 	Templates CampaignTemplates
@@ -262,7 +269,7 @@ func (k *Console) showCampaign(c *gin.Context, status int, camp *nurture.Campaig
 		results := camp.Decision
 		v.Decided = camp.Winner >= 0 && camp.Winner < len(ab.Variants)
 		if !v.Decided {
-			if results, err = p.Store.ABResults(ctx, camp.ID, len(ab.Variants)); err != nil {
+			if results, err = p.Counts.ABResults(ctx, camp.ID, len(ab.Variants)); err != nil {
 				k.fail(c, err)
 				return
 			}

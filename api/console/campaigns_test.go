@@ -24,7 +24,7 @@ func campaignPages(t *testing.T, h *harness) *console.Campaigns {
 	t.Helper()
 	tmpl, err := templates.Default()
 	require.NoError(t, err)
-	return &console.Campaigns{Store: h.store, Segments: h.store, Audience: h.store, Templates: tmpl}
+	return &console.Campaigns{Store: h.store, Counts: h.store, Segments: h.store, Audience: h.store, Templates: tmpl}
 }
 
 // seedContacts adds contacts with the given plans, and returns their ids.

@@ -118,6 +118,9 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Keys == nil || cfg.Sessions == nil || cfg.Audit == nil {
 		return nil, errors.New("console: Config.Keys, Sessions and Audit are required")
 	}
+	if c := cfg.Campaigns; c != nil && (c.Store == nil || c.Counts == nil || c.Segments == nil || c.Audience == nil || c.Templates == nil) {
+		return nil, errors.New("console: Campaigns.Store, Counts, Segments, Audience and Templates are required")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -201,7 +201,7 @@ func consoleConfig(store *postgres.DB) (console.Config, error) {
 		Overview:     &console.Overview{Activity: store},
 		Contacts:     &console.Contacts{Store: store},
 		Sequences:    &console.Sequences{Set: seqs, Stats: store, Simulator: sim},
-		Campaigns:    &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: tmpl},
+		Campaigns:    &console.Campaigns{Store: store, Counts: store, Segments: store, Audience: store, Templates: tmpl},
 		Templates:    &console.Templates{Set: tmpl, Contacts: store},
 		Suppressions: &console.Suppressions{Store: store},
 	}, nil

@@ -18,6 +18,7 @@ import (
 // consoleDeps is what the console's pages are built on, beside the store.
 type consoleDeps struct {
 	store     *postgres.DB
+	reports   *postgres.Reports // counts and previews, which may read a replica
 	tmpl      *templates.Set
 	sequences *sequence.Set
 	simulator console.Simulator
@@ -30,15 +31,18 @@ type consoleDeps struct {
 // API authentications.
 func newConsole(cfg *config.Config, logger *slog.Logger, d consoleDeps) (*console.Console, error) {
 	store := d.store
+	// The overview and the counts are reports (d.reports); lists an
+	// operator changes from the page (contacts, suppressions) read the
+	// primary, so a change shows at once.
 	return console.New(console.Config{
 		Keys:           store,
 		Sessions:       store,
 		Audit:          store,
 		SignInLimiter:  d.signIns,
-		Overview:       &console.Overview{Activity: store},
+		Overview:       &console.Overview{Activity: d.reports},
 		Contacts:       &console.Contacts{Store: store},
-		Sequences:      &console.Sequences{Set: d.sequences, Stats: store, Simulator: d.simulator},
-		Campaigns:      &console.Campaigns{Store: store, Segments: store, Audience: store, Templates: d.tmpl},
+		Sequences:      &console.Sequences{Set: d.sequences, Stats: d.reports, Simulator: d.simulator},
+		Campaigns:      &console.Campaigns{Store: store, Counts: d.reports, Segments: store, Audience: d.reports, Templates: d.tmpl},
 		Templates:      &console.Templates{Set: d.tmpl, Contacts: store},
 		Suppressions:   &console.Suppressions{Store: store},
 		Queues:         d.queues,

@@ -136,7 +136,12 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		defer limitRDB.Close()
 		queues := newQueueUI(redisOpt)
 		defer queues.Close()
-		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, reg, queues)
+		reports, closeReports, err := newReports(cfg, logger, store, reg)
+		if err != nil {
+			return err
+		}
+		defer closeReports()
+		handler, err := newAPI(cfg, logger, tmpl, seqs, engine, store, reports, postgres.New(hitsPool), enqueuer, pool, rdb, limitRDB, reg, queues)
 		if err != nil {
 			return err
 		}
@@ -206,7 +211,7 @@ var authFailureLimit = ratelimit.Limit{Rate: 20.0 / 60, Burst: 20}
 // newAPI builds the API. Its rate limits use limitRDB, a client that keeps
 // to each check's budget of a few milliseconds (ratelimit.NewClient), so
 // that a Redis outage does not slow ingestion down.
-func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, reg *metrics.Registry, queues http.Handler) (*api.API, error) {
+func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *serviceSequences, engine *sequence.Engine, store *postgres.DB, reports *postgres.Reports, hits *postgres.DB, enq *jobs.Enqueuer, pool *pgxpool.Pool, rdb, limitRDB redis.UniversalClient, reg *metrics.Registry, queues http.Handler) (*api.API, error) {
 	signer, err := nurture.NewSigner(cfg.Secret, nonEmpty(cfg.SecretPrevious)...)
 	if err != nil {
 		return nil, namedSetting(err, signerSettings)
@@ -223,7 +228,7 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 	}
 	// The simulations plan as the engine does, with its settings.
 	sim := &api.Simulator{Store: store, DefaultZone: zone, Window: window, Cap: cfg.FrequencyCap}
-	admin, err := newConsole(cfg, logger, consoleDeps{store: store, tmpl: tmpl, sequences: seqs.set,
+	admin, err := newConsole(cfg, logger, consoleDeps{store: store, reports: reports, tmpl: tmpl, sequences: seqs.set,
 		simulator: api.ConsoleSimulator{Simulator: sim}, signIns: keyLimiter{limiter: limiter, limit: authFailureLimit}, queues: queues})
 	if err != nil {
 		return nil, err
@@ -250,10 +255,12 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 			SoftBounceLimit: cfg.SoftBounceLimit,
 			SNSTopics:       cfg.SESTopics,
 		},
-		Segments: &api.Segments{Store: store, Audience: store},
-		Campaigns: &api.Campaigns{Store: store, Segments: store, Templates: tmpl,
+		// Reports (previews, statistics) may read the replica; what
+		// writes, and what reads what a call just wrote, the primary.
+		Segments: &api.Segments{Store: store, Audience: reports},
+		Campaigns: &api.Campaigns{Store: store, Figures: reports, Segments: store, Templates: tmpl,
 			Tester: &campaign.Tester{Store: store, Enqueuer: enq}},
-		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: store,
+		Sequences: &api.Sequences{Set: seqs.set, Simulator: sim, Stats: reports,
 			Enrollments: &api.EngineEnrollments{Engine: engine, Store: store}},
 		Console:            admin,
 		Keys:               store,
@@ -269,6 +276,23 @@ func newAPI(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, seqs *
 		Logger:         logger,
 		TrustedProxies: cfg.TrustedProxies,
 	})
+}
+
+// newReports is where read-only reports read: the replica of
+// NURTURE_DATABASE_REPLICA_URL while it is fresh, else the primary (store).
+// The replica need not answer at start: reports read the primary until it
+// does.
+func newReports(cfg *config.Config, logger *slog.Logger, store *postgres.DB, reg *metrics.Registry) (*postgres.Reports, func(), error) {
+	rc := postgres.ReportsConfig{MaxLag: cfg.DatabaseReplicaMaxLag, Logger: logger, Observer: reg}
+	if cfg.DatabaseReplicaURL == "" {
+		return postgres.NewReports(store, nil, rc), func() {}, nil
+	}
+	replica, err := postgres.ConnectReplica(cfg.DatabaseReplicaURL, postgres.Pooler(cfg.DatabasePooler))
+	if err != nil {
+		return nil, nil, fmt.Errorf("NURTURE_DATABASE_REPLICA_URL: %w", err)
+	}
+	logger.Info("reports read the database replica while it lags at most the bound", "max_lag", cfg.DatabaseReplicaMaxLag)
+	return postgres.NewReports(store, replica, rc), replica.Close, nil
 }
 
 // requireOptIn lists the topics sent only to contacts who opted in:

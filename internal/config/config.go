@@ -34,12 +34,18 @@ type Config struct {
 	// DatabasePooler is what stands between the engine and PostgreSQL:
 	// "none", or "pgbouncer" in transaction pooling mode.
 	DatabasePooler string
-	RedisURL       string
-	SMTPURL        string
-	SMTPPool       int
-	SMTPHELO       string
-	PublicURL      string
-	Listen         string
+	// DatabaseReplicaURL is a streaming replica that read-only reports
+	// (segment previews, statistics, the console's counts) read from while
+	// it lags at most DatabaseReplicaMaxLag; empty: everything on the
+	// primary.
+	DatabaseReplicaURL    string
+	DatabaseReplicaMaxLag time.Duration
+	RedisURL              string
+	SMTPURL               string
+	SMTPPool              int
+	SMTPHELO              string
+	PublicURL             string
+	Listen                string
 	// MetricsListen is where /metrics is also served without a key
 	// (a private address for Prometheus); empty: nowhere.
 	MetricsListen   string
@@ -144,6 +150,10 @@ var Settings = []Setting{
 	{Flag: "database-pooler", Env: "NURTURE_DATABASE_POOLER", Default: "none",
 		Usage: "what NURTURE_DATABASE_URL leads to: none (PostgreSQL, or a pooler in session mode) or pgbouncer (transaction pooling: statements unnamed, no session state, migrations locked by a row)",
 		set:   oneOf("none", "pgbouncer")(func(c *Config, v string) { c.DatabasePooler = v })},
+	{Flag: "database-replica-url", Env: "NURTURE_DATABASE_REPLICA_URL", Default: "",
+		Usage: "a streaming replica of the database for read-only reports: segment previews and audience counts, campaign and sequence statistics, the console's overview and counts (empty: everything on the primary); they may be up to NURTURE_DATABASE_REPLICA_MAX_LAG old, and fall back to the primary when the replica lags more or cannot be reached", set: setReplicaURL},
+	{Flag: "database-replica-max-lag", Env: "NURTURE_DATABASE_REPLICA_MAX_LAG", Default: "30s",
+		Usage: "how far behind the primary the replica may be for reports to read from it (checked every 5 s; at least 1s)", set: setReplicaMaxLag},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
 		Usage: "Redis for the task queues and rate limits: redis://[:pass@]host:port/db, rediss://..., or redis-sentinel://[:pass@]host1:26379,host2:26379/mastername/db", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
@@ -288,7 +298,7 @@ type Command struct {
 
 var (
 	common = []string{"log-format", "log-level"}
-	apiSet = []string{"database-url", "database-pooler", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
+	apiSet = []string{"database-url", "database-pooler", "database-replica-url", "database-replica-max-lag", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
 		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
 	wrkSet = []string{"database-url", "database-pooler", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
@@ -588,6 +598,32 @@ func setDatabaseURL(c *Config, v string) error {
 		return err
 	}
 	c.DatabaseURL = v
+	return nil
+}
+
+// setReplicaURL reads the replica's URL as the primary's is read; empty
+// is no replica.
+func setReplicaURL(c *Config, v string) error {
+	if v == "" {
+		c.DatabaseReplicaURL = ""
+		return nil
+	}
+	var probe Config
+	if err := setDatabaseURL(&probe, v); err != nil {
+		return err
+	}
+	c.DatabaseReplicaURL = v
+	return nil
+}
+
+// setReplicaMaxLag reads the replica's lag bound: a second or more, since
+// the lag is measured every few seconds, and at most a day.
+func setReplicaMaxLag(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return fmt.Errorf("%q is not a duration between 1s and 24h such as 30s", v)
+	}
+	c.DatabaseReplicaMaxLag = d
 	return nil
 }
 

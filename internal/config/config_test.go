@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	mrand "math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -103,30 +104,31 @@ func TestLoadDefaults(t *testing.T) {
 	c, err := config.Load(command(t, "all"), nil, env(map[string]string{"NURTURE_SECRET": testSecret}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, &config.Config{
-		DatabaseURL:     "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
-		DatabasePooler:  "none",
-		RedisURL:        "redis://127.0.0.1:6379/0",
-		SMTPURL:         "smtp://127.0.0.1:1025",
-		SMTPPool:        4,
-		PublicURL:       "http://localhost:8080",
-		Listen:          ":8080",
-		Secret:          testSecret,
-		ErasureKey:      testErasureKey,
-		From:            `"Nurture" <hello@nurture.localhost>`,
-		ProductName:     "Acme Cloud",
-		ProductURL:      "https://app.example.com",
-		PostalAddress:   "Acme Inc., 1 Example Street, Springfield",
-		IngestRate:      500,
-		IngestBurst:     1000,
-		SMTPRate:        100,
-		FrequencyCap:    3,
-		DefaultTimezone: "UTC",
-		DKIMSelector:    "nurture",
-		SoftBounceLimit: 3,
-		LogFormat:       "",
-		LogLevel:        "info",
-		Concurrency:     10,
-		ShutdownTimeout: 20 * time.Second,
+		DatabaseURL:           "postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable",
+		DatabasePooler:        "none",
+		DatabaseReplicaMaxLag: 30 * time.Second,
+		RedisURL:              "redis://127.0.0.1:6379/0",
+		SMTPURL:               "smtp://127.0.0.1:1025",
+		SMTPPool:              4,
+		PublicURL:             "http://localhost:8080",
+		Listen:                ":8080",
+		Secret:                testSecret,
+		ErasureKey:            testErasureKey,
+		From:                  `"Nurture" <hello@nurture.localhost>`,
+		ProductName:           "Acme Cloud",
+		ProductURL:            "https://app.example.com",
+		PostalAddress:         "Acme Inc., 1 Example Street, Springfield",
+		IngestRate:            500,
+		IngestBurst:           1000,
+		SMTPRate:              100,
+		FrequencyCap:          3,
+		DefaultTimezone:       "UTC",
+		DKIMSelector:          "nurture",
+		SoftBounceLimit:       3,
+		LogFormat:             "",
+		LogLevel:              "info",
+		Concurrency:           10,
+		ShutdownTimeout:       20 * time.Second,
 
 		EnrichTTL:            30 * 24 * time.Hour,
 		EnrichConcurrency:    4,
@@ -282,6 +284,15 @@ func TestLoadRejects(t *testing.T) {
 		{"database url wrong scheme", "migrate", map[string]string{"NURTURE_DATABASE_URL": "mysql://u:p@db/nurture"}, nil, "NURTURE_DATABASE_URL"},
 		{"database url bad port", "api", map[string]string{"NURTURE_DATABASE_URL": "postgres://db:99999/nurture"}, nil, "NURTURE_DATABASE_URL"},
 		{"database url by flag", "migrate", nil, []string{"--database-url", "nonsense"}, "--database-url"},
+		{"replica url nonsense", "api", map[string]string{"NURTURE_DATABASE_REPLICA_URL": "nonsense"}, nil, "NURTURE_DATABASE_REPLICA_URL"},
+		{"replica url wrong scheme", "all", map[string]string{"NURTURE_DATABASE_REPLICA_URL": "mysql://u:p@replica/nurture"}, nil, "NURTURE_DATABASE_REPLICA_URL"},
+		{"replica url without host", "api", map[string]string{"NURTURE_DATABASE_REPLICA_URL": "postgres:///nurture"}, nil, "NURTURE_DATABASE_REPLICA_URL"},
+		{"replica url bad port", "api", map[string]string{"NURTURE_DATABASE_REPLICA_URL": "postgres://replica:65536/nurture"}, nil, "NURTURE_DATABASE_REPLICA_URL"},
+		{"replica url by flag", "api", nil, []string{"--database-replica-url=replica:5432"}, "--database-replica-url"},
+		{"replica max lag without unit", "api", map[string]string{"NURTURE_DATABASE_REPLICA_MAX_LAG": "30"}, nil, "NURTURE_DATABASE_REPLICA_MAX_LAG"},
+		{"replica max lag below a second", "api", map[string]string{"NURTURE_DATABASE_REPLICA_MAX_LAG": "500ms"}, nil, "NURTURE_DATABASE_REPLICA_MAX_LAG"},
+		{"replica max lag over a day", "all", map[string]string{"NURTURE_DATABASE_REPLICA_MAX_LAG": "25h"}, nil, "NURTURE_DATABASE_REPLICA_MAX_LAG"},
+		{"replica max lag by flag", "api", nil, []string{"--database-replica-max-lag=-1s"}, "--database-replica-max-lag"},
 		{"redis url without scheme", "worker", map[string]string{"NURTURE_REDIS_URL": "localhost:6379"}, nil, "NURTURE_REDIS_URL"},
 		{"redis url bad database", "worker", map[string]string{"NURTURE_REDIS_URL": "redis://redis:6379/zero"}, nil, "NURTURE_REDIS_URL"},
 		{"redis url bad port", "api", map[string]string{"NURTURE_REDIS_URL": "redis://redis:0"}, nil, "NURTURE_REDIS_URL"},
@@ -800,4 +811,51 @@ func TestSendWindowSetting(t *testing.T) {
 	}
 	_, err := config.Load(command(t, "worker"), nil, env(map[string]string{"NURTURE_DEFAULT_TIMEZONE": "Mars/Olympus", "NURTURE_SECRET": testSecret}), io.Discard)
 	require.ErrorContains(t, err, "NURTURE_DEFAULT_TIMEZONE")
+}
+
+// A replica for reports is read from its variable or flag; empty is none.
+func TestLoadReplica(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": testSecret,
+		"NURTURE_DATABASE_REPLICA_URL": "postgres://reports@replica:5433/nurture?sslmode=require", "NURTURE_DATABASE_REPLICA_MAX_LAG": "2m"}), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "postgres://reports@replica:5433/nurture?sslmode=require", c.DatabaseReplicaURL)
+	require.Equal(t, 2*time.Minute, c.DatabaseReplicaMaxLag)
+
+	c, err = config.Load(command(t, "api"), []string{"--database-replica-url="}, env(map[string]string{"NURTURE_SECRET": testSecret,
+		"NURTURE_DATABASE_REPLICA_URL": ""}), io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, c.DatabaseReplicaURL)
+}
+
+// Whatever the replica's URL, it is refused with an error naming the
+// variable, on one line, without its password, or kept as given: a
+// postgres URL with a host.
+func FuzzReplicaURL(f *testing.F) {
+	for _, seed := range []string{"", "postgres://replica:5432/nurture", "postgresql://u:hunter2@replica/db?sslmode=require",
+		"postgres://u:hunter2@replica:5432x/db", "mysql://replica/db", "postgres://[::1]:5433/db", "postgres:///db", "\x00postgres://r/db", "postgres://r:0/db"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := config.Load(command(t, "api"), nil, env(map[string]string{"NURTURE_SECRET": testSecret, "NURTURE_DATABASE_REPLICA_URL": v}), io.Discard)
+		if err != nil {
+			require.Contains(t, err.Error(), "NURTURE_DATABASE_REPLICA_URL")
+			require.NotContains(t, err.Error(), "\n")
+			if u, perr := url.Parse(strings.TrimSpace(v)); perr == nil {
+				if pw, ok := u.User.Password(); ok && len(pw) >= 4 {
+					require.NotContains(t, err.Error(), pw)
+				}
+			}
+			return
+		}
+		got := c.DatabaseReplicaURL
+		require.Equal(t, strings.TrimSpace(v), got)
+		if got == "" {
+			return
+		}
+		u, perr := url.Parse(got)
+		require.NoError(t, perr)
+		require.Contains(t, []string{"postgres", "postgresql"}, u.Scheme)
+		require.NotEmpty(t, u.Hostname())
+	})
 }

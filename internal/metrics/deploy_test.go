@@ -52,6 +52,7 @@ func exported(t *testing.T) map[string]bool {
 	reg.SMTPSend("relay:25", "2xx", time.Millisecond)
 	reg.RelayThrottle("passed")
 	reg.MessageOutcome("sent", "marketing")
+	reg.ReportsSource(false, "lagging")
 	reg.WatchHits(hitCounts{})
 	reg.WatchFigures(metrics.FiguresConfig{Read: func(context.Context) (*nurture.Figures, error) {
 		return &nurture.Figures{

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -38,6 +39,9 @@ type Registry struct {
 	smtpReplies    *prometheus.CounterVec
 	throttle       *prometheus.CounterVec
 	outcomes       *prometheus.CounterVec
+	replicaLag     prometheus.Gauge
+	reportsSource  prometheus.Gauge
+	fallbacks      *prometheus.CounterVec
 }
 
 // New returns a Registry with the engine's series and Go's runtime and
@@ -78,8 +82,21 @@ func New() *Registry {
 			Name: "nurture_delivery_outcomes_total",
 			Help: "Outcomes delivery decided for the messages it claimed, by status (sent, bounced, deferred, skipped, failed; queued: handed back unsent) and topic.",
 		}, []string{"status", "topic"}),
+		replicaLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nurture_database_replica_lag_seconds",
+			Help: "How far the reports' replica was behind the primary at its last check (0: it had replayed everything the primary had written).",
+		}),
+		reportsSource: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nurture_reports_on_replica",
+			Help: "1 while read-only reports read the replica, 0 while they read the primary because it lags or cannot be reached.",
+		}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_reports_replica_fallbacks_total",
+			Help: "Checks and failed reports that sent reports to the primary, by reason (lagging, unreachable, query_failed).",
+		}, []string{"reason"}),
 	}
 	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle, r.outcomes,
+		r.replicaLag, r.reportsSource, r.fallbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -170,6 +187,23 @@ func (r *Registry) MessageOutcome(status, topic string) {
 // RelayThrottle counts one ask of the relay's shared rate by its outcome
 // (delivery.Observer).
 func (r *Registry) RelayThrottle(outcome string) { r.throttle.WithLabelValues(outcome).Inc() }
+
+// ReplicaLag records the lag a check of the reports' replica measured
+// (postgres.ReplicaObserver).
+func (r *Registry) ReplicaLag(lag time.Duration) {
+	r.replicaLag.Set(min(lag.Seconds(), math.MaxFloat32))
+}
+
+// ReportsSource records whether reports read the replica, and counts the
+// reason when they do not (postgres.ReplicaObserver).
+func (r *Registry) ReportsSource(replica bool, reason string) {
+	if replica {
+		r.reportsSource.Set(1)
+		return
+	}
+	r.reportsSource.Set(0)
+	r.fallbacks.WithLabelValues(reason).Inc()
+}
 
 // HitCounts are the counters of the API's open and click recorder and of
 // its rate limits (*api.API has them).

@@ -90,3 +90,26 @@ func TestHandlerServesRuntime(t *testing.T) {
 	require.Contains(t, string(body), "go_goroutines ")
 	require.Contains(t, string(body), "process_cpu_seconds_total ")
 }
+
+// Where reports read (postgres.ReplicaObserver): the replica's lag, the
+// source, and each fallback by its reason.
+func TestReplicaSeries(t *testing.T) {
+	t.Parallel()
+	reg := metrics.New()
+	reg.ReplicaLag(1500 * time.Millisecond)
+	reg.ReportsSource(true, "")
+	require.InDelta(t, 1.5, gauge(t, reg, "nurture_database_replica_lag_seconds"), 1e-9)
+	require.InDelta(t, 1.0, gauge(t, reg, "nurture_reports_on_replica"), 0)
+
+	reg.ReportsSource(false, "lagging")
+	reg.ReportsSource(false, "lagging")
+	reg.ReportsSource(false, "unreachable")
+	require.InDelta(t, 0.0, gauge(t, reg, "nurture_reports_on_replica"), 0)
+	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
+# HELP nurture_reports_replica_fallbacks_total Checks and failed reports that sent reports to the primary, by reason (lagging, unreachable, query_failed).
+# TYPE nurture_reports_replica_fallbacks_total counter
+nurture_reports_replica_fallbacks_total{reason="lagging"} 2
+nurture_reports_replica_fallbacks_total{reason="unreachable"} 1
+`), "nurture_reports_replica_fallbacks_total")
+	require.NoError(t, err)
+}
