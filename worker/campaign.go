@@ -30,6 +30,9 @@ type CampaignPoller struct {
 	Clock      nurture.Clock // default: the system clock
 	Logger     *slog.Logger  // default: slog.Default()
 	Interval   time.Duration // default 1s: a pause or a throttle acts within a second or so
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 }
 
 func (p *CampaignPoller) defaults() {
@@ -47,7 +50,7 @@ func (p *CampaignPoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *CampaignPoller) Run(ctx context.Context) error {
 	p.defaults()
-	poll(ctx, p.Interval, p.Logger, "campaign poller pass", p.Pass)
+	poll(ctx, p.Leases, JobCampaigns, p.Interval, p.Logger, "campaign poller pass", p.Pass)
 	return nil
 }
 

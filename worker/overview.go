@@ -25,6 +25,9 @@ type OverviewJob struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 5 minutes
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 }
 
 // overviewDays is the longest period the overview shows.
@@ -45,7 +48,7 @@ func (j *OverviewJob) defaults() {
 // Run counts every Interval until ctx ends.
 func (j *OverviewJob) Run(ctx context.Context) error {
 	j.defaults()
-	poll(ctx, j.Interval, j.Logger, "overview pass", j.Pass)
+	poll(ctx, j.Leases, JobOverview, j.Interval, j.Logger, "overview pass", j.Pass)
 	return nil
 }
 

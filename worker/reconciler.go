@@ -47,6 +47,9 @@ type Reconciler struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 5s
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 	// Lookahead lets work due within it be enqueued early (asynq holds it
 	// until its time). Default 1 minute.
 	Lookahead time.Duration
@@ -87,7 +90,7 @@ func (r *Reconciler) defaults() {
 // Run reconciles every Interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.defaults()
-	poll(ctx, r.Interval, r.Logger, "reconcile pass", func(ctx context.Context) error {
+	poll(ctx, r.Leases, JobReconciler, r.Interval, r.Logger, "reconcile pass", func(ctx context.Context) error {
 		_, err := r.Pass(ctx)
 		return err
 	})

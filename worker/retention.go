@@ -29,7 +29,10 @@ type RetentionJob struct {
 	Clock        nurture.Clock // default: the system clock
 	Logger       *slog.Logger  // default: slog.Default()
 	Interval     time.Duration // default 1 hour
-	Batch        int           // rows a statement deletes; default 5,000
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
+	Batch  int // rows a statement deletes; default 5,000
 	// Pause is the wait between two batches, leaving the database to the
 	// work that matters now; default 50ms.
 	Pause time.Duration
@@ -56,7 +59,7 @@ func (j *RetentionJob) defaults() {
 // Run deletes what is past its retention every Interval until ctx ends.
 func (j *RetentionJob) Run(ctx context.Context) error {
 	j.defaults()
-	poll(ctx, j.Interval, j.Logger, "retention pass", func(ctx context.Context) error {
+	poll(ctx, j.Leases, JobRetention, j.Interval, j.Logger, "retention pass", func(ctx context.Context) error {
 		events, hits, err := j.Pass(ctx)
 		if events+hits > 0 {
 			j.Logger.Info("retention", "events_deleted", events, "hits_deleted", hits)
