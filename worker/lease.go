@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nurture-email/nurture"
@@ -68,6 +69,8 @@ type Leases struct {
 	Observer LeaseObserver // nil hears nothing
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
+
+	once sync.Once // the defaults, set once for every job sharing these leases
 }
 
 // NewHolder returns a name for this process in the lease table: its host,
@@ -82,7 +85,9 @@ func NewHolder() string {
 	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
-func (l *Leases) defaults() {
+func (l *Leases) defaults() { l.once.Do(l.setDefaults) }
+
+func (l *Leases) setDefaults() {
 	if l.Holder == "" {
 		l.Holder = NewHolder()
 	}
