@@ -21,7 +21,8 @@ type CampaignDispatcher interface {
 // CampaignPoller runs the campaigns' fan-out: every Interval it finds the
 // campaigns that are sending or due to start and gives each a pass. A
 // pass is a few transactions in PostgreSQL, each holding the campaign's
-// row, so the pollers of several workers take turns; what a pass creates
+// row, so pollers that meet (a lease taken over while its former
+// holder's pass ends) take turns; what a pass creates
 // goes to delivery as email:send-batch tasks, and a task lost with Redis
 // is queued again by the reconciler.
 type CampaignPoller struct {

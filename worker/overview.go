@@ -18,7 +18,8 @@ type ActivityCounter interface {
 // Interval, so that the hours a view needs are counted before anyone asks:
 // without it the first view of 30 days counts every raw row of the period
 // (seconds on a large installation); after a pass a view counts only the
-// last few hours. Several workers may run it: counting an hour twice keeps
+// last few hours. It runs in one worker at a time (Leases); two that
+// meet are harmless: counting an hour twice keeps
 // the same figures.
 type OverviewJob struct {
 	Store    ActivityCounter

@@ -37,7 +37,9 @@ type QueueMarker interface {
 // Interval it finds messages that are due but not known to be in the task
 // queue (never enqueued, enqueued long ago, held by a worker whose claim
 // lapsed, or lost with Redis's data) and enqueues them. Task ids and fenced
-// claims make a double enqueue harmless, so several reconcilers may run.
+// claims make a double enqueue harmless, so reconcilers that meet (one
+// process's lease taken over while its last pass ends) are harmless; with
+// Leases one process at a time runs it.
 type Reconciler struct {
 	Store    ReconcileStore
 	Enqueuer SendEnqueuer

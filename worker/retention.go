@@ -20,7 +20,8 @@ type RetentionStore interface {
 // older than their retention, in small batches (one short statement each,
 // so no lock is held for long and ingestion and hits go on), until none is
 // left, every Interval. The aggregates they fed (engagement summaries,
-// action counts) stay. Several workers may run it: a batch skips the rows
+// action counts) stay. It runs in one worker at a time (Leases); two that
+// meet are harmless: a batch skips the rows
 // another one is deleting.
 type RetentionJob struct {
 	Store RetentionStore
