@@ -84,4 +84,5 @@ var impersonalTables = map[string]string{
 	"console_sessions":  "the console's sign-ins: a token's hash and the operator's key",
 	"admin_audit":       "what operators did in the console, by key name; targets are ids or hashes, never an address",
 	"activity_hours":    "the console overview's counts per hour: numbers, no one's data",
+	"job_leases":        "which process runs each periodic job, and how often it ran",
 }

@@ -21,7 +21,8 @@ type CampaignDispatcher interface {
 // CampaignPoller runs the campaigns' fan-out: every Interval it finds the
 // campaigns that are sending or due to start and gives each a pass. A
 // pass is a few transactions in PostgreSQL, each holding the campaign's
-// row, so the pollers of several workers take turns; what a pass creates
+// row, so pollers that meet (a lease taken over while its former
+// holder's pass ends) take turns; what a pass creates
 // goes to delivery as email:send-batch tasks, and a task lost with Redis
 // is queued again by the reconciler.
 type CampaignPoller struct {
@@ -30,6 +31,9 @@ type CampaignPoller struct {
 	Clock      nurture.Clock // default: the system clock
 	Logger     *slog.Logger  // default: slog.Default()
 	Interval   time.Duration // default 1s: a pause or a throttle acts within a second or so
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 }
 
 func (p *CampaignPoller) defaults() {
@@ -47,7 +51,7 @@ func (p *CampaignPoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *CampaignPoller) Run(ctx context.Context) error {
 	p.defaults()
-	poll(ctx, p.Interval, p.Logger, "campaign poller pass", p.Pass)
+	poll(ctx, p.Leases, JobCampaigns, p.Interval, p.Logger, "campaign poller pass", p.Pass)
 	return nil
 }
 

@@ -36,6 +36,9 @@ type EnrichPoller struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 1s
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 	// Grace is how long a request may stay queued but not done before it
 	// is queued again. Default 5 minutes: a research waits on sites.
 	Grace time.Duration
@@ -65,7 +68,7 @@ func (p *EnrichPoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *EnrichPoller) Run(ctx context.Context) error {
 	p.defaults()
-	poll(ctx, p.Interval, p.Logger, "enrichment poller pass", func(ctx context.Context) error {
+	poll(ctx, p.Leases, JobEnrichment, p.Interval, p.Logger, "enrichment poller pass", func(ctx context.Context) error {
 		_, err := p.Pass(ctx)
 		return err
 	})

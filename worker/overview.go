@@ -18,13 +18,17 @@ type ActivityCounter interface {
 // Interval, so that the hours a view needs are counted before anyone asks:
 // without it the first view of 30 days counts every raw row of the period
 // (seconds on a large installation); after a pass a view counts only the
-// last few hours. Several workers may run it: counting an hour twice keeps
+// last few hours. It runs in one worker at a time (Leases); two that
+// meet are harmless: counting an hour twice keeps
 // the same figures.
 type OverviewJob struct {
 	Store    ActivityCounter
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 5 minutes
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 }
 
 // overviewDays is the longest period the overview shows.
@@ -45,7 +49,7 @@ func (j *OverviewJob) defaults() {
 // Run counts every Interval until ctx ends.
 func (j *OverviewJob) Run(ctx context.Context) error {
 	j.defaults()
-	poll(ctx, j.Interval, j.Logger, "overview pass", j.Pass)
+	poll(ctx, j.Leases, JobOverview, j.Interval, j.Logger, "overview pass", j.Pass)
 	return nil
 }
 

@@ -37,7 +37,9 @@ type QueueMarker interface {
 // Interval it finds messages that are due but not known to be in the task
 // queue (never enqueued, enqueued long ago, held by a worker whose claim
 // lapsed, or lost with Redis's data) and enqueues them. Task ids and fenced
-// claims make a double enqueue harmless, so several reconcilers may run.
+// claims make a double enqueue harmless, so reconcilers that meet (one
+// process's lease taken over while its last pass ends) are harmless; with
+// Leases one process at a time runs it.
 type Reconciler struct {
 	Store    ReconcileStore
 	Enqueuer SendEnqueuer
@@ -47,6 +49,9 @@ type Reconciler struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 5s
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 	// Lookahead lets work due within it be enqueued early (asynq holds it
 	// until its time). Default 1 minute.
 	Lookahead time.Duration
@@ -87,7 +92,7 @@ func (r *Reconciler) defaults() {
 // Run reconciles every Interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.defaults()
-	poll(ctx, r.Interval, r.Logger, "reconcile pass", func(ctx context.Context) error {
+	poll(ctx, r.Leases, JobReconciler, r.Interval, r.Logger, "reconcile pass", func(ctx context.Context) error {
 		_, err := r.Pass(ctx)
 		return err
 	})

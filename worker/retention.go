@@ -20,7 +20,8 @@ type RetentionStore interface {
 // older than their retention, in small batches (one short statement each,
 // so no lock is held for long and ingestion and hits go on), until none is
 // left, every Interval. The aggregates they fed (engagement summaries,
-// action counts) stay. Several workers may run it: a batch skips the rows
+// action counts) stay. It runs in one worker at a time (Leases); two that
+// meet are harmless: a batch skips the rows
 // another one is deleting.
 type RetentionJob struct {
 	Store RetentionStore
@@ -29,7 +30,10 @@ type RetentionJob struct {
 	Clock        nurture.Clock // default: the system clock
 	Logger       *slog.Logger  // default: slog.Default()
 	Interval     time.Duration // default 1 hour
-	Batch        int           // rows a statement deletes; default 5,000
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
+	Batch  int // rows a statement deletes; default 5,000
 	// Pause is the wait between two batches, leaving the database to the
 	// work that matters now; default 50ms.
 	Pause time.Duration
@@ -56,7 +60,7 @@ func (j *RetentionJob) defaults() {
 // Run deletes what is past its retention every Interval until ctx ends.
 func (j *RetentionJob) Run(ctx context.Context) error {
 	j.defaults()
-	poll(ctx, j.Interval, j.Logger, "retention pass", func(ctx context.Context) error {
+	poll(ctx, j.Leases, JobRetention, j.Interval, j.Logger, "retention pass", func(ctx context.Context) error {
 		events, hits, err := j.Pass(ctx)
 		if events+hits > 0 {
 			j.Logger.Info("retention", "events_deleted", events, "hits_deleted", hits)

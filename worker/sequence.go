@@ -56,6 +56,9 @@ type SequencePoller struct {
 	Clock    nurture.Clock // default: the system clock
 	Logger   *slog.Logger  // default: slog.Default()
 	Interval time.Duration // default 250ms: an exit event acts within a second or so
+	// Leases, when set, runs the job in one process at a time among those
+	// sharing the database; nil runs it here every Interval.
+	Leases *Leases
 	// Grace is how long an enrollment may stay queued but not advanced
 	// before it is queued again. Default 1 minute.
 	Grace time.Duration
@@ -94,7 +97,7 @@ func (p *SequencePoller) defaults() {
 // Run polls every Interval until ctx ends.
 func (p *SequencePoller) Run(ctx context.Context) error {
 	p.defaults()
-	poll(ctx, p.Interval, p.Logger, "sequence poller pass", func(ctx context.Context) error {
+	poll(ctx, p.Leases, JobSequences, p.Interval, p.Logger, "sequence poller pass", func(ctx context.Context) error {
 		_, _, err := p.Pass(ctx)
 		return err
 	})

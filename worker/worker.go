@@ -1,6 +1,8 @@
 // Package worker runs Nurture's background work: the asynq server with its
-// queues, priorities and middleware, and the reconciler that moves due work
-// from PostgreSQL into the task queue.
+// queues, priorities and middleware, the reconciler that moves due work
+// from PostgreSQL into the task queue, the other periodic jobs, and the
+// leases (Leases) that make each periodic job run in one process at a
+// time.
 //
 // It wires handlers from package jobs to task types; the handlers' logic
 // lives in jobs. It knows nothing of HTTP or SQL.
@@ -152,8 +154,14 @@ func (l asynqLogger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...), "comp
 
 // poll runs pass every interval until ctx ends, and logs what a pass
 // returns as an error (a pass that fails leaves its work for the next).
-// Every poller of this package runs on it.
-func poll(ctx context.Context, interval time.Duration, log *slog.Logger, what string, pass func(context.Context) error) {
+// Every periodic job of this package runs on it: under its lease when
+// leases is set (one process at a time runs job), in this process alone
+// otherwise.
+func poll(ctx context.Context, leases *Leases, job string, interval time.Duration, log *slog.Logger, what string, pass func(context.Context) error) {
+	if leases != nil {
+		leases.run(ctx, job, interval, what, pass)
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -69,7 +69,7 @@ import (
 type options struct {
 	campaign, baseline    bool
 	n, conns, concurrency int
-	runs                  int
+	runs, workers         int
 	template, dkim, bin   string
 	dbURL, redisURL       string
 	sink, sinkStats       string
@@ -81,6 +81,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 100000, "recipients")
 	flag.IntVar(&o.conns, "conns", 4, "SMTP connections (NURTURE_SMTP_POOL, and the baseline's)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "worker tasks at once (NURTURE_CONCURRENCY)")
+	flag.IntVar(&o.workers, "workers", 1, "`nurture worker` processes sharing the work (each with -concurrency tasks and -conns connections)")
 	flag.IntVar(&o.runs, "runs", 1, "runs of the engine, one after the other (the baseline runs once, after them)")
 	flag.StringVar(&o.template, "template", "welcome", "template to send")
 	flag.BoolVar(&o.campaign, "campaign", false, "send the emails as a campaign to every contact (the worker's fan-out creates the messages) instead of message rows made beforehand")
@@ -116,7 +117,7 @@ func run(o options) error {
 			return fmt.Errorf("%s is not on this machine", u)
 		}
 	}
-	if o.n < 2 || o.runs < 1 {
+	if o.n < 2 || o.runs < 1 || o.workers < 1 {
 		return errors.New("-n must be 2 at least and -runs 1 at least")
 	}
 	var sk *sink
@@ -245,22 +246,13 @@ func runEngine(ctx context.Context, o options, env []string, sk *sink) (result, 
 
 	// The engine, measured from the moment it has joined the queue: its
 	// start-up is not part of sending.
-	worker := exec.Command(o.bin, "worker")
-	worker.Env, worker.Stderr = env, os.Stderr
-	if err := worker.Start(); err != nil {
+	workers, workerDone, stop, err := startWorkers(o, env)
+	if err != nil {
 		return r, err
 	}
-	workerDone := make(chan struct{})
-	go func() {
-		_ = worker.Wait()
-		close(workerDone)
-	}()
-	defer func() {
-		_ = worker.Process.Signal(syscall.SIGTERM)
-		<-workerDone
-	}()
-	probe.workerPID = worker.Process.Pid
-	if err := waitForWorker(ctx, rdb, workerDone); err != nil {
+	defer stop()
+	probe.workerPIDs = workers
+	if err := waitForWorker(ctx, rdb, len(workers), workerDone); err != nil {
 		return r, err
 	}
 	var fanWatch *pgx.Conn
@@ -325,7 +317,9 @@ func runEngine(ctx context.Context, o options, env []string, sk *sink) (result, 
 		return r, err
 	}
 	r.cpu = probe.read(end.CPU).since(before)
-	r.peakRSS = procstat.PeakRSS(worker.Process.Pid)
+	for _, pid := range workers {
+		r.peakRSS = max(r.peakRSS, procstat.PeakRSS(pid))
+	}
 	r.fannedOut = time.Duration(fannedOut.Load())
 	r.avgBytes = st.Bytes / st.Accepted
 	r.firstToLast, r.toLast = st.LastAccepted.Sub(st.FirstAccepted), st.LastAccepted.Sub(start)
@@ -348,16 +342,48 @@ func connectWatcher(ctx context.Context, url string) (*pgx.Conn, int, error) {
 	return c, pid, nil
 }
 
-// waitForWorker waits until the worker's asynq server has announced itself
-// in Redis, and a little more for its first passes.
-func waitForWorker(ctx context.Context, rdb redis.UniversalClient, done <-chan struct{}) error {
+// startWorkers starts o.workers `nurture worker` processes; done is closed
+// when one of them ends, and stop ends them all and waits for them.
+func startWorkers(o options, env []string) (pids []int, done <-chan struct{}, stop func(), err error) {
+	anyDone := make(chan struct{})
+	var once sync.Once
+	var all []chan struct{}
+	var cmds []*exec.Cmd
+	stop = func() {
+		for i, c := range cmds {
+			_ = c.Process.Signal(syscall.SIGTERM)
+			<-all[i]
+		}
+	}
+	for range o.workers {
+		c := exec.Command(o.bin, "worker")
+		c.Env, c.Stderr = env, os.Stderr
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, nil, nil, err
+		}
+		ended := make(chan struct{})
+		go func() {
+			_ = c.Wait()
+			close(ended)
+			once.Do(func() { close(anyDone) })
+		}()
+		cmds, all, pids = append(cmds, c), append(all, ended), append(pids, c.Process.Pid)
+	}
+	return pids, anyDone, stop, nil
+}
+
+// waitForWorker waits until every worker's asynq servers (two a process:
+// email and enrichment) have announced themselves in Redis, and a little
+// more for their first passes.
+func waitForWorker(ctx context.Context, rdb redis.UniversalClient, workers int, done <-chan struct{}) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		n, err := rdb.ZCard(ctx, "asynq:servers").Result()
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if n >= int64(2*workers) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -374,6 +400,9 @@ func waitForWorker(ctx context.Context, rdb redis.UniversalClient, done <-chan s
 }
 
 func printResult(o options, r result) {
+	if o.workers > 1 {
+		fmt.Printf("  %d worker processes; CPU and RSS below are their sum and their largest\n", o.workers)
+	}
 	fmt.Printf("  emails/s: %.0f first to last message at the sink (%s); %.0f from the enqueue to the last (%s); all recorded sent after %s; enqueue took %s\n",
 		r.sinkRate, r.firstToLast.Round(time.Millisecond), r.enqueueRate, r.toLast.Round(time.Millisecond), r.recorded.Round(time.Millisecond), r.enqueued.Round(time.Millisecond))
 	if o.campaign {

@@ -77,7 +77,7 @@ func TestProcessIDOfRedisInfo(t *testing.T) {
 
 func TestCPUReadingOfThisProcess(t *testing.T) {
 	t.Parallel()
-	p := &cpuProbe{workerPID: os.Getpid(), redisPID: os.Getpid(), watchers: []int{os.Getpid()}, db: "nurture_sendload_none"}
+	p := &cpuProbe{workerPIDs: []int{os.Getpid()}, redisPID: os.Getpid(), watchers: []int{os.Getpid()}, db: "nurture_sendload_none"}
 	before := p.read(time.Second)
 	for deadline := time.Now().Add(5 * time.Second); procstat.ProcessCPU(os.Getpid())-before.worker < 50*time.Millisecond && time.Now().Before(deadline); {
 	}

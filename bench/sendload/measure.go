@@ -22,13 +22,17 @@ type cpuReading struct {
 // of the sink from /proc (the sink's from its /stats), and leaves out the
 // PostgreSQL backends serving this tool's own queries (watchers).
 type cpuProbe struct {
-	workerPID, redisPID int
-	db                  string
-	watchers            []int // backend pids of this tool's connections
+	workerPIDs []int
+	redisPID   int
+	db         string
+	watchers   []int // backend pids of this tool's connections
 }
 
 func (p *cpuProbe) read(sinkCPU time.Duration) cpuReading {
-	r := cpuReading{worker: procstat.ProcessCPU(p.workerPID), redis: procstat.ProcessCPU(p.redisPID), sink: sinkCPU, machine: procstat.MachineCPU()}
+	r := cpuReading{redis: procstat.ProcessCPU(p.redisPID), sink: sinkCPU, machine: procstat.MachineCPU()}
+	for _, pid := range p.workerPIDs {
+		r.worker += procstat.ProcessCPU(pid)
+	}
 	r.postgresDB, r.postgres = procstat.PostgresCPU(p.db)
 	for _, pid := range p.watchers {
 		r.watchers += procstat.ProcessCPU(pid)

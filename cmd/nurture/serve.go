@@ -165,10 +165,13 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		}
 		defer closeMailer()
 		start("worker", w.Run)
-		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Marker: jobs.NewQueueMarker(rdb), Logger: logger}
+		// Each periodic job runs in one worker process at a time, the
+		// holder of its lease in PostgreSQL.
+		leases := &worker.Leases{Store: store, Observer: reg, Logger: logger}
+		rec := &worker.Reconciler{Store: store, Enqueuer: enqueuer, Marker: jobs.NewQueueMarker(rdb), Logger: logger, Leases: leases}
 		start("reconciler", rec.Run)
 		poller := &worker.SequencePoller{Store: store, Enqueuer: enqueuer, Signals: engine,
-			Marker: jobs.NewSequenceMarker(rdb), Logger: logger}
+			Marker: jobs.NewSequenceMarker(rdb), Logger: logger, Leases: leases}
 		start("sequence poller", poller.Run)
 		enricher, err := newEnricher(cfg, logger, store, rdb)
 		if err != nil {
@@ -185,14 +188,14 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 			Handlers:        map[string]asynq.Handler{jobs.TypeLeadEnrich: jobs.NewEnrichHandler(enricher)},
 		})
 		start("enrichment worker", research.Run)
-		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger}
+		enrichPoller := &worker.EnrichPoller{Store: store, Enqueuer: enqueuer, Marker: jobs.NewEnrichMarker(rdb), Logger: logger, Leases: leases}
 		start("enrichment poller", enrichPoller.Run)
-		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger}
+		retention := &worker.RetentionJob{Store: store, Events: cfg.EventRetention, Hits: cfg.HitRetention, Logger: logger, Leases: leases}
 		start("retention", retention.Run)
 		// The console's overview reads hours counted ahead of time.
-		overview := &worker.OverviewJob{Store: store, Logger: logger}
+		overview := &worker.OverviewJob{Store: store, Logger: logger, Leases: leases}
 		start("overview counts", overview.Run)
-		campaigns := &worker.CampaignPoller{Store: store, Logger: logger,
+		campaigns := &worker.CampaignPoller{Store: store, Logger: logger, Leases: leases,
 			Dispatcher: campaign.NewDispatcher(campaign.DispatcherConfig{Store: store, Audience: store, Enqueuer: enqueuer, Logger: logger,
 				Lanes: cfg.CampaignLanes})}
 		start("campaign poller", campaigns.Run)

@@ -1,7 +1,7 @@
 // Package metrics owns Nurture's Prometheus metrics: one Registry per
 // process with the series the engine's parts report through the small
 // observer interfaces they declare (api.Observer, delivery.Observer,
-// mailer.Observer: the Registry has their methods), the collectors that
+// mailer.Observer, worker.LeaseObserver: the Registry has their methods), the collectors that
 // read figures from PostgreSQL and queue sizes from asynq when Prometheus
 // scrapes, and the HTTP handler that serves them all.
 //
@@ -42,6 +42,8 @@ type Registry struct {
 	replicaLag     prometheus.Gauge
 	reportsSource  prometheus.Gauge
 	fallbacks      *prometheus.CounterVec
+	jobPasses      *prometheus.CounterVec
+	jobLeaseHeld   *prometheus.GaugeVec
 }
 
 // New returns a Registry with the engine's series and Go's runtime and
@@ -94,9 +96,18 @@ func New() *Registry {
 			Name: "nurture_reports_replica_fallbacks_total",
 			Help: "Checks and failed reports that sent reports to the primary, by reason (lagging, unreachable, query_failed).",
 		}, []string{"reason"}),
+		jobPasses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nurture_job_passes_total",
+			Help: "Passes of a periodic job (reconciler, sequences, enrichment, campaigns, retention, overview) run by this process; across processes they add up to one a period.",
+		}, []string{"job"}),
+		jobLeaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "nurture_job_lease_held",
+			Help: "1 when this process holds the periodic job's lease (it alone runs the job), else 0.",
+		}, []string{"job"}),
 	}
 	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle, r.outcomes,
 		r.replicaLag, r.reportsSource, r.fallbacks,
+		r.jobPasses, r.jobLeaseHeld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -203,6 +214,20 @@ func (r *Registry) ReportsSource(replica bool, reason string) {
 	}
 	r.reportsSource.Set(0)
 	r.fallbacks.WithLabelValues(reason).Inc()
+}
+
+// JobPass counts a pass of a periodic job run by this process
+// (worker.LeaseObserver).
+func (r *Registry) JobPass(job string) { r.jobPasses.WithLabelValues(job).Inc() }
+
+// JobLeaseHeld says whether this process holds a periodic job's lease
+// (worker.LeaseObserver).
+func (r *Registry) JobLeaseHeld(job string, held bool) {
+	v := 0.0
+	if held {
+		v = 1
+	}
+	r.jobLeaseHeld.WithLabelValues(job).Set(v)
 }
 
 // HitCounts are the counters of the API's open and click recorder and of

@@ -113,3 +113,25 @@ nurture_reports_replica_fallbacks_total{reason="unreachable"} 1
 `), "nurture_reports_replica_fallbacks_total")
 	require.NoError(t, err)
 }
+
+// A periodic job's passes and its lease, as worker.Leases reports them:
+// the gauge follows the lease as this process takes and loses it.
+func TestJobLeaseSeries(t *testing.T) {
+	t.Parallel()
+	reg := metrics.New()
+	reg.JobLeaseHeld("reconciler", true)
+	reg.JobPass("reconciler")
+	reg.JobPass("reconciler")
+	reg.JobLeaseHeld("campaigns", true)
+	reg.JobLeaseHeld("campaigns", false)
+	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
+# HELP nurture_job_passes_total Passes of a periodic job (reconciler, sequences, enrichment, campaigns, retention, overview) run by this process; across processes they add up to one a period.
+# TYPE nurture_job_passes_total counter
+nurture_job_passes_total{job="reconciler"} 2
+# HELP nurture_job_lease_held 1 when this process holds the periodic job's lease (it alone runs the job), else 0.
+# TYPE nurture_job_lease_held gauge
+nurture_job_lease_held{job="campaigns"} 0
+nurture_job_lease_held{job="reconciler"} 1
+`), "nurture_job_passes_total", "nurture_job_lease_held")
+	require.NoError(t, err)
+}
