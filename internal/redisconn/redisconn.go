@@ -60,7 +60,7 @@ func Parse(raw string) (*Options, error) {
 	case strings.HasPrefix(lower, schemeSentinel):
 		return parseSentinel(raw[len(schemeSentinel):])
 	case strings.HasPrefix(lower, schemeCluster):
-		return nil, errors.New("Redis Cluster is not supported (asynq's scripts use keys of one queue that live in different hash slots); " +
+		return nil, errors.New("redis-cluster:// is not supported: some of asynq's Lua scripts touch keys that a Redis Cluster cannot keep in one hash slot (CROSSSLOT); " +
 			"for high availability use Redis Sentinel: redis-sentinel://host1:26379,host2:26379/mastername/0")
 	case strings.HasPrefix(lower, "redis://"), strings.HasPrefix(lower, "rediss://"):
 		return parseSingle(raw)
@@ -191,11 +191,15 @@ func validHost(host string) bool {
 		return false
 	}
 	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+		if !hostChar(r) {
 			return false
 		}
 	}
 	return true
+}
+
+func hostChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_'
 }
 
 // masterAndDB reads mastername[/db].

@@ -69,7 +69,7 @@ func TestParseRejects(t *testing.T) {
 	}{
 		{"no scheme", "localhost:6379", "want a URL like"},
 		{"other scheme", "memcached://cache:11211", `scheme "memcached"`},
-		{"cluster", "redis-cluster://n1:7000,n2:7000", "Redis Cluster is not supported"},
+		{"cluster", "redis-cluster://n1:7000,n2:7000", "redis-cluster:// is not supported"},
 		{"one server, bad database", "redis://cache:6379/zero", "zero"},
 		{"one server, port 0", "redis://cache:0", `port "0"`},
 		{"one server, no host", "redis://:6379/0", "no host"},

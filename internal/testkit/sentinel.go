@@ -129,7 +129,10 @@ func (rs *RedisSentinel) WaitFailover(old string, limit time.Duration) (string, 
 		}
 		cancel()
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("no failover from %s within %s (last answer %q, %v)", old, limit, addr, err)
+			if err == nil {
+				err = errors.New("the sentinels still name it, or the new one does not answer as a primary yet")
+			}
+			return "", fmt.Errorf("no failover from %s within %s (last answer %q): %w", old, limit, addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
