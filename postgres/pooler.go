@@ -16,11 +16,11 @@ import (
 type Pooler string
 
 const (
-	// NoPooler: the engine connects to PostgreSQL itself, or through a
+	// NoPooler means the engine connects to PostgreSQL itself, or through a
 	// pooler in session mode (which keeps a server connection per client
 	// connection).
 	NoPooler Pooler = "none"
-	// PgBouncer: pgbouncer in transaction pooling mode, which gives a
+	// PgBouncer is pgbouncer in transaction pooling mode, which gives a
 	// client a server connection for one transaction at a time. Nothing
 	// may outlive a transaction on a connection: no named prepared
 	// statements (pgx's statement cache), no session settings, no session

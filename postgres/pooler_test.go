@@ -82,8 +82,11 @@ func sendMany(ctx context.Context, pool *pgxpool.Pool, db *postgres.DB, i int) e
 			return err
 		}
 		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE email = $1`, email).Scan(&n); err != nil || n != 1 {
-			return fmt.Errorf("count %s: %d, %v", email, n, err)
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE email = $1`, email).Scan(&n); err != nil {
+			return fmt.Errorf("count %s: %w", email, err)
+		}
+		if n != 1 {
+			return fmt.Errorf("count %s: %d", email, n)
 		}
 	}
 	return nil
