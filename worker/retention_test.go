@@ -14,8 +14,8 @@ import (
 	"github.com/nurture-email/nurture/worker"
 )
 
-// A pass deletes, batch after batch, every event past the retention and
-// none younger; hits without a retention are kept.
+// A pass deletes, batch after batch, every event of the default partition
+// past the retention and none younger; hits without a retention are kept.
 func TestRetentionPassDrainsOldRowsInBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -39,16 +39,16 @@ func TestRetentionPassDrainsOldRowsInBatches(t *testing.T) {
 		Class: nurture.ClassHuman, At: now.AddDate(-2, 0, 0)}}))
 
 	job := &worker.RetentionJob{Store: store, Events: 395 * 24 * time.Hour, Clock: testkit.NewClock(now), Batch: 2, Pause: time.Millisecond}
-	events, hits, err := job.Pass(ctx)
+	res, err := job.Pass(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 6, events)
-	require.Zero(t, hits)
+	require.Equal(t, 6, res.Events)
+	require.Zero(t, res.Hits)
 	var left, hitsLeft int
 	require.NoError(t, store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM email_events)`).Scan(&left, &hitsLeft))
 	require.Equal(t, 1, left)
 	require.Equal(t, 1, hitsLeft, "no hit retention: kept for good")
 
-	events, _, err = job.Pass(ctx)
+	res, err = job.Pass(ctx)
 	require.NoError(t, err)
-	require.Zero(t, events, "nothing more is old enough")
+	require.Zero(t, res.Events, "nothing more is old enough")
 }
