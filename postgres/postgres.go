@@ -120,6 +120,10 @@ func Migrations() fs.FS {
 // Migrate applies every pending migration. A Postgres advisory lock makes
 // concurrent starts wait for each other instead of racing.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	return migrate(ctx, pool, logger, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.Up(ctx) })
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, up func(*goose.Provider) ([]*goose.MigrationResult, error)) error {
 	sub := Migrations()
 	// Starts migrating the same schema wait for each other; different
 	// schemas (as tests use) do not, so the lock id is derived from it.
@@ -139,7 +143,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	results, err := provider.Up(ctx)
+	results, err := up(provider)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -6,7 +6,7 @@
 -- Layout (docs/scaling.md, "Partitions"): events by occurred_at and
 -- email_events by at, one partition per calendar month in UTC, named
 -- <table>_pYYYYMM, and a DEFAULT partition (<table>_default) for any row
--- outside the months made: a backfill older than the first month, a
+-- outside the months made: a backfill of a month without a partition, a
 -- client clock years ahead. An insert never fails for want of a
 -- partition. The retention job (worker/retention.go) makes the next months
 -- ahead of time and drops the months wholly past the retention; rows of
@@ -64,27 +64,30 @@ CREATE TABLE email_events (
 CREATE TABLE events_default PARTITION OF events DEFAULT;
 CREATE TABLE email_events_default PARTITION OF email_events DEFAULT;
 
--- A month for each month of the stored rows, from at most three years ago
+-- A partition for each month that holds rows, of the last three years
 -- (older rows go to the default partition, and retention deletes them),
--- through three months ahead.
+-- and for this month and the next three (rows further ahead go to the
+-- default partition too).
 -- +goose StatementBegin
 DO $$
 DECLARE
     t record;
-    first_at timestamptz;
     m timestamp; -- a month's first moment, UTC
 BEGIN
     FOR t IN SELECT * FROM (VALUES ('events', 'events_unpartitioned', 'occurred_at'),
                                    ('email_events', 'email_events_unpartitioned', 'at')) AS v(parent, old, col)
     LOOP
-        EXECUTE format('SELECT min(%I) FROM %I', t.col, t.old) INTO first_at;
-        first_at := greatest(coalesce(first_at, now()), now() - interval '36 months');
-        m := date_trunc('month', first_at AT TIME ZONE 'UTC');
-        WHILE m < date_trunc('month', now() AT TIME ZONE 'UTC') + interval '4 months' LOOP
+        FOR m IN EXECUTE format(
+            'SELECT DISTINCT date_trunc(''month'', %1$I AT TIME ZONE ''UTC'') FROM %2$I
+             WHERE %1$I >= now() - interval ''36 months''
+               AND %1$I AT TIME ZONE ''UTC'' < date_trunc(''month'', now() AT TIME ZONE ''UTC'') + interval ''4 months''
+             UNION SELECT generate_series(date_trunc(''month'', now() AT TIME ZONE ''UTC''),
+                                          date_trunc(''month'', now() AT TIME ZONE ''UTC'') + interval ''3 months'', interval ''1 month'')
+             ORDER BY 1', t.col, t.old)
+        LOOP
             EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
                 t.parent || '_p' || to_char(m, 'YYYYMM'), t.parent,
                 m AT TIME ZONE 'UTC', (m + interval '1 month') AT TIME ZONE 'UTC');
-            m := m + interval '1 month';
         END LOOP;
     END LOOP;
 END
