@@ -48,6 +48,10 @@ var (
 			last_click_at = greatest(engagement.last_click_at, excluded.last_click_at)`}
 )
 
+// partitionLockKey is the advisory lock of the changes of the partitions
+// of table $1, in this schema.
+const partitionLockKey = `hashtextextended('nurture-partitions:' || current_schema() || '.' || $1, 0)`
+
 // partitionLockTimeout bounds the wait for a partition change's locks.
 const partitionLockTimeout = "2s"
 
@@ -136,7 +140,7 @@ func lockPartitions(ctx context.Context, tx pgx.Tx, table, name string) (bool, e
 	}
 	var exists bool
 	err := tx.QueryRow(ctx, `SELECT to_regclass($2) IS NOT NULL
-		FROM (SELECT pg_advisory_xact_lock(hashtextextended('nurture-partitions:' || current_schema() || '.' || $1, 0))) l`,
+		FROM (SELECT pg_advisory_xact_lock(`+partitionLockKey+`)) l`,
 		table, pgx.Identifier{name}.Sanitize()).Scan(&exists)
 	return exists, err
 }
@@ -241,8 +245,20 @@ func (db *DB) Partitions(ctx context.Context, table string) ([]time.Time, error)
 // hits as wholes. Autovacuum analyses each partition but never a
 // partitioned table, and a join's estimate (a segment's "did EVENT", with
 // events_track_key_stats) reads the whole's.
+// It holds the partition changes' locks meanwhile (ANALYZE and ATTACH
+// exclude each other), so another worker's pass waits for it instead of
+// timing out.
 func (db *DB) AnalyzePartitioned(ctx context.Context) error {
-	if _, err := db.pool.Exec(ctx, `ANALYZE events, email_events`); err != nil {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, p := range []partitioned{eventPartitions, hitPartitions} {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+partitionLockKey+`)`, p.table); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `ANALYZE events, email_events`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("analyze events and hits: %w", err)
 	}
 	return nil
