@@ -56,6 +56,12 @@ type RetentionJob struct {
 	// Pause is the wait between two batches, leaving the database to the
 	// work that matters now; default 50ms.
 	Pause time.Duration
+	// AnalyzeEvery is how often the tables' statistics are refreshed when
+	// no partition was made or dropped; default 24 hours. (ANALYZE of 1M
+	// events and 1M hits took 11 s on the loaded test machine.)
+	AnalyzeEvery time.Duration
+
+	analyzed time.Time // when this job last refreshed the statistics
 }
 
 // RetentionResult is what a pass did.
@@ -86,6 +92,9 @@ func (j *RetentionJob) defaults() {
 	if j.Pause == 0 {
 		j.Pause = 50 * time.Millisecond
 	}
+	if j.AnalyzeEvery == 0 {
+		j.AnalyzeEvery = 24 * time.Hour
+	}
 }
 
 // Run makes and drops partitions and deletes what is past its retention
@@ -105,7 +114,8 @@ func (j *RetentionJob) Run(ctx context.Context) error {
 
 // Pass makes the coming months' partitions, drops the months past the
 // retention, deletes the other rows past it batch by batch, and refreshes
-// the statistics of both tables.
+// the statistics of both tables when it changed partitions or
+// AnalyzeEvery has passed since this job last did.
 func (j *RetentionJob) Pass(ctx context.Context) (RetentionResult, error) {
 	j.defaults()
 	var res RetentionResult
@@ -139,7 +149,14 @@ func (j *RetentionJob) Pass(ctx context.Context) (RetentionResult, error) {
 			return res, err
 		}
 	}
-	return res, j.Store.AnalyzePartitioned(ctx)
+	if len(res.Made)+len(res.Dropped) == 0 && !j.analyzed.IsZero() && now.Sub(j.analyzed) < j.AnalyzeEvery {
+		return res, nil
+	}
+	if err := j.Store.AnalyzePartitioned(ctx); err != nil {
+		return res, err
+	}
+	j.analyzed = now
+	return res, nil
 }
 
 func (j *RetentionJob) drain(ctx context.Context, before time.Time, del func(context.Context, time.Time, int) (int, error)) (int, error) {

@@ -101,12 +101,12 @@ func TestRetentionPassDropsWholeMonthsAndMakesTheNext(t *testing.T) {
 	require.Contains(t, months, time.Date(2031, 12, 1, 0, 0, 0, 0, time.UTC))
 
 	// Three workers at once, a month later: each change is made once.
-	job.Clock = testkit.NewClock(now.AddDate(0, 1, 0))
 	results := make(chan worker.RetentionResult, 3)
 	errs := make(chan error, 3)
 	for range 3 {
+		w := &worker.RetentionJob{Store: store, Events: retention, Hits: retention, Clock: testkit.NewClock(now.AddDate(0, 1, 0))}
 		go func() {
-			r, err := job.Pass(ctx)
+			r, err := w.Pass(ctx)
 			results <- r
 			errs <- err
 		}()
