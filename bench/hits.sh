@@ -5,13 +5,14 @@
 # Run it under the shared lock so that two load benchmarks never overlap:
 #   flock /tmp/nurture-bench.lock bench/hits.sh [duration]
 # NURTURE_BIN_DIR=dir uses the nurture and hitload binaries found there
-# instead of building them (for measuring a build made elsewhere);
+# instead of building them (for measuring a build made elsewhere); BENCH_DB
+# names the database (default nurture_bench), BENCH_REDIS_URL the Redis;
 # HITS_PERF=dir records a system-wide perf profile of each run there (the
 # duration must then be in seconds, like 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15s}
-db=nurture_bench
+db=${BENCH_DB:-nurture_bench}
 scripts/services.sh "$db" >/dev/null
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 bin=${NURTURE_BIN_DIR:-bin}
@@ -20,7 +21,7 @@ if [ -z "${NURTURE_BIN_DIR:-}" ]; then
   go build -o "$bin"/hitload ./bench/hitload
 fi
 export NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable${PGPARAMS:-}"
-export NURTURE_REDIS_URL="redis://127.0.0.1:6379/15"
+export NURTURE_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/15}"
 export NURTURE_LISTEN=127.0.0.1:18081 NURTURE_SECRET=$(head -c 24 /dev/urandom | base64) NURTURE_LOG_LEVEL=warn
 export NURTURE_ERASURE_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 "$bin"/nurture migrate >/dev/null 2>&1

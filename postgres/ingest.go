@@ -108,14 +108,15 @@ func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, readTra
 	return res, nil
 }
 
-// newCalls drops the calls whose messageId is stored already, or repeated
-// within the batch.
+// newCalls drops the calls whose messageId was received already (event_keys
+// keeps them for the events' retention, whatever month the call's
+// timestamp falls in), or repeated within the batch.
 func newCalls(ctx context.Context, tx pgx.Tx, calls []nurture.Call) ([]nurture.Call, error) {
 	ids := make([]string, len(calls))
 	for i := range calls {
 		ids[i] = calls[i].MessageID
 	}
-	rows, err := tx.Query(ctx, `SELECT message_id FROM events WHERE message_id = ANY($1)`, ids)
+	rows, err := tx.Query(ctx, `SELECT message_id FROM event_keys WHERE message_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find seen calls: %w", err)
 	}
@@ -365,9 +366,16 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []nurture.PlannedEvent)
 		props[i], raws[i] = orEmpty(call.Properties), orEmpty(call.Raw)
 		byMessageID[call.MessageID] = ev
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::json[], $8::timestamptz[])
-		ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+	// The messageId's key is what makes the call idempotent: events are
+	// partitioned by month and cannot hold a key unique across months.
+	rows, err := tx.Query(ctx, `WITH k AS (
+			INSERT INTO event_keys (message_id) SELECT unnest($3::text[])
+			ON CONFLICT DO NOTHING RETURNING message_id)
+		INSERT INTO events (contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
+		SELECT e.* FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::json[], $8::timestamptz[])
+			AS e(contact_id, anonymous_id, message_id, type, name, properties, raw, occurred_at)
+		WHERE e.message_id IN (SELECT message_id FROM k)
+		RETURNING message_id`,
 		contactIDs, anonIDs, messageIDs, types, names, props, raws, times)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)

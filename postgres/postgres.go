@@ -132,6 +132,10 @@ func Migrations() fs.FS {
 // its holder renews (goose's table locker, in a table goose_lock created the
 // first time).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, pooler Pooler, logger *slog.Logger) error {
+	return migrate(ctx, pool, pooler, logger, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.Up(ctx) })
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, pooler Pooler, logger *slog.Logger, up func(*goose.Provider) ([]*goose.MigrationResult, error)) error {
 	sub := Migrations()
 	// Starts migrating the same schema wait for each other; different
 	// schemas (as tests use) do not, so the lock id is derived from it.
@@ -175,7 +179,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, pooler Pooler, logger *slo
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	results, err := provider.Up(ctx)
+	results, err := up(provider)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

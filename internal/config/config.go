@@ -282,10 +282,10 @@ var Settings = []Setting{
 		Usage: "send marketing email only to contacts who opted in to it (POST /v1/contacts/{id}/consents, the preference page, or a confirmation email); the others' marketing messages are skipped when about to leave, with the reason",
 		set:   setBool(func(c *Config, b bool) { c.RequireMarketingConsent = b })},
 	{Flag: "event-retention", Env: "NURTURE_EVENT_RETENTION", Default: "395d",
-		Usage: "how long raw events (identify, track, page calls) are kept; older ones are deleted in small batches, the engagement summaries they added to stay (such as 395d or 12h)",
+		Usage: "how long raw events (identify, track, page calls) and their messageIds are kept; events are partitioned by month and a month is dropped once wholly older, so an event lives up to a month longer; the engagement summaries they added to stay (such as 395d or 12h)",
 		set:   setRetention(func(c *Config, d time.Duration) { c.EventRetention = d })},
 	{Flag: "hit-retention", Env: "NURTURE_HIT_RETENTION", Default: "395d",
-		Usage: "how long opens and clicks are kept; older ones are deleted in small batches, each contact's last open and click kept in its engagement summary (such as 395d or 12h)",
+		Usage: "how long opens and clicks are kept; they are partitioned by month and a month is dropped once wholly older (up to a month longer), each contact's last open and click kept in its engagement summary first (such as 395d or 12h)",
 		set:   setRetention(func(c *Config, d time.Duration) { c.HitRetention = d })},
 }
 

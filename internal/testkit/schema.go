@@ -610,12 +610,14 @@ func recordSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 
 // referrersFirst orders tables so that a table comes before every table its
 // foreign keys refer to: deleting in that order never breaks a reference,
-// inserting in the reverse order never lacks one.
+// inserting in the reverse order never lacks one. A partitioned table's
+// foreign keys are its partitions' too; only the table's count.
 func referrersFirst(ctx context.Context, conn *pgx.Conn, schema string, tables []table) ([]table, error) {
 	rows, err := conn.Query(ctx, `
 		SELECT DISTINCT c.relname, p.relname
 		FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_class p ON p.oid = co.confrelid
-		WHERE co.contype = 'f' AND co.connamespace = $1::text::regnamespace AND co.conrelid <> co.confrelid`,
+		WHERE co.contype = 'f' AND co.connamespace = $1::text::regnamespace AND co.conrelid <> co.confrelid
+		  AND NOT c.relispartition AND NOT p.relispartition`,
 		pgx.Identifier{schema}.Sanitize())
 	if err != nil {
 		return nil, fmt.Errorf("read foreign keys of %s: %w", schema, err)
