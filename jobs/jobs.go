@@ -68,13 +68,9 @@ func NewSendTask(m *nurture.Message) (*asynq.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	queue := m.Queue
-	if queue == "" {
-		queue = QueueDefault
-	}
 	return asynq.NewTask(TypeEmailSend, payload,
 		asynq.TaskID(SendTaskID(m.ID)),
-		asynq.Queue(queue),
+		asynq.Queue(m.TaskQueue()),
 		asynq.MaxRetry(SendMaxRetry),
 		asynq.Timeout(2*time.Minute),
 	), nil
