@@ -38,7 +38,7 @@ func TestRegionSettings(t *testing.T) {
 			wantRegions: []string{"eu", "us-east"}, wantDefault: "us-east", wantServed: []string{"us-east"},
 			wantRelays: map[string]config.RegionRelay{"us-east": {SMTPURL: "smtps://us.relay:465", DKIMDomain: "us.acme.com", DKIMKeyFile: "/keys/us.pem", DKIMSelector: "us1"}}},
 		{name: "global DKIM as the fallback", cmd: "worker",
-			env: map[string]string{"NURTURE_REGIONS": "eu", "NURTURE_DKIM_DOMAIN": "acme.com", "NURTURE_DKIM_KEY_FILE": "/k.pem"},
+			env:         map[string]string{"NURTURE_REGIONS": "eu", "NURTURE_DKIM_DOMAIN": "acme.com", "NURTURE_DKIM_KEY_FILE": "/k.pem"},
 			wantRegions: []string{"eu"}, wantDefault: "eu", wantServed: []string{"eu"},
 			wantRelays: map[string]config.RegionRelay{"eu": {SMTPURL: "smtp://127.0.0.1:1025", DKIMDomain: "acme.com", DKIMKeyFile: "/k.pem", DKIMSelector: "nurture"}}},
 		{name: "the api reads no relay", cmd: "api", env: map[string]string{"NURTURE_REGIONS": "eu,us"},
