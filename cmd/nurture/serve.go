@@ -529,13 +529,13 @@ func serveHTTP(ctx context.Context, cfg *config.Config, logger *slog.Logger, h h
 // same for that contact; this is the catch-up.
 func rehome(ctx context.Context, store *postgres.DB, logger *slog.Logger) error {
 	contacts, moved, err := store.RehomeContacts(ctx, 2000)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
+	switch {
+	case err != nil && ctx.Err() == nil:
 		logger.Error("resolve contacts' regions", "err", err)
-		return nil
+	case err == nil:
+		logger.Info("contacts' regions resolved", "contacts", contacts, "messages_moved", moved)
 	}
-	logger.Info("contacts' regions resolved", "contacts", contacts, "messages_moved", moved)
+	// The process runs while its parts do: this one waits for the end.
+	<-ctx.Done()
 	return nil
 }
