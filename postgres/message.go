@@ -316,7 +316,9 @@ func (db *DB) MessageHistory(ctx context.Context, id int64) ([]nurture.StatusCha
 // by its time.
 func withDerivedChanges(stored []nurture.StatusChange, created, sent time.Time) []nurture.StatusChange {
 	out := make([]nurture.StatusChange, 0, len(stored)+2)
-	if len(stored) == 0 || stored[0].Status != nurture.StatusQueued {
+	// A stored creation line (older messages) is queued with no detail; a
+	// queued line with one (a move to another region) came later.
+	if len(stored) == 0 || stored[0].Status != nurture.StatusQueued || stored[0].Detail != "" {
 		out = append(out, nurture.StatusChange{Status: nurture.StatusQueued, At: created})
 	}
 	out = append(out, stored...)
