@@ -98,11 +98,16 @@ func CheckRegionName(name string) error {
 		return fmt.Errorf("region %q: want lower-case letters, digits and inner hyphens, such as eu or us-east", name)
 	}
 	for _, r := range name {
-		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+		if !isRegionChar(r) {
 			return fmt.Errorf("region %q: want lower-case letters, digits and inner hyphens, such as eu or us-east", name)
 		}
 	}
 	return nil
+}
+
+// isRegionChar reports whether r may be in a region's name.
+func isRegionChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-'
 }
 
 // RegionEnvSuffix is how region name appears in the names of its settings

@@ -115,7 +115,7 @@ func FuzzParseRegionList(f *testing.F) {
 			}
 			seen[n] = true
 			for _, r := range nurture.RegionEnvSuffix(n) {
-				if !('A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_') {
+				if envChar := 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_'; !envChar {
 					t.Fatalf("env suffix of %q has %q", n, r)
 				}
 			}
