@@ -113,6 +113,7 @@ type TimelineEntry struct {
 	Subject   string
 	Status    MessageStatus // a message's
 	LastError string        // a message's
+	Region    string        // a message's region ("" without regions)
 
 	// An open or a click: who made it (human, machine or bot) and the
 	// link clicked.

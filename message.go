@@ -43,9 +43,13 @@ type Message struct {
 	Template  string
 	// Subject, when not "", replaces the template's subject: a text
 	// template on the same data (a sequence step's subject override).
-	Subject  string
-	Topic    Topic // known once the message has been rendered
-	Queue    string
+	Subject string
+	Topic   Topic // known once the message has been rendered
+	// Queue is the message's queue class: critical, default or low.
+	Queue string
+	// Region is the region whose relay sends it ("" without regions);
+	// its task queue is TaskQueue().
+	Region   string
 	Status   MessageStatus
 	Attempts int
 	SendAt   time.Time

@@ -48,6 +48,7 @@ type messageJSON struct {
 	ContactID int64           `json:"contactId"`
 	Template  string          `json:"template"`
 	Topic     string          `json:"topic,omitempty"`
+	Region    string          `json:"region,omitempty"` // the region whose relay sends it; none without regions
 	Status    string          `json:"status"`
 	Attempts  int             `json:"attempts"`
 	SendAt    time.Time       `json:"sendAt"`
@@ -87,7 +88,7 @@ func (a *API) getMessage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	out := messageJSON{ID: m.ID, ContactID: m.ContactID, Template: m.Template, Topic: string(m.Topic),
+	out := messageJSON{ID: m.ID, ContactID: m.ContactID, Template: m.Template, Topic: string(m.Topic), Region: m.Region,
 		Status: string(m.Status), Attempts: m.Attempts, SendAt: m.SendAt, SentAt: timePtr(m.SentAt)}
 	if why != nil {
 		out.Why = &whyJSON{Sequence: why.Sequence, Version: why.Version, Step: why.Step, Enrollment: why.EnrollmentID, Reasons: why.Reasons}

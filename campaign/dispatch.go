@@ -27,14 +27,14 @@ type Store interface {
 	// checkpoint is still after; false when it was not (paused, or done
 	// by another). With dispatch (every member due now), the members get
 	// their messages in the same transaction, whose ids it returns.
-	FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []int64, error)
+	FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []nurture.Queued, error)
 	// SealAudience marks the audience frozen once every lane is, and
 	// reports whether it is.
 	SealAudience(ctx context.Context, id int64) (bool, error)
 	// DispatchDue creates the messages of the members due by dueBy, as
 	// many as allow says given the last minute's count, and returns
 	// their ids.
-	DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]int64, error)
+	DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Queued, error)
 	FinishCampaign(ctx context.Context, id int64, now time.Time) (bool, error)
 	EndCampaign(ctx context.Context, id int64, now time.Time) error
 	// ABResults and DecideWinner serve A/B tests: what each variant did,
@@ -207,17 +207,19 @@ func (d *Dispatcher) dispatch(ctx context.Context, id int64, now time.Time, thro
 	return len(ids), d.enqueue(ctx, id, ids)
 }
 
-// enqueue hands a campaign's new messages to delivery. They were written
-// marked enqueued: should this enqueue be lost, the reconciler queues
-// them again after its grace, and the task id and the claim make a
-// second task harmless.
-func (d *Dispatcher) enqueue(ctx context.Context, id int64, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
-	if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, "low", ids); err != nil {
-		return fmt.Errorf("campaign %d: %w", id, err)
+// enqueue hands a campaign's new messages to delivery, on the low queue
+// of each one's region (an audience spans regions: a batch per region).
+// They were written marked enqueued: should this enqueue be lost, the
+// reconciler queues them again after its grace, and the task id and the
+// claim make a second task harmless.
+func (d *Dispatcher) enqueue(ctx context.Context, id int64, msgs []nurture.Queued) error {
+	regions, byRegion := nurture.QueuedByRegion(msgs)
+	for _, r := range regions {
+		ids := byRegion[r]
+		key := "camp:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(ids[0], 10)
+		if _, err := d.cfg.Enqueuer.EnqueueSendBatch(ctx, key, nurture.TaskQueue(r, "low"), ids); err != nil {
+			return fmt.Errorf("campaign %d: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,24 @@ type Config struct {
 
 	// Outcomes tune the group commit of outcomes; see OutcomeConfig.
 	Outcomes OutcomeConfig
+
+	// Region is the region whose relay Sender is ("": an installation
+	// without regions, where every message is sent). A Deliverer sends only
+	// the messages of its region: one whose region is another (its contact
+	// moved after its task was queued) is handed back unsent, its attempt
+	// given back, and queued on its own region's queue through Requeue.
+	Region string
+	// DefaultRegion is the region of messages stamped with none (made
+	// before the installation declared regions).
+	DefaultRegion string
+	// Requeue queues messages on their region's queue; nil: they wait
+	// for the reconciler.
+	Requeue Requeuer
+}
+
+// Requeuer queues messages ids as send batches on queue (jobs.Enqueuer).
+type Requeuer interface {
+	EnqueueSendBatch(ctx context.Context, key, queue string, ids []int64) (int, error)
 }
 
 // Deliverer delivers messages. It is safe for concurrent use; Close it to
@@ -271,7 +290,50 @@ func (d *Deliverer) Deliver(ctx context.Context, req Request) error {
 	if err := b.wait(ctx); err != nil {
 		return err
 	}
+	d.requeueElsewhere(ctx, claim, work)
 	return result(work, held)
+}
+
+// regionOf is the region whose relay may send m.
+func (d *Deliverer) regionOf(m *nurture.Message) string {
+	if m.Region == "" {
+		return d.cfg.DefaultRegion
+	}
+	return m.Region
+}
+
+// elsewhere reports whether m belongs to another region's relay than this
+// Deliverer's.
+func (d *Deliverer) elsewhere(m *nurture.Message) bool {
+	return d.cfg.Region != "" && d.regionOf(m) != d.cfg.Region
+}
+
+// requeueElsewhere queues the messages of work handed back for belonging
+// to another region on that region's queue, once their outcomes are
+// written (the rows are queued again). Should this fail, the reconciler
+// finds them after its grace.
+func (d *Deliverer) requeueElsewhere(ctx context.Context, claim int64, work []*item) {
+	if d.cfg.Requeue == nil {
+		return
+	}
+	byQueue := map[string][]int64{}
+	var queues []string
+	for _, w := range work {
+		if !w.elsewhere {
+			continue
+		}
+		q := nurture.TaskQueue(d.regionOf(&w.msg), w.msg.Queue)
+		if _, ok := byQueue[q]; !ok {
+			queues = append(queues, q)
+		}
+		byQueue[q] = append(byQueue[q], w.msg.ID)
+	}
+	for _, q := range queues {
+		key := "region:" + strconv.FormatInt(claim, 36)
+		if _, err := d.cfg.Requeue.EnqueueSendBatch(context.WithoutCancel(ctx), key, q, byQueue[q]); err != nil {
+			d.cfg.Logger.Warn("queue messages on their region's queue", "queue", q, "messages", len(byQueue[q]), "err", err)
+		}
+	}
 }
 
 // newClaimID returns a random positive claim id: unique enough that two
@@ -289,6 +351,8 @@ type item struct {
 	outcome nurture.Outcome
 	err     error // the delivery error, if any
 	settled bool
+	// elsewhere: handed back for belonging to another region's relay.
+	elsewhere bool
 }
 
 func (w *item) settle(status nurture.MessageStatus, detail string, err error) {

@@ -59,6 +59,14 @@ func (d *Deliverer) prepare(ctx context.Context, claimed []nurture.Message) ([]*
 		m := claimed[i]
 		w := &item{msg: m}
 		work[i] = w
+		if d.elsewhere(&m) {
+			// The contact moved to another region after the task was
+			// queued: this relay must not send it. Not an attempt, not a
+			// failure: its own region's queue gets it.
+			w.release(fmt.Sprintf("region %s: handed to its own region's queue (this worker's relay is %s's)", d.regionOf(&m), d.cfg.Region), nil)
+			w.elsewhere = true
+			continue
+		}
 		c := contacts[m.ContactID]
 		switch {
 		case c == nil:

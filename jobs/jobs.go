@@ -45,6 +45,22 @@ const (
 // QueuePriorities are the weights the worker gives each queue.
 var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 
+// RegionQueues are the queues of a worker serving regions, with their
+// weights: each region's critical, default and low (eu.critical, ...)
+// weighted as QueuePriorities, and the plain queues, which carry the
+// sequences' tasks and the emails queued before the regions were
+// declared. Without regions: QueuePriorities.
+func RegionQueues(regions []string) map[string]int {
+	out := make(map[string]int, len(QueuePriorities)*(len(regions)+1))
+	for class, w := range QueuePriorities {
+		out[class] = w
+		for _, r := range regions {
+			out[nurture.TaskQueue(r, class)] = w
+		}
+	}
+	return out
+}
+
 // SendMaxRetry bounds the retries of one email. With RetryDelay this spans
 // about a day, after which a message that still cannot be delivered fails.
 const SendMaxRetry = 12
@@ -68,13 +84,9 @@ func NewSendTask(m *nurture.Message) (*asynq.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	queue := m.Queue
-	if queue == "" {
-		queue = QueueDefault
-	}
 	return asynq.NewTask(TypeEmailSend, payload,
 		asynq.TaskID(SendTaskID(m.ID)),
-		asynq.Queue(queue),
+		asynq.Queue(m.TaskQueue()),
 		asynq.MaxRetry(SendMaxRetry),
 		asynq.Timeout(2*time.Minute),
 	), nil

@@ -225,9 +225,9 @@ func (db *DB) StartCampaign(ctx context.Context, id int64, lanes int, now time.T
 // checkpoint is still before the page (another worker froze it). The
 // campaign's row is held FOR SHARE, so that the lanes write at once and a
 // pause or a cancel (FOR UPDATE) waits for the pages in progress.
-func (db *DB) FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []int64, error) {
+func (db *DB) FreezeAudience(ctx context.Context, id int64, lane int, after int64, members []nurture.AudienceMember, through int64, done bool, now time.Time, dispatch bool) (bool, []nurture.Queued, error) {
 	froze := false
-	var out []int64
+	var out []nurture.Queued
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1 FOR SHARE`, id).Scan(&status); err != nil {
@@ -258,21 +258,21 @@ func (db *DB) FreezeAudience(ctx context.Context, id int64, lane int, after int6
 					SELECT * FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::smallint[])
 						AS u(contact_id, due_at, bucket, variant)),
 				m AS (
-					INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at)
+					INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at, region)
 					SELECT 'camp:' || $1::bigint || ':' || u.contact_id, u.contact_id, c.template, c.topic, c.subject, 'low',
-						greatest(u.due_at, $6), $1::bigint, $6
-					FROM u, campaigns c WHERE c.id = $1::bigint
+						greatest(u.due_at, $6), $1::bigint, $6, k.home_region
+					FROM u JOIN contacts k ON k.id = u.contact_id, campaigns c WHERE c.id = $1::bigint
 					ON CONFLICT (dedupe_key) DO NOTHING
-					RETURNING id, contact_id),
+					RETURNING id, contact_id, region),
 				a AS (INSERT INTO campaign_audience (campaign_id, contact_id, due_at, bucket, variant, message_id, dispatched_at)
 					SELECT $1::bigint, u.contact_id, u.due_at, u.bucket, u.variant, m.id, CASE WHEN m.id IS NULL THEN NULL ELSE $6::timestamptz END
 					FROM u LEFT JOIN m ON m.contact_id = u.contact_id
 					ON CONFLICT DO NOTHING)
-				SELECT id FROM m`, id, contacts, dues, buckets, variants, now)
+				SELECT id, region FROM m`, id, contacts, dues, buckets, variants, now)
 			if err != nil {
 				return fmt.Errorf("freeze audience: %w", err)
 			}
-			if out, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			if out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[nurture.Queued]); err != nil {
 				return fmt.Errorf("freeze audience: %w", err)
 			}
 		} else {
@@ -324,8 +324,8 @@ func (db *DB) SealAudience(ctx context.Context, id int64) (bool, error) {
 // passed; their dedupe key is camp:<campaign>:<contact>. They are marked
 // enqueued now: the caller hands them to the task queue at once, and
 // should that be lost, the reconciler queues them again after its grace.
-func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]int64, error) {
-	var out []int64
+func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, allow func(lastMinute int64) int) ([]nurture.Queued, error) {
+	var out []nurture.Queued
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		status, err := lockCampaign(ctx, tx, id)
 		if err != nil || status != "sending" {
@@ -351,20 +351,20 @@ func (db *DB) DispatchDue(ctx context.Context, id int64, now, dueBy time.Time, a
 					AND (a.variant >= 0 OR c.ab IS NULL OR (c.ab->>'testShare')::float8 >= 1 OR c.winner IS NOT NULL)
 				ORDER BY a.due_at, a.contact_id LIMIT $4),
 			m AS (
-				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at)
+				INSERT INTO messages (dedupe_key, contact_id, template, topic, subject, queue, send_at, campaign_id, enqueued_at, region)
 				SELECT 'camp:' || $1 || ':' || d.contact_id, d.contact_id,
 					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'template', ''), c.template), c.topic,
-					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1, $3
-				FROM due d, campaigns c WHERE c.id = $1
+					coalesce(nullif(c.ab->'variants'->(d.v::int)->>'subject', ''), c.subject), 'low', d.send_at, $1, $3, k.home_region
+				FROM due d JOIN contacts k ON k.id = d.contact_id, campaigns c WHERE c.id = $1
 				ON CONFLICT (dedupe_key) DO NOTHING
-				RETURNING id, contact_id),
+				RETURNING id, contact_id, region),
 			a AS (UPDATE campaign_audience a SET message_id = m.id, dispatched_at = $3
 				FROM m WHERE a.campaign_id = $1 AND a.contact_id = m.contact_id)
-			SELECT id FROM m`, id, dueBy, now, limit)
+			SELECT id, region FROM m`, id, dueBy, now, limit)
 		if err != nil {
 			return fmt.Errorf("dispatch campaign %d: %w", id, err)
 		}
-		if out, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		if out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[nurture.Queued]); err != nil {
 			return fmt.Errorf("dispatch campaign %d: %w", id, err)
 		}
 		return nil

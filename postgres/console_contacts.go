@@ -151,22 +151,22 @@ func listedAt(m nurture.ContactMatch, fields []searchField, prefix string) strin
 // order of their kind's rank, then of their id, so that the cursor
 // (time, rank, id) is a place in one order.
 const timelineStatement = `SELECT * FROM (
-	(SELECT 'event', occurred_at, id, type, name, 0::bigint, '', '', '', '', '', ''
+	(SELECT 'event', occurred_at, id, type, name, 0::bigint, '', '', '', '', '', '', ''
 		FROM events WHERE contact_id = $1 AND occurred_at <= $2
 		AND (occurred_at, 3, id) < ($2, $3, $4)
 		ORDER BY occurred_at DESC, id DESC LIMIT $5)
 	UNION ALL
-	(SELECT 'message', coalesce(sent_at, send_at), id, '', '', id, template, subject, status, last_error, '', ''
+	(SELECT 'message', coalesce(sent_at, send_at), id, '', '', id, template, subject, status, last_error, '', '', region
 		FROM messages WHERE contact_id = $1 AND coalesce(sent_at, send_at) <= $2
 		AND (coalesce(sent_at, send_at), 2, id) < ($2, $3, $4)
 		ORDER BY 2 DESC, id DESC LIMIT $5)
 	UNION ALL
-	(SELECT h.kind, h.at, h.id, '', '', h.message_id, coalesce(m.template, ''), coalesce(m.subject, ''), '', '', h.class, coalesce(h.url, '')
+	(SELECT h.kind, h.at, h.id, '', '', h.message_id, coalesce(m.template, ''), coalesce(m.subject, ''), '', '', h.class, coalesce(h.url, ''), ''
 		FROM email_events h LEFT JOIN messages m ON m.id = h.message_id
 		WHERE h.contact_id = $1 AND h.at <= $2
 		AND (h.at, 1, h.id) < ($2, $3, $4)
 		ORDER BY h.at DESC, h.id DESC LIMIT $5)
-) t (kind, at, id, event_type, name, message_id, template, subject, status, last_error, class, url)
+) t (kind, at, id, event_type, name, message_id, template, subject, status, last_error, class, url, region)
 ORDER BY at DESC, CASE kind WHEN 'event' THEN 3 WHEN 'message' THEN 2 ELSE 1 END DESC, id DESC LIMIT $5`
 
 // ContactTimeline returns up to limit lines of contact id's timeline
@@ -185,7 +185,7 @@ func (db *DB) ContactTimeline(ctx context.Context, id int64, before nurture.Time
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nurture.TimelineEntry, error) {
 		var e nurture.TimelineEntry
 		err := r.Scan(&e.Kind, &e.At, &e.ID, &e.EventType, &e.Name, &e.MessageID, &e.Template, &e.Subject,
-			&e.Status, &e.LastError, &e.Class, &e.URL)
+			&e.Status, &e.LastError, &e.Class, &e.URL, &e.Region)
 		return e, err
 	})
 	if err != nil {

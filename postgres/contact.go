@@ -90,6 +90,9 @@ func (db *DB) UpsertContact(ctx context.Context, p *nurture.Contact) (c *nurture
 			if err := holdErased(ctx, tx, db.ErasureKey, []*nurture.Contact{c}); err != nil {
 				return err
 			}
+			if err := db.rehome(ctx, tx, []*nurture.Contact{c}); err != nil {
+				return err
+			}
 			// What the caller gets back says whether it is held.
 			c, err = scanContact(tx.QueryRow(ctx, contactSelect+" WHERE id = $1", c.ID))
 			return err

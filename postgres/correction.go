@@ -66,7 +66,10 @@ func (db *DB) CorrectContact(ctx context.Context, id int64, fix *nurture.Correct
 			return err
 		}
 		out, err = scanContact(tx.QueryRow(ctx, contactSelect+" WHERE id = $1", id))
-		return err
+		if err != nil {
+			return err
+		}
+		return db.rehome(ctx, tx, []*nurture.Contact{out})
 	})
 	if err != nil {
 		return nil, err

@@ -336,8 +336,10 @@ func queueSequenceMessages(b *pgx.Batch, msgs []nurture.Message, why []*nurture.
 		}
 	}
 	b.Queue(`WITH m AS (
-			INSERT INTO messages (dedupe_key, contact_id, template, topic, queue, send_at, enqueued_at, subject)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $14::text[])
+			INSERT INTO messages (dedupe_key, contact_id, template, topic, queue, send_at, enqueued_at, subject, region)
+			SELECT u.*, coalesce((SELECT home_region FROM contacts c WHERE c.id = u.contact_id), '')
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $14::text[])
+				AS u(dedupe_key, contact_id, template, topic, queue, send_at, enqueued_at, subject)
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING `+messageColumns+`),
 		r AS (INSERT INTO message_reasons (message_id, enrollment_id, sequence_id, version, step, reasons)

@@ -105,6 +105,9 @@ func (db *DB) ingest(ctx context.Context, tx pgx.Tx, all []nurture.Call, readTra
 	if err := db.signalIngested(ctx, tx, stored); err != nil {
 		return nil, err
 	}
+	if err := db.rehome(ctx, tx, append(plan.Created[:len(plan.Created):len(plan.Created)], plan.Updated...)); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -14,14 +14,14 @@ import (
 )
 
 const messageColumns = `id, dedupe_key, contact_id, template, subject, topic, queue, status, attempts,
-	send_at, coalesce(sent_at, 'epoch'), last_error, created_at`
+	send_at, coalesce(sent_at, 'epoch'), last_error, created_at, region`
 
 const messageSelect = `SELECT ` + messageColumns + ` FROM messages`
 
 func scanMessage(row pgx.Row) (*nurture.Message, error) {
 	m := &nurture.Message{}
 	err := row.Scan(&m.ID, &m.DedupeKey, &m.ContactID, &m.Template, &m.Subject, &m.Topic, &m.Queue, &m.Status,
-		&m.Attempts, &m.SendAt, &m.SentAt, &m.LastError, &m.CreatedAt)
+		&m.Attempts, &m.SendAt, &m.SentAt, &m.LastError, &m.CreatedAt, &m.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -40,13 +40,15 @@ func collectMessages(rows pgx.Rows) ([]nurture.Message, error) {
 }
 
 // insertMessage creates d unless its dedupe key exists; ok reports which.
+// The message is stamped with its contact's region, as every creator of
+// messages does.
 func insertMessage(ctx context.Context, tx pgx.Tx, d nurture.Message) (m *nurture.Message, ok bool, err error) {
 	if d.Queue == "" {
 		d.Queue = "default"
 	}
 	m, err = scanMessage(tx.QueryRow(ctx, `
-		INSERT INTO messages (dedupe_key, contact_id, template, queue, send_at, enqueued_at, subject)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO messages (dedupe_key, contact_id, template, queue, send_at, enqueued_at, subject, region)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce((SELECT home_region FROM contacts WHERE id = $2), ''))
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING `+messageColumns,
 		d.DedupeKey, d.ContactID, d.Template, d.Queue, d.SendAt, nullTime(d.EnqueuedAt), d.Subject))
@@ -314,7 +316,9 @@ func (db *DB) MessageHistory(ctx context.Context, id int64) ([]nurture.StatusCha
 // by its time.
 func withDerivedChanges(stored []nurture.StatusChange, created, sent time.Time) []nurture.StatusChange {
 	out := make([]nurture.StatusChange, 0, len(stored)+2)
-	if len(stored) == 0 || stored[0].Status != nurture.StatusQueued {
+	// A stored creation line (older messages) is queued with no detail; a
+	// queued line with one (a move to another region) came later.
+	if len(stored) == 0 || stored[0].Status != nurture.StatusQueued || stored[0].Detail != "" {
 		out = append(out, nurture.StatusChange{Status: nurture.StatusQueued, At: created})
 	}
 	out = append(out, stored...)

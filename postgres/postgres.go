@@ -41,6 +41,11 @@ type DB struct {
 	// address is recognised and held. EraseContact refuses to work
 	// without one.
 	ErasureKey []byte
+	// Regions are the installation's regions: every write of a contact's
+	// traits resolves its region with them (nurture.Regions.Resolve) and
+	// moves its pending messages when it changes. The zero value: no
+	// regions, nothing resolved, no statement spent.
+	Regions nurture.Regions
 	// triggers are the events ingestion signals to the sequence engine
 	// (WatchSequences).
 	triggers atomic.Pointer[SequenceTriggers]

@@ -206,10 +206,11 @@ func (e *Engine) enqueue(ctx context.Context, msgs []*nurture.Message) {
 	byQueue := map[string][]int64{}
 	var queues []string
 	for _, m := range msgs {
-		if _, ok := byQueue[m.Queue]; !ok {
-			queues = append(queues, m.Queue)
+		q := m.TaskQueue() // its class in its region
+		if _, ok := byQueue[q]; !ok {
+			queues = append(queues, q)
 		}
-		byQueue[m.Queue] = append(byQueue[m.Queue], m.ID)
+		byQueue[q] = append(byQueue[q], m.ID)
 	}
 	for _, q := range queues {
 		ids := byQueue[q]

@@ -160,10 +160,11 @@ func (r *Reconciler) enqueue(ctx context.Context, due []nurture.Message, now tim
 			}
 			continue
 		}
-		if _, ok := byQueue[m.Queue]; !ok {
-			queues = append(queues, m.Queue)
+		q := m.TaskQueue() // its class in its region
+		if _, ok := byQueue[q]; !ok {
+			queues = append(queues, q)
 		}
-		byQueue[m.Queue] = append(byQueue[m.Queue], m.ID)
+		byQueue[q] = append(byQueue[q], m.ID)
 	}
 	for _, q := range queues {
 		if _, err := r.Enqueuer.EnqueueSendBatch(ctx, batchKey(byQueue[q]), q, byQueue[q]); err != nil {

@@ -251,6 +251,9 @@ func newTimelineLine(e nurture.TimelineEntry) timelineLine {
 	case nurture.TimelineMessage:
 		l.What = "Email " + email
 		l.Detail = e.Subject
+		if e.Region != "" {
+			l.Detail += " · region " + e.Region
+		}
 		l.Status, l.Error = string(e.Status), e.LastError
 	case nurture.TimelineOpen:
 		l.What = "Opened " + email

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/config"
 	"github.com/nurture-email/nurture/mailer"
 )
 
@@ -25,6 +27,23 @@ var (
 		mailer.FieldDKIMKey:      "NURTURE_DKIM_KEY_FILE",
 	}
 )
+
+// regionMailerSettings names the per-region variables behind the
+// mailer's fields for region r: its own where it sets one, else the
+// global one it falls back to.
+func regionMailerSettings(r string, rr config.RegionRelay, cfg *config.Config) map[string]string {
+	out := maps.Clone(mailerSettings)
+	pick := func(field, prefix, own, global string) {
+		if own != global {
+			out[field] = config.RegionEnv(prefix, r)
+		}
+	}
+	pick(mailer.FieldURL, config.RegionSMTPURLEnv, rr.SMTPURL, cfg.SMTPURL)
+	pick(mailer.FieldDKIMDomain, config.RegionDKIMDomainEnv, rr.DKIMDomain, cfg.DKIMDomain)
+	pick(mailer.FieldDKIMKey, config.RegionDKIMKeyFileEnv, rr.DKIMKeyFile, cfg.DKIMKeyFile)
+	pick(mailer.FieldDKIMSelector, config.RegionDKIMSelectorEnv, rr.DKIMSelector, cfg.DKIMSelector)
+	return out
+}
 
 // namedSetting rewrites an invalid *nurture.Error about a field into an
 // error that names the setting behind the field, as every start-up error

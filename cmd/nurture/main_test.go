@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -75,8 +76,9 @@ func (e *engine) start(command string) (stop func() int) {
 	if e.logTo != nil {
 		w = io.MultiWriter(logs, e.logTo)
 	}
+	env := maps.Clone(e.env) // a test may change e.env for the next process
 	go func() {
-		done <- run(ctx, []string{command}, func(k string) string { return e.env[k] }, io.Discard, w)
+		done <- run(ctx, []string{command}, func(k string) string { return env[k] }, io.Discard, w)
 	}()
 	var once sync.Once
 	code := 0

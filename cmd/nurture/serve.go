@@ -93,6 +93,7 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 	enqueuer := jobs.NewEnqueuer(queue)
 	store := postgres.New(pool)
 	store.ErasureKey = []byte(cfg.ErasureKey) // empty for the worker, which neither erases nor writes addresses
+	store.Regions = cfg.RegionSet()
 	engine, err := newEngine(cfg, logger, seqs, tmpl, store, enqueuer)
 	if err != nil {
 		return err
@@ -159,12 +160,15 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err := engine.Register(connectCtx); err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine, reg)
+		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine, reg, enqueuer)
 		if err != nil {
 			return err
 		}
 		defer closeMailer()
 		start("worker", w.Run)
+		if len(cfg.Regions) > 0 {
+			start("regions", func(ctx context.Context) error { return rehome(ctx, store, logger) })
+		}
 		// Each periodic job runs in one worker process at a time, the
 		// holder of its lease in PostgreSQL.
 		leases := &worker.Leases{Store: store, Observer: reg, Logger: logger}
@@ -321,7 +325,7 @@ func newEngine(cfg *config.Config, logger *slog.Logger, seqs *serviceSequences, 
 	return sequence.NewEngine(ec), nil
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine, reg *metrics.Registry) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine, reg *metrics.Registry, enq *jobs.Enqueuer) (*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -330,40 +334,13 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 	if err != nil {
 		return nil, nil, namedSetting(err, signerSettings)
 	}
-	mcfg := mailer.Config{
-		URL:      cfg.SMTPURL,
-		PoolSize: cfg.SMTPPool,
-		HELO:     heloName(cfg.SMTPHELO, os.Hostname, from.Address),
-		Logger:   logger,
-		Observer: reg,
-	}
-	if cfg.DKIMDomain != "" { // config has checked that the key file is set too
-		key, err := mailer.LoadDKIMKey(cfg.DKIMKeyFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("invalid NURTURE_DKIM_KEY_FILE: %w", err)
-		}
-		mcfg.DKIM = &mailer.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}
-	}
-	sender, err := mailer.New(mcfg)
-	if err != nil {
-		return nil, nil, namedSetting(err, mailerSettings)
-	}
-	relay, _ := mailer.ParseURL(cfg.SMTPURL)
-	throttle, err := ratelimit.NewRelayThrottle(ratelimit.New(rdb, "nurture:ratelimit:"), relay.Host,
-		ratelimit.Limit{Rate: cfg.SMTPRate, Burst: max(1, int(cfg.SMTPRate))})
-	if err != nil {
-		_ = sender.Close()
-		return nil, nil, fmt.Errorf("NURTURE_SMTP_RATE: %w", err)
-	}
-	deliverer := delivery.New(delivery.Config{
+	dcfg := delivery.Config{
 		Store:             store,
 		Renderer:          tmpl,
-		Sender:            sender,
 		Links:             delivery.Linker{Signer: signer, BaseURL: cfg.PublicURL},
 		From:              *from,
 		MessageIDs:        ids,
 		Product:           product(cfg),
-		Throttle:          throttle,
 		Exports:           store,
 		LocalRate:         cfg.SMTPRate,
 		FrequencyCap:      cfg.FrequencyCap,
@@ -371,29 +348,113 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		UnsubscribeMailto: cfg.UnsubMailto,
 		Parallelism:       2 * cfg.SMTPPool,
 		Logger:            logger,
-		Observer:          reg,
-	})
-	send := jobs.NewSendHandler(deliverer)
+	}
+	// One relay and one deliverer per region served (one without regions):
+	// a region's email leaves only through its own relay.
+	relays := []config.RegionRelay{{SMTPURL: cfg.SMTPURL, DKIMDomain: cfg.DKIMDomain, DKIMSelector: cfg.DKIMSelector, DKIMKeyFile: cfg.DKIMKeyFile}}
+	names := []string{""}
+	if len(cfg.Regions) > 0 {
+		relays, names = nil, cfg.WorkerRegions
+		for _, r := range names {
+			relays = append(relays, cfg.RegionRelays[r])
+		}
+	}
+	byRegion := map[string]jobs.Deliverer{}
+	var built []*regionDeliverer
+	closeBuilt := func() {
+		// The worker has stopped: write the outcomes still waiting, then
+		// close the relay connections.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		for _, b := range built {
+			if err := b.deliverer.Close(ctx); err != nil {
+				logger.Error("write the last outcomes", "region", b.region, "err", err)
+			}
+			_ = b.sender.Close()
+		}
+	}
+	for i, region := range names {
+		rc := dcfg
+		rc.Region, rc.DefaultRegion, rc.Requeue = region, cfg.DefaultRegion, enq
+		b, err := newRegionDeliverer(cfg, logger, rdb, reg, rc, from.Address, relays[i])
+		if err != nil {
+			closeBuilt()
+			return nil, nil, err
+		}
+		built = append(built, b)
+		byRegion[region] = b.deliverer
+	}
+	send := jobs.NewSendHandler(byRegion[""])
+	queues := jobs.QueuePriorities
+	if len(cfg.Regions) > 0 {
+		fallback := cfg.DefaultRegion
+		if byRegion[fallback] == nil {
+			fallback = names[0]
+		}
+		send = jobs.NewRegionalSendHandler(byRegion, fallback)
+		queues = jobs.RegionQueues(names)
+		logger.Info("regions: this worker sends the email of its regions only", "regions", names, "declared", cfg.Regions, "default", cfg.DefaultRegion)
+	}
 	advance := jobs.NewAdvanceHandler(engine)
 	w := worker.New(worker.Config{
 		Redis:           redisOpt,
 		Concurrency:     cfg.Concurrency,
+		Queues:          queues,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          logger,
 		Handlers: map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send,
 			jobs.TypeSequenceAdvance: advance, jobs.TypeSequenceAdvanceBatch: advance},
 	})
-	closeAll := func() {
-		// The worker has stopped: write the outcomes still waiting, then
-		// close the relay connections.
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := deliverer.Close(ctx); err != nil {
-			logger.Error("write the last outcomes", "err", err)
-		}
-		_ = sender.Close()
-	}
+	closeAll := closeBuilt
 	return w, closeAll, nil
+}
+
+// regionDeliverer is one region's relay and the deliverer that sends
+// through it.
+type regionDeliverer struct {
+	region    string
+	sender    *mailer.Mailer
+	deliverer *delivery.Deliverer
+}
+
+// newRegionDeliverer builds the relay of dcfg.Region ("" without regions)
+// from rr, its shared rate, and its deliverer.
+func newRegionDeliverer(cfg *config.Config, logger *slog.Logger, rdb redis.UniversalClient, reg *metrics.Registry, dcfg delivery.Config, fromAddress string, rr config.RegionRelay) (*regionDeliverer, error) {
+	obs := reg.InRegion(dcfg.Region)
+	settings := mailerSettings
+	if dcfg.Region != "" {
+		settings = regionMailerSettings(dcfg.Region, rr, cfg)
+	}
+	mcfg := mailer.Config{
+		URL:      rr.SMTPURL,
+		PoolSize: cfg.SMTPPool,
+		HELO:     heloName(cfg.SMTPHELO, os.Hostname, fromAddress),
+		Logger:   logger.With("region", dcfg.Region),
+		Observer: obs,
+	}
+	if rr.DKIMDomain != "" { // config has checked that the key file is set too
+		key, err := mailer.LoadDKIMKey(rr.DKIMKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s: %w", settings[mailer.FieldDKIMKey], err)
+		}
+		mcfg.DKIM = &mailer.DKIM{Domain: rr.DKIMDomain, Selector: rr.DKIMSelector, Key: key}
+	}
+	sender, err := mailer.New(mcfg)
+	if err != nil {
+		return nil, namedSetting(err, settings)
+	}
+	relay, _ := mailer.ParseURL(rr.SMTPURL)
+	throttle, err := ratelimit.NewRelayThrottle(ratelimit.New(rdb, "nurture:ratelimit:"), relay.Host,
+		ratelimit.Limit{Rate: cfg.SMTPRate, Burst: max(1, int(cfg.SMTPRate))})
+	if err != nil {
+		_ = sender.Close()
+		return nil, fmt.Errorf("NURTURE_SMTP_RATE: %w", err)
+	}
+	dcfg.Sender, dcfg.Throttle, dcfg.Observer = sender, throttle, obs
+	if dcfg.Region != "" {
+		dcfg.Logger = logger.With("region", dcfg.Region)
+	}
+	return &regionDeliverer{region: dcfg.Region, sender: sender, deliverer: delivery.New(dcfg)}, nil
 }
 
 // newEnricher builds lead enrichment: research from the settings' sources
@@ -486,5 +547,23 @@ func serveHTTP(ctx context.Context, cfg *config.Config, logger *slog.Logger, h h
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("api stopped")
+	return nil
+}
+
+// rehome resolves every contact's region again when a worker starts with
+// regions declared, moving pending messages whose contact's region
+// changed (contacts written before the regions were declared, or before
+// the declaration changed). Every write of a contact's traits does the
+// same for that contact; this is the catch-up.
+func rehome(ctx context.Context, store *postgres.DB, logger *slog.Logger) error {
+	contacts, moved, err := store.RehomeContacts(ctx, 2000)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		logger.Error("resolve contacts' regions", "err", err)
+	case err == nil:
+		logger.Info("contacts' regions resolved", "contacts", contacts, "messages_moved", moved)
+	}
+	// The process runs while its parts do: this one waits for the end.
+	<-ctx.Done()
 	return nil
 }

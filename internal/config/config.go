@@ -120,6 +120,27 @@ type Config struct {
 
 	// SecretGenerated is true when --dev made up a secret because none was set.
 	SecretGenerated bool
+
+	// Regions are the declared regions (NURTURE_REGIONS), in order; empty:
+	// an installation without regions. DefaultRegion is one of them (the
+	// first unless NURTURE_DEFAULT_REGION says otherwise).
+	Regions       []string
+	DefaultRegion string
+	// WorkerRegions are the regions whose queues this worker serves and
+	// whose relays it builds (NURTURE_WORKER_REGIONS; default: all).
+	WorkerRegions []string
+	// RegionRelays are the relay and DKIM settings of each region in
+	// WorkerRegions, read from NURTURE_SMTP_URL_<REGION> and its kin, each
+	// falling back to the global setting where allowed.
+	RegionRelays map[string]RegionRelay
+}
+
+// RegionRelay is one region's relay and DKIM key.
+type RegionRelay struct {
+	SMTPURL      string
+	DKIMDomain   string
+	DKIMSelector string
+	DKIMKeyFile  string
 }
 
 // Setting is one configuration value: its flag, its environment variable,
@@ -201,6 +222,12 @@ var Settings = []Setting{
 		Usage: "DKIM selector (s=): the public key is published at <selector>._domainkey.<domain>", set: func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 	{Flag: "dkim-key-file", Env: "NURTURE_DKIM_KEY_FILE", Default: "",
 		Usage: "PEM file with the DKIM private key (RSA 2048 or Ed25519)", set: func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
+	{Flag: "declared-regions", Env: "NURTURE_REGIONS", Default: "",
+		Usage: "comma-separated regions, lower case (eu,us,in): each has its own relay (NURTURE_SMTP_URL_<REGION>), optional DKIM key and task queues, and a contact's email leaves only through its region's relay (empty: no regions, one relay)", set: setRegions},
+	{Flag: "default-region", Env: "NURTURE_DEFAULT_REGION", Default: "",
+		Usage: "region of contacts whose region and country traits name no declared region; its relay may be NURTURE_SMTP_URL (empty: the first of NURTURE_REGIONS)", set: setDefaultRegion},
+	{Flag: "regions", Env: "NURTURE_WORKER_REGIONS", Default: "",
+		Usage: "regions whose email this worker sends: it serves only their queues and builds only their relays (empty: every region of NURTURE_REGIONS)", set: setWorkerRegions},
 	{Flag: "templates-dir", Env: "NURTURE_TEMPLATES_DIR", Default: "",
 		Usage: "directory of email templates that replaces the built-in ones (empty: built-in)", set: func(c *Config, v string) error { c.TemplatesDir = v; return nil }},
 	{Flag: "sequences-dir", Env: "NURTURE_SEQUENCES_DIR", Default: "",
@@ -300,13 +327,13 @@ var (
 	common = []string{"log-format", "log-level"}
 	apiSet = []string{"database-url", "database-pooler", "database-replica-url", "database-replica-max-lag", "redis-url", "public-url", "listen", "metrics-listen", "secret", "secret-file", "secret-previous", "erasure-key", "erasure-key-file", "product-name", "product-url", "postal-address", "dev", "trusted-proxies",
 		"ingest-rate", "ingest-burst", "soft-bounce-limit", "ses-topics", "templates-dir", "sequences-dir",
-		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent"}
+		"default-timezone", "send-window", "frequency-cap", "shutdown-timeout", "require-marketing-consent", "declared-regions", "default-region"}
 	wrkSet = []string{"database-url", "database-pooler", "redis-url", "metrics-listen", "smtp-url", "smtp-pool", "smtp-helo", "smtp-rate", "public-url", "secret", "secret-file", "secret-previous",
 		"from", "product-name", "product-url", "postal-address", "frequency-cap", "unsubscribe-mailto",
 		"dkim-domain", "dkim-selector", "dkim-key-file", "templates-dir", "sequences-dir", "default-timezone", "send-window",
 		"dev", "concurrency", "shutdown-timeout", "enrich", "enrich-ttl", "enrich-concurrency", "enrich-dns", "enrich-contact-url",
 		"enrich-provider-url", "enrich-provider-header", "enrich-provider-key", "enrich-provider-fields",
-		"require-marketing-consent", "event-retention", "hit-retention", "campaign-lanes"}
+		"require-marketing-consent", "event-retention", "hit-retention", "campaign-lanes", "declared-regions", "default-region", "regions"}
 )
 
 // Commands lists the subcommands, in help order.
@@ -438,6 +465,11 @@ func LoadWith(cmd Command, args []string, getenv func(string) string, usageOut i
 	}
 	if slices.Contains(cmd.Settings, "enrich") {
 		if err := c.checkEnrich(origins); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(cmd.Settings, "declared-regions") {
+		if err := c.checkRegions(origins, getenv, slices.Contains(cmd.Settings, "smtp-url")); err != nil {
 			return nil, err
 		}
 	}
@@ -636,6 +668,15 @@ func setRedisURL(c *Config, v string) error {
 }
 
 func setSMTPURL(c *Config, v string) error {
+	if err := checkSMTPURL(v); err != nil {
+		return err
+	}
+	c.SMTPURL = v
+	return nil
+}
+
+// checkSMTPURL says what is wrong with a relay's URL, or nil.
+func checkSMTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 		return errors.New("want a URL like smtp://user:pass@host:587?tls=starttls or smtps://host:465")
@@ -646,7 +687,6 @@ func setSMTPURL(c *Config, v string) error {
 	if t := u.Query().Get("tls"); t != "" && !slices.Contains([]string{"none", "opportunistic", "starttls"}, t) {
 		return fmt.Errorf("tls=%q: want none, opportunistic or starttls", t)
 	}
-	c.SMTPURL = v
 	return nil
 }
 

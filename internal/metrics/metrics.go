@@ -69,21 +69,21 @@ func New() *Registry {
 		}, []string{"type", "provider"}),
 		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "nurture_smtp_send_duration_seconds",
-			Help:    "Time to hand one email to the relay, waiting for a connection included, by relay.",
+			Help:    "Time to hand one email to the relay, waiting for a connection included, by region (empty without regions) and relay.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12), // 5 ms to about 10 s
-		}, []string{"relay"}),
+		}, []string{"region", "relay"}),
 		smtpReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nurture_smtp_replies_total",
-			Help: "Outcomes of handing emails to the relay, by relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).",
-		}, []string{"relay", "class"}),
+			Help: "Outcomes of handing emails to the relay, by region (empty without regions), relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).",
+		}, []string{"region", "relay", "class"}),
 		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nurture_relay_throttle_takes_total",
 			Help: "Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).",
 		}, []string{"outcome"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nurture_delivery_outcomes_total",
-			Help: "Outcomes delivery decided for the messages it claimed, by status (sent, bounced, deferred, skipped, failed; queued: handed back unsent) and topic.",
-		}, []string{"status", "topic"}),
+			Help: "Outcomes delivery decided for the messages it claimed, by region (empty without regions), status (sent, bounced, deferred, skipped, failed; queued: handed back unsent, or handed to its region's queue) and topic.",
+		}, []string{"region", "status", "topic"}),
 		replicaLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nurture_database_replica_lag_seconds",
 			Help: "How far the reports' replica was behind the primary at its last check (0: it had replayed everything the primary had written).",
@@ -183,17 +183,45 @@ func (r *Registry) BounceReports(bounceType, provider string, n int) {
 }
 
 // SMTPSend records one email handed to a relay: the class of the relay's
-// reply and how long it took (mailer.Observer).
+// reply and how long it took (mailer.Observer), for an installation
+// without regions.
 func (r *Registry) SMTPSend(relay, replyClass string, took time.Duration) {
-	r.smtpReplies.WithLabelValues(relay, replyClass).Inc()
-	r.sendSeconds.WithLabelValues(relay).Observe(took.Seconds())
+	r.InRegion("").SMTPSend(relay, replyClass, took)
 }
 
 // MessageOutcome counts an outcome delivery decided for a message
-// (delivery.Observer).
-func (r *Registry) MessageOutcome(status, topic string) {
-	r.outcomes.WithLabelValues(status, topic).Inc()
+// (delivery.Observer), for an installation without regions.
+func (r *Registry) MessageOutcome(status, topic string) { r.InRegion("").MessageOutcome(status, topic) }
+
+// InRegion returns the observer of one region's delivery and relay: the
+// same series, labelled with the region. The binary asks for the
+// regions it serves only, so the label has no more values than
+// NURTURE_REGIONS declares.
+func (r *Registry) InRegion(region string) *RegionObserver {
+	return &RegionObserver{r: r, region: region}
 }
+
+// RegionObserver is a Registry's delivery.Observer and mailer.Observer for
+// one region.
+type RegionObserver struct {
+	r      *Registry
+	region string
+}
+
+// SMTPSend records one email handed to the region's relay (mailer.Observer).
+func (o *RegionObserver) SMTPSend(relay, replyClass string, took time.Duration) {
+	o.r.smtpReplies.WithLabelValues(o.region, relay, replyClass).Inc()
+	o.r.sendSeconds.WithLabelValues(o.region, relay).Observe(took.Seconds())
+}
+
+// MessageOutcome counts an outcome of one of the region's messages
+// (delivery.Observer).
+func (o *RegionObserver) MessageOutcome(status, topic string) {
+	o.r.outcomes.WithLabelValues(o.region, status, topic).Inc()
+}
+
+// RelayThrottle counts one ask of the relay's shared rate (delivery.Observer).
+func (o *RegionObserver) RelayThrottle(outcome string) { o.r.RelayThrottle(outcome) }
 
 // RelayThrottle counts one ask of the relay's shared rate by its outcome
 // (delivery.Observer).

@@ -48,6 +48,8 @@ func TestObserverSeries(t *testing.T) {
 	reg.RelayThrottle("waited")
 	reg.MessageOutcome("sent", "onboarding")
 	reg.MessageOutcome("skipped", "")
+	reg.InRegion("eu").MessageOutcome("sent", "onboarding")
+	reg.InRegion("us").SMTPSend("us.relay:587", "2xx", 10*time.Millisecond)
 
 	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
 # HELP nurture_ingest_requests_total Requests to the ingestion endpoints, by endpoint and outcome (accepted: 2xx, rejected: 4xx, failed: 5xx).
@@ -61,23 +63,25 @@ nurture_ingest_duplicate_calls_total 1
 # HELP nurture_bounce_reports_total Bounce and complaint reports recorded from the providers' webhooks, by type (hard, soft, complaint) and provider.
 # TYPE nurture_bounce_reports_total counter
 nurture_bounce_reports_total{provider="ses",type="complaint"} 2
-# HELP nurture_smtp_replies_total Outcomes of handing emails to the relay, by relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).
+# HELP nurture_smtp_replies_total Outcomes of handing emails to the relay, by region (empty without regions), relay and reply class (2xx: accepted, 4xx, 5xx, network: no reply).
 # TYPE nurture_smtp_replies_total counter
-nurture_smtp_replies_total{class="2xx",relay="relay.example:587"} 1
-nurture_smtp_replies_total{class="4xx",relay="relay.example:587"} 1
+nurture_smtp_replies_total{class="2xx",region="",relay="relay.example:587"} 1
+nurture_smtp_replies_total{class="4xx",region="",relay="relay.example:587"} 1
+nurture_smtp_replies_total{class="2xx",region="us",relay="us.relay:587"} 1
 # HELP nurture_relay_throttle_takes_total Sends that asked the relay's shared rate, by outcome (passed: at once, waited: up to a second, deferred: the task retries later, unavailable: kept to the local rate).
 # TYPE nurture_relay_throttle_takes_total counter
 nurture_relay_throttle_takes_total{outcome="waited"} 1
-# HELP nurture_delivery_outcomes_total Outcomes delivery decided for the messages it claimed, by status (sent, bounced, deferred, skipped, failed; queued: handed back unsent) and topic.
+# HELP nurture_delivery_outcomes_total Outcomes delivery decided for the messages it claimed, by region (empty without regions), status (sent, bounced, deferred, skipped, failed; queued: handed back unsent, or handed to its region's queue) and topic.
 # TYPE nurture_delivery_outcomes_total counter
-nurture_delivery_outcomes_total{status="sent",topic="onboarding"} 1
-nurture_delivery_outcomes_total{status="skipped",topic=""} 1
+nurture_delivery_outcomes_total{region="",status="sent",topic="onboarding"} 1
+nurture_delivery_outcomes_total{region="",status="skipped",topic=""} 1
+nurture_delivery_outcomes_total{region="eu",status="sent",topic="onboarding"} 1
 `), "nurture_ingest_requests_total", "nurture_ingest_duplicate_calls_total", "nurture_bounce_reports_total",
 		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total", "nurture_delivery_outcomes_total")
 	require.NoError(t, err)
 	n, err := testutil.GatherAndCount(reg.Gatherer(), "nurture_smtp_send_duration_seconds")
 	require.NoError(t, err)
-	require.Equal(t, 1, n, "one histogram for the relay")
+	require.Equal(t, 2, n, "one histogram per region and relay")
 }
 
 // The handler serves the text format with Go's runtime and the process.
