@@ -23,7 +23,7 @@ if [[ ! $direct =~ $re ]]; then
 	echo "pgbouncer-test: NURTURE_TEST_DATABASE_URL=$direct: want postgres://user@host[:port]/dbname" >&2
 	exit 2
 fi
-user=${BASH_REMATCH[2]} host=${BASH_REMATCH[4]} port=${BASH_REMATCH[6]:-5432}
+user=${BASH_REMATCH[2]} host=${BASH_REMATCH[4]} port=${BASH_REMATCH[6]:-5432} db=${BASH_REMATCH[7]}
 command -v pgbouncer >/dev/null || {
 	echo "pgbouncer-test: no pgbouncer here (apt-get install -y pgbouncer)" >&2
 	exit 2
@@ -35,7 +35,12 @@ while in_use "$listen"; do listen=$((listen + 1)); done
 
 dir=$(mktemp -d /tmp/nurture-pgbouncer.XXXXXX)
 pid=
+sampler=
 stop() {
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null || true
+		wait "$sampler" 2>/dev/null || true
+	fi
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -44,6 +49,7 @@ stop() {
 }
 trap stop EXIT
 
+max_db=40
 printf '"%s" ""\n' "$user" >"$dir/userlist.txt"
 cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
@@ -57,12 +63,14 @@ pool_mode = transaction
 auth_type = trust
 auth_file = $dir/userlist.txt
 auth_user = $user
+; SHOW POOLS, SHOW CLIENTS: psql -p <port> -U <user> pgbouncer
+admin_users = $user
 auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename = \$1
 ; every test binary opens pools of its own: many clients, few servers
 max_client_conn = 2000
 default_pool_size = 8
 ; the shared PostgreSQL allows 100 connections in all
-max_db_connections = 40
+max_db_connections = $max_db
 ; a finished test's role keeps no server connection for long
 server_idle_timeout = 5
 query_wait_timeout = 120
@@ -85,12 +93,49 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+# show NAME: pgbouncer's SHOW NAME as name=value lines, a row a line.
+show() {
+	psql -h 127.0.0.1 -p "$listen" -U "$user" -X -A -F'|' -c "SHOW $1" pgbouncer 2>/dev/null |
+		awk -F'|' 'NR == 1 { for (i = 1; i <= NF; i++) h[i] = $i; next } NF > 1 { l = ""; for (i = 1; i <= NF; i++) l = l " " h[i] "=" $i; print substr(l, 2) }'
+}
+
+# sample records, every 2 seconds, the server connections pgbouncer holds
+# and every pool whose clients wait for one (SHOW POOLS), so that a failed
+# run says whether pgbouncer queued the tests; summary prints what it saw.
+sample() {
+	while sleep 2; do
+		echo "at $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+		show databases | grep -F "name=$db "
+		show pools | grep -v ' cl_waiting=0 ' || true
+	done >"$dir/samples.log"
+}
+summary() {
+	awk '
+		/^at / { n++; load[n] = $4 }
+		/current_connections=/ { match($0, /current_connections=[0-9]+/); c = substr($0, RSTART + 20, RLENGTH - 20) + 0; if (c > peak) peak = c }
+		/cl_waiting=/ { match($0, /maxwait=[0-9]+/); w = substr($0, RSTART + 8, RLENGTH - 8); match($0, /maxwait_us=[0-9]+/); w += substr($0, RSTART + 11, RLENGTH - 11) / 1e6
+			waiting[n] = 1; if (w > longest) longest = w }
+		END { for (i in waiting) k++
+			printf "pgbouncer: %d samples (every 2 s): clients waited for a server in %d; longest wait %.3f s; at most %d server connections (max_db_connections %d)\n", n, k, longest, peak, maxdb }
+	' maxdb="$max_db" "$dir/samples.log"
+}
+
 pooled=$(sed -E "s#@[^/]+/#@127.0.0.1:$listen/#" <<<"$direct")
 echo "pgbouncer $(pgbouncer --version | head -1 | cut -d' ' -f2) in transaction mode on 127.0.0.1:$listen in front of $host:$port"
 [ $# -gt 0 ] || set -- ./...
+if command -v psql >/dev/null; then
+	sample &
+	sampler=$!
+fi
 rc=0
 NURTURE_TEST_DATABASE_URL=$pooled NURTURE_TEST_DATABASE_DIRECT_URL=$direct \
 	${GO:-go} test -race -count=1 "$@" || rc=$?
+if [ -n "$sampler" ]; then
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	sampler=
+	summary
+fi
 if [ "$rc" != 0 ]; then
 	echo "pgbouncer-test: tests failed; pgbouncer's errors:" >&2
 	grep -E 'ERROR|WARNING' "$dir/pgbouncer.log" | tail -20 >&2 || true
