@@ -107,7 +107,7 @@ func ensureDatabase(t testing.TB, url string) {
 func DB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ensureDatabase(t, DirectDatabaseURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), holdBudget)
 	defer cancel()
 
 	h, fresh := holdSchema(ctx, t, DirectDatabaseURL())
@@ -116,15 +116,32 @@ func DB(t testing.TB) *pgxpool.Pool {
 	ensureRole(ctx, t, h.conn, schema)
 	pool := openPool(ctx, t, DatabaseURL(), schema)
 	if fresh {
-		if err := postgres.Migrate(ctx, pool, Pooler(), nil); err != nil {
-			t.Fatalf("testkit: migrate: %v", err)
+		mctx, mcancel := context.WithTimeout(context.Background(), migrateBudget)
+		defer mcancel()
+		start := time.Now()
+		if err := postgres.Migrate(mctx, pool, Pooler(), nil); err != nil {
+			t.Fatalf("testkit: migrate %s (after %s): %v", schema, time.Since(start).Round(time.Millisecond), err)
 		}
-		if err := recordSchema(ctx, h.conn, schema); err != nil {
-			t.Fatalf("testkit: %v", err)
+		if err := recordSchema(mctx, h.conn, schema); err != nil {
+			t.Fatalf("testkit: %v (%s after the migration began)", err, time.Since(start).Round(time.Millisecond))
 		}
 	}
 	return pool
 }
+
+// holdBudget bounds getting a schema: finding a free one and putting it
+// back as its migrations left it, or making a new one. That takes well
+// under a second; a test that waits longer shows a hang.
+const holdBudget = 60 * time.Second
+
+// migrateBudget bounds migrating a new schema and recording it. Its cost is
+// the machine's: the migrations build some 120 indexes, and PostgreSQL 15
+// writes each new index to disk with an fsync of its own, so while several
+// test binaries migrate at once on a loaded machine (after a change to the
+// migrations, every binary of the run migrates its first schemas) a
+// migration has taken more than a minute. It is bounded apart from
+// holdBudget so that a slow disk does not read as a hang.
+const migrateBudget = 5 * time.Minute
 
 // EmptyDB returns a pool whose connections use a new, empty schema of the
 // test database, for tests of the migrations themselves. The schema is
