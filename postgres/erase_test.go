@@ -136,6 +136,9 @@ func TestDataMapCoversEveryTable(t *testing.T) {
 		require.Contains(t, tables, table, "the data map names a table the schema does not have")
 	}
 	for table := range impersonal {
+		if table == "goose_lock" && !slices.Contains(tables, table) {
+			continue // made only by a migration run through pgbouncer (postgres.Migrate)
+		}
 		require.Contains(t, tables, table, "the data map names a table the schema does not have")
 	}
 }
