@@ -85,22 +85,7 @@ func campaignFaults(e *env, _ string) *Row {
 		row.note("kill -9 at %d accepted", e.sink.Stats().Accepted)
 		e.startWorker()
 	}
-	deadline := start.Add(e.s.deadline)
-	var finished time.Time
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		t, err := e.campaignTotals(ctx, id)
-		var open int
-		if err == nil {
-			err = e.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status NOT IN ('sent', 'bounced', 'skipped', 'failed')`).Scan(&open)
-		}
-		cancel()
-		finished = time.Now()
-		if (err == nil && t.status == "sent" && open == 0) || finished.After(deadline) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	finished := e.waitCampaignSent(id, start.Add(e.s.deadline))
 	tl := e.stopAndCountAll(start, finished)
 	ctx := context.Background()
 	t, err := e.campaignTotals(ctx, id)
@@ -126,4 +111,23 @@ func campaignFaults(e *env, _ string) *Row {
 		out.fail("%d duplicate emails, more than %d", tl.dupInside+tl.dupOther, allowed)
 	}
 	return out
+}
+
+// waitCampaignSent waits until campaign id is sent and every message is
+// final, or until deadline, and returns when it stopped waiting.
+func (e *env) waitCampaignSent(id int64, deadline time.Time) time.Time {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t, err := e.campaignTotals(ctx, id)
+		var open int
+		if err == nil {
+			err = e.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status NOT IN ('sent', 'bounced', 'skipped', 'failed')`).Scan(&open)
+		}
+		cancel()
+		now := time.Now()
+		if (err == nil && t.status == "sent" && open == 0) || now.After(deadline) {
+			return now
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

@@ -50,22 +50,7 @@ func redisFailover(e *env, _ string) *Row {
 	ready := waitHTTP(e.apiURL+"/readyz", time.Minute)
 	readyAfter := time.Since(promotedAt)
 
-	deadline := start.Add(e.s.deadline)
-	var finished time.Time
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		t, err := e.campaignTotals(ctx, id)
-		var open int
-		if err == nil {
-			err = e.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status NOT IN ('sent', 'bounced', 'skipped', 'failed')`).Scan(&open)
-		}
-		cancel()
-		finished = time.Now()
-		if (err == nil && t.status == "sent" && open == 0) || finished.After(deadline) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	finished := e.waitCampaignSent(id, start.Add(e.s.deadline))
 	first.terminate(60 * time.Second)
 	tl := e.stopAndCountAll(start, finished)
 	t, err := e.campaignTotals(ctx, id)
