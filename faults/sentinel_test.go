@@ -68,16 +68,7 @@ func redisFailover(e *env, _ string) *Row {
 	out.note("campaign %s, audience %s, %s messages, %d contacts with two; throttle %d a minute; two workers",
 		t.status, num(t.audience), num(t.messages), t.repeated, campaignThrottle(n))
 	switch {
-	case t.status != "sent":
-		out.fail("the campaign is %s, not sent", t.status)
-	case t.audience != n:
-		out.fail("audience %d of %d contacts", t.audience, n)
-	case t.repeated > 0 || t.messages > n:
-		out.fail("%d messages for %d contacts", t.messages, n)
-	case lost > 0:
-		out.fail("lost: %d emails", lost)
-	case tl.dupInside+tl.dupOther > 0:
-		out.fail("%d duplicate emails", tl.dupInside+tl.dupOther)
+	case !checkCampaign(out, t, n, lost, tl.dupInside+tl.dupOther, 0):
 	case ready != nil:
 		out.fail("api not ready after the failover: %v", ready)
 	case resumed < 0 || resumed > failoverResume:
