@@ -432,6 +432,7 @@ func (b *batch) run(ctx context.Context, work []*item) {
 	for i, w := range toSend {
 		ids[i] = w.msg.ID
 	}
+	b.renewAfterPreparing(ctx, ids)
 	stopWatch := b.watch(ctx, ids)
 	defer stopWatch()
 

@@ -13,7 +13,9 @@ import (
 	"github.com/nurture-email/nurture"
 	"github.com/nurture-email/nurture/delivery"
 	"github.com/nurture-email/nurture/internal/smtptest"
+	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/postgres"
+	"github.com/nurture-email/nurture/templates"
 )
 
 func TestDeliverSendsOnceAndRecordsIt(t *testing.T) {
@@ -506,4 +508,50 @@ func TestDeliverConfirmationCarriesItsLink(t *testing.T) {
 	}
 	require.Contains(t, confirm, "https://links.acme.example/k/")
 	require.NotContains(t, welcome, "/k/")
+}
+
+// slowRenderer renders with next and moves the clock on by took at each
+// render: preparing the batch seems to take that long.
+type slowRenderer struct {
+	next  delivery.Renderer
+	clock *testkit.Clock
+	took  time.Duration
+}
+
+func (r slowRenderer) Render(name string, d templates.Data) (*templates.Rendered, error) {
+	r.clock.Advance(r.took)
+	return r.next.Render(name, d)
+}
+
+// A batch whose preparation took most of its lease (rendering on a loaded
+// machine) renews its claim before the first send instead of handing every
+// row back as if the database were unreachable; a quick one sends on the
+// claim it has.
+func TestDeliverSendsAfterASlowPreparation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		perItem time.Duration
+	}{
+		{"quick", 0},
+		{"two thirds of the lease", 7 * time.Second},
+		{"most of the lease", 9 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			tmpl, err := templates.Default()
+			require.NoError(t, err)
+			ids := b.welcomes(t, 3)
+			d := b.deliverer(t, func(c *delivery.Config) {
+				c.Lease = 30 * time.Second
+				c.Renderer = slowRenderer{next: tmpl, clock: b.clock, took: tc.perItem}
+			})
+			require.NoError(t, d.Deliver(context.Background(), delivery.Request{IDs: ids}))
+			b.requireEachOnce(t, 3)
+			for _, id := range ids {
+				require.Equal(t, nurture.StatusSent, b.status(t, id).Status)
+			}
+		})
+	}
 }

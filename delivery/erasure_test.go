@@ -51,6 +51,13 @@ func TestEraseRacingASendMailsNothingAfterItReturns(t *testing.T) {
 				erasedAt <- result{b.deliveredTo()[address], err}
 			}()
 			require.Equal(t, ids[erased], <-spy.cancelled, "the watcher sees the erasure")
+			// The spy reports from inside the check, before the batch has
+			// taken its answer in: released now, the batch could reach the
+			// second email first and send it, before the erasure returns
+			// (allowed, but not what this case is about).
+			seen := spy.watches.Load()
+			require.Eventually(t, func() bool { return spy.watches.Load() > seen }, 10*time.Second, time.Millisecond,
+				"the watcher goes on, having taken the erasure in")
 			gated.release()
 			r := <-erasedAt
 			require.NoError(t, r.err)

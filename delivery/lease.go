@@ -57,6 +57,13 @@ func (l *lease) state(id int64, now time.Time) leaseState {
 	return leaseHeld
 }
 
+// renewedAt is when the claim or renewal the lease runs on was sent.
+func (l *lease) renewedAt() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.validUntil.Add(-l.length)
+}
+
 // renewed records a renewal that started at start and found held among asked.
 func (l *lease) renewed(start time.Time, asked, held []int64) {
 	l.mu.Lock()
@@ -107,6 +114,29 @@ func (l *lease) open(ids []int64) []int64 {
 	return out
 }
 
+// renewAfterPreparing renews the claim on ids before the first send when
+// preparing the batch (loading, rendering) took longer than a renewal
+// period. Without it, a batch that took most of its lease to prepare on a
+// loaded machine would hand every row back: the watcher's first renewal
+// comes a period after the sends begin, and by then each send has found too
+// little of the lease left to start. A failed renewal changes nothing: the
+// sends then judge the lease as it stands.
+func (b *batch) renewAfterPreparing(ctx context.Context, ids []int64) {
+	d := b.d
+	now := d.cfg.Clock.Now()
+	if ctx.Err() != nil || now.Sub(b.lease.renewedAt()) < d.cfg.Lease/6 {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, d.cfg.Lease/3)
+	defer cancel()
+	held, err := d.cfg.Store.RenewClaims(qctx, b.claim, ids, d.cfg.Lease)
+	if err != nil {
+		d.cfg.Logger.Warn("renew claim after preparing", "claim", b.claim, "err", err)
+		return
+	}
+	b.lease.renewed(now, ids, held)
+}
+
 // watch renews the lease every Lease/6 and, in between, looks every
 // CheckEvery for rows that were cancelled or taken over, until the returned
 // stop is called. It outlives ctx: while the batch's last sends wait for
@@ -120,7 +150,7 @@ func (b *batch) watch(ctx context.Context, ids []int64) (stop func()) {
 		defer close(done)
 		tick := time.NewTicker(min(d.cfg.CheckEvery, renewEvery))
 		defer tick.Stop()
-		lastRenewal := d.cfg.Clock.Now()
+		lastRenewal := b.lease.renewedAt()
 		failing := false // log the first failure of an outage and the recovery, not each one
 		report := func(what string, err error) {
 			switch {
