@@ -1,7 +1,10 @@
 package nurture
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -47,6 +50,27 @@ func (r Regions) Resolve(trait, country string) string {
 		}
 	}
 	return r.Default
+}
+
+// Fingerprint names what Resolve answers: the declared regions, the
+// default, the spellings and the country table. Two installations (or two
+// releases) with the same fingerprint resolve every contact alike, so the
+// catch-up pass that re-resolves every contact runs once per fingerprint.
+// Without declared regions it is "".
+func (r Regions) Fingerprint() string {
+	if !r.Declared() {
+		return ""
+	}
+	h := sha256.New()
+	names := slices.Sorted(slices.Values(r.Names)) // the order declared decides nothing
+	fmt.Fprintf(h, "regions %q default %q\n", names, r.Default)
+	for _, k := range slices.Sorted(maps.Keys(regionSpellings)) {
+		fmt.Fprintf(h, "spelling %q %q\n", k, regionSpellings[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(CountryRegions)) {
+		fmt.Fprintf(h, "country %q %q\n", k, CountryRegions[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Of is Resolve for contact c.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/nurture-email/nurture"
 )
 
@@ -145,4 +147,28 @@ func FuzzRegionsResolve(f *testing.F) {
 			t.Fatalf("without regions Resolve(%q, %q) = %q", trait, country, got)
 		}
 	})
+}
+
+// The fingerprint changes with anything that changes how a contact
+// resolves, and with nothing else.
+func TestRegionsFingerprint(t *testing.T) {
+	t.Parallel()
+	base := nurture.Regions{Names: []string{"eu", "us"}, Default: "eu"}
+	require.Empty(t, nurture.Regions{}.Fingerprint(), "no regions, nothing to catch up with")
+	require.NotEmpty(t, base.Fingerprint())
+	for _, tc := range []struct {
+		name string
+		r    nurture.Regions
+		same bool
+	}{
+		{"the same", nurture.Regions{Names: []string{"eu", "us"}, Default: "eu"}, true},
+		{"declared in another order", nurture.Regions{Names: []string{"us", "eu"}, Default: "eu"}, true},
+		{"another default", nurture.Regions{Names: []string{"eu", "us"}, Default: "us"}, false},
+		{"one more region", nurture.Regions{Names: []string{"eu", "us", "in"}, Default: "eu"}, false},
+		{"one fewer region", nurture.Regions{Names: []string{"eu"}, Default: "eu"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.same, tc.r.Fingerprint() == base.Fingerprint())
+		})
+	}
 }

@@ -87,5 +87,6 @@ var impersonalTables = map[string]string{
 	"admin_audit":       "what operators did in the console, by key name; targets are ids or hashes, never an address",
 	"activity_hours":    "the console overview's counts per hour: numbers, no one's data",
 	"job_leases":        "which process runs each periodic job, and how often it ran",
+	"region_rehomes":    "how far the catch-up pass of each declaration of the regions got: numbers, no one's data",
 	"event_keys":        "the messageIds of the calls received, for idempotence (ids an SDK drew at random), with when: no contact, no content",
 }

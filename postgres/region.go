@@ -68,30 +68,57 @@ func moveRegions(ctx context.Context, tx pgx.Tx, ids []int64, regions []string) 
 	return moved, nil
 }
 
+// Rehomed is what a RehomeContacts call did.
+type Rehomed struct {
+	Contacts int  // contacts this call resolved again
+	Moved    int  // messages this call moved to their contact's new region
+	Already  bool // the declaration had been caught up with before: nothing to do
+}
+
 // RehomeContacts resolves the region of every contact again, a page at a
-// time, and moves the pending messages of those whose region changed: what
-// a worker does when it starts, so that contacts written before the
-// regions were declared, or before the declaration changed, get theirs.
-// It returns how many contacts it looked at and how many messages moved.
-func (db *DB) RehomeContacts(ctx context.Context, page int) (contacts, moved int, err error) {
+// time, and moves the pending messages of those whose region changed: the
+// catch-up for contacts and messages written before the regions were
+// declared, or before the declaration changed. Every write of a contact's
+// traits does the same for that contact; this pass is needed once per
+// declaration (db.Regions.Fingerprint), which a worker runs at start.
+//
+// The declaration's row in region_rehomes is the pass's cursor. Each
+// page's transaction locks it first, then the page's contacts, so that
+// workers starting together share the pages instead of repeating them, a
+// write of a contact's traits meanwhile is not undone, and a pass stopped
+// midway leaves the cursor for the next start.
+func (db *DB) RehomeContacts(ctx context.Context, page int) (Rehomed, error) {
+	var r Rehomed
 	if !db.Regions.Declared() {
-		return 0, 0, nil
+		return r, nil
 	}
 	if page <= 0 {
 		page = 2000
 	}
-	var after int64
-	for {
-		var ids []int64
-		var n int
-		// Each page is read and written in one transaction, its contacts
-		// locked, so that a write of their traits meanwhile is not undone.
+	fingerprint := db.Regions.Fingerprint()
+	for first := true; ; first = false {
+		over := false
 		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO region_rehomes (fingerprint) VALUES ($1) ON CONFLICT DO NOTHING`, fingerprint); err != nil {
+				return err
+			}
+			var after int64
+			var finished bool
+			err := tx.QueryRow(ctx, `SELECT after_id, finished_at IS NOT NULL FROM region_rehomes
+				WHERE fingerprint = $1 FOR UPDATE`, fingerprint).Scan(&after, &finished)
+			if err != nil {
+				return err
+			}
+			if finished {
+				r.Already, over = first, true
+				return nil
+			}
 			rows, err := tx.Query(ctx, `SELECT id, region, country FROM contacts
 				WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE`, after, page)
 			if err != nil {
 				return err
 			}
+			var ids []int64
 			var regions []string
 			var id int64
 			var region, country string
@@ -99,18 +126,30 @@ func (db *DB) RehomeContacts(ctx context.Context, page int) (contacts, moved int
 				ids, regions = append(ids, id), append(regions, db.Regions.Resolve(region, country))
 				return nil
 			})
-			if err != nil || len(ids) == 0 {
+			if err != nil {
 				return err
 			}
-			n, err = moveRegions(ctx, tx, ids, regions)
+			if len(ids) == 0 {
+				over = true
+				_, err = tx.Exec(ctx, `UPDATE region_rehomes SET finished_at = now() WHERE fingerprint = $1`, fingerprint)
+				return err
+			}
+			n, err := moveRegions(ctx, tx, ids, regions)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE region_rehomes SET after_id = $2, contacts = contacts + $3, moved = moved + $4
+				WHERE fingerprint = $1`, fingerprint, ids[len(ids)-1], len(ids), n)
+			if err == nil {
+				r.Contacts, r.Moved = r.Contacts+len(ids), r.Moved+n
+			}
 			return err
 		})
 		if err != nil {
-			return contacts, moved, fmt.Errorf("rehome contacts: %w", err)
+			return r, fmt.Errorf("rehome contacts: %w", err)
 		}
-		if len(ids) == 0 {
-			return contacts, moved, nil
+		if over {
+			return r, nil
 		}
-		contacts, moved, after = contacts+len(ids), moved+n, ids[len(ids)-1]
 	}
 }

@@ -551,17 +551,20 @@ func serveHTTP(ctx context.Context, cfg *config.Config, logger *slog.Logger, h h
 }
 
 // rehome resolves every contact's region again when a worker starts with
-// regions declared, moving pending messages whose contact's region
-// changed (contacts written before the regions were declared, or before
-// the declaration changed). Every write of a contact's traits does the
-// same for that contact; this is the catch-up.
+// regions declared that no worker caught up with yet, moving pending
+// messages whose contact's region changed (contacts written before the
+// regions were declared, or before the declaration changed). Every write
+// of a contact's traits does the same for that contact; this is the
+// catch-up, run once per declaration.
 func rehome(ctx context.Context, store *postgres.DB, logger *slog.Logger) error {
-	contacts, moved, err := store.RehomeContacts(ctx, 2000)
+	r, err := store.RehomeContacts(ctx, 2000)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		logger.Error("resolve contacts' regions", "err", err)
+	case err == nil && r.Already:
+		logger.Debug("contacts' regions: this declaration was caught up with before")
 	case err == nil:
-		logger.Info("contacts' regions resolved", "contacts", contacts, "messages_moved", moved)
+		logger.Info("contacts' regions resolved", "contacts", r.Contacts, "messages_moved", r.Moved)
 	}
 	// The process runs while its parts do: this one waits for the end.
 	<-ctx.Done()
