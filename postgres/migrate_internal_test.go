@@ -12,3 +12,9 @@ import (
 func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
 	return migrate(ctx, pool, NoPooler, nil, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.UpTo(ctx, version) })
 }
+
+// MigrateDownTo rolls the migrations back to version, for the tests of a
+// migration's Down.
+func MigrateDownTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	return migrate(ctx, pool, NoPooler, nil, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.DownTo(ctx, version) })
+}

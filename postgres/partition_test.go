@@ -112,6 +112,21 @@ func TestMigrationPartitionsRowsOfSeveralMonths(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Duplicates)
 	require.Zero(t, res.Stored)
+
+	// And back: the Down migration puts every row in one plain table
+	// again, ids and values kept, and the next Up partitions them again.
+	eventsUp, hitsUp := read(eventsQuery), read(hitsQuery)
+	require.NoError(t, postgres.MigrateDownTo(ctx, pool, 34))
+	var partitioned bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT relkind = 'p' FROM pg_class WHERE oid = 'events'::regclass`).Scan(&partitioned))
+	require.False(t, partitioned)
+	require.Equal(t, eventsUp, read(eventsQuery), "every event kept by the Down migration")
+	require.Equal(t, hitsUp, read(hitsQuery), "every hit kept by the Down migration")
+	_, err = pool.Exec(ctx, `INSERT INTO events (message_id, type, occurred_at) VALUES ('m1', 'track', now())`)
+	require.Error(t, err, "messageIds are unique in the plain table again")
+	require.NoError(t, postgres.Migrate(ctx, pool, postgres.NoPooler, nil))
+	require.Equal(t, eventsUp, read(eventsQuery), "every event kept by the Up migration again")
+	require.Equal(t, want["m1"], eventPartitions(t, db)["m1"])
 }
 
 // Each call and hit lands in its month's partition; a month not made
