@@ -76,6 +76,13 @@ func New(cfg Config) *Server {
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
+			if !jobs.IsFailure(err) {
+				// Handed back to be tried again (interrupted, throttled, held
+				// by another attempt, its region busy): no failure, and on a
+				// busy relay there are many.
+				log.Debug("task handed back", "type", t.Type(), "task_id", id, "err", err)
+				return
+			}
 			log.Warn("task failed", "type", t.Type(), "task_id", id, "retried", retried, "err", err)
 		}),
 	})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,4 +138,59 @@ func TestWorkerOfOneRegionLeavesOtherRegionsMailAlone(t *testing.T) {
 	us.WaitForMessages(t, 2, 30*time.Second)
 	require.Equal(t, []string{"sam@example.com", "sam@example.com"}, recipients(us))
 	require.Equal(t, []string{"eva@example.com", "eva@example.com"}, recipients(eu), "eu's relay never saw us's email")
+}
+
+// A region whose relay hangs after the data (a reply it may wait ten
+// minutes for) does not stop the others: its tasks hold at most a worker's
+// ceiling of slots, so us's email goes out while eu's waits; once eu's
+// relay answers again, its email follows, each once.
+func TestARegionWhoseRelayHangsLeavesTheOthersSending(t *testing.T) {
+	t.Parallel()
+	e, eu, us := regionEngine(t)
+	e.env["NURTURE_CONCURRENCY"] = "4" // a ceiling of 3 for a region's sends
+	var holds []*smtptest.Hold
+	for range 40 {
+		holds = append(holds, eu.Hold(smtptest.StageData))
+	}
+	e.start("all")
+	e.waitReady()
+
+	var euWant, usWant []string
+	for i := range 8 {
+		email := fmt.Sprintf("eu%d@example.com", i)
+		euWant = append(euWant, email, email)
+		id := fmt.Sprint("u-eu", i)
+		e.mustPost("/v1/identify", map[string]any{"userId": id, "traits": map[string]any{"email": email, "country": "DE"}})
+		e.mustPost("/v1/track", map[string]any{"userId": id, "event": "trial_started", "messageId": "trial-" + id})
+		time.Sleep(400 * time.Millisecond) // longer than a pass of the sequence poller: a send task each
+	}
+	select {
+	case <-holds[2].Reached(): // three of eu's sends hang
+	case <-time.After(30 * time.Second):
+		t.Fatal("eu's relay never saw three deliveries")
+	}
+	for i := range 3 {
+		email := fmt.Sprintf("us%d@example.com", i)
+		usWant = append(usWant, email, email)
+		id := fmt.Sprint("u-us", i)
+		e.mustPost("/v1/identify", map[string]any{"userId": id, "traits": map[string]any{"email": email, "country": "US"}})
+		e.mustPost("/v1/track", map[string]any{"userId": id, "event": "trial_started", "messageId": "trial-" + id})
+	}
+	us.WaitForMessages(t, 6, 60*time.Second) // both steps: the sequences advance too
+	slices.Sort(usWant)
+	require.Equal(t, usWant, recipients(us))
+	require.Empty(t, eu.Messages(), "eu's relay has answered nothing yet")
+
+	for _, h := range holds {
+		h.Release()
+	}
+	eu.WaitForMessages(t, 16, 60*time.Second)
+	slices.Sort(euWant)
+	require.Eventually(t, func() bool {
+		var pending int
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE status <> 'sent'`).Scan(&pending))
+		return pending == 0
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, euWant, recipients(eu), "each of eu's emails once")
+	require.Equal(t, usWant, recipients(us))
 }
