@@ -155,13 +155,17 @@ func TestARegionWhoseRelayHangsLeavesTheOthersSending(t *testing.T) {
 	e.start("all")
 	e.waitReady()
 
+	// startTrial signs a contact of region up and starts its trial; it
+	// returns its address twice, once for each step.
+	startTrial := func(region, country string, i int) []string {
+		email, id := fmt.Sprintf("%s%d@example.com", region, i), fmt.Sprintf("u-%s%d", region, i)
+		e.mustPost("/v1/identify", map[string]any{"userId": id, "traits": map[string]any{"email": email, "country": country}})
+		e.mustPost("/v1/track", map[string]any{"userId": id, "event": "trial_started", "messageId": "trial-" + id})
+		return []string{email, email}
+	}
 	var euWant, usWant []string
 	for i := range 8 {
-		email := fmt.Sprintf("eu%d@example.com", i)
-		euWant = append(euWant, email, email)
-		id := fmt.Sprint("u-eu", i)
-		e.mustPost("/v1/identify", map[string]any{"userId": id, "traits": map[string]any{"email": email, "country": "DE"}})
-		e.mustPost("/v1/track", map[string]any{"userId": id, "event": "trial_started", "messageId": "trial-" + id})
+		euWant = append(euWant, startTrial("eu", "DE", i)...)
 		time.Sleep(400 * time.Millisecond) // longer than a pass of the sequence poller: a send task each
 	}
 	select {
@@ -170,11 +174,7 @@ func TestARegionWhoseRelayHangsLeavesTheOthersSending(t *testing.T) {
 		t.Fatal("eu's relay never saw three deliveries")
 	}
 	for i := range 3 {
-		email := fmt.Sprintf("us%d@example.com", i)
-		usWant = append(usWant, email, email)
-		id := fmt.Sprint("u-us", i)
-		e.mustPost("/v1/identify", map[string]any{"userId": id, "traits": map[string]any{"email": email, "country": "US"}})
-		e.mustPost("/v1/track", map[string]any{"userId": id, "event": "trial_started", "messageId": "trial-" + id})
+		usWant = append(usWant, startTrial("us", "US", i)...)
 	}
 	us.WaitForMessages(t, 6, 60*time.Second) // both steps: the sequences advance too
 	slices.Sort(usWant)
