@@ -221,7 +221,7 @@ func run(o options) error {
 // due now.
 func fill(ctx context.Context, pool *pgxpool.Pool, o options, seq *sequence.Sequence) error {
 	if _, err := pool.Exec(ctx, `TRUNCATE contacts, events, messages, message_status_history, suppressions, topic_optouts,
-		enrollments, enrollment_history, enrollment_wakes, message_reasons, sequence_signals, sequence_versions, api_keys
+		enrollments, enrollment_history, enrollment_wakes, message_reasons, sequence_signals, sequence_versions, api_keys, event_keys
 		RESTART IDENTITY CASCADE`); err != nil {
 		return err
 	}
