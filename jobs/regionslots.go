@@ -31,6 +31,7 @@ type regionSlots struct {
 	stuckAfter time.Duration
 	now        func() time.Time
 	logf       func(msg string, args ...any)
+	bounded    func(region, bound string) // told of each task handed back; may be nil
 
 	mu       sync.Mutex
 	running  map[string]map[*slot]struct{}
@@ -89,11 +90,14 @@ func (r *regionSlots) take(region string) (release func(), err error) {
 			r.logf("region's sends go well again: its tasks may take up to the ceiling", "region", region)
 		}
 	}
-	limit, retry, why := r.ceiling, regionFullRetry, "its ceiling"
+	limit, retry, bound, why := r.ceiling, regionFullRetry, "ceiling", "its ceiling"
 	if stuck {
-		limit, retry, why = r.share, regionStuckRetry, "its share while its sends are slow"
+		limit, retry, bound, why = r.share, regionStuckRetry, "share", "its share while its sends are slow"
 	}
 	if len(tasks) >= limit {
+		if r.bounded != nil {
+			r.bounded(region, bound)
+		}
 		delay := retry + rand.N(retry)
 		return nil, fmt.Errorf("region %s: %d send tasks running (%s), the oldest for %s: %w", region, len(tasks), why,
 			oldest.Round(time.Second), &delivery.ThrottledError{Delay: delay})

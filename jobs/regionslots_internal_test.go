@@ -18,6 +18,8 @@ func TestRegionSlotsKeepAStuckRegionToItsShare(t *testing.T) {
 	var logged []string
 	r := newRegionSlots(10, 2, func(msg string, _ ...any) { logged = append(logged, msg) })
 	r.now = func() time.Time { return now }
+	bounded := map[string]int{}
+	r.bounded = func(region, bound string) { bounded[region+" "+bound]++ }
 	require.Equal(t, 8, r.ceiling, "10 slots: 2 stay for the others")
 	require.Equal(t, 4, r.share, "10 slots among eu, us and the plain queues: 4 each, rounded up")
 
@@ -70,6 +72,7 @@ func TestRegionSlotsKeepAStuckRegionToItsShare(t *testing.T) {
 		"region's sends are slow: its tasks are kept to their share of the slots",
 		"region's sends go well again: its tasks may take up to the ceiling",
 	}, logged)
+	require.Equal(t, map[string]int{"eu ceiling": 1, "eu share": 2}, bounded, "each task handed back is counted with its bound")
 	for _, rel := range again {
 		rel()
 	}

@@ -36,10 +36,13 @@ func NewSendHandler(d Deliverer) *SendHandler { return &SendHandler{deliverer: d
 // Deliverer, which hands messages of other regions to their own queues.
 // slots is the worker's concurrency: a region's sends hold at most part of
 // it, so that one whose relay hangs cannot stop the others (see
-// regionSlots); logger is told when a region is held to its share.
-func NewRegionalSendHandler(byRegion map[string]Deliverer, fallback string, slots int, logger *slog.Logger) *SendHandler {
-	return &SendHandler{deliverer: byRegion[fallback], fallback: fallback, regions: byRegion,
-		slots: newRegionSlots(slots, len(byRegion), logger.Warn)}
+// regionSlots); logger is told when a region is held to its share, and
+// bounded (when not nil) of each task handed back, with the bound it met.
+func NewRegionalSendHandler(byRegion map[string]Deliverer, fallback string, slots int, logger *slog.Logger,
+	bounded func(region, bound string)) *SendHandler {
+	rs := newRegionSlots(slots, len(byRegion), logger.Warn)
+	rs.bounded = bounded
+	return &SendHandler{deliverer: byRegion[fallback], fallback: fallback, regions: byRegion, slots: rs}
 }
 
 // delivererFor returns the region of the task's queue and its Deliverer.

@@ -391,7 +391,7 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		if byRegion[fallback] == nil {
 			fallback = names[0]
 		}
-		send = jobs.NewRegionalSendHandler(byRegion, fallback, cfg.Concurrency, logger)
+		send = jobs.NewRegionalSendHandler(byRegion, fallback, cfg.Concurrency, logger, reg.RegionBounded)
 		queues = jobs.RegionQueues(names)
 		logger.Info("regions: this worker sends the email of its regions only", "regions", names, "declared", cfg.Regions, "default", cfg.DefaultRegion)
 	}
