@@ -45,18 +45,15 @@ const (
 // QueuePriorities are the weights the worker gives each queue.
 var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 
-// RegionQueues are the queues of a worker serving regions, with their
-// weights: each region's critical, default and low (eu.critical, ...)
-// weighted as QueuePriorities, and the plain queues, which carry the
-// sequences' tasks and the emails queued before the regions were
-// declared. Without regions: QueuePriorities.
-func RegionQueues(regions []string) map[string]int {
-	out := make(map[string]int, len(QueuePriorities)*(len(regions)+1))
+// RegionQueues are the queues of region, with their weights: its
+// critical, default and low (eu.critical, ...) weighted as
+// QueuePriorities. A worker serves each region's queues on a task server
+// of their own, and the plain queues (the sequences' tasks, and the
+// emails queued before the regions were declared) on another.
+func RegionQueues(region string) map[string]int {
+	out := make(map[string]int, len(QueuePriorities))
 	for class, w := range QueuePriorities {
-		out[class] = w
-		for _, r := range regions {
-			out[nurture.TaskQueue(r, class)] = w
-		}
+		out[nurture.TaskQueue(region, class)] = w
 	}
 	return out
 }

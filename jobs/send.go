@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 
 	"github.com/hibiken/asynq"
@@ -21,9 +20,7 @@ type Deliverer interface {
 // the task's region (its queue's prefix: eu.default is eu's).
 type SendHandler struct {
 	deliverer Deliverer            // of a task on a plain queue, or of a region not served
-	fallback  string               // the region of deliverer; "" without regions
 	regions   map[string]Deliverer // by region; nil without regions
-	slots     *regionSlots         // nil without regions
 }
 
 // NewSendHandler returns the handler of email:send and email:send-batch
@@ -34,29 +31,22 @@ func NewSendHandler(d Deliverer) *SendHandler { return &SendHandler{deliverer: d
 // regions of byRegion, each with the Deliverer of its relay. A task on a
 // plain queue (queued before the regions were declared) goes to fallback's
 // Deliverer, which hands messages of other regions to their own queues.
-// slots is the worker's concurrency: a region's sends hold at most part of
-// it, so that one whose relay hangs cannot stop the others (see
-// regionSlots); logger is told when a region is held to its share, and
-// bounded (when not nil) of each task handed back, with the bound it met.
-func NewRegionalSendHandler(byRegion map[string]Deliverer, fallback string, slots int, logger *slog.Logger,
-	bounded func(region, bound string)) *SendHandler {
-	rs := newRegionSlots(slots, len(byRegion), logger.Warn)
-	rs.bounded = bounded
-	return &SendHandler{deliverer: byRegion[fallback], fallback: fallback, regions: byRegion, slots: rs}
+func NewRegionalSendHandler(byRegion map[string]Deliverer, fallback string) *SendHandler {
+	return &SendHandler{deliverer: byRegion[fallback], regions: byRegion}
 }
 
-// delivererFor returns the region of the task's queue and its Deliverer.
-func (h *SendHandler) delivererFor(ctx context.Context) (string, Deliverer) {
+// delivererFor returns the Deliverer of the region of the task's queue.
+func (h *SendHandler) delivererFor(ctx context.Context) Deliverer {
 	if h.regions == nil {
-		return "", h.deliverer
+		return h.deliverer
 	}
 	queue, _ := asynq.GetQueueName(ctx)
 	if region, _, ok := strings.Cut(queue, "."); ok {
 		if d := h.regions[region]; d != nil {
-			return region, d
+			return d
 		}
 	}
-	return h.fallback, h.deliverer
+	return h.deliverer
 }
 
 // ProcessTask implements asynq.Handler for email:send and email:send-batch.
@@ -69,15 +59,7 @@ func (h *SendHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if p.MessageID != 0 {
 		ids = append(ids, p.MessageID)
 	}
-	region, d := h.delivererFor(ctx)
-	if h.slots != nil {
-		release, err := h.slots.take(region)
-		if err != nil {
-			return err
-		}
-		defer release()
-	}
-	err := d.Deliver(ctx, delivery.Request{IDs: ids, LastAttempt: lastAttempt(ctx)})
+	err := h.delivererFor(ctx).Deliver(ctx, delivery.Request{IDs: ids, LastAttempt: lastAttempt(ctx)})
 	var final *delivery.FinalError
 	if errors.As(err, &final) {
 		return permanent(err)

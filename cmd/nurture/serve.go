@@ -160,12 +160,14 @@ func runServices(ctx context.Context, cfg *config.Config, logger *slog.Logger, w
 		if err := engine.Register(connectCtx); err != nil {
 			return fmt.Errorf("NURTURE_DATABASE_URL: %w", err)
 		}
-		w, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine, reg, enqueuer)
+		servers, closeMailer, err := newWorker(cfg, logger, tmpl, store, ids, redisOpt, rdb, engine, reg, enqueuer)
 		if err != nil {
 			return err
 		}
 		defer closeMailer()
-		start("worker", w.Run)
+		for _, w := range servers {
+			start("worker", w.Run)
+		}
 		if len(cfg.Regions) > 0 {
 			start("regions", func(ctx context.Context) error { return rehome(ctx, store, logger) })
 		}
@@ -325,7 +327,7 @@ func newEngine(cfg *config.Config, logger *slog.Logger, seqs *serviceSequences, 
 	return sequence.NewEngine(ec), nil
 }
 
-func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine, reg *metrics.Registry, enq *jobs.Enqueuer) (*worker.Server, func(), error) {
+func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, store *postgres.DB, ids nurture.MessageIDs, redisOpt asynq.RedisConnOpt, rdb redis.UniversalClient, engine *sequence.Engine, reg *metrics.Registry, enq *jobs.Enqueuer) ([]*worker.Server, func(), error) {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NURTURE_FROM: %w", err)
@@ -385,28 +387,37 @@ func newWorker(cfg *config.Config, logger *slog.Logger, tmpl *templates.Set, sto
 		byRegion[region] = b.deliverer
 	}
 	send := jobs.NewSendHandler(byRegion[""])
-	queues := jobs.QueuePriorities
-	if len(cfg.Regions) > 0 {
-		fallback := cfg.DefaultRegion
-		if byRegion[fallback] == nil {
-			fallback = names[0]
-		}
-		send = jobs.NewRegionalSendHandler(byRegion, fallback, cfg.Concurrency, logger, reg.RegionBounded)
-		queues = jobs.RegionQueues(names)
-		logger.Info("regions: this worker sends the email of its regions only", "regions", names, "declared", cfg.Regions, "default", cfg.DefaultRegion)
-	}
 	advance := jobs.NewAdvanceHandler(engine)
-	w := worker.New(worker.Config{
-		Redis:           redisOpt,
-		Concurrency:     cfg.Concurrency,
-		Queues:          queues,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          logger,
-		Handlers: map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send,
-			jobs.TypeSequenceAdvance: advance, jobs.TypeSequenceAdvanceBatch: advance},
-	})
-	closeAll := closeBuilt
-	return w, closeAll, nil
+	newServer := func(queues map[string]int, send asynq.Handler) *worker.Server {
+		return worker.New(worker.Config{
+			Redis:           redisOpt,
+			Concurrency:     cfg.Concurrency,
+			Queues:          queues,
+			ShutdownTimeout: cfg.ShutdownTimeout,
+			Logger:          logger,
+			Handlers: map[string]asynq.Handler{jobs.TypeEmailSend: send, jobs.TypeEmailSendBatch: send,
+				jobs.TypeSequenceAdvance: advance, jobs.TypeSequenceAdvanceBatch: advance},
+		})
+	}
+	if len(cfg.Regions) == 0 {
+		return []*worker.Server{newServer(jobs.QueuePriorities, send)}, closeBuilt, nil
+	}
+	fallback := cfg.DefaultRegion
+	if byRegion[fallback] == nil {
+		fallback = names[0]
+	}
+	send = jobs.NewRegionalSendHandler(byRegion, fallback)
+	logger.Info("regions: this worker sends the email of its regions only", "regions", names, "declared", cfg.Regions, "default", cfg.DefaultRegion)
+	// Each region's queues run on a task server of their own, with
+	// NURTURE_CONCURRENCY slots, and so do the plain queues (the sequences,
+	// and email queued before the regions were declared): a region whose
+	// relay hangs holds its own slots only, never another region's or the
+	// sequences'.
+	servers := []*worker.Server{newServer(jobs.QueuePriorities, send)}
+	for _, r := range names {
+		servers = append(servers, newServer(jobs.RegionQueues(r), send))
+	}
+	return servers, closeBuilt, nil
 }
 
 // regionDeliverer is one region's relay and the deliverer that sends

@@ -255,7 +255,7 @@ var Settings = []Setting{
 	{Flag: "log-level", Env: "NURTURE_LOG_LEVEL", Default: "info",
 		Usage: "log level: debug, info, warn or error", set: oneOf("debug", "info", "warn", "error")(func(c *Config, v string) { c.LogLevel = v })},
 	{Flag: "concurrency", Env: "NURTURE_CONCURRENCY", Default: "10",
-		Usage: "tasks a worker process runs at once", set: positiveInt("concurrency", func(c *Config, n int) { c.Concurrency = n })},
+		Usage: "tasks a worker process runs at once (with regions: on each region's queues, and on the plain ones)", set: positiveInt("concurrency", func(c *Config, n int) { c.Concurrency = n })},
 	{Flag: "trusted-proxies", Env: "NURTURE_TRUSTED_PROXIES", Default: "",
 		Usage: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (none by default)", set: setTrustedProxies},
 	{Flag: "ingest-rate", Env: "NURTURE_INGEST_RATE", Default: "500",

@@ -53,7 +53,6 @@ func exported(t *testing.T) map[string]bool {
 	reg.RelayThrottle("passed")
 	reg.MessageOutcome("sent", "marketing")
 	reg.ReportsSource(false, "lagging")
-	reg.RegionBounded("eu", "share")
 	reg.WatchHits(hitCounts{})
 	reg.WatchFigures(metrics.FiguresConfig{Read: func(context.Context) (*nurture.Figures, error) {
 		return &nurture.Figures{

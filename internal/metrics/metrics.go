@@ -44,7 +44,6 @@ type Registry struct {
 	fallbacks      *prometheus.CounterVec
 	jobPasses      *prometheus.CounterVec
 	jobLeaseHeld   *prometheus.GaugeVec
-	regionBounded  *prometheus.CounterVec
 }
 
 // New returns a Registry with the engine's series and Go's runtime and
@@ -105,14 +104,10 @@ func New() *Registry {
 			Name: "nurture_job_lease_held",
 			Help: "1 when this process holds the periodic job's lease (it alone runs the job), else 0.",
 		}, []string{"job"}),
-		regionBounded: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "nurture_region_tasks_handed_back_total",
-			Help: "Send tasks a worker handed back at once because their region held its bound of the worker's slots, by region and bound (ceiling: three quarters of the slots; share: its share, while one of its tasks has run 45 s, as when its relay hangs).",
-		}, []string{"region", "bound"}),
 	}
 	r.reg.MustRegister(r.ingestRequests, r.ingestCalls, r.ingestDups, r.bounceReports, r.sendSeconds, r.smtpReplies, r.throttle, r.outcomes,
 		r.replicaLag, r.reportsSource, r.fallbacks,
-		r.jobPasses, r.jobLeaseHeld, r.regionBounded,
+		r.jobPasses, r.jobLeaseHeld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -247,12 +242,6 @@ func (r *Registry) ReportsSource(replica bool, reason string) {
 	}
 	r.reportsSource.Set(0)
 	r.fallbacks.WithLabelValues(reason).Inc()
-}
-
-// RegionBounded counts a send task handed back because its region held
-// its bound ("ceiling" or "share") of the worker's slots (jobs.SendHandler).
-func (r *Registry) RegionBounded(region, bound string) {
-	r.regionBounded.WithLabelValues(region, bound).Inc()
 }
 
 // JobPass counts a pass of a periodic job run by this process

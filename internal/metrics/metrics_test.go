@@ -50,8 +50,6 @@ func TestObserverSeries(t *testing.T) {
 	reg.MessageOutcome("skipped", "")
 	reg.InRegion("eu").MessageOutcome("sent", "onboarding")
 	reg.InRegion("us").SMTPSend("us.relay:587", "2xx", 10*time.Millisecond)
-	reg.RegionBounded("eu", "share")
-	reg.RegionBounded("eu", "share")
 
 	err := testutil.GatherAndCompare(reg.Gatherer(), strings.NewReader(`
 # HELP nurture_ingest_requests_total Requests to the ingestion endpoints, by endpoint and outcome (accepted: 2xx, rejected: 4xx, failed: 5xx).
@@ -78,12 +76,8 @@ nurture_relay_throttle_takes_total{outcome="waited"} 1
 nurture_delivery_outcomes_total{region="",status="sent",topic="onboarding"} 1
 nurture_delivery_outcomes_total{region="",status="skipped",topic=""} 1
 nurture_delivery_outcomes_total{region="eu",status="sent",topic="onboarding"} 1
-# HELP nurture_region_tasks_handed_back_total Send tasks a worker handed back at once because their region held its bound of the worker's slots, by region and bound (ceiling: three quarters of the slots; share: its share, while one of its tasks has run 45 s, as when its relay hangs).
-# TYPE nurture_region_tasks_handed_back_total counter
-nurture_region_tasks_handed_back_total{bound="share",region="eu"} 2
 `), "nurture_ingest_requests_total", "nurture_ingest_duplicate_calls_total", "nurture_bounce_reports_total",
-		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total", "nurture_delivery_outcomes_total",
-		"nurture_region_tasks_handed_back_total")
+		"nurture_smtp_replies_total", "nurture_relay_throttle_takes_total", "nurture_delivery_outcomes_total")
 	require.NoError(t, err)
 	n, err := testutil.GatherAndCount(reg.Gatherer(), "nurture_smtp_send_duration_seconds")
 	require.NoError(t, err)
