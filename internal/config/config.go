@@ -176,7 +176,7 @@ var Settings = []Setting{
 	{Flag: "database-replica-max-lag", Env: "NURTURE_DATABASE_REPLICA_MAX_LAG", Default: "30s",
 		Usage: "how far behind the primary the replica may be for reports to read from it (checked every 5 s; at least 1s)", set: setReplicaMaxLag},
 	{Flag: "redis-url", Env: "NURTURE_REDIS_URL", Default: "redis://127.0.0.1:6379/0",
-		Usage: "Redis for the task queues and rate limits: redis://[:pass@]host:port/db, rediss://..., or redis-sentinel://[:pass@]host1:26379,host2:26379/mastername/db", set: setRedisURL},
+		Usage: "Redis for the task queues and rate limits: redis://[:pass@]host:port/db, rediss://..., or redis-sentinel://[:pass@]host1:26379,host2:26379/mastername/db (rediss-sentinel://... over TLS)", set: setRedisURL},
 	{Flag: "smtp-url", Env: "NURTURE_SMTP_URL", Default: "smtp://127.0.0.1:1025",
 		Usage: "SMTP relay: smtp://[user:pass@]host:port[?tls=none|opportunistic|starttls] or smtps://...", set: setSMTPURL},
 	{Flag: "smtp-pool", Env: "NURTURE_SMTP_POOL", Default: "4",

@@ -3,6 +3,8 @@ package redisconn_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +103,45 @@ func TestSentinelFailover(t *testing.T) {
 	require.False(t, allow(5*time.Second), "a fourth token: the bucket forgot the failover's first two")
 	for i := range 3 {
 		roundTrip(fmt.Sprintf("after-%d", i), 5*time.Second)
+	}
+}
+
+// Through rediss-sentinel:// every connection, to the sentinel and to the
+// primary it names, is TLS, checked against the CA given; without that CA,
+// or in the plain form, nothing gets through.
+func TestSentinelOverTLS(t *testing.T) {
+	t.Parallel()
+	s := testkit.NewSentinelTLS(t)
+	base := fmt.Sprintf("rediss-sentinel://%s/%s/0?dial_timeout=2s", s.Addr, s.Master)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, url string
+		works     bool
+	}{
+		{"TLS with the servers' CA", base + "&tls_ca_file=" + url.QueryEscape(s.CAFile), true},
+		{"TLS without it: the system's roots refuse the certificate", base, false},
+		{"the plain form against TLS ports", strings.Replace(base, "rediss-sentinel://", "redis-sentinel://", 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := redisconn.Parse(tc.url)
+			require.NoError(t, err)
+			c := conn.NewClient()
+			defer c.Close()
+			limit := 3 * time.Second // a plain client at a TLS port waits for a reply that never comes
+			if tc.works {
+				limit = 10 * time.Second
+			}
+			cctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			err = c.Set(cctx, "k", "v", 0).Err()
+			if !tc.works {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			got, err := c.Get(cctx, "k").Result()
+			require.NoError(t, err)
+			require.Equal(t, "v", got)
+		})
 	}
 }

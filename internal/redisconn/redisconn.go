@@ -6,9 +6,9 @@
 //
 // Two forms are understood: one Redis (redis:// and rediss://, read by
 // go-redis's own parser, so its query options such as dial_timeout keep
-// working) and a primary watched by Redis Sentinel (redis-sentinel://),
-// whose clients ask the sentinels where the primary is and follow it
-// through a failover. Redis Cluster is refused: asynq's Lua scripts touch
+// working) and a primary watched by Redis Sentinel (redis-sentinel://, or
+// rediss-sentinel:// over TLS), whose clients ask the sentinels where the
+// primary is and follow it through a failover. Redis Cluster is refused: asynq's Lua scripts touch
 // keys of one queue that live in different hash slots.
 //
 // It only reads settings and builds clients; it knows nothing of what the
@@ -17,11 +17,15 @@
 package redisconn
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +45,9 @@ const DefaultSentinelPort = 26379
 
 // Scheme prefixes of the URL forms.
 const (
-	schemeSentinel = "redis-sentinel://"
-	schemeCluster  = "redis-cluster://"
+	schemeSentinel    = "redis-sentinel://"
+	schemeSentinelTLS = "rediss-sentinel://"
+	schemeCluster     = "redis-cluster://"
 )
 
 // Parse reads a Redis URL:
@@ -50,6 +55,7 @@ const (
 //	redis://[[user]:pass@]host[:port][/db][?go-redis options]
 //	rediss://... (the same, over TLS)
 //	redis-sentinel://[[user]:pass@]host1[:port][,host2[:port]...]/mastername[/db][?sentinel_password=...&sentinel_username=...&dial_timeout=...&read_timeout=...&write_timeout=...]
+//	rediss-sentinel://... (the same, over TLS to the sentinels and the servers; &tls_ca_file=ca.pem trusts that CA instead of the system's, &tls_server_name=... checks that name instead of each host's)
 //
 // In the Sentinel form the user and password are those of the primary and
 // its replicas; the sentinels' own come from the query. A sentinel
@@ -58,7 +64,9 @@ func Parse(raw string) (*Options, error) {
 	lower := strings.ToLower(raw)
 	switch {
 	case strings.HasPrefix(lower, schemeSentinel):
-		return parseSentinel(raw[len(schemeSentinel):])
+		return parseSentinel(raw[len(schemeSentinel):], false)
+	case strings.HasPrefix(lower, schemeSentinelTLS):
+		return parseSentinel(raw[len(schemeSentinelTLS):], true)
 	case strings.HasPrefix(lower, schemeCluster):
 		return nil, errors.New("redis-cluster:// is not supported: some of asynq's Lua scripts touch keys that a Redis Cluster cannot keep in one hash slot (CROSSSLOT); " +
 			"for high availability use Redis Sentinel: redis-sentinel://host1:26379,host2:26379/mastername/0")
@@ -69,7 +77,7 @@ func Parse(raw string) (*Options, error) {
 	if !ok {
 		return nil, errors.New("want a URL like redis://host:6379/0 or redis-sentinel://host1:26379,host2:26379/mastername/0")
 	}
-	return nil, fmt.Errorf("scheme %q: want redis, rediss or redis-sentinel", scheme)
+	return nil, fmt.Errorf("scheme %q: want redis, rediss, redis-sentinel or rediss-sentinel", scheme)
 }
 
 // parseSingle reads redis:// and rediss:// with go-redis's parser.
@@ -115,9 +123,10 @@ func parseSingle(raw string) (*Options, error) {
 	}}, nil
 }
 
-// parseSentinel reads what follows redis-sentinel://. The host list is not
-// a URL authority (it has commas), so the parts are cut by hand.
-func parseSentinel(rest string) (*Options, error) {
+// parseSentinel reads what follows redis-sentinel:// (rediss-sentinel://
+// when useTLS). The host list is not a URL authority (it has commas), so
+// the parts are cut by hand.
+func parseSentinel(rest string, useTLS bool) (*Options, error) {
 	rest, query, _ := strings.Cut(rest, "?")
 	authority, path, _ := strings.Cut(rest, "/")
 	var o redis.UniversalOptions
@@ -139,6 +148,9 @@ func parseSentinel(rest string) (*Options, error) {
 	o.Addrs = addrs
 	if o.MasterName, o.DB, err = masterAndDB(path); err != nil {
 		return nil, err
+	}
+	if useTLS {
+		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	if err := sentinelQuery(&o, query); err != nil {
 		return nil, err
@@ -241,14 +253,42 @@ func sentinelQuery(o *redis.UniversalOptions, query string) error {
 			o.ReadTimeout, err = timeout(key, v)
 		case "write_timeout":
 			o.WriteTimeout, err = timeout(key, v)
+		case "tls_ca_file", "tls_server_name":
+			if o.TLSConfig == nil {
+				return fmt.Errorf("query option %q: TLS needs rediss-sentinel://", key)
+			}
+			if key == "tls_server_name" {
+				o.TLSConfig.ServerName = v
+			} else {
+				o.TLSConfig.RootCAs, err = readCAs(v)
+			}
 		default:
-			return fmt.Errorf("query option %q: want sentinel_password, sentinel_username, dial_timeout, read_timeout or write_timeout", key)
+			return fmt.Errorf("query option %q: want sentinel_password, sentinel_username, dial_timeout, read_timeout, write_timeout, tls_ca_file or tls_server_name", key)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readCAs reads the PEM certificates of file (its first megabyte: a CA
+// bundle is a few hundred kilobytes) into a pool.
+func readCAs(file string) (*x509.CertPool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	defer f.Close()
+	pem, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificate in it", file)
+	}
+	return pool, nil
 }
 
 // timeout reads a positive duration such as 500ms.

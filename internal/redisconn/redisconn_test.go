@@ -59,6 +59,15 @@ func TestParseTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, o.Universal().TLSConfig)
 	require.Equal(t, "cache.example", o.Universal().TLSConfig.ServerName)
+
+	o, err = redisconn.Parse("rediss-sentinel://s1:26379,s2:26379/m/0?tls_server_name=redis.internal")
+	require.NoError(t, err)
+	require.True(t, o.Sentinel())
+	require.NotNil(t, o.Universal().TLSConfig, "TLS to the sentinels and the servers")
+	require.Equal(t, "redis.internal", o.Universal().TLSConfig.ServerName)
+	o, err = redisconn.Parse("redis-sentinel://s1:26379/m/0")
+	require.NoError(t, err)
+	require.Nil(t, o.Universal().TLSConfig)
 }
 
 // Every mistake names the part that is wrong.
@@ -85,6 +94,9 @@ func TestParseRejects(t *testing.T) {
 		{"unknown option", "redis-sentinel://s1/m?master=x", `query option "master"`},
 		{"bad timeout", "redis-sentinel://s1/m?dial_timeout=5", `dial_timeout="5"`},
 		{"bad escape in password", "redis-sentinel://:%zz@s1/m", "password"},
+		{"a CA without TLS", "redis-sentinel://s1/m?tls_ca_file=/etc/ssl/ca.pem", "TLS needs rediss-sentinel://"},
+		{"a CA file that is not there", "rediss-sentinel://s1/m?tls_ca_file=/nonexistent/ca.pem", "tls_ca_file"},
+		{"a CA file without a certificate", "rediss-sentinel://s1/m?tls_ca_file=/dev/null", "no PEM certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,7 +114,7 @@ func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"redis://127.0.0.1:6379/0", "rediss://:pw@cache:6380/2?dial_timeout=1s",
 		"redis-sentinel://s1:26379,s2:26379/mymaster/0", "redis-sentinel://:pw@[::1]/m?sentinel_password=x",
-		"redis-sentinel://s1,s2,s3/m/", "redis-cluster://a:1", "redis-sentinel://a:b:c/m", "redis-sentinel://@/",
+		"redis-sentinel://s1,s2,s3/m/", "rediss-sentinel://s1/m?tls_server_name=r", "redis-cluster://a:1", "redis-sentinel://a:b:c/m", "redis-sentinel://@/",
 	} {
 		f.Add(seed)
 	}
