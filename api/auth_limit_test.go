@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -228,24 +227,6 @@ func (l *countingLimiter) count() int {
 	return l.calls
 }
 
-// syncBuffer is a log sink for handlers that log from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // hangingServer accepts TCP connections and never answers, as a Redis stuck
 // on a slow disk or behind a broken network does.
 func hangingServer(t testing.TB) string {
@@ -324,7 +305,7 @@ func TestRateLimitsSkippedWhileRedisIsAway(t *testing.T) {
 			limiter := ratelimit.New(rdb, "nurture:test:")
 			perKey := &countingLimiter{RateLimiter: keyLimiter{limiter: limiter, limit: ratelimit.Limit{Rate: 1, Burst: 1}}}
 			failures := &countingLimiter{RateLimiter: keyLimiter{limiter: limiter, limit: ratelimit.Limit{Rate: 1, Burst: 1}}}
-			var logs syncBuffer
+			var logs testkit.SyncBuffer
 			b := setup(t, func(c *api.Config) {
 				c.RateLimiter, c.AuthFailureLimiter = perKey, failures
 				c.RateLimitBudget, c.RateLimitCooldown = 25*time.Millisecond, time.Second

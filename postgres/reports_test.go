@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -130,7 +129,7 @@ func TestReportsFallBackWhenTheReplicaLags(t *testing.T) {
 	t.Parallel()
 	w := newReplicaWorld(t)
 	obs := &sourceLog{}
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	reports := w.reports(postgres.ReportsConfig{MaxLag: time.Second, CheckEvery: time.Millisecond, Observer: obs,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
@@ -207,21 +206,4 @@ func TestReportsWithoutAReplicaReadThePrimary(t *testing.T) {
 	n, err := postgres.NewReports(db, nil, postgres.ReportsConfig{}).SegmentCount(ctx, trial, time.Now())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,18 +39,10 @@ func TestCampaignRunsInTheBinary(t *testing.T) {
 	require.NoError(t, err)
 	call := func(method, path string, body any) (int, map[string]any) {
 		t.Helper()
-		data, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(method, e.apiURL+path, bytes.NewReader(data))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
+		status, raw := e.callAs(admin, method, path, body)
 		var out map[string]any
-		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-		return resp.StatusCode, out
+		require.NoError(t, json.Unmarshal([]byte(raw), &out), raw)
+		return status, out
 	}
 	status, c := call(http.MethodPost, "/v1/campaigns", map[string]any{"name": "Pro news", "template": "newsletter",
 		"filter": map[string]any{"traits.plan": "pro"}, "sendAt": time.Now().UTC().Format(time.RFC3339)})

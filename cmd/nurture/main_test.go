@@ -132,6 +132,22 @@ func (e *engine) post(path string, body any) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
+// callAs sends body as JSON with method to path, with key as the Bearer
+// token (an operator's key), and returns the status and body.
+func (e *engine) callAs(key, method, path string, body any) (int, string) {
+	e.t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(e.t, err)
+	req, err := http.NewRequest(method, e.apiURL+path, bytes.NewReader(data))
+	require.NoError(e.t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
 func (e *engine) mustPost(path string, body any) {
 	e.t.Helper()
 	status, out := e.post(path, body)

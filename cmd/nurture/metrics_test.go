@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nurture-email/nurture"
+	"github.com/nurture-email/nurture/internal/testkit"
 	"github.com/nurture-email/nurture/postgres"
 )
 
@@ -77,24 +76,6 @@ func sample(fams map[string]*dto.MetricFamily, name string, labels map[string]st
 		}
 	}
 	return sum, found
-}
-
-// syncBuffer is a bytes.Buffer safe for the engine's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // After a sign-up's welcome email is sent and opened, /metrics (on the
@@ -215,7 +196,7 @@ func (e *engine) enrollmentsByStatus() map[string]float64 {
 func TestSendLogsNoPersonalData(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	e.logTo = logs
 	e.env["NURTURE_LOG_LEVEL"] = "info"
 	e.env["NURTURE_LOG_FORMAT"] = "json"

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"regexp"
@@ -154,18 +152,10 @@ func (e *engine) another() *engine {
 func (e *engine) createCampaign(adminKey string, body map[string]any) int64 {
 	e.t.Helper()
 	call := func(path string, body any) map[string]any {
-		data, err := json.Marshal(body)
-		require.NoError(e.t, err)
-		req, err := http.NewRequest(http.MethodPost, e.apiURL+path, bytes.NewReader(data))
-		require.NoError(e.t, err)
-		req.Header.Set("Authorization", "Bearer "+adminKey)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(e.t, err)
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		require.Less(e.t, resp.StatusCode, 300, string(raw))
+		status, raw := e.callAs(adminKey, http.MethodPost, path, body)
+		require.Less(e.t, status, 300, raw)
 		var out map[string]any
-		require.NoError(e.t, json.Unmarshal(raw, &out), string(raw))
+		require.NoError(e.t, json.Unmarshal([]byte(raw), &out), raw)
 		return out
 	}
 	c := call("/v1/campaigns", body)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,16 +43,7 @@ func TestReportsReadTheReplicaInTheBinary(t *testing.T) {
 
 	call := func(method, path string, body any) (int, string) {
 		t.Helper()
-		data, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(method, e.apiURL+path, bytes.NewReader(data))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(raw)
+		return e.callAs(admin, method, path, body)
 	}
 	previewCount := func() float64 {
 		t.Helper()

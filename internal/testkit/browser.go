@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func Browser(t *testing.T) context.Context {
 		}
 		t.Skip("chromium not found: install Debian's chromium package (apt-get install chromium) to run the browser tests")
 	}
-	var out lockedBuffer
+	var out SyncBuffer // chromium's output, written by chromedp's goroutine
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
@@ -96,22 +95,4 @@ func Screenshot(ctx context.Context, t *testing.T, dir, name string, width int) 
 	p := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(p, shot.Data, 0o644))
 	t.Logf("screenshot: %s (%dx%d)", p, cfg.Width, cfg.Height)
-}
-
-// lockedBuffer collects chromium's output, written by chromedp's goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
